@@ -10,11 +10,12 @@ pub use prost_types;
 pub use tonic;
 
 /// Encoded `FileDescriptorSet` of the whole contract, for server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/academy_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/academy_descriptor.bin"));
 
 pub mod google {
     pub mod r#type {
-        tonic::include_proto!("google.type");
+        include!(concat!(env!("OUT_DIR"), "/google.r#type.rs"));
     }
 }
 

@@ -34,7 +34,9 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && !normalised.chars().any(|c| c.is_whitespace() || c.is_control());
+            && !normalised
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control());
         if !valid {
             return Err(FieldViolation::new(field, "is not a valid e-mail address"));
         }
@@ -64,7 +66,15 @@ mod tests {
 
     #[test]
     fn rejects_implausible_addresses() {
-        for bad in ["", "no-at-sign", "@example.az", "a@b", "a@.az", "a b@example.az", "a@x..az"] {
+        for bad in [
+            "",
+            "no-at-sign",
+            "@example.az",
+            "a@b",
+            "a@.az",
+            "a b@example.az",
+            "a@x..az",
+        ] {
             assert!(Email::parse("email", bad).is_err(), "{bad:?} accepted");
         }
     }

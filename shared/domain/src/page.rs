@@ -127,7 +127,9 @@ mod tests {
         let again = PageRequest::parse(2, &next, "state=1").unwrap();
         assert_eq!(again.after.as_deref(), Some("b"));
         assert_eq!(
-            PageRequest::parse(2, &next, "state=2").unwrap_err().description,
+            PageRequest::parse(2, &next, "state=2")
+                .unwrap_err()
+                .description,
             "was issued for different filters"
         );
         assert!(PageRequest::parse(2, "!!garbage", "").is_err());

@@ -28,7 +28,10 @@ impl Half {
             _ => return Err(invalid()),
         };
         if !(1900..=2999).contains(&year) {
-            return Err(FieldViolation::new(field, "year must be between 1900 and 2999"));
+            return Err(FieldViolation::new(
+                field,
+                "year must be between 1900 and 2999",
+            ));
         }
         Ok(Self { year, half })
     }
@@ -42,8 +45,14 @@ impl Half {
 
     pub fn previous(self) -> Self {
         match self.half {
-            2 => Self { year: self.year, half: 1 },
-            _ => Self { year: self.year - 1, half: 2 },
+            2 => Self {
+                year: self.year,
+                half: 1,
+            },
+            _ => Self {
+                year: self.year - 1,
+                half: 2,
+            },
         }
     }
 
@@ -100,7 +109,11 @@ impl Period {
                 format!("must not span more than {MAX_PERIOD_YEARS} years"),
             ));
         }
-        Ok(Self { start, end, half: None })
+        Ok(Self {
+            start,
+            end,
+            half: None,
+        })
     }
 
     /// Number of days in the period (at least 1).
@@ -118,7 +131,11 @@ impl Period {
         let start = end
             .checked_sub_days(Days::new((self.days() - 1) as u64))
             .unwrap_or(NaiveDate::MIN);
-        Self { start, end, half: None }
+        Self {
+            start,
+            end,
+            half: None,
+        }
     }
 
     pub fn contains(&self, date: NaiveDate) -> bool {
@@ -177,8 +194,12 @@ impl AgeBand {
 
 /// A calendar date from parts; `None` if it does not exist.
 pub fn date(field: &str, year: i32, month: u32, day: u32) -> Result<NaiveDate, FieldViolation> {
-    NaiveDate::from_ymd_opt(year, month, day)
-        .ok_or_else(|| FieldViolation::new(field, format!("{year:04}-{month:02}-{day:02} is not a calendar date")))
+    NaiveDate::from_ymd_opt(year, month, day).ok_or_else(|| {
+        FieldViolation::new(
+            field,
+            format!("{year:04}-{month:02}-{day:02} is not a calendar date"),
+        )
+    })
 }
 
 fn ymd(year: i32, month: u32, day: u32) -> NaiveDate {

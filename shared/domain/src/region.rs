@@ -39,10 +39,7 @@ impl Region {
             .find(|name| comparable(name) == key)
             .map(|name| Self(name))
             .ok_or_else(|| {
-                FieldViolation::new(
-                    field,
-                    format!("must be one of: {}", Self::ALL.join(", ")),
-                )
+                FieldViolation::new(field, format!("must be one of: {}", Self::ALL.join(", ")))
             })
     }
 
@@ -87,6 +84,9 @@ mod tests {
     #[test]
     fn rejects_unknown_regions() {
         assert!(Region::parse("r", "Atlantis").is_err());
-        assert_eq!(Region::parse("r", "").unwrap_err().description, "is required");
+        assert_eq!(
+            Region::parse("r", "").unwrap_err().description,
+            "is required"
+        );
     }
 }

@@ -25,7 +25,10 @@ fn bounded(field: &str, value: &str, max: usize) -> Result<String, FieldViolatio
             format!("must be at most {max} characters (got {chars})"),
         ));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(FieldViolation::new(
             field,
             "must not contain control characters",
@@ -56,7 +59,10 @@ mod tests {
     fn trims_and_bounds_in_characters() {
         assert_eq!(required("t", "  Şəki  ", 4).unwrap(), "Şəki");
         assert!(required("t", "Şəkii", 4).is_err());
-        assert_eq!(required("t", "   ", 4).unwrap_err().description, "is required");
+        assert_eq!(
+            required("t", "   ", 4).unwrap_err().description,
+            "is required"
+        );
         assert_eq!(optional("t", "", 4).unwrap(), "");
         assert!(required("t", "a\u{0}b", 10).is_err());
     }

@@ -1,0 +1,16 @@
+//! What every Academy binary does the same way: configuration, tracing, the
+//! database, the gRPC server bootstrap, the mapping of domain errors to
+//! statuses, and the change feed.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod feed;
+pub mod server;
+pub mod shutdown;
+pub mod status;
+pub mod telemetry;
+pub mod time;
+
+pub use config::{MigrateMode, ServerConfig, ServiceIdentity};
+pub use status::{respond, to_status};

@@ -1,0 +1,159 @@
+//! Settings shared by every service binary. Each is an environment variable
+//! and the same-named long flag; the defaults run locally with no set-up.
+
+use clap::{Args, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What a service is called and where it listens by default.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceIdentity {
+    /// Short name: `course`, `learner`, `reporting`. Names the SQLite file.
+    pub name: &'static str,
+    /// Listen address when `ACADEMY_LISTEN` is not set.
+    pub default_listen: &'static str,
+}
+
+/// When database migrations run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MigrateMode {
+    /// Apply pending migrations at start (the local default).
+    Auto,
+    /// Never migrate at start; a separate `<binary> migrate` run does it.
+    Off,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable, coloured when on a terminal.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Settings every service binary takes.
+#[derive(Debug, Clone, Args)]
+pub struct ServerConfig {
+    /// gRPC listen address [default: the service's own, e.g. 127.0.0.1:50051 for course].
+    #[arg(long, env = "ACADEMY_LISTEN")]
+    pub listen: Option<SocketAddr>,
+
+    /// Database URL: `sqlite://path?mode=rwc` or `postgres://user@host/db`
+    /// [default: sqlite://<ACADEMY_DATA_DIR>/<service>.db?mode=rwc].
+    #[arg(long, env = "ACADEMY_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for the embedded SQLite databases; created when missing.
+    #[arg(long, env = "ACADEMY_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// `auto` applies pending migrations at start; `off` leaves it to `<binary> migrate`.
+    #[arg(long, env = "ACADEMY_MIGRATE", value_enum, default_value = "auto")]
+    pub migrate: MigrateMode,
+
+    /// Log filter in `tracing` syntax, e.g. `info` or `academy_course=debug,info`.
+    #[arg(long, env = "ACADEMY_LOG", default_value = "info")]
+    pub log: String,
+
+    /// Log format.
+    #[arg(long, env = "ACADEMY_LOG_FORMAT", value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
+
+    /// Longest time one unary call may take before it is cancelled, in seconds.
+    #[arg(long, env = "ACADEMY_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+
+    /// Longest time in-flight calls get to finish after SIGTERM, in seconds;
+    /// keep it below Kubernetes' terminationGracePeriodSeconds.
+    #[arg(long, env = "ACADEMY_DRAIN_TIMEOUT_SECS", default_value_t = 20)]
+    pub drain_timeout_secs: u64,
+
+    /// Connections are closed (gracefully) after this many seconds, so
+    /// long-lived HTTP/2 clients spread onto new replicas after a scale-out.
+    #[arg(long, env = "ACADEMY_MAX_CONNECTION_AGE_SECS", default_value_t = 300)]
+    pub max_connection_age_secs: u64,
+
+    /// Largest request or response message accepted, in bytes.
+    #[arg(long, env = "ACADEMY_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_message_bytes: usize,
+
+    /// Most calls served at once on one connection.
+    #[arg(
+        long,
+        env = "ACADEMY_MAX_CONCURRENCY_PER_CONNECTION",
+        default_value_t = 256
+    )]
+    pub max_concurrency_per_connection: usize,
+}
+
+impl ServerConfig {
+    /// Defaults as if no flag or variable was set; for tests and tools.
+    pub fn local(data_dir: PathBuf) -> Self {
+        Self {
+            listen: None,
+            database_url: None,
+            data_dir,
+            migrate: MigrateMode::Auto,
+            log: "info".into(),
+            log_format: LogFormat::Pretty,
+            request_timeout_secs: 30,
+            drain_timeout_secs: 20,
+            max_connection_age_secs: 300,
+            max_message_bytes: 4 * 1024 * 1024,
+            max_concurrency_per_connection: 256,
+        }
+    }
+
+    pub fn listen_addr(&self, service: &ServiceIdentity) -> anyhow::Result<SocketAddr> {
+        match self.listen {
+            Some(addr) => Ok(addr),
+            None => Ok(service.default_listen.parse()?),
+        }
+    }
+
+    /// The configured URL, or the service's SQLite file in the data directory.
+    pub fn database_url(&self, service: &ServiceIdentity) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}/{}.db?mode=rwc",
+                self.data_dir.display(),
+                service.name
+            ),
+        }
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn drain_timeout(&self) -> Duration {
+        Duration::from_secs(self.drain_timeout_secs)
+    }
+
+    pub fn max_connection_age(&self) -> Duration {
+        Duration::from_secs(self.max_connection_age_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COURSE: ServiceIdentity = ServiceIdentity {
+        name: "course",
+        default_listen: "127.0.0.1:50051",
+    };
+
+    #[test]
+    fn defaults_point_at_a_local_sqlite_file() {
+        let config = ServerConfig::local("./data".into());
+        assert_eq!(
+            config.database_url(&COURSE),
+            "sqlite://./data/course.db?mode=rwc"
+        );
+        assert_eq!(config.listen_addr(&COURSE).unwrap().port(), 50051);
+    }
+}

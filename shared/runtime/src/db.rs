@@ -1,0 +1,117 @@
+//! Database connection, migration and error classification, for SQLite and
+//! PostgreSQL alike (chosen by the URL's scheme).
+
+use academy_domain::DomainError;
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr,
+};
+use sea_orm_migration::MigratorTrait;
+use std::path::Path;
+use std::time::Duration;
+
+/// Opens a connection pool. For SQLite the file's directory is created, WAL
+/// is switched on (readers do not block the writer) and a busy timeout makes
+/// concurrent writers wait instead of failing.
+pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    if let Some(path) = sqlite_path(url) {
+        if let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    if sqlite_path(url).is_some() {
+        // One writer at a time is what SQLite allows; a small pool avoids
+        // piling up connections that would only wait on the write lock.
+        options.max_connections(4).min_connections(1);
+    } else {
+        options.max_connections(16);
+    }
+    let db = Database::connect(options).await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        for pragma in [
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA busy_timeout = 5000",
+            "PRAGMA foreign_keys = ON",
+            "PRAGMA synchronous = NORMAL",
+        ] {
+            db.execute_unprepared(pragma).await?;
+        }
+    }
+    Ok(db)
+}
+
+/// Applies every pending migration of `M`.
+pub async fn migrate<M: MigratorTrait>(db: &DatabaseConnection) -> anyhow::Result<()> {
+    M::up(db, None).await?;
+    Ok(())
+}
+
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (path != ":memory:" && !path.is_empty()).then_some(path)
+}
+
+/// True when the error is a violated unique constraint.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Classifies a storage error that the caller did not anticipate: lost
+/// connections become UNAVAILABLE (retryable), anything else INTERNAL.
+pub fn db_error(err: DbErr) -> DomainError {
+    match &err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+            DomainError::Unavailable { what: "database" }
+        }
+        _ if looks_like_connection_loss(&err) => DomainError::Unavailable { what: "database" },
+        _ => DomainError::internal(err),
+    }
+}
+
+fn looks_like_connection_loss(err: &DbErr) -> bool {
+    let text = err.to_string().to_ascii_lowercase();
+    [
+        "connection refused",
+        "connection reset",
+        "broken pipe",
+        "pool timed out",
+        "database is locked",
+        "terminating connection",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_sqlite_paths() {
+        assert_eq!(
+            sqlite_path("sqlite://./data/course.db?mode=rwc"),
+            Some("./data/course.db")
+        );
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://localhost/test"), None);
+    }
+
+    #[tokio::test]
+    async fn connects_to_a_new_sqlite_file_in_a_new_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/nested/x.db?mode=rwc", dir.path().display());
+        let db = connect(&url).await.unwrap();
+        db.ping().await.unwrap();
+        assert!(dir.path().join("nested/x.db").exists());
+    }
+}

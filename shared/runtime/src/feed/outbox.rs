@@ -1,0 +1,180 @@
+//! Appending events inside a transaction, and reading them back in order.
+
+use academy_proto::events::{Event, event::Payload};
+use chrono::{DateTime, Utc};
+use prost::Message;
+use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
+use tokio::sync::watch;
+
+use crate::time::timestamp;
+
+/// Hands out sequences and wakes live subscribers after a commit.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    committed: watch::Sender<u64>,
+}
+
+impl Default for Outbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Outbox {
+    pub fn new() -> Self {
+        Self {
+            committed: watch::Sender::new(0),
+        }
+    }
+
+    /// Writes one event in the caller's transaction and returns its sequence.
+    /// The caller must call [`Outbox::committed`] once the transaction commits.
+    pub async fn append<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        occurred_at: DateTime<Utc>,
+        payload: Payload,
+    ) -> Result<i64, DbErr> {
+        let backend = txn.get_database_backend();
+        let bumped = txn
+            .query_one_raw(Statement::from_string(
+                backend,
+                "UPDATE feed_head SET sequence = sequence + 1 WHERE id = 1 RETURNING sequence",
+            ))
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("feed_head row is missing".into()))?;
+        let sequence: i64 = bumped.try_get("", "sequence")?;
+        let record_time = Utc::now();
+        let event = Event {
+            sequence,
+            occurred_at: Some(timestamp(occurred_at)),
+            r#type: event_type(&payload).to_owned(),
+            record_time: Some(timestamp(record_time)),
+            payload: Some(payload),
+        };
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            placeholders(
+                backend,
+                "INSERT INTO feed_events (sequence, event_type, occurred_at, record_time, payload) VALUES (?, ?, ?, ?, ?)",
+            ),
+            [
+                Value::from(sequence),
+                Value::from(event.r#type.clone()),
+                Value::from(occurred_at),
+                Value::from(record_time),
+                Value::from(event.encode_to_vec()),
+            ],
+        ))
+        .await?;
+        Ok(sequence)
+    }
+
+    /// Wakes subscribers waiting for new events; call after commit.
+    pub fn committed(&self) {
+        self.committed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    pub(crate) fn watch(&self) -> watch::Receiver<u64> {
+        self.committed.subscribe()
+    }
+}
+
+/// Up to `limit` events with a sequence above `after`, in order.
+pub async fn read_after<C: ConnectionTrait>(
+    db: &C,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<Event>, DbErr> {
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            placeholders(
+                backend,
+                "SELECT payload FROM feed_events WHERE sequence > ? ORDER BY sequence LIMIT ?",
+            ),
+            [Value::from(after), Value::from(limit as i64)],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let bytes: Vec<u8> = row.try_get("", "payload")?;
+            Event::decode(bytes.as_slice())
+                .map_err(|err| DbErr::Custom(format!("undecodable outbox row: {err}")))
+        })
+        .collect()
+}
+
+/// The newest sequence and when it was recorded.
+pub async fn head<C: ConnectionTrait>(db: &C) -> Result<(i64, Option<DateTime<Utc>>), DbErr> {
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT sequence, record_time FROM feed_events ORDER BY sequence DESC LIMIT 1",
+        ))
+        .await?;
+    match row {
+        None => Ok((0, None)),
+        Some(row) => Ok((
+            row.try_get("", "sequence")?,
+            row.try_get("", "record_time")?,
+        )),
+    }
+}
+
+/// Rewrites `?` placeholders as `$1, $2, …` for PostgreSQL.
+pub fn placeholders(backend: sea_orm::DbBackend, sql: &str) -> String {
+    if backend != sea_orm::DbBackend::Postgres {
+        return sql.to_owned();
+    }
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The stable dotted name of an event, e.g. `course.published`.
+pub fn event_type(payload: &Payload) -> &'static str {
+    match payload {
+        Payload::SkillCreated(_) => "skill.created",
+        Payload::CourseCreated(_) => "course.created",
+        Payload::CourseUpdated(_) => "course.updated",
+        Payload::CoursePublished(_) => "course.published",
+        Payload::CourseArchived(_) => "course.archived",
+        Payload::ProgramCreated(_) => "program.created",
+        Payload::CourseAddedToProgram(_) => "course.added_to_program",
+        Payload::LearnerRegistered(_) => "learner.registered",
+        Payload::LearnerUpdated(_) => "learner.updated",
+        Payload::LearnerErased(_) => "learner.erased",
+        Payload::EnrollmentCreated(_) => "enrollment.created",
+        Payload::ProgressRecorded(_) => "progress.recorded",
+        Payload::EnrollmentCompleted(_) => "enrollment.completed",
+        Payload::CertificateIssued(_) => "certificate.issued",
+        Payload::EnrollmentWithdrawn(_) => "enrollment.withdrawn",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_placeholders_for_postgres_only() {
+        let sql = "SELECT ? , ?";
+        assert_eq!(
+            placeholders(sea_orm::DbBackend::Postgres, sql),
+            "SELECT $1 , $2"
+        );
+        assert_eq!(placeholders(sea_orm::DbBackend::Sqlite, sql), sql);
+    }
+}

@@ -1,0 +1,161 @@
+//! The one place a gRPC server is built: health, reflection, tracing layer,
+//! limits, and a graceful shutdown with a bounded drain.
+
+use academy_proto::FILE_DESCRIPTOR_SET;
+use sea_orm::DatabaseConnection;
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::body::Body;
+use tonic::server::NamedService;
+use tonic::service::RoutesBuilder;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use tower::Service;
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::config::ServerConfig;
+
+/// How often the database is pinged to drive the health status.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(2);
+/// A ping slower than this counts as "database unreachable".
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+/// Time a connection past `max_connection_age` gets to finish its calls.
+const CONNECTION_AGE_GRACE: Duration = Duration::from_secs(30);
+
+/// The gRPC services one binary serves, and their names for health checks.
+#[derive(Debug, Default)]
+pub struct Services {
+    routes: RoutesBuilder,
+    names: Vec<&'static str>,
+}
+
+impl Services {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add<S>(&mut self, service: S) -> &mut Self
+    where
+        S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.names.push(S::NAME);
+        self.routes.add_service(service);
+        self
+    }
+}
+
+/// Serves `services` on `listener` until `shutdown` is cancelled, then drains
+/// in-flight calls for at most the configured drain timeout.
+pub async fn serve(
+    config: &ServerConfig,
+    listener: TcpListener,
+    db: DatabaseConnection,
+    services: Services,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    let names = services.names.clone();
+    set_health(&health, &names, ServingStatus::NotServing).await;
+    let watcher = tokio::spawn(watch_database(
+        db,
+        health.clone(),
+        names.clone(),
+        shutdown.clone(),
+    ));
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let trace = TraceLayer::new_for_grpc()
+        .make_span_with(|request: &http::Request<Body>| {
+            tracing::info_span!("rpc", method = %request.uri().path())
+        })
+        .on_response(DefaultOnResponse::new().level(Level::DEBUG))
+        .on_failure(DefaultOnFailure::new().level(Level::WARN));
+
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, services = ?names, "serving gRPC");
+    let server = Server::builder()
+        .timeout(config.request_timeout())
+        .max_connection_age(config.max_connection_age())
+        .max_connection_age_grace(CONNECTION_AGE_GRACE)
+        .concurrency_limit_per_connection(config.max_concurrency_per_connection)
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .layer(trace)
+        .add_routes(services.routes.routes())
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .serve_with_incoming_shutdown(
+            TcpListenerStream::new(listener),
+            shutdown.clone().cancelled_owned(),
+        );
+
+    let drain = config.drain_timeout();
+    let result = tokio::select! {
+        result = server => result.map_err(anyhow::Error::from),
+        _ = async { shutdown.cancelled().await; tokio::time::sleep(drain).await } => {
+            tracing::warn!(?drain, "drain timed out; closing remaining connections");
+            Ok(())
+        }
+    };
+    watcher.abort();
+    tracing::info!("server stopped");
+    result
+}
+
+/// Keeps the health status in step with the database: NOT_SERVING until it
+/// answers, while it does not, and from the moment shutdown starts.
+async fn watch_database(
+    db: DatabaseConnection,
+    health: HealthReporter,
+    names: Vec<&'static str>,
+    shutdown: CancellationToken,
+) {
+    let mut last = None;
+    loop {
+        let status = match tokio::time::timeout(PING_TIMEOUT, db.ping()).await {
+            Ok(Ok(())) => ServingStatus::Serving,
+            _ => ServingStatus::NotServing,
+        };
+        if last != Some(status) {
+            if status == ServingStatus::Serving {
+                tracing::info!("database reachable: SERVING");
+            } else {
+                tracing::warn!("database unreachable: NOT_SERVING");
+            }
+            set_health(&health, &names, status).await;
+            last = Some(status);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(HEALTH_INTERVAL) => {}
+            _ = shutdown.cancelled() => {
+                set_health(&health, &names, ServingStatus::NotServing).await;
+                return;
+            }
+        }
+    }
+}
+
+async fn set_health(health: &HealthReporter, names: &[&'static str], status: ServingStatus) {
+    // The empty name is the whole server, which is what Kubernetes probes ask about.
+    health.set_service_status("", status).await;
+    for name in names {
+        health.set_service_status(*name, status).await;
+    }
+}
