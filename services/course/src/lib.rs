@@ -1,1 +1,77 @@
+//! Academy's course catalog: skills, courses with ordered modules, programs.
+//!
+//! From the proto to the code: `api.rs` (tonic trait) → `rpc/<resource>.rs`
+//! (handler: validate, transaction, event) → `convert.rs` (proto ↔ domain)
+//! and `store/<resource>.rs` (SQL) → `tests/<resource>.rs`.
 
+pub mod api;
+pub mod convert;
+pub mod domain;
+pub mod entity;
+pub mod migration;
+pub mod rpc;
+pub mod store;
+
+use academy_runtime::cli::{Cli, Command, NoExtra};
+use academy_runtime::feed::{FeedService, Outbox};
+use academy_runtime::server::{self, Services};
+use academy_runtime::{ServerConfig, ServiceIdentity, db, telemetry};
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use migration::Migrator;
+
+pub const SERVICE: ServiceIdentity = ServiceIdentity {
+    name: "course",
+    default_listen: "127.0.0.1:50051",
+};
+
+/// Entry point of the `academy-course` binary.
+pub async fn main(cli: Cli<NoExtra>) -> anyhow::Result<()> {
+    telemetry::init(&cli.server);
+    let db = db::connect(&cli.server.database_url(&SERVICE)).await?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Migrate => {
+            db::migrate::<Migrator>(&db).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Serve => {
+            let addr = cli.server.listen_addr(&SERVICE)?;
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|err| anyhow::anyhow!("cannot listen on {addr}: {err}"))?;
+            serve(
+                &cli.server,
+                listener,
+                db,
+                academy_runtime::shutdown::on_signal(),
+            )
+            .await
+        }
+    }
+}
+
+/// Serves the course service on `listener` until `shutdown` is cancelled.
+/// Tests call this with a listener on port 0.
+pub async fn serve(
+    config: &ServerConfig,
+    listener: TcpListener,
+    db: DatabaseConnection,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    if config.migrate == academy_runtime::MigrateMode::Auto {
+        db::migrate::<Migrator>(&db).await?;
+    }
+    let outbox = Outbox::new();
+    let catalog = rpc::Catalog {
+        db: db.clone(),
+        outbox: outbox.clone(),
+    };
+    let mut services = Services::new();
+    services
+        .add(api::CourseApi::new(catalog).into_server(config.max_message_bytes))
+        .add(FeedService::new(db.clone(), outbox, shutdown.clone()).into_server());
+    server::serve(config, listener, db, services, shutdown).await
+}

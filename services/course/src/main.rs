@@ -1,1 +1,7 @@
-fn main() {}
+use academy_runtime::cli::{Cli, NoExtra};
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    academy_course::main(Cli::<NoExtra>::parse()).await
+}

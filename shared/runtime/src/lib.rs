@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod feed;
+pub mod idempotency;
 pub mod server;
 pub mod shutdown;
 pub mod status;

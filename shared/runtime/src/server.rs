@@ -74,12 +74,8 @@ pub async fn serve(
         shutdown.clone(),
     ));
 
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+    let reflection_v1 = reflection(&names).build_v1()?;
+    let reflection_v1alpha = reflection(&names).build_v1alpha()?;
 
     let trace = TraceLayer::new_for_grpc()
         .make_span_with(|request: &http::Request<Body>| {
@@ -117,6 +113,23 @@ pub async fn serve(
     watcher.abort();
     tracing::info!("server stopped");
     result
+}
+
+/// Reflection that lists only what this binary serves (the descriptor set
+/// holds the whole contract) and knows the health and `google.rpc` error
+/// detail types, so grpcurl can call health and decode error details.
+fn reflection(names: &[&'static str]) -> tonic_reflection::server::Builder<'static> {
+    let mut builder = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .with_service_name("grpc.health.v1.Health")
+        .with_service_name("grpc.reflection.v1.ServerReflection")
+        .with_service_name("grpc.reflection.v1alpha.ServerReflection");
+    for name in names {
+        builder = builder.with_service_name(*name);
+    }
+    builder
 }
 
 /// Keeps the health status in step with the database: NOT_SERVING until it

@@ -3,7 +3,7 @@
 
 use sea_orm_migration::prelude::*;
 
-#[derive(Debug, DeriveMigrationName)]
+#[derive(Debug)]
 pub struct CreateOutbox;
 
 #[derive(DeriveIden)]
@@ -21,6 +21,12 @@ enum FeedEvents {
     OccurredAt,
     RecordTime,
     Payload,
+}
+
+impl MigrationName for CreateOutbox {
+    fn name(&self) -> &str {
+        "m20261128_000001_create_outbox"
+    }
 }
 
 #[async_trait::async_trait]

@@ -1,0 +1,29 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "courses")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    #[sea_orm(unique)]
+    pub code: String,
+    pub title: String,
+    pub description: String,
+    pub provider: String,
+    pub language: String,
+    /// `BEGINNER`, `INTERMEDIATE` or `ADVANCED`.
+    pub level: String,
+    pub estimated_hours: f64,
+    /// `DRAFT`, `PUBLISHED` or `ARCHIVED`.
+    pub state: String,
+    /// Bumped by every change; the etag is derived from it.
+    pub revision: i64,
+    pub create_time: DateTimeUtc,
+    pub update_time: DateTimeUtc,
+    pub publish_time: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,285 @@
+use academy_domain::{DomainError, FieldViolation, PageRequest, Violations, id, text};
+use academy_proto::course as pb;
+use academy_proto::events::{
+    CourseArchived, CourseCreated, CoursePublished, CourseUpdated, event::Payload,
+};
+use academy_runtime::db::db_error;
+use academy_runtime::idempotency::{self, WriteError};
+use chrono::Utc;
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+
+use super::Catalog;
+use crate::convert;
+use crate::domain::{CourseDetails, CourseState, Level, NewCourse};
+use crate::store::courses::{self, CourseChange, CourseFilter, CourseRecord};
+use crate::store::skills;
+
+const CREATE: &str = "CreateCourse";
+
+pub async fn create(
+    catalog: &Catalog,
+    req: pb::CreateCourseRequest,
+) -> Result<pb::Course, DomainError> {
+    let new = convert::new_course(req.course)?;
+    let request_id = idempotency::parse_request_id(&req.request_id)?;
+    if let Some(id) = idempotency::replayed(&catalog.db, CREATE, request_id.as_deref()).await? {
+        return load(catalog, &id).await;
+    }
+    let id = id::new_id();
+    let id = match insert(catalog, &id, &new, request_id.as_deref()).await {
+        Ok(()) => id,
+        Err(err) => {
+            idempotency::recover(&catalog.db, CREATE, request_id.as_deref(), err, code_taken)
+                .await?
+        }
+    };
+    load(catalog, &id).await
+}
+
+fn code_taken() -> DomainError {
+    DomainError::AlreadyExists {
+        resource: "course",
+        field: "code",
+    }
+}
+
+async fn insert(
+    catalog: &Catalog,
+    id: &str,
+    new: &NewCourse,
+    request_id: Option<&str>,
+) -> Result<(), WriteError> {
+    let txn = catalog.db.begin().await?;
+    if courses::find_id_by_code(&txn, &new.code).await?.is_some() {
+        return Err(code_taken().into());
+    }
+    ensure_skills_exist(&txn, "course.skill_ids", &new.skill_ids).await?;
+    let now = Utc::now();
+    courses::insert(&txn, id, new, now).await?;
+    if let Some(request_id) = request_id {
+        idempotency::remember(&txn, CREATE, request_id, id).await?;
+    }
+    let record = reload(&txn, id).await?;
+    let event = Payload::CourseCreated(CourseCreated {
+        course: Some(convert::course_snapshot(&record)),
+    });
+    catalog.outbox.append(&txn, now, event).await?;
+    txn.commit().await?;
+    catalog.outbox.committed();
+    Ok(())
+}
+
+async fn ensure_skills_exist(
+    txn: &DatabaseTransaction,
+    field: &str,
+    ids: &[String],
+) -> Result<(), WriteError> {
+    let missing = skills::missing(txn, ids).await?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let violations = missing
+        .iter()
+        .map(|id| {
+            let index = ids.iter().position(|s| s == id).unwrap_or_default();
+            FieldViolation::new(format!("{field}[{index}]"), "names no existing skill")
+        })
+        .collect::<Vec<_>>();
+    Err(DomainError::from(violations).into())
+}
+
+async fn reload(txn: &DatabaseTransaction, id: &str) -> Result<CourseRecord, WriteError> {
+    courses::load(txn, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("course", id).into())
+}
+
+pub async fn get(catalog: &Catalog, req: pb::GetCourseRequest) -> Result<pb::Course, DomainError> {
+    let id = id::parse_id("id", &req.id)?;
+    load(catalog, &id).await
+}
+
+async fn load(catalog: &Catalog, id: &str) -> Result<pb::Course, DomainError> {
+    let record = courses::load(&catalog.db, id)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| DomainError::not_found("course", id))?;
+    convert::course_to_proto(record)
+}
+
+pub async fn list(
+    catalog: &Catalog,
+    req: pb::ListCoursesRequest,
+) -> Result<pb::ListCoursesResponse, DomainError> {
+    let mut v = Violations::new();
+    let state = v.check(convert::state_filter(req.state)).flatten();
+    let skill_id = v
+        .check(id::parse_optional_id("skill_id", &req.skill_id))
+        .flatten();
+    let provider = v
+        .check(text::optional("provider", &req.provider, 200))
+        .filter(|p| !p.is_empty());
+    v.finish()?;
+    let filter = CourseFilter {
+        state,
+        skill_id,
+        provider,
+    };
+    let page = PageRequest::parse(req.page_size, &req.page_token, &filter.describe())?;
+    let rows = courses::list(&catalog.db, &filter, &page)
+        .await
+        .map_err(db_error)?;
+    let (rows, next_page_token) = page.finish(rows, |r| r.course.id.clone());
+    Ok(pb::ListCoursesResponse {
+        courses: rows
+            .into_iter()
+            .map(convert::course_to_proto)
+            .collect::<Result<_, _>>()?,
+        next_page_token,
+    })
+}
+
+pub async fn update(
+    catalog: &Catalog,
+    req: pb::UpdateCourseRequest,
+) -> Result<pb::Course, DomainError> {
+    let id = id::parse_id(
+        "course.id",
+        req.course
+            .as_ref()
+            .map(|c| c.id.as_str())
+            .unwrap_or_default(),
+    )?;
+    let patch = convert::course_patch(req.course, req.update_mask)?;
+    let txn = catalog.db.begin().await.map_err(db_error)?;
+    let record = reload(&txn, &id).await?;
+    check_etag(&req.etag, &record)?;
+    let state = CourseState::from_stored(&record.course.state)?;
+    state.ensure_can_edit()?;
+    if patch.modules.is_some() {
+        state.ensure_can_restructure("modules")?;
+    }
+    if let Some(skill_ids) = &patch.skill_ids {
+        state.ensure_can_restructure("skill_ids")?;
+        ensure_skills_exist(&txn, "course.skill_ids", skill_ids).await?;
+    }
+    let mut details = details_of(&record)?;
+    patch.apply(&mut details);
+    if let Some(modules) = &patch.modules {
+        courses::replace_modules(&txn, &id, modules)
+            .await
+            .map_err(db_error)?;
+    }
+    if let Some(skill_ids) = &patch.skill_ids {
+        courses::replace_skills(&txn, &id, skill_ids)
+            .await
+            .map_err(db_error)?;
+    }
+    let change = CourseChange {
+        details: Some(&details),
+        state: None,
+    };
+    write(catalog, txn, &record, change, |course| {
+        Payload::CourseUpdated(CourseUpdated {
+            course: Some(course),
+        })
+    })
+    .await
+}
+
+pub async fn publish(
+    catalog: &Catalog,
+    req: pb::PublishCourseRequest,
+) -> Result<pb::Course, DomainError> {
+    transition(catalog, &req.id, &req.etag, CourseState::Published).await
+}
+
+pub async fn archive(
+    catalog: &Catalog,
+    req: pb::ArchiveCourseRequest,
+) -> Result<pb::Course, DomainError> {
+    transition(catalog, &req.id, &req.etag, CourseState::Archived).await
+}
+
+async fn transition(
+    catalog: &Catalog,
+    id: &str,
+    etag: &str,
+    to: CourseState,
+) -> Result<pb::Course, DomainError> {
+    let id = id::parse_id("id", id)?;
+    let txn = catalog.db.begin().await.map_err(db_error)?;
+    let record = reload(&txn, &id).await?;
+    check_etag(etag, &record)?;
+    let from = CourseState::from_stored(&record.course.state)?;
+    match to {
+        CourseState::Published => from.ensure_can_publish()?,
+        CourseState::Archived => from.ensure_can_archive()?,
+        CourseState::Draft => return Err(DomainError::internal("no transition back to draft")),
+    }
+    let change = CourseChange {
+        details: None,
+        state: Some(to),
+    };
+    write(catalog, txn, &record, change, |course| match to {
+        CourseState::Archived => Payload::CourseArchived(CourseArchived {
+            course: Some(course),
+        }),
+        _ => Payload::CoursePublished(CoursePublished {
+            course: Some(course),
+        }),
+    })
+    .await
+}
+
+/// Applies `change` if the course is still at the revision read (else
+/// ABORTED), appends the event, commits, and returns the new course.
+async fn write<E>(
+    catalog: &Catalog,
+    txn: DatabaseTransaction,
+    before: &CourseRecord,
+    change: CourseChange<'_>,
+    event: E,
+) -> Result<pb::Course, DomainError>
+where
+    E: FnOnce(academy_proto::events::CourseSnapshot) -> Payload,
+{
+    let now = Utc::now();
+    let id = before.course.id.as_str();
+    if !courses::update(&txn, id, before.course.revision, change, now)
+        .await
+        .map_err(db_error)?
+    {
+        return Err(DomainError::Aborted { resource: "course" });
+    }
+    let after = reload(&txn, id).await?;
+    catalog
+        .outbox
+        .append(&txn, now, event(convert::course_snapshot(&after)))
+        .await
+        .map_err(db_error)?;
+    txn.commit().await.map_err(db_error)?;
+    catalog.outbox.committed();
+    convert::course_to_proto(after)
+}
+
+/// An empty etag skips the check (AIP-154); any other must match.
+fn check_etag(etag: &str, record: &CourseRecord) -> Result<(), DomainError> {
+    if etag.is_empty() || etag == convert::etag(record.course.revision) {
+        Ok(())
+    } else {
+        Err(DomainError::Aborted { resource: "course" })
+    }
+}
+
+fn details_of(record: &CourseRecord) -> Result<CourseDetails, DomainError> {
+    let c = &record.course;
+    Ok(CourseDetails {
+        title: c.title.clone(),
+        description: c.description.clone(),
+        provider: c.provider.clone(),
+        language: c.language.clone(),
+        level: Level::from_stored(&c.level)?,
+        estimated_hours: c.estimated_hours,
+    })
+}

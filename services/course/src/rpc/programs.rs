@@ -1,0 +1,150 @@
+use academy_domain::{DomainError, PageRequest, id};
+use academy_proto::course as pb;
+use academy_proto::events::{CourseAddedToProgram, ProgramCreated, event::Payload};
+use academy_runtime::db::db_error;
+use academy_runtime::idempotency::{self, WriteError};
+use academy_runtime::time::date;
+use chrono::Utc;
+use sea_orm::TransactionTrait;
+
+use super::Catalog;
+use crate::convert;
+use crate::domain::{CourseState, NewProgram};
+use crate::store::{courses, programs};
+
+const CREATE: &str = "CreateProgram";
+
+pub async fn create(
+    catalog: &Catalog,
+    req: pb::CreateProgramRequest,
+) -> Result<pb::Program, DomainError> {
+    let new = convert::new_program(req.program)?;
+    let request_id = idempotency::parse_request_id(&req.request_id)?;
+    if let Some(id) = idempotency::replayed(&catalog.db, CREATE, request_id.as_deref()).await? {
+        return load(catalog, &id).await;
+    }
+    let id = id::new_id();
+    let id = match insert(catalog, &id, &new, request_id.as_deref()).await {
+        Ok(()) => id,
+        Err(err) => {
+            idempotency::recover(&catalog.db, CREATE, request_id.as_deref(), err, || {
+                DomainError::AlreadyExists {
+                    resource: "program",
+                    field: "name",
+                }
+            })
+            .await?
+        }
+    };
+    load(catalog, &id).await
+}
+
+async fn insert(
+    catalog: &Catalog,
+    id: &str,
+    new: &NewProgram,
+    request_id: Option<&str>,
+) -> Result<(), WriteError> {
+    let txn = catalog.db.begin().await?;
+    if programs::find_id_by_name(&txn, &new.name).await?.is_some() {
+        return Err(DomainError::AlreadyExists {
+            resource: "program",
+            field: "name",
+        }
+        .into());
+    }
+    let now = Utc::now();
+    programs::insert(&txn, id, new, now).await?;
+    if let Some(request_id) = request_id {
+        idempotency::remember(&txn, CREATE, request_id, id).await?;
+    }
+    let event = Payload::ProgramCreated(ProgramCreated {
+        program_id: id.to_owned(),
+        name: new.name.clone(),
+        start_date: Some(date(new.start_date)),
+    });
+    catalog.outbox.append(&txn, now, event).await?;
+    txn.commit().await?;
+    catalog.outbox.committed();
+    Ok(())
+}
+
+pub async fn get(
+    catalog: &Catalog,
+    req: pb::GetProgramRequest,
+) -> Result<pb::Program, DomainError> {
+    let id = id::parse_id("id", &req.id)?;
+    load(catalog, &id).await
+}
+
+async fn load(catalog: &Catalog, id: &str) -> Result<pb::Program, DomainError> {
+    programs::load(&catalog.db, id)
+        .await
+        .map_err(db_error)?
+        .map(|(program, course_ids)| convert::program_to_proto(program, course_ids))
+        .ok_or_else(|| DomainError::not_found("program", id))
+}
+
+pub async fn list(
+    catalog: &Catalog,
+    req: pb::ListProgramsRequest,
+) -> Result<pb::ListProgramsResponse, DomainError> {
+    let page = PageRequest::parse(req.page_size, &req.page_token, "")?;
+    let rows = programs::list(&catalog.db, &page).await.map_err(db_error)?;
+    let (rows, next_page_token) = page.finish(rows, |(p, _)| p.id.clone());
+    Ok(pb::ListProgramsResponse {
+        programs: rows
+            .into_iter()
+            .map(|(program, course_ids)| convert::program_to_proto(program, course_ids))
+            .collect(),
+        next_page_token,
+    })
+}
+
+/// Adding a course that is already in the program changes nothing.
+pub async fn add_course(
+    catalog: &Catalog,
+    req: pb::AddCourseToProgramRequest,
+) -> Result<pb::Program, DomainError> {
+    let mut v = academy_domain::Violations::new();
+    let program_id = v.check(id::parse_id("program_id", &req.program_id));
+    let course_id = v.check(id::parse_id("course_id", &req.course_id));
+    v.finish()?;
+    let (Some(program_id), Some(course_id)) = (program_id, course_id) else {
+        return Err(DomainError::internal("validation passed with a missing id"));
+    };
+    add(catalog, &program_id, &course_id)
+        .await
+        .map_err(DomainError::from)?;
+    load(catalog, &program_id).await
+}
+
+async fn add(catalog: &Catalog, program_id: &str, course_id: &str) -> Result<(), WriteError> {
+    let txn = catalog.db.begin().await?;
+    if programs::load(&txn, program_id).await?.is_none() {
+        return Err(DomainError::not_found("program", program_id).into());
+    }
+    let course = courses::load(&txn, course_id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("course", course_id))?;
+    if programs::contains(&txn, program_id, course_id).await? {
+        return Ok(());
+    }
+    if CourseState::from_stored(&course.course.state)? == CourseState::Archived {
+        return Err(DomainError::precondition(
+            "COURSE_ARCHIVED",
+            "an archived course cannot join a program",
+        )
+        .into());
+    }
+    let now = Utc::now();
+    programs::add_course(&txn, program_id, course_id, now).await?;
+    let event = Payload::CourseAddedToProgram(CourseAddedToProgram {
+        program_id: program_id.to_owned(),
+        course_id: course_id.to_owned(),
+    });
+    catalog.outbox.append(&txn, now, event).await?;
+    txn.commit().await?;
+    catalog.outbox.committed();
+    Ok(())
+}

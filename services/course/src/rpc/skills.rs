@@ -1,0 +1,99 @@
+use academy_domain::{DomainError, PageRequest, id::new_id, text};
+use academy_proto::course as pb;
+use academy_proto::events::{SkillCreated, event::Payload};
+use academy_runtime::db::db_error;
+use academy_runtime::idempotency::{self, WriteError};
+use chrono::Utc;
+use sea_orm::TransactionTrait;
+
+use super::Catalog;
+use crate::convert;
+use crate::domain::NewSkill;
+use crate::store::skills;
+
+const CREATE: &str = "CreateSkill";
+
+pub async fn create(
+    catalog: &Catalog,
+    req: pb::CreateSkillRequest,
+) -> Result<pb::Skill, DomainError> {
+    let new = convert::new_skill(req.skill)?;
+    let request_id = idempotency::parse_request_id(&req.request_id)?;
+    if let Some(id) = idempotency::replayed(&catalog.db, CREATE, request_id.as_deref()).await? {
+        return get(catalog, &id).await;
+    }
+    let id = new_id();
+    let result = insert(catalog, &id, &new, request_id.as_deref()).await;
+    let id = match result {
+        Ok(()) => id,
+        Err(err) => {
+            idempotency::recover(&catalog.db, CREATE, request_id.as_deref(), err, || {
+                DomainError::AlreadyExists {
+                    resource: "skill",
+                    field: "name",
+                }
+            })
+            .await?
+        }
+    };
+    get(catalog, &id).await
+}
+
+async fn insert(
+    catalog: &Catalog,
+    id: &str,
+    new: &NewSkill,
+    request_id: Option<&str>,
+) -> Result<(), WriteError> {
+    let txn = catalog.db.begin().await?;
+    if skills::find_by_name(&txn, &new.name).await?.is_some() {
+        return Err(DomainError::AlreadyExists {
+            resource: "skill",
+            field: "name",
+        }
+        .into());
+    }
+    let now = Utc::now();
+    skills::insert(&txn, id, new, now).await?;
+    if let Some(request_id) = request_id {
+        idempotency::remember(&txn, CREATE, request_id, id).await?;
+    }
+    let event = Payload::SkillCreated(SkillCreated {
+        skill_id: id.to_owned(),
+        name: new.name.clone(),
+        category: new.category.clone(),
+    });
+    catalog.outbox.append(&txn, now, event).await?;
+    txn.commit().await?;
+    catalog.outbox.committed();
+    Ok(())
+}
+
+async fn get(catalog: &Catalog, id: &str) -> Result<pb::Skill, DomainError> {
+    skills::get(&catalog.db, id)
+        .await
+        .map_err(db_error)?
+        .map(convert::skill_to_proto)
+        .ok_or_else(|| DomainError::not_found("skill", id))
+}
+
+pub async fn list(
+    catalog: &Catalog,
+    req: pb::ListSkillsRequest,
+) -> Result<pb::ListSkillsResponse, DomainError> {
+    let category = text::optional("category", &req.category, 100)?;
+    let category = (!category.is_empty()).then_some(category);
+    let page = PageRequest::parse(
+        req.page_size,
+        &req.page_token,
+        &format!("category={category:?}"),
+    )?;
+    let rows = skills::list(&catalog.db, category.as_deref(), &page)
+        .await
+        .map_err(db_error)?;
+    let (rows, next_page_token) = page.finish(rows, |s| s.id.clone());
+    Ok(pb::ListSkillsResponse {
+        skills: rows.into_iter().map(convert::skill_to_proto).collect(),
+        next_page_token,
+    })
+}
