@@ -3,7 +3,8 @@
 
 use academy_domain::DomainError;
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use std::path::Path;
@@ -45,6 +46,18 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         }
     }
     Ok(db)
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock
+/// at BEGIN (IMMEDIATE): a deferred transaction that reads first and writes
+/// later cannot wait for the lock and fails with "database is locked" when
+/// another writer got there first. PostgreSQL ignores the option.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }
 
 /// Applies every pending migration of `M`.

@@ -6,7 +6,7 @@ use academy_proto::events::{
 use academy_runtime::db::db_error;
 use academy_runtime::idempotency::{self, WriteError};
 use chrono::Utc;
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseTransaction;
 
 use super::Catalog;
 use crate::convert;
@@ -27,7 +27,7 @@ pub async fn create(
     }
     let id = id::new_id();
     let id = match insert(catalog, &id, &new, request_id.as_deref()).await {
-        Ok(()) => id,
+        Ok(id) => id,
         Err(err) => {
             idempotency::recover(&catalog.db, CREATE, request_id.as_deref(), err, code_taken)
                 .await?
@@ -43,13 +43,18 @@ fn code_taken() -> DomainError {
     }
 }
 
+/// Returns the id of the resource: the new one, or the one an earlier call
+/// with the same request id made (checked again under the write lock).
 async fn insert(
     catalog: &Catalog,
     id: &str,
     new: &NewCourse,
     request_id: Option<&str>,
-) -> Result<(), WriteError> {
-    let txn = catalog.db.begin().await?;
+) -> Result<String, WriteError> {
+    let txn = academy_runtime::db::begin_write(&catalog.db).await?;
+    if let Some(existing) = idempotency::replayed(&txn, CREATE, request_id).await? {
+        return Ok(existing);
+    }
     if courses::find_id_by_code(&txn, &new.code).await?.is_some() {
         return Err(code_taken().into());
     }
@@ -66,7 +71,7 @@ async fn insert(
     catalog.outbox.append(&txn, now, event).await?;
     txn.commit().await?;
     catalog.outbox.committed();
-    Ok(())
+    Ok(id.to_owned())
 }
 
 async fn ensure_skills_exist(
@@ -151,7 +156,9 @@ pub async fn update(
             .unwrap_or_default(),
     )?;
     let patch = convert::course_patch(req.course, req.update_mask)?;
-    let txn = catalog.db.begin().await.map_err(db_error)?;
+    let txn = academy_runtime::db::begin_write(&catalog.db)
+        .await
+        .map_err(db_error)?;
     let record = reload(&txn, &id).await?;
     check_etag(&req.etag, &record)?;
     let state = CourseState::from_stored(&record.course.state)?;
@@ -208,7 +215,9 @@ async fn transition(
     to: CourseState,
 ) -> Result<pb::Course, DomainError> {
     let id = id::parse_id("id", id)?;
-    let txn = catalog.db.begin().await.map_err(db_error)?;
+    let txn = academy_runtime::db::begin_write(&catalog.db)
+        .await
+        .map_err(db_error)?;
     let record = reload(&txn, &id).await?;
     check_etag(etag, &record)?;
     let from = CourseState::from_stored(&record.course.state)?;

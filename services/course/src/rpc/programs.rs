@@ -5,7 +5,6 @@ use academy_runtime::db::db_error;
 use academy_runtime::idempotency::{self, WriteError};
 use academy_runtime::time::date;
 use chrono::Utc;
-use sea_orm::TransactionTrait;
 
 use super::Catalog;
 use crate::convert;
@@ -25,7 +24,7 @@ pub async fn create(
     }
     let id = id::new_id();
     let id = match insert(catalog, &id, &new, request_id.as_deref()).await {
-        Ok(()) => id,
+        Ok(id) => id,
         Err(err) => {
             idempotency::recover(&catalog.db, CREATE, request_id.as_deref(), err, || {
                 DomainError::AlreadyExists {
@@ -39,13 +38,18 @@ pub async fn create(
     load(catalog, &id).await
 }
 
+/// Returns the id of the resource: the new one, or the one an earlier call
+/// with the same request id made (checked again under the write lock).
 async fn insert(
     catalog: &Catalog,
     id: &str,
     new: &NewProgram,
     request_id: Option<&str>,
-) -> Result<(), WriteError> {
-    let txn = catalog.db.begin().await?;
+) -> Result<String, WriteError> {
+    let txn = academy_runtime::db::begin_write(&catalog.db).await?;
+    if let Some(existing) = idempotency::replayed(&txn, CREATE, request_id).await? {
+        return Ok(existing);
+    }
     if programs::find_id_by_name(&txn, &new.name).await?.is_some() {
         return Err(DomainError::AlreadyExists {
             resource: "program",
@@ -66,7 +70,7 @@ async fn insert(
     catalog.outbox.append(&txn, now, event).await?;
     txn.commit().await?;
     catalog.outbox.committed();
-    Ok(())
+    Ok(id.to_owned())
 }
 
 pub async fn get(
@@ -120,7 +124,7 @@ pub async fn add_course(
 }
 
 async fn add(catalog: &Catalog, program_id: &str, course_id: &str) -> Result<(), WriteError> {
-    let txn = catalog.db.begin().await?;
+    let txn = academy_runtime::db::begin_write(&catalog.db).await?;
     if programs::load(&txn, program_id).await?.is_none() {
         return Err(DomainError::not_found("program", program_id).into());
     }

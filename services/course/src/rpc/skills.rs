@@ -4,7 +4,6 @@ use academy_proto::events::{SkillCreated, event::Payload};
 use academy_runtime::db::db_error;
 use academy_runtime::idempotency::{self, WriteError};
 use chrono::Utc;
-use sea_orm::TransactionTrait;
 
 use super::Catalog;
 use crate::convert;
@@ -25,7 +24,7 @@ pub async fn create(
     let id = new_id();
     let result = insert(catalog, &id, &new, request_id.as_deref()).await;
     let id = match result {
-        Ok(()) => id,
+        Ok(id) => id,
         Err(err) => {
             idempotency::recover(&catalog.db, CREATE, request_id.as_deref(), err, || {
                 DomainError::AlreadyExists {
@@ -39,13 +38,18 @@ pub async fn create(
     get(catalog, &id).await
 }
 
+/// Returns the id of the resource: the new one, or the one an earlier call
+/// with the same request id made (checked again under the write lock).
 async fn insert(
     catalog: &Catalog,
     id: &str,
     new: &NewSkill,
     request_id: Option<&str>,
-) -> Result<(), WriteError> {
-    let txn = catalog.db.begin().await?;
+) -> Result<String, WriteError> {
+    let txn = academy_runtime::db::begin_write(&catalog.db).await?;
+    if let Some(existing) = idempotency::replayed(&txn, CREATE, request_id).await? {
+        return Ok(existing);
+    }
     if skills::find_by_name(&txn, &new.name).await?.is_some() {
         return Err(DomainError::AlreadyExists {
             resource: "skill",
@@ -66,7 +70,7 @@ async fn insert(
     catalog.outbox.append(&txn, now, event).await?;
     txn.commit().await?;
     catalog.outbox.committed();
-    Ok(())
+    Ok(id.to_owned())
 }
 
 async fn get(catalog: &Catalog, id: &str) -> Result<pb::Skill, DomainError> {

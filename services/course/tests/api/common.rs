@@ -1,0 +1,200 @@
+//! Starting a course server for one test, and request builders.
+
+use academy_proto::course::course_service_client::CourseServiceClient;
+use academy_proto::course::*;
+use academy_proto::events::event_feed_client::EventFeedClient;
+use academy_runtime::ServerConfig;
+use academy_testkit::TestDb;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+
+pub type Client = CourseServiceClient<Channel>;
+
+/// A course service serving one test's database, stopped on drop.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    // Keeps the database (and its temp dir) alive as long as the server.
+    _db: TestDb,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestServer {
+    pub async fn start(db: TestDb) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = ServerConfig::local(db.dir.path().to_owned());
+        let conn = academy_runtime::db::connect(&db.url).await.unwrap();
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let task =
+            tokio::spawn(
+                async move { academy_course::serve(&config, listener, conn, token).await },
+            );
+        let server = Self {
+            addr,
+            _db: db,
+            shutdown,
+            task: Some(task),
+        };
+        server.wait_until_serving().await;
+        server
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    async fn channel(&self) -> Channel {
+        Channel::from_shared(self.endpoint())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    pub async fn client(&self) -> Client {
+        CourseServiceClient::new(self.channel().await)
+    }
+
+    pub async fn feed(&self) -> EventFeedClient<Channel> {
+        EventFeedClient::new(self.channel().await)
+    }
+
+    async fn wait_until_serving(&self) {
+        use tonic_health::pb::health_client::HealthClient;
+        use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+        for _ in 0..100 {
+            if let Ok(channel) = Channel::from_shared(self.endpoint())
+                .unwrap()
+                .connect()
+                .await
+            {
+                let reply = HealthClient::new(channel)
+                    .check(HealthCheckRequest {
+                        service: String::new(),
+                    })
+                    .await;
+                if reply.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32) {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("course server did not become SERVING");
+    }
+
+    /// Stops the server and waits for it to finish draining.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Asserts the call failed with `code`; returns the status for more checks.
+pub fn expect_code<T: std::fmt::Debug>(
+    result: Result<tonic::Response<T>, Status>,
+    code: Code,
+) -> Status {
+    match result {
+        Ok(reply) => panic!("expected {code:?}, got success: {:?}", reply.into_inner()),
+        Err(status) => {
+            assert_eq!(status.code(), code, "unexpected status: {status:?}");
+            status
+        }
+    }
+}
+
+/// The field paths of an INVALID_ARGUMENT's BadRequest details.
+pub fn violated_fields(status: &Status) -> Vec<String> {
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    status
+        .get_error_details()
+        .bad_request()
+        .expect("BadRequest details")
+        .field_violations
+        .iter()
+        .map(|v| v.field.clone())
+        .collect()
+}
+
+pub fn skill(name: &str) -> CreateSkillRequest {
+    CreateSkillRequest {
+        skill: Some(Skill {
+            name: name.into(),
+            category: "Digital".into(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    }
+}
+
+pub async fn create_skill(client: &mut Client, name: &str) -> Skill {
+    client.create_skill(skill(name)).await.unwrap().into_inner()
+}
+
+pub fn course(code: &str, skill_ids: Vec<String>) -> Course {
+    Course {
+        code: code.into(),
+        title: format!("Course {code}"),
+        description: "Hands-on introduction".into(),
+        provider: "Coursera".into(),
+        language: "az".into(),
+        level: CourseLevel::Beginner as i32,
+        estimated_hours: 12.5,
+        skill_ids,
+        modules: vec![
+            CourseModule {
+                title: "Basics".into(),
+                estimated_minutes: 45,
+                ..Default::default()
+            },
+            CourseModule {
+                title: "Practice".into(),
+                estimated_minutes: 90,
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    }
+}
+
+pub async fn create_course(client: &mut Client, code: &str, skill_ids: Vec<String>) -> Course {
+    client
+        .create_course(CreateCourseRequest {
+            course: Some(course(code, skill_ids)),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+pub async fn publish(client: &mut Client, id: &str) -> Course {
+    client
+        .publish_course(PublishCourseRequest {
+            id: id.into(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+pub fn date(year: i32, month: i32, day: i32) -> academy_proto::google::r#type::Date {
+    academy_proto::google::r#type::Date { year, month, day }
+}
