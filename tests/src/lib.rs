@@ -1,1 +1,113 @@
-//! Helpers shared by the end-to-end tests.
+//! Helpers for end-to-end tests: run a real service binary as a child
+//! process on a free port in a temp directory, wait until it is SERVING,
+//! and kill it when the test ends.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+use tempfile::TempDir;
+use tokio::process::{Child, Command};
+use tonic::transport::Channel;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+
+/// Path of a workspace binary, next to the test executable's `deps/` folder.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} not built: run `cargo build --workspace` first",
+        path.display()
+    );
+    path
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running service binary, killed on drop.
+#[derive(Debug)]
+pub struct ServiceProcess {
+    pub addr: SocketAddr,
+    pub child: Child,
+    pub data_dir: TempDir,
+}
+
+impl ServiceProcess {
+    /// Starts `binary` with its data in a new temp dir and `extra_env` set.
+    pub async fn start(binary_name: &str, extra_env: &[(&str, &str)]) -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let mut command = Command::new(binary(binary_name));
+        command
+            .env("ACADEMY_LISTEN", addr.to_string())
+            .env("ACADEMY_DATA_DIR", data_dir.path())
+            .env("ACADEMY_LOG", "warn")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        for (key, value) in extra_env {
+            command.env(key, value);
+        }
+        let child = command.spawn().unwrap();
+        let process = Self {
+            addr,
+            child,
+            data_dir,
+        };
+        process.wait_until_serving(Duration::from_secs(30)).await;
+        process
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.endpoint())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    /// The health status of the whole server, or `None` if it does not answer.
+    pub async fn health(&self) -> Option<i32> {
+        let channel = Channel::from_shared(self.endpoint())
+            .unwrap()
+            .connect()
+            .await
+            .ok()?;
+        let reply = HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .ok()?;
+        Some(reply.into_inner().status)
+    }
+
+    async fn wait_until_serving(&self, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while tokio::time::Instant::now() < deadline {
+            if self.health().await == Some(ServingStatus::Serving as i32) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("service at {} did not become SERVING", self.addr);
+    }
+}

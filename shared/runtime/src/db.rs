@@ -14,13 +14,11 @@ use std::time::Duration;
 /// is switched on (readers do not block the writer) and a busy timeout makes
 /// concurrent writers wait instead of failing.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
-    if let Some(path) = sqlite_path(url) {
-        if let Some(dir) = Path::new(path)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir)?;
-        }
+    if let Some(dir) = sqlite_path(url)
+        .and_then(|path| Path::new(path).parent())
+        .filter(|dir| !dir.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)?;
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options
