@@ -7,6 +7,7 @@
 pub mod email;
 pub mod error;
 pub mod id;
+pub mod learner;
 pub mod page;
 pub mod period;
 pub mod region;
@@ -14,6 +15,7 @@ pub mod text;
 
 pub use email::Email;
 pub use error::{DomainError, FieldViolation, Result, Violations};
+pub use learner::{EmploymentStatus, Gender};
 pub use page::{PageRequest, PageToken};
 pub use period::{AgeBand, Half, Period};
 pub use region::Region;

@@ -102,6 +102,65 @@ pub async fn find<C: ConnectionTrait>(
     row.map(|row| row.try_get("", "resource_id")).transpose()
 }
 
+/// Which of `request_ids` were already used for `operation` (bulk imports).
+pub async fn used<C: ConnectionTrait>(
+    db: &C,
+    operation: &str,
+    request_ids: &[String],
+) -> Result<Vec<String>, DbErr> {
+    if request_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = db.get_database_backend();
+    let marks = vec!["?"; request_ids.len()].join(", ");
+    let sql = format!(
+        "SELECT request_id FROM idempotency_keys WHERE operation = ? AND request_id IN ({marks})"
+    );
+    let values = std::iter::once(Value::from(operation))
+        .chain(request_ids.iter().map(|r| Value::from(r.as_str())));
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            placeholders(backend, &sql),
+            values,
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| row.try_get("", "request_id"))
+        .collect()
+}
+
+/// Records many `(request_id, resource_id)` pairs at once.
+pub async fn remember_many<C: ConnectionTrait>(
+    txn: &C,
+    operation: &str,
+    pairs: &[(String, String)],
+) -> Result<(), DbErr> {
+    let backend = txn.get_database_backend();
+    let now = chrono::Utc::now();
+    for chunk in pairs.chunks(500) {
+        let marks = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO idempotency_keys (operation, request_id, resource_id, create_time) VALUES {marks}"
+        );
+        let values = chunk.iter().flat_map(|(request_id, resource_id)| {
+            [
+                Value::from(operation),
+                Value::from(request_id.as_str()),
+                Value::from(resource_id.as_str()),
+                Value::from(now),
+            ]
+        });
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            placeholders(backend, &sql),
+            values,
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// Records that `request_id` created `resource_id`. A concurrent call with
 /// the same request id makes this fail with a unique violation; the caller
 /// then rolls back and returns what [`find`] gives.

@@ -12,6 +12,7 @@ pub mod shutdown;
 pub mod status;
 pub mod telemetry;
 pub mod time;
+pub mod trace;
 
 pub use config::{MigrateMode, ServerConfig, ServiceIdentity};
 pub use status::{respond, to_status};

@@ -20,6 +20,7 @@ enum FeedEvents {
     EventType,
     OccurredAt,
     RecordTime,
+    SubjectId,
     Payload,
 }
 
@@ -80,7 +81,18 @@ impl MigrationTrait for CreateOutbox {
                             .timestamp_with_time_zone()
                             .not_null(),
                     )
+                    .col(ColumnDef::new(FeedEvents::SubjectId).string_len(36).null())
                     .col(ColumnDef::new(FeedEvents::Payload).blob().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        // Erasure finds a learner's events through this index.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_feed_events_subject")
+                    .table(FeedEvents::Table)
+                    .col(FeedEvents::SubjectId)
                     .to_owned(),
             )
             .await

@@ -35,39 +35,55 @@ impl Outbox {
         occurred_at: DateTime<Utc>,
         payload: Payload,
     ) -> Result<i64, DbErr> {
+        self.append_many(txn, vec![(occurred_at, payload)]).await
+    }
+
+    /// Writes several events with consecutive sequences (one counter bump
+    /// for the whole batch); returns the last sequence, or the current head
+    /// when `events` is empty.
+    pub async fn append_many<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        events: Vec<(DateTime<Utc>, Payload)>,
+    ) -> Result<i64, DbErr> {
         let backend = txn.get_database_backend();
+        let count = events.len() as i64;
         let bumped = txn
-            .query_one_raw(Statement::from_string(
+            .query_one_raw(Statement::from_sql_and_values(
                 backend,
-                "UPDATE feed_head SET sequence = sequence + 1 WHERE id = 1 RETURNING sequence",
+                placeholders(
+                    backend,
+                    "UPDATE feed_head SET sequence = sequence + ? WHERE id = 1 RETURNING sequence",
+                ),
+                [Value::from(count)],
             ))
             .await?
             .ok_or_else(|| DbErr::RecordNotFound("feed_head row is missing".into()))?;
-        let sequence: i64 = bumped.try_get("", "sequence")?;
+        let last: i64 = bumped.try_get("", "sequence")?;
         let record_time = Utc::now();
-        let event = Event {
-            sequence,
-            occurred_at: Some(timestamp(occurred_at)),
-            r#type: event_type(&payload).to_owned(),
-            record_time: Some(timestamp(record_time)),
-            payload: Some(payload),
-        };
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            placeholders(
+        // Multi-row INSERTs in chunks keep statements under SQLite's and
+        // PostgreSQL's bind-parameter limits.
+        let rows: Vec<Vec<Value>> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, (occurred_at, payload))| {
+                let sequence = last - count + 1 + i as i64;
+                event_row(sequence, occurred_at, record_time, payload)
+            })
+            .collect();
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            let values = vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO feed_events (sequence, event_type, occurred_at, record_time, subject_id, payload) VALUES {values}"
+            );
+            txn.execute_raw(Statement::from_sql_and_values(
                 backend,
-                "INSERT INTO feed_events (sequence, event_type, occurred_at, record_time, payload) VALUES (?, ?, ?, ?, ?)",
-            ),
-            [
-                Value::from(sequence),
-                Value::from(event.r#type.clone()),
-                Value::from(occurred_at),
-                Value::from(record_time),
-                Value::from(event.encode_to_vec()),
-            ],
-        ))
-        .await?;
-        Ok(sequence)
+                placeholders(backend, &sql),
+                chunk.iter().flatten().cloned(),
+            ))
+            .await?;
+        }
+        Ok(last)
     }
 
     /// Wakes subscribers waiting for new events; call after commit.
@@ -78,6 +94,80 @@ impl Outbox {
     pub(crate) fn watch(&self) -> watch::Receiver<u64> {
         self.committed.subscribe()
     }
+}
+
+/// Rows per multi-row INSERT (6 bind parameters each).
+const INSERT_CHUNK: usize = 500;
+
+fn event_row(
+    sequence: i64,
+    occurred_at: DateTime<Utc>,
+    record_time: DateTime<Utc>,
+    payload: Payload,
+) -> Vec<Value> {
+    let r#type = event_type(&payload).to_owned();
+    let subject = subject_of(&payload).map(str::to_owned);
+    let event = Event {
+        sequence,
+        occurred_at: Some(timestamp(occurred_at)),
+        r#type: r#type.clone(),
+        record_time: Some(timestamp(record_time)),
+        payload: Some(payload),
+    };
+    vec![
+        Value::from(sequence),
+        Value::from(r#type),
+        Value::from(occurred_at),
+        Value::from(record_time),
+        Value::from(subject),
+        Value::from(event.encode_to_vec()),
+    ]
+}
+
+/// Rewrites, in the caller's transaction, every stored event about
+/// `subject_id` with `redact` (erasure: personal data must not survive in the
+/// feed either). Sequences and types stay; returns how many were rewritten.
+pub async fn redact<C: ConnectionTrait>(
+    txn: &C,
+    subject_id: &str,
+    redact: impl Fn(&mut Payload),
+) -> Result<u64, DbErr> {
+    let backend = txn.get_database_backend();
+    let rows = txn
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            placeholders(
+                backend,
+                "SELECT sequence, payload FROM feed_events WHERE subject_id = ?",
+            ),
+            [Value::from(subject_id)],
+        ))
+        .await?;
+    let mut rewritten = 0;
+    for row in rows {
+        let sequence: i64 = row.try_get("", "sequence")?;
+        let bytes: Vec<u8> = row.try_get("", "payload")?;
+        let mut event = decode(&bytes)?;
+        let Some(payload) = event.payload.as_mut() else {
+            continue;
+        };
+        redact(payload);
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            placeholders(
+                backend,
+                "UPDATE feed_events SET payload = ? WHERE sequence = ?",
+            ),
+            [Value::from(event.encode_to_vec()), Value::from(sequence)],
+        ))
+        .await?;
+        rewritten += 1;
+    }
+    Ok(rewritten)
+}
+
+fn decode(bytes: &[u8]) -> Result<Event, DbErr> {
+    Event::decode(bytes).map_err(|err| DbErr::Custom(format!("undecodable outbox row: {err}")))
 }
 
 /// Up to `limit` events with a sequence above `after`, in order.
@@ -141,6 +231,27 @@ pub fn placeholders(backend: sea_orm::DbBackend, sql: &str) -> String {
         }
     }
     out
+}
+
+/// The learner an event is about, if any: the key erasure redacts by.
+pub fn subject_of(payload: &Payload) -> Option<&str> {
+    match payload {
+        Payload::LearnerRegistered(e) => Some(&e.learner_id),
+        Payload::LearnerUpdated(e) => Some(&e.learner_id),
+        Payload::LearnerErased(e) => Some(&e.learner_id),
+        Payload::EnrollmentCreated(e) => Some(&e.learner_id),
+        Payload::ProgressRecorded(e) => Some(&e.learner_id),
+        Payload::EnrollmentCompleted(e) => Some(&e.learner_id),
+        Payload::CertificateIssued(e) => Some(&e.learner_id),
+        Payload::EnrollmentWithdrawn(e) => Some(&e.learner_id),
+        Payload::SkillCreated(_)
+        | Payload::CourseCreated(_)
+        | Payload::CourseUpdated(_)
+        | Payload::CoursePublished(_)
+        | Payload::CourseArchived(_)
+        | Payload::ProgramCreated(_)
+        | Payload::CourseAddedToProgram(_) => None,
+    }
 }
 
 /// The stable dotted name of an event, e.g. `course.published`.

@@ -1,0 +1,152 @@
+//! The tonic face of the learner service: each RPC hands its request to the
+//! handler of the same name in `rpc::*` and maps the result once.
+
+use academy_proto::learner::enrollment_service_server::{
+    EnrollmentService, EnrollmentServiceServer,
+};
+use academy_proto::learner::learner_service_server::{LearnerService, LearnerServiceServer};
+use academy_proto::learner::*;
+use academy_runtime::respond;
+use academy_runtime::trace::TraceContext;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::rpc::{Registry, bulk_enroll, certificates, enrollments, import, learners, progress};
+
+/// `academy.learner.v1.LearnerService`.
+#[derive(Debug, Clone)]
+pub struct LearnerApi {
+    registry: Registry,
+}
+
+/// `academy.learner.v1.EnrollmentService`.
+#[derive(Debug, Clone)]
+pub struct EnrollmentApi {
+    registry: Registry,
+}
+
+impl LearnerApi {
+    pub fn new(registry: Registry) -> Self {
+        Self { registry }
+    }
+
+    pub fn into_server(self, max_message_bytes: usize) -> LearnerServiceServer<Self> {
+        LearnerServiceServer::new(self)
+            .max_decoding_message_size(max_message_bytes)
+            .max_encoding_message_size(max_message_bytes)
+    }
+}
+
+impl EnrollmentApi {
+    pub fn new(registry: Registry) -> Self {
+        Self { registry }
+    }
+
+    pub fn into_server(self, max_message_bytes: usize) -> EnrollmentServiceServer<Self> {
+        EnrollmentServiceServer::new(self)
+            .max_decoding_message_size(max_message_bytes)
+            .max_encoding_message_size(max_message_bytes)
+    }
+}
+
+#[tonic::async_trait]
+impl LearnerService for LearnerApi {
+    async fn register_learner(
+        &self,
+        r: Request<RegisterLearnerRequest>,
+    ) -> Result<Response<Learner>, Status> {
+        respond(learners::register(&self.registry, r.into_inner()).await)
+    }
+
+    async fn get_learner(
+        &self,
+        r: Request<GetLearnerRequest>,
+    ) -> Result<Response<Learner>, Status> {
+        respond(learners::get(&self.registry, r.into_inner()).await)
+    }
+
+    async fn list_learners(
+        &self,
+        r: Request<ListLearnersRequest>,
+    ) -> Result<Response<ListLearnersResponse>, Status> {
+        respond(learners::list(&self.registry, r.into_inner()).await)
+    }
+
+    async fn update_learner(
+        &self,
+        r: Request<UpdateLearnerRequest>,
+    ) -> Result<Response<Learner>, Status> {
+        respond(learners::update(&self.registry, r.into_inner()).await)
+    }
+
+    async fn import_learners(
+        &self,
+        r: Request<Streaming<RegisterLearnerRequest>>,
+    ) -> Result<Response<ImportLearnersResponse>, Status> {
+        respond(import::import(&self.registry, r.into_inner()).await)
+    }
+
+    async fn erase_learner(
+        &self,
+        r: Request<EraseLearnerRequest>,
+    ) -> Result<Response<Learner>, Status> {
+        respond(learners::erase(&self.registry, r.into_inner()).await)
+    }
+}
+
+#[tonic::async_trait]
+impl EnrollmentService for EnrollmentApi {
+    async fn enroll(&self, r: Request<EnrollRequest>) -> Result<Response<Enrollment>, Status> {
+        let trace = TraceContext::from_metadata(r.metadata());
+        respond(enrollments::enroll(&self.registry, r.into_inner(), trace).await)
+    }
+
+    async fn get_enrollment(
+        &self,
+        r: Request<GetEnrollmentRequest>,
+    ) -> Result<Response<Enrollment>, Status> {
+        respond(enrollments::get(&self.registry, r.into_inner()).await)
+    }
+
+    async fn list_enrollments(
+        &self,
+        r: Request<ListEnrollmentsRequest>,
+    ) -> Result<Response<ListEnrollmentsResponse>, Status> {
+        respond(enrollments::list(&self.registry, r.into_inner()).await)
+    }
+
+    async fn bulk_enroll(
+        &self,
+        r: Request<Streaming<EnrollRequest>>,
+    ) -> Result<Response<BulkEnrollResponse>, Status> {
+        let trace = TraceContext::from_metadata(r.metadata());
+        respond(bulk_enroll::bulk_enroll(&self.registry, r.into_inner(), trace).await)
+    }
+
+    async fn record_progress(
+        &self,
+        r: Request<RecordProgressRequest>,
+    ) -> Result<Response<Enrollment>, Status> {
+        respond(progress::record(&self.registry, r.into_inner()).await)
+    }
+
+    async fn withdraw_enrollment(
+        &self,
+        r: Request<WithdrawEnrollmentRequest>,
+    ) -> Result<Response<Enrollment>, Status> {
+        respond(enrollments::withdraw(&self.registry, r.into_inner()).await)
+    }
+
+    async fn list_certificates(
+        &self,
+        r: Request<ListCertificatesRequest>,
+    ) -> Result<Response<ListCertificatesResponse>, Status> {
+        respond(certificates::list(&self.registry, r.into_inner()).await)
+    }
+
+    async fn verify_certificate(
+        &self,
+        r: Request<VerifyCertificateRequest>,
+    ) -> Result<Response<Certificate>, Status> {
+        respond(certificates::verify(&self.registry, r.into_inner()).await)
+    }
+}

@@ -1,0 +1,38 @@
+//! Settings of the learner service beyond the ones every service takes.
+
+use clap::Args;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Args)]
+pub struct LearnerSettings {
+    /// Where the course service listens; Enroll asks it about courses and programs.
+    #[arg(
+        long,
+        env = "ACADEMY_COURSE_ENDPOINT",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub course_endpoint: String,
+
+    /// Deadline of each call to the course service, in milliseconds.
+    #[arg(long, env = "ACADEMY_COURSE_TIMEOUT_MS", default_value_t = 3000)]
+    pub course_timeout_ms: u64,
+
+    /// Rows per transaction in ImportLearners and BulkEnroll.
+    #[arg(long, env = "ACADEMY_IMPORT_BATCH_SIZE", default_value_t = 500)]
+    pub import_batch_size: usize,
+}
+
+impl LearnerSettings {
+    /// Defaults pointing at a course service on `course_endpoint`; for tests.
+    pub fn new(course_endpoint: impl Into<String>) -> Self {
+        Self {
+            course_endpoint: course_endpoint.into(),
+            course_timeout_ms: 3000,
+            import_batch_size: 500,
+        }
+    }
+
+    pub fn course_timeout(&self) -> Duration {
+        Duration::from_millis(self.course_timeout_ms)
+    }
+}

@@ -1,0 +1,7 @@
+//! sea-orm entities: one module per table of the learner service.
+
+pub mod certificate;
+pub mod earned_skill;
+pub mod enrollment;
+pub mod learner;
+pub mod progress_record;

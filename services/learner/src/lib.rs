@@ -1,0 +1,89 @@
+//! Academy's learner service: learners, bulk import, enrollments, progress,
+//! certificates, earned skills and erasure.
+//!
+//! From the proto to the code: `api.rs` (tonic traits) → `rpc/<group>.rs`
+//! (handler: validate, transaction, events) → `convert.rs` (proto ↔ domain)
+//! and `store/<table>.rs` (SQL) → `tests/api/<group>.rs`. Enroll asks the
+//! course service through `course_client.rs`.
+
+pub mod api;
+pub mod config;
+pub mod convert;
+pub mod course_client;
+pub mod domain;
+pub mod entity;
+pub mod migration;
+pub mod rpc;
+pub mod store;
+
+use academy_runtime::cli::{Cli, Command};
+use academy_runtime::feed::{FeedService, Outbox};
+use academy_runtime::server::{self, Services};
+use academy_runtime::{ServerConfig, ServiceIdentity, db, telemetry};
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use config::LearnerSettings;
+pub use migration::Migrator;
+
+pub const SERVICE: ServiceIdentity = ServiceIdentity {
+    name: "learner",
+    default_listen: "127.0.0.1:50052",
+};
+
+/// Entry point of the `academy-learner` binary.
+pub async fn main(cli: Cli<LearnerSettings>) -> anyhow::Result<()> {
+    telemetry::init(&cli.server);
+    let db = db::connect(&cli.server.database_url(&SERVICE)).await?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Migrate => {
+            db::migrate::<Migrator>(&db).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Serve => {
+            let addr = cli.server.listen_addr(&SERVICE)?;
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|err| anyhow::anyhow!("cannot listen on {addr}: {err}"))?;
+            serve(
+                &cli.server,
+                &cli.extra,
+                listener,
+                db,
+                academy_runtime::shutdown::on_signal(),
+            )
+            .await
+        }
+    }
+}
+
+/// Serves the learner service on `listener` until `shutdown` is cancelled.
+pub async fn serve(
+    config: &ServerConfig,
+    settings: &LearnerSettings,
+    listener: TcpListener,
+    db: DatabaseConnection,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    if config.migrate == academy_runtime::MigrateMode::Auto {
+        db::migrate::<Migrator>(&db).await?;
+    }
+    let outbox = Outbox::new();
+    let registry = rpc::Registry {
+        db: db.clone(),
+        outbox: outbox.clone(),
+        courses: course_client::CourseClient::new(
+            &settings.course_endpoint,
+            settings.course_timeout(),
+        )?,
+        batch_size: settings.import_batch_size.max(1),
+    };
+    let mut services = Services::new();
+    services
+        .add(api::LearnerApi::new(registry.clone()).into_server(config.max_message_bytes))
+        .add(api::EnrollmentApi::new(registry).into_server(config.max_message_bytes))
+        .add(FeedService::new(db.clone(), outbox, shutdown.clone()).into_server());
+    server::serve(config, listener, db, services, shutdown).await
+}

@@ -1,0 +1,19 @@
+//! The learner service's schema, as versioned migrations.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261128_000003_create_learners;
+
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(academy_runtime::feed::migration::CreateOutbox),
+            Box::new(academy_runtime::idempotency::CreateIdempotencyKeys),
+            Box::new(m20261128_000003_create_learners::Migration),
+        ]
+    }
+}

@@ -1,0 +1,207 @@
+//! BulkEnroll: a client stream of EnrollRequests, committed in batches, with
+//! per-row results. Course answers are cached for the stream (a national
+//! cohort enrolls in a few dozen courses); if the course service is down the
+//! stream fails with UNAVAILABLE and the batches committed so far stay.
+
+use academy_domain::{DomainError, id};
+use academy_proto::learner as pb;
+use academy_runtime::db::{begin_write, db_error, is_unique_violation};
+use academy_runtime::idempotency;
+use academy_runtime::trace::TraceContext;
+use chrono::Utc;
+use sea_orm::DbErr;
+use std::collections::{HashMap, HashSet};
+use tonic::Streaming;
+
+use super::enrollments::{self as single, ENROLL, EnrollRow};
+use super::import::stream_error;
+use super::{Registry, Tally};
+use crate::course_client::CourseInfo;
+use crate::domain::LearnerState;
+use crate::store::{enrollments, learners};
+
+const ATTEMPTS: usize = 3;
+
+/// What the course service said about each course and program pair.
+#[derive(Debug, Default)]
+struct Answers {
+    courses: HashMap<String, Result<CourseInfo, DomainError>>,
+    programs: HashMap<(String, String), Result<(), DomainError>>,
+}
+
+pub async fn bulk_enroll(
+    registry: &Registry,
+    mut stream: Streaming<pb::EnrollRequest>,
+    trace: TraceContext,
+) -> Result<pb::BulkEnrollResponse, DomainError> {
+    let mut tally = Tally::default();
+    let mut answers = Answers::default();
+    let mut batch = Vec::with_capacity(registry.batch_size);
+    let mut index = 0i64;
+    while let Some(row) = stream.message().await.map_err(stream_error)? {
+        batch.push((index, row));
+        index += 1;
+        if batch.len() >= registry.batch_size {
+            enroll_batch(
+                registry,
+                std::mem::take(&mut batch),
+                &mut tally,
+                &mut answers,
+                &trace,
+            )
+            .await?;
+        }
+    }
+    enroll_batch(registry, batch, &mut tally, &mut answers, &trace).await?;
+    Ok(pb::BulkEnrollResponse {
+        created: tally.created,
+        duplicates: tally.duplicates,
+        rejected: tally.rejected,
+    })
+}
+
+struct Ready {
+    row: EnrollRow,
+    course: CourseInfo,
+}
+
+async fn enroll_batch(
+    registry: &Registry,
+    rows: Vec<(i64, pb::EnrollRequest)>,
+    tally: &mut Tally,
+    answers: &mut Answers,
+    trace: &TraceContext,
+) -> Result<(), DomainError> {
+    let now = Utc::now();
+    let mut parsed = Vec::with_capacity(rows.len());
+    for (index, req) in rows {
+        match single::parse_enroll(&req, now) {
+            Ok(row) => parsed.push((index, row)),
+            Err(err) => tally.reject(index, err),
+        }
+    }
+    let learner_ids = parsed.iter().map(|(_, r)| r.learner_id.clone()).collect();
+    let states: HashMap<String, String> = learners::get_many(&registry.db, learner_ids)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|l| (l.id, l.state))
+        .collect();
+    let mut ready = Vec::with_capacity(parsed.len());
+    for (index, row) in parsed {
+        match check_row(registry, &row, &states, answers, trace).await {
+            Ok(course) => ready.push(Ready { row, course }),
+            Err(DomainError::Unavailable { what }) => {
+                return Err(DomainError::Unavailable { what });
+            }
+            Err(err) => tally.reject(index, err),
+        }
+    }
+    for attempt in 1..=ATTEMPTS {
+        match insert_new(registry, &ready).await {
+            Ok((created, duplicates)) => {
+                tally.created += created;
+                tally.duplicates += duplicates;
+                return Ok(());
+            }
+            Err(err) if is_unique_violation(&err) && attempt < ATTEMPTS => continue,
+            Err(err) => return Err(db_error(err)),
+        }
+    }
+    Ok(())
+}
+
+/// The checks Enroll makes, with the course service's answers cached.
+async fn check_row(
+    registry: &Registry,
+    row: &EnrollRow,
+    states: &HashMap<String, String>,
+    answers: &mut Answers,
+    trace: &TraceContext,
+) -> Result<CourseInfo, DomainError> {
+    let state = states
+        .get(&row.learner_id)
+        .ok_or_else(|| DomainError::not_found("learner", &row.learner_id))?;
+    LearnerState::from_stored(state)?.ensure_active()?;
+    if !answers.courses.contains_key(&row.course_id) {
+        let answer = registry
+            .courses
+            .enrollable_course(&row.course_id, trace)
+            .await;
+        if let Err(DomainError::Unavailable { what }) = answer {
+            return Err(DomainError::Unavailable { what });
+        }
+        answers.courses.insert(row.course_id.clone(), answer);
+    }
+    let course = answers
+        .courses
+        .get(&row.course_id)
+        .cloned()
+        .unwrap_or_else(|| Err(DomainError::internal("course answer missing")))?;
+    if let Some(program_id) = &row.program_id {
+        let key = (program_id.clone(), row.course_id.clone());
+        if !answers.programs.contains_key(&key) {
+            let answer = registry
+                .courses
+                .ensure_program_includes(program_id, &row.course_id, trace)
+                .await;
+            if let Err(DomainError::Unavailable { what }) = answer {
+                return Err(DomainError::Unavailable { what });
+            }
+            answers.programs.insert(key.clone(), answer);
+        }
+        answers.programs.get(&key).cloned().unwrap_or(Ok(()))?;
+    }
+    Ok(course)
+}
+
+/// Inserts the rows that are not duplicates; returns (created, duplicates).
+async fn insert_new(registry: &Registry, rows: &[Ready]) -> Result<(i64, i64), DbErr> {
+    let txn = begin_write(&registry.db).await?;
+    let keys = rows
+        .iter()
+        .map(|r| enrollments::active_key(&r.row.learner_id, &r.row.course_id))
+        .collect();
+    let request_ids: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.row.request_id.clone())
+        .collect();
+    let mut taken: HashSet<String> = enrollments::taken_active_keys(&txn, keys)
+        .await?
+        .into_iter()
+        .collect();
+    let mut used: HashSet<String> = idempotency::used(&txn, ENROLL, &request_ids)
+        .await?
+        .into_iter()
+        .collect();
+    let now = Utc::now();
+    let (mut inserts, mut events, mut remembered) = (Vec::new(), Vec::new(), Vec::new());
+    let mut duplicates = 0;
+    for Ready { row, course } in rows {
+        let key = enrollments::active_key(&row.learner_id, &row.course_id);
+        if row.request_id.as_ref().is_some_and(|r| used.contains(r)) || taken.contains(&key) {
+            duplicates += 1;
+            continue;
+        }
+        taken.insert(key);
+        let id = id::new_id();
+        if let Some(r) = &row.request_id {
+            used.insert(r.clone());
+            remembered.push((r.clone(), id.clone()));
+        }
+        inserts.push(enrollments::new_row(
+            &single::new_enrollment(&id, row, course),
+            now,
+        ));
+        events.push((row.enroll_time, single::created_event(&id, row, course)));
+    }
+    let created = inserts.len() as i64;
+    enrollments::insert_many(&txn, inserts).await?;
+    idempotency::remember_many(&txn, ENROLL, &remembered).await?;
+    if !events.is_empty() {
+        registry.outbox.append_many(&txn, events).await?;
+    }
+    txn.commit().await?;
+    registry.outbox.committed();
+    Ok((created, duplicates))
+}

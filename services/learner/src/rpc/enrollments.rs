@@ -1,0 +1,252 @@
+use academy_domain::{DomainError, FieldViolation, PageRequest, Violations, id};
+use academy_proto::events::{EnrollmentCreated, EnrollmentWithdrawn, event::Payload};
+use academy_proto::learner as pb;
+use academy_runtime::db::{begin_write, db_error};
+use academy_runtime::idempotency::{self, WriteError};
+use academy_runtime::trace::TraceContext;
+use chrono::{DateTime, Utc};
+
+use super::Registry;
+use crate::convert;
+use crate::course_client::CourseInfo;
+use crate::domain::{EnrollmentState, LearnerState};
+use crate::store::enrollments::{self, EnrollmentFilter, NewEnrollment};
+use crate::store::learners;
+
+pub const ENROLL: &str = "Enroll";
+
+/// A validated EnrollRequest.
+#[derive(Debug, Clone)]
+pub struct EnrollRow {
+    pub learner_id: String,
+    pub course_id: String,
+    pub program_id: Option<String>,
+    pub request_id: Option<String>,
+    pub enroll_time: DateTime<Utc>,
+}
+
+pub fn parse_enroll(req: &pb::EnrollRequest, now: DateTime<Utc>) -> Result<EnrollRow, DomainError> {
+    let mut v = Violations::new();
+    let learner_id = v.check(id::parse_id("learner_id", &req.learner_id));
+    let course_id = v.check(id::parse_id("course_id", &req.course_id));
+    let program_id = v.check(id::parse_optional_id("program_id", &req.program_id));
+    let request_id = v.check(idempotency::parse_request_id(&req.request_id));
+    let enroll_time = v.check(convert::business_time(
+        "enrolled_at",
+        req.enrolled_at.as_ref(),
+        now,
+    ));
+    v.finish()?;
+    match (learner_id, course_id, program_id, request_id, enroll_time) {
+        (
+            Some(learner_id),
+            Some(course_id),
+            Some(program_id),
+            Some(request_id),
+            Some(enroll_time),
+        ) => Ok(EnrollRow {
+            learner_id,
+            course_id,
+            program_id,
+            request_id,
+            enroll_time,
+        }),
+        _ => Err(DomainError::internal(
+            "validation passed with a missing field",
+        )),
+    }
+}
+
+pub async fn enroll(
+    registry: &Registry,
+    req: pb::EnrollRequest,
+    trace: TraceContext,
+) -> Result<pb::Enrollment, DomainError> {
+    let row = parse_enroll(&req, Utc::now())?;
+    if let Some(id) = idempotency::replayed(&registry.db, ENROLL, row.request_id.as_deref()).await?
+    {
+        return load(registry, &id).await;
+    }
+    let learner = learners::get(&registry.db, &row.learner_id)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| DomainError::not_found("learner", &row.learner_id))?;
+    LearnerState::from_stored(&learner.state)?.ensure_active()?;
+    // Ask the course service before opening a transaction: nothing is
+    // written unless it answers that the course can be enrolled in.
+    let course = registry
+        .courses
+        .enrollable_course(&row.course_id, &trace)
+        .await?;
+    if let Some(program_id) = &row.program_id {
+        registry
+            .courses
+            .ensure_program_includes(program_id, &row.course_id, &trace)
+            .await?;
+    }
+    let id = id::new_id();
+    let id = match insert(registry, &id, &row, &course).await {
+        Ok(id) => id,
+        Err(err) => {
+            idempotency::recover(
+                &registry.db,
+                ENROLL,
+                row.request_id.as_deref(),
+                err,
+                already_enrolled,
+            )
+            .await?
+        }
+    };
+    load(registry, &id).await
+}
+
+fn already_enrolled() -> DomainError {
+    DomainError::AlreadyExists {
+        resource: "enrollment",
+        field: "learner_id and course_id",
+    }
+}
+
+async fn insert(
+    registry: &Registry,
+    id: &str,
+    row: &EnrollRow,
+    course: &CourseInfo,
+) -> Result<String, WriteError> {
+    let txn = begin_write(&registry.db).await?;
+    if let Some(existing) = idempotency::replayed(&txn, ENROLL, row.request_id.as_deref()).await? {
+        return Ok(existing);
+    }
+    let key = enrollments::active_key(&row.learner_id, &row.course_id);
+    if !enrollments::taken_active_keys(&txn, vec![key])
+        .await?
+        .is_empty()
+    {
+        return Err(already_enrolled().into());
+    }
+    let now = Utc::now();
+    let new = new_enrollment(id, row, course);
+    enrollments::insert_many(&txn, vec![enrollments::new_row(&new, now)]).await?;
+    if let Some(request_id) = &row.request_id {
+        idempotency::remember(&txn, ENROLL, request_id, id).await?;
+    }
+    registry
+        .outbox
+        .append(&txn, row.enroll_time, created_event(id, row, course))
+        .await?;
+    txn.commit().await?;
+    registry.outbox.committed();
+    Ok(id.to_owned())
+}
+
+pub fn new_enrollment<'a>(
+    id: &'a str,
+    row: &'a EnrollRow,
+    course: &'a CourseInfo,
+) -> NewEnrollment<'a> {
+    NewEnrollment {
+        id,
+        learner_id: &row.learner_id,
+        course_id: &row.course_id,
+        program_id: row.program_id.as_deref(),
+        module_ids: &course.module_ids,
+        skill_ids: &course.skill_ids,
+        enroll_time: row.enroll_time,
+    }
+}
+
+pub fn created_event(id: &str, row: &EnrollRow, course: &CourseInfo) -> Payload {
+    Payload::EnrollmentCreated(EnrollmentCreated {
+        enrollment_id: id.to_owned(),
+        learner_id: row.learner_id.clone(),
+        course_id: row.course_id.clone(),
+        program_id: row.program_id.clone().unwrap_or_default(),
+        module_count: course.module_ids.len() as i32,
+    })
+}
+
+pub async fn get(
+    registry: &Registry,
+    req: pb::GetEnrollmentRequest,
+) -> Result<pb::Enrollment, DomainError> {
+    let id = id::parse_id("id", &req.id)?;
+    load(registry, &id).await
+}
+
+pub async fn load(registry: &Registry, id: &str) -> Result<pb::Enrollment, DomainError> {
+    let row = enrollments::get(&registry.db, id)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| DomainError::not_found("enrollment", id))?;
+    convert::enrollment_to_proto(row)
+}
+
+pub async fn list(
+    registry: &Registry,
+    req: pb::ListEnrollmentsRequest,
+) -> Result<pb::ListEnrollmentsResponse, DomainError> {
+    let mut v = Violations::new();
+    let learner_id = v
+        .check(id::parse_optional_id("learner_id", &req.learner_id))
+        .flatten();
+    let course_id = v
+        .check(id::parse_optional_id("course_id", &req.course_id))
+        .flatten();
+    let state = v
+        .check(convert::enrollment_state_filter(req.state))
+        .flatten();
+    v.finish()?;
+    let filter = EnrollmentFilter {
+        learner_id,
+        course_id,
+        state,
+    };
+    let page = PageRequest::parse(req.page_size, &req.page_token, &filter.describe())?;
+    let rows = enrollments::list(&registry.db, &filter, &page)
+        .await
+        .map_err(db_error)?;
+    let (rows, next_page_token) = page.finish(rows, |e| e.id.clone());
+    Ok(pb::ListEnrollmentsResponse {
+        enrollments: rows
+            .into_iter()
+            .map(convert::enrollment_to_proto)
+            .collect::<Result<_, _>>()?,
+        next_page_token,
+    })
+}
+
+pub async fn withdraw(
+    registry: &Registry,
+    req: pb::WithdrawEnrollmentRequest,
+) -> Result<pb::Enrollment, DomainError> {
+    let id = id::parse_id("id", &req.id)?;
+    let result: Result<(), WriteError> = async {
+        let txn = begin_write(&registry.db).await?;
+        let row = enrollments::get_for_update(&txn, &id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("enrollment", &id))?;
+        EnrollmentState::from_stored(&row.state)?.ensure_open("withdraw")?;
+        let now = Utc::now();
+        enrollments::withdraw(&txn, &id, now).await?;
+        let (enrollment_id, learner_id, course_id, program_id) = convert::enrollment_keys(&row);
+        let event = Payload::EnrollmentWithdrawn(EnrollmentWithdrawn {
+            enrollment_id,
+            learner_id,
+            course_id,
+            program_id,
+        });
+        registry.outbox.append(&txn, now, event).await?;
+        txn.commit().await?;
+        registry.outbox.committed();
+        Ok(())
+    }
+    .await;
+    result?;
+    load(registry, &id).await
+}
+
+/// A violation of one field, as a DomainError (for per-row bulk results).
+pub fn field_error(field: &str, description: &str) -> DomainError {
+    FieldViolation::new(field, description).into()
+}

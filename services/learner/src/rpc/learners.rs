@@ -1,0 +1,245 @@
+use academy_domain::{DomainError, PageRequest, Region, Violations, id};
+use academy_proto::events::{LearnerErased, event::Payload};
+use academy_proto::learner as pb;
+use academy_runtime::db::{begin_write, db_error};
+use academy_runtime::feed::outbox;
+use academy_runtime::idempotency::{self, WriteError};
+use chrono::Utc;
+
+use super::Registry;
+use crate::convert;
+use crate::domain::{LearnerState, NewLearner};
+use crate::store::learners::{self, LearnerFilter};
+
+const REGISTER: &str = "RegisterLearner";
+
+pub async fn register(
+    registry: &Registry,
+    req: pb::RegisterLearnerRequest,
+) -> Result<pb::Learner, DomainError> {
+    let new = convert::new_learner(&req, Utc::now())?;
+    let request_id = idempotency::parse_request_id(&req.request_id)?;
+    if let Some(id) = idempotency::replayed(&registry.db, REGISTER, request_id.as_deref()).await? {
+        return load(registry, &id).await;
+    }
+    let id = id::new_id();
+    let id = match insert(registry, &id, &new, request_id.as_deref()).await {
+        Ok(id) => id,
+        Err(err) => {
+            idempotency::recover(&registry.db, REGISTER, request_id.as_deref(), err, || {
+                DomainError::AlreadyExists {
+                    resource: "learner",
+                    field: "email or external_id",
+                }
+            })
+            .await?
+        }
+    };
+    load(registry, &id).await
+}
+
+async fn insert(
+    registry: &Registry,
+    id: &str,
+    new: &NewLearner,
+    request_id: Option<&str>,
+) -> Result<String, WriteError> {
+    let txn = begin_write(&registry.db).await?;
+    if let Some(existing) = idempotency::replayed(&txn, REGISTER, request_id).await? {
+        return Ok(existing);
+    }
+    ensure_unique(
+        &txn,
+        new.profile.email.as_str(),
+        new.profile.external_id.as_deref(),
+        None,
+    )
+    .await?;
+    let now = Utc::now();
+    learners::insert_many(&txn, vec![learners::new_row(id, new, now)]).await?;
+    if let Some(request_id) = request_id {
+        idempotency::remember(&txn, REGISTER, request_id, id).await?;
+    }
+    registry
+        .outbox
+        .append(
+            &txn,
+            new.register_time,
+            convert::learner_registered(id, &new.profile),
+        )
+        .await?;
+    txn.commit().await?;
+    registry.outbox.committed();
+    Ok(id.to_owned())
+}
+
+/// ALREADY_EXISTS when another learner (not `except`) holds the email or external id.
+async fn ensure_unique<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    email: &str,
+    external_id: Option<&str>,
+    except: Option<&str>,
+) -> Result<(), WriteError> {
+    let other = |found: Option<String>| found.is_some_and(|id| Some(id.as_str()) != except);
+    if other(learners::id_by_email(db, email).await?) {
+        return Err(DomainError::AlreadyExists {
+            resource: "learner",
+            field: "email",
+        }
+        .into());
+    }
+    if let Some(external_id) = external_id {
+        if other(learners::id_by_external_id(db, external_id).await?) {
+            return Err(DomainError::AlreadyExists {
+                resource: "learner",
+                field: "external_id",
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+pub async fn get(
+    registry: &Registry,
+    req: pb::GetLearnerRequest,
+) -> Result<pb::Learner, DomainError> {
+    let id = id::parse_id("id", &req.id)?;
+    load(registry, &id).await
+}
+
+async fn load(registry: &Registry, id: &str) -> Result<pb::Learner, DomainError> {
+    let row = learners::get(&registry.db, id)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| DomainError::not_found("learner", id))?;
+    convert::learner_to_proto(row)
+}
+
+pub async fn list(
+    registry: &Registry,
+    req: pb::ListLearnersRequest,
+) -> Result<pb::ListLearnersResponse, DomainError> {
+    let mut v = Violations::new();
+    let region = if req.region.trim().is_empty() {
+        None
+    } else {
+        v.check(Region::parse("region", &req.region))
+            .map(|r| r.as_str().to_owned())
+    };
+    let program_id = v
+        .check(id::parse_optional_id("program_id", &req.program_id))
+        .flatten();
+    v.finish()?;
+    let filter = LearnerFilter { region, program_id };
+    let page = PageRequest::parse(req.page_size, &req.page_token, &filter.describe())?;
+    let rows = learners::list(&registry.db, &filter, &page)
+        .await
+        .map_err(db_error)?;
+    let (rows, next_page_token) = page.finish(rows, |l| l.id.clone());
+    Ok(pb::ListLearnersResponse {
+        learners: rows
+            .into_iter()
+            .map(convert::learner_to_proto)
+            .collect::<Result<_, _>>()?,
+        next_page_token,
+    })
+}
+
+pub async fn update(
+    registry: &Registry,
+    req: pb::UpdateLearnerRequest,
+) -> Result<pb::Learner, DomainError> {
+    let now = Utc::now();
+    let id = id::parse_id(
+        "learner.id",
+        req.learner
+            .as_ref()
+            .map(|l| l.id.as_str())
+            .unwrap_or_default(),
+    )?;
+    let patch = convert::learner_patch(req.learner, req.update_mask, now)?;
+    let result: Result<(), WriteError> = async {
+        let txn = begin_write(&registry.db).await?;
+        let row = learners::get(&txn, &id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("learner", &id))?;
+        LearnerState::from_stored(&row.state)?.ensure_active()?;
+        if !req.etag.is_empty() && req.etag != convert::etag(row.revision) {
+            return Err(DomainError::Aborted {
+                resource: "learner",
+            }
+            .into());
+        }
+        let mut profile = convert::stored_profile(&row)?;
+        patch.apply(&mut profile);
+        ensure_unique(
+            &txn,
+            profile.email.as_str(),
+            profile.external_id.as_deref(),
+            Some(&id),
+        )
+        .await?;
+        if !learners::update_profile(&txn, &id, row.revision, &profile, now).await? {
+            return Err(DomainError::Aborted {
+                resource: "learner",
+            }
+            .into());
+        }
+        registry
+            .outbox
+            .append(&txn, now, convert::learner_updated(&id, &profile))
+            .await?;
+        txn.commit().await?;
+        registry.outbox.committed();
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => {}
+        Err(WriteError::Db(err)) if academy_runtime::db::is_unique_violation(&err) => {
+            return Err(DomainError::AlreadyExists {
+                resource: "learner",
+                field: "email or external_id",
+            });
+        }
+        Err(err) => return Err(err.into()),
+    }
+    load(registry, &id).await
+}
+
+/// Erases personal data: the learner row keeps only anonymous facts, and
+/// the organisation is removed from every event about the learner.
+pub async fn erase(
+    registry: &Registry,
+    req: pb::EraseLearnerRequest,
+) -> Result<pb::Learner, DomainError> {
+    let id = id::parse_id("id", &req.id)?;
+    let result: Result<(), WriteError> = async {
+        let txn = begin_write(&registry.db).await?;
+        let row = learners::get(&txn, &id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("learner", &id))?;
+        if LearnerState::from_stored(&row.state)? == LearnerState::Erased {
+            return Ok(());
+        }
+        let now = Utc::now();
+        learners::erase(&txn, &id, now).await?;
+        outbox::redact(&txn, &id, |payload| match payload {
+            Payload::LearnerRegistered(e) => e.organization.clear(),
+            Payload::LearnerUpdated(e) => e.organization.clear(),
+            _ => {}
+        })
+        .await?;
+        let event = Payload::LearnerErased(LearnerErased {
+            learner_id: id.clone(),
+        });
+        registry.outbox.append(&txn, now, event).await?;
+        txn.commit().await?;
+        registry.outbox.committed();
+        Ok(())
+    }
+    .await;
+    result?;
+    load(registry, &id).await
+}

@@ -1,0 +1,210 @@
+//! RecordProgress: one module done, minutes spent. Completing the last
+//! module completes the enrollment, issues the certificate and earns the
+//! course's skills, all in the same transaction as the progress itself.
+
+use academy_domain::{DomainError, Violations, id, text};
+use academy_proto::events::{
+    CertificateIssued, EnrollmentCompleted, ProgressRecorded, event::Payload,
+};
+use academy_proto::learner as pb;
+use academy_runtime::db::begin_write;
+use academy_runtime::idempotency::{self, WriteError};
+use chrono::{DateTime, Utc};
+
+use super::Registry;
+use super::enrollments::load;
+use crate::convert;
+use crate::domain::{self, EnrollmentState, MAX_MINUTES_PER_RECORD, split_ids};
+use crate::entity::{certificate, enrollment, progress_record};
+use crate::store::certificates;
+use crate::store::enrollments::{self, ProgressUpdate};
+
+const RECORD: &str = "RecordProgress";
+
+struct Request {
+    enrollment_id: String,
+    module_id: String,
+    minutes: i32,
+    occurred_at: DateTime<Utc>,
+    request_id: Option<String>,
+}
+
+fn parse(req: &pb::RecordProgressRequest, now: DateTime<Utc>) -> Result<Request, DomainError> {
+    let mut v = Violations::new();
+    let enrollment_id = v.check(id::parse_id("enrollment_id", &req.enrollment_id));
+    let module_id = v.check(id::parse_id("module_id", &req.module_id));
+    let minutes = v.check(text::in_range(
+        "minutes_spent",
+        req.minutes_spent,
+        0,
+        MAX_MINUTES_PER_RECORD,
+    ));
+    let occurred_at = v.check(convert::business_time(
+        "occurred_at",
+        req.occurred_at.as_ref(),
+        now,
+    ));
+    let request_id = v.check(idempotency::parse_request_id(&req.request_id));
+    v.finish()?;
+    match (enrollment_id, module_id, minutes, occurred_at, request_id) {
+        (
+            Some(enrollment_id),
+            Some(module_id),
+            Some(minutes),
+            Some(occurred_at),
+            Some(request_id),
+        ) => Ok(Request {
+            enrollment_id,
+            module_id,
+            minutes,
+            occurred_at,
+            request_id,
+        }),
+        _ => Err(DomainError::internal(
+            "validation passed with a missing field",
+        )),
+    }
+}
+
+pub async fn record(
+    registry: &Registry,
+    req: pb::RecordProgressRequest,
+) -> Result<pb::Enrollment, DomainError> {
+    let req = parse(&req, Utc::now())?;
+    if idempotency::replayed(&registry.db, RECORD, req.request_id.as_deref())
+        .await?
+        .is_none()
+    {
+        match apply(registry, &req).await {
+            Ok(()) => {}
+            Err(err) => {
+                idempotency::recover(&registry.db, RECORD, req.request_id.as_deref(), err, || {
+                    DomainError::internal("progress conflicted without a request id")
+                })
+                .await?;
+            }
+        }
+    }
+    load(registry, &req.enrollment_id).await
+}
+
+async fn apply(registry: &Registry, req: &Request) -> Result<(), WriteError> {
+    let txn = begin_write(&registry.db).await?;
+    if idempotency::replayed(&txn, RECORD, req.request_id.as_deref())
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let row = enrollments::get_for_update(&txn, &req.enrollment_id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("enrollment", &req.enrollment_id))?;
+    EnrollmentState::from_stored(&row.state)?.ensure_open("record progress")?;
+    let modules = split_ids(&row.module_ids);
+    if !modules.contains(&req.module_id) {
+        return Err(DomainError::invalid(
+            "module_id",
+            "is not a module of this enrollment's course",
+        )
+        .into());
+    }
+    if req.occurred_at < row.enroll_time {
+        return Err(DomainError::invalid(
+            "occurred_at",
+            "must not be before the enrollment's enroll_time",
+        )
+        .into());
+    }
+    let progress = domain::record_progress(
+        &modules,
+        &split_ids(&row.completed_module_ids),
+        &req.module_id,
+    );
+    let now = Utc::now();
+    let completed = progress.state == EnrollmentState::Completed;
+    let update = ProgressUpdate {
+        state: progress.state,
+        completed_module_ids: &progress.completed,
+        add_minutes: i64::from(req.minutes),
+        complete_time: completed.then_some(req.occurred_at),
+    };
+    enrollments::apply_progress(&txn, &row.id, &update, now).await?;
+    enrollments::record(
+        &txn,
+        progress_record::Model {
+            id: id::new_id(),
+            enrollment_id: row.id.clone(),
+            module_id: req.module_id.clone(),
+            minutes_spent: req.minutes,
+            occurred_at: req.occurred_at,
+            create_time: now,
+        },
+    )
+    .await?;
+    if let Some(request_id) = &req.request_id {
+        idempotency::remember(&txn, RECORD, request_id, &row.id).await?;
+    }
+    let (enrollment_id, learner_id, course_id, program_id) = convert::enrollment_keys(&row);
+    let mut events = vec![(
+        req.occurred_at,
+        Payload::ProgressRecorded(ProgressRecorded {
+            enrollment_id: enrollment_id.clone(),
+            learner_id: learner_id.clone(),
+            course_id: course_id.clone(),
+            program_id: program_id.clone(),
+            module_id: req.module_id.clone(),
+            minutes_spent: req.minutes,
+            module_first_completed: progress.first_completion,
+            progress_percent: progress.percent,
+        }),
+    )];
+    if completed {
+        events.extend(complete(&txn, &row, req.occurred_at).await?);
+    }
+    registry.outbox.append_many(&txn, events).await?;
+    txn.commit().await?;
+    registry.outbox.committed();
+    Ok(())
+}
+
+/// Issues the certificate and earns the skills; returns their events.
+async fn complete(
+    txn: &sea_orm::DatabaseTransaction,
+    row: &enrollment::Model,
+    at: DateTime<Utc>,
+) -> Result<Vec<(DateTime<Utc>, Payload)>, WriteError> {
+    let skill_ids = split_ids(&row.skill_ids);
+    let cert = certificate::Model {
+        id: id::new_id(),
+        code: domain::certificate_code(),
+        enrollment_id: row.id.clone(),
+        learner_id: row.learner_id.clone(),
+        course_id: row.course_id.clone(),
+        issue_time: at,
+    };
+    certificates::issue(txn, cert.clone()).await?;
+    certificates::earn_skills(txn, &row.id, &row.learner_id, &skill_ids, at).await?;
+    let (enrollment_id, learner_id, course_id, program_id) = convert::enrollment_keys(row);
+    Ok(vec![
+        (
+            at,
+            Payload::EnrollmentCompleted(EnrollmentCompleted {
+                enrollment_id: enrollment_id.clone(),
+                learner_id: learner_id.clone(),
+                course_id: course_id.clone(),
+                program_id: program_id.clone(),
+                skill_ids,
+            }),
+        ),
+        (
+            at,
+            Payload::CertificateIssued(CertificateIssued {
+                certificate_id: cert.id,
+                enrollment_id,
+                learner_id,
+                course_id,
+                program_id,
+            }),
+        ),
+    ])
+}

@@ -1,0 +1,225 @@
+use academy_domain::PageRequest;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
+};
+
+use crate::domain::{LearnerState, NewLearner, Profile};
+use crate::entity::{enrollment, learner};
+
+pub fn new_row(id: &str, new: &NewLearner, now: DateTime<Utc>) -> learner::ActiveModel {
+    let p = &new.profile;
+    learner::ActiveModel {
+        id: Set(id.to_owned()),
+        email: Set(Some(p.email.as_str().to_owned())),
+        external_id: Set(p.external_id.clone()),
+        full_name: Set(p.full_name.clone()),
+        region: Set(p.region.as_str().to_owned()),
+        gender: Set(p.gender.as_str().to_owned()),
+        birth_year: Set(p.birth_year),
+        employment_status: Set(p.employment_status.as_str().to_owned()),
+        organization: Set(p.organization.clone()),
+        state: Set(LearnerState::Active.as_str().to_owned()),
+        revision: Set(1),
+        register_time: Set(new.register_time),
+        create_time: Set(now),
+        update_time: Set(now),
+    }
+}
+
+pub async fn insert_many<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<learner::ActiveModel>,
+) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    // Chunked to stay under bind-parameter limits (14 columns per row).
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(500).collect();
+        learner::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<learner::Model>, DbErr> {
+    learner::Entity::find_by_id(id.to_owned()).one(db).await
+}
+
+/// Id of the learner holding `email`, if any.
+pub async fn id_by_email<C: ConnectionTrait>(db: &C, email: &str) -> Result<Option<String>, DbErr> {
+    learner::Entity::find()
+        .select_only()
+        .column(learner::Column::Id)
+        .filter(learner::Column::Email.eq(email))
+        .into_tuple()
+        .one(db)
+        .await
+}
+
+pub async fn id_by_external_id<C: ConnectionTrait>(
+    db: &C,
+    external_id: &str,
+) -> Result<Option<String>, DbErr> {
+    learner::Entity::find()
+        .select_only()
+        .column(learner::Column::Id)
+        .filter(learner::Column::ExternalId.eq(external_id))
+        .into_tuple()
+        .one(db)
+        .await
+}
+
+/// Which of `emails` are taken.
+pub async fn taken_emails<C: ConnectionTrait>(
+    db: &C,
+    emails: Vec<String>,
+) -> Result<Vec<String>, DbErr> {
+    if emails.is_empty() {
+        return Ok(Vec::new());
+    }
+    learner::Entity::find()
+        .select_only()
+        .column(learner::Column::Email)
+        .filter(learner::Column::Email.is_in(emails))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Which of `ids` are taken as external ids.
+pub async fn taken_external_ids<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<String>,
+) -> Result<Vec<String>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    learner::Entity::find()
+        .select_only()
+        .column(learner::Column::ExternalId)
+        .filter(learner::Column::ExternalId.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// The learners among `ids`, for bulk checks.
+pub async fn get_many<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<String>,
+) -> Result<Vec<learner::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    learner::Entity::find()
+        .filter(learner::Column::Id.is_in(ids))
+        .all(db)
+        .await
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LearnerFilter {
+    pub region: Option<String>,
+    pub program_id: Option<String>,
+}
+
+impl LearnerFilter {
+    pub fn describe(&self) -> String {
+        format!("region={:?};program={:?}", self.region, self.program_id)
+    }
+}
+
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    filter: &LearnerFilter,
+    page: &PageRequest,
+) -> Result<Vec<learner::Model>, DbErr> {
+    let mut query = learner::Entity::find()
+        .order_by_asc(learner::Column::Id)
+        .limit(page.fetch_limit());
+    if let Some(region) = &filter.region {
+        query = query.filter(learner::Column::Region.eq(region.as_str()));
+    }
+    if let Some(program_id) = &filter.program_id {
+        let in_program = enrollment::Entity::find()
+            .select_only()
+            .column(enrollment::Column::LearnerId)
+            .filter(enrollment::Column::ProgramId.eq(program_id.as_str()))
+            .into_query();
+        query = query.filter(learner::Column::Id.in_subquery(in_program));
+    }
+    if let Some(after) = &page.after {
+        query = query.filter(learner::Column::Id.gt(after.as_str()));
+    }
+    query.all(db).await
+}
+
+/// Writes a new profile if the row is still at `revision`.
+pub async fn update_profile<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    revision: i64,
+    p: &Profile,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = learner::Entity::update_many()
+        .col_expr(
+            learner::Column::Email,
+            Expr::value(Some(p.email.as_str().to_owned())),
+        )
+        .col_expr(
+            learner::Column::ExternalId,
+            Expr::value(p.external_id.clone()),
+        )
+        .col_expr(learner::Column::FullName, Expr::value(p.full_name.clone()))
+        .col_expr(learner::Column::Region, Expr::value(p.region.as_str()))
+        .col_expr(learner::Column::Gender, Expr::value(p.gender.as_str()))
+        .col_expr(learner::Column::BirthYear, Expr::value(p.birth_year))
+        .col_expr(
+            learner::Column::EmploymentStatus,
+            Expr::value(p.employment_status.as_str()),
+        )
+        .col_expr(
+            learner::Column::Organization,
+            Expr::value(p.organization.clone()),
+        )
+        .col_expr(learner::Column::Revision, Expr::value(revision + 1))
+        .col_expr(learner::Column::UpdateTime, Expr::value(now))
+        .filter(learner::Column::Id.eq(id))
+        .filter(learner::Column::Revision.eq(revision))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Removes personal data for good; region, gender, birth year and
+/// employment status stay as anonymous facts for the reports.
+pub async fn erase<C: ConnectionTrait>(db: &C, id: &str, now: DateTime<Utc>) -> Result<(), DbErr> {
+    learner::Entity::update_many()
+        .col_expr(learner::Column::Email, Expr::value(Option::<String>::None))
+        .col_expr(
+            learner::Column::ExternalId,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(learner::Column::FullName, Expr::value(""))
+        .col_expr(learner::Column::Organization, Expr::value(""))
+        .col_expr(
+            learner::Column::State,
+            Expr::value(LearnerState::Erased.as_str()),
+        )
+        .col_expr(
+            learner::Column::Revision,
+            Expr::col(learner::Column::Revision).add(1),
+        )
+        .col_expr(learner::Column::UpdateTime, Expr::value(now))
+        .filter(learner::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
