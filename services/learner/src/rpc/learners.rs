@@ -88,14 +88,16 @@ async fn ensure_unique<C: sea_orm::ConnectionTrait>(
         }
         .into());
     }
-    if let Some(external_id) = external_id {
-        if other(learners::id_by_external_id(db, external_id).await?) {
-            return Err(DomainError::AlreadyExists {
-                resource: "learner",
-                field: "external_id",
-            }
-            .into());
+    let external_owner = match external_id {
+        Some(external_id) => learners::id_by_external_id(db, external_id).await?,
+        None => None,
+    };
+    if other(external_owner) {
+        return Err(DomainError::AlreadyExists {
+            resource: "learner",
+            field: "external_id",
         }
+        .into());
     }
     Ok(())
 }
