@@ -12,10 +12,10 @@ pub mod migration;
 pub mod rpc;
 pub mod store;
 
-use academy_runtime::cli::{Cli, Command, NoExtra};
+use academy_runtime::cli::{Cli, NoExtra};
 use academy_runtime::feed::{FeedService, Outbox};
 use academy_runtime::server::{self, Services};
-use academy_runtime::{ServerConfig, ServiceIdentity, db, telemetry};
+use academy_runtime::{ServerConfig, ServiceIdentity, db};
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -29,28 +29,14 @@ pub const SERVICE: ServiceIdentity = ServiceIdentity {
 
 /// Entry point of the `academy-course` binary.
 pub async fn main(cli: Cli<NoExtra>) -> anyhow::Result<()> {
-    telemetry::init(&cli.server);
-    let db = db::connect(&cli.server.database_url(&SERVICE)).await?;
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Migrate => {
-            db::migrate::<Migrator>(&db).await?;
-            tracing::info!("migrations applied");
-            Ok(())
-        }
-        Command::Serve => {
-            let addr = cli.server.listen_addr(&SERVICE)?;
-            let listener = TcpListener::bind(addr)
-                .await
-                .map_err(|err| anyhow::anyhow!("cannot listen on {addr}: {err}"))?;
-            serve(
-                &cli.server,
-                listener,
-                db,
-                academy_runtime::shutdown::on_signal(),
-            )
-            .await
-        }
-    }
+    let config = cli.server;
+    academy_runtime::cli::run::<Migrator, _, _>(
+        SERVICE,
+        cli.command,
+        &config,
+        |listener, db, shutdown| serve(&config, listener, db, shutdown),
+    )
+    .await
 }
 
 /// Serves the course service on `listener` until `shutdown` is cancelled.

@@ -16,10 +16,10 @@ pub mod migration;
 pub mod rpc;
 pub mod store;
 
-use academy_runtime::cli::{Cli, Command};
+use academy_runtime::cli::Cli;
 use academy_runtime::feed::{FeedService, Outbox};
 use academy_runtime::server::{self, Services};
-use academy_runtime::{ServerConfig, ServiceIdentity, db, telemetry};
+use academy_runtime::{ServerConfig, ServiceIdentity, db};
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -34,29 +34,14 @@ pub const SERVICE: ServiceIdentity = ServiceIdentity {
 
 /// Entry point of the `academy-learner` binary.
 pub async fn main(cli: Cli<LearnerSettings>) -> anyhow::Result<()> {
-    telemetry::init(&cli.server);
-    let db = db::connect(&cli.server.database_url(&SERVICE)).await?;
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Migrate => {
-            db::migrate::<Migrator>(&db).await?;
-            tracing::info!("migrations applied");
-            Ok(())
-        }
-        Command::Serve => {
-            let addr = cli.server.listen_addr(&SERVICE)?;
-            let listener = TcpListener::bind(addr)
-                .await
-                .map_err(|err| anyhow::anyhow!("cannot listen on {addr}: {err}"))?;
-            serve(
-                &cli.server,
-                &cli.extra,
-                listener,
-                db,
-                academy_runtime::shutdown::on_signal(),
-            )
-            .await
-        }
-    }
+    let (config, settings) = (cli.server, cli.extra);
+    academy_runtime::cli::run::<Migrator, _, _>(
+        SERVICE,
+        cli.command,
+        &config,
+        |listener, db, shutdown| serve(&config, &settings, listener, db, shutdown),
+    )
+    .await
 }
 
 /// Serves the learner service on `listener` until `shutdown` is cancelled.

@@ -30,3 +30,39 @@ pub enum Command {
 /// For services with no settings of their own.
 #[derive(Debug, Clone, Args)]
 pub struct NoExtra {}
+
+/// What every service binary's `main` does: set up logging, connect, then
+/// either migrate and exit or bind the listen address and serve until a
+/// signal. `serve` is the service's own `serve` function.
+pub async fn run<M, F, Fut>(
+    service: crate::ServiceIdentity,
+    command: Option<Command>,
+    config: &ServerConfig,
+    serve: F,
+) -> anyhow::Result<()>
+where
+    M: sea_orm_migration::MigratorTrait,
+    F: FnOnce(
+        tokio::net::TcpListener,
+        sea_orm::DatabaseConnection,
+        tokio_util::sync::CancellationToken,
+    ) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    crate::telemetry::init(config);
+    let db = crate::db::connect(&config.database_url(&service)).await?;
+    match command.unwrap_or(Command::Serve) {
+        Command::Migrate => {
+            crate::db::migrate::<M>(&db).await?;
+            tracing::info!(service = service.name, "migrations applied");
+            Ok(())
+        }
+        Command::Serve => {
+            let addr = config.listen_addr(&service)?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|err| anyhow::anyhow!("cannot listen on {addr}: {err}"))?;
+            serve(listener, db, crate::shutdown::on_signal()).await
+        }
+    }
+}

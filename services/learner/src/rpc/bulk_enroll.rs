@@ -5,7 +5,7 @@
 
 use academy_domain::{DomainError, id};
 use academy_proto::learner as pb;
-use academy_runtime::db::{begin_write, db_error, is_unique_violation};
+use academy_runtime::db::{begin_write, db_error};
 use academy_runtime::idempotency;
 use academy_runtime::trace::TraceContext;
 use chrono::Utc;
@@ -19,8 +19,6 @@ use super::{Registry, Tally};
 use crate::course_client::CourseInfo;
 use crate::domain::LearnerState;
 use crate::store::{enrollments, learners};
-
-const ATTEMPTS: usize = 3;
 
 /// What the course service said about each course and program pair.
 #[derive(Debug, Default)]
@@ -97,18 +95,7 @@ async fn enroll_batch(
             Err(err) => tally.reject(index, err),
         }
     }
-    for attempt in 1..=ATTEMPTS {
-        match insert_new(registry, &ready).await {
-            Ok((created, duplicates)) => {
-                tally.created += created;
-                tally.duplicates += duplicates;
-                return Ok(());
-            }
-            Err(err) if is_unique_violation(&err) && attempt < ATTEMPTS => continue,
-            Err(err) => return Err(db_error(err)),
-        }
-    }
-    Ok(())
+    tally.commit_batch(|| insert_new(registry, &ready)).await
 }
 
 /// The checks Enroll makes, with the course service's answers cached.

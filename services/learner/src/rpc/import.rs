@@ -5,7 +5,7 @@
 
 use academy_domain::{DomainError, id};
 use academy_proto::learner as pb;
-use academy_runtime::db::{begin_write, db_error, is_unique_violation};
+use academy_runtime::db::begin_write;
 use academy_runtime::idempotency;
 use chrono::Utc;
 use sea_orm::DbErr;
@@ -20,9 +20,6 @@ use crate::store::learners;
 /// Request ids of imported rows share RegisterLearner's namespace, so a row
 /// retried through either path is recognised.
 const REGISTER: &str = "RegisterLearner";
-/// A batch whose insert races a concurrent registration is re-checked and
-/// retried this many times.
-const ATTEMPTS: usize = 3;
 
 pub async fn import(
     registry: &Registry,
@@ -84,18 +81,7 @@ async fn import_batch(
             Err(err) => tally.reject(index, err),
         }
     }
-    for attempt in 1..=ATTEMPTS {
-        match insert_new(registry, &valid).await {
-            Ok((created, duplicates)) => {
-                tally.created += created;
-                tally.duplicates += duplicates;
-                return Ok(());
-            }
-            Err(err) if is_unique_violation(&err) && attempt < ATTEMPTS => continue,
-            Err(err) => return Err(db_error(err)),
-        }
-    }
-    Ok(())
+    tally.commit_batch(|| insert_new(registry, &valid)).await
 }
 
 /// Inserts the rows no learner matches yet, in one transaction; returns

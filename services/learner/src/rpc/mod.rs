@@ -56,3 +56,35 @@ impl Tally {
         });
     }
 }
+
+/// A batch whose insert races a concurrent writer on a unique key is
+/// re-checked (the loser's rows are now duplicates) and retried this often.
+const BATCH_ATTEMPTS: usize = 3;
+
+impl Tally {
+    /// Runs one batch's insert (returning created and duplicate counts),
+    /// retrying on a unique-key race, and adds the counts once it commits.
+    pub async fn commit_batch<F, Fut>(&mut self, mut insert: F) -> Result<(), DomainError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<(i64, i64), sea_orm::DbErr>>,
+    {
+        let mut attempt = 1;
+        loop {
+            match insert().await {
+                Ok((created, duplicates)) => {
+                    self.created += created;
+                    self.duplicates += duplicates;
+                    return Ok(());
+                }
+                Err(err)
+                    if academy_runtime::db::is_unique_violation(&err)
+                        && attempt < BATCH_ATTEMPTS =>
+                {
+                    attempt += 1;
+                }
+                Err(err) => return Err(academy_runtime::db::db_error(err)),
+            }
+        }
+    }
+}
