@@ -16,6 +16,7 @@ pub mod migration;
 pub mod rpc;
 pub mod store;
 
+use academy_proto::learner::{enrollment_service_server, learner_service_server};
 use academy_runtime::cli::Cli;
 use academy_runtime::feed::{FeedService, Outbox};
 use academy_runtime::server::{self, Services};
@@ -69,6 +70,8 @@ pub async fn serve(
     services
         .add(api::LearnerApi::new(registry.clone()).into_server(config.max_message_bytes))
         .add(api::EnrollmentApi::new(registry).into_server(config.max_message_bytes))
-        .add(FeedService::new(db.clone(), outbox, shutdown.clone()).into_server());
+        .add(FeedService::new(db.clone(), outbox, shutdown.clone()).into_server())
+        .streaming(learner_service_server::SERVICE_NAME, "ImportLearners")
+        .streaming(enrollment_service_server::SERVICE_NAME, "BulkEnroll");
     server::serve(config, listener, db, services, shutdown).await
 }

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod deadline;
 pub mod feed;
 pub mod idempotency;
 pub mod server;

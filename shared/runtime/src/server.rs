@@ -19,6 +19,7 @@ use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::ServerConfig;
+use crate::deadline::UnaryDeadlineLayer;
 
 /// How often the database is pinged to drive the health status.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(2);
@@ -32,6 +33,7 @@ const CONNECTION_AGE_GRACE: Duration = Duration::from_secs(30);
 pub struct Services {
     routes: RoutesBuilder,
     names: Vec<&'static str>,
+    streaming: Vec<String>,
 }
 
 impl Services {
@@ -51,6 +53,13 @@ impl Services {
     {
         self.names.push(S::NAME);
         self.routes.add_service(service);
+        self
+    }
+
+    /// Exempts a streaming method (`Service/Method` of a service already
+    /// added, e.g. `LearnerService/ImportLearners`) from the unary deadline.
+    pub fn streaming(&mut self, service: &str, method: &str) -> &mut Self {
+        self.streaming.push(format!("/{service}/{method}"));
         self
     }
 }
@@ -86,13 +95,21 @@ pub async fn serve(
 
     let addr = listener.local_addr()?;
     tracing::info!(%addr, services = ?names, "serving gRPC");
+    let mut streaming = services.streaming.clone();
+    streaming.push(format!(
+        "/{}/Subscribe",
+        academy_proto::events::event_feed_server::SERVICE_NAME
+    ));
+    streaming.push("/grpc.health.v1.Health/Watch".to_owned());
+    streaming.push("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo".to_owned());
+    streaming.push("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo".to_owned());
     let server = Server::builder()
-        .timeout(config.request_timeout())
         .max_connection_age(config.max_connection_age())
         .max_connection_age_grace(CONNECTION_AGE_GRACE)
         .concurrency_limit_per_connection(config.max_concurrency_per_connection)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .layer(trace)
+        .layer(UnaryDeadlineLayer::new(config.request_timeout(), streaming))
         .add_routes(services.routes.routes())
         .add_service(health_service)
         .add_service(reflection_v1)

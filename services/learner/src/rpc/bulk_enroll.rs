@@ -143,52 +143,55 @@ async fn check_row(
 }
 
 /// Inserts the rows that are not duplicates; returns (created, duplicates).
+/// Rows whose request id was used before are duplicates; the unique active
+/// key decides the rest.
 async fn insert_new(registry: &Registry, rows: &[Ready]) -> Result<(i64, i64), DbErr> {
     let txn = begin_write(&registry.db).await?;
-    let keys = rows
-        .iter()
-        .map(|r| enrollments::active_key(&r.row.learner_id, &r.row.course_id))
-        .collect();
     let request_ids: Vec<String> = rows
         .iter()
         .filter_map(|r| r.row.request_id.clone())
-        .collect();
-    let mut taken: HashSet<String> = enrollments::taken_active_keys(&txn, keys)
-        .await?
-        .into_iter()
         .collect();
     let mut used: HashSet<String> = idempotency::used(&txn, ENROLL, &request_ids)
         .await?
         .into_iter()
         .collect();
     let now = Utc::now();
-    let (mut inserts, mut events, mut remembered) = (Vec::new(), Vec::new(), Vec::new());
-    let mut duplicates = 0;
-    for Ready { row, course } in rows {
-        let key = enrollments::active_key(&row.learner_id, &row.course_id);
-        if row.request_id.as_ref().is_some_and(|r| used.contains(r)) || taken.contains(&key) {
-            duplicates += 1;
+    let mut candidates = Vec::with_capacity(rows.len());
+    let mut inserts = Vec::with_capacity(rows.len());
+    for ready in rows {
+        // A request id seen before, also earlier in this batch, is a retry.
+        if ready
+            .row
+            .request_id
+            .as_ref()
+            .is_some_and(|r| !used.insert(r.clone()))
+        {
             continue;
         }
-        taken.insert(key);
         let id = id::new_id();
-        if let Some(r) = &row.request_id {
-            used.insert(r.clone());
-            remembered.push((r.clone(), id.clone()));
-        }
         inserts.push(enrollments::new_row(
-            &single::new_enrollment(&id, row, course),
+            &single::new_enrollment(&id, &ready.row, &ready.course),
             now,
         ));
-        events.push((row.enroll_time, single::created_event(&id, row, course)));
+        candidates.push((id, ready));
     }
-    let created = inserts.len() as i64;
-    enrollments::insert_many(&txn, inserts).await?;
-    idempotency::remember_many(&txn, ENROLL, &remembered).await?;
+    let inserted: HashSet<String> = enrollments::insert_new(&txn, inserts)
+        .await?
+        .into_iter()
+        .collect();
+    let (mut events, mut keys) = (Vec::new(), Vec::new());
+    for (id, Ready { row, course }) in candidates.iter().filter(|(id, _)| inserted.contains(id)) {
+        if let Some(r) = &row.request_id {
+            keys.push((r.clone(), id.clone()));
+        }
+        events.push((row.enroll_time, single::created_event(id, row, course)));
+    }
+    idempotency::remember_many(&txn, ENROLL, &keys).await?;
     if !events.is_empty() {
         registry.outbox.append_many(&txn, events).await?;
     }
     txn.commit().await?;
     registry.outbox.committed();
-    Ok((created, duplicates))
+    let created = inserted.len() as i64;
+    Ok((created, rows.len() as i64 - created))
 }

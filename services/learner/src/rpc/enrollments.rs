@@ -127,7 +127,7 @@ async fn insert(
     }
     let now = Utc::now();
     let new = new_enrollment(id, row, course);
-    enrollments::insert_many(&txn, vec![enrollments::new_row(&new, now)]).await?;
+    enrollments::insert_one(&txn, enrollments::new_row(&new, now)).await?;
     if let Some(request_id) = &row.request_id {
         idempotency::remember(&txn, ENROLL, request_id, id).await?;
     }

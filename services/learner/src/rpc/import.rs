@@ -85,68 +85,51 @@ async fn import_batch(
 }
 
 /// Inserts the rows no learner matches yet, in one transaction; returns
-/// (created, duplicates).
+/// (created, duplicates). Rows whose request id was used before are
+/// duplicates; the unique indexes on e-mail and external id decide the rest.
 async fn insert_new(registry: &Registry, rows: &[Row]) -> Result<(i64, i64), DbErr> {
     let txn = begin_write(&registry.db).await?;
-    let emails = rows
-        .iter()
-        .map(|r| r.learner.profile.email.as_str().to_owned())
-        .collect();
-    let external_ids = rows
-        .iter()
-        .filter_map(|r| r.learner.profile.external_id.clone())
-        .collect();
     let request_ids: Vec<String> = rows.iter().filter_map(|r| r.request_id.clone()).collect();
-    let mut taken: HashSet<String> = learners::taken_emails(&txn, emails)
-        .await?
-        .into_iter()
-        .collect();
-    let mut taken_external: HashSet<String> = learners::taken_external_ids(&txn, external_ids)
-        .await?
-        .into_iter()
-        .collect();
     let mut used: HashSet<String> = idempotency::used(&txn, REGISTER, &request_ids)
         .await?
         .into_iter()
         .collect();
-
     let now = Utc::now();
-    let (mut inserts, mut events, mut keys) = (Vec::new(), Vec::new(), Vec::new());
-    let mut duplicates = 0;
+    let mut candidates = Vec::with_capacity(rows.len());
+    let mut inserts = Vec::with_capacity(rows.len());
     for row in rows {
-        let profile = &row.learner.profile;
-        let known = row.request_id.as_ref().is_some_and(|r| used.contains(r))
-            || taken.contains(profile.email.as_str())
-            || profile
-                .external_id
-                .as_ref()
-                .is_some_and(|x| taken_external.contains(x));
-        if known {
-            duplicates += 1;
+        // A request id seen before, also earlier in this batch, is a retry.
+        if row
+            .request_id
+            .as_ref()
+            .is_some_and(|r| !used.insert(r.clone()))
+        {
             continue;
         }
         let id = id::new_id();
-        taken.insert(profile.email.as_str().to_owned());
-        if let Some(x) = &profile.external_id {
-            taken_external.insert(x.clone());
-        }
+        inserts.push(learners::new_row(&id, &row.learner, now));
+        candidates.push((id, row));
+    }
+    let inserted: HashSet<String> = learners::insert_new(&txn, inserts)
+        .await?
+        .into_iter()
+        .collect();
+    let (mut events, mut keys) = (Vec::new(), Vec::new());
+    for (id, row) in candidates.iter().filter(|(id, _)| inserted.contains(id)) {
         if let Some(r) = &row.request_id {
-            used.insert(r.clone());
             keys.push((r.clone(), id.clone()));
         }
-        inserts.push(learners::new_row(&id, &row.learner, now));
         events.push((
             row.learner.register_time,
-            convert::learner_registered(&id, profile),
+            convert::learner_registered(id, &row.learner.profile),
         ));
     }
-    let created = inserts.len() as i64;
-    learners::insert_many(&txn, inserts).await?;
     idempotency::remember_many(&txn, REGISTER, &keys).await?;
     if !events.is_empty() {
         registry.outbox.append_many(&txn, events).await?;
     }
     txn.commit().await?;
     registry.outbox.committed();
-    Ok((created, duplicates))
+    let created = inserted.len() as i64;
+    Ok((created, rows.len() as i64 - created))
 }

@@ -56,7 +56,7 @@ async fn insert(
     )
     .await?;
     let now = Utc::now();
-    learners::insert_many(&txn, vec![learners::new_row(id, new, now)]).await?;
+    learners::insert_one(&txn, learners::new_row(id, new, now)).await?;
     if let Some(request_id) = request_id {
         idempotency::remember(&txn, REGISTER, request_id, id).await?;
     }

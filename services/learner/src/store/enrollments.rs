@@ -1,6 +1,6 @@
 use academy_domain::PageRequest;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -47,18 +47,35 @@ pub fn new_row(e: &NewEnrollment<'_>, now: DateTime<Utc>) -> enrollment::ActiveM
     }
 }
 
-pub async fn insert_many<C: ConnectionTrait>(
+/// Inserts one enrollment; an active one for the same learner × course is a
+/// unique violation.
+pub async fn insert_one<C: ConnectionTrait>(
+    db: &C,
+    row: enrollment::ActiveModel,
+) -> Result<(), DbErr> {
+    enrollment::Entity::insert(row)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Inserts the rows whose learner × course has no active enrollment (also
+/// among earlier rows of the same call); returns the ids inserted.
+pub async fn insert_new<C: ConnectionTrait>(
     db: &C,
     rows: Vec<enrollment::ActiveModel>,
-) -> Result<(), DbErr> {
+) -> Result<Vec<String>, DbErr> {
+    let mut inserted = Vec::with_capacity(rows.len());
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(500).collect();
-        enrollment::Entity::insert_many(chunk)
-            .exec_without_returning(db)
+        let ids = enrollment::Entity::insert_many(chunk)
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .exec_with_returning_keys(db)
             .await?;
+        inserted.extend(ids);
     }
-    Ok(())
+    Ok(inserted)
 }
 
 pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<enrollment::Model>, DbErr> {

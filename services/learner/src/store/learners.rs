@@ -1,6 +1,6 @@
 use academy_domain::PageRequest;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait,
@@ -29,22 +29,37 @@ pub fn new_row(id: &str, new: &NewLearner, now: DateTime<Utc>) -> learner::Activ
     }
 }
 
-pub async fn insert_many<C: ConnectionTrait>(
+/// Inserts one learner; a taken e-mail or external id is a unique violation.
+pub async fn insert_one<C: ConnectionTrait>(
+    db: &C,
+    row: learner::ActiveModel,
+) -> Result<(), DbErr> {
+    learner::Entity::insert(row)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Inserts the rows whose e-mail and external id are free (also of earlier
+/// rows in the same call) and returns the ids of those inserted. Conflicts
+/// are left to the unique indexes (`ON CONFLICT DO NOTHING`): checking first
+/// with `IN (...)` lists degrades to a scan per batch as the table grows.
+pub async fn insert_new<C: ConnectionTrait>(
     db: &C,
     rows: Vec<learner::ActiveModel>,
-) -> Result<(), DbErr> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    // Chunked to stay under bind-parameter limits (14 columns per row).
+) -> Result<Vec<String>, DbErr> {
+    let mut inserted = Vec::with_capacity(rows.len());
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
+        // Chunked to stay under bind-parameter limits (14 columns per row).
         let chunk: Vec<_> = rows.by_ref().take(500).collect();
-        learner::Entity::insert_many(chunk)
-            .exec_without_returning(db)
+        let ids = learner::Entity::insert_many(chunk)
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .exec_with_returning_keys(db)
             .await?;
+        inserted.extend(ids);
     }
-    Ok(())
+    Ok(inserted)
 }
 
 pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<learner::Model>, DbErr> {
@@ -72,40 +87,6 @@ pub async fn id_by_external_id<C: ConnectionTrait>(
         .filter(learner::Column::ExternalId.eq(external_id))
         .into_tuple()
         .one(db)
-        .await
-}
-
-/// Which of `emails` are taken.
-pub async fn taken_emails<C: ConnectionTrait>(
-    db: &C,
-    emails: Vec<String>,
-) -> Result<Vec<String>, DbErr> {
-    if emails.is_empty() {
-        return Ok(Vec::new());
-    }
-    learner::Entity::find()
-        .select_only()
-        .column(learner::Column::Email)
-        .filter(learner::Column::Email.is_in(emails))
-        .into_tuple()
-        .all(db)
-        .await
-}
-
-/// Which of `ids` are taken as external ids.
-pub async fn taken_external_ids<C: ConnectionTrait>(
-    db: &C,
-    ids: Vec<String>,
-) -> Result<Vec<String>, DbErr> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    learner::Entity::find()
-        .select_only()
-        .column(learner::Column::ExternalId)
-        .filter(learner::Column::ExternalId.is_in(ids))
-        .into_tuple()
-        .all(db)
         .await
 }
 
