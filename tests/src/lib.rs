@@ -50,8 +50,18 @@ pub struct ServiceProcess {
 impl ServiceProcess {
     /// Starts `binary` with its data in a new temp dir and `extra_env` set.
     pub async fn start(binary_name: &str, extra_env: &[(&str, &str)]) -> Self {
-        let data_dir = tempfile::tempdir().unwrap();
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        Self::start_at(binary_name, addr, tempfile::tempdir().unwrap(), extra_env).await
+    }
+
+    /// Starts `binary` on `addr` with its data in `data_dir` (to restart a
+    /// service where it was).
+    pub async fn start_at(
+        binary_name: &str,
+        addr: SocketAddr,
+        data_dir: TempDir,
+        extra_env: &[(&str, &str)],
+    ) -> Self {
         let mut command = Command::new(binary(binary_name));
         command
             .env("ACADEMY_LISTEN", addr.to_string())
