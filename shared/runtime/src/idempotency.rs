@@ -49,9 +49,10 @@ pub async fn replayed<C: ConnectionTrait>(
     }
 }
 
-/// Decides what a failed create returns. A unique violation means either a
-/// concurrent call with the same request id won (return its resource) or a
-/// unique key of the resource is taken (`on_conflict`).
+/// Decides what a failed create returns. A conflict on a unique key (found
+/// by a check or by a unique violation) means either a concurrent call with
+/// the same request id won (return its resource) or the key really is
+/// taken: ALREADY_EXISTS (`on_conflict` for a bare unique violation).
 pub async fn recover<C: ConnectionTrait>(
     db: &C,
     operation: &str,
@@ -59,14 +60,14 @@ pub async fn recover<C: ConnectionTrait>(
     err: WriteError,
     on_conflict: impl FnOnce() -> DomainError,
 ) -> Result<String, DomainError> {
-    match err {
-        WriteError::Db(db_err) if is_unique_violation(&db_err) => {
-            match replayed(db, operation, request_id).await? {
-                Some(id) => Ok(id),
-                None => Err(on_conflict()),
-            }
-        }
-        other => Err(other.into()),
+    let conflict = match err {
+        WriteError::Db(db_err) if is_unique_violation(&db_err) => on_conflict(),
+        WriteError::Domain(taken @ DomainError::AlreadyExists { .. }) => taken,
+        other => return Err(other.into()),
+    };
+    match replayed(db, operation, request_id).await? {
+        Some(id) => Ok(id),
+        None => Err(conflict),
     }
 }
 

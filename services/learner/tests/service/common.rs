@@ -1,0 +1,308 @@
+//! A course service and a learner service for one test, and request builders.
+
+use academy_proto::course::course_service_client::CourseServiceClient;
+use academy_proto::course::{self as course_pb, CourseLevel, CourseModule};
+use academy_proto::events::event_feed_client::EventFeedClient;
+use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
+use academy_proto::learner::learner_service_client::LearnerServiceClient;
+use academy_proto::learner::*;
+use academy_runtime::ServerConfig;
+use academy_testkit::TestDb;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+
+/// One running server task, stopped on drop.
+pub struct Running {
+    pub addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Running {
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+
+    async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// The learner service under test, its database, and the course service it asks.
+pub struct Stack {
+    pub learner: Running,
+    pub course: Option<Running>,
+    pub db: TestDb,
+    _course_db: TestDb,
+}
+
+impl Stack {
+    pub async fn start(db: TestDb) -> Self {
+        Self::start_with_batch(db, 7).await
+    }
+
+    /// `batch` rows per import transaction: small, so imports span batches.
+    pub async fn start_with_batch(db: TestDb, batch: usize) -> Self {
+        let course_db = TestDb::sqlite();
+        let course = spawn(&course_db, |config, listener, conn, token| async move {
+            academy_course::serve(&config, listener, conn, token).await
+        })
+        .await;
+        let mut settings = academy_learner::LearnerSettings::new(format!("http://{}", course.addr));
+        settings.import_batch_size = batch;
+        settings.course_timeout_ms = 1000;
+        let learner = spawn(&db, move |config, listener, conn, token| async move {
+            academy_learner::serve(&config, &settings, listener, conn, token).await
+        })
+        .await;
+        Self {
+            learner,
+            course: Some(course),
+            db,
+            _course_db: course_db,
+        }
+    }
+
+    pub async fn learners(&self) -> LearnerServiceClient<Channel> {
+        LearnerServiceClient::new(self.learner.channel().await)
+    }
+
+    pub async fn enrollments(&self) -> EnrollmentServiceClient<Channel> {
+        EnrollmentServiceClient::new(self.learner.channel().await)
+    }
+
+    pub async fn feed(&self) -> EventFeedClient<Channel> {
+        EventFeedClient::new(self.learner.channel().await)
+    }
+
+    pub async fn catalog(&self) -> CourseServiceClient<Channel> {
+        CourseServiceClient::new(
+            self.course
+                .as_ref()
+                .expect("course service running")
+                .channel()
+                .await,
+        )
+    }
+
+    /// Stops the course service, as if it crashed.
+    pub async fn stop_course_service(&mut self) {
+        if let Some(course) = self.course.take() {
+            course.stop().await;
+        }
+    }
+}
+
+async fn spawn<F, Fut>(db: &TestDb, serve: F) -> Running
+where
+    F: FnOnce(ServerConfig, TcpListener, sea_orm::DatabaseConnection, CancellationToken) -> Fut
+        + Send
+        + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = ServerConfig::local(db.dir.path().to_owned());
+    let conn = academy_runtime::db::connect(&db.url).await.unwrap();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(serve(config, listener, conn, shutdown.clone()));
+    let running = Running {
+        addr,
+        shutdown,
+        task: Some(task),
+    };
+    wait_until_serving(addr).await;
+    running
+}
+
+async fn wait_until_serving(addr: SocketAddr) {
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+    for _ in 0..100 {
+        if let Ok(channel) = Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+        {
+            let reply = HealthClient::new(channel)
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await;
+            if reply.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32) {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server at {addr} did not become SERVING");
+}
+
+pub fn expect_code<T: std::fmt::Debug>(
+    result: Result<tonic::Response<T>, Status>,
+    code: Code,
+) -> Status {
+    match result {
+        Ok(reply) => panic!("expected {code:?}, got success: {:?}", reply.into_inner()),
+        Err(status) => {
+            assert_eq!(status.code(), code, "unexpected status: {status:?}");
+            status
+        }
+    }
+}
+
+pub fn violated_fields(status: &Status) -> Vec<String> {
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    status
+        .get_error_details()
+        .bad_request()
+        .expect("BadRequest details")
+        .field_violations
+        .iter()
+        .map(|v| v.field.clone())
+        .collect()
+}
+
+pub const UNKNOWN_ID: &str = "01900000-0000-7000-8000-000000000000";
+
+pub fn learner(email: &str) -> Learner {
+    Learner {
+        email: email.into(),
+        full_name: format!("Name of {email}"),
+        region: "Baku".into(),
+        gender: Gender::Female as i32,
+        birth_year: 1995,
+        employment_status: EmploymentStatus::Employed as i32,
+        organization: "ASAN Service".into(),
+        ..Default::default()
+    }
+}
+
+pub fn register(email: &str) -> RegisterLearnerRequest {
+    RegisterLearnerRequest {
+        learner: Some(learner(email)),
+        request_id: String::new(),
+        registered_at: None,
+    }
+}
+
+pub async fn registered(stack: &Stack, email: &str) -> Learner {
+    stack
+        .learners()
+        .await
+        .register_learner(register(email))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// A course with `modules` modules and one skill, published or not.
+pub async fn course(stack: &Stack, code: &str, modules: usize, publish: bool) -> course_pb::Course {
+    let mut catalog = stack.catalog().await;
+    let skill = catalog
+        .create_skill(course_pb::CreateSkillRequest {
+            skill: Some(course_pb::Skill {
+                name: format!("Skill of {code}"),
+                category: "Digital".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let created = catalog
+        .create_course(course_pb::CreateCourseRequest {
+            course: Some(course_pb::Course {
+                code: code.into(),
+                title: format!("Course {code}"),
+                provider: "Coursera".into(),
+                language: "az".into(),
+                level: CourseLevel::Beginner as i32,
+                estimated_hours: 10.0,
+                skill_ids: vec![skill.id],
+                modules: (0..modules)
+                    .map(|i| CourseModule {
+                        title: format!("Module {i}"),
+                        estimated_minutes: 30,
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    if !publish {
+        return created;
+    }
+    catalog
+        .publish_course(course_pb::PublishCourseRequest {
+            id: created.id,
+            etag: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+pub fn enroll(learner_id: &str, course_id: &str) -> EnrollRequest {
+    EnrollRequest {
+        learner_id: learner_id.into(),
+        course_id: course_id.into(),
+        ..Default::default()
+    }
+}
+
+pub fn progress(enrollment_id: &str, module_id: &str, minutes: i32) -> RecordProgressRequest {
+    RecordProgressRequest {
+        enrollment_id: enrollment_id.into(),
+        module_id: module_id.into(),
+        minutes_spent: minutes,
+        ..Default::default()
+    }
+}
+
+/// Every learner, through paging.
+pub async fn all_learners(stack: &Stack) -> Vec<Learner> {
+    let mut client = stack.learners().await;
+    let mut all = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .list_learners(ListLearnersRequest {
+                page_size: 1000,
+                page_token: token,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        all.extend(page.learners);
+        if page.next_page_token.is_empty() {
+            return all;
+        }
+        token = page.next_page_token;
+    }
+}

@@ -1,0 +1,221 @@
+use academy_proto::events::{GetHeadRequest, SubscribeRequest};
+use academy_proto::learner::*;
+use academy_testkit::{TestDb, on_both_backends};
+use sea_orm::{ConnectionTrait, Statement};
+use std::time::Duration;
+use tokio_stream::StreamExt;
+use tonic::Code;
+
+use crate::common::*;
+
+on_both_backends!(
+    erasure_leaves_no_personal_data,
+    feed_tells_the_story_without_personal_data
+);
+
+async fn erasure_leaves_no_personal_data(db: TestDb) {
+    let stack = Stack::start(db).await;
+    let mut request = register("secret.person@example.az");
+    {
+        let l = request.learner.as_mut().unwrap();
+        l.full_name = "Secret Person".into();
+        l.organization = "Secret Org LLC".into();
+        l.external_id = Some("NR-SECRET".into());
+    }
+    let learner = stack
+        .learners()
+        .await
+        .register_learner(request)
+        .await
+        .unwrap()
+        .into_inner();
+    let course = course(&stack, "ER-1", 1, true).await;
+    let mut enrollments = stack.enrollments().await;
+    enrollments
+        .enroll(enroll(&learner.id, &course.id))
+        .await
+        .unwrap();
+    let mut client = stack.learners().await;
+    let mut change = learner.clone();
+    change.organization = "Secret Org Two".into();
+    client
+        .update_learner(UpdateLearnerRequest {
+            learner: Some(change),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["organization".into()],
+            }),
+            etag: String::new(),
+        })
+        .await
+        .unwrap();
+
+    let erased = client
+        .erase_learner(EraseLearnerRequest {
+            id: learner.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(erased.state, LearnerState::Erased as i32);
+    assert_eq!(
+        (
+            erased.email.as_str(),
+            erased.full_name.as_str(),
+            erased.organization.as_str()
+        ),
+        ("", "", "")
+    );
+    assert_eq!(erased.external_id, None);
+    assert_eq!(
+        (erased.region.as_str(), erased.birth_year),
+        ("Baku", 1995),
+        "anonymous facts stay"
+    );
+    let again = client
+        .erase_learner(EraseLearnerRequest {
+            id: learner.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again, erased, "erasing twice changes nothing");
+    expect_code(
+        client
+            .erase_learner(EraseLearnerRequest {
+                id: UNKNOWN_ID.into(),
+            })
+            .await,
+        Code::NotFound,
+    );
+    expect_code(
+        client
+            .update_learner(UpdateLearnerRequest {
+                learner: Some(erased.clone()),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["region".into()],
+                }),
+                etag: String::new(),
+            })
+            .await,
+        Code::FailedPrecondition,
+    );
+    expect_code(
+        enrollments.enroll(enroll(&learner.id, &course.id)).await,
+        Code::FailedPrecondition,
+    );
+    let kept = enrollments
+        .list_enrollments(ListEnrollmentsRequest {
+            learner_id: learner.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(kept.enrollments.len(), 1, "enrollments stay");
+
+    // Nothing personal left in the learner tables or in the stored feed.
+    let conn = academy_runtime::db::connect(&stack.db.url).await.unwrap();
+    let backend = conn.get_database_backend();
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT COALESCE(email, '') AS email, COALESCE(external_id, '') AS external_id, full_name, organization FROM learners",
+        ))
+        .await
+        .unwrap();
+    let payloads = conn
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT payload FROM feed_events",
+        ))
+        .await
+        .unwrap();
+    assert!(!payloads.is_empty());
+    for secret in [
+        "secret.person@example.az",
+        "Secret Person",
+        "Secret Org",
+        "NR-SECRET",
+    ] {
+        for row in &rows {
+            for column in ["email", "external_id", "full_name", "organization"] {
+                let value: String = row.try_get("", column).unwrap();
+                assert!(
+                    !value.contains(secret),
+                    "{secret:?} left in learners.{column}"
+                );
+            }
+        }
+        for row in &payloads {
+            let bytes: Vec<u8> = row.try_get("", "payload").unwrap();
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret:?} left in a feed payload"
+            );
+        }
+    }
+
+    // The same e-mail may register again, as a new learner.
+    let reborn = registered(&stack, "secret.person@example.az").await;
+    assert_ne!(reborn.id, learner.id);
+}
+
+async fn feed_tells_the_story_without_personal_data(db: TestDb) {
+    let stack = Stack::start(db).await;
+    let learner = registered(&stack, "story@example.az").await;
+    let course = course(&stack, "FD-1", 2, true).await;
+    let mut client = stack.enrollments().await;
+    let enrollment = client
+        .enroll(enroll(&learner.id, &course.id))
+        .await
+        .unwrap()
+        .into_inner();
+    for module in &course.modules {
+        client
+            .record_progress(progress(&enrollment.id, &module.id, 10))
+            .await
+            .unwrap();
+    }
+    let mut feed = stack.feed().await;
+    let head = feed.get_head(GetHeadRequest {}).await.unwrap().into_inner();
+    assert_eq!(head.head_sequence, 6);
+    let mut stream = feed
+        .subscribe(SubscribeRequest { after_sequence: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut events = Vec::new();
+    while events.len() < 6 {
+        let event = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        events.push(event);
+    }
+    assert_eq!(
+        events.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+        (1..=6).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        events.iter().map(|e| e.r#type.as_str()).collect::<Vec<_>>(),
+        [
+            "learner.registered",
+            "enrollment.created",
+            "progress.recorded",
+            "progress.recorded",
+            "enrollment.completed",
+            "certificate.issued"
+        ]
+    );
+    for event in &events {
+        let bytes = prost::Message::encode_to_vec(event);
+        for secret in ["story@example.az", "Name of story@example.az"] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret} in {}",
+                event.r#type
+            );
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The learner service through real generated clients, against a real
+//! server on an ephemeral port (on SQLite and on PostgreSQL), with a real
+//! course service beside it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+
+mod common;
+mod enrollments;
+mod erasure;
+mod import;
+mod learners;
+mod progress;
