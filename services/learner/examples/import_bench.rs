@@ -20,7 +20,7 @@ fn row(i: u64) -> RegisterLearnerRequest {
             external_id: Some(format!("NR-{i:08}")),
             full_name: format!("Learner {i}"),
             region: Region::ALL[(i % 14) as usize].to_owned(),
-            gender: if i % 2 == 0 {
+            gender: if i.is_multiple_of(2) {
                 Gender::Female
             } else {
                 Gender::Male

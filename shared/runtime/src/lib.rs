@@ -8,6 +8,7 @@ pub mod db;
 pub mod deadline;
 pub mod feed;
 pub mod idempotency;
+pub mod schema;
 pub mod server;
 pub mod shutdown;
 pub mod status;

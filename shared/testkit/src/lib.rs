@@ -10,6 +10,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use sea_orm::{ConnectionTrait, Database};
+
+pub mod grpc;
 use tempfile::TempDir;
 
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

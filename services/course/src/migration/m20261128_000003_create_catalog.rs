@@ -1,5 +1,6 @@
 //! Skills, courses with ordered modules, and programs.
 
+use academy_runtime::schema::{drop_tables, id, instant};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
@@ -66,17 +67,6 @@ enum ProgramCourses {
     ProgramId,
     CourseId,
     AddTime,
-}
-
-fn id(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).string_len(36).not_null().to_owned()
-}
-
-fn instant(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
 }
 
 #[async_trait::async_trait]
@@ -259,18 +249,17 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
-            ProgramCourses::Table.into_iden(),
-            Programs::Table.into_iden(),
-            CourseSkills::Table.into_iden(),
-            CourseModules::Table.into_iden(),
-            Courses::Table.into_iden(),
-            Skills::Table.into_iden(),
-        ] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
-        }
-        Ok(())
+        drop_tables(
+            manager,
+            vec![
+                ProgramCourses::Table.into_iden(),
+                Programs::Table.into_iden(),
+                CourseSkills::Table.into_iden(),
+                CourseModules::Table.into_iden(),
+                Courses::Table.into_iden(),
+                Skills::Table.into_iden(),
+            ],
+        )
+        .await
     }
 }

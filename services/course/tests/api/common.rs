@@ -5,14 +5,13 @@ use academy_proto::course::*;
 use academy_proto::events::event_feed_client::EventFeedClient;
 use academy_runtime::ServerConfig;
 use academy_testkit::TestDb;
+pub use academy_testkit::grpc::{expect_code, violated_fields};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
-use tonic::{Code, Status};
-use tonic_types::StatusExt;
 
 pub type Client = CourseServiceClient<Channel>;
 
@@ -103,33 +102,6 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
-}
-
-/// Asserts the call failed with `code`; returns the status for more checks.
-pub fn expect_code<T: std::fmt::Debug>(
-    result: Result<tonic::Response<T>, Status>,
-    code: Code,
-) -> Status {
-    match result {
-        Ok(reply) => panic!("expected {code:?}, got success: {:?}", reply.into_inner()),
-        Err(status) => {
-            assert_eq!(status.code(), code, "unexpected status: {status:?}");
-            status
-        }
-    }
-}
-
-/// The field paths of an INVALID_ARGUMENT's BadRequest details.
-pub fn violated_fields(status: &Status) -> Vec<String> {
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    status
-        .get_error_details()
-        .bad_request()
-        .expect("BadRequest details")
-        .field_violations
-        .iter()
-        .map(|v| v.field.clone())
-        .collect()
 }
 
 pub fn skill(name: &str) -> CreateSkillRequest {

@@ -1,5 +1,6 @@
 //! Learners, enrollments, progress records, certificates and earned skills.
 
+use academy_runtime::schema::{drop_tables, id, instant};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
@@ -73,17 +74,6 @@ enum EarnedSkills {
     SkillId,
     LearnerId,
     EarnTime,
-}
-
-fn id(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).string_len(36).not_null().to_owned()
-}
-
-fn instant(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
 }
 
 fn index(name: &str, table: impl IntoIden, cols: &[&str]) -> IndexCreateStatement {
@@ -293,17 +283,16 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
-            EarnedSkills::Table.into_iden(),
-            Certificates::Table.into_iden(),
-            ProgressRecords::Table.into_iden(),
-            Enrollments::Table.into_iden(),
-            Learners::Table.into_iden(),
-        ] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
-        }
-        Ok(())
+        drop_tables(
+            manager,
+            vec![
+                EarnedSkills::Table.into_iden(),
+                Certificates::Table.into_iden(),
+                ProgressRecords::Table.into_iden(),
+                Enrollments::Table.into_iden(),
+                Learners::Table.into_iden(),
+            ],
+        )
+        .await
     }
 }

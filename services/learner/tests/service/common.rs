@@ -8,14 +8,13 @@ use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::*;
 use academy_runtime::ServerConfig;
 use academy_testkit::TestDb;
+pub use academy_testkit::grpc::{expect_code, violated_fields};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
-use tonic::{Code, Status};
-use tonic_types::StatusExt;
 
 /// One running server task, stopped on drop.
 pub struct Running {
@@ -155,31 +154,6 @@ async fn wait_until_serving(addr: SocketAddr) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("server at {addr} did not become SERVING");
-}
-
-pub fn expect_code<T: std::fmt::Debug>(
-    result: Result<tonic::Response<T>, Status>,
-    code: Code,
-) -> Status {
-    match result {
-        Ok(reply) => panic!("expected {code:?}, got success: {:?}", reply.into_inner()),
-        Err(status) => {
-            assert_eq!(status.code(), code, "unexpected status: {status:?}");
-            status
-        }
-    }
-}
-
-pub fn violated_fields(status: &Status) -> Vec<String> {
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    status
-        .get_error_details()
-        .bad_request()
-        .expect("BadRequest details")
-        .field_violations
-        .iter()
-        .map(|v| v.field.clone())
-        .collect()
 }
 
 pub const UNKNOWN_ID: &str = "01900000-0000-7000-8000-000000000000";
