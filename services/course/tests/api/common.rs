@@ -27,6 +27,16 @@ pub struct TestServer {
 impl TestServer {
     pub async fn start(db: TestDb) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(db, listener).await
+    }
+
+    /// Starts again on `addr` (to restart a server where it was).
+    pub async fn start_at(db: TestDb, addr: SocketAddr) -> Self {
+        let listener = TcpListener::bind(addr).await.unwrap();
+        Self::serve(db, listener).await
+    }
+
+    async fn serve(db: TestDb, listener: TcpListener) -> Self {
         let addr = listener.local_addr().unwrap();
         let config = ServerConfig::local(db.dir.path().to_owned());
         let conn = academy_runtime::db::connect(&db.url).await.unwrap();
@@ -90,11 +100,18 @@ impl TestServer {
     }
 
     /// Stops the server and waits for it to finish draining.
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
+        self.stop_keeping_db().await;
+    }
+
+    /// Stops the server and hands back its database, to start it again.
+    pub async fn stop_keeping_db(mut self) -> TestDb {
         self.shutdown.cancel();
         if let Some(task) = self.task.take() {
             task.await.unwrap().unwrap();
         }
+        // Drop would cancel again; harmless. Take the database out first.
+        std::mem::replace(&mut self._db, TestDb::sqlite())
     }
 }
 

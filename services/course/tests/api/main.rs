@@ -6,6 +6,7 @@
 mod common;
 mod courses;
 mod feed;
+mod follow;
 mod programs;
 mod server;
 mod skills;

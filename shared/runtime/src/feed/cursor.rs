@@ -1,0 +1,109 @@
+//! Where a follower is in each feed it follows: one row per source, written
+//! in the same transaction as the projection change an event causes, so a
+//! crash can never separate "applied" from "remembered as applied".
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
+use sea_orm_migration::prelude::*;
+
+use super::outbox::placeholders;
+
+/// The last sequence applied from `source` (0 before the first event).
+pub async fn load<C: ConnectionTrait>(db: &C, source: &str) -> Result<i64, DbErr> {
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            placeholders(
+                backend,
+                "SELECT applied_sequence FROM feed_cursors WHERE source = ?",
+            ),
+            [Value::from(source)],
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get("", "applied_sequence")?,
+        None => 0,
+    })
+}
+
+/// Moves the cursor of `source` to `sequence`, in the caller's transaction.
+pub async fn store<C: ConnectionTrait>(
+    txn: &C,
+    source: &str,
+    sequence: i64,
+    record_time: Option<DateTime<Utc>>,
+) -> Result<(), DbErr> {
+    let backend = txn.get_database_backend();
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        placeholders(
+            backend,
+            "INSERT INTO feed_cursors (source, applied_sequence, applied_record_time) VALUES (?, ?, ?) \
+             ON CONFLICT (source) DO UPDATE SET applied_sequence = excluded.applied_sequence, \
+             applied_record_time = excluded.applied_record_time",
+        ),
+        [Value::from(source), Value::from(sequence), Value::from(record_time)],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Forgets every cursor (a rebuild replays each feed from sequence 0).
+pub async fn reset<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
+    txn.execute_unprepared("DELETE FROM feed_cursors").await?;
+    Ok(())
+}
+
+/// The `feed_cursors` table, listed by each following service among its migrations.
+#[derive(Debug)]
+pub struct CreateFeedCursors;
+
+impl MigrationName for CreateFeedCursors {
+    fn name(&self) -> &str {
+        "m20261128_000004_create_feed_cursors"
+    }
+}
+
+#[derive(DeriveIden)]
+enum FeedCursors {
+    Table,
+    Source,
+    AppliedSequence,
+    AppliedRecordTime,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateFeedCursors {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(FeedCursors::Table)
+                    .col(
+                        ColumnDef::new(FeedCursors::Source)
+                            .string_len(32)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(FeedCursors::AppliedSequence)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(FeedCursors::AppliedRecordTime)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(FeedCursors::Table).to_owned())
+            .await
+    }
+}

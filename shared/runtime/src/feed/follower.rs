@@ -1,0 +1,285 @@
+//! The change-feed consumer: follows one producer's `EventFeed` over gRPC,
+//! applies each event to a projection and moves its cursor in the same
+//! transaction. Delivery is at-least-once; the effect is exactly-once,
+//! because an event at or below the stored cursor is skipped.
+//!
+//! A producer that goes away is retried with exponential backoff; after its
+//! own restart the follower resumes from the stored cursor. An event the
+//! projection cannot understand stops this feed loudly (error log with the
+//! sequence, `stopped` in the state) instead of being skipped.
+
+use academy_proto::events::event_feed_client::EventFeedClient;
+use academy_proto::events::{Event, GetHeadRequest, SubscribeRequest};
+use chrono::{DateTime, Utc};
+use futures::FutureExt;
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{Channel, Endpoint};
+
+use super::cursor;
+use crate::db::begin_write;
+use crate::time::parse_timestamp;
+
+/// Events applied per transaction at most, when they arrive faster than
+/// they are applied (catching up on a backlog).
+const BATCH: usize = 500;
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// How often the producer's head is asked for, to measure lag.
+const HEAD_REFRESH: Duration = Duration::from_secs(2);
+
+/// What a follower does with each event, inside the transaction that also
+/// stores the cursor. Return `NotUnderstood` before writing anything: the
+/// events before it in the same transaction are kept.
+#[async_trait::async_trait]
+pub trait Projection: Send + Sync + 'static {
+    async fn apply(
+        &self,
+        txn: &DatabaseTransaction,
+        source: &str,
+        event: &Event,
+    ) -> Result<(), ApplyError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The event's type or payload is unknown to this projection.
+    #[error("event {sequence} of type {kind:?} is not understood")]
+    NotUnderstood { sequence: i64, kind: String },
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// How far a follower has got, for freshness reports and health.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedState {
+    pub source: String,
+    pub applied_sequence: i64,
+    pub applied_record_time: Option<DateTime<Utc>>,
+    pub head_sequence: i64,
+    pub head_time: Option<DateTime<Utc>>,
+    pub connected: bool,
+    /// Set when an event could not be understood: the feed is halted.
+    pub stopped: bool,
+    pub last_error: String,
+}
+
+impl FeedState {
+    /// Seconds between the newest produced event and the newest applied one.
+    pub fn lag_seconds(&self) -> f64 {
+        if self.applied_sequence >= self.head_sequence {
+            return 0.0;
+        }
+        match (self.head_time, self.applied_record_time) {
+            (Some(head), Some(applied)) => {
+                (head - applied).num_milliseconds().max(0) as f64 / 1000.0
+            }
+            (Some(head), None) => (Utc::now() - head).num_milliseconds().max(0) as f64 / 1000.0,
+            _ => 0.0,
+        }
+    }
+}
+
+/// Why one connection to the producer ended.
+enum Ended {
+    /// Shutdown was requested.
+    Shutdown,
+    /// Worth retrying: the producer went away, the database blinked.
+    Transient(String),
+    /// Not worth retrying: an event cannot be understood.
+    Stopped(String),
+}
+
+/// Follows one producer's feed into one projection.
+pub struct Follower {
+    source: String,
+    client: EventFeedClient<Channel>,
+    db: DatabaseConnection,
+    projection: Arc<dyn Projection>,
+    state: watch::Sender<FeedState>,
+}
+
+impl std::fmt::Debug for Follower {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Follower")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Follower {
+    /// `source` names the producer in cursors and reports (`course`, `learner`).
+    pub fn new(
+        source: &str,
+        endpoint: &str,
+        db: DatabaseConnection,
+        projection: Arc<dyn Projection>,
+    ) -> anyhow::Result<Self> {
+        let channel = Endpoint::from_shared(endpoint.to_owned())?
+            .connect_timeout(Duration::from_secs(3))
+            .connect_lazy();
+        let state = FeedState {
+            source: source.to_owned(),
+            ..Default::default()
+        };
+        Ok(Self {
+            source: source.to_owned(),
+            client: EventFeedClient::new(channel),
+            db,
+            projection,
+            state: watch::Sender::new(state),
+        })
+    }
+
+    /// Watches this follower's progress.
+    pub fn state(&self) -> watch::Receiver<FeedState> {
+        self.state.subscribe()
+    }
+
+    /// Follows until `shutdown` (or until an event cannot be understood).
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            let applied_before = self.state.borrow().applied_sequence;
+            match self.follow_once(&shutdown).await {
+                Ended::Shutdown => return,
+                Ended::Stopped(reason) => {
+                    tracing::error!(source = %self.source, %reason, "feed stopped: fix the projection and restart");
+                    self.state.send_modify(|s| {
+                        s.stopped = true;
+                        s.connected = false;
+                        s.last_error = reason;
+                    });
+                    return;
+                }
+                Ended::Transient(reason) => {
+                    tracing::warn!(source = %self.source, %reason, retry_in = ?backoff, "feed interrupted");
+                    self.state.send_modify(|s| {
+                        s.connected = false;
+                        s.last_error = reason;
+                    });
+                }
+            }
+            if self.state.borrow().applied_sequence > applied_before {
+                backoff = MIN_BACKOFF;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = shutdown.cancelled() => return,
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    async fn follow_once(&mut self, shutdown: &CancellationToken) -> Ended {
+        let cursor = match cursor::load(&self.db, &self.source).await {
+            Ok(cursor) => cursor,
+            Err(err) => return Ended::Transient(format!("reading the cursor: {err}")),
+        };
+        self.state.send_modify(|s| s.applied_sequence = cursor);
+        let request = SubscribeRequest {
+            after_sequence: cursor,
+        };
+        let mut stream = match self.client.subscribe(request).await {
+            Ok(reply) => reply.into_inner(),
+            Err(status) => return Ended::Transient(format!("subscribing: {}", status.message())),
+        };
+        self.state.send_modify(|s| {
+            s.connected = true;
+            s.last_error.clear();
+        });
+        let mut head_timer = tokio::time::interval(HEAD_REFRESH);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ended::Shutdown,
+                _ = head_timer.tick() => self.refresh_head().await,
+                next = stream.message() => {
+                    let first = match next {
+                        Ok(Some(event)) => event,
+                        Ok(None) => return Ended::Transient("the producer ended the stream".into()),
+                        Err(status) => return Ended::Transient(format!("receiving: {}", status.message())),
+                    };
+                    let mut batch = vec![first];
+                    while batch.len() < BATCH {
+                        match stream.message().now_or_never() {
+                            Some(Ok(Some(event))) => batch.push(event),
+                            _ => break,
+                        }
+                    }
+                    if let Err(ended) = self.apply_batch(&batch).await {
+                        return ended;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn refresh_head(&self) {
+        match self.client.clone().get_head(GetHeadRequest {}).await {
+            Ok(reply) => {
+                let head = reply.into_inner();
+                let time = parse_timestamp("head_time", head.head_time.as_ref())
+                    .ok()
+                    .flatten();
+                self.state.send_modify(|s| {
+                    s.head_sequence = head.head_sequence.max(s.applied_sequence);
+                    s.head_time = time;
+                });
+            }
+            Err(status) => {
+                tracing::debug!(source = %self.source, message = status.message(), "head unavailable")
+            }
+        }
+    }
+
+    /// Applies the events after the stored cursor, in order, and moves the
+    /// cursor, all in one transaction. Events at or below the cursor were
+    /// applied before (at-least-once delivery) and are skipped.
+    async fn apply_batch(&self, batch: &[Event]) -> Result<(), Ended> {
+        let transient = |err: DbErr| Ended::Transient(format!("applying: {err}"));
+        let txn = begin_write(&self.db).await.map_err(transient)?;
+        let mut applied = cursor::load(&txn, &self.source).await.map_err(transient)?;
+        let mut applied_time = None;
+        let mut stopped = None;
+        for event in batch {
+            if event.sequence <= applied {
+                continue;
+            }
+            if event.sequence != applied + 1 {
+                return Err(Ended::Transient(format!(
+                    "gap in the feed: expected {} and got {}",
+                    applied + 1,
+                    event.sequence
+                )));
+            }
+            match self.projection.apply(&txn, &self.source, event).await {
+                Ok(()) => {}
+                Err(ApplyError::Db(err)) => return Err(transient(err)),
+                Err(err @ ApplyError::NotUnderstood { .. }) => {
+                    stopped = Some(Ended::Stopped(err.to_string()));
+                    break;
+                }
+            }
+            applied = event.sequence;
+            applied_time = parse_timestamp("record_time", event.record_time.as_ref())
+                .ok()
+                .flatten();
+        }
+        cursor::store(&txn, &self.source, applied, applied_time)
+            .await
+            .map_err(transient)?;
+        txn.commit().await.map_err(transient)?;
+        self.state.send_modify(|s| {
+            s.applied_sequence = applied;
+            s.applied_record_time = applied_time.or(s.applied_record_time);
+            s.head_sequence = s.head_sequence.max(applied);
+        });
+        match stopped {
+            Some(ended) => Err(ended),
+            None => Ok(()),
+        }
+    }
+}
