@@ -1,0 +1,108 @@
+//! The edge: report requests into validated periods and scopes, figures
+//! back into protobuf.
+
+use academy_domain::{DomainError, FieldViolation, Period, id};
+use academy_proto::reporting as pb;
+use academy_runtime::time::{date, parse_date};
+
+use crate::report::breakdown::{Dimension, Row};
+use crate::report::rate;
+use crate::report::summary::{Figures, growth_rate};
+
+/// A half (`2025-H2`) or both dates, never both forms and never neither.
+pub fn period(field: &str, value: Option<&pb::Period>) -> Result<Period, DomainError> {
+    let p = value.ok_or_else(|| DomainError::invalid(field, "is required"))?;
+    let has_dates = p.start_date.is_some() || p.end_date.is_some();
+    match (p.half.trim().is_empty(), has_dates) {
+        (false, false) => Ok(Period::half(&format!("{field}.half"), &p.half)?),
+        (true, true) => {
+            let mut violations = Vec::new();
+            let start = parse_date(&format!("{field}.start_date"), p.start_date.as_ref())
+                .map_err(|v| violations.push(v));
+            let end = parse_date(&format!("{field}.end_date"), p.end_date.as_ref())
+                .map_err(|v| violations.push(v));
+            match (start, end) {
+                (Ok(start), Ok(end)) => Ok(Period::range(field, start, end)?),
+                _ => Err(violations.into()),
+            }
+        }
+        (false, true) => Err(DomainError::invalid(
+            field,
+            "give either half or start_date and end_date, not both",
+        )),
+        (true, false) => Err(DomainError::invalid(
+            field,
+            "give half (e.g. 2025-H2) or start_date and end_date",
+        )),
+    }
+}
+
+pub fn program_id(raw: &str) -> Result<Option<String>, FieldViolation> {
+    id::parse_optional_id("program_id", raw)
+}
+
+pub fn dimension(raw: i32) -> Result<Dimension, FieldViolation> {
+    use pb::Dimension as P;
+    match P::try_from(raw) {
+        Ok(P::Region) => Ok(Dimension::Region),
+        Ok(P::Gender) => Ok(Dimension::Gender),
+        Ok(P::AgeBand) => Ok(Dimension::AgeBand),
+        Ok(P::EmploymentStatus) => Ok(Dimension::EmploymentStatus),
+        Ok(P::Organization) => Ok(Dimension::Organization),
+        Ok(P::Course) => Ok(Dimension::Course),
+        Ok(P::Skill) => Ok(Dimension::Skill),
+        Ok(P::Unspecified) | Err(_) => Err(FieldViolation::new(
+            "dimension",
+            "must be one of the DIMENSION_* values",
+        )),
+    }
+}
+
+pub fn period_figures(f: &Figures, p: &Period) -> pb::PeriodFigures {
+    pb::PeriodFigures {
+        registered_learners: f.registered_learners,
+        new_learners: f.new_learners,
+        active_learners: f.active_learners,
+        enrollments: f.enrollments,
+        completions: f.completions,
+        completion_rate: f.completion_rate,
+        certificates_issued: f.certificates_issued,
+        learning_hours: f.learning_hours(),
+        start_date: Some(date(p.start)),
+        end_date: Some(date(p.end)),
+    }
+}
+
+pub fn summary(
+    current: &Figures,
+    period: &Period,
+    previous: &Figures,
+    before: &Period,
+) -> pb::ProgramSummary {
+    pb::ProgramSummary {
+        registered_learners: current.registered_learners,
+        new_learners: current.new_learners,
+        active_learners: current.active_learners,
+        enrollments: current.enrollments,
+        completions: current.completions,
+        completion_rate: current.completion_rate,
+        certificates_issued: current.certificates_issued,
+        learning_hours: current.learning_hours(),
+        start_date: Some(date(period.start)),
+        end_date: Some(date(period.end)),
+        previous_period: Some(period_figures(previous, before)),
+        growth_rate: growth_rate(current.registered_learners, previous.registered_learners),
+    }
+}
+
+pub fn breakdown_row(row: Row) -> pb::BreakdownRow {
+    pb::BreakdownRow {
+        completion_rate: rate(row.completed_of_created, row.enrollments),
+        learning_hours: row.learning_minutes as f64 / 60.0,
+        key: row.key,
+        label: row.label,
+        new_learners: row.new_learners,
+        enrollments: row.enrollments,
+        completions: row.completions,
+    }
+}

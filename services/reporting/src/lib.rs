@@ -1,0 +1,73 @@
+//! Academy's reporting service: follows the course and learner change feeds
+//! into its own projections and answers sponsor reports from them.
+//!
+//! From the proto to the code: `api.rs` (tonic) → `convert.rs` (periods,
+//! scopes) → `report/<report>.rs` (SQL over the projections); events reach
+//! the projections through `projection/` (one function per event family),
+//! applied by the shared `academy_runtime::feed::Follower`.
+
+pub mod api;
+pub mod config;
+pub mod convert;
+pub mod migration;
+pub mod projection;
+pub mod report;
+
+use academy_runtime::cli::Cli;
+use academy_runtime::feed::Follower;
+use academy_runtime::server::{self, Services};
+use academy_runtime::{ServerConfig, ServiceIdentity, db};
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use config::ReportingSettings;
+pub use migration::Migrator;
+
+pub const SERVICE: ServiceIdentity = ServiceIdentity {
+    name: "reporting",
+    default_listen: "127.0.0.1:50053",
+};
+
+/// Entry point of the `academy-reporting` binary.
+pub async fn main(cli: Cli<ReportingSettings>) -> anyhow::Result<()> {
+    let (config, settings) = (cli.server, cli.extra);
+    academy_runtime::cli::run::<Migrator, _, _>(
+        SERVICE,
+        cli.command,
+        &config,
+        |listener, db, shutdown| serve(&config, &settings, listener, db, shutdown),
+    )
+    .await
+}
+
+/// Serves reports on `listener` and follows both feeds until `shutdown`.
+pub async fn serve(
+    config: &ServerConfig,
+    settings: &ReportingSettings,
+    listener: TcpListener,
+    db: DatabaseConnection,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    if config.migrate == academy_runtime::MigrateMode::Auto {
+        db::migrate::<Migrator>(&db).await?;
+    }
+    let projector = Arc::new(projection::Projector);
+    let followers = [
+        Follower::new(
+            "course",
+            &settings.course_endpoint,
+            db.clone(),
+            projector.clone(),
+        )?,
+        Follower::new("learner", &settings.learner_endpoint, db.clone(), projector)?,
+    ];
+    let feeds = followers.iter().map(Follower::state).collect();
+    for follower in followers {
+        tokio::spawn(follower.run(shutdown.clone()));
+    }
+    let mut services = Services::new();
+    services.add(api::ReportingApi::new(db.clone(), feeds).into_server(config.max_message_bytes));
+    server::serve(config, listener, db, services, shutdown).await
+}

@@ -1,0 +1,8 @@
+use academy_reporting::ReportingSettings;
+use academy_runtime::cli::Cli;
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    academy_reporting::main(Cli::<ReportingSettings>::parse()).await
+}

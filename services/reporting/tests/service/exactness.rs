@@ -1,0 +1,482 @@
+use academy_domain::Region;
+use academy_proto::course::course_service_client::CourseServiceClient;
+use academy_proto::course::{self as course_pb, CourseLevel, CourseModule};
+use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
+use academy_proto::learner::learner_service_client::LearnerServiceClient;
+use academy_proto::learner::{self as learner_pb, EmploymentStatus, Gender};
+use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
+use academy_proto::reporting::{self as pb, Dimension};
+use academy_testkit::{TestDb, on_both_backends};
+use chrono::{Days, NaiveDate, TimeZone, Utc};
+use prost_types::Timestamp;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tonic::Code;
+use tonic::transport::Channel;
+
+use crate::model::*;
+use crate::stack::Stack;
+
+on_both_backends!(
+    every_figure_matches_the_source_data,
+    bad_report_requests_are_invalid
+);
+
+const LEARNERS: usize = 120;
+
+fn noon(day: NaiveDate) -> Timestamp {
+    let at = Utc.from_utc_datetime(&day.and_hms_opt(12, 0, 0).unwrap());
+    Timestamp {
+        seconds: at.timestamp(),
+        nanos: 0,
+    }
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// Publishes 4 courses over 3 skills; a program holds the first two.
+async fn catalog(channel: Channel, model: &mut Model) -> (Vec<course_pb::Course>, String) {
+    let mut client = CourseServiceClient::new(channel);
+    let mut skills = Vec::new();
+    for name in ["Data analysis", "Cybersecurity", "Cloud"] {
+        let skill = client
+            .create_skill(course_pb::CreateSkillRequest {
+                skill: Some(course_pb::Skill {
+                    name: name.into(),
+                    category: "Digital".into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        skills.push(skill.id);
+    }
+    let mut courses = Vec::new();
+    for i in 0..4usize {
+        let skill_ids = vec![skills[i % 3].clone(), skills[(i + 1) % 3].clone()];
+        let created = client
+            .create_course(course_pb::CreateCourseRequest {
+                course: Some(course_pb::Course {
+                    code: format!("C-{i}"),
+                    title: format!("Course {i}"),
+                    provider: "Coursera".into(),
+                    language: "az".into(),
+                    level: CourseLevel::Beginner as i32,
+                    estimated_hours: 5.0,
+                    skill_ids: skill_ids.clone(),
+                    modules: (0..2 + i % 2)
+                        .map(|m| CourseModule {
+                            title: format!("M{m}"),
+                            estimated_minutes: 30,
+                            ..Default::default()
+                        })
+                        .collect(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let published = client
+            .publish_course(course_pb::PublishCourseRequest {
+                id: created.id,
+                etag: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        model.course_skills.insert(published.id.clone(), skill_ids);
+        courses.push(published);
+    }
+    let program = client
+        .create_program(course_pb::CreateProgramRequest {
+            program: Some(course_pb::Program {
+                name: "C4IR Academy National Program".into(),
+                start_date: Some(academy_proto::google::r#type::Date {
+                    year: 2021,
+                    month: 1,
+                    day: 1,
+                }),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    for course in &courses[..2] {
+        client
+            .add_course_to_program(course_pb::AddCourseToProgramRequest {
+                program_id: program.id.clone(),
+                course_id: course.id.clone(),
+            })
+            .await
+            .unwrap();
+    }
+    (courses, program.id)
+}
+
+/// Learners over five years, enrollments, progress and completions, seeded.
+async fn history(stack: &Stack, model: &mut Model) -> String {
+    let (courses, program) = catalog(Stack::channel(stack.course).await, model).await;
+    let channel = Stack::channel(stack.learner).await;
+    let mut learners = LearnerServiceClient::new(channel.clone());
+    let mut enrollments = EnrollmentServiceClient::new(channel);
+    let mut rng = Rng::new(20_250_701);
+    let genders = [
+        Gender::Female,
+        Gender::Male,
+        Gender::Other,
+        Gender::Undisclosed,
+    ];
+    for i in 0..LEARNERS {
+        let register_day = day(2021, 1, 1)
+            .checked_add_days(Days::new(rng.below(5 * 365)))
+            .unwrap();
+        let region = Region::ALL[rng.below(14) as usize];
+        let gender = genders[rng.below(4) as usize];
+        let birth_year = 1960 + rng.below(46) as i32;
+        let created = learners
+            .register_learner(learner_pb::RegisterLearnerRequest {
+                learner: Some(learner_pb::Learner {
+                    email: format!("learner{i}@example.az"),
+                    full_name: format!("Learner {i}"),
+                    region: region.into(),
+                    gender: gender as i32,
+                    birth_year,
+                    employment_status: EmploymentStatus::Employed as i32,
+                    organization: format!("Org {}", rng.below(4)),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+                registered_at: Some(noon(register_day)),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        model.learners.push(LearnerFact {
+            id: created.id.clone(),
+            register_day,
+            region: region.into(),
+            gender: academy_domain::Gender::ALL[gender as usize - 1]
+                .as_str()
+                .into(),
+            birth_year,
+        });
+        let first = rng.below(4) as usize;
+        for c in 0..rng.below(3) as usize {
+            let course = &courses[(first + c) % courses.len()];
+            let in_program = (first + c) % courses.len() < 2 && rng.below(3) > 0;
+            let program_id = if in_program {
+                program.clone()
+            } else {
+                String::new()
+            };
+            let enroll_day = register_day
+                .checked_add_days(Days::new(rng.below(120)))
+                .unwrap();
+            let enrollment = enrollments
+                .enroll(learner_pb::EnrollRequest {
+                    learner_id: created.id.clone(),
+                    course_id: course.id.clone(),
+                    program_id: program_id.clone(),
+                    request_id: String::new(),
+                    enrolled_at: Some(noon(enroll_day)),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            let mut fact = EnrollmentFact {
+                learner: created.id.clone(),
+                course: course.id.clone(),
+                program: program_id.clone(),
+                enroll_day,
+                complete_day: None,
+            };
+            let mut progress_day = enroll_day;
+            let modules_done = rng.below(course.modules.len() as u64 + 1) as usize;
+            for module in &course.modules[..modules_done] {
+                progress_day = progress_day
+                    .checked_add_days(Days::new(rng.below(40)))
+                    .unwrap();
+                let minutes = 10 + rng.below(80) as i32;
+                let after = enrollments
+                    .record_progress(learner_pb::RecordProgressRequest {
+                        enrollment_id: enrollment.id.clone(),
+                        module_id: module.id.clone(),
+                        minutes_spent: minutes,
+                        occurred_at: Some(noon(progress_day)),
+                        request_id: String::new(),
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner();
+                model.activity.push(ActivityFact {
+                    learner: created.id.clone(),
+                    program: program_id.clone(),
+                    course: course.id.clone(),
+                    day: progress_day,
+                    minutes: i64::from(minutes),
+                });
+                if after.state == learner_pb::EnrollmentState::Completed as i32 {
+                    fact.complete_day = Some(progress_day);
+                }
+            }
+            if fact.complete_day.is_none() && rng.below(4) == 0 {
+                enrollments
+                    .withdraw_enrollment(learner_pb::WithdrawEnrollmentRequest {
+                        id: enrollment.id.clone(),
+                    })
+                    .await
+                    .unwrap();
+            }
+            model.enrollments.push(fact);
+        }
+    }
+    // Erased learners still count, anonymously.
+    for l in model.learners.iter().step_by(17) {
+        learners
+            .erase_learner(learner_pb::EraseLearnerRequest { id: l.id.clone() })
+            .await
+            .unwrap();
+    }
+    program
+}
+
+async fn caught_up(reports: &mut ReportingServiceClient<Channel>) {
+    for _ in 0..300 {
+        let status = reports
+            .get_feed_status(pb::GetFeedStatusRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        if status.sources.len() == 2
+            && status
+                .sources
+                .iter()
+                .all(|s| s.head_sequence > 0 && s.applied_sequence == s.head_sequence && s.healthy)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("feeds did not catch up");
+}
+
+fn half(h: &str) -> pb::Period {
+    pb::Period {
+        half: h.into(),
+        ..Default::default()
+    }
+}
+
+fn dates(start: NaiveDate, end: NaiveDate) -> pb::Period {
+    pb::Period {
+        half: String::new(),
+        start_date: Some(academy_runtime::time::date(start)),
+        end_date: Some(academy_runtime::time::date(end)),
+    }
+}
+
+fn assert_summary(got: &pb::ProgramSummary, want: &Expected, what: &str) {
+    let actual = (
+        got.registered_learners,
+        got.new_learners,
+        got.active_learners,
+        got.enrollments,
+        got.completions,
+    );
+    let expected = (
+        want.registered,
+        want.new,
+        want.active,
+        want.enrollments,
+        want.completions,
+    );
+    assert_eq!(
+        actual, expected,
+        "{what}: registered, new, active, enrollments, completions"
+    );
+    assert_eq!(
+        got.certificates_issued, want.completions,
+        "{what}: certificates"
+    );
+    assert!(
+        (got.learning_hours - want.minutes as f64 / 60.0).abs() < 1e-9,
+        "{what}: hours"
+    );
+    let rate = if want.enrollments == 0 {
+        0.0
+    } else {
+        want.completed_of_created as f64 / want.enrollments as f64
+    };
+    assert!(
+        (got.completion_rate - rate).abs() < 1e-9,
+        "{what}: completion rate"
+    );
+}
+
+async fn every_figure_matches_the_source_data(db: TestDb) {
+    let stack = Stack::start(db).await;
+    let mut model = Model::default();
+    let program = history(&stack, &mut model).await;
+    let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
+    caught_up(&mut reports).await;
+    assert!(
+        model.enrollments.iter().any(|e| e.complete_day.is_some()),
+        "the data has completions"
+    );
+
+    let periods = [
+        half("2021-H2"),
+        half("2022-H1"),
+        half("2023-H2"),
+        half("2025-H1"),
+        dates(day(2021, 3, 1), day(2024, 8, 31)),
+        dates(day(2022, 2, 14), day(2022, 2, 14)),
+    ];
+    for period in &periods {
+        let parsed = academy_reporting::convert::period("period", Some(period)).unwrap();
+        for program_id in [None, Some(program.as_str())] {
+            let got = reports
+                .get_program_summary(pb::GetProgramSummaryRequest {
+                    program_id: program_id.unwrap_or_default().into(),
+                    period: Some(period.clone()),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            let what = format!("{parsed} program={program_id:?}");
+            assert_summary(&got, &model.figures(program_id, &parsed), &what);
+            let previous = got.previous_period.as_ref().unwrap();
+            let before = model.figures(program_id, &parsed.previous());
+            assert_eq!(
+                previous.registered_learners, before.registered,
+                "{what}: previous registered"
+            );
+            assert_eq!(
+                previous.enrollments, before.enrollments,
+                "{what}: previous enrollments"
+            );
+            let growth = if before.registered == 0 {
+                0.0
+            } else {
+                got.registered_learners as f64 / before.registered as f64 - 1.0
+            };
+            assert!((got.growth_rate - growth).abs() < 1e-9, "{what}: growth");
+        }
+    }
+
+    let period = half("2023-H1");
+    let parsed = academy_reporting::convert::period("period", Some(&period)).unwrap();
+    let by_region = model.by_learner(&parsed, |l| l.region.clone());
+    let by_gender = model.by_learner(&parsed, |l| l.gender.clone());
+    let by_age = model.by_learner(&parsed, |l| Model::age_band(l, &parsed));
+    let by_course = model.by_course(&parsed);
+    for (dimension, want) in [
+        (Dimension::Region, by_region),
+        (Dimension::Gender, by_gender),
+        (Dimension::AgeBand, by_age),
+        (Dimension::Course, by_course),
+    ] {
+        let got = reports
+            .get_breakdown(pb::GetBreakdownRequest {
+                program_id: String::new(),
+                period: Some(period.clone()),
+                dimension: dimension as i32,
+                limit: 0,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let got: BTreeMap<String, RowFigures> = got
+            .rows
+            .iter()
+            .filter(|r| {
+                r.new_learners + r.enrollments + r.completions > 0 || r.learning_hours > 0.0
+            })
+            .map(|r| {
+                let figures = RowFigures {
+                    new: r.new_learners,
+                    enrollments: r.enrollments,
+                    completions: r.completions,
+                    completed_of_created: (r.completion_rate * r.enrollments as f64).round() as i64,
+                    minutes: (r.learning_hours * 60.0).round() as i64,
+                };
+                (r.key.clone(), figures)
+            })
+            .collect();
+        let want: BTreeMap<String, RowFigures> = want
+            .into_iter()
+            .filter(|(_, f)| *f != RowFigures::default())
+            .collect();
+        assert_eq!(got, want, "{dimension:?} breakdown");
+    }
+}
+
+async fn bad_report_requests_are_invalid(db: TestDb) {
+    let stack = Stack::start(db).await;
+    let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
+    let summary = |period: Option<pb::Period>, program_id: &str| pb::GetProgramSummaryRequest {
+        program_id: program_id.into(),
+        period,
+    };
+    for (period, field) in [
+        (None, "period"),
+        (Some(half("2025-H3")), "period.half"),
+        (
+            Some(dates(day(2025, 2, 1), day(2025, 1, 1))),
+            "period.end_date",
+        ),
+        (Some(dates(day(2000, 1, 1), day(2030, 1, 1))), "period"),
+        (
+            Some(pb::Period {
+                half: "2025-H1".into(),
+                start_date: Some(academy_runtime::time::date(day(2025, 1, 1))),
+                end_date: None,
+            }),
+            "period",
+        ),
+    ] {
+        let status = reports
+            .get_program_summary(summary(period, ""))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert_eq!(academy_testkit::grpc::violated_fields(&status), [field]);
+    }
+    let status = reports
+        .get_program_summary(summary(Some(half("2025-H1")), "nope"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        academy_testkit::grpc::violated_fields(&status),
+        ["program_id"]
+    );
+    let unknown = reports
+        .get_program_summary(summary(
+            Some(half("2025-H1")),
+            "01900000-0000-7000-8000-000000000000",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+    let status = reports
+        .get_breakdown(pb::GetBreakdownRequest {
+            program_id: String::new(),
+            period: Some(half("2025-H1")),
+            dimension: 0,
+            limit: -1,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        academy_testkit::grpc::violated_fields(&status),
+        ["dimension", "limit"]
+    );
+}

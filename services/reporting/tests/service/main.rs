@@ -1,0 +1,9 @@
+//! The reporting service against real course and learner services: every
+//! figure equals the same figure computed independently from the data the
+//! test generated (seeded), on SQLite and on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+
+mod exactness;
+mod model;
+mod stack;

@@ -1,0 +1,215 @@
+//! The test's own record of what it generated, and the report figures
+//! computed from it directly, by the definitions in ARCHITECTURE.md.
+
+use academy_domain::{AgeBand, Period};
+use chrono::NaiveDate;
+use std::collections::{BTreeMap, HashSet};
+
+/// A small seeded generator (xorshift64*): same seed, same data.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LearnerFact {
+    pub id: String,
+    pub register_day: NaiveDate,
+    pub region: String,
+    pub gender: String,
+    pub birth_year: i32,
+}
+
+#[derive(Debug, Clone)]
+pub struct EnrollmentFact {
+    pub learner: String,
+    pub course: String,
+    pub program: String,
+    pub enroll_day: NaiveDate,
+    pub complete_day: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ActivityFact {
+    pub learner: String,
+    pub program: String,
+    pub course: String,
+    pub day: NaiveDate,
+    pub minutes: i64,
+}
+
+#[derive(Debug, Default)]
+pub struct Model {
+    pub learners: Vec<LearnerFact>,
+    pub enrollments: Vec<EnrollmentFact>,
+    pub activity: Vec<ActivityFact>,
+    pub course_skills: BTreeMap<String, Vec<String>>,
+}
+
+/// The headline figures the service must report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expected {
+    pub registered: i64,
+    pub new: i64,
+    pub active: i64,
+    pub enrollments: i64,
+    pub completions: i64,
+    pub completed_of_created: i64,
+    pub minutes: i64,
+}
+
+/// One breakdown row's figures.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RowFigures {
+    pub new: i64,
+    pub enrollments: i64,
+    pub completions: i64,
+    pub completed_of_created: i64,
+    pub minutes: i64,
+}
+
+impl Model {
+    fn in_scope<'a>(
+        &'a self,
+        program: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a EnrollmentFact> + 'a {
+        self.enrollments
+            .iter()
+            .filter(move |e| program.is_none_or(|p| e.program == p))
+    }
+
+    /// Day each learner counts from: registration, or first enrollment in the program.
+    fn member_days(&self, program: Option<&str>) -> BTreeMap<String, NaiveDate> {
+        match program {
+            None => self
+                .learners
+                .iter()
+                .map(|l| (l.id.clone(), l.register_day))
+                .collect(),
+            Some(_) => {
+                let mut first: BTreeMap<String, NaiveDate> = BTreeMap::new();
+                for e in self.in_scope(program) {
+                    let day = first.entry(e.learner.clone()).or_insert(e.enroll_day);
+                    *day = (*day).min(e.enroll_day);
+                }
+                first
+            }
+        }
+    }
+
+    pub fn figures(&self, program: Option<&str>, p: &Period) -> Expected {
+        let members = self.member_days(program);
+        let activity: Vec<&ActivityFact> = self
+            .activity
+            .iter()
+            .filter(|a| program.is_none_or(|pr| a.program == pr) && p.contains(a.day))
+            .collect();
+        let created: Vec<&EnrollmentFact> = self
+            .in_scope(program)
+            .filter(|e| p.contains(e.enroll_day))
+            .collect();
+        Expected {
+            registered: members.values().filter(|d| **d <= p.end).count() as i64,
+            new: members.values().filter(|d| p.contains(**d)).count() as i64,
+            active: activity
+                .iter()
+                .map(|a| &a.learner)
+                .collect::<HashSet<_>>()
+                .len() as i64,
+            enrollments: created.len() as i64,
+            completions: self
+                .in_scope(program)
+                .filter(|e| e.complete_day.is_some_and(|d| p.contains(d)))
+                .count() as i64,
+            completed_of_created: created
+                .iter()
+                .filter(|e| e.complete_day.is_some_and(|d| d <= p.end))
+                .count() as i64,
+            minutes: activity.iter().map(|a| a.minutes).sum(),
+        }
+    }
+
+    /// Breakdown by a learner attribute (`key` of the learner), platform-wide.
+    pub fn by_learner(
+        &self,
+        p: &Period,
+        key: impl Fn(&LearnerFact) -> String,
+    ) -> BTreeMap<String, RowFigures> {
+        let of: BTreeMap<&str, String> = self
+            .learners
+            .iter()
+            .map(|l| (l.id.as_str(), key(l)))
+            .collect();
+        let mut rows: BTreeMap<String, RowFigures> = BTreeMap::new();
+        for l in &self.learners {
+            if p.contains(l.register_day) {
+                rows.entry(key(l)).or_default().new += 1;
+            }
+        }
+        for e in &self.enrollments {
+            let row = rows.entry(of[e.learner.as_str()].clone()).or_default();
+            count_enrollment(row, e, p);
+        }
+        for a in self.activity.iter().filter(|a| p.contains(a.day)) {
+            rows.entry(of[a.learner.as_str()].clone())
+                .or_default()
+                .minutes += a.minutes;
+        }
+        rows
+    }
+
+    /// Breakdown by course, platform-wide.
+    pub fn by_course(&self, p: &Period) -> BTreeMap<String, RowFigures> {
+        let mut rows: BTreeMap<String, RowFigures> = BTreeMap::new();
+        let mut first: BTreeMap<(String, String), NaiveDate> = BTreeMap::new();
+        for e in &self.enrollments {
+            count_enrollment(rows.entry(e.course.clone()).or_default(), e, p);
+            let day = first
+                .entry((e.course.clone(), e.learner.clone()))
+                .or_insert(e.enroll_day);
+            *day = (*day).min(e.enroll_day);
+        }
+        for ((course, _), day) in first {
+            if p.contains(day) {
+                rows.entry(course).or_default().new += 1;
+            }
+        }
+        for a in self.activity.iter().filter(|a| p.contains(a.day)) {
+            rows.entry(a.course.clone()).or_default().minutes += a.minutes;
+        }
+        rows
+    }
+
+    pub fn age_band(l: &LearnerFact, p: &Period) -> String {
+        match AgeBand::at(l.birth_year, p.end) {
+            AgeBand::Under15 => AgeBand::From15To24.label().to_owned(),
+            band => band.label().to_owned(),
+        }
+    }
+}
+
+fn count_enrollment(row: &mut RowFigures, e: &EnrollmentFact, p: &Period) {
+    if p.contains(e.enroll_day) {
+        row.enrollments += 1;
+        if e.complete_day.is_some_and(|d| d <= p.end) {
+            row.completed_of_created += 1;
+        }
+    }
+    if e.complete_day.is_some_and(|d| p.contains(d)) {
+        row.completions += 1;
+    }
+}

@@ -1,0 +1,108 @@
+//! Course, learner and reporting services in-process on ephemeral ports.
+
+use academy_runtime::ServerConfig;
+use academy_testkit::TestDb;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+pub struct Stack {
+    pub course: SocketAddr,
+    pub learner: SocketAddr,
+    pub reporting: SocketAddr,
+    shutdown: CancellationToken,
+    _dbs: Vec<TestDb>,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+async fn bind() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
+}
+
+impl Stack {
+    /// The reporting service uses `db`; the sources get SQLite files.
+    pub async fn start(db: TestDb) -> Self {
+        let shutdown = CancellationToken::new();
+        let (course_db, learner_db) = (TestDb::sqlite(), TestDb::sqlite());
+        let (course_listener, course) = bind().await;
+        let (learner_listener, learner) = bind().await;
+        let (reporting_listener, reporting) = bind().await;
+
+        let config = ServerConfig::local(course_db.dir.path().to_owned());
+        let conn = academy_runtime::db::connect(&course_db.url).await.unwrap();
+        let token = shutdown.clone();
+        tokio::spawn(
+            async move { academy_course::serve(&config, course_listener, conn, token).await },
+        );
+
+        let config = ServerConfig::local(learner_db.dir.path().to_owned());
+        let conn = academy_runtime::db::connect(&learner_db.url).await.unwrap();
+        let settings = academy_learner::LearnerSettings::new(format!("http://{course}"));
+        let token = shutdown.clone();
+        tokio::spawn(async move {
+            academy_learner::serve(&config, &settings, learner_listener, conn, token).await
+        });
+
+        let config = ServerConfig::local(db.dir.path().to_owned());
+        let conn = academy_runtime::db::connect(&db.url).await.unwrap();
+        let settings = academy_reporting::ReportingSettings {
+            course_endpoint: format!("http://{course}"),
+            learner_endpoint: format!("http://{learner}"),
+        };
+        let token = shutdown.clone();
+        tokio::spawn(async move {
+            academy_reporting::serve(&config, &settings, reporting_listener, conn, token).await
+        });
+
+        for addr in [course, learner, reporting] {
+            wait_until_serving(addr).await;
+        }
+        Self {
+            course,
+            learner,
+            reporting,
+            shutdown,
+            _dbs: vec![course_db, learner_db, db],
+        }
+    }
+
+    pub async fn channel(addr: SocketAddr) -> Channel {
+        Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+}
+
+async fn wait_until_serving(addr: SocketAddr) {
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+    for _ in 0..200 {
+        if let Ok(channel) = Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+        {
+            let reply = HealthClient::new(channel)
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await;
+            if reply.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32) {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server at {addr} did not become SERVING");
+}
