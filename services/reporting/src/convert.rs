@@ -7,6 +7,7 @@ use academy_runtime::time::{date, parse_date};
 
 use crate::report::breakdown::{Dimension, Row};
 use crate::report::rate;
+use crate::report::series::{Granularity, Metric};
 use crate::report::summary::{Figures, growth_rate};
 
 /// A half (`2025-H2`) or both dates, never both forms and never neither.
@@ -104,5 +105,57 @@ pub fn breakdown_row(row: Row) -> pb::BreakdownRow {
         new_learners: row.new_learners,
         enrollments: row.enrollments,
         completions: row.completions,
+    }
+}
+
+pub fn metric(raw: i32) -> Result<Metric, FieldViolation> {
+    use pb::Metric as P;
+    match P::try_from(raw) {
+        Ok(P::RegisteredLearners) => Ok(Metric::RegisteredLearners),
+        Ok(P::NewLearners) => Ok(Metric::NewLearners),
+        Ok(P::ActiveLearners) => Ok(Metric::ActiveLearners),
+        Ok(P::Enrollments) => Ok(Metric::Enrollments),
+        Ok(P::Completions) => Ok(Metric::Completions),
+        Ok(P::CertificatesIssued) => Ok(Metric::CertificatesIssued),
+        Ok(P::LearningHours) => Ok(Metric::LearningHours),
+        Ok(P::Unspecified) | Err(_) => Err(FieldViolation::new(
+            "metric",
+            "must be one of the METRIC_* values",
+        )),
+    }
+}
+
+pub fn granularity(raw: i32) -> Result<Granularity, FieldViolation> {
+    use pb::Granularity as P;
+    match P::try_from(raw) {
+        Ok(P::Day) => Ok(Granularity::Day),
+        Ok(P::Week) => Ok(Granularity::Week),
+        Ok(P::Month) => Ok(Granularity::Month),
+        Ok(P::Unspecified) | Err(_) => Err(FieldViolation::new(
+            "granularity",
+            "must be GRANULARITY_DAY, _WEEK or _MONTH",
+        )),
+    }
+}
+
+/// The inclusive range of a time-series request.
+pub fn date_range(
+    start: Option<&academy_proto::google::r#type::Date>,
+    end: Option<&academy_proto::google::r#type::Date>,
+) -> Result<Period, DomainError> {
+    let mut violations = Vec::new();
+    let start = parse_date("start_date", start).map_err(|v| violations.push(v));
+    let end = parse_date("end_date", end).map_err(|v| violations.push(v));
+    match (start, end) {
+        (Ok(start), Ok(end)) => Period::range("period", start, end).map_err(|v| {
+            // Name the request's own fields rather than a nested period.
+            let field = if v.field.ends_with("end_date") {
+                "end_date"
+            } else {
+                "start_date"
+            };
+            DomainError::invalid(field, v.description)
+        }),
+        _ => Err(violations.into()),
     }
 }

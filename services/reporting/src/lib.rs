@@ -9,9 +9,12 @@
 pub mod api;
 pub mod config;
 pub mod convert;
+pub mod export;
 pub mod migration;
 pub mod projection;
+pub mod rebuild;
 pub mod report;
+pub mod reports;
 
 use academy_runtime::cli::Cli;
 use academy_runtime::feed::Follower;
@@ -54,20 +57,24 @@ pub async fn serve(
         db::migrate::<Migrator>(&db).await?;
     }
     let projector = Arc::new(projection::Projector);
+    let gate = Arc::new(tokio::sync::RwLock::new(()));
+    let resets = Arc::new(tokio::sync::watch::Sender::new(0u64));
+    let follow = |source: &str, endpoint: &str| {
+        Follower::new(source, endpoint, db.clone(), projector.clone())
+            .map(|f| f.with_gate(gate.clone()).with_resets(resets.subscribe()))
+    };
     let followers = [
-        Follower::new(
-            "course",
-            &settings.course_endpoint,
-            db.clone(),
-            projector.clone(),
-        )?,
-        Follower::new("learner", &settings.learner_endpoint, db.clone(), projector)?,
+        follow("course", &settings.course_endpoint)?,
+        follow("learner", &settings.learner_endpoint)?,
     ];
-    let feeds = followers.iter().map(Follower::state).collect();
+    let feeds: Vec<_> = followers.iter().map(Follower::state).collect();
     for follower in followers {
         tokio::spawn(follower.run(shutdown.clone()));
     }
     let mut services = Services::new();
-    services.add(api::ReportingApi::new(db.clone(), feeds).into_server(config.max_message_bytes));
+    let rebuilder = rebuild::Rebuilder::new(db.clone(), gate, resets, feeds.clone());
+    services.add(
+        api::ReportingApi::new(db.clone(), feeds, rebuilder).into_server(config.max_message_bytes),
+    );
     server::serve(config, listener, db, services, shutdown).await
 }

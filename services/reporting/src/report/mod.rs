@@ -2,6 +2,8 @@
 //! written once with `?` placeholders and an optional program filter.
 
 pub mod breakdown;
+pub mod funnel;
+pub mod series;
 pub mod summary;
 
 use academy_domain::{DomainError, Period};

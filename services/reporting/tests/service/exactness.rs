@@ -19,7 +19,8 @@ use crate::stack::Stack;
 
 on_both_backends!(
     every_figure_matches_the_source_data,
-    bad_report_requests_are_invalid
+    bad_report_requests_are_invalid,
+    series_funnel_export_and_rebuild_match_too,
 );
 
 const LEARNERS: usize = 120;
@@ -478,5 +479,188 @@ async fn bad_report_requests_are_invalid(db: TestDb) {
     assert_eq!(
         academy_testkit::grpc::violated_fields(&status),
         ["dimension", "limit"]
+    );
+}
+
+async fn series_funnel_export_and_rebuild_match_too(db: TestDb) {
+    let stack = Stack::start(db).await;
+    let mut model = Model::default();
+    let program = history(&stack, &mut model).await;
+    let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
+    caught_up(&mut reports).await;
+
+    // Monthly series over 2022: each point equals the month's figures.
+    for metric in [
+        pb::Metric::NewLearners,
+        pb::Metric::RegisteredLearners,
+        pb::Metric::ActiveLearners,
+        pb::Metric::LearningHours,
+        pb::Metric::Enrollments,
+    ] {
+        let got = reports
+            .get_time_series(pb::GetTimeSeriesRequest {
+                program_id: String::new(),
+                metric: metric as i32,
+                granularity: pb::Granularity::Month as i32,
+                start_date: Some(academy_runtime::time::date(day(2022, 1, 1))),
+                end_date: Some(academy_runtime::time::date(day(2022, 12, 31))),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(got.points.len(), 12, "zeros included");
+        for (month, point) in got.points.iter().enumerate() {
+            let start = day(2022, month as u32 + 1, 1);
+            let end = start
+                .checked_add_months(chrono::Months::new(1))
+                .unwrap()
+                .pred_opt()
+                .unwrap();
+            let want = model.figures(
+                None,
+                &academy_domain::Period::range("p", start, end).unwrap(),
+            );
+            let value = match metric {
+                pb::Metric::NewLearners => want.new as f64,
+                pb::Metric::RegisteredLearners => want.registered as f64,
+                pb::Metric::ActiveLearners => want.active as f64,
+                pb::Metric::LearningHours => want.minutes as f64 / 60.0,
+                _ => want.enrollments as f64,
+            };
+            assert!(
+                (point.value - value).abs() < 1e-9,
+                "{metric:?} {start}: got {}, want {value}",
+                point.value
+            );
+        }
+    }
+
+    // The funnel of a half, platform-wide and for the program.
+    let period = half("2022-H2");
+    let parsed = academy_reporting::convert::period("period", Some(&period)).unwrap();
+    for program_id in [None, Some(program.as_str())] {
+        let got = reports
+            .get_funnel(pb::GetFunnelRequest {
+                program_id: program_id.unwrap_or_default().into(),
+                period: Some(period.clone()),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let names: Vec<&str> = got.stages.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["registered", "enrolled", "active", "completed", "certified"]
+        );
+        let counts: Vec<i64> = got.stages.iter().map(|s| s.count).collect();
+        assert_eq!(
+            counts,
+            model.funnel(program_id, &parsed),
+            "funnel program={program_id:?}"
+        );
+    }
+
+    // The CSV export carries the same numbers as the breakdown.
+    let breakdown = reports
+        .get_breakdown(pb::GetBreakdownRequest {
+            program_id: String::new(),
+            period: Some(period.clone()),
+            dimension: Dimension::Region as i32,
+            limit: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut stream = reports
+        .export_report(pb::ExportReportRequest {
+            program_id: String::new(),
+            period: Some(period.clone()),
+            kind: pb::ReportKind::Breakdown as i32,
+            dimension: Dimension::Region as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut csv = Vec::new();
+    while let Some(chunk) = stream.message().await.unwrap() {
+        csv.extend(chunk.csv_chunk);
+    }
+    let text = String::from_utf8(csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("key,label,new_learners,enrollments,completions,completion_rate,learning_hours")
+    );
+    let exported: Vec<Vec<String>> = lines
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect();
+    assert_eq!(exported.len(), breakdown.rows.len());
+    for (line, row) in exported.iter().zip(&breakdown.rows) {
+        assert_eq!(line[0], row.key);
+        assert_eq!(line[3].parse::<i64>().unwrap(), row.enrollments);
+        assert_eq!(line[2].parse::<i64>().unwrap(), row.new_learners);
+    }
+    let status = reports
+        .export_report(pb::ExportReportRequest {
+            period: Some(period.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(academy_testkit::grpc::violated_fields(&status), ["kind"]);
+
+    // Rebuild from sequence 0 gives identical numbers.
+    let summary = |reports: &mut ReportingServiceClient<Channel>| {
+        let mut reports = reports.clone();
+        let period = period.clone();
+        async move {
+            reports
+                .get_program_summary(pb::GetProgramSummaryRequest {
+                    program_id: String::new(),
+                    period: Some(period),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let before = summary(&mut reports).await;
+    reports
+        .rebuild_projections(pb::RebuildProjectionsRequest {})
+        .await
+        .unwrap();
+    caught_up(&mut reports).await;
+    assert_eq!(
+        summary(&mut reports).await,
+        before,
+        "rebuilt projections give identical numbers"
+    );
+
+    // Too many buckets, unknown metric.
+    let status = reports
+        .get_time_series(pb::GetTimeSeriesRequest {
+            program_id: String::new(),
+            metric: 0,
+            granularity: pb::Granularity::Day as i32,
+            start_date: Some(academy_runtime::time::date(day(2010, 1, 1))),
+            end_date: Some(academy_runtime::time::date(day(2025, 1, 1))),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(academy_testkit::grpc::violated_fields(&status), ["metric"]);
+    let status = reports
+        .get_time_series(pb::GetTimeSeriesRequest {
+            program_id: String::new(),
+            metric: pb::Metric::Enrollments as i32,
+            granularity: pb::Granularity::Day as i32,
+            start_date: Some(academy_runtime::time::date(day(2010, 1, 1))),
+            end_date: Some(academy_runtime::time::date(day(2025, 1, 1))),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        academy_testkit::grpc::violated_fields(&status),
+        ["granularity"]
     );
 }

@@ -213,3 +213,41 @@ fn count_enrollment(row: &mut RowFigures, e: &EnrollmentFact, p: &Period) {
         row.completions += 1;
     }
 }
+
+impl Model {
+    /// The funnel stages for the learners new in `p`.
+    pub fn funnel(&self, program: Option<&str>, p: &Period) -> Vec<i64> {
+        let cohort: HashSet<String> = self
+            .member_days(program)
+            .into_iter()
+            .filter(|(_, d)| p.contains(*d))
+            .map(|(l, _)| l)
+            .collect();
+        let learners_where = |ok: &dyn Fn(&EnrollmentFact) -> bool| {
+            self.in_scope(program)
+                .filter(|e| cohort.contains(&e.learner) && ok(e))
+                .map(|e| e.learner.clone())
+                .collect::<HashSet<_>>()
+                .len() as i64
+        };
+        let active = self
+            .activity
+            .iter()
+            .filter(|a| {
+                program.is_none_or(|pr| a.program == pr)
+                    && cohort.contains(&a.learner)
+                    && a.day <= p.end
+            })
+            .map(|a| &a.learner)
+            .collect::<HashSet<_>>()
+            .len() as i64;
+        let completed = learners_where(&|e| e.complete_day.is_some_and(|d| d <= p.end));
+        vec![
+            cohort.len() as i64,
+            learners_where(&|e| e.enroll_day <= p.end),
+            active,
+            completed,
+            completed,
+        ]
+    }
+}

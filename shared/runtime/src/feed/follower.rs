@@ -15,7 +15,7 @@ use futures::FutureExt;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{RwLock, watch};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{Channel, Endpoint};
 
@@ -65,6 +65,8 @@ pub struct FeedState {
     /// Set when an event could not be understood: the feed is halted.
     pub stopped: bool,
     pub last_error: String,
+    /// The last projection reset this follower has acted on.
+    pub generation: u64,
 }
 
 impl FeedState {
@@ -100,6 +102,11 @@ pub struct Follower {
     db: DatabaseConnection,
     projection: Arc<dyn Projection>,
     state: watch::Sender<FeedState>,
+    /// Held shared while a batch is applied; whoever resets the projection
+    /// holds it exclusively.
+    gate: Arc<RwLock<()>>,
+    /// Bumped when the projection was reset: resubscribe from the cursor.
+    resets: Option<watch::Receiver<u64>>,
 }
 
 impl std::fmt::Debug for Follower {
@@ -131,7 +138,21 @@ impl Follower {
             db,
             projection,
             state: watch::Sender::new(state),
+            gate: Arc::new(RwLock::new(())),
+            resets: None,
         })
+    }
+
+    /// Resubscribes from the stored cursor whenever `resets` changes.
+    pub fn with_resets(mut self, resets: watch::Receiver<u64>) -> Self {
+        self.resets = Some(resets);
+        self
+    }
+
+    /// Shares `gate` with other followers and with a projection reset.
+    pub fn with_gate(mut self, gate: Arc<RwLock<()>>) -> Self {
+        self.gate = gate;
+        self
     }
 
     /// Watches this follower's progress.
@@ -179,7 +200,11 @@ impl Follower {
             Ok(cursor) => cursor,
             Err(err) => return Ended::Transient(format!("reading the cursor: {err}")),
         };
-        self.state.send_modify(|s| s.applied_sequence = cursor);
+        let generation = self.resets.as_mut().map_or(0, |r| *r.borrow_and_update());
+        self.state.send_modify(|s| {
+            s.applied_sequence = cursor;
+            s.generation = generation;
+        });
         let request = SubscribeRequest {
             after_sequence: cursor,
         };
@@ -192,9 +217,17 @@ impl Follower {
             s.last_error.clear();
         });
         let mut head_timer = tokio::time::interval(HEAD_REFRESH);
+        let mut resets = self.resets.clone();
         loop {
+            let reset = async {
+                match resets.as_mut() {
+                    Some(rx) => rx.changed().await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = shutdown.cancelled() => return Ended::Shutdown,
+                true = reset => return Ended::Transient("the projection was reset; replaying".into()),
                 _ = head_timer.tick() => self.refresh_head().await,
                 next = stream.message() => {
                     let first = match next {
@@ -240,6 +273,7 @@ impl Follower {
     /// applied before (at-least-once delivery) and are skipped.
     async fn apply_batch(&self, batch: &[Event]) -> Result<(), Ended> {
         let transient = |err: DbErr| Ended::Transient(format!("applying: {err}"));
+        let _shared = self.gate.read().await;
         let txn = begin_write(&self.db).await.map_err(transient)?;
         let mut applied = cursor::load(&txn, &self.source).await.map_err(transient)?;
         let mut applied_time = None;

@@ -1,0 +1,202 @@
+//! ExportReport: the numbers of a report as CSV (RFC 4180 quoting, a header
+//! row), streamed in chunks of at most `CHUNK` bytes.
+
+use academy_domain::DomainError;
+use academy_proto::reporting::*;
+use academy_runtime::time::date;
+use sea_orm::DatabaseConnection;
+use tokio::sync::mpsc;
+use tonic::Status;
+
+use crate::reports;
+
+pub const CHUNK: usize = 64 * 1024;
+
+/// Sends `rows` as CSV chunks into `tx` until done or the client leaves.
+pub async fn send(rows: Vec<Vec<String>>, tx: mpsc::Sender<Result<ExportReportResponse, Status>>) {
+    if let Err(err) = write(rows, &tx).await {
+        let _ = tx.send(Err(academy_runtime::to_status(err))).await;
+    }
+}
+
+/// Validates and answers the report before streaming, so a bad request is an
+/// error status, not a half-written file.
+pub async fn rows(
+    db: &DatabaseConnection,
+    req: &ExportReportRequest,
+) -> Result<Vec<Vec<String>>, DomainError> {
+    let kind = ReportKind::try_from(req.kind).unwrap_or(ReportKind::Unspecified);
+    let fmt_date = |d: Option<academy_proto::google::r#type::Date>| {
+        d.map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
+            .unwrap_or_default()
+    };
+    match kind {
+        ReportKind::Summary => {
+            let s = reports::summary(
+                db,
+                &GetProgramSummaryRequest {
+                    program_id: req.program_id.clone(),
+                    period: req.period.clone(),
+                },
+            )
+            .await?;
+            let mut out = vec![header(&[
+                "period_start",
+                "period_end",
+                "registered_learners",
+                "new_learners",
+                "active_learners",
+                "enrollments",
+                "completions",
+                "completion_rate",
+                "certificates_issued",
+                "learning_hours",
+                "growth_rate",
+            ])];
+            let mut line = |f: &PeriodFigures, growth: String| {
+                out.push(vec![
+                    fmt_date(f.start_date),
+                    fmt_date(f.end_date),
+                    f.registered_learners.to_string(),
+                    f.new_learners.to_string(),
+                    f.active_learners.to_string(),
+                    f.enrollments.to_string(),
+                    f.completions.to_string(),
+                    f.completion_rate.to_string(),
+                    f.certificates_issued.to_string(),
+                    f.learning_hours.to_string(),
+                    growth,
+                ])
+            };
+            if let Some(previous) = &s.previous_period {
+                line(previous, String::new());
+            }
+            let current = PeriodFigures {
+                registered_learners: s.registered_learners,
+                new_learners: s.new_learners,
+                active_learners: s.active_learners,
+                enrollments: s.enrollments,
+                completions: s.completions,
+                completion_rate: s.completion_rate,
+                certificates_issued: s.certificates_issued,
+                learning_hours: s.learning_hours,
+                start_date: s.start_date,
+                end_date: s.end_date,
+            };
+            line(&current, s.growth_rate.to_string());
+            Ok(out)
+        }
+        ReportKind::Breakdown => {
+            let b = reports::breakdown(
+                db,
+                &GetBreakdownRequest {
+                    program_id: req.program_id.clone(),
+                    period: req.period.clone(),
+                    dimension: req.dimension,
+                    limit: 0,
+                },
+            )
+            .await?;
+            let mut out = vec![header(&[
+                "key",
+                "label",
+                "new_learners",
+                "enrollments",
+                "completions",
+                "completion_rate",
+                "learning_hours",
+            ])];
+            out.extend(b.rows.into_iter().map(|r| {
+                vec![
+                    r.key,
+                    r.label,
+                    r.new_learners.to_string(),
+                    r.enrollments.to_string(),
+                    r.completions.to_string(),
+                    r.completion_rate.to_string(),
+                    r.learning_hours.to_string(),
+                ]
+            }));
+            Ok(out)
+        }
+        ReportKind::TimeSeries => {
+            let period = crate::convert::period("period", req.period.as_ref())?;
+            let t = reports::time_series(
+                db,
+                &GetTimeSeriesRequest {
+                    program_id: req.program_id.clone(),
+                    metric: req.metric,
+                    granularity: req.granularity,
+                    start_date: Some(date(period.start)),
+                    end_date: Some(date(period.end)),
+                },
+            )
+            .await?;
+            let mut out = vec![header(&["date", "value"])];
+            out.extend(
+                t.points
+                    .into_iter()
+                    .map(|p| vec![fmt_date(p.date), p.value.to_string()]),
+            );
+            Ok(out)
+        }
+        ReportKind::Funnel => {
+            let f = reports::funnel(
+                db,
+                &GetFunnelRequest {
+                    program_id: req.program_id.clone(),
+                    period: req.period.clone(),
+                },
+            )
+            .await?;
+            let mut out = vec![header(&["stage", "count", "conversion_from_previous"])];
+            out.extend(f.stages.into_iter().map(|s| {
+                vec![
+                    s.name,
+                    s.count.to_string(),
+                    s.conversion_from_previous.to_string(),
+                ]
+            }));
+            Ok(out)
+        }
+        ReportKind::Unspecified => Err(DomainError::invalid(
+            "kind",
+            "must be one of the REPORT_KIND_* values",
+        )),
+    }
+}
+
+fn header(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| (*n).to_owned()).collect()
+}
+
+async fn write(
+    rows: Vec<Vec<String>>,
+    tx: &mpsc::Sender<Result<ExportReportResponse, Status>>,
+) -> Result<(), DomainError> {
+    let mut writer = csv::Writer::from_writer(Vec::with_capacity(CHUNK));
+    for row in rows {
+        writer.write_record(&row).map_err(DomainError::internal)?;
+        // `get_ref` sees what the writer has flushed from its small buffer.
+        if writer.get_ref().len() >= CHUNK {
+            let chunk = writer
+                .into_inner()
+                .map_err(|e| DomainError::internal(e.to_string()))?;
+            if tx
+                .send(Ok(ExportReportResponse { csv_chunk: chunk }))
+                .await
+                .is_err()
+            {
+                return Ok(());
+            }
+            writer = csv::Writer::from_writer(Vec::with_capacity(CHUNK));
+        }
+    }
+    let rest = writer
+        .into_inner()
+        .map_err(|e| DomainError::internal(e.to_string()))?;
+    if !rest.is_empty() {
+        let _ = tx.send(Ok(ExportReportResponse { csv_chunk: rest })).await;
+    }
+    Ok(())
+}
