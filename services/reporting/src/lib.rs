@@ -72,6 +72,19 @@ pub async fn serve(
         tokio::spawn(follower.run(shutdown.clone()));
     }
     let mut services = Services::new();
+    for feed in &feeds {
+        // A feed that stopped on an event it cannot understand is NOT_SERVING.
+        let (up, rx) = tokio::sync::watch::channel(true);
+        let mut state = feed.clone();
+        let name = format!("academy.reporting.v1.feed.{}", state.borrow().source);
+        tokio::spawn(async move {
+            while state.changed().await.is_ok() {
+                let stopped = state.borrow().stopped;
+                up.send_if_modified(|v| std::mem::replace(v, !stopped) != !stopped);
+            }
+        });
+        services.health_check(name, rx);
+    }
     let rebuilder = rebuild::Rebuilder::new(db.clone(), gate, resets, feeds.clone());
     services.add(
         api::ReportingApi::new(db.clone(), feeds, rebuilder).into_server(config.max_message_bytes),

@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::body::Body;
@@ -34,6 +35,8 @@ pub struct Services {
     routes: RoutesBuilder,
     names: Vec<&'static str>,
     streaming: Vec<String>,
+    /// Extra health entries (e.g. one per followed feed) and whether each is up.
+    checks: Vec<(String, watch::Receiver<bool>)>,
 }
 
 impl Services {
@@ -53,6 +56,16 @@ impl Services {
     {
         self.names.push(S::NAME);
         self.routes.add_service(service);
+        self
+    }
+
+    /// Reports `name` in `grpc.health.v1` as SERVING while `up` is true.
+    pub fn health_check(
+        &mut self,
+        name: impl Into<String>,
+        up: watch::Receiver<bool>,
+    ) -> &mut Self {
+        self.checks.push((name.into(), up));
         self
     }
 
@@ -82,6 +95,9 @@ pub async fn serve(
         names.clone(),
         shutdown.clone(),
     ));
+    for (name, up) in services.checks {
+        tokio::spawn(watch_check(health.clone(), name, up, shutdown.clone()));
+    }
 
     let reflection_v1 = reflection(&names).build_v1()?;
     let reflection_v1alpha = reflection(&names).build_v1alpha()?;
@@ -176,6 +192,30 @@ async fn watch_database(
             _ = tokio::time::sleep(HEALTH_INTERVAL) => {}
             _ = shutdown.cancelled() => {
                 set_health(&health, &names, ServingStatus::NotServing).await;
+                return;
+            }
+        }
+    }
+}
+
+/// Mirrors one extra check into the health service until shutdown.
+async fn watch_check(
+    health: HealthReporter,
+    name: String,
+    mut up: watch::Receiver<bool>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let status = if *up.borrow_and_update() {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        health.set_service_status(name.as_str(), status).await;
+        tokio::select! {
+            changed = up.changed() => if changed.is_err() { return },
+            _ = shutdown.cancelled() => {
+                health.set_service_status(name.as_str(), ServingStatus::NotServing).await;
                 return;
             }
         }

@@ -423,6 +423,22 @@ async fn every_figure_matches_the_source_data(db: TestDb) {
 async fn bad_report_requests_are_invalid(db: TestDb) {
     let stack = Stack::start(db).await;
     let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
+    // Each followed feed has its own health entry.
+    let mut health =
+        tonic_health::pb::health_client::HealthClient::new(Stack::channel(stack.reporting).await);
+    for source in ["course", "learner"] {
+        let reply = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: format!("academy.reporting.v1.feed.{source}"),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            reply.status,
+            tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+        );
+    }
     let summary = |period: Option<pb::Period>, program_id: &str| pb::GetProgramSummaryRequest {
         program_id: program_id.into(),
         period,
