@@ -80,11 +80,12 @@ async fn figures_are_exact_after_a_sigkill_mid_backlog() {
     // Kill it while the backlog is being applied.
     let mut killed_at = None;
     for _ in 0..2000 {
-        if let Some((applied, head)) = learner_feed(&reporting).await {
-            if applied > 0 && applied < head {
-                killed_at = Some(applied);
-                break;
-            }
+        if let Some((applied, head)) = learner_feed(&reporting).await
+            && applied > 0
+            && applied < head
+        {
+            killed_at = Some(applied);
+            break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
