@@ -79,8 +79,12 @@ pub async fn serve(
         let name = format!("academy.reporting.v1.feed.{}", state.borrow().source);
         tokio::spawn(async move {
             while state.changed().await.is_ok() {
-                let stopped = state.borrow().stopped;
-                up.send_if_modified(|v| std::mem::replace(v, !stopped) != !stopped);
+                let serving = !state.borrow().stopped;
+                up.send_if_modified(|v| {
+                    let changed = *v != serving;
+                    *v = serving;
+                    changed
+                });
             }
         });
         services.health_check(name, rx);
