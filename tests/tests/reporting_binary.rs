@@ -12,10 +12,10 @@ use academy_proto::reporting::{GetFeedStatusRequest, GetProgramSummaryRequest, P
 use prost_types::Timestamp;
 use std::time::Duration;
 
-const LEARNERS: i64 = 6000;
-/// 2020-01-01T12:00:00Z, and one learner every six hours after it.
+const LEARNERS: i64 = 20_000;
+/// 2020-01-01T12:00:00Z, and one learner every two hours after it.
 const FIRST: i64 = 1_577_880_000;
-const STEP: i64 = 6 * 3600;
+const STEP: i64 = 2 * 3600;
 
 fn registration(i: i64) -> RegisterLearnerRequest {
     RegisterLearnerRequest {
