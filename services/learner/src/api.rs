@@ -129,6 +129,13 @@ impl EnrollmentService for EnrollmentApi {
         respond(progress::record(&self.registry, r.into_inner()).await)
     }
 
+    async fn bulk_record_progress(
+        &self,
+        r: Request<Streaming<RecordProgressRequest>>,
+    ) -> Result<Response<BulkRecordProgressResponse>, Status> {
+        respond(progress::record_many(&self.registry, r.into_inner()).await)
+    }
+
     async fn withdraw_enrollment(
         &self,
         r: Request<WithdrawEnrollmentRequest>,

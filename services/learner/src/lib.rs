@@ -72,6 +72,10 @@ pub async fn serve(
         .add(api::EnrollmentApi::new(registry).into_server(config.max_message_bytes))
         .add(FeedService::new(db.clone(), outbox, shutdown.clone()).into_server())
         .streaming(learner_service_server::SERVICE_NAME, "ImportLearners")
-        .streaming(enrollment_service_server::SERVICE_NAME, "BulkEnroll");
+        .streaming(enrollment_service_server::SERVICE_NAME, "BulkEnroll")
+        .streaming(
+            enrollment_service_server::SERVICE_NAME,
+            "BulkRecordProgress",
+        );
     server::serve(config, listener, db, services, shutdown).await
 }

@@ -22,8 +22,6 @@ use tonic::transport::Channel;
 pub(crate) const FIRST_YEAR: i32 = 2014;
 pub(crate) const YEARS: i32 = 12;
 const SEED: u64 = 2014_0901;
-/// Concurrent RecordProgress calls.
-const PARALLEL: usize = 16;
 
 pub(crate) const SKILLS: [&str; 15] = [
     "Data analysis",
@@ -441,32 +439,20 @@ async fn progress(
         token = page.next_page_token;
     }
     let bar = bar(calls.len() as u64, "progress");
-    // Calls for one enrollment stay in order within one worker.
-    let mut lanes: Vec<Vec<learner_pb::RecordProgressRequest>> = vec![Vec::new(); PARALLEL];
-    for call in calls {
-        let lane = call
-            .enrollment_id
-            .bytes()
-            .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize))
-            % PARALLEL;
-        lanes[lane].push(call);
-    }
-    let mut workers = tokio::task::JoinSet::new();
-    for lane in lanes {
-        let mut client = client.clone();
-        let bar = bar.clone();
-        workers.spawn(async move {
-            for call in lane {
-                client.record_progress(call).await?;
-                bar.inc(1);
-            }
-            Ok::<_, tonic::Status>(())
-        });
-    }
-    while let Some(done) = workers.join_next().await {
-        done??;
-    }
+    let counted = bar.clone();
+    let reply = client
+        .bulk_record_progress(tokio_stream::iter(
+            calls.into_iter().inspect(move |_| counted.inc(1)),
+        ))
+        .await?
+        .into_inner();
     bar.finish();
+    println!(
+        "  progress: {} recorded, {} already there, {} rejected",
+        reply.recorded,
+        reply.duplicates,
+        reply.rejected.len()
+    );
     Ok(())
 }
 

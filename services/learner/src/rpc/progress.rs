@@ -10,6 +10,7 @@ use academy_proto::learner as pb;
 use academy_runtime::db::begin_write;
 use academy_runtime::idempotency::{self, WriteError};
 use chrono::{DateTime, Utc};
+use sea_orm::DatabaseTransaction;
 
 use super::Registry;
 use super::enrollments::load;
@@ -90,13 +91,28 @@ pub async fn record(
 
 async fn apply(registry: &Registry, req: &Request) -> Result<(), WriteError> {
     let txn = begin_write(&registry.db).await?;
-    if idempotency::replayed(&txn, RECORD, req.request_id.as_deref())
+    if let Some(events) = apply_in(&txn, req).await? {
+        registry.outbox.append_many(&txn, events).await?;
+        txn.commit().await?;
+        registry.outbox.committed();
+    }
+    Ok(())
+}
+
+/// Applies one progress row in `txn`; returns its events, or `None` when
+/// its request id was used before. Every check comes before any write, so a
+/// refused row leaves the transaction usable for the next one.
+async fn apply_in(
+    txn: &DatabaseTransaction,
+    req: &Request,
+) -> Result<Option<Vec<(DateTime<Utc>, Payload)>>, WriteError> {
+    if idempotency::replayed(txn, RECORD, req.request_id.as_deref())
         .await?
         .is_some()
     {
-        return Ok(());
+        return Ok(None);
     }
-    let row = enrollments::get_for_update(&txn, &req.enrollment_id)
+    let row = enrollments::get_for_update(txn, &req.enrollment_id)
         .await?
         .ok_or_else(|| DomainError::not_found("enrollment", &req.enrollment_id))?;
     EnrollmentState::from_stored(&row.state)?.ensure_open("record progress")?;
@@ -128,9 +144,9 @@ async fn apply(registry: &Registry, req: &Request) -> Result<(), WriteError> {
         add_minutes: i64::from(req.minutes),
         complete_time: completed.then_some(req.occurred_at),
     };
-    enrollments::apply_progress(&txn, &row.id, &update, now).await?;
+    enrollments::apply_progress(txn, &row.id, &update, now).await?;
     enrollments::record(
-        &txn,
+        txn,
         progress_record::Model {
             id: id::new_id(),
             enrollment_id: row.id.clone(),
@@ -142,16 +158,16 @@ async fn apply(registry: &Registry, req: &Request) -> Result<(), WriteError> {
     )
     .await?;
     if let Some(request_id) = &req.request_id {
-        idempotency::remember(&txn, RECORD, request_id, &row.id).await?;
+        idempotency::remember(txn, RECORD, request_id, &row.id).await?;
     }
     let (enrollment_id, learner_id, course_id, program_id) = convert::enrollment_keys(&row);
     let mut events = vec![(
         req.occurred_at,
         Payload::ProgressRecorded(ProgressRecorded {
-            enrollment_id: enrollment_id.clone(),
-            learner_id: learner_id.clone(),
-            course_id: course_id.clone(),
-            program_id: program_id.clone(),
+            enrollment_id,
+            learner_id,
+            course_id,
+            program_id,
             module_id: req.module_id.clone(),
             minutes_spent: req.minutes,
             module_first_completed: progress.first_completion,
@@ -159,11 +175,78 @@ async fn apply(registry: &Registry, req: &Request) -> Result<(), WriteError> {
         }),
     )];
     if completed {
-        events.extend(complete(&txn, &row, req.occurred_at).await?);
+        events.extend(complete(txn, &row, req.occurred_at).await?);
     }
-    registry.outbox.append_many(&txn, events).await?;
-    txn.commit().await?;
+    Ok(Some(events))
+}
+
+/// BulkRecordProgress: rows applied in batches of one transaction each.
+pub async fn record_many(
+    registry: &Registry,
+    mut stream: tonic::Streaming<pb::RecordProgressRequest>,
+) -> Result<pb::BulkRecordProgressResponse, DomainError> {
+    let mut tally = super::Tally::default();
+    let mut batch = Vec::with_capacity(registry.batch_size);
+    let mut index = 0i64;
+    while let Some(row) = stream
+        .message()
+        .await
+        .map_err(super::import::stream_error)?
+    {
+        batch.push((index, row));
+        index += 1;
+        if batch.len() >= registry.batch_size {
+            record_batch(registry, std::mem::take(&mut batch), &mut tally).await?;
+        }
+    }
+    record_batch(registry, batch, &mut tally).await?;
+    Ok(pb::BulkRecordProgressResponse {
+        recorded: tally.created,
+        duplicates: tally.duplicates,
+        rejected: tally.rejected,
+    })
+}
+
+async fn record_batch(
+    registry: &Registry,
+    rows: Vec<(i64, pb::RecordProgressRequest)>,
+    tally: &mut super::Tally,
+) -> Result<(), DomainError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let txn = begin_write(&registry.db)
+        .await
+        .map_err(academy_runtime::db::db_error)?;
+    let (mut events, mut recorded, mut duplicates, mut rejected) = (Vec::new(), 0, 0, Vec::new());
+    for (index, raw) in rows {
+        let outcome = match parse(&raw, now) {
+            Ok(req) => apply_in(&txn, &req).await,
+            Err(err) => Err(err.into()),
+        };
+        match outcome {
+            Ok(Some(row_events)) => {
+                recorded += 1;
+                events.extend(row_events);
+            }
+            Ok(None) => duplicates += 1,
+            Err(WriteError::Domain(err)) => rejected.push((index, err)),
+            Err(err) => return Err(err.into()),
+        }
+    }
+    registry
+        .outbox
+        .append_many(&txn, events)
+        .await
+        .map_err(academy_runtime::db::db_error)?;
+    txn.commit().await.map_err(academy_runtime::db::db_error)?;
     registry.outbox.committed();
+    tally.created += recorded;
+    tally.duplicates += duplicates;
+    for (index, err) in rejected {
+        tally.reject(index, err);
+    }
     Ok(())
 }
 

@@ -9,6 +9,7 @@ on_both_backends!(
     progress_to_completion_issues_a_certificate,
     progress_errors_change_nothing,
     progress_with_request_id_counts_once,
+    bulk_progress_has_per_row_results,
 );
 
 async fn progress_to_completion_issues_a_certificate(db: TestDb) {
@@ -215,4 +216,65 @@ async fn progress_with_request_id_counts_once(db: TestDb) {
         .unwrap()
         .into_inner();
     assert_eq!(fetched.minutes_spent, 25, "minutes counted once");
+}
+
+async fn bulk_progress_has_per_row_results(db: TestDb) {
+    let stack = Stack::start(db).await; // 7 rows per batch
+    let course = course(&stack, "BP-1", 2, true).await;
+    let (m1, m2) = (course.modules[0].id.clone(), course.modules[1].id.clone());
+    let mut client = stack.enrollments().await;
+    let mut rows = Vec::new();
+    let mut enrollments = Vec::new();
+    for i in 0..6 {
+        let learner = registered(&stack, &format!("bp{i}@example.az")).await;
+        let e = client
+            .enroll(enroll(&learner.id, &course.id))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut first = progress(&e.id, &m1, 10);
+        first.request_id = format!("bp-{i}-1");
+        rows.push(first);
+        rows.push(progress(&e.id, &m2, 20));
+        enrollments.push(e.id);
+    }
+    let mut again = progress(&enrollments[0], &m1, 10);
+    again.request_id = "bp-0-1".into();
+    rows.push(again); // 12: duplicate request id
+    rows.push(progress(&enrollments[1], &m1, 5)); // 13: completed already
+    rows.push(progress(UNKNOWN_ID, &m1, 5)); // 14: unknown enrollment
+    rows.push(progress(&enrollments[2], "bad", 5)); // 15: malformed module id
+    let reply = client
+        .bulk_record_progress(tokio_stream::iter(rows))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((reply.recorded, reply.duplicates), (12, 1));
+    assert_eq!(
+        reply.rejected.iter().map(|r| r.index).collect::<Vec<_>>(),
+        [13, 14, 15]
+    );
+    assert_eq!(reply.rejected[2].field, "module_id");
+    for id in &enrollments {
+        let e = client
+            .get_enrollment(GetEnrollmentRequest { id: id.clone() })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (e.state, e.minutes_spent),
+            (EnrollmentState::Completed as i32, 30),
+            "{id}"
+        );
+    }
+    let certificates = client
+        .list_certificates(ListCertificatesRequest {
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .certificates;
+    assert_eq!(certificates.len(), 6);
 }
