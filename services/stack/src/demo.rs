@@ -283,7 +283,8 @@ async fn import_learners(
             .single()
             .unwrap_or_default();
         for _ in 0..new {
-            let at = start + Days::minutes(rng.below(365 * 24 * 60) as i64);
+            // Within the year: from 1 January 09:00 to before the next 1 January.
+            let at = start + Days::minutes(rng.below(364 * 24 * 60) as i64);
             rows.push(learner_pb::RegisterLearnerRequest {
                 learner: Some(learner_pb::Learner {
                     email: format!("learner{n:06}@demo.academy.az"),
