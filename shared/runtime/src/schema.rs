@@ -16,6 +16,15 @@ pub fn instant(col: impl IntoIden) -> ColumnDef {
         .to_owned()
 }
 
+/// A (non-unique) index named `name` on `cols` of `table`.
+pub fn index(name: &str, table: impl IntoIden, cols: &[&str]) -> IndexCreateStatement {
+    let mut index = Index::create().name(name).table(table).to_owned();
+    for col in cols {
+        index.col(Alias::new(*col));
+    }
+    index
+}
+
 /// Drops `tables` in the order given (dependants first).
 pub async fn drop_tables(manager: &SchemaManager<'_>, tables: Vec<DynIden>) -> Result<(), DbErr> {
     for table in tables {

@@ -1,6 +1,6 @@
 //! Learners, enrollments, progress records, certificates and earned skills.
 
-use academy_runtime::schema::{drop_tables, id, instant};
+use academy_runtime::schema::{drop_tables, id, index, instant};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
@@ -74,14 +74,6 @@ enum EarnedSkills {
     SkillId,
     LearnerId,
     EarnTime,
-}
-
-fn index(name: &str, table: impl IntoIden, cols: &[&str]) -> IndexCreateStatement {
-    let mut index = Index::create().name(name).table(table).to_owned();
-    for col in cols {
-        index.col(Alias::new(*col));
-    }
-    index
 }
 
 #[async_trait::async_trait]

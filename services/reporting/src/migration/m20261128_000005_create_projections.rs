@@ -13,7 +13,7 @@
 //! - `r_programs`, `r_courses`, `r_course_skills`, `r_skills`: what exists,
 //!   and labels for breakdowns.
 
-use academy_runtime::schema::{drop_tables, id};
+use academy_runtime::schema::{drop_tables, id, index};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
@@ -96,14 +96,6 @@ fn day(col: impl IntoIden) -> ColumnDef {
 
 fn text(col: impl IntoIden, len: u32) -> ColumnDef {
     ColumnDef::new(col).string_len(len).not_null().to_owned()
-}
-
-fn index(name: &str, table: impl IntoIden, cols: &[&str]) -> IndexCreateStatement {
-    let mut index = Index::create().name(name).table(table).to_owned();
-    for col in cols {
-        index.col(Alias::new(*col));
-    }
-    index
 }
 
 #[async_trait::async_trait]
