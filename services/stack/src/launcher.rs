@@ -81,8 +81,17 @@ pub(crate) async fn run(options: StackOptions) -> anyhow::Result<()> {
     let outcome = tokio::select! {
         result = async {
             if options.demo {
-                crate::demo::load(&endpoint(0), &endpoint(1), &endpoint(2), options.demo_learners).await?;
-                crate::report::print(&endpoint(2)).await?;
+                let bearer = academyctl::client::Bearer::default();
+                let expected = crate::demo::load(
+                    &endpoint(0),
+                    &endpoint(1),
+                    &endpoint(2),
+                    options.demo_learners,
+                    &bearer,
+                )
+                .await?;
+                crate::report::print(&endpoint(2), &bearer).await?;
+                check_demo(&endpoint(2), &bearer, &expected, &options).await?;
             }
             if options.exit_after_demo {
                 return Ok(());
@@ -94,6 +103,35 @@ pub(crate) async fn run(options: StackOptions) -> anyhow::Result<()> {
     };
     stop(&mut running).await;
     outcome
+}
+
+/// Compares the report with the generated data and keeps the expected
+/// figures beside the databases (`demo-expected.json`) for anyone to audit.
+async fn check_demo(
+    reporting: &str,
+    bearer: &academyctl::client::Bearer,
+    expected: &crate::demo::tally::Expected,
+    options: &StackOptions,
+) -> anyhow::Result<()> {
+    std::fs::write(
+        options.data_dir.join("demo-expected.json"),
+        serde_json::to_vec_pretty(expected)?,
+    )?;
+    let differences = crate::demo::check::differences(reporting, bearer, expected).await?;
+    if differences.is_empty() {
+        println!(
+            "\nreport check: the {} summary and all 14 regional rows equal the generated data",
+            expected.half
+        );
+        return Ok(());
+    }
+    for difference in &differences {
+        eprintln!("report check: {difference}");
+    }
+    anyhow::bail!(
+        "the report differs from the generated data in {} places",
+        differences.len()
+    )
 }
 
 async fn start(

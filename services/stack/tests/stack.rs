@@ -40,51 +40,172 @@ fn alive(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
+/// A running stack and its standard output, line by line.
+struct Stack {
+    process: tokio::process::Child,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+}
+
+impl Stack {
+    fn start(dir: &std::path::Path, base: u16, extra: &[&str]) -> Self {
+        let mut process = Command::new(STACK)
+            .args(["--base-port", &base.to_string(), "--data-dir"])
+            .arg(dir)
+            .args(extra)
+            .env("ACADEMY_LOG", "warn")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let lines = BufReader::new(process.stdout.take().unwrap()).lines();
+        Self { process, lines }
+    }
+
+    /// Reads output until a line contains `text`; returns the lines read.
+    async fn wait_for(&mut self, text: &str, within: Duration) -> Vec<String> {
+        let mut seen = Vec::new();
+        tokio::time::timeout(within, async {
+            while let Some(line) = self.lines.next_line().await.unwrap() {
+                let found = line.contains(text);
+                seen.push(line);
+                if found {
+                    return;
+                }
+            }
+            panic!("stack exited before printing {text:?}: {seen:#?}");
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no {text:?} within {within:?}"));
+        seen
+    }
+
+    fn service_pids(&self) -> Vec<u32> {
+        let pid = self.process.id().unwrap();
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap()
+            .split_whitespace()
+            .map(|p| p.parse().unwrap())
+            .collect()
+    }
+
+    /// Ctrl-C: the stack exits 0 and leaves no service process behind.
+    async fn interrupt_and_check_no_orphans(mut self) {
+        let children = self.service_pids();
+        assert_eq!(children.len(), 3, "three service processes");
+        kill(
+            Pid::from_raw(self.process.id().unwrap() as i32),
+            Signal::SIGINT,
+        )
+        .unwrap();
+        // Drain output so the stack never blocks on a full pipe while stopping.
+        tokio::spawn(async move { while let Ok(Some(_)) = self.lines.next_line().await {} });
+        let status = tokio::time::timeout(Duration::from_secs(40), self.process.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(status.success(), "{status:?}");
+        for child in children {
+            assert!(!alive(child), "service process {child} left behind");
+        }
+    }
+}
+
 #[tokio::test]
 async fn starts_three_services_and_stops_them_all_on_ctrl_c() {
     let dir = tempfile::tempdir().unwrap();
-    let base = free_base_port();
-    let mut stack = Command::new(STACK)
-        .args(["--base-port", &base.to_string(), "--data-dir"])
-        .arg(dir.path())
-        .env("ACADEMY_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(stack.stdout.take().unwrap()).lines();
-    let serving = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.contains("serving; Ctrl-C stops") {
-                return;
-            }
-        }
-        panic!("stack exited before serving");
-    });
-    serving.await.expect("stack serving within 60 s");
+    let mut stack = Stack::start(dir.path(), free_base_port(), &[]);
+    stack
+        .wait_for("serving; Ctrl-C stops", Duration::from_secs(60))
+        .await;
     for db in ["course.db", "learner.db", "reporting.db"] {
         assert!(dir.path().join(db).exists(), "{db} made in the data dir");
     }
-    let children: Vec<u32> = std::fs::read_to_string(format!(
-        "/proc/{}/task/{}/children",
-        stack.id().unwrap(),
-        stack.id().unwrap()
-    ))
-    .unwrap()
-    .split_whitespace()
-    .map(|p| p.parse().unwrap())
-    .collect();
-    assert_eq!(children.len(), 3, "three service processes");
+    stack.interrupt_and_check_no_orphans().await;
+}
 
-    kill(Pid::from_raw(stack.id().unwrap() as i32), Signal::SIGINT).unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(40), stack.wait())
+/// The demo at small scale: what reporting says about the reported half
+/// equals what the loader generated, row for row.
+#[tokio::test]
+async fn the_demo_report_equals_the_generated_data() {
+    use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
+    use academy_proto::reporting::{
+        Dimension, GetBreakdownRequest, GetProgramSummaryRequest, Period,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let base = free_base_port();
+    let mut stack = Stack::start(dir.path(), base, &["--demo", "--demo-learners", "2500"]);
+    let output = stack
+        .wait_for("serving; Ctrl-C stops", Duration::from_secs(300))
+        .await;
+    assert!(
+        output
+            .iter()
+            .any(|l| l.contains("report check: the 2025-H2 summary")),
+        "{output:#?}"
+    );
+    assert!(
+        output.iter().any(|l| l.contains("learners: 2500 created")),
+        "{output:#?}"
+    );
+
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("demo-expected.json")).unwrap())
+            .unwrap();
+    let mut client = ReportingServiceClient::connect(format!("http://127.0.0.1:{}", base + 2))
+        .await
+        .unwrap();
+    let period = || {
+        Some(Period {
+            half: "2025-H2".into(),
+            ..Default::default()
+        })
+    };
+    let summary = client
+        .get_program_summary(GetProgramSummaryRequest {
+            program_id: String::new(),
+            period: period(),
+        })
         .await
         .unwrap()
-        .unwrap();
-    assert!(status.success(), "{status:?}");
-    for child in children {
-        assert!(!alive(child), "service process {child} left behind");
+        .into_inner();
+    assert_eq!(summary.registered_learners, 2500);
+    assert_eq!(summary.registered_learners, expected["registered_learners"]);
+    assert_eq!(summary.active_learners, expected["active_learners"]);
+    let total = &expected["total"];
+    assert_eq!(summary.new_learners, total["new_learners"]);
+    assert_eq!(summary.enrollments, total["enrollments"]);
+    assert_eq!(summary.completions, total["completions"]);
+    assert_eq!(summary.certificates_issued, total["completions"]);
+    assert_eq!(
+        (summary.learning_hours * 60.0).round() as i64,
+        total["learning_minutes"]
+    );
+    assert!(
+        summary.enrollments > 0 && summary.completions > 0,
+        "{summary:?}"
+    );
+
+    let rows = client
+        .get_breakdown(GetBreakdownRequest {
+            program_id: String::new(),
+            period: period(),
+            dimension: Dimension::Region as i32,
+            limit: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .rows;
+    assert_eq!(rows.len(), 14);
+    for row in rows {
+        let generated = &expected["regions"][&row.label];
+        let figure = |name: &str| generated[name].as_i64().unwrap_or(0);
+        assert_eq!(row.new_learners, figure("new_learners"), "{}", row.label);
+        assert_eq!(row.enrollments, figure("enrollments"), "{}", row.label);
+        assert_eq!(row.completions, figure("completions"), "{}", row.label);
     }
+    stack.interrupt_and_check_no_orphans().await;
 }
 
 #[tokio::test]

@@ -1,0 +1,323 @@
+//! `import learners`: registers learners from a CSV file through
+//! `ImportLearners`, with a progress bar. Every row ends up counted as
+//! created, duplicate or rejected; rejected rows are named by their line
+//! in the file, whether the file itself was malformed there or the server
+//! refused the row.
+
+use academy_proto::learner::learner_service_client::LearnerServiceClient;
+use academy_proto::learner::{EmploymentStatus, Gender, Learner, RegisterLearnerRequest};
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::client::{Authed, describe};
+
+/// The columns a file may have; the first three are required.
+pub const COLUMNS: [&str; 9] = [
+    "email",
+    "full_name",
+    "region",
+    "gender",
+    "birth_year",
+    "employment_status",
+    "external_id",
+    "organization",
+    "registered_at",
+];
+const REQUIRED: usize = 3;
+
+/// One row of the file that failed, by its line number (1 is the header).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub line: u64,
+    pub reason: String,
+}
+
+/// How the whole file went.
+#[derive(Debug, Default)]
+pub struct ImportOutcome {
+    pub rows: u64,
+    pub created: i64,
+    pub duplicates: i64,
+    pub rejected: Vec<Rejection>,
+}
+
+/// A parsed row on its way to the server.
+#[derive(Debug)]
+struct Row {
+    line: u64,
+    request: RegisterLearnerRequest,
+}
+
+/// A file read and checked locally, ready to send.
+#[derive(Debug)]
+pub struct ParsedFile {
+    rows: Vec<Row>,
+    rejected: Vec<Rejection>,
+}
+
+/// Reads `path`; a bad header fails here, before anything is sent.
+pub fn read(path: &Path) -> anyhow::Result<ParsedFile> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let (rows, rejected) = parse(file)?;
+    Ok(ParsedFile { rows, rejected })
+}
+
+/// Imports the rows, `batch_rows` per `ImportLearners` stream (a failed
+/// stream then costs at most one batch of work to redo).
+pub async fn send(
+    client: &mut LearnerServiceClient<Authed>,
+    file: ParsedFile,
+    batch_rows: usize,
+) -> anyhow::Result<ImportOutcome> {
+    let ParsedFile { rows, mut rejected } = file;
+    let mut outcome = ImportOutcome {
+        rows: rows.len() as u64 + rejected.len() as u64,
+        ..Default::default()
+    };
+    let bar = ProgressBar::new(rows.len() as u64).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} rows, {per_sec}, eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    for batch in rows.chunks(batch_rows.max(1)) {
+        let requests: Vec<RegisterLearnerRequest> =
+            batch.iter().map(|row| row.request.clone()).collect();
+        let progress = bar.clone();
+        // Counted as the transport takes each row, not when the batch is built.
+        let stream = tokio_stream::iter(requests.into_iter().inspect(move |_| progress.inc(1)));
+        let reply = client.import_learners(stream).await.map_err(|status| {
+            anyhow::anyhow!(
+                "ImportLearners failed at the batch starting on line {}: {}\n\
+                 rows before it were imported; running the import again is safe \
+                 (registered learners count as duplicates)",
+                batch[0].line,
+                describe(&status)
+            )
+        })?;
+        let reply = reply.into_inner();
+        outcome.created += reply.created;
+        outcome.duplicates += reply.duplicates;
+        for row in reply.rejected {
+            let line = usize::try_from(row.index)
+                .ok()
+                .and_then(|i| batch.get(i))
+                .map_or(0, |r| r.line);
+            let reason = if row.field.is_empty() || row.reason.starts_with(&row.field) {
+                row.reason
+            } else {
+                format!("{}: {}", row.field, row.reason)
+            };
+            rejected.push(Rejection { line, reason });
+        }
+    }
+    bar.finish_and_clear();
+    rejected.sort_by_key(|r| r.line);
+    outcome.rejected = rejected;
+    Ok(outcome)
+}
+
+/// Splits the file into rows to send and rows already rejected here
+/// (unreadable records, wrong column counts, values of the wrong type).
+fn parse(reader: impl std::io::Read) -> anyhow::Result<(Vec<Row>, Vec<Rejection>)> {
+    let mut csv = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(reader);
+    let columns = columns(csv.headers().context("cannot read the header line")?)?;
+    let mut rows = Vec::new();
+    let mut rejected = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = csv.position().line();
+        match csv.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = record.position().map_or(line, csv::Position::line);
+                match to_request(&record, &columns) {
+                    Ok(request) => rows.push(Row { line, request }),
+                    Err(reason) => rejected.push(Rejection { line, reason }),
+                }
+            }
+            Err(err) => {
+                let line = err.position().map_or(line, csv::Position::line);
+                let reason = match err.kind() {
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => {
+                        format!("has {len} fields, the header has {expected_len}")
+                    }
+                    csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_owned(),
+                    _ => format!("cannot be read: {err}"),
+                };
+                rejected.push(Rejection { line, reason });
+            }
+        }
+    }
+    Ok((rows, rejected))
+}
+
+/// Column name → position, checked against the known columns.
+fn columns(header: &csv::StringRecord) -> anyhow::Result<HashMap<&'static str, usize>> {
+    let mut found = HashMap::new();
+    for (position, name) in header.iter().enumerate() {
+        let name = name.trim().to_ascii_lowercase();
+        let known = COLUMNS.iter().find(|c| **c == name).with_context(|| {
+            format!(
+                "unknown column {name:?}; the columns are {}",
+                COLUMNS.join(", ")
+            )
+        })?;
+        if found.insert(*known, position).is_some() {
+            anyhow::bail!("column {name:?} appears twice in the header");
+        }
+    }
+    for required in &COLUMNS[..REQUIRED] {
+        if !found.contains_key(required) {
+            anyhow::bail!("the header lacks the required column {required:?}");
+        }
+    }
+    Ok(found)
+}
+
+fn to_request(
+    record: &csv::StringRecord,
+    columns: &HashMap<&'static str, usize>,
+) -> Result<RegisterLearnerRequest, String> {
+    let get = |name: &str| {
+        columns
+            .get(name)
+            .and_then(|&i| record.get(i))
+            .unwrap_or_default()
+    };
+    let external_id = get("external_id");
+    let learner = Learner {
+        email: get("email").to_owned(),
+        full_name: get("full_name").to_owned(),
+        region: get("region").to_owned(),
+        gender: enum_value(get("gender"), "gender", "GENDER_", |n| {
+            Gender::from_str_name(n).map(|g| g as i32)
+        })?,
+        birth_year: match get("birth_year") {
+            "" => 0,
+            year => year
+                .parse()
+                .map_err(|_| format!("birth_year: {year:?} is not a year"))?,
+        },
+        employment_status: enum_value(
+            get("employment_status"),
+            "employment_status",
+            "EMPLOYMENT_STATUS_",
+            |n| EmploymentStatus::from_str_name(n).map(|e| e as i32),
+        )?,
+        external_id: (!external_id.is_empty()).then(|| external_id.to_owned()),
+        organization: get("organization").to_owned(),
+        ..Default::default()
+    };
+    Ok(RegisterLearnerRequest {
+        learner: Some(learner),
+        request_id: String::new(),
+        registered_at: registered_at(get("registered_at"))?,
+    })
+}
+
+/// Accepts `female`, `FEMALE` or `GENDER_FEMALE` alike; empty is unset.
+fn enum_value(
+    text: &str,
+    column: &str,
+    prefix: &str,
+    from_name: impl Fn(&str) -> Option<i32>,
+) -> Result<i32, String> {
+    if text.is_empty() {
+        return Ok(0);
+    }
+    let upper = text.to_ascii_uppercase().replace([' ', '-'], "_");
+    let full = if upper.starts_with(prefix) {
+        upper
+    } else {
+        format!("{prefix}{upper}")
+    };
+    from_name(&full)
+        .filter(|v| *v != 0)
+        .ok_or_else(|| format!("{column}: {text:?} is not a known value"))
+}
+
+/// RFC 3339 (`2024-03-01T09:00:00Z`) or a plain date (midnight UTC).
+fn registered_at(text: &str) -> Result<Option<prost_types::Timestamp>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let instant = DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+        })
+        .map_err(|_| format!("registered_at: {text:?} is neither a date nor an RFC 3339 time"))?;
+    Ok(Some(prost_types::Timestamp {
+        seconds: instant.timestamp(),
+        nanos: instant.timestamp_subsec_nanos() as i32,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_text(text: &str) -> (Vec<Row>, Vec<Rejection>) {
+        parse(text.as_bytes()).expect("header is valid")
+    }
+
+    #[test]
+    fn rows_keep_their_line_numbers_and_bad_ones_say_why() {
+        let (rows, rejected) = parse_text(
+            "email,full_name,region,gender,birth_year\n\
+             a@example.az,Aysel Mammadova,Baku,female,1990\n\
+             b@example.az,Bad Year,Baku,male,nineteen\n\
+             c@example.az,Too,Many,Fields,1990,extra\n\
+             d@example.az,Unknown Gender,Baku,robot,1980\n\
+             e@example.az,Elvin Aliyev,Ganja-Dashkasan,GENDER_MALE,\n",
+        );
+        assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 6]);
+        let lines: Vec<u64> = rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [3, 4, 5]);
+        assert!(rejected[0].reason.contains("birth_year"), "{rejected:?}");
+        assert!(rejected[1].reason.contains("6 fields"), "{rejected:?}");
+        assert!(rejected[2].reason.contains("gender"), "{rejected:?}");
+        let learner = rows[1].request.learner.clone().expect("learner");
+        assert_eq!(learner.gender, Gender::Male as i32);
+        assert_eq!(learner.birth_year, 0);
+    }
+
+    #[test]
+    fn quoted_fields_may_span_lines_and_later_lines_stay_right() {
+        let (rows, rejected) = parse_text(
+            "email,full_name,region,organization\n\
+             a@example.az,A,Baku,\"Line one\nline two\"\n\
+             b@example.az,B,Baku,Plain\n",
+        );
+        assert!(rejected.is_empty());
+        assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 4]);
+    }
+
+    #[test]
+    fn a_bad_header_stops_the_import_before_anything_is_sent() {
+        let unknown = parse("email,full_name,region,shoe_size\n".as_bytes());
+        assert!(unknown.is_err_and(|e| e.to_string().contains("shoe_size")));
+        let missing = parse("email,full_name\n".as_bytes());
+        assert!(missing.is_err_and(|e| e.to_string().contains("region")));
+    }
+
+    #[test]
+    fn registration_times_take_dates_and_rfc3339() {
+        assert_eq!(
+            registered_at("2020-01-02")
+                .expect("date")
+                .map(|t| t.seconds),
+            Some(1_577_923_200)
+        );
+        assert!(registered_at("2020-01-02T03:04:05+04:00").is_ok());
+        assert!(registered_at("yesterday").is_err());
+    }
+}

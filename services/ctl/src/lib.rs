@@ -1,0 +1,11 @@
+//! `academyctl`: the jobs an operator does by hand, over the public gRPC API.
+//!
+//! The library half is shared with `academy-stack`, which prints the same
+//! report tables after loading its demo program.
+
+pub mod client;
+pub mod export;
+pub mod feed;
+pub mod import;
+pub mod period;
+pub mod report;

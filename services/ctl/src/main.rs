@@ -1,0 +1,268 @@
+//! `academyctl`: reports, CSV exports, CSV learner imports and feed status
+//! for operators, over the public gRPC API.
+//!
+//! Exit status: 0 on success, 1 on an error, 3 when an import finished but
+//! rejected rows (listed with their line numbers).
+
+use academy_proto::learner::learner_service_client::LearnerServiceClient;
+use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
+use academy_proto::reporting::{Dimension, ExportReportRequest, Granularity, Metric, ReportKind};
+use academyctl::client::{Bearer, connect};
+use academyctl::period::PeriodArgs;
+use academyctl::{export, feed, import, report};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(version, about = "Operate Academy over its gRPC API")]
+struct Cli {
+    /// The learner service.
+    #[arg(
+        long,
+        global = true,
+        env = "ACADEMY_LEARNER_ENDPOINT",
+        default_value = "http://127.0.0.1:50052"
+    )]
+    learner_endpoint: String,
+
+    /// The reporting service.
+    #[arg(
+        long,
+        global = true,
+        env = "ACADEMY_REPORTING_ENDPOINT",
+        default_value = "http://127.0.0.1:50053"
+    )]
+    reporting_endpoint: String,
+
+    /// Bearer token sent with every call.
+    #[arg(long, global = true, env = "ACADEMY_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Program reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Bulk imports.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// The reporting service's change feeds.
+    #[command(subcommand)]
+    Feed(FeedCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ReportCommand {
+    /// Headline figures of a period, with the previous period.
+    Summary {
+        #[command(flatten)]
+        scope: Scope,
+    },
+    /// Figures split by a dimension.
+    Breakdown {
+        #[command(flatten)]
+        scope: Scope,
+        /// region, gender, age-band, employment-status, organization, course or skill.
+        #[arg(long, value_parser = parse_dimension)]
+        dimension: Dimension,
+        /// At most this many rows (0: all).
+        #[arg(long, default_value_t = 0)]
+        limit: i32,
+    },
+    /// Writes a report as CSV to a file.
+    Export {
+        #[command(flatten)]
+        scope: Scope,
+        /// summary, breakdown, time-series or funnel.
+        #[arg(long, value_parser = parse_kind)]
+        kind: ReportKind,
+        /// For breakdown: what to split by.
+        #[arg(long, value_parser = parse_dimension)]
+        dimension: Option<Dimension>,
+        /// For time-series: day, week or month.
+        #[arg(long, value_parser = parse_granularity)]
+        granularity: Option<Granularity>,
+        /// For time-series: e.g. enrollments, new-learners, learning-hours.
+        #[arg(long, value_parser = parse_metric)]
+        metric: Option<Metric>,
+        /// The CSV file to write ("-" for standard output).
+        #[arg(long, short)]
+        output: PathBuf,
+    },
+}
+
+/// Which program and period a report covers.
+#[derive(Debug, clap::Args)]
+struct Scope {
+    /// Only this program (default: the whole platform).
+    #[arg(long, default_value = "")]
+    program: String,
+    #[command(flatten)]
+    period: PeriodArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Registers learners from a CSV file with a header line naming the
+    /// columns: email, full_name, region (required), gender, birth_year,
+    /// employment_status, external_id, organization, registered_at.
+    Learners {
+        file: PathBuf,
+        /// Rows per ImportLearners stream.
+        #[arg(long, default_value_t = 20_000)]
+        batch_rows: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FeedCommand {
+    /// Applied and head sequence, lag and health of each feed.
+    Status,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("academyctl: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("academyctl: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let bearer = Bearer::new(cli.token.as_deref())?;
+    let reporting = || async {
+        anyhow::Ok(ReportingServiceClient::new(
+            connect(&cli.reporting_endpoint, &bearer).await?,
+        ))
+    };
+    match cli.command {
+        Command::Report(ReportCommand::Summary { scope }) => {
+            report::print_summary(
+                &mut reporting().await?,
+                &scope.program,
+                scope.period.to_proto(),
+            )
+            .await?;
+        }
+        Command::Report(ReportCommand::Breakdown {
+            scope,
+            dimension,
+            limit,
+        }) => {
+            report::print_breakdown(
+                &mut reporting().await?,
+                &scope.program,
+                scope.period.to_proto(),
+                dimension,
+                limit,
+            )
+            .await?;
+        }
+        Command::Report(ReportCommand::Export {
+            scope,
+            kind,
+            dimension,
+            granularity,
+            metric,
+            output,
+        }) => {
+            let request = ExportReportRequest {
+                program_id: scope.program,
+                period: Some(scope.period.to_proto()),
+                kind: kind as i32,
+                dimension: dimension.unwrap_or_default() as i32,
+                granularity: granularity.unwrap_or_default() as i32,
+                metric: metric.unwrap_or_default() as i32,
+            };
+            let bytes = export::export_csv(&mut reporting().await?, request, &output).await?;
+            if output.as_os_str() != "-" {
+                eprintln!("wrote {bytes} bytes to {}", output.display());
+            }
+        }
+        Command::Import(ImportCommand::Learners { file, batch_rows }) => {
+            let parsed = import::read(&file)?;
+            let mut client =
+                LearnerServiceClient::new(connect(&cli.learner_endpoint, &bearer).await?);
+            let outcome = import::send(&mut client, parsed, batch_rows).await?;
+            println!(
+                "{}: {} rows: {} created, {} duplicates, {} rejected",
+                file.display(),
+                outcome.rows,
+                outcome.created,
+                outcome.duplicates,
+                outcome.rejected.len()
+            );
+            for rejection in &outcome.rejected {
+                println!("  line {}: {}", rejection.line, rejection.reason);
+            }
+            if !outcome.rejected.is_empty() {
+                return Ok(ExitCode::from(3));
+            }
+        }
+        Command::Feed(FeedCommand::Status) => {
+            if !feed::print_status(&mut reporting().await?).await? {
+                return Ok(ExitCode::from(4));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `age-band`, `AGE_BAND` and `DIMENSION_AGE_BAND` name the same value.
+fn proto_name(prefix: &str, text: &str) -> String {
+    let upper = text.trim().to_ascii_uppercase().replace('-', "_");
+    if upper.starts_with(prefix) {
+        upper
+    } else {
+        format!("{prefix}{upper}")
+    }
+}
+
+fn parse_dimension(text: &str) -> Result<Dimension, String> {
+    Dimension::from_str_name(&proto_name("DIMENSION_", text))
+        .filter(|d| *d != Dimension::Unspecified)
+        .ok_or_else(|| {
+            "expected region, gender, age-band, employment-status, organization, course or skill"
+                .into()
+        })
+}
+
+fn parse_kind(text: &str) -> Result<ReportKind, String> {
+    ReportKind::from_str_name(&proto_name("REPORT_KIND_", text))
+        .filter(|k| *k != ReportKind::Unspecified)
+        .ok_or_else(|| "expected summary, breakdown, time-series or funnel".into())
+}
+
+fn parse_granularity(text: &str) -> Result<Granularity, String> {
+    Granularity::from_str_name(&proto_name("GRANULARITY_", text))
+        .filter(|g| *g != Granularity::Unspecified)
+        .ok_or_else(|| "expected day, week or month".into())
+}
+
+fn parse_metric(text: &str) -> Result<Metric, String> {
+    Metric::from_str_name(&proto_name("METRIC_", text))
+        .filter(|m| *m != Metric::Unspecified)
+        .ok_or_else(|| {
+            "expected registered-learners, new-learners, active-learners, enrollments, \
+             completions, certificates-issued or learning-hours"
+                .into()
+        })
+}

@@ -1,0 +1,133 @@
+//! The demo's learners: 400 in the first year growing to the full size
+//! after twelve, spread over the 14 economic regions.
+
+use academy_domain::Region;
+use academy_proto::learner::learner_service_client::LearnerServiceClient;
+use academy_proto::learner::{self as learner_pb, EmploymentStatus, Gender};
+use academyctl::client::Authed;
+use chrono::{DateTime, Datelike, Duration as Days, TimeZone, Utc};
+
+use super::tally::Tally;
+use super::{FIRST_YEAR, Rng, YEARS, bar, cumulative, timestamp};
+
+/// The generated learners in registration order, streamed (not held) into ImportLearners.
+pub(super) async fn import_learners(
+    mut client: LearnerServiceClient<Authed>,
+    rng: &mut Rng,
+    total: u64,
+    tally: &mut Tally,
+) -> anyhow::Result<()> {
+    let total = total.max(400);
+    let bar = bar(total, "learners");
+    let mut rows = Vec::with_capacity(total as usize);
+    let genders = [
+        Gender::Female,
+        Gender::Male,
+        Gender::Female,
+        Gender::Male,
+        Gender::Undisclosed,
+    ];
+    let statuses = [
+        EmploymentStatus::Employed,
+        EmploymentStatus::Unemployed,
+        EmploymentStatus::Student,
+        EmploymentStatus::SelfEmployed,
+    ];
+    let mut n = 0u64;
+    for year in 1..=YEARS {
+        let new = cumulative(year, total)
+            - if year == 1 {
+                0
+            } else {
+                cumulative(year - 1, total)
+            };
+        let start = Utc
+            .with_ymd_and_hms(FIRST_YEAR + year - 1, 1, 1, 9, 0, 0)
+            .single()
+            .unwrap_or_default();
+        for _ in 0..new {
+            // Within the year: from 1 January 09:00 to before the next 1 January.
+            let at = start + Days::minutes(rng.below(364 * 24 * 60) as i64);
+            let region = region(rng);
+            tally.learner(region, at);
+            rows.push(learner_pb::RegisterLearnerRequest {
+                learner: Some(learner_pb::Learner {
+                    email: format!("learner{n:06}@demo.academy.az"),
+                    external_id: Some(format!("DEMO-{n:06}")),
+                    full_name: format!("Demo Learner {n}"),
+                    region: region.into(),
+                    gender: genders[rng.below(5) as usize] as i32,
+                    birth_year: at.year() - 18 - rng.below(40) as i32,
+                    employment_status: statuses[rng.below(4) as usize] as i32,
+                    organization: format!("Organisation {}", rng.below(200)),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+                registered_at: Some(timestamp(at)),
+            });
+            n += 1;
+        }
+    }
+    let progress = bar.clone();
+    let stream = tokio_stream::iter(rows.into_iter().inspect(move |_| progress.inc(1)));
+    let reply = client.import_learners(stream).await?.into_inner();
+    bar.finish();
+    println!(
+        "  learners: {} created, {} already there, {} rejected",
+        reply.created,
+        reply.duplicates,
+        reply.rejected.len()
+    );
+    Ok(())
+}
+
+/// A registered learner as the enrollment step needs it.
+pub(super) struct Registered {
+    pub(super) id: String,
+    pub(super) at: DateTime<Utc>,
+    pub(super) region: String,
+}
+
+/// Every learner, in the service's (stable) listing order.
+pub(super) async fn list_learners(
+    mut client: LearnerServiceClient<Authed>,
+) -> anyhow::Result<Vec<Registered>> {
+    let mut all = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .list_learners(learner_pb::ListLearnersRequest {
+                page_size: 1000,
+                page_token: token,
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        for l in page.learners {
+            let at = l
+                .register_time
+                .and_then(|t| Utc.timestamp_opt(t.seconds, 0).single())
+                .unwrap_or_default();
+            all.push(Registered {
+                id: l.id,
+                at,
+                region: l.region,
+            });
+        }
+        if page.next_page_token.is_empty() {
+            return Ok(all);
+        }
+        token = page.next_page_token;
+    }
+}
+
+/// Region weights: Baku and its surroundings hold most learners.
+fn region(rng: &mut Rng) -> &'static str {
+    let roll = rng.below(100);
+    match roll {
+        0..=34 => "Baku",
+        35..=44 => "Absheron-Khizi",
+        45..=52 => "Ganja-Dashkasan",
+        _ => Region::ALL[2 + (roll as usize % 12)],
+    }
+}

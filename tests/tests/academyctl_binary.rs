@@ -1,0 +1,187 @@
+//! The real `academyctl` binary against real services: a CSV import counts
+//! every row as created, duplicate or rejected, names each rejected row by
+//! its line in the file, and registers exactly the good rows; a failing
+//! export leaves no file behind.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use academy_e2e::{ServiceProcess, binary};
+use academy_proto::learner::ListLearnersRequest;
+use academy_proto::learner::learner_service_client::LearnerServiceClient;
+use tokio::process::Command;
+
+async fn academyctl(args: &[&str], envs: &[(&str, String)]) -> (i32, String, String) {
+    let output = Command::new(binary("academyctl"))
+        .args(args)
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+const CSV: &str = "\
+email,full_name,region,gender,birth_year,employment_status,registered_at
+aysel@example.az,Aysel Mammadova,Baku,female,1990,employed,2024-03-01
+no-at-sign,Bad Email,Baku,male,1991,student,
+elvin@example.az,Elvin Aliyev,Atlantis,male,1985,employed,
+nigar@example.az,Nigar Hasanova,Ganja-Dashkasan,robot,1992,employed,
+\"kamran@example.az\",\"Kamran
+Two-Line\",Karabakh,male,1988,unemployed,2023-05-06
+leyla@example.az,Leyla Guliyeva,Baku,female,1995,student,2024-01-02,extra
+aysel@example.az,Aysel Mammadova,Baku,female,1990,employed,2024-03-01
+";
+
+#[tokio::test]
+async fn csv_import_reports_bad_rows_by_line_and_registers_the_good_ones() {
+    let course = ServiceProcess::start("academy-course", &[]).await;
+    let learner = ServiceProcess::start(
+        "academy-learner",
+        &[("ACADEMY_COURSE_ENDPOINT", &course.endpoint())],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("learners.csv");
+    std::fs::write(&file, CSV).unwrap();
+    let envs = [("ACADEMY_LEARNER_ENDPOINT", learner.endpoint())];
+
+    let (code, stdout, stderr) =
+        academyctl(&["import", "learners", file.to_str().unwrap()], &envs).await;
+
+    assert_eq!(
+        code, 3,
+        "rejected rows give exit status 3: {stdout}{stderr}"
+    );
+    assert!(
+        stdout.contains("7 rows: 2 created, 1 duplicates, 4 rejected"),
+        "{stdout}"
+    );
+    for (line, reason) in [(3, "email"), (4, "region"), (5, "gender"), (8, "fields")] {
+        let wanted = format!("line {line}: ");
+        let found = stdout
+            .lines()
+            .find(|l| l.contains(&wanted))
+            .unwrap_or_default();
+        assert!(
+            found.contains(reason),
+            "line {line} names {reason}: {stdout}"
+        );
+    }
+    assert!(
+        !stdout.contains("line 2:") && !stdout.contains("line 6:"),
+        "{stdout}"
+    );
+
+    let mut client = LearnerServiceClient::new(learner.channel().await);
+    let listed = client
+        .list_learners(ListLearnersRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .learners;
+    let mut emails: Vec<String> = listed.into_iter().map(|l| l.email).collect();
+    emails.sort();
+    assert_eq!(emails, ["aysel@example.az", "kamran@example.az"]);
+
+    // Importing the same file again creates nothing new.
+    let (code, stdout, _) =
+        academyctl(&["import", "learners", file.to_str().unwrap()], &envs).await;
+    assert_eq!(code, 3);
+    assert!(
+        stdout.contains("0 created, 3 duplicates, 4 rejected"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn a_file_with_an_unknown_column_is_refused_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("learners.csv");
+    std::fs::write(
+        &file,
+        "email,full_name,region,shoe_size\na@b.az,A,Baku,42\n",
+    )
+    .unwrap();
+    // Nothing listens here: the header is refused before any connection.
+    let envs = [("ACADEMY_LEARNER_ENDPOINT", "http://127.0.0.1:1".to_owned())];
+    let (code, _, stderr) =
+        academyctl(&["import", "learners", file.to_str().unwrap()], &envs).await;
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("shoe_size") || stderr.contains("cannot reach"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_export_leaves_no_file_and_exits_non_zero() {
+    let course = ServiceProcess::start("academy-course", &[]).await;
+    let learner = ServiceProcess::start(
+        "academy-learner",
+        &[("ACADEMY_COURSE_ENDPOINT", &course.endpoint())],
+    )
+    .await;
+    let reporting = ServiceProcess::start(
+        "academy-reporting",
+        &[
+            ("ACADEMY_COURSE_ENDPOINT", &course.endpoint()),
+            ("ACADEMY_LEARNER_ENDPOINT", &learner.endpoint()),
+        ],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("breakdown.csv");
+    let envs = [("ACADEMY_REPORTING_ENDPOINT", reporting.endpoint())];
+
+    // A breakdown without a dimension is INVALID_ARGUMENT on the server.
+    let (code, _, stderr) = academyctl(
+        &[
+            "report",
+            "export",
+            "--kind",
+            "breakdown",
+            "--half",
+            "2025-H2",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &envs,
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("InvalidArgument") && stderr.contains("dimension"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file, no partial file"
+    );
+
+    let (code, _, stderr) = academyctl(
+        &[
+            "report",
+            "export",
+            "--kind",
+            "summary",
+            "--half",
+            "2025-H2",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &envs,
+    )
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        csv.starts_with("period_start,period_end,registered_learners"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 3, "header, previous, current: {csv}");
+}
