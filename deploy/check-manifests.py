@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Project rules for one rendered overlay, and the split that schema
+validation needs. Run by .ci/deploy-check (with the deploy-tools venv's
+python, which has PyYAML):
+
+    check-manifests.py RENDERED.yaml OUT_DIR
+
+Writes OUT_DIR/core.yaml (kinds of Kubernetes itself, for
+kubernetes-validate) and OUT_DIR/custom.yaml (custom resources:
+CloudNativePG, Prometheus operator; kubernetes-validate ships no schema for
+them, so they get the structural checks below instead). Exits 1 naming every
+rule broken.
+
+The rules are the ones the manifests' comments promise:
+- no Secret with a value (secrets are created per environment, never committed);
+- ACADEMY_AUTH_DISABLED is never set to anything but false;
+- replicas never migrate (ACADEMY_MIGRATE=off); every migration Job runs
+  `<binary> migrate`;
+- the gRPC port, ACADEMY_LISTEN and the native gRPC probes agree;
+- terminationGracePeriodSeconds > preStop sleep + ACADEMY_DRAIN_TIMEOUT_SECS;
+- pods run non-root, read-only, without privilege escalation or capabilities,
+  with RuntimeDefault seccomp, no service-account token, and /tmp writable;
+- custom resources carry the fields the operators need.
+"""
+
+import sys
+from pathlib import Path
+
+import yaml
+
+CORE_GROUPS = {
+    "v1",
+    "apps/v1",
+    "batch/v1",
+    "autoscaling/v2",
+    "policy/v1",
+    "networking.k8s.io/v1",
+}
+SERVICE_BINARIES = {"academy-course", "academy-learner", "academy-reporting"}
+
+
+def main() -> int:
+    rendered, out_dir = Path(sys.argv[1]), Path(sys.argv[2])
+    docs = [d for d in yaml.safe_load_all(rendered.read_text()) if d]
+    errors: list[str] = []
+
+    def fail(obj: dict, message: str) -> None:
+        errors.append(f"{obj['kind']}/{obj['metadata']['name']}: {message}")
+
+    configmaps = {d["metadata"]["name"]: d.get("data", {}) for d in docs if d["kind"] == "ConfigMap"}
+
+    for doc in docs:
+        kind = doc["kind"]
+        if kind == "Secret" and (doc.get("data") or doc.get("stringData")):
+            fail(doc, "a Secret with values is rendered; secrets are created per environment")
+        if kind == "ConfigMap":
+            value = (doc.get("data") or {}).get("ACADEMY_AUTH_DISABLED")
+            if value is not None and str(value).lower() != "false":
+                fail(doc, f"ACADEMY_AUTH_DISABLED={value}")
+        if kind in ("Deployment", "Job"):
+            check_workload(doc, configmaps, fail)
+
+    for doc in docs:
+        if doc["kind"] == "Service" and doc["spec"].get("clusterIP") != "None":
+            fail(doc, "gRPC Services are headless (clusterIP: None) for client-side balancing")
+
+    services = [d for d in docs if d["kind"] == "Service"]
+    custom = [d for d in docs if d["apiVersion"] not in CORE_GROUPS]
+    for doc in custom:
+        check_custom(doc, services, fail)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    core = [d for d in docs if d["apiVersion"] in CORE_GROUPS]
+    (out_dir / "core.yaml").write_text(yaml.safe_dump_all(core, sort_keys=False))
+    (out_dir / "custom.yaml").write_text(yaml.safe_dump_all(custom, sort_keys=False))
+    print(
+        f"check-manifests: {rendered}: {len(docs)} objects, {len(core)} core, "
+        f"{len(custom)} custom ({', '.join(sorted({d['kind'] for d in custom})) or 'none'})"
+    )
+    for error in errors:
+        print(f"check-manifests: {rendered}: {error}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def env_of(container: dict, configmaps: dict) -> dict:
+    """The container's environment: ConfigMaps from envFrom, then env."""
+    env: dict = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            env.update(configmaps.get(source["configMapRef"]["name"], {}))
+    for item in container.get("env", []):
+        env[item["name"]] = item.get("value", "<from " + ",".join(item.get("valueFrom", {})) + ">")
+    return env
+
+
+def check_workload(doc: dict, configmaps: dict, fail) -> None:
+    pod = doc["spec"]["template"]["spec"]
+    psc = pod.get("securityContext", {})
+    if psc.get("runAsNonRoot") is not True:
+        fail(doc, "pod securityContext.runAsNonRoot is not true")
+    if psc.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+        fail(doc, "pod seccompProfile is not RuntimeDefault")
+    if pod.get("automountServiceAccountToken") is not False:
+        fail(doc, "automountServiceAccountToken is not false")
+    tmp_volumes = {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v}
+    for c in pod["containers"]:
+        where = f"container {c['name']}"
+        sc = c.get("securityContext", {})
+        if sc.get("readOnlyRootFilesystem") is not True:
+            fail(doc, f"{where}: readOnlyRootFilesystem is not true")
+        if sc.get("allowPrivilegeEscalation") is not False:
+            fail(doc, f"{where}: allowPrivilegeEscalation is not false")
+        if sc.get("capabilities", {}).get("drop") != ["ALL"]:
+            fail(doc, f"{where}: capabilities do not drop ALL")
+        if not any(m["mountPath"] == "/tmp" and m["name"] in tmp_volumes for m in c.get("volumeMounts", [])):
+            fail(doc, f"{where}: no emptyDir on /tmp")
+        for part in ("requests", "limits"):
+            if not {"cpu", "memory"} <= set(c.get("resources", {}).get(part, {})):
+                fail(doc, f"{where}: resources.{part} needs cpu and memory")
+        command = c.get("command", [])
+        binary = command[0].rsplit("/", 1)[-1] if command else ""
+        if binary not in SERVICE_BINARIES:
+            fail(doc, f"{where}: command {command} is not one of {sorted(SERVICE_BINARIES)}")
+        env = env_of(c, configmaps)
+        if "ACADEMY_AUTH_DISABLED" in env and str(env["ACADEMY_AUTH_DISABLED"]).lower() != "false":
+            fail(doc, f"{where}: ACADEMY_AUTH_DISABLED={env['ACADEMY_AUTH_DISABLED']}")
+        if "ACADEMY_DATABASE_URL" not in env or not env["ACADEMY_DATABASE_URL"].startswith("<from secretKeyRef"):
+            fail(doc, f"{where}: ACADEMY_DATABASE_URL must come from a Secret")
+
+        if doc["kind"] == "Job":
+            if c.get("args") != ["migrate"]:
+                fail(doc, f"{where}: a migration Job runs `<binary> migrate`, not {c.get('args')}")
+            if pod.get("restartPolicy") not in ("Never", "OnFailure"):
+                fail(doc, "Job restartPolicy must be Never or OnFailure")
+            continue
+
+        # A serving replica.
+        if env.get("ACADEMY_MIGRATE") != "off":
+            fail(doc, f"{where}: replicas run with ACADEMY_MIGRATE=off (the Job migrates)")
+        grpc_ports = [p["containerPort"] for p in c.get("ports", []) if p.get("name") == "grpc"]
+        if len(grpc_ports) != 1:
+            fail(doc, f"{where}: needs exactly one port named grpc")
+            continue
+        port = grpc_ports[0]
+        listen = str(env.get("ACADEMY_LISTEN", ""))
+        if listen != f"0.0.0.0:{port}":
+            fail(doc, f"{where}: ACADEMY_LISTEN={listen!r}, expected 0.0.0.0:{port}")
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            if c.get(probe, {}).get("grpc", {}).get("port") != port:
+                fail(doc, f"{where}: {probe} is not a native gRPC probe on {port}")
+        metrics = [p["containerPort"] for p in c.get("ports", []) if p.get("name") == "metrics"]
+        if metrics and env.get("ACADEMY_METRICS_LISTEN") != f"0.0.0.0:{metrics[0]}":
+            fail(doc, f"{where}: ACADEMY_METRICS_LISTEN does not match the metrics port")
+        drain = int(env.get("ACADEMY_DRAIN_TIMEOUT_SECS", 20))
+        pause = c.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0)
+        grace = pod.get("terminationGracePeriodSeconds", 30)
+        if not grace > pause + drain:
+            fail(doc, f"terminationGracePeriodSeconds {grace} <= preStop {pause} + drain {drain}")
+    if doc["kind"] == "Deployment" and not pod.get("topologySpreadConstraints"):
+        fail(doc, "no topologySpreadConstraints")
+
+
+def check_custom(doc: dict, services: list, fail) -> None:
+    spec = doc.get("spec") or {}
+    kind = doc["kind"]
+    if doc["apiVersion"] == "postgresql.cnpg.io/v1" and kind == "Cluster":
+        if not isinstance(spec.get("instances"), int) or spec["instances"] < 1:
+            fail(doc, "spec.instances must be a positive integer")
+        if not spec.get("storage", {}).get("size"):
+            fail(doc, "spec.storage.size is required")
+        initdb = spec.get("bootstrap", {}).get("initdb", {})
+        if initdb and not initdb.get("secret", {}).get("name"):
+            fail(doc, "bootstrap.initdb.secret.name: the owner's password must come from a Secret")
+        for role in spec.get("managed", {}).get("roles", []):
+            if role.get("login") and not role.get("passwordSecret", {}).get("name"):
+                fail(doc, f"managed role {role.get('name')}: passwordSecret.name is required")
+    elif doc["apiVersion"] == "postgresql.cnpg.io/v1" and kind == "Database":
+        for field in ("name", "owner"):
+            if not spec.get(field):
+                fail(doc, f"spec.{field} is required")
+        if not spec.get("cluster", {}).get("name"):
+            fail(doc, "spec.cluster.name is required")
+    elif doc["apiVersion"] == "monitoring.coreos.com/v1" and kind == "ServiceMonitor":
+        if not spec.get("selector", {}).get("matchLabels"):
+            fail(doc, "spec.selector.matchLabels is required")
+        endpoints = spec.get("endpoints") or []
+        if not endpoints or any(not e.get("port") for e in endpoints):
+            fail(doc, "every endpoint needs a named port")
+        wanted = spec.get("selector", {}).get("matchLabels", {})
+        selected = [
+            s for s in services
+            if wanted.items() <= (s["metadata"].get("labels") or {}).items()
+        ]
+        if not selected:
+            fail(doc, f"selects no Service (labels {wanted})")
+        for service in selected:
+            names = {p.get("name") for p in service["spec"].get("ports", [])}
+            for endpoint in endpoints:
+                if endpoint.get("port") not in names:
+                    fail(doc, f"Service {service['metadata']['name']} has no port {endpoint.get('port')!r}")
+    else:
+        fail(doc, f"unexpected custom resource {doc['apiVersion']} {kind}: add a check for it")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
