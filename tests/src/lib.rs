@@ -67,6 +67,9 @@ impl ServiceProcess {
             .env("ACADEMY_LISTEN", addr.to_string())
             .env("ACADEMY_DATA_DIR", data_dir.path())
             .env("ACADEMY_LOG", "warn")
+            // These suites test everything but auth, with plain clients;
+            // auth_binary.rs turns it on (extra_env overrides this).
+            .env("ACADEMY_AUTH_DISABLED", "true")
             .stdin(Stdio::null())
             .kill_on_drop(true);
         for (key, value) in extra_env {

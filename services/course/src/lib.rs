@@ -10,10 +10,13 @@ pub mod domain;
 pub mod entity;
 pub mod migration;
 pub mod rpc;
+pub mod scopes;
 pub mod store;
 
+use academy_proto::course::course_service_server;
+use academy_proto::events::event_feed_server;
 use academy_runtime::cli::{Cli, NoExtra};
-use academy_runtime::feed::{FeedService, Outbox};
+use academy_runtime::feed::{self, FeedService, Outbox};
 use academy_runtime::server::{self, Services};
 use academy_runtime::{ServerConfig, ServiceIdentity, db};
 use sea_orm::DatabaseConnection;
@@ -58,6 +61,8 @@ pub async fn serve(
     let mut services = Services::new();
     services
         .add(api::CourseApi::new(catalog).into_server(config.max_message_bytes))
-        .add(FeedService::new(db.clone(), outbox, shutdown.clone()).into_server());
+        .add(FeedService::new(db.clone(), outbox, shutdown.clone()).into_server())
+        .authorize(course_service_server::SERVICE_NAME, scopes::COURSE_SERVICE)
+        .authorize(event_feed_server::SERVICE_NAME, feed::service::SCOPES);
     server::serve(config, listener, db, services, shutdown).await
 }

@@ -54,6 +54,28 @@ enum Command {
     /// The reporting service's change feeds.
     #[command(subcommand)]
     Feed(FeedCommand),
+    /// Prints a development token signed with ACADEMY_AUTH_HS256_SECRET.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct TokenArgs {
+    /// The key the services verify tokens with.
+    #[arg(long, env = "ACADEMY_AUTH_HS256_SECRET", hide_env_values = true)]
+    secret: String,
+    #[arg(long, env = "ACADEMY_AUTH_ISSUER", default_value = "academy")]
+    issuer: String,
+    #[arg(long, env = "ACADEMY_AUTH_AUDIENCE", default_value = "academy")]
+    audience: String,
+    /// Who the token speaks for (recorded in audit logs).
+    #[arg(long, default_value = "developer")]
+    subject: String,
+    /// Space- or comma-separated scopes, or "all".
+    #[arg(long, default_value = "all")]
+    scopes: String,
+    /// Hours until the token expires.
+    #[arg(long, default_value_t = 12)]
+    ttl_hours: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -217,6 +239,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(3));
             }
         }
+        Command::Token(args) => println!("{}", token(&args)?),
         Command::Feed(FeedCommand::Status) => {
             if !feed::print_status(&mut reporting().await?).await? {
                 return Ok(ExitCode::from(4));
@@ -224,6 +247,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn token(args: &TokenArgs) -> anyhow::Result<String> {
+    use academy_runtime::auth::scope;
+    let scopes: Vec<&str> = if args.scopes.trim() == "all" {
+        scope::ALL.to_vec()
+    } else {
+        let named: Vec<&str> = args
+            .scopes
+            .split([' ', ','])
+            .filter(|s| !s.is_empty())
+            .collect();
+        if let Some(unknown) = named.iter().find(|s| !scope::ALL.contains(s)) {
+            anyhow::bail!(
+                "unknown scope {unknown:?}; the scopes are {}",
+                scope::ALL.join(", ")
+            );
+        }
+        named
+    };
+    academy_runtime::auth::mint(
+        &args.secret,
+        &args.issuer,
+        &args.audience,
+        &args.subject,
+        &scopes,
+        std::time::Duration::from_secs(args.ttl_hours.saturating_mul(3600)),
+    )
 }
 
 /// `age-band`, `AGE_BAND` and `DIMENSION_AGE_BAND` name the same value.

@@ -6,6 +6,7 @@
 use academy_domain::DomainError;
 use academy_proto::course::course_service_client::CourseServiceClient;
 use academy_proto::course::{CourseState, GetCourseRequest, GetProgramRequest};
+use academy_runtime::auth::ClientToken;
 use academy_runtime::trace::TraceContext;
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
@@ -22,12 +23,13 @@ pub struct CourseInfo {
 pub struct CourseClient {
     client: CourseServiceClient<Channel>,
     timeout: Duration,
+    token: ClientToken,
 }
 
 impl CourseClient {
     /// Connects lazily: the learner service starts (and serves everything
     /// but Enroll) while the course service is down.
-    pub fn new(endpoint: &str, timeout: Duration) -> anyhow::Result<Self> {
+    pub fn new(endpoint: &str, timeout: Duration, token: ClientToken) -> anyhow::Result<Self> {
         let channel = Endpoint::from_shared(endpoint.to_owned())?
             .connect_timeout(timeout)
             .timeout(timeout)
@@ -35,6 +37,7 @@ impl CourseClient {
         Ok(Self {
             client: CourseServiceClient::new(channel),
             timeout,
+            token,
         })
     }
 
@@ -98,6 +101,7 @@ impl CourseClient {
     fn prepare<T>(&self, request: &mut Request<T>, trace: &TraceContext) {
         request.set_timeout(self.timeout);
         trace.inject(request);
+        self.token.apply(request.metadata_mut());
     }
 }
 

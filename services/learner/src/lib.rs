@@ -14,11 +14,14 @@ pub mod domain;
 pub mod entity;
 pub mod migration;
 pub mod rpc;
+pub mod scopes;
 pub mod store;
 
+use academy_proto::events::event_feed_server;
 use academy_proto::learner::{enrollment_service_server, learner_service_server};
+use academy_runtime::auth::ClientToken;
 use academy_runtime::cli::Cli;
-use academy_runtime::feed::{FeedService, Outbox};
+use academy_runtime::feed::{self, FeedService, Outbox};
 use academy_runtime::server::{self, Services};
 use academy_runtime::{ServerConfig, ServiceIdentity, db};
 use sea_orm::DatabaseConnection;
@@ -63,6 +66,7 @@ pub async fn serve(
         courses: course_client::CourseClient::new(
             &settings.course_endpoint,
             settings.course_timeout(),
+            ClientToken::from_config(&config.auth, "service:learner", scopes::CALLS_TO_COURSE),
         )?,
         batch_size: settings.import_batch_size.max(1),
     };
@@ -71,6 +75,15 @@ pub async fn serve(
         .add(api::LearnerApi::new(registry.clone()).into_server(config.max_message_bytes))
         .add(api::EnrollmentApi::new(registry).into_server(config.max_message_bytes))
         .add(FeedService::new(db.clone(), outbox, shutdown.clone()).into_server())
+        .authorize(
+            learner_service_server::SERVICE_NAME,
+            scopes::LEARNER_SERVICE,
+        )
+        .authorize(
+            enrollment_service_server::SERVICE_NAME,
+            scopes::ENROLLMENT_SERVICE,
+        )
+        .authorize(event_feed_server::SERVICE_NAME, feed::service::SCOPES)
         .streaming(learner_service_server::SERVICE_NAME, "ImportLearners")
         .streaming(enrollment_service_server::SERVICE_NAME, "BulkEnroll")
         .streaming(

@@ -15,7 +15,10 @@ pub mod projection;
 pub mod rebuild;
 pub mod report;
 pub mod reports;
+pub mod scopes;
 
+use academy_proto::reporting::reporting_service_server;
+use academy_runtime::auth::ClientToken;
 use academy_runtime::cli::Cli;
 use academy_runtime::feed::Follower;
 use academy_runtime::server::{self, Services};
@@ -59,9 +62,13 @@ pub async fn serve(
     let projector = Arc::new(projection::Projector);
     let gate = Arc::new(tokio::sync::RwLock::new(()));
     let resets = Arc::new(tokio::sync::watch::Sender::new(0u64));
+    let token = ClientToken::from_config(&config.auth, "service:reporting", scopes::CALLS_TO_FEEDS);
     let follow = |source: &str, endpoint: &str| {
-        Follower::new(source, endpoint, db.clone(), projector.clone())
-            .map(|f| f.with_gate(gate.clone()).with_resets(resets.subscribe()))
+        Follower::new(source, endpoint, db.clone(), projector.clone()).map(|f| {
+            f.with_gate(gate.clone())
+                .with_resets(resets.subscribe())
+                .with_token(token.clone())
+        })
     };
     let followers = [
         follow("course", &settings.course_endpoint)?,
@@ -90,8 +97,14 @@ pub async fn serve(
         services.health_check(name, rx);
     }
     let rebuilder = rebuild::Rebuilder::new(db.clone(), gate, resets, feeds.clone());
-    services.add(
-        api::ReportingApi::new(db.clone(), feeds, rebuilder).into_server(config.max_message_bytes),
-    );
+    services
+        .add(
+            api::ReportingApi::new(db.clone(), feeds, rebuilder)
+                .into_server(config.max_message_bytes),
+        )
+        .authorize(
+            reporting_service_server::SERVICE_NAME,
+            scopes::REPORTING_SERVICE,
+        );
     server::serve(config, listener, db, services, shutdown).await
 }

@@ -58,10 +58,11 @@ pub(crate) async fn run(options: StackOptions) -> anyhow::Result<()> {
         }
     }
     std::fs::create_dir_all(&options.data_dir)?;
+    let auth = crate::auth::LocalAuth::prepare(&options.data_dir)?;
     let endpoint = |i: usize| format!("http://{}", addrs[i]);
     let mut running: Vec<Running> = Vec::new();
     for (i, name) in names.iter().enumerate() {
-        let started = start(name, addrs[i], &options, &endpoint(0), &endpoint(1)).await;
+        let started = start(name, addrs[i], &options, &auth, &endpoint(0), &endpoint(1)).await;
         match started {
             Ok(service) => running.push(service),
             Err(err) => {
@@ -77,11 +78,18 @@ pub(crate) async fn run(options: StackOptions) -> anyhow::Result<()> {
         addrs[2],
         options.data_dir.display()
     );
+    println!(
+        "academy-stack: development token (all scopes, 12 h) in {}; e.g.\n  \
+         grpcurl -plaintext -H \"authorization: Bearer $(cat {})\" {} list academy.course.v1.CourseService",
+        auth.token_file.display(),
+        auth.token_file.display(),
+        addrs[0]
+    );
 
     let outcome = tokio::select! {
         result = async {
             if options.demo {
-                let bearer = academyctl::client::Bearer::default();
+                let bearer = academyctl::client::Bearer::new(Some(&auth.token))?;
                 let expected = crate::demo::load(
                     &endpoint(0),
                     &endpoint(1),
@@ -90,7 +98,7 @@ pub(crate) async fn run(options: StackOptions) -> anyhow::Result<()> {
                     &bearer,
                 )
                 .await?;
-                crate::report::print(&endpoint(2), &bearer).await?;
+                crate::report::print(&endpoint(2), &bearer, &auth.token_file).await?;
                 check_demo(&endpoint(2), &bearer, &expected, &options).await?;
             }
             if options.exit_after_demo {
@@ -138,6 +146,7 @@ async fn start(
     name: &'static str,
     addr: SocketAddr,
     options: &StackOptions,
+    auth: &crate::auth::LocalAuth,
     course: &str,
     learner: &str,
 ) -> anyhow::Result<Running> {
@@ -148,6 +157,9 @@ async fn start(
         .env("ACADEMY_DATA_DIR", &options.data_dir)
         .env("ACADEMY_COURSE_ENDPOINT", course)
         .env("ACADEMY_LEARNER_ENDPOINT", learner)
+        .env("ACADEMY_AUTH_HS256_SECRET", &auth.secret)
+        .env_remove("ACADEMY_AUTH_DISABLED")
+        .env_remove("ACADEMY_AUTH_TOKEN_FILE")
         .env("ACADEMY_LOG_FORMAT", "pretty")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -7,6 +7,7 @@
 use academy_runtime::cli::{Cli, NoExtra};
 use clap::{Parser, Subcommand};
 
+mod auth;
 mod demo;
 mod launcher;
 mod report;

@@ -8,7 +8,11 @@ use academyctl::report;
 
 use crate::demo::reported_half;
 
-pub(crate) async fn print(reporting: &str, bearer: &Bearer) -> anyhow::Result<()> {
+pub(crate) async fn print(
+    reporting: &str,
+    bearer: &Bearer,
+    token_file: &std::path::Path,
+) -> anyhow::Result<()> {
     let mut client = ReportingServiceClient::new(connect(reporting, bearer).await?);
     let (half, _, _) = reported_half();
     let period = || Period {
@@ -25,17 +29,22 @@ pub(crate) async fn print(reporting: &str, bearer: &Bearer) -> anyhow::Result<()
         report::print_breakdown(&mut client, "", period(), dimension, 5).await?;
     }
     let addr = reporting.trim_start_matches("http://");
-    println!("\nExplore further:");
+    let auth = "-H \"authorization: Bearer $ACADEMY_TOKEN\"";
+    println!("\nExplore further (with the development token):");
+    println!("  export ACADEMY_TOKEN=$(cat {})", token_file.display());
+    // Reflection and health need no token.
     println!("  grpcurl -plaintext {addr} list");
     println!(
-        "  grpcurl -plaintext -d '{{\"period\": {{\"half\": \"{half}\"}}}}' {addr} academy.reporting.v1.ReportingService/GetProgramSummary"
+        "  grpcurl -plaintext {auth} -d '{{\"period\": {{\"half\": \"{half}\"}}}}' {addr} academy.reporting.v1.ReportingService/GetProgramSummary"
     );
     println!(
-        "  grpcurl -plaintext -d '{{\"period\": {{\"half\": \"{half}\"}}, \"dimension\": \"DIMENSION_AGE_BAND\"}}' {addr} academy.reporting.v1.ReportingService/GetBreakdown"
+        "  grpcurl -plaintext {auth} -d '{{\"period\": {{\"half\": \"{half}\"}}, \"dimension\": \"DIMENSION_AGE_BAND\"}}' {addr} academy.reporting.v1.ReportingService/GetBreakdown"
     );
     println!(
-        "  grpcurl -plaintext -d '{{}}' {addr} academy.reporting.v1.ReportingService/GetFeedStatus"
+        "  grpcurl -plaintext {auth} -d '{{}}' {addr} academy.reporting.v1.ReportingService/GetFeedStatus"
     );
-    println!("  academyctl report breakdown --half {half} --dimension age-band");
+    println!(
+        "  cargo run -q -p academyctl -- --reporting-endpoint {reporting} report breakdown --half {half} --dimension age-band"
+    );
     Ok(())
 }

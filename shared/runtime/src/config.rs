@@ -86,10 +86,14 @@ pub struct ServerConfig {
         default_value_t = 256
     )]
     pub max_concurrency_per_connection: usize,
+
+    #[command(flatten)]
+    pub auth: crate::auth::AuthConfig,
 }
 
 impl ServerConfig {
-    /// Defaults as if no flag or variable was set; for tests and tools.
+    /// Defaults as if no flag or variable was set, but with auth disabled:
+    /// for in-process tests of everything else (auth has tests of its own).
     pub fn local(data_dir: PathBuf) -> Self {
         Self {
             listen: None,
@@ -103,6 +107,7 @@ impl ServerConfig {
             max_connection_age_secs: 300,
             max_message_bytes: 4 * 1024 * 1024,
             max_concurrency_per_connection: 256,
+            auth: crate::auth::AuthConfig::disabled(),
         }
     }
 

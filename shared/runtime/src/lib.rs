@@ -2,6 +2,7 @@
 //! database, the gRPC server bootstrap, the mapping of domain errors to
 //! statuses, and the change feed.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;

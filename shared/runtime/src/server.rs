@@ -19,6 +19,7 @@ use tower::Service;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::auth::{AuthLayer, ScopeTable, Verifier};
 use crate::config::ServerConfig;
 use crate::deadline::UnaryDeadlineLayer;
 
@@ -37,6 +38,8 @@ pub struct Services {
     streaming: Vec<String>,
     /// Extra health entries (e.g. one per followed feed) and whether each is up.
     checks: Vec<(String, watch::Receiver<bool>)>,
+    /// The scope each method needs.
+    scopes: ScopeTable,
 }
 
 impl Services {
@@ -69,6 +72,15 @@ impl Services {
         self
     }
 
+    /// Declares the scope each method of `service` needs (the service's
+    /// scope table). Serving fails to start if a method has none.
+    pub fn authorize(&mut self, service: &str, table: &[(&str, &'static str)]) -> &mut Self {
+        for (method, scope) in table {
+            self.scopes.insert(format!("/{service}/{method}"), *scope);
+        }
+        self
+    }
+
     /// Exempts a streaming method (`Service/Method` of a service already
     /// added, e.g. `LearnerService/ImportLearners`) from the unary deadline.
     pub fn streaming(&mut self, service: &str, method: &str) -> &mut Self {
@@ -86,6 +98,7 @@ pub async fn serve(
     services: Services,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let auth = auth_layer(config, &services)?;
     let (health, health_service) = tonic_health::server::health_reporter();
     let names = services.names.clone();
     set_health(&health, &names, ServingStatus::NotServing).await;
@@ -125,6 +138,7 @@ pub async fn serve(
         .concurrency_limit_per_connection(config.max_concurrency_per_connection)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .layer(trace)
+        .layer(auth)
         .layer(UnaryDeadlineLayer::new(config.request_timeout(), streaming))
         .add_routes(services.routes.routes())
         .add_service(health_service)
@@ -146,6 +160,48 @@ pub async fn serve(
     watcher.abort();
     tracing::info!("server stopped");
     result
+}
+
+/// The auth layer for `services`; refuses to start without a key unless
+/// auth is disabled explicitly, or when a served method has no scope.
+fn auth_layer(config: &ServerConfig, services: &Services) -> anyhow::Result<AuthLayer> {
+    let unscoped = unscoped_methods(&services.names, &services.scopes)?;
+    if !unscoped.is_empty() {
+        anyhow::bail!("methods without a scope: {}", unscoped.join(", "));
+    }
+    if config.auth.auth_disabled {
+        tracing::warn!(
+            "AUTHENTICATION IS DISABLED (ACADEMY_AUTH_DISABLED=true): anyone who can reach \
+             this port can read and change everything, personal data included"
+        );
+        return Ok(AuthLayer::new(None, services.scopes.clone()));
+    }
+    let verifier = Verifier::from_config(&config.auth)?;
+    tracing::info!(?verifier, "bearer tokens required");
+    Ok(AuthLayer::new(Some(verifier), services.scopes.clone()))
+}
+
+/// Methods of the served services (from the contract's descriptors) that
+/// the scope table leaves out.
+pub fn unscoped_methods(names: &[&str], scopes: &ScopeTable) -> anyhow::Result<Vec<String>> {
+    use prost::Message;
+    let set = prost_types::FileDescriptorSet::decode(FILE_DESCRIPTOR_SET)?;
+    let mut missing = Vec::new();
+    for file in &set.file {
+        for service in &file.service {
+            let full = format!("{}.{}", file.package(), service.name());
+            if !names.contains(&full.as_str()) {
+                continue;
+            }
+            for method in &service.method {
+                let path = format!("/{full}/{}", method.name());
+                if !scopes.contains_key(&path) {
+                    missing.push(path);
+                }
+            }
+        }
+    }
+    Ok(missing)
 }
 
 /// Reflection that lists only what this binary serves (the descriptor set

@@ -8,6 +8,7 @@
 //! projection cannot understand stops this feed loudly (error log with the
 //! sequence, `stopped` in the state) instead of being skipped.
 
+use crate::auth::ClientToken;
 use academy_proto::events::event_feed_client::EventFeedClient;
 use academy_proto::events::{Event, GetHeadRequest, SubscribeRequest};
 use chrono::{DateTime, Utc};
@@ -107,6 +108,8 @@ pub struct Follower {
     gate: Arc<RwLock<()>>,
     /// Bumped when the projection was reset: resubscribe from the cursor.
     resets: Option<watch::Receiver<u64>>,
+    /// This consumer's own token for the producer.
+    token: ClientToken,
 }
 
 impl std::fmt::Debug for Follower {
@@ -140,7 +143,14 @@ impl Follower {
             state: watch::Sender::new(state),
             gate: Arc::new(RwLock::new(())),
             resets: None,
+            token: ClientToken::none(),
         })
+    }
+
+    /// Sends `token` on every call to the producer.
+    pub fn with_token(mut self, token: ClientToken) -> Self {
+        self.token = token;
+        self
     }
 
     /// Resubscribes from the stored cursor whenever `resets` changes.
@@ -205,9 +215,10 @@ impl Follower {
             s.applied_sequence = cursor;
             s.generation = generation;
         });
-        let request = SubscribeRequest {
+        let mut request = tonic::Request::new(SubscribeRequest {
             after_sequence: cursor,
-        };
+        });
+        self.token.apply(request.metadata_mut());
         let mut stream = match self.client.subscribe(request).await {
             Ok(reply) => reply.into_inner(),
             Err(status) => return Ended::Transient(format!("subscribing: {}", status.message())),
@@ -251,7 +262,9 @@ impl Follower {
     }
 
     async fn refresh_head(&self) {
-        match self.client.clone().get_head(GetHeadRequest {}).await {
+        let mut request = tonic::Request::new(GetHeadRequest {});
+        self.token.apply(request.metadata_mut());
+        match self.client.clone().get_head(request).await {
             Ok(reply) => {
                 let head = reply.into_inner();
                 let time = parse_timestamp("head_time", head.head_time.as_ref())

@@ -33,6 +33,12 @@ pub struct FeedService {
     shutdown: CancellationToken,
 }
 
+/// The scope each feed method needs (consumers hold `events.read`).
+pub const SCOPES: &[(&str, &str)] = &[
+    ("Subscribe", crate::auth::scope::EVENTS_READ),
+    ("GetHead", crate::auth::scope::EVENTS_READ),
+];
+
 impl FeedService {
     pub fn new(db: DatabaseConnection, outbox: Outbox, shutdown: CancellationToken) -> Self {
         Self {

@@ -1,0 +1,29 @@
+//! The scope each learner-service method needs: reads `learners.read`,
+//! changes `learners.write`, erasure its own `learners.erase`. The server
+//! refuses to start if a method of the contract is missing here.
+
+use academy_runtime::auth::scope::{CATALOG_READ, LEARNERS_ERASE, LEARNERS_READ, LEARNERS_WRITE};
+
+pub const LEARNER_SERVICE: &[(&str, &str)] = &[
+    ("RegisterLearner", LEARNERS_WRITE),
+    ("GetLearner", LEARNERS_READ),
+    ("ListLearners", LEARNERS_READ),
+    ("UpdateLearner", LEARNERS_WRITE),
+    ("ImportLearners", LEARNERS_WRITE),
+    ("EraseLearner", LEARNERS_ERASE),
+];
+
+pub const ENROLLMENT_SERVICE: &[(&str, &str)] = &[
+    ("Enroll", LEARNERS_WRITE),
+    ("GetEnrollment", LEARNERS_READ),
+    ("ListEnrollments", LEARNERS_READ),
+    ("BulkEnroll", LEARNERS_WRITE),
+    ("RecordProgress", LEARNERS_WRITE),
+    ("BulkRecordProgress", LEARNERS_WRITE),
+    ("WithdrawEnrollment", LEARNERS_WRITE),
+    ("ListCertificates", LEARNERS_READ),
+    ("VerifyCertificate", LEARNERS_READ),
+];
+
+/// What this service's own calls to the course service need.
+pub const CALLS_TO_COURSE: &[&str] = &[CATALOG_READ];

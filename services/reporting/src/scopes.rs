@@ -1,0 +1,18 @@
+//! The scope each reporting method needs: reports `reports.read`, a
+//! projection rebuild `admin`. The server refuses to start if a method of
+//! the contract is missing here.
+
+use academy_runtime::auth::scope::{ADMIN, EVENTS_READ, REPORTS_READ};
+
+pub const REPORTING_SERVICE: &[(&str, &str)] = &[
+    ("GetProgramSummary", REPORTS_READ),
+    ("GetBreakdown", REPORTS_READ),
+    ("GetTimeSeries", REPORTS_READ),
+    ("GetFunnel", REPORTS_READ),
+    ("ExportReport", REPORTS_READ),
+    ("GetFeedStatus", REPORTS_READ),
+    ("RebuildProjections", ADMIN),
+];
+
+/// What this service's own calls to the feeds need.
+pub const CALLS_TO_FEEDS: &[&str] = &[EVENTS_READ];

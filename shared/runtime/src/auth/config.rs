@@ -1,0 +1,58 @@
+//! Token settings; the names are the ones the manifests and scripts use.
+
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Args)]
+pub struct AuthConfig {
+    /// Shared HS256 key for bearer tokens (local use; the stack sets one).
+    #[arg(long, env = "ACADEMY_AUTH_HS256_SECRET", hide_env_values = true)]
+    pub auth_hs256_secret: Option<String>,
+
+    /// JSON Web Key Set file with the public keys (RS256/ES256) of
+    /// production tokens; re-read on restart.
+    #[arg(long, env = "ACADEMY_AUTH_JWKS_FILE")]
+    pub auth_jwks_file: Option<PathBuf>,
+
+    /// The `iss` every token must carry.
+    #[arg(long, env = "ACADEMY_AUTH_ISSUER", default_value = "academy")]
+    pub auth_issuer: String,
+
+    /// The `aud` every token must carry.
+    #[arg(long, env = "ACADEMY_AUTH_AUDIENCE", default_value = "academy")]
+    pub auth_audience: String,
+
+    /// Serve without checking tokens. Only by explicit choice: it logs a
+    /// loud warning, and no manifest sets it.
+    #[arg(long, env = "ACADEMY_AUTH_DISABLED", default_value_t = false, action = clap::ArgAction::Set)]
+    pub auth_disabled: bool,
+
+    /// File holding the bearer token this service sends to the services it
+    /// calls (re-read every minute, so it can be rotated in place). Without
+    /// it, a service with an HS256 key mints its own least-scope tokens.
+    #[arg(long, env = "ACADEMY_AUTH_TOKEN_FILE")]
+    pub auth_token_file: Option<PathBuf>,
+}
+
+impl AuthConfig {
+    /// Auth off, no keys: for in-process tests that test something else.
+    pub fn disabled() -> Self {
+        Self {
+            auth_hs256_secret: None,
+            auth_jwks_file: None,
+            auth_issuer: "academy".into(),
+            auth_audience: "academy".into(),
+            auth_disabled: true,
+            auth_token_file: None,
+        }
+    }
+
+    /// Verifies tokens signed with `secret`; for tests and the local stack.
+    pub fn hs256(secret: impl Into<String>) -> Self {
+        Self {
+            auth_hs256_secret: Some(secret.into()),
+            auth_disabled: false,
+            ..Self::disabled()
+        }
+    }
+}

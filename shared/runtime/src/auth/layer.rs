@@ -1,0 +1,247 @@
+//! The tower layer that authenticates every call and checks its scope.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tonic::Status;
+use tower::{Layer, Service};
+
+use super::verify::{AuthError, Verifier};
+
+/// Method path (`/package.Service/Method`) → the scope it needs.
+pub type ScopeTable = HashMap<String, &'static str>;
+
+/// Who made a call, as its token says; handlers find it in the request
+/// extensions (the audit log records `subject`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub subject: String,
+    pub scopes: Vec<String>,
+}
+
+/// Paths anyone may call: Kubernetes probes and grpcurl discovery.
+fn is_public(path: &str) -> bool {
+    [
+        "/grpc.health.v1.Health/",
+        "/grpc.reflection.v1.",
+        "/grpc.reflection.v1alpha.",
+    ]
+    .iter()
+    .any(|prefix| path.starts_with(prefix))
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthLayer {
+    /// `None` when auth is disabled.
+    verifier: Option<Arc<Verifier>>,
+    scopes: Arc<ScopeTable>,
+}
+
+impl AuthLayer {
+    pub fn new(verifier: Option<Verifier>, scopes: ScopeTable) -> Self {
+        Self {
+            verifier: verifier.map(Arc::new),
+            scopes: Arc::new(scopes),
+        }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = Authenticate<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Authenticate {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Authenticate<S> {
+    inner: S,
+    layer: AuthLayer,
+}
+
+impl AuthLayer {
+    /// The caller of `request`, or the status that refuses it.
+    fn admit<B>(&self, request: &http::Request<B>) -> Result<Option<Caller>, Status> {
+        let path = request.uri().path();
+        if is_public(path) {
+            return Ok(None);
+        }
+        let Some(verifier) = &self.verifier else {
+            return Ok(Some(Caller {
+                subject: "anonymous (auth disabled)".into(),
+                scopes: Vec::new(),
+            }));
+        };
+        let token = bearer(request.headers()).map_err(unauthenticated)?;
+        let claims = verifier.verify(token).map_err(unauthenticated)?;
+        let needed =
+            self.scopes.get(path).copied().ok_or_else(|| {
+                Status::permission_denied(format!("{path} is not open to any scope"))
+            })?;
+        let scopes: Vec<String> = claims.scope.split_whitespace().map(str::to_owned).collect();
+        if !scopes.iter().any(|s| s == needed) {
+            return Err(Status::permission_denied(format!(
+                "this call needs the `{needed}` scope"
+            )));
+        }
+        Ok(Some(Caller {
+            subject: claims.sub,
+            scopes,
+        }))
+    }
+}
+
+fn unauthenticated(error: AuthError) -> Status {
+    Status::unauthenticated(error.to_string())
+}
+
+/// The token of an `authorization: Bearer <token>` header.
+fn bearer(headers: &http::HeaderMap) -> Result<&str, AuthError> {
+    let value = headers
+        .get(http::header::AUTHORIZATION)
+        .ok_or(AuthError::Missing)?;
+    let text = value.to_str().map_err(|_| AuthError::Malformed)?;
+    let (scheme, token) = text.split_once(' ').ok_or(AuthError::Malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AuthError::Malformed);
+    }
+    Ok(token.trim())
+}
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Authenticate<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ResBody: Default + Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = futures::future::BoxFuture<'static, Result<S::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
+        match self.layer.admit(&request) {
+            Ok(caller) => {
+                if let Some(caller) = caller {
+                    request.extensions_mut().insert(caller);
+                }
+                Box::pin(self.inner.call(request))
+            }
+            Err(status) => {
+                tracing::debug!(method = %request.uri().path(), code = ?status.code(), "call refused");
+                Box::pin(std::future::ready(Ok(status.into_http())))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{AuthConfig, mint};
+    use std::time::Duration;
+
+    const SECRET: &str = "a-local-secret-of-at-least-32-characters";
+    const PATH: &str = "/academy.course.v1.CourseService/GetCourse";
+
+    fn layer() -> AuthLayer {
+        let verifier = Verifier::from_config(&AuthConfig::hs256(SECRET)).expect("verifier");
+        AuthLayer::new(
+            Some(verifier),
+            ScopeTable::from([(PATH.to_owned(), "catalog.read")]),
+        )
+    }
+
+    fn request(path: &str, authorization: Option<&str>) -> http::Request<()> {
+        let mut builder = http::Request::builder().uri(path);
+        if let Some(value) = authorization {
+            builder = builder.header("authorization", value);
+        }
+        builder.body(()).expect("request")
+    }
+
+    fn token(scopes: &[&str]) -> String {
+        let t = mint(
+            SECRET,
+            "academy",
+            "academy",
+            "ops",
+            scopes,
+            Duration::from_secs(60),
+        );
+        format!("Bearer {}", t.expect("mint"))
+    }
+
+    fn code(result: Result<Option<Caller>, Status>) -> tonic::Code {
+        result.err().map_or(tonic::Code::Ok, |s| s.code())
+    }
+
+    #[test]
+    fn health_and_reflection_need_no_token() {
+        let layer = layer();
+        for path in [
+            "/grpc.health.v1.Health/Check",
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ] {
+            assert!(
+                matches!(layer.admit(&request(path, None)), Ok(None)),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_other_call_needs_a_token_with_the_method_scope() {
+        let layer = layer();
+        use tonic::Code::*;
+        assert_eq!(code(layer.admit(&request(PATH, None))), Unauthenticated);
+        assert_eq!(
+            code(layer.admit(&request(PATH, Some("Basic abc")))),
+            Unauthenticated
+        );
+        assert_eq!(
+            code(layer.admit(&request(PATH, Some("Bearer ")))),
+            Unauthenticated
+        );
+        let wrong = token(&["catalog.write", "reports.read"]);
+        assert_eq!(
+            code(layer.admit(&request(PATH, Some(&wrong)))),
+            PermissionDenied
+        );
+        let right = token(&["catalog.read"]);
+        let caller = layer.admit(&request(PATH, Some(&right))).expect("admitted");
+        assert_eq!(caller.map(|c| c.subject), Some("ops".to_owned()));
+    }
+
+    #[test]
+    fn a_method_missing_from_the_table_is_closed_to_every_token() {
+        let all = token(&crate::auth::scope::ALL);
+        let path = "/academy.course.v1.CourseService/Unlisted";
+        assert_eq!(
+            code(layer().admit(&request(path, Some(&all)))),
+            tonic::Code::PermissionDenied
+        );
+    }
+
+    #[test]
+    fn refusals_do_not_echo_the_token() {
+        let header = "Bearer eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXN0dWZm.c2ln";
+        let status = layer()
+            .admit(&request(PATH, Some(header)))
+            .expect_err("refused");
+        assert!(
+            !status.message().contains("c2VjcmV0"),
+            "{}",
+            status.message()
+        );
+    }
+}

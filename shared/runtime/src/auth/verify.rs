@@ -1,0 +1,275 @@
+//! Token verification against the configured keys.
+
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
+use serde::Deserialize;
+
+use super::AuthConfig;
+
+/// Why a token was refused. The texts go back to the caller, so they name
+/// the kind of failure and never the token, the key or the claims.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("missing bearer token")]
+    Missing,
+    #[error("the authorization header is not `Bearer <token>`")]
+    Malformed,
+    #[error("token expired")]
+    Expired,
+    #[error("token not valid yet")]
+    NotYetValid,
+    #[error("token issuer or audience not accepted")]
+    WrongIssuerOrAudience,
+    #[error("invalid token")]
+    Invalid,
+}
+
+/// One accepted key.
+struct Key {
+    id: Option<String>,
+    algorithm: Algorithm,
+    key: DecodingKey,
+}
+
+/// Verifies tokens against every configured key.
+pub struct Verifier {
+    keys: Vec<Key>,
+    issuer: String,
+    audience: String,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("keys", &self.keys.len())
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish()
+    }
+}
+
+/// What the server keeps of a verified token.
+#[derive(Debug, Deserialize)]
+pub(super) struct Verified {
+    pub(super) sub: String,
+    #[serde(default)]
+    pub(super) scope: String,
+}
+
+/// Tokens older than their `exp` by this much still pass (clock skew).
+const LEEWAY_SECS: u64 = 30;
+
+/// jsonwebtoken picks its crypto backend at run time; ours is RustCrypto.
+pub(super) fn install_crypto() {
+    // An error only means a provider is installed already.
+    let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+}
+
+impl Verifier {
+    /// Keys from `config`: the HS256 secret and/or every key of the JWKS file.
+    pub fn from_config(config: &AuthConfig) -> anyhow::Result<Self> {
+        install_crypto();
+        let mut keys = Vec::new();
+        if let Some(secret) = config.auth_hs256_secret.as_deref() {
+            if secret.len() < 32 {
+                anyhow::bail!("ACADEMY_AUTH_HS256_SECRET must be at least 32 characters");
+            }
+            keys.push(Key {
+                id: None,
+                algorithm: Algorithm::HS256,
+                key: DecodingKey::from_secret(secret.as_bytes()),
+            });
+        }
+        if let Some(path) = &config.auth_jwks_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            let set: JwkSet = serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{} is not a JWKS: {e}", path.display()))?;
+            for jwk in &set.keys {
+                keys.push(Key {
+                    id: jwk.common.key_id.clone(),
+                    algorithm: jwk_algorithm(jwk)?,
+                    key: DecodingKey::from_jwk(jwk)?,
+                });
+            }
+        }
+        if keys.is_empty() {
+            anyhow::bail!(
+                "no token key configured: set ACADEMY_AUTH_HS256_SECRET (local use) or \
+                 ACADEMY_AUTH_JWKS_FILE, or ACADEMY_AUTH_DISABLED=true to run without auth"
+            );
+        }
+        Ok(Self {
+            keys,
+            issuer: config.auth_issuer.clone(),
+            audience: config.auth_audience.clone(),
+        })
+    }
+
+    /// The subject and scopes of a valid token.
+    pub(super) fn verify(&self, token: &str) -> Result<Verified, AuthError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Invalid)?;
+        let candidates = self.keys.iter().filter(|k| {
+            k.algorithm == header.alg
+                && (header.kid.is_none() || k.id.is_none() || k.id == header.kid)
+        });
+        let mut outcome = Err(AuthError::Invalid);
+        for key in candidates {
+            outcome =
+                jsonwebtoken::decode::<Verified>(token, &key.key, &self.validation(key.algorithm))
+                    .map(|data| data.claims)
+                    .map_err(|e| match e.kind() {
+                        ErrorKind::ExpiredSignature => AuthError::Expired,
+                        ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+                        ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => {
+                            AuthError::WrongIssuerOrAudience
+                        }
+                        _ => AuthError::Invalid,
+                    });
+            if outcome.is_ok() {
+                break;
+            }
+        }
+        outcome
+    }
+
+    fn validation(&self, algorithm: Algorithm) -> Validation {
+        let mut validation = Validation::new(algorithm);
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation
+    }
+}
+
+/// The algorithm a JWK is used with: its `alg`, else RS256 for RSA keys and
+/// ES256 for P-256 keys.
+fn jwk_algorithm(jwk: &jsonwebtoken::jwk::Jwk) -> anyhow::Result<Algorithm> {
+    Ok(match (jwk.common.key_algorithm, &jwk.algorithm) {
+        (Some(KeyAlgorithm::RS256), _) | (None, AlgorithmParameters::RSA(_)) => Algorithm::RS256,
+        (Some(KeyAlgorithm::ES256), _) | (None, AlgorithmParameters::EllipticCurve(_)) => {
+            Algorithm::ES256
+        }
+        (Some(KeyAlgorithm::RS384), _) => Algorithm::RS384,
+        (Some(KeyAlgorithm::RS512), _) => Algorithm::RS512,
+        (Some(KeyAlgorithm::ES384), _) => Algorithm::ES384,
+        (Some(KeyAlgorithm::PS256), _) => Algorithm::PS256,
+        (Some(KeyAlgorithm::EdDSA), _) => Algorithm::EdDSA,
+        _ => anyhow::bail!(
+            "JWKS key {:?} has an unsupported algorithm",
+            jwk.common.key_id
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::mint;
+    use std::time::Duration;
+
+    const SECRET: &str = "a-local-secret-of-at-least-32-characters";
+
+    fn verifier() -> Verifier {
+        Verifier::from_config(&AuthConfig::hs256(SECRET)).expect("verifier")
+    }
+
+    fn token(secret: &str, issuer: &str, audience: &str, ttl: Duration) -> String {
+        mint(
+            secret,
+            issuer,
+            audience,
+            "ops@example",
+            &["reports.read"],
+            ttl,
+        )
+        .expect("mint")
+    }
+
+    #[test]
+    fn a_good_token_gives_its_subject_and_scopes() {
+        let claims = verifier()
+            .verify(&token(
+                SECRET,
+                "academy",
+                "academy",
+                Duration::from_secs(60),
+            ))
+            .expect("valid");
+        assert_eq!(claims.sub, "ops@example");
+        assert_eq!(claims.scope, "reports.read");
+    }
+
+    #[test]
+    fn bad_tokens_are_refused_for_the_right_reason() {
+        let v = verifier();
+        let ttl = Duration::from_secs(60);
+        let wrong_key = token(
+            "another-secret-that-is-at-least-32-chars",
+            "academy",
+            "academy",
+            ttl,
+        );
+        assert_eq!(v.verify(&wrong_key).err(), Some(AuthError::Invalid));
+        let issuer = token(SECRET, "someone-else", "academy", ttl);
+        assert_eq!(
+            v.verify(&issuer).err(),
+            Some(AuthError::WrongIssuerOrAudience)
+        );
+        let audience = token(SECRET, "academy", "other", ttl);
+        assert_eq!(
+            v.verify(&audience).err(),
+            Some(AuthError::WrongIssuerOrAudience)
+        );
+        assert_eq!(v.verify("not.a.token").err(), Some(AuthError::Invalid));
+        assert_eq!(v.verify("").err(), Some(AuthError::Invalid));
+    }
+
+    #[test]
+    fn expired_and_future_tokens_are_refused() {
+        let v = verifier();
+        let now = chrono::Utc::now().timestamp();
+        let sign = |nbf: i64, exp: i64| {
+            let claims = crate::auth::Claims {
+                sub: "x".into(),
+                iss: "academy".into(),
+                aud: "academy".into(),
+                iat: now,
+                nbf,
+                exp,
+                scope: String::new(),
+            };
+            jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(Algorithm::HS256),
+                &claims,
+                &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+            )
+            .expect("encode")
+        };
+        assert_eq!(
+            v.verify(&sign(now - 600, now - 300)).err(),
+            Some(AuthError::Expired)
+        );
+        assert_eq!(
+            v.verify(&sign(now + 600, now + 900)).err(),
+            Some(AuthError::NotYetValid)
+        );
+    }
+
+    #[test]
+    fn an_alg_none_token_is_refused() {
+        // header {"alg":"none"}, claims that would otherwise pass.
+        let forged = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4IiwiaXNzIjoiYWNhZGVteSIsImF1ZCI6ImFjYWRlbXkiLCJleHAiOjk5OTk5OTk5OTl9.";
+        assert_eq!(verifier().verify(forged).err(), Some(AuthError::Invalid));
+    }
+
+    #[test]
+    fn no_key_means_no_start_and_short_secrets_are_refused() {
+        let mut none = AuthConfig::hs256("x".repeat(40));
+        none.auth_hs256_secret = None;
+        assert!(Verifier::from_config(&none).is_err());
+        assert!(Verifier::from_config(&AuthConfig::hs256("short")).is_err());
+    }
+}
