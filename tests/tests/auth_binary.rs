@@ -1,0 +1,286 @@
+//! Auth on the real binaries: every method of every service, walked from
+//! the contract's descriptors, refuses a call without a token
+//! (UNAUTHENTICATED) and with a token holding every scope but its own
+//! (PERMISSION_DENIED), and admits one holding just its own scope. Health
+//! and reflection stay open; services reach each other with their own
+//! least-scope tokens; a binary with no key refuses to start.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use academy_e2e::{ServiceProcess, binary};
+use academy_runtime::auth::{mint, scope};
+use prost::Message;
+use std::collections::HashMap;
+use std::time::Duration;
+use tonic::Code;
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::transport::Channel;
+
+const SECRET: &str = "e2e-auth-secret-e2e-auth-secret-0123456";
+const AUTH_ON: [(&str, &str); 2] = [
+    ("ACADEMY_AUTH_DISABLED", "false"),
+    ("ACADEMY_AUTH_HS256_SECRET", SECRET),
+];
+
+fn token(scopes: &[&str], ttl: Duration) -> String {
+    mint(SECRET, "academy", "academy", "e2e", scopes, ttl).unwrap()
+}
+
+/// Calls `path` with an empty message (zero bytes decode as any message's
+/// defaults) and returns the status code, whether it comes at once or as
+/// the first item of a stream.
+async fn call(channel: Channel, path: &str, bearer: Option<&str>) -> Code {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let mut request = tonic::Request::new(tokio_stream::iter([()]));
+    request.set_timeout(Duration::from_secs(5));
+    if let Some(token) = bearer {
+        let value = format!("Bearer {token}").parse().unwrap();
+        request.metadata_mut().insert("authorization", value);
+    }
+    let codec = tonic_prost::ProstCodec::<(), ()>::default();
+    let path = PathAndQuery::try_from(path.to_owned()).unwrap();
+    match grpc.streaming(request, path, codec).await {
+        Err(status) => status.code(),
+        Ok(response) => {
+            let mut stream = response.into_inner();
+            // A feed subscription stays open: a quiet stream was admitted.
+            match tokio::time::timeout(Duration::from_millis(500), stream.message()).await {
+                Ok(Err(status)) => status.code(),
+                _ => Code::Ok,
+            }
+        }
+    }
+}
+
+/// Every method path of the named services, from the contract.
+fn methods(services: &[&str]) -> Vec<String> {
+    let set = prost_types::FileDescriptorSet::decode(academy_proto::FILE_DESCRIPTOR_SET).unwrap();
+    let mut paths = Vec::new();
+    for file in &set.file {
+        for service in &file.service {
+            let full = format!("{}.{}", file.package(), service.name());
+            if services.contains(&full.as_str()) {
+                paths.extend(
+                    service
+                        .method
+                        .iter()
+                        .map(|m| format!("/{full}/{}", m.name())),
+                );
+            }
+        }
+    }
+    paths
+}
+
+fn table(service: &str, entries: &[(&str, &'static str)]) -> HashMap<String, &'static str> {
+    entries
+        .iter()
+        .map(|(method, scope)| (format!("/{service}/{method}"), *scope))
+        .collect()
+}
+
+async fn walk(
+    process: &ServiceProcess,
+    services: &[&str],
+    scopes: &HashMap<String, &'static str>,
+) -> usize {
+    let paths = methods(services);
+    assert!(!paths.is_empty());
+    for path in &paths {
+        let needed = scopes[path];
+        let others: Vec<&str> = scope::ALL
+            .iter()
+            .copied()
+            .filter(|s| *s != needed)
+            .collect();
+        let channel = process.channel().await;
+        assert_eq!(
+            call(channel.clone(), path, None).await,
+            Code::Unauthenticated,
+            "{path} without a token"
+        );
+        let wrong = token(&others, Duration::from_secs(300));
+        assert_eq!(
+            call(channel.clone(), path, Some(&wrong)).await,
+            Code::PermissionDenied,
+            "{path} without {needed}"
+        );
+        let right = token(&[needed], Duration::from_secs(300));
+        let code = call(channel, path, Some(&right)).await;
+        assert!(
+            !matches!(
+                code,
+                Code::Unauthenticated | Code::PermissionDenied | Code::Unimplemented
+            ),
+            "{path} with {needed}: {code:?}"
+        );
+    }
+    paths.len()
+}
+
+#[tokio::test]
+async fn every_method_of_every_service_checks_token_and_scope() {
+    use academy_proto::course::course_service_server::SERVICE_NAME as COURSE;
+    use academy_proto::events::event_feed_server::SERVICE_NAME as FEED;
+    use academy_proto::learner::enrollment_service_server::SERVICE_NAME as ENROLLMENT;
+    use academy_proto::learner::learner_service_server::SERVICE_NAME as LEARNER;
+    use academy_proto::reporting::reporting_service_server::SERVICE_NAME as REPORTING;
+    use academy_runtime::feed::service::SCOPES as FEED_SCOPES;
+
+    let course = ServiceProcess::start("academy-course", &AUTH_ON).await;
+    let course_url = course.endpoint();
+    let learner_env = [
+        AUTH_ON[0],
+        AUTH_ON[1],
+        ("ACADEMY_COURSE_ENDPOINT", course_url.as_str()),
+    ];
+    let learner = ServiceProcess::start("academy-learner", &learner_env).await;
+    let learner_url = learner.endpoint();
+    let reporting_env = [
+        AUTH_ON[0],
+        AUTH_ON[1],
+        ("ACADEMY_COURSE_ENDPOINT", course_url.as_str()),
+        ("ACADEMY_LEARNER_ENDPOINT", learner_url.as_str()),
+    ];
+    let reporting = ServiceProcess::start("academy-reporting", &reporting_env).await;
+
+    let mut course_scopes = table(COURSE, academy_course::scopes::COURSE_SERVICE);
+    course_scopes.extend(table(FEED, FEED_SCOPES));
+    let mut learner_scopes = table(LEARNER, academy_learner::scopes::LEARNER_SERVICE);
+    learner_scopes.extend(table(
+        ENROLLMENT,
+        academy_learner::scopes::ENROLLMENT_SERVICE,
+    ));
+    learner_scopes.extend(table(FEED, FEED_SCOPES));
+    let reporting_scopes = table(REPORTING, academy_reporting::scopes::REPORTING_SERVICE);
+
+    let walked = walk(&course, &[COURSE, FEED], &course_scopes).await
+        + walk(&learner, &[LEARNER, ENROLLMENT, FEED], &learner_scopes).await
+        + walk(&reporting, &[REPORTING], &reporting_scopes).await;
+    println!("walked {walked} methods × (no token, wrong scope, right scope)");
+    assert_eq!(walked, 12 + 2 + 6 + 9 + 2 + 7);
+
+    // Health and reflection stay open to probes and grpcurl.
+    for process in [&course, &learner, &reporting] {
+        let channel = process.channel().await;
+        assert_eq!(
+            call(channel.clone(), "/grpc.health.v1.Health/Check", None).await,
+            Code::Ok
+        );
+    }
+
+    // Reporting follows both feeds with its own events.read token.
+    let mut client =
+        academy_proto::reporting::reporting_service_client::ReportingServiceClient::new(
+            reporting.channel().await,
+        );
+    let all = token(&scope::ALL, Duration::from_secs(300));
+    let mut healthy = false;
+    for _ in 0..50 {
+        let mut request = tonic::Request::new(academy_proto::reporting::GetFeedStatusRequest {});
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {all}").parse().unwrap());
+        let sources = client
+            .get_feed_status(request)
+            .await
+            .unwrap()
+            .into_inner()
+            .sources;
+        healthy = sources.len() == 2 && sources.iter().all(|s| s.healthy);
+        if healthy {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(healthy, "reporting is connected to both feeds");
+}
+
+#[tokio::test]
+async fn expired_forged_and_foreign_tokens_are_refused() {
+    let course = ServiceProcess::start("academy-course", &AUTH_ON).await;
+    let path = "/academy.course.v1.CourseService/ListCourses";
+    let channel = course.channel().await;
+    let now = chrono::Utc::now().timestamp();
+    let expired = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &academy_runtime::auth::Claims {
+            sub: "e2e".into(),
+            iss: "academy".into(),
+            aud: "academy".into(),
+            iat: now - 7200,
+            nbf: now - 7200,
+            exp: now - 3600,
+            scope: "catalog.read".into(),
+        },
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap();
+    let foreign = mint(
+        "another-key-another-key-another-key-0000",
+        "academy",
+        "academy",
+        "x",
+        &["catalog.read"],
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    let other_audience = mint(
+        SECRET,
+        "academy",
+        "someone-else",
+        "x",
+        &["catalog.read"],
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    for bad in [
+        expired.as_str(),
+        &foreign,
+        &other_audience,
+        "garbage",
+        "a.b.c",
+    ] {
+        assert_eq!(
+            call(channel.clone(), path, Some(bad)).await,
+            Code::Unauthenticated,
+            "{bad}"
+        );
+    }
+    let good = token(&["catalog.read"], Duration::from_secs(60));
+    assert_eq!(call(channel, path, Some(&good)).await, Code::Ok);
+}
+
+#[tokio::test]
+async fn a_service_without_a_key_refuses_to_start_unless_auth_is_disabled_explicitly() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(binary("academy-course"))
+        .env(
+            "ACADEMY_LISTEN",
+            format!("127.0.0.1:{}", academy_e2e::free_port()),
+        )
+        .env("ACADEMY_DATA_DIR", dir.path())
+        .env_remove("ACADEMY_AUTH_HS256_SECRET")
+        .env_remove("ACADEMY_AUTH_JWKS_FILE")
+        .env_remove("ACADEMY_AUTH_DISABLED")
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no token key configured"), "{stderr}");
+
+    // Explicitly disabled: it serves, and says so loudly.
+    let process =
+        ServiceProcess::start("academy-course", &[("ACADEMY_AUTH_DISABLED", "true")]).await;
+    assert_eq!(
+        call(
+            process.channel().await,
+            "/academy.course.v1.CourseService/ListCourses",
+            None
+        )
+        .await,
+        Code::Ok
+    );
+}
