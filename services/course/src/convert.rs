@@ -163,6 +163,13 @@ pub fn course_patch(
             ),
         ));
     }
+    if paths.len() > UPDATABLE_PATHS.len() {
+        // Each path may add a violation: bound them, and the status with them.
+        return Err(DomainError::invalid(
+            "update_mask",
+            format!("name at most {} fields", UPDATABLE_PATHS.len()),
+        ));
+    }
     let mut v = Violations::new();
     let mut patch = CoursePatch::default();
     for path in &paths {
@@ -195,7 +202,8 @@ pub fn course_patch(
             other => v.push(FieldViolation::new(
                 "update_mask",
                 format!(
-                    "{other:?} cannot be updated; allowed: {}",
+                    "{} cannot be updated; allowed: {}",
+                    text::excerpt(other, 64),
                     UPDATABLE_PATHS.join(", ")
                 ),
             )),

@@ -37,6 +37,17 @@ fn bounded(field: &str, value: &str, max: usize) -> Result<String, FieldViolatio
     Ok(value.to_owned())
 }
 
+/// Caller input quoted for an error message: escaped like `{:?}` and cut
+/// to `max` characters, so a refusal never echoes a huge or unprintable
+/// value back (an echo too big for the status headers would not arrive).
+pub fn excerpt(value: &str, max: usize) -> String {
+    let mut cut: String = value.chars().take(max).collect();
+    if cut.len() < value.len() {
+        cut.push('…');
+    }
+    format!("{cut:?}")
+}
+
 /// An integer that must lie in `min..=max`.
 pub fn in_range<T>(field: &str, value: T, min: T, max: T) -> Result<T, FieldViolation>
 where
@@ -65,6 +76,14 @@ mod tests {
         );
         assert_eq!(optional("t", "", 4).unwrap(), "");
         assert!(required("t", "a\u{0}b", 10).is_err());
+    }
+
+    #[test]
+    fn excerpts_are_short_quoted_and_escaped() {
+        assert_eq!(excerpt("title", 8), "\"title\"");
+        assert_eq!(excerpt("a\0b", 8), "\"a\\0b\"");
+        assert_eq!(excerpt(&"x".repeat(100_000), 3), "\"xxx…\"");
+        assert_eq!(excerpt("Şəki", 2), "\"Şə…\"");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 use sea_orm::{ConnectionTrait, Database};
 
 pub mod grpc;
+pub mod hostile;
 use tempfile::TempDir;
 
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

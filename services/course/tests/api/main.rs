@@ -7,6 +7,7 @@ mod common;
 mod courses;
 mod feed;
 mod follow;
+mod hostile;
 mod programs;
 mod server;
 mod skills;

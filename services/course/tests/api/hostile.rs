@@ -1,0 +1,665 @@
+//! Property tests with hostile input: every CourseService RPC and the event
+//! feed get huge strings, control characters, SQL fragments, odd unicode,
+//! ids that are not ids, edge numbers, out-of-range enums, impossible dates
+//! and times, garbage page tokens and hostile metadata. Every call must be
+//! answered OK (only for input that happens to be valid) or refused with a
+//! client-side code; a refused call must commit nothing (SQLite's
+//! `data_version`, watched from a connection of its own, stays put), a read
+//! must never write, and the server must answer a valid call afterwards.
+//! SQLite only, to stay fast.
+
+use crate::common::*;
+use academy_proto::course::*;
+use academy_proto::events::event_feed_client::EventFeedClient;
+use academy_proto::events::{GetHeadRequest, SubscribeRequest};
+use academy_proto::google::r#type::Date;
+use academy_testkit::TestDb;
+use academy_testkit::hostile::{self as h, Commits, Outcome};
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::runtime::Runtime;
+use tonic::transport::Channel;
+use tonic::{Request, Response, Status};
+
+/// A course server on a fresh SQLite database with one of everything, and
+/// a runtime to drive it from proptest's synchronous closures.
+struct Hostile {
+    client: Client,
+    feed: EventFeedClient<Channel>,
+    commits: Commits,
+    skill: Skill,
+    draft: Course,
+    published: Course,
+    program: Program,
+    /// Ids answered by creates so far: an id seen again is an idempotent
+    /// replay (a request_id used before), which returns the first result.
+    seen: Mutex<HashSet<String>>,
+    server: Option<TestServer>,
+    rt: Runtime,
+}
+
+impl Hostile {
+    fn start() -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (server, commits, client, feed, skill, draft, published, program) =
+            rt.block_on(async {
+                let db = TestDb::sqlite();
+                let url = db.url.clone();
+                let server = TestServer::start(db).await;
+                let commits = Commits::open(&url).await;
+                let mut client = server.client().await;
+                let feed = server.feed().await;
+                let skill = create_skill(&mut client, "Data analysis").await;
+                let draft = create_course(&mut client, "DRAFT-1", vec![skill.id.clone()]).await;
+                let published = create_course(&mut client, "PUB-1", vec![skill.id.clone()]).await;
+                let published = publish(&mut client, &published.id).await;
+                let program = client
+                    .create_program(CreateProgramRequest {
+                        program: Some(Program {
+                            name: "National Program".into(),
+                            start_date: Some(date(2024, 1, 15)),
+                            ..Default::default()
+                        }),
+                        request_id: String::new(),
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner();
+                (
+                    server, commits, client, feed, skill, draft, published, program,
+                )
+            });
+        Self {
+            client,
+            feed,
+            commits,
+            skill,
+            draft,
+            published,
+            program,
+            seen: Mutex::new(HashSet::new()),
+            server: Some(server),
+            rt,
+        }
+    }
+
+    /// A call that may write: refused means nothing committed.
+    fn write<T>(
+        &self,
+        name: &str,
+        call: impl Future<Output = Result<Response<T>, Status>>,
+    ) -> Result<Option<T>, TestCaseError> {
+        self.run(name, call, false)
+    }
+
+    /// A call that only reads: nothing committed, whatever the answer.
+    fn read<T>(
+        &self,
+        name: &str,
+        call: impl Future<Output = Result<Response<T>, Status>>,
+    ) -> Result<Option<T>, TestCaseError> {
+        self.run(name, call, true)
+    }
+
+    fn run<T>(
+        &self,
+        name: &str,
+        call: impl Future<Output = Result<Response<T>, Status>>,
+        read_only: bool,
+    ) -> Result<Option<T>, TestCaseError> {
+        self.rt.block_on(async {
+            let before = self.commits.version().await;
+            let result = call.await;
+            let outcome = h::judge(name, &result)?;
+            if read_only || outcome != Outcome::Accepted {
+                let after = self.commits.version().await;
+                prop_assert_eq!(
+                    before,
+                    after,
+                    "{} ({:?}) committed a change to the database",
+                    name,
+                    outcome
+                );
+            }
+            self.alive(name).await?;
+            Ok(result.ok().map(Response::into_inner))
+        })
+    }
+
+    /// True the first time a create answers with `id`.
+    fn first_time(&self, id: &str) -> bool {
+        self.seen.lock().unwrap().insert(id.to_owned())
+    }
+
+    /// A valid call answers after the hostile one.
+    async fn alive(&self, after: &str) -> Result<(), TestCaseError> {
+        let reply = self
+            .client
+            .clone()
+            .get_program(GetProgramRequest {
+                id: self.program.id.clone(),
+            })
+            .await;
+        prop_assert!(
+            reply.is_ok(),
+            "server stopped answering after {}: {:?}",
+            after,
+            reply.err()
+        );
+        Ok(())
+    }
+}
+
+impl Drop for Hostile {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.rt.block_on(server.stop());
+        }
+    }
+}
+
+/// Text that is often hostile and sometimes plainly valid.
+fn text_or(valid: &'static str) -> BoxedStrategy<String> {
+    prop_oneof![3 => h::text(), 1 => valid.prop_map(|s| s)].boxed()
+}
+
+/// An id: hostile, or one of the seeded ones (`known`).
+fn id_or(known: Vec<String>) -> BoxedStrategy<String> {
+    prop_oneof![3 => h::id(), 1 => proptest::sample::select(known)].boxed()
+}
+
+fn hostile_date() -> BoxedStrategy<Option<Date>> {
+    prop_oneof![
+        1 => Just(None),
+        4 => h::date().prop_map(|(year, month, day)| Some(Date { year, month, day })),
+    ]
+    .boxed()
+}
+
+fn module() -> BoxedStrategy<CourseModule> {
+    (
+        text_or("[A-Za-z ]{1,30}"),
+        prop_oneof![h::int32(), 1..10_000i32],
+        h::id(),
+        h::int32(),
+    )
+        .prop_map(|(title, estimated_minutes, id, position)| CourseModule {
+            id,
+            title,
+            estimated_minutes,
+            position,
+        })
+        .boxed()
+}
+
+/// A course with every field hostile or valid.
+fn course(skill_ids: Vec<String>) -> BoxedStrategy<Course> {
+    let skills = proptest::collection::vec(id_or(skill_ids), 0..4);
+    let modules = prop_oneof![
+        4 => proptest::collection::vec(module(), 0..4),
+        1 => Just(vec![CourseModule { title: "M".into(), estimated_minutes: 1, ..Default::default() }; 201]),
+    ];
+    (
+        (
+            text_or("[A-Z]{2,4}-[0-9]{1,4}"),
+            text_or("[A-Za-z ]{1,40}"),
+            text_or("[a-z ]{0,40}"),
+            text_or("[A-Za-z]{1,20}"),
+            prop_oneof![
+                h::text(),
+                Just("az".to_owned()),
+                Just("az-Latn-AZ".to_owned())
+            ],
+        ),
+        (
+            h::enum_value(),
+            h::double(),
+            skills,
+            modules,
+            h::id(),
+            h::enum_value(),
+        ),
+    )
+        .prop_map(
+            |(
+                (code, title, description, provider, language),
+                (level, estimated_hours, skill_ids, modules, id, state),
+            )| Course {
+                id,
+                code,
+                title,
+                description,
+                provider,
+                language,
+                level,
+                estimated_hours,
+                skill_ids,
+                modules,
+                state,
+                etag: "\"1\"".into(),
+                ..Default::default()
+            },
+        )
+        .boxed()
+}
+
+#[test]
+fn create_skill_refuses_hostile_input_without_writing() {
+    let t = Hostile::start();
+    let strategy = (
+        text_or("[A-Za-z]{1,20}"),
+        text_or("[A-Za-z]{1,20}"),
+        h::text(),
+    );
+    h::check("CreateSkill", strategy, |(name, category, request_id)| {
+        let req = CreateSkillRequest {
+            skill: Some(Skill {
+                name: name.clone(),
+                category: category.clone(),
+                ..Default::default()
+            }),
+            request_id,
+        };
+        let mut c = t.client.clone();
+        let created = t.write("CreateSkill", async move { c.create_skill(req).await })?;
+        if let Some(skill) = created.filter(|s| t.first_time(&s.id)) {
+            prop_assert!(!h::never_valid_text(&name, 100) && !h::never_valid_text(&category, 100));
+            prop_assert_eq!(skill.name.as_str(), h::kept(&name));
+            prop_assert_eq!(skill.category.as_str(), h::kept(&category));
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn list_skills_refuses_hostile_input_without_writing() {
+    let t = Hostile::start();
+    let strategy = (
+        h::int32(),
+        prop_oneof![Just(String::new()), h::page_token("category=None")],
+        prop_oneof![Just(String::new()), h::text()],
+    );
+    h::check(
+        "ListSkills",
+        strategy,
+        |(page_size, page_token, category)| {
+            let req = ListSkillsRequest {
+                page_size,
+                page_token,
+                category: category.clone(),
+            };
+            let mut c = t.client.clone();
+            if let Some(page) = t.read("ListSkills", async move { c.list_skills(req).await })? {
+                prop_assert!(page_size >= 0);
+                // A filter is an exact match: `%` or `_` match nothing but themselves.
+                if !h::kept(&category).is_empty() {
+                    for skill in &page.skills {
+                        prop_assert_eq!(skill.category.as_str(), h::kept(&category));
+                    }
+                }
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn create_course_refuses_hostile_input_without_writing() {
+    let t = Hostile::start();
+    let strategy = (course(vec![t.skill.id.clone()]), h::text());
+    h::check("CreateCourse", strategy, |(course, request_id)| {
+        let req = CreateCourseRequest {
+            course: Some(course.clone()),
+            request_id,
+        };
+        let mut c = t.client.clone();
+        let created = t.write("CreateCourse", async move { c.create_course(req).await })?;
+        if let Some(created) = created.filter(|c| t.first_time(&c.id)) {
+            prop_assert!(!h::never_valid_text(&course.title, 200));
+            prop_assert_eq!(created.code.as_str(), h::kept(&course.code));
+            prop_assert_eq!(created.title.as_str(), h::kept(&course.title));
+            prop_assert_eq!(created.provider.as_str(), h::kept(&course.provider));
+            prop_assert_eq!(created.state, CourseState::Draft as i32);
+            prop_assert_ne!(created.id, course.id);
+            prop_assert_eq!(created.modules.len(), course.modules.len());
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn get_course_refuses_hostile_ids() {
+    let t = Hostile::start();
+    h::check("GetCourse", h::id(), |id| {
+        let mut c = t.client.clone();
+        let reply = t.read("GetCourse", async move {
+            c.get_course(GetCourseRequest { id }).await
+        })?;
+        prop_assert!(reply.is_none(), "a made-up id found a course");
+        Ok(())
+    });
+}
+
+#[test]
+fn list_courses_refuses_hostile_filters_and_tokens() {
+    let t = Hostile::start();
+    let strategy = (
+        h::int32(),
+        prop_oneof![
+            Just(String::new()),
+            h::page_token("state=None;skill=None;provider=None")
+        ],
+        h::enum_value(),
+        prop_oneof![Just(String::new()), id_or(vec![t.skill.id.clone()])],
+        prop_oneof![Just(String::new()), h::text()],
+    );
+    h::check(
+        "ListCourses",
+        strategy,
+        |(page_size, page_token, state, skill_id, provider)| {
+            let req = ListCoursesRequest {
+                page_size,
+                page_token,
+                state,
+                skill_id,
+                provider: provider.clone(),
+            };
+            let mut c = t.client.clone();
+            if let Some(page) = t.read("ListCourses", async move { c.list_courses(req).await })? {
+                prop_assert!(page_size >= 0 && (0..=3).contains(&state));
+                for course in &page.courses {
+                    if !h::kept(&provider).is_empty() {
+                        prop_assert_eq!(course.provider.as_str(), h::kept(&provider));
+                    }
+                    if state != 0 {
+                        prop_assert_eq!(course.state, state);
+                    }
+                }
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn update_course_refuses_hostile_input_without_writing() {
+    let t = Hostile::start();
+    let ids = vec![t.draft.id.clone(), t.published.id.clone()];
+    let strategy = (
+        course(vec![t.skill.id.clone()]),
+        id_or(ids),
+        prop_oneof![Just(None), h::mask_paths(&UPDATABLE).prop_map(Some)],
+        prop_oneof![Just(String::new()), h::text(), Just("\"1\"".to_owned())],
+    );
+    h::check("UpdateCourse", strategy, |(mut course, id, paths, etag)| {
+        course.id = id;
+        let req = UpdateCourseRequest {
+            course: Some(course),
+            update_mask: paths.map(|paths| prost_types::FieldMask { paths }),
+            etag,
+        };
+        let mut c = t.client.clone();
+        t.write("UpdateCourse", async move { c.update_course(req).await })?;
+        Ok(())
+    });
+}
+
+const UPDATABLE: [&str; 8] = [
+    "title",
+    "description",
+    "provider",
+    "language",
+    "level",
+    "estimated_hours",
+    "skill_ids",
+    "modules",
+];
+
+#[test]
+fn publish_and_archive_refuse_hostile_input_without_writing() {
+    let t = Hostile::start();
+    let ids = vec![t.draft.id.clone(), t.published.id.clone()];
+    let strategy = (
+        id_or(ids),
+        prop_oneof![Just(String::new()), h::text(), Just("\"1\"".to_owned())],
+        any::<bool>(),
+    );
+    h::check("Publish/ArchiveCourse", strategy, |(id, etag, archive)| {
+        let mut c = t.client.clone();
+        if archive {
+            let req = ArchiveCourseRequest { id, etag };
+            t.write("ArchiveCourse", async move { c.archive_course(req).await })?;
+        } else {
+            let req = PublishCourseRequest { id, etag };
+            t.write("PublishCourse", async move { c.publish_course(req).await })?;
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn create_program_refuses_hostile_input_without_writing() {
+    let t = Hostile::start();
+    let strategy = (
+        text_or("[A-Za-z ]{1,30}"),
+        text_or("[a-z ]{0,30}"),
+        hostile_date(),
+        h::text(),
+        h::id(),
+        proptest::collection::vec(h::id(), 0..3),
+    );
+    h::check(
+        "CreateProgram",
+        strategy,
+        |(name, description, start_date, request_id, id, course_ids)| {
+            let req = CreateProgramRequest {
+                program: Some(Program {
+                    id,
+                    name: name.clone(),
+                    description,
+                    start_date: start_date.clone(),
+                    course_ids,
+                    create_time: None,
+                }),
+                request_id,
+            };
+            let mut c = t.client.clone();
+            let created = t.write("CreateProgram", async move { c.create_program(req).await })?;
+            if let Some(program) = created.filter(|p| t.first_time(&p.id)) {
+                prop_assert!(!h::never_valid_text(&name, 200));
+                prop_assert_eq!(program.name.as_str(), h::kept(&name));
+                prop_assert_eq!(start_date, program.start_date);
+                prop_assert!(program.course_ids.is_empty());
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn get_and_list_programs_refuse_hostile_input() {
+    let t = Hostile::start();
+    let strategy = (
+        h::id(),
+        h::int32(),
+        prop_oneof![Just(String::new()), h::page_token("")],
+    );
+    h::check(
+        "GetProgram/ListPrograms",
+        strategy,
+        |(id, page_size, page_token)| {
+            let mut c = t.client.clone();
+            let found = t.read("GetProgram", async move {
+                c.get_program(GetProgramRequest { id }).await
+            })?;
+            prop_assert!(found.is_none(), "a made-up id found a program");
+            let mut c = t.client.clone();
+            let req = ListProgramsRequest {
+                page_size,
+                page_token,
+            };
+            if let Some(page) = t.read("ListPrograms", async move { c.list_programs(req).await })? {
+                prop_assert!(page_size >= 0);
+                prop_assert!(page.programs.len() <= 1000);
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn add_course_to_program_refuses_hostile_ids_without_writing() {
+    let t = Hostile::start();
+    let strategy = (
+        id_or(vec![t.program.id.clone()]),
+        id_or(vec![t.draft.id.clone(), t.published.id.clone()]),
+    );
+    h::check("AddCourseToProgram", strategy, |(program_id, course_id)| {
+        let req = AddCourseToProgramRequest {
+            program_id,
+            course_id,
+        };
+        let mut c = t.client.clone();
+        t.write("AddCourseToProgram", async move {
+            c.add_course_to_program(req).await
+        })?;
+        Ok(())
+    });
+}
+
+#[test]
+fn feed_refuses_hostile_cursors_and_metadata() {
+    let t = Hostile::start();
+    let strategy = (h::int64(), h::metadata());
+    h::check(
+        "Subscribe/GetHead",
+        strategy,
+        |(after_sequence, headers)| {
+            let mut feed = t.feed.clone();
+            let request = h::request(GetHeadRequest {}, &headers);
+            let head = t
+                .read("GetHead", async move { feed.get_head(request).await })?
+                .map(|h| h.head_sequence);
+            prop_assert!(head.is_some(), "GetHead is always valid");
+            let mut feed = t.feed.clone();
+            let request = h::request(SubscribeRequest { after_sequence }, &headers);
+            let first = t.read("Subscribe", async move {
+                let mut stream = feed.subscribe(request).await?.into_inner();
+                // The stream never ends: take what comes within a moment.
+                match tokio::time::timeout(Duration::from_millis(150), stream.message()).await {
+                    Ok(message) => message.map(Response::new),
+                    Err(_) => Ok(Response::new(None)),
+                }
+            })?;
+            if let Some(first) = first {
+                prop_assert!(after_sequence >= 0);
+                if let Some(event) = first {
+                    prop_assert!(event.sequence > after_sequence);
+                }
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn hostile_metadata_on_every_course_rpc_is_harmless() {
+    let t = Hostile::start();
+    h::check("CourseService metadata", h::metadata(), |headers| {
+        let with = |id: &str| h::request(GetCourseRequest { id: id.to_owned() }, &headers);
+        let mut c = t.client.clone();
+        let req = with(&t.published.id);
+        let got = t.read("GetCourse", async move { c.get_course(req).await })?;
+        prop_assert!(got.is_some(), "a valid GetCourse was refused");
+        let mut c = t.client.clone();
+        let req = h::request(ListCoursesRequest::default(), &headers);
+        let listed = t.read("ListCourses", async move { c.list_courses(req).await })?;
+        prop_assert!(listed.is_some(), "a valid ListCourses was refused");
+        let mut c = t.client.clone();
+        let req = h::request(ListSkillsRequest::default(), &headers);
+        let listed = t.read("ListSkills", async move { c.list_skills(req).await })?;
+        prop_assert!(listed.is_some(), "a valid ListSkills was refused");
+        let mut c = t.client.clone();
+        let req = h::request(
+            GetProgramRequest {
+                id: t.program.id.clone(),
+            },
+            &headers,
+        );
+        let got = t.read("GetProgram", async move { c.get_program(req).await })?;
+        prop_assert!(got.is_some(), "a valid GetProgram was refused");
+        let mut c = t.client.clone();
+        let req = h::request(
+            AddCourseToProgramRequest {
+                program_id: t.program.id.clone(),
+                course_id: t.published.id.clone(),
+            },
+            &headers,
+        );
+        let added = t.write("AddCourseToProgram", async move {
+            c.add_course_to_program(req).await
+        })?;
+        prop_assert!(added.is_some(), "a valid AddCourseToProgram was refused");
+        Ok(())
+    });
+}
+
+/// Metadata past HTTP/2's header-list limit never reaches the service: the
+/// transport refuses it. The server must stay up and keep serving.
+#[test]
+fn oversized_metadata_is_refused_by_the_transport_and_the_server_lives_on() {
+    let t = Hostile::start();
+    t.rt.block_on(async {
+        let mut request = Request::new(GetCourseRequest {
+            id: t.published.id.clone(),
+        });
+        request
+            .metadata_mut()
+            .insert("x-request-id", "r".repeat(h::HUGE).parse().unwrap());
+        let reply = t.client.clone().get_course(request).await;
+        // Refused before it reaches the service (RESOURCE_EXHAUSTED from
+        // the HTTP/2 layer), or served; never INTERNAL, and the server lives.
+        if let Err(status) = &reply {
+            assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+        }
+        t.alive("a 100 KiB x-request-id").await.unwrap();
+    });
+}
+
+/// Found by the properties above: an unknown mask path was echoed whole in
+/// the INVALID_ARGUMENT, and a 100 KiB path made a status too big for its
+/// headers; the caller got a transport error instead of the violation. A
+/// mask naming thousands of paths could do the same with one violation each.
+#[test]
+fn update_mask_refusals_stay_small_whatever_the_mask() {
+    let t = Hostile::start();
+    let masks = [
+        vec!["A".repeat(h::HUGE)],
+        vec!["title".to_owned(); 5000],
+        (0..5000).map(|i| format!("field_{i}")).collect(),
+    ];
+    for paths in masks {
+        let req = UpdateCourseRequest {
+            course: Some(Course {
+                id: t.draft.id.clone(),
+                title: "\0".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask { paths }),
+            etag: String::new(),
+        };
+        let status =
+            t.rt.block_on(t.client.clone().update_course(req))
+                .unwrap_err();
+        assert_eq!(violated_fields(&status), ["update_mask"], "{status:?}");
+        assert!(status.message().len() < 1024, "{}", status.message());
+    }
+}
