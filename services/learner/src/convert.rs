@@ -146,6 +146,13 @@ pub fn learner_patch(
             ),
         ));
     }
+    if paths.len() > UPDATABLE_PATHS.len() {
+        // Each path may add a violation: bound them, and the status with them.
+        return Err(DomainError::invalid(
+            "update_mask",
+            format!("name at most {} fields", UPDATABLE_PATHS.len()),
+        ));
+    }
     let mut v = Violations::new();
     let mut patch = LearnerPatch::default();
     for path in &paths {
@@ -174,7 +181,8 @@ pub fn learner_patch(
             other => v.push(FieldViolation::new(
                 "update_mask",
                 format!(
-                    "{other:?} cannot be updated; allowed: {}",
+                    "{} cannot be updated; allowed: {}",
+                    text::excerpt(other, 64),
                     UPDATABLE_PATHS.join(", ")
                 ),
             )),

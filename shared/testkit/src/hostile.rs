@@ -555,6 +555,27 @@ impl Commits {
         self.scalar("PRAGMA data_version").await
     }
 
+    /// Rows in every table of the database, by table name.
+    pub async fn counts(&self) -> std::collections::BTreeMap<String, i64> {
+        use sea_orm::ConnectionTrait;
+        let rows = self
+            .conn
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                    .to_owned(),
+            ))
+            .await
+            .expect("list tables");
+        let mut counts = std::collections::BTreeMap::new();
+        for row in rows {
+            let name: String = row.try_get_by_index(0).expect("a table name");
+            let n = self.count(&name).await;
+            counts.insert(name, n);
+        }
+        counts
+    }
+
     /// Rows in `table`.
     pub async fn count(&self, table: &str) -> i64 {
         self.scalar(&format!("SELECT COUNT(*) FROM \"{table}\""))

@@ -7,6 +7,7 @@
 mod common;
 mod enrollments;
 mod erasure;
+mod hostile;
 mod import;
 mod learners;
 mod progress;

@@ -1,0 +1,795 @@
+//! Property tests with hostile input: every LearnerService and
+//! EnrollmentService RPC, the three client streams included, gets huge
+//! strings, control characters, SQL fragments, odd unicode, ids that are not
+//! ids, edge numbers, out-of-range enums, times far off or with impossible
+//! nanos, garbage page tokens and hostile metadata. Every call must be
+//! answered OK (only for input that happens to be valid) or refused with a
+//! client-side code; a refused call must commit nothing (SQLite's
+//! `data_version`, watched from a connection of its own, stays put), a read
+//! must never write, a stream must write exactly the rows it reports, and
+//! the service must answer a valid call afterwards. SQLite only.
+
+use crate::common::*;
+use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
+use academy_proto::learner::learner_service_client::LearnerServiceClient;
+use academy_proto::learner::*;
+use academy_testkit::TestDb;
+use academy_testkit::hostile::{self as h, Commits, Outcome};
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Mutex;
+use tokio::runtime::Runtime;
+use tonic::transport::Channel;
+use tonic::{Response, Status};
+
+/// A learner service (and the course service it asks) on fresh SQLite
+/// databases, seeded with one of everything, driven from proptest's
+/// synchronous closures through a runtime of its own.
+struct Hostile {
+    learners: LearnerServiceClient<Channel>,
+    enrollments: EnrollmentServiceClient<Channel>,
+    commits: Commits,
+    /// Active, enrolled in `course`.
+    learner: Learner,
+    /// What EraseLearner may erase.
+    victim: Learner,
+    /// Published, five modules, in `program_id`.
+    course: academy_proto::course::Course,
+    draft_course_id: String,
+    program_id: String,
+    /// `learner` in `course`.
+    enrollment: Enrollment,
+    /// What WithdrawEnrollment may withdraw.
+    victim_enrollment: Enrollment,
+    seen: Mutex<HashSet<String>>,
+    stack: Option<Stack>,
+    rt: Runtime,
+}
+
+impl Hostile {
+    fn start() -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let seeded = rt.block_on(async {
+            let stack = Stack::start(TestDb::sqlite()).await;
+            let commits = Commits::open(&stack.db.url).await;
+            let learner = registered(&stack, "aysel@example.az").await;
+            let victim = registered(&stack, "victim@example.az").await;
+            let course = course(&stack, "HOSTILE-1", 5, true).await;
+            let draft = course_draft(&stack).await;
+            let mut catalog = stack.catalog().await;
+            let program = catalog
+                .create_program(academy_proto::course::CreateProgramRequest {
+                    program: Some(academy_proto::course::Program {
+                        name: "National Program".into(),
+                        start_date: Some(academy_proto::google::r#type::Date {
+                            year: 2024,
+                            month: 1,
+                            day: 1,
+                        }),
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            catalog
+                .add_course_to_program(academy_proto::course::AddCourseToProgramRequest {
+                    program_id: program.id.clone(),
+                    course_id: course.id.clone(),
+                })
+                .await
+                .unwrap();
+            let mut enrollments = stack.enrollments().await;
+            let enrollment = enrollments
+                .enroll(enroll(&learner.id, &course.id))
+                .await
+                .unwrap()
+                .into_inner();
+            let victim_enrollment = enrollments
+                .enroll(enroll(&victim.id, &course.id))
+                .await
+                .unwrap()
+                .into_inner();
+            let learners = stack.learners().await;
+            (
+                stack,
+                commits,
+                learners,
+                enrollments,
+                (learner, victim, course, draft, program.id),
+                (enrollment, victim_enrollment),
+            )
+        });
+        let (
+            stack,
+            commits,
+            learners,
+            enrollments,
+            (learner, victim, course, draft_course_id, program_id),
+            (enrollment, victim_enrollment),
+        ) = seeded;
+        Self {
+            learners,
+            enrollments,
+            commits,
+            learner,
+            victim,
+            course,
+            draft_course_id,
+            program_id,
+            enrollment,
+            victim_enrollment,
+            seen: Mutex::new(HashSet::new()),
+            stack: Some(stack),
+            rt,
+        }
+    }
+
+    fn module_ids(&self) -> Vec<String> {
+        self.course.modules.iter().map(|m| m.id.clone()).collect()
+    }
+
+    fn course_ids(&self) -> Vec<String> {
+        vec![self.course.id.clone(), self.draft_course_id.clone()]
+    }
+
+    /// A call that may write: refused means nothing committed.
+    fn write<T>(
+        &self,
+        name: &str,
+        call: impl Future<Output = Result<Response<T>, Status>>,
+    ) -> Result<Option<T>, TestCaseError> {
+        self.run(name, call, false)
+    }
+
+    /// A call that only reads: nothing committed, whatever the answer.
+    fn read<T>(
+        &self,
+        name: &str,
+        call: impl Future<Output = Result<Response<T>, Status>>,
+    ) -> Result<Option<T>, TestCaseError> {
+        self.run(name, call, true)
+    }
+
+    fn run<T>(
+        &self,
+        name: &str,
+        call: impl Future<Output = Result<Response<T>, Status>>,
+        read_only: bool,
+    ) -> Result<Option<T>, TestCaseError> {
+        self.rt.block_on(async {
+            let before = self.commits.version().await;
+            let result = call.await;
+            let outcome = h::judge(name, &result)?;
+            if read_only || outcome != Outcome::Accepted {
+                let after = self.commits.version().await;
+                prop_assert_eq!(
+                    before,
+                    after,
+                    "{} ({:?}) committed a change to the database",
+                    name,
+                    outcome
+                );
+            }
+            self.alive(name).await?;
+            Ok(result.ok().map(Response::into_inner))
+        })
+    }
+
+    /// A client stream: refused means nothing committed; answered means
+    /// every row is counted once and exactly the created rows were written.
+    fn stream<T>(
+        &self,
+        name: &str,
+        rows: usize,
+        call: impl Future<Output = Result<Response<T>, Status>>,
+        tally: impl Fn(&T) -> (i64, i64, &[RejectedRow]),
+        written: &'static [&'static str],
+    ) -> Result<Option<T>, TestCaseError> {
+        self.rt.block_on(async {
+            let version = self.commits.version().await;
+            let before = self.commits.counts().await;
+            let result = call.await;
+            let outcome = h::judge(name, &result)?;
+            let after = self.commits.counts().await;
+            let reply = result.ok().map(Response::into_inner);
+            match &reply {
+                None => {
+                    prop_assert_eq!(version, self.commits.version().await, "{} wrote", name);
+                }
+                Some(reply) => {
+                    let (created, duplicates, rejected) = tally(reply);
+                    prop_assert_eq!(
+                        created + duplicates + rejected.len() as i64,
+                        rows as i64,
+                        "{}: rows miscounted ({:?})",
+                        name,
+                        outcome
+                    );
+                    let indexes: HashSet<i64> = rejected.iter().map(|r| r.index).collect();
+                    prop_assert_eq!(
+                        indexes.len(),
+                        rejected.len(),
+                        "{} rejected a row twice",
+                        name
+                    );
+                    prop_assert!(indexes.iter().all(|i| (0..rows as i64).contains(i)));
+                    for r in rejected {
+                        prop_assert!(
+                            r.reason.len() <= 4096,
+                            "{}: reason of {} bytes",
+                            name,
+                            r.reason.len()
+                        );
+                    }
+                    let grew = |table: &str| {
+                        after.get(table).copied().unwrap_or(0)
+                            - before.get(table).copied().unwrap_or(0)
+                    };
+                    prop_assert_eq!(grew(written[0]), created, "{}: {} rows", name, written[0]);
+                    if created == 0 {
+                        prop_assert_eq!(&before, &after, "{} created nothing but wrote", name);
+                    }
+                    for (table, _) in before.iter() {
+                        if !written.contains(&table.as_str()) {
+                            prop_assert_eq!(grew(table), 0, "{}: table {} changed", name, table);
+                        }
+                    }
+                }
+            }
+            self.alive(name).await?;
+            Ok(reply)
+        })
+    }
+
+    /// True the first time a create answers with `id`.
+    fn first_time(&self, id: &str) -> bool {
+        self.seen.lock().unwrap().insert(id.to_owned())
+    }
+
+    /// A valid call answers after the hostile one.
+    async fn alive(&self, after: &str) -> Result<(), TestCaseError> {
+        let reply = self
+            .learners
+            .clone()
+            .get_learner(GetLearnerRequest {
+                id: self.learner.id.clone(),
+            })
+            .await;
+        prop_assert!(
+            reply.is_ok(),
+            "service stopped answering after {}: {:?}",
+            after,
+            reply.err()
+        );
+        Ok(())
+    }
+}
+
+impl Drop for Hostile {
+    fn drop(&mut self) {
+        if let Some(stack) = self.stack.take() {
+            self.rt.block_on(async move { drop(stack) });
+        }
+    }
+}
+
+async fn course_draft(stack: &Stack) -> String {
+    course(stack, "HOSTILE-DRAFT", 2, false).await.id
+}
+
+fn text_or(valid: &'static str) -> BoxedStrategy<String> {
+    prop_oneof![3 => h::text(), 1 => valid.prop_map(|s| s)].boxed()
+}
+
+fn id_or(known: Vec<String>) -> BoxedStrategy<String> {
+    prop_oneof![3 => h::id(), 1 => proptest::sample::select(known)].boxed()
+}
+
+fn optional_id_or(known: Vec<String>) -> BoxedStrategy<String> {
+    prop_oneof![1 => Just(String::new()), 3 => id_or(known)].boxed()
+}
+
+fn region() -> BoxedStrategy<String> {
+    prop_oneof![
+        2 => h::text(),
+        1 => proptest::sample::select(vec!["Baku", "ganja_dashkasan", " central aran ", "BAKU\0", "Bak%"])
+            .prop_map(str::to_owned),
+    ]
+    .boxed()
+}
+
+/// A learner with every field hostile or valid.
+fn learner() -> BoxedStrategy<Learner> {
+    (
+        (
+            text_or("[a-z]{1,10}@[a-z]{1,8}\\.az"),
+            prop_oneof![Just(None), h::text().prop_map(Some)],
+            text_or("[A-Za-z ]{1,30}"),
+            region(),
+            h::enum_value(),
+        ),
+        (
+            prop_oneof![h::int32(), 1950..2005i32],
+            h::enum_value(),
+            text_or("[A-Za-z ]{0,30}"),
+            h::id(),
+            h::enum_value(),
+            h::text(),
+        ),
+    )
+        .prop_map(
+            |(
+                (email, external_id, full_name, region, gender),
+                (birth_year, employment_status, organization, id, state, etag),
+            )| Learner {
+                id,
+                email,
+                external_id,
+                full_name,
+                region,
+                gender,
+                birth_year,
+                employment_status,
+                organization,
+                state,
+                etag,
+                ..Default::default()
+            },
+        )
+        .boxed()
+}
+
+fn register_request() -> BoxedStrategy<RegisterLearnerRequest> {
+    (learner(), h::text(), h::timestamp())
+        .prop_map(
+            |(learner, request_id, registered_at)| RegisterLearnerRequest {
+                learner: Some(learner),
+                request_id,
+                registered_at,
+            },
+        )
+        .boxed()
+}
+
+fn enroll_request(
+    learner_ids: Vec<String>,
+    course_ids: Vec<String>,
+    program_id: String,
+) -> BoxedStrategy<EnrollRequest> {
+    (
+        id_or(learner_ids),
+        id_or(course_ids),
+        optional_id_or(vec![program_id]),
+        prop_oneof![Just(String::new()), h::text()],
+        h::timestamp(),
+    )
+        .prop_map(
+            |(learner_id, course_id, program_id, request_id, enrolled_at)| EnrollRequest {
+                learner_id,
+                course_id,
+                program_id,
+                request_id,
+                enrolled_at,
+            },
+        )
+        .boxed()
+}
+
+fn progress_request(
+    enrollment_ids: Vec<String>,
+    module_ids: Vec<String>,
+) -> BoxedStrategy<RecordProgressRequest> {
+    (
+        id_or(enrollment_ids),
+        id_or(module_ids),
+        prop_oneof![h::int32(), 0..120i32],
+        h::timestamp(),
+        prop_oneof![Just(String::new()), h::text()],
+    )
+        .prop_map(
+            |(enrollment_id, module_id, minutes_spent, occurred_at, request_id)| {
+                RecordProgressRequest {
+                    enrollment_id,
+                    module_id,
+                    minutes_spent,
+                    occurred_at,
+                    request_id,
+                }
+            },
+        )
+        .boxed()
+}
+
+const UPDATABLE: [&str; 8] = [
+    "email",
+    "external_id",
+    "full_name",
+    "region",
+    "gender",
+    "birth_year",
+    "employment_status",
+    "organization",
+];
+
+#[test]
+fn register_learner_refuses_hostile_input_without_writing() {
+    let t = Hostile::start();
+    h::check("RegisterLearner", register_request(), |req| {
+        let sent = req.learner.clone().unwrap_or_default();
+        let mut c = t.learners.clone();
+        let created = t.write(
+            "RegisterLearner",
+            async move { c.register_learner(req).await },
+        )?;
+        if let Some(learner) = created.filter(|l| t.first_time(&l.id)) {
+            prop_assert!(!h::never_valid_text(&sent.full_name, 200));
+            prop_assert_eq!(learner.full_name.as_str(), h::kept(&sent.full_name));
+            prop_assert_eq!(learner.email, sent.email.trim().to_lowercase());
+            prop_assert_ne!(learner.id, sent.id);
+            prop_assert_eq!(learner.state, LearnerState::Active as i32);
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn get_and_erase_learner_refuse_hostile_ids_without_writing() {
+    let t = Hostile::start();
+    let strategy = (h::id(), id_or(vec![t.victim.id.clone()]));
+    h::check("GetLearner/EraseLearner", strategy, |(get_id, erase_id)| {
+        let mut c = t.learners.clone();
+        let found = t.read("GetLearner", async move {
+            c.get_learner(GetLearnerRequest { id: get_id }).await
+        })?;
+        prop_assert!(found.is_none(), "a made-up id found a learner");
+        let mut c = t.learners.clone();
+        let erased = t.write("EraseLearner", async move {
+            c.erase_learner(EraseLearnerRequest { id: erase_id }).await
+        })?;
+        if let Some(erased) = erased {
+            prop_assert_eq!(erased.id, t.victim.id.clone());
+            prop_assert_eq!(erased.state, LearnerState::Erased as i32);
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn list_learners_refuses_hostile_filters_and_tokens() {
+    let t = Hostile::start();
+    let strategy = (
+        h::int32(),
+        prop_oneof![
+            Just(String::new()),
+            h::page_token("region=None;program=None")
+        ],
+        prop_oneof![Just(String::new()), region()],
+        optional_id_or(vec![t.program_id.clone()]),
+    );
+    h::check(
+        "ListLearners",
+        strategy,
+        |(page_size, page_token, region, program_id)| {
+            let req = ListLearnersRequest {
+                page_size,
+                page_token,
+                region,
+                program_id,
+            };
+            let mut c = t.learners.clone();
+            if let Some(page) = t.read("ListLearners", async move { c.list_learners(req).await })? {
+                prop_assert!(page_size >= 0);
+                prop_assert!(page.learners.len() <= 1000);
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn update_learner_refuses_hostile_input_without_writing() {
+    let t = Hostile::start();
+    let strategy = (
+        learner(),
+        id_or(vec![t.learner.id.clone()]),
+        prop_oneof![Just(None), h::mask_paths(&UPDATABLE).prop_map(Some)],
+        prop_oneof![Just(String::new()), h::text()],
+    );
+    h::check(
+        "UpdateLearner",
+        strategy,
+        |(mut learner, id, paths, etag)| {
+            learner.id = id;
+            let req = UpdateLearnerRequest {
+                learner: Some(learner),
+                update_mask: paths.map(|paths| prost_types::FieldMask { paths }),
+                etag,
+            };
+            let mut c = t.learners.clone();
+            t.write("UpdateLearner", async move { c.update_learner(req).await })?;
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn import_learners_rejects_hostile_rows_and_writes_only_what_it_creates() {
+    let t = Hostile::start();
+    let strategy = proptest::collection::vec(register_request(), 1..5);
+    h::check("ImportLearners", strategy, |rows| {
+        let n = rows.len();
+        let mut c = t.learners.clone();
+        t.stream(
+            "ImportLearners",
+            n,
+            async move { c.import_learners(tokio_stream::iter(rows)).await },
+            |r: &ImportLearnersResponse| (r.created, r.duplicates, &r.rejected),
+            &["learners", "feed_events", "feed_head", "idempotency_keys"],
+        )?;
+        Ok(())
+    });
+}
+
+#[test]
+fn enroll_refuses_hostile_input_without_writing() {
+    let t = Hostile::start();
+    let strategy = enroll_request(
+        vec![t.learner.id.clone(), t.victim.id.clone()],
+        t.course_ids(),
+        t.program_id.clone(),
+    );
+    h::check("Enroll", strategy, |req| {
+        let mut c = t.enrollments.clone();
+        t.write("Enroll", async move { c.enroll(req).await })?;
+        Ok(())
+    });
+}
+
+#[test]
+fn get_and_withdraw_enrollment_refuse_hostile_ids_without_writing() {
+    let t = Hostile::start();
+    let strategy = (h::id(), id_or(vec![t.victim_enrollment.id.clone()]));
+    h::check(
+        "GetEnrollment/WithdrawEnrollment",
+        strategy,
+        |(get_id, withdraw_id)| {
+            let mut c = t.enrollments.clone();
+            let found = t.read("GetEnrollment", async move {
+                c.get_enrollment(GetEnrollmentRequest { id: get_id }).await
+            })?;
+            prop_assert!(found.is_none(), "a made-up id found an enrollment");
+            let mut c = t.enrollments.clone();
+            let withdrawn = t.write("WithdrawEnrollment", async move {
+                c.withdraw_enrollment(WithdrawEnrollmentRequest { id: withdraw_id })
+                    .await
+            })?;
+            if let Some(withdrawn) = withdrawn {
+                prop_assert_eq!(withdrawn.id, t.victim_enrollment.id.clone());
+                prop_assert_eq!(withdrawn.state, EnrollmentState::Withdrawn as i32);
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn list_enrollments_and_certificates_refuse_hostile_filters() {
+    let t = Hostile::start();
+    let learner_ids = vec![t.learner.id.clone()];
+    let strategy = (
+        optional_id_or(learner_ids.clone()),
+        optional_id_or(t.course_ids()),
+        h::enum_value(),
+        h::int32(),
+        prop_oneof![
+            Just(String::new()),
+            h::page_token("learner=None;course=None;state=None")
+        ],
+        optional_id_or(learner_ids),
+        prop_oneof![Just(String::new()), h::page_token("learner=None")],
+    );
+    h::check(
+        "ListEnrollments/ListCertificates",
+        strategy,
+        |(learner_id, course_id, state, page_size, token, cert_learner, cert_token)| {
+            let req = ListEnrollmentsRequest {
+                learner_id,
+                course_id,
+                state,
+                page_size,
+                page_token: token,
+            };
+            let mut c = t.enrollments.clone();
+            if let Some(page) =
+                t.read(
+                    "ListEnrollments",
+                    async move { c.list_enrollments(req).await },
+                )?
+            {
+                prop_assert!(page_size >= 0 && (0..=4).contains(&state));
+                for e in &page.enrollments {
+                    if state != 0 {
+                        prop_assert_eq!(e.state, state);
+                    }
+                }
+            }
+            let req = ListCertificatesRequest {
+                learner_id: cert_learner,
+                page_size,
+                page_token: cert_token,
+            };
+            let mut c = t.enrollments.clone();
+            t.read(
+                "ListCertificates",
+                async move { c.list_certificates(req).await },
+            )?;
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn verify_certificate_refuses_hostile_codes() {
+    let t = Hostile::start();
+    let strategy = prop_oneof![
+        3 => h::text(),
+        1 => "AZ-[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4}",
+        1 => "az-[%_]{4}-[%_]{4}-[%_]{4}",
+    ];
+    h::check("VerifyCertificate", strategy, |code| {
+        let mut c = t.enrollments.clone();
+        let found = t.read("VerifyCertificate", async move {
+            c.verify_certificate(VerifyCertificateRequest { code })
+                .await
+        })?;
+        prop_assert!(found.is_none(), "a made-up code verified");
+        Ok(())
+    });
+}
+
+#[test]
+fn record_progress_refuses_hostile_input_without_writing() {
+    let t = Hostile::start();
+    let strategy = progress_request(vec![t.enrollment.id.clone()], t.module_ids());
+    h::check("RecordProgress", strategy, |req| {
+        let mut c = t.enrollments.clone();
+        t.write(
+            "RecordProgress",
+            async move { c.record_progress(req).await },
+        )?;
+        Ok(())
+    });
+}
+
+#[test]
+fn bulk_enroll_rejects_hostile_rows_and_writes_only_what_it_creates() {
+    let t = Hostile::start();
+    let row = enroll_request(
+        vec![t.learner.id.clone(), t.victim.id.clone()],
+        t.course_ids(),
+        t.program_id.clone(),
+    );
+    h::check("BulkEnroll", proptest::collection::vec(row, 1..5), |rows| {
+        let n = rows.len();
+        let mut c = t.enrollments.clone();
+        t.stream(
+            "BulkEnroll",
+            n,
+            async move { c.bulk_enroll(tokio_stream::iter(rows)).await },
+            |r: &BulkEnrollResponse| (r.created, r.duplicates, &r.rejected),
+            &[
+                "enrollments",
+                "feed_events",
+                "feed_head",
+                "idempotency_keys",
+            ],
+        )?;
+        Ok(())
+    });
+}
+
+#[test]
+fn bulk_record_progress_rejects_hostile_rows_and_writes_only_what_it_records() {
+    let t = Hostile::start();
+    let row = progress_request(vec![t.enrollment.id.clone()], t.module_ids());
+    h::check(
+        "BulkRecordProgress",
+        proptest::collection::vec(row, 1..5),
+        |rows| {
+            let n = rows.len();
+            let mut c = t.enrollments.clone();
+            t.stream(
+                "BulkRecordProgress",
+                n,
+                async move { c.bulk_record_progress(tokio_stream::iter(rows)).await },
+                |r: &BulkRecordProgressResponse| (r.recorded, r.duplicates, &r.rejected),
+                &[
+                    "progress_records",
+                    "enrollments",
+                    "certificates",
+                    "earned_skills",
+                    "feed_events",
+                    "feed_head",
+                    "idempotency_keys",
+                ],
+            )?;
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn hostile_metadata_on_every_learner_rpc_is_harmless() {
+    let t = Hostile::start();
+    h::check("Learner metadata", h::metadata(), |headers| {
+        let mut c = t.learners.clone();
+        let req = h::request(
+            GetLearnerRequest {
+                id: t.learner.id.clone(),
+            },
+            &headers,
+        );
+        let got = t.read("GetLearner", async move { c.get_learner(req).await })?;
+        prop_assert!(got.is_some(), "a valid GetLearner was refused");
+        let mut c = t.learners.clone();
+        let req = h::request(ListLearnersRequest::default(), &headers);
+        let listed = t.read("ListLearners", async move { c.list_learners(req).await })?;
+        prop_assert!(listed.is_some(), "a valid ListLearners was refused");
+        let mut c = t.enrollments.clone();
+        let req = h::request(
+            GetEnrollmentRequest {
+                id: t.enrollment.id.clone(),
+            },
+            &headers,
+        );
+        let got = t.read("GetEnrollment", async move { c.get_enrollment(req).await })?;
+        prop_assert!(got.is_some(), "a valid GetEnrollment was refused");
+        // Enroll carries the caller's trace context on to the course
+        // service; an existing enrollment makes it ALREADY_EXISTS, which
+        // is only reached after the course service answered.
+        let mut c = t.enrollments.clone();
+        let req = h::request(enroll(&t.learner.id, &t.course.id), &headers);
+        let enrolled = t.rt.block_on(async move { c.enroll(req).await });
+        let status = enrolled.expect_err("already enrolled");
+        prop_assert_eq!(status.code(), tonic::Code::AlreadyExists, "{:?}", status);
+        Ok(())
+    });
+}
+
+/// Found by the properties above: an unknown mask path was echoed whole in
+/// the INVALID_ARGUMENT, and a 100 KiB path made a status too big for its
+/// headers; the caller got a transport error instead of the violation. A
+/// mask naming thousands of paths could do the same with one violation each.
+#[test]
+fn update_mask_refusals_stay_small_whatever_the_mask() {
+    let t = Hostile::start();
+    let masks = [
+        vec!["A".repeat(h::HUGE)],
+        vec!["full_name".to_owned(); 5000],
+        (0..5000).map(|i| format!("field_{i}")).collect(),
+    ];
+    for paths in masks {
+        let req = UpdateLearnerRequest {
+            learner: Some(Learner {
+                id: t.learner.id.clone(),
+                full_name: "\0".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask { paths }),
+            etag: String::new(),
+        };
+        let status =
+            t.rt.block_on(t.learners.clone().update_learner(req))
+                .unwrap_err();
+        assert_eq!(violated_fields(&status), ["update_mask"], "{status:?}");
+        assert!(status.message().len() < 1024, "{}", status.message());
+    }
+}
