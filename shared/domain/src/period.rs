@@ -8,6 +8,12 @@ use std::fmt;
 /// Longest range a report may cover; longer ones are almost surely mistakes.
 pub const MAX_PERIOD_YEARS: i32 = 20;
 
+/// Earliest and latest year of any date or half-year a request may name.
+/// Outside them a date is certainly a mistake, and some are outside what a
+/// database can store (PostgreSQL's dates start in 4714 BC).
+pub const MIN_YEAR: i32 = 1900;
+pub const MAX_YEAR: i32 = 2999;
+
 /// A half-year: H1 is January–June, H2 is July–December.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Half {
@@ -27,11 +33,8 @@ impl Half {
             "H2" | "h2" => 2,
             _ => return Err(invalid()),
         };
-        if !(1900..=2999).contains(&year) {
-            return Err(FieldViolation::new(
-                field,
-                "year must be between 1900 and 2999",
-            ));
+        if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
+            return Err(year_out_of_range(field));
         }
         Ok(Self { year, half })
     }
@@ -192,8 +195,19 @@ impl AgeBand {
     }
 }
 
-/// A calendar date from parts; `None` if it does not exist.
+fn year_out_of_range(field: &str) -> FieldViolation {
+    FieldViolation::new(
+        field,
+        format!("year must be between {MIN_YEAR} and {MAX_YEAR}"),
+    )
+}
+
+/// A calendar date from parts, in years [`MIN_YEAR`] to [`MAX_YEAR`]; an
+/// error naming `field` if it does not exist or lies outside them.
 pub fn date(field: &str, year: i32, month: u32, day: u32) -> Result<NaiveDate, FieldViolation> {
+    if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
+        return Err(year_out_of_range(field));
+    }
     NaiveDate::from_ymd_opt(year, month, day).ok_or_else(|| {
         FieldViolation::new(
             field,
@@ -256,6 +270,19 @@ mod tests {
         assert_eq!(AgeBand::at(2000, end).label(), "25-34");
         assert_eq!(AgeBand::at(1960, end).label(), "65+");
         assert_eq!(AgeBand::at(2015, end).label(), "<15");
+    }
+
+    #[test]
+    fn dates_far_from_the_program_are_refused() {
+        assert!(date("d", 1900, 1, 1).is_ok());
+        assert!(date("d", 2999, 12, 31).is_ok());
+        for year in [i32::MIN, -5000, 0, 1899, 3000, 262_000, i32::MAX] {
+            assert_eq!(
+                date("d", year, 1, 1).unwrap_err().to_string(),
+                "d: year must be between 1900 and 2999",
+                "{year}"
+            );
+        }
     }
 
     #[test]

@@ -67,8 +67,8 @@ pub fn runner(cases: u32) -> TestRunner {
     })
 }
 
-/// Runs `test` on values of `strategy`; panics with the smallest failing
-/// input proptest finds.
+/// Runs `test` on [`CASES`] values of `strategy` (`PROPTEST_CASES`
+/// overrides); panics with the smallest failing input proptest finds.
 pub fn check<S: Strategy>(
     name: &str,
     strategy: S,
@@ -78,6 +78,16 @@ pub fn check<S: Strategy>(
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(CASES);
+    check_cases(name, cases, strategy, test);
+}
+
+/// [`check`] with an explicit number of cases, for slow properties.
+pub fn check_cases<S: Strategy>(
+    name: &str,
+    cases: u32,
+    strategy: S,
+    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
+) {
     if let Err(err) = runner(cases).run(&strategy, test) {
         let mut report = err.to_string();
         if report.len() > 4000 {

@@ -663,3 +663,36 @@ fn update_mask_refusals_stay_small_whatever_the_mask() {
         assert!(status.message().len() < 1024, "{}", status.message());
     }
 }
+
+/// Found while writing these properties: a program's start date was refused
+/// only when the day did not exist, so year -5000 reached the database,
+/// which PostgreSQL answers with "date out of range" (INTERNAL). Dates
+/// outside 1900-2999 are now INVALID_ARGUMENT on both backends, and nothing
+/// is created.
+async fn far_off_program_start_dates_are_invalid(db: TestDb) {
+    let server = TestServer::start(db).await;
+    let mut client = server.client().await;
+    for year in [-5000, 0, 1899, 3000, 262_000] {
+        let status = client
+            .create_program(CreateProgramRequest {
+                program: Some(Program {
+                    name: format!("Program {year}"),
+                    start_date: Some(date(year, 1, 1)),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(violated_fields(&status), ["program.start_date"], "{year}");
+    }
+    let listed = client
+        .list_programs(ListProgramsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.programs.is_empty());
+    server.stop().await;
+}
+
+academy_testkit::on_both_backends!(far_off_program_start_dates_are_invalid);

@@ -5,5 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 mod exactness;
+mod hostile;
 mod model;
 mod stack;
