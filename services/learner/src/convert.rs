@@ -24,6 +24,11 @@ pub fn business_time(
     value: Option<&prost_types::Timestamp>,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, FieldViolation> {
+    // Protobuf allows nanos 0..=999_999_999 only; chrono would read more
+    // as a leap second and hand the same invalid Timestamp back to callers.
+    if value.is_some_and(|ts| !(0..1_000_000_000).contains(&ts.nanos)) {
+        return Err(FieldViolation::new(field, "is not a valid timestamp"));
+    }
     match parse_timestamp(field, value)? {
         None => Ok(now),
         Some(at) if (at - now).num_seconds() > FUTURE_TOLERANCE_SECS => {

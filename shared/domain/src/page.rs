@@ -79,6 +79,11 @@ impl PageRequest {
     }
 }
 
+/// Longest sort key a page token may carry; keys are ids (36 characters).
+pub const MAX_KEY_LEN: usize = 128;
+/// Longest page token accepted, far above any token this system issues.
+pub const MAX_TOKEN_LEN: usize = 1024;
+
 /// The decoded form of a page token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageToken {
@@ -95,9 +100,20 @@ impl PageToken {
         URL_SAFE_NO_PAD.encode(json)
     }
 
+    /// A token's key as this system issues it (a resource id), or `None`.
+    /// Tokens are opaque, not secret: a forged key that is huge or holds
+    /// control characters (PostgreSQL cannot even store a NUL) is refused
+    /// here rather than failing in the database.
     pub fn decode(token: &str) -> Option<Self> {
+        if token.len() > MAX_TOKEN_LEN {
+            return None;
+        }
         let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
-        serde_json::from_slice(&bytes).ok()
+        let token: Self = serde_json::from_slice(&bytes).ok()?;
+        let plausible = !token.after.is_empty()
+            && token.after.len() <= MAX_KEY_LEN
+            && !token.after.chars().any(char::is_control);
+        plausible.then_some(token)
     }
 }
 
@@ -133,6 +149,24 @@ mod tests {
             "was issued for different filters"
         );
         assert!(PageRequest::parse(2, "!!garbage", "").is_err());
+    }
+
+    #[test]
+    fn forged_keys_are_not_valid_tokens() {
+        let filters = fingerprint("");
+        for after in ["", "\0", "a\u{1b}b", &"x".repeat(MAX_KEY_LEN + 1)] {
+            let forged = PageToken {
+                after: after.to_owned(),
+                filters,
+            }
+            .encode();
+            assert_eq!(
+                PageRequest::parse(2, &forged, "").unwrap_err().description,
+                "is not a valid page token",
+                "{after:?}"
+            );
+        }
+        assert!(PageRequest::parse(2, &"A".repeat(MAX_TOKEN_LEN + 1), "").is_err());
     }
 
     #[test]

@@ -205,9 +205,18 @@ pub fn timestamp() -> BoxedStrategy<Option<prost_types::Timestamp>> {
         3 => proptest::sample::select(vec![i32::MIN, -1, 0, 999_999_999, 1_000_000_000, 1_999_999_999, i32::MAX]),
         1 => any::<i32>(),
     ];
+    // A second ending in :59 with nanos past 1e9 reads as a leap second.
+    let leap =
+        (25_000_000i64..33_000_000, 1_000_000_000i32..2_000_000_000).prop_map(|(minute, nanos)| {
+            Some(prost_types::Timestamp {
+                seconds: minute * 60 + 59,
+                nanos,
+            })
+        });
     prop_oneof![
         1 => Just(None),
         4 => (seconds, nanos).prop_map(|(seconds, nanos)| Some(prost_types::Timestamp { seconds, nanos })),
+        1 => leap,
     ]
     .boxed()
 }

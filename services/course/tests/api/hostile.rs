@@ -695,4 +695,45 @@ async fn far_off_program_start_dates_are_invalid(db: TestDb) {
     server.stop().await;
 }
 
-academy_testkit::on_both_backends!(far_off_program_start_dates_are_invalid);
+/// A page token is opaque but not secret: anyone can decode one, change the
+/// sort key it carries and encode it again. A key PostgreSQL cannot even
+/// hold (a NUL byte), or a huge one, must be refused like any other bad
+/// token, not fail in the database.
+async fn forged_page_tokens_are_invalid(db: TestDb) {
+    let server = TestServer::start(db).await;
+    let mut client = server.client().await;
+    for name in ["One", "Two"] {
+        create_skill(&mut client, name).await;
+    }
+    let page = client
+        .list_skills(ListSkillsRequest {
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let token = academy_domain::PageToken::decode(&page.next_page_token).unwrap();
+    for after in ["\0".to_owned(), "a\0b".to_owned(), "x".repeat(h::HUGE)] {
+        let forged = academy_domain::PageToken {
+            after,
+            filters: token.filters,
+        }
+        .encode();
+        let status = client
+            .list_skills(ListSkillsRequest {
+                page_size: 1,
+                page_token: forged,
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(violated_fields(&status), ["page_token"]);
+    }
+    server.stop().await;
+}
+
+academy_testkit::on_both_backends!(
+    far_off_program_start_dates_are_invalid,
+    forged_page_tokens_are_invalid,
+);
