@@ -265,7 +265,8 @@ fn base64url(bytes: &[u8]) -> String {
 /// carry a hostile sort key for the filters described by `filters` (the
 /// list's own filter description), so the key reaches the query.
 pub fn page_token(filters: &'static str) -> BoxedStrategy<String> {
-    let crafted = text().prop_map(move |after| {
+    let key = prop_oneof![2 => pick(&CONTROL), 3 => text()];
+    let crafted = key.prop_map(move |after| {
         let json = format!(
             "{{\"a\":{},\"f\":{}}}",
             json_string(&after),
@@ -281,7 +282,7 @@ pub fn page_token(filters: &'static str) -> BoxedStrategy<String> {
         1 => Just(base64url(b"{\"a\":\"x\",\"f\":18446744073709551616}")),
         1 => Just(base64url(b"null")),
         1 => Just("eyJhIjoi".to_owned()),
-        3 => crafted,
+        6 => crafted,
     ]
     .boxed()
 }
@@ -542,16 +543,33 @@ pub fn apply<T>(request: &mut tonic::Request<T>, headers: &[Header]) {
     }
 }
 
-/// Watches a SQLite database from a connection of its own: SQLite's
-/// `data_version` changes exactly when another connection commits a change,
-/// so an unchanged version proves that a refused call wrote nothing.
+/// The database a hostile-input property runs on: SQLite, or PostgreSQL
+/// when `ACADEMY_HOSTILE_BACKEND=postgres` (and it is reachable; else the
+/// run says so and stays on SQLite).
+pub async fn database() -> crate::TestDb {
+    let wanted = std::env::var("ACADEMY_HOSTILE_BACKEND").unwrap_or_default();
+    if wanted.eq_ignore_ascii_case("postgres") {
+        if let Some(db) = crate::TestDb::postgres().await {
+            return db;
+        }
+        eprintln!("ACADEMY_HOSTILE_BACKEND=postgres but PostgreSQL is unreachable: using SQLite");
+    }
+    crate::TestDb::sqlite()
+}
+
+/// Watches a database from a connection of its own, to prove that a
+/// refused call wrote nothing. On SQLite the version is `data_version`,
+/// which changes exactly when another connection commits a change; on
+/// PostgreSQL it is a digest of every table's row count (every state change
+/// also appends a feed event, so a write shows there too).
 #[derive(Debug)]
 pub struct Commits {
     conn: sea_orm::DatabaseConnection,
+    backend: sea_orm::DbBackend,
 }
 
 impl Commits {
-    /// Opens one dedicated connection to the SQLite database at `url`.
+    /// Opens one dedicated connection to the database at `url`.
     pub async fn open(url: &str) -> Self {
         let mut options = sea_orm::ConnectOptions::new(url.to_owned());
         options
@@ -561,28 +579,39 @@ impl Commits {
         let conn = sea_orm::Database::connect(options)
             .await
             .expect("watch connection");
-        assert_eq!(
-            sea_orm::ConnectionTrait::get_database_backend(&conn),
-            sea_orm::DbBackend::Sqlite,
-            "Commits watches SQLite only"
-        );
-        Self { conn }
+        let backend = sea_orm::ConnectionTrait::get_database_backend(&conn);
+        Self { conn, backend }
     }
 
-    /// A number that changes whenever another connection commits.
+    /// A number that changes whenever another connection commits (SQLite)
+    /// or a row is added or removed anywhere (PostgreSQL).
     pub async fn version(&self) -> i64 {
-        self.scalar("PRAGMA data_version").await
+        if self.backend == sea_orm::DbBackend::Sqlite {
+            return self.scalar("PRAGMA data_version").await;
+        }
+        self.counts()
+            .await
+            .iter()
+            .flat_map(|(table, n)| table.bytes().chain(n.to_le_bytes()))
+            .fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
+                (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+            }) as i64
     }
 
     /// Rows in every table of the database, by table name.
     pub async fn counts(&self) -> std::collections::BTreeMap<String, i64> {
         use sea_orm::ConnectionTrait;
+        let sql = if self.backend == sea_orm::DbBackend::Sqlite {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        } else {
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        };
         let rows = self
             .conn
             .query_all_raw(sea_orm::Statement::from_string(
-                sea_orm::DbBackend::Sqlite,
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-                    .to_owned(),
+                self.backend,
+                sql.to_owned(),
             ))
             .await
             .expect("list tables");
@@ -606,7 +635,7 @@ impl Commits {
         let row = self
             .conn
             .query_one_raw(sea_orm::Statement::from_string(
-                sea_orm::DbBackend::Sqlite,
+                self.backend,
                 sql.to_owned(),
             ))
             .await

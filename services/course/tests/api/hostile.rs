@@ -51,7 +51,7 @@ impl Hostile {
             .unwrap();
         let (server, commits, client, feed, skill, draft, published, program) =
             rt.block_on(async {
-                let db = TestDb::sqlite();
+                let db = h::database().await;
                 let url = db.url.clone();
                 let server = TestServer::start(db).await;
                 let commits = Commits::open(&url).await;

@@ -13,7 +13,6 @@ use crate::common::*;
 use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::*;
-use academy_testkit::TestDb;
 use academy_testkit::hostile::{self as h, Commits, Outcome};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -56,7 +55,7 @@ impl Hostile {
             .build()
             .unwrap();
         let seeded = rt.block_on(async {
-            let stack = Stack::start(TestDb::sqlite()).await;
+            let stack = Stack::start(h::database().await).await;
             let commits = Commits::open(&stack.db.url).await;
             let learner = registered(&stack, "aysel@example.az").await;
             let victim = registered(&stack, "victim@example.az").await;

@@ -46,7 +46,7 @@ impl Hostile {
             .build()
             .unwrap();
         let (stack, commits, reports, program_id) = rt.block_on(async {
-            let db = TestDb::sqlite();
+            let db = h::database().await;
             let url = db.url.clone();
             let stack = Stack::start(db).await;
             let program_id = seed(&stack).await;
