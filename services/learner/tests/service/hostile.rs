@@ -824,3 +824,26 @@ fn leap_second_nanos_are_invalid() {
             .unwrap_err();
     assert_eq!(violated_fields(&status), ["occurred_at"]);
 }
+
+/// Found while writing these properties, not fixed here (the stream
+/// handlers are being changed for the stream-length limit): every rejected
+/// row costs a RejectedRow of a few hundred bytes, so about 10,000 bad rows
+/// make an ImportLearners answer larger than the 4 MiB message limit. The
+/// caller then gets OUT_OF_RANGE from the encoder ("encoded message length
+/// too large") and loses the whole tally, although the stream's valid rows
+/// were committed. BulkEnroll and BulkRecordProgress answer the same way.
+#[test]
+#[ignore = "known defect: the rejected-row list of a stream answer is unbounded"]
+fn a_stream_of_many_bad_rows_still_gets_its_answer() {
+    let t = Hostile::start();
+    let rows: Vec<RegisterLearnerRequest> = (0..15_000)
+        .map(|_| RegisterLearnerRequest {
+            learner: Some(Learner::default()),
+            ..Default::default()
+        })
+        .collect();
+    let reply =
+        t.rt.block_on(t.learners.clone().import_learners(tokio_stream::iter(rows)));
+    let outcome = h::judge("ImportLearners", &reply).map_err(|e| e.to_string());
+    assert!(outcome.is_ok(), "{outcome:?}");
+}
