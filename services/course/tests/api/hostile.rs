@@ -465,7 +465,7 @@ fn create_program_refuses_hostile_input_without_writing() {
                     id,
                     name: name.clone(),
                     description,
-                    start_date: start_date.clone(),
+                    start_date,
                     course_ids,
                     create_time: None,
                 }),
