@@ -20,6 +20,12 @@ pub struct LearnerSettings {
     /// Rows per transaction in ImportLearners and BulkEnroll.
     #[arg(long, env = "ACADEMY_IMPORT_BATCH_SIZE", default_value_t = 500)]
     pub import_batch_size: usize,
+
+    /// Most rows one ImportLearners, BulkEnroll or BulkRecordProgress
+    /// stream may carry; longer streams end with RESOURCE_EXHAUSTED after
+    /// the rows before the limit (already committed) and must be split.
+    #[arg(long, env = "ACADEMY_MAX_STREAM_ROWS", default_value_t = 1_000_000)]
+    pub max_stream_rows: usize,
 }
 
 impl LearnerSettings {
@@ -29,6 +35,7 @@ impl LearnerSettings {
             course_endpoint: course_endpoint.into(),
             course_timeout_ms: 3000,
             import_batch_size: 500,
+            max_stream_rows: 1_000_000,
         }
     }
 

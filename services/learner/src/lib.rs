@@ -69,6 +69,7 @@ pub async fn serve(
             ClientToken::from_config(&config.auth, "service:learner", scopes::CALLS_TO_COURSE),
         )?,
         batch_size: settings.import_batch_size.max(1),
+        max_stream_rows: settings.max_stream_rows.max(1),
     };
     let mut services = Services::new();
     services

@@ -87,6 +87,11 @@ pub struct ServerConfig {
     )]
     pub max_concurrency_per_connection: usize,
 
+    /// Most calls in flight on the whole server; the next is refused with
+    /// RESOURCE_EXHAUSTED (load shedding) rather than queued.
+    #[arg(long, env = "ACADEMY_MAX_CONCURRENT_CALLS", default_value_t = 512)]
+    pub max_concurrent_calls: usize,
+
     #[command(flatten)]
     pub auth: crate::auth::AuthConfig,
 }
@@ -107,6 +112,7 @@ impl ServerConfig {
             max_connection_age_secs: 300,
             max_message_bytes: 4 * 1024 * 1024,
             max_concurrency_per_connection: 256,
+            max_concurrent_calls: 512,
             auth: crate::auth::AuthConfig::disabled(),
         }
     }

@@ -11,6 +11,7 @@ pub mod feed;
 pub mod idempotency;
 pub mod schema;
 pub mod server;
+pub mod shed;
 pub mod shutdown;
 pub mod status;
 pub mod telemetry;

@@ -29,6 +29,11 @@ pub async fn import(
     let mut batch = Vec::with_capacity(registry.batch_size);
     let mut index = 0i64;
     while let Some(row) = stream.message().await.map_err(stream_error)? {
+        if let Err(too_long) = super::check_stream_length(index, registry.max_stream_rows) {
+            // The rows before the limit are kept, as the message promises.
+            import_batch(registry, std::mem::take(&mut batch), &mut tally).await?;
+            return Err(too_long);
+        }
         batch.push((index, row));
         index += 1;
         if batch.len() >= registry.batch_size {

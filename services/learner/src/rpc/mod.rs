@@ -23,6 +23,21 @@ pub struct Registry {
     pub courses: CourseClient,
     /// Rows per transaction in the streaming imports.
     pub batch_size: usize,
+    /// Most rows one streaming import may carry.
+    pub max_stream_rows: usize,
+}
+
+/// Refuses the row after the last one a stream may carry.
+pub fn check_stream_length(index: i64, max_rows: usize) -> Result<(), DomainError> {
+    if usize::try_from(index).is_ok_and(|i| i >= max_rows) {
+        return Err(DomainError::ResourceExhausted {
+            message: format!(
+                "a stream may carry at most {max_rows} rows; the rows before this one were \
+                 processed, send the rest in another stream"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Running totals of one streaming import (learners or enrollments).

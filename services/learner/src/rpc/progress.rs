@@ -193,6 +193,11 @@ pub async fn record_many(
         .await
         .map_err(super::import::stream_error)?
     {
+        if let Err(too_long) = super::check_stream_length(index, registry.max_stream_rows) {
+            // The rows before the limit are kept, as the message promises.
+            record_batch(registry, std::mem::take(&mut batch), &mut tally).await?;
+            return Err(too_long);
+        }
         batch.push((index, row));
         index += 1;
         if batch.len() >= registry.batch_size {

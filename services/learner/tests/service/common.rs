@@ -61,14 +61,23 @@ impl Stack {
 
     /// `batch` rows per import transaction: small, so imports span batches.
     pub async fn start_with_batch(db: TestDb, batch: usize) -> Self {
+        Self::start_with(db, |settings| settings.import_batch_size = batch).await
+    }
+
+    /// Learner settings as `tweak` leaves them (7 rows per batch before).
+    pub async fn start_with(
+        db: TestDb,
+        tweak: impl FnOnce(&mut academy_learner::LearnerSettings),
+    ) -> Self {
         let course_db = TestDb::sqlite();
         let course = spawn(&course_db, |config, listener, conn, token| async move {
             academy_course::serve(&config, listener, conn, token).await
         })
         .await;
         let mut settings = academy_learner::LearnerSettings::new(format!("http://{}", course.addr));
-        settings.import_batch_size = batch;
+        settings.import_batch_size = 7;
         settings.course_timeout_ms = 1000;
+        tweak(&mut settings);
         let learner = spawn(&db, move |config, listener, conn, token| async move {
             academy_learner::serve(&config, &settings, listener, conn, token).await
         })

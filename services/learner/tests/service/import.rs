@@ -6,12 +6,51 @@ use crate::common::*;
 on_both_backends!(
     import_counts_created_duplicate_and_rejected_rows,
     bulk_enroll_has_per_row_results,
+    a_stream_longer_than_the_cap_keeps_the_rows_before_it,
 );
 
 fn row(email: &str, external_id: Option<&str>) -> RegisterLearnerRequest {
     let mut request = register(email);
     request.learner.as_mut().unwrap().external_id = external_id.map(str::to_owned);
     request
+}
+
+async fn a_stream_longer_than_the_cap_keeps_the_rows_before_it(db: TestDb) {
+    // 7 rows per batch, 3 rows per stream: the cap falls inside the first batch.
+    let stack = Stack::start_with(db, |settings| settings.max_stream_rows = 3).await;
+    let rows: Vec<_> = (0..5)
+        .map(|i| row(&format!("capped{i}@example.az"), None))
+        .collect();
+    let status = stack
+        .learners()
+        .await
+        .import_learners(tokio_stream::iter(rows))
+        .await
+        .expect_err("too long");
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+    assert!(
+        status.message().contains("at most 3 rows"),
+        "{}",
+        status.message()
+    );
+    let listed = stack
+        .learners()
+        .await
+        .list_learners(ListLearnersRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .learners;
+    let mut emails: Vec<_> = listed.into_iter().map(|l| l.email).collect();
+    emails.sort();
+    assert_eq!(
+        emails,
+        [
+            "capped0@example.az",
+            "capped1@example.az",
+            "capped2@example.az"
+        ]
+    );
 }
 
 async fn import_counts_created_duplicate_and_rejected_rows(db: TestDb) {
