@@ -87,6 +87,7 @@ pub async fn serve(
         tokio::spawn(async move {
             while state.changed().await.is_ok() {
                 let serving = !state.borrow().stopped;
+                record_lag(&state.borrow());
                 up.send_if_modified(|v| {
                     let changed = *v != serving;
                     *v = serving;
@@ -107,4 +108,15 @@ pub async fn serve(
             scopes::REPORTING_SERVICE,
         );
     server::serve(config, listener, db, services, shutdown).await
+}
+
+/// Feed lag as Prometheus gauges, per followed source.
+fn record_lag(feed: &academy_runtime::feed::FeedState) {
+    let source = feed.source.clone();
+    let behind = (feed.head_sequence - feed.applied_sequence).max(0);
+    metrics::gauge!("reporting_feed_lag_events", "source" => source.clone()).set(behind as f64);
+    metrics::gauge!("reporting_feed_lag_seconds", "source" => source.clone())
+        .set(feed.lag_seconds());
+    metrics::gauge!("reporting_feed_applied_sequence", "source" => source)
+        .set(feed.applied_sequence as f64);
 }

@@ -58,6 +58,9 @@ where
             Ok(())
         }
         Command::Serve => {
+            if let Some(metrics) = config.metrics_listen {
+                crate::monitoring::install(metrics)?;
+            }
             let addr = config.listen_addr(&service)?;
             let listener = tokio::net::TcpListener::bind(addr)
                 .await

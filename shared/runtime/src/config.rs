@@ -92,6 +92,11 @@ pub struct ServerConfig {
     #[arg(long, env = "ACADEMY_MAX_CONCURRENT_CALLS", default_value_t = 512)]
     pub max_concurrent_calls: usize,
 
+    /// Where Prometheus scrapes `/metrics` over plain HTTP (off when unset),
+    /// e.g. 0.0.0.0:9090.
+    #[arg(long, env = "ACADEMY_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     #[command(flatten)]
     pub auth: crate::auth::AuthConfig,
 }
@@ -113,6 +118,7 @@ impl ServerConfig {
             max_message_bytes: 4 * 1024 * 1024,
             max_concurrency_per_connection: 256,
             max_concurrent_calls: 512,
+            metrics_listen: None,
             auth: crate::auth::AuthConfig::disabled(),
         }
     }

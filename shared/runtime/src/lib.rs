@@ -9,6 +9,7 @@ pub mod db;
 pub mod deadline;
 pub mod feed;
 pub mod idempotency;
+pub mod monitoring;
 pub mod schema;
 pub mod server;
 pub mod shed;

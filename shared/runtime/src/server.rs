@@ -23,6 +23,7 @@ use tracing::Level;
 use crate::auth::{AuthLayer, ScopeTable, Verifier};
 use crate::config::ServerConfig;
 use crate::deadline::UnaryDeadlineLayer;
+use crate::monitoring::GrpcMetricsLayer;
 use crate::shed::ShedLayer;
 
 /// How often the database is pinged to drive the health status.
@@ -101,6 +102,9 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let auth = auth_layer(config, &services)?;
+    if config.metrics_listen.is_some() {
+        crate::monitoring::watch_pool(db.clone(), shutdown.clone());
+    }
     let (health, health_service) = tonic_health::server::health_reporter();
     let names = services.names.clone();
     set_health(&health, &names, ServingStatus::NotServing).await;
@@ -140,6 +144,7 @@ pub async fn serve(
         .concurrency_limit_per_connection(config.max_concurrency_per_connection)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .layer(trace)
+        .layer(GrpcMetricsLayer)
         .layer(ShedLayer::new(config.max_concurrent_calls))
         .layer(auth)
         .layer(UnaryDeadlineLayer::new(config.request_timeout(), streaming))

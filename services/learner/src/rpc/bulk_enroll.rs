@@ -63,6 +63,7 @@ pub async fn bulk_enroll(
         }
     }
     enroll_batch(registry, batch, &mut tally, &mut answers, &trace).await?;
+    super::import::record_rows("BulkEnroll", &tally);
     Ok(pb::BulkEnrollResponse {
         created: tally.created,
         duplicates: tally.duplicates,

@@ -41,6 +41,7 @@ pub async fn import(
         }
     }
     import_batch(registry, batch, &mut tally).await?;
+    record_rows("ImportLearners", &tally);
     tracing::info!(
         rows = index,
         created = tally.created,
@@ -137,4 +138,15 @@ async fn insert_new(registry: &Registry, rows: &[Row]) -> Result<(i64, i64), DbE
     registry.outbox.committed();
     let created = inserted.len() as i64;
     Ok((created, rows.len() as i64 - created))
+}
+
+/// Rows of a finished streaming import, by outcome, for Prometheus.
+pub fn record_rows(stream: &'static str, tally: &Tally) {
+    let count = |outcome: &'static str, n: u64| {
+        metrics::counter!("learner_import_rows_total", "stream" => stream, "outcome" => outcome)
+            .increment(n);
+    };
+    count("created", tally.created.unsigned_abs());
+    count("duplicate", tally.duplicates.unsigned_abs());
+    count("rejected", tally.rejected.len() as u64);
 }

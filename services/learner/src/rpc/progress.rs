@@ -205,6 +205,7 @@ pub async fn record_many(
         }
     }
     record_batch(registry, batch, &mut tally).await?;
+    super::import::record_rows("BulkRecordProgress", &tally);
     Ok(pb::BulkRecordProgressResponse {
         recorded: tally.created,
         duplicates: tally.duplicates,
