@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 use tempfile::TempDir;
@@ -54,6 +54,19 @@ impl ServiceProcess {
         Self::start_at(binary_name, addr, tempfile::tempdir().unwrap(), extra_env).await
     }
 
+    /// Like [`ServiceProcess::start`], with the child's stdout and stderr
+    /// appended to the file at `log_path` (created if missing) instead of
+    /// the test's own output, so a test can read what the service logged.
+    pub async fn start_logged(
+        binary_name: &str,
+        extra_env: &[(&str, &str)],
+        log_path: &Path,
+    ) -> Self {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let data_dir = tempfile::tempdir().unwrap();
+        Self::launch(binary_name, addr, data_dir, extra_env, Some(log_path)).await
+    }
+
     /// Starts `binary` on `addr` with its data in `data_dir` (to restart a
     /// service where it was).
     pub async fn start_at(
@@ -61,6 +74,16 @@ impl ServiceProcess {
         addr: SocketAddr,
         data_dir: TempDir,
         extra_env: &[(&str, &str)],
+    ) -> Self {
+        Self::launch(binary_name, addr, data_dir, extra_env, None).await
+    }
+
+    async fn launch(
+        binary_name: &str,
+        addr: SocketAddr,
+        data_dir: TempDir,
+        extra_env: &[(&str, &str)],
+        log_path: Option<&Path>,
     ) -> Self {
         let mut command = Command::new(binary(binary_name));
         command
@@ -74,6 +97,18 @@ impl ServiceProcess {
             .kill_on_drop(true);
         for (key, value) in extra_env {
             command.env(key, value);
+        }
+        if let Some(path) = log_path {
+            // One file, opened for appending, for both streams: the two
+            // descriptors share it and neither overwrites the other's lines.
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .unwrap_or_else(|err| panic!("open log file {}: {err}", path.display()));
+            command
+                .stdout(Stdio::from(log.try_clone().unwrap()))
+                .stderr(Stdio::from(log));
         }
         let child = command.spawn().unwrap();
         let process = Self {
