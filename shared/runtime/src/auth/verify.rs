@@ -106,6 +106,15 @@ impl Verifier {
         })
     }
 
+    /// Who a valid token speaks for and what it may do (for tools and
+    /// tests; the server layer uses the same check).
+    pub fn check(&self, token: &str) -> Result<super::Caller, AuthError> {
+        self.verify(token).map(|claims| super::Caller {
+            subject: claims.sub,
+            scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
+        })
+    }
+
     /// The subject and scopes of a valid token.
     pub(super) fn verify(&self, token: &str) -> Result<Verified, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Invalid)?;
