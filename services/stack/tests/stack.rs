@@ -152,9 +152,15 @@ async fn the_demo_report_equals_the_generated_data() {
     let expected: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("demo-expected.json")).unwrap())
             .unwrap();
-    let mut client = ReportingServiceClient::connect(format!("http://127.0.0.1:{}", base + 2))
-        .await
-        .unwrap();
+    // Reports need a token: the stack's development token.
+    let token = std::fs::read_to_string(dir.path().join("dev.token")).unwrap();
+    let bearer = academyctl::client::Bearer::new(Some(&token)).unwrap();
+    let endpoint = format!("http://127.0.0.1:{}", base + 2);
+    let mut client = ReportingServiceClient::new(
+        academyctl::client::connect(&endpoint, &bearer)
+            .await
+            .unwrap(),
+    );
     let period = || {
         Some(Period {
             half: "2025-H2".into(),
