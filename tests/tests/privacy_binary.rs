@@ -1122,14 +1122,13 @@ async fn personal_data_stays_out_of_logs_errors_and_feeds() {
     drop((course, learner, reporting));
 }
 
-/// Erasure must leave none of the learner's data in the SQLite files. It
-/// does today: the learner's WAL keeps the page images written before the
-/// erasure (the row, the unique-index entries and the unredacted outbox
-/// payloads), reporting's WAL keeps the organisation, and even after a
-/// checkpoint the freed cell space of the learner table and of the email
-/// index keeps the bytes (SQLite's `secure_delete` is off by default).
+/// Erasure must leave none of the learner's data in the SQLite files:
+/// not in the WAL (page images from before the erasure: the row, the
+/// unique-index entries, the unredacted outbox payloads, reporting's copy
+/// of the organisation) and not in freed b-tree space. Every connection
+/// runs with `secure_delete`, and learner and reporting checkpoint and
+/// truncate the WAL after applying an erasure.
 #[tokio::test]
-#[ignore = "known defect: SQLite keeps erased personal data in the WAL and in freed b-tree space"]
 async fn erasure_leaves_no_personal_data_in_the_sqlite_files() {
     let w = walkthrough().await;
     let mut findings = w.storage_running;

@@ -11,8 +11,8 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Opens a connection pool. For SQLite the file's directory is created, WAL
-/// is switched on (readers do not block the writer) and a busy timeout makes
-/// concurrent writers wait instead of failing.
+/// is switched on (readers do not block the writer), a busy timeout makes
+/// concurrent writers wait instead of failing, and freed pages are zeroed.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     if let Some(dir) = sqlite_path(url)
         .and_then(|path| Path::new(path).parent())
@@ -29,21 +29,21 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         // One writer at a time is what SQLite allows; a small pool avoids
         // piling up connections that would only wait on the write lock.
         options.max_connections(4).min_connections(1);
+        // Pragmas belong to each pooled connection, not to whichever one
+        // runs a statement. secure_delete overwrites freed pages, so an
+        // erased learner's data is not left readable in the file.
+        options.map_sqlx_sqlite_opts(|sqlite| {
+            sqlite
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+                .pragma("secure_delete", "ON")
+        });
     } else {
         options.max_connections(16);
     }
-    let db = Database::connect(options).await?;
-    if db.get_database_backend() == DbBackend::Sqlite {
-        for pragma in [
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA busy_timeout = 5000",
-            "PRAGMA foreign_keys = ON",
-            "PRAGMA synchronous = NORMAL",
-        ] {
-            db.execute_unprepared(pragma).await?;
-        }
-    }
-    Ok(db)
+    Ok(Database::connect(options).await?)
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock
@@ -56,6 +56,22 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         ..Default::default()
     })
     .await
+}
+
+/// After an erasure on SQLite: writes the WAL back into the file (where
+/// secure_delete zeroes the freed space) and empties it, so no page image
+/// from before the erasure lingers. Best effort: a reader holding an older
+/// snapshot can keep it from finishing; the next one catches up.
+pub async fn flush_erased(db: &DatabaseConnection) {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return;
+    }
+    if let Err(err) = db
+        .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+        .await
+    {
+        tracing::warn!(%err, "WAL checkpoint after an erasure failed");
+    }
 }
 
 /// Applies every pending migration of `M`.

@@ -243,5 +243,6 @@ pub async fn erase(
     }
     .await;
     result?;
+    academy_runtime::db::flush_erased(&registry.db).await;
     load(registry, &id).await
 }

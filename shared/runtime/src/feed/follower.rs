@@ -319,6 +319,15 @@ impl Follower {
             .await
             .map_err(transient)?;
         txn.commit().await.map_err(transient)?;
+        let erased = batch.iter().any(|event| {
+            matches!(
+                event.payload,
+                Some(academy_proto::events::event::Payload::LearnerErased(_))
+            )
+        });
+        if erased {
+            crate::db::flush_erased(&self.db).await;
+        }
         self.state.send_modify(|s| {
             s.applied_sequence = applied;
             s.applied_record_time = applied_time.or(s.applied_record_time);
