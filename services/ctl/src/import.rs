@@ -41,6 +41,8 @@ pub struct ImportOutcome {
     pub rows: u64,
     pub created: i64,
     pub duplicates: i64,
+    /// Every rejected row, itemised or not.
+    pub rejected_count: i64,
     pub rejected: Vec<Rejection>,
 }
 
@@ -76,6 +78,7 @@ pub async fn send(
     let ParsedFile { rows, mut rejected } = file;
     let mut outcome = ImportOutcome {
         rows: rows.len() as u64 + rejected.len() as u64,
+        rejected_count: rejected.len() as i64,
         ..Default::default()
     };
     let bar = ProgressBar::new(rows.len() as u64).with_style(
@@ -100,6 +103,18 @@ pub async fn send(
         let reply = reply.into_inner();
         outcome.created += reply.created;
         outcome.duplicates += reply.duplicates;
+        outcome.rejected_count += reply.rejected_count;
+        let unlisted = reply.rejected_count - reply.rejected.len() as i64;
+        if unlisted > 0 {
+            // The server itemises 1000 rejections per stream; never hide the rest.
+            rejected.push(Rejection {
+                line: batch[0].line,
+                reason: format!(
+                    "{unlisted} more rejected rows in the batch starting here were not \
+                     itemised; rerun with a smaller --batch-rows to see each"
+                ),
+            });
+        }
         for row in reply.rejected {
             let line = usize::try_from(row.index)
                 .ok()

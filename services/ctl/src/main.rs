@@ -135,8 +135,9 @@ enum ImportCommand {
     /// employment_status, external_id, organization, registered_at.
     Learners {
         file: PathBuf,
-        /// Rows per ImportLearners stream.
-        #[arg(long, default_value_t = 20_000)]
+        /// Rows per ImportLearners stream (the service itemises up to 1000
+        /// rejected rows per stream, so every bad row gets its line).
+        #[arg(long, default_value_t = 1000)]
         batch_rows: usize,
     },
 }
@@ -230,12 +231,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 outcome.rows,
                 outcome.created,
                 outcome.duplicates,
-                outcome.rejected.len()
+                outcome.rejected_count
             );
             for rejection in &outcome.rejected {
                 println!("  line {}: {}", rejection.line, rejection.reason);
             }
-            if !outcome.rejected.is_empty() {
+            if outcome.rejected_count > 0 {
                 return Ok(ExitCode::from(3));
             }
         }

@@ -68,6 +68,7 @@ pub async fn bulk_enroll(
         created: tally.created,
         duplicates: tally.duplicates,
         rejected: tally.rejected,
+        rejected_count: tally.rejected_count,
     })
 }
 

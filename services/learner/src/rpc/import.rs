@@ -46,13 +46,14 @@ pub async fn import(
         rows = index,
         created = tally.created,
         duplicates = tally.duplicates,
-        rejected = tally.rejected.len(),
+        rejected = tally.rejected_count,
         "learner import finished"
     );
     Ok(pb::ImportLearnersResponse {
         created: tally.created,
         duplicates: tally.duplicates,
         rejected: tally.rejected,
+        rejected_count: tally.rejected_count,
     })
 }
 
@@ -148,5 +149,5 @@ pub fn record_rows(stream: &'static str, tally: &Tally) {
     };
     count("created", tally.created.unsigned_abs());
     count("duplicate", tally.duplicates.unsigned_abs());
-    count("rejected", tally.rejected.len() as u64);
+    count("rejected", tally.rejected_count.unsigned_abs());
 }

@@ -40,12 +40,19 @@ pub fn check_stream_length(index: i64, max_rows: usize) -> Result<(), DomainErro
     Ok(())
 }
 
+/// Rejected rows itemised in one stream's answer; past this only counted,
+/// so the answer stays far below the message size limit.
+pub const MAX_REJECTED_LISTED: usize = 1000;
+
 /// Running totals of one streaming import (learners or enrollments).
 #[derive(Debug, Default)]
 pub struct Tally {
     pub created: i64,
     pub duplicates: i64,
+    /// The first MAX_REJECTED_LISTED rejected rows.
     pub rejected: Vec<pb::RejectedRow>,
+    /// Every rejected row.
+    pub rejected_count: i64,
 }
 
 impl Tally {
@@ -64,11 +71,14 @@ impl Tally {
             ),
             other => (String::new(), other.to_string()),
         };
-        self.rejected.push(pb::RejectedRow {
-            index,
-            reason,
-            field,
-        });
+        self.rejected_count += 1;
+        if self.rejected.len() < MAX_REJECTED_LISTED {
+            self.rejected.push(pb::RejectedRow {
+                index,
+                reason,
+                field,
+            });
+        }
     }
 }
 

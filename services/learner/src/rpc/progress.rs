@@ -210,6 +210,7 @@ pub async fn record_many(
         recorded: tally.created,
         duplicates: tally.duplicates,
         rejected: tally.rejected,
+        rejected_count: tally.rejected_count,
     })
 }
 

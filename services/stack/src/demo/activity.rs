@@ -53,9 +53,7 @@ pub(super) async fn enroll(
     bar.finish();
     println!(
         "  enrollments: {} created, {} already there, {} rejected",
-        reply.created,
-        reply.duplicates,
-        reply.rejected.len()
+        reply.created, reply.duplicates, reply.rejected_count
     );
     Ok(())
 }
@@ -124,9 +122,7 @@ pub(super) async fn progress(
     bar.finish();
     println!(
         "  progress: {} recorded, {} already there, {} rejected",
-        reply.recorded,
-        reply.duplicates,
-        reply.rejected.len()
+        reply.recorded, reply.duplicates, reply.rejected_count
     );
     Ok(())
 }

@@ -74,9 +74,7 @@ pub(super) async fn import_learners(
     bar.finish();
     println!(
         "  learners: {} created, {} already there, {} rejected",
-        reply.created,
-        reply.duplicates,
-        reply.rejected.len()
+        reply.created, reply.duplicates, reply.rejected_count
     );
     Ok(())
 }
