@@ -19,6 +19,7 @@ on_both_backends!(
     applies_every_event_once_across_restarts,
     reconnects_after_the_producer_restarts,
     stops_loudly_on_an_event_it_cannot_understand,
+    two_replicas_apply_every_event_once,
 );
 
 /// Records every applied event; refuses `refuse` types.
@@ -155,6 +156,36 @@ async fn applies_every_event_once_across_restarts(db: TestDb) {
     );
     shutdown.cancel();
     task.await.unwrap();
+}
+
+/// Two consumer replicas on one database (reporting scaled out): each
+/// batch locks the cursor, so no event is applied twice.
+async fn two_replicas_apply_every_event_once(db: TestDb) {
+    let course = TestServer::start(TestDb::sqlite()).await;
+    let mut client = course.client().await;
+    for i in 0..60 {
+        create_skill(&mut client, &format!("Skill {i}")).await;
+    }
+    let conn = follower_db(&db).await;
+    let second = academy_runtime::db::connect(&db.url).await.unwrap();
+    let (mut a, stop_a, task_a) = start(&course.endpoint(), &conn, None);
+    let (mut b, stop_b, task_b) = start(&course.endpoint(), &second, None);
+    wait_for(&mut a, "replica a at 60", |s| s.applied_sequence == 60).await;
+    wait_for(&mut b, "replica b at 60", |s| s.applied_sequence == 60).await;
+    for i in 60..80 {
+        create_skill(&mut client, &format!("Live {i}")).await;
+    }
+    wait_for(&mut a, "replica a at 80", |s| s.applied_sequence == 80).await;
+    wait_for(&mut b, "replica b at 80", |s| s.applied_sequence == 80).await;
+    assert_eq!(
+        applied(&conn).await,
+        (80, 80),
+        "nothing twice, nothing lost"
+    );
+    stop_a.cancel();
+    stop_b.cancel();
+    task_a.await.unwrap();
+    task_b.await.unwrap();
 }
 
 async fn reconnects_after_the_producer_restarts(db: TestDb) {

@@ -10,14 +10,35 @@ use super::outbox::placeholders;
 
 /// The last sequence applied from `source` (0 before the first event).
 pub async fn load<C: ConnectionTrait>(db: &C, source: &str) -> Result<i64, DbErr> {
+    read(db, source, "").await
+}
+
+/// The cursor, locked until the caller's transaction ends, so two consumer
+/// replicas never apply the same events (on SQLite the IMMEDIATE write
+/// transaction already serialises them).
+pub async fn load_for_update<C: ConnectionTrait>(txn: &C, source: &str) -> Result<i64, DbErr> {
+    if txn.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return read(txn, source, "").await;
+    }
+    // A missing row cannot be locked: create it first. A concurrent insert
+    // of the same source waits for ours to end, then does nothing.
+    txn.execute_raw(Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        "INSERT INTO feed_cursors (source, applied_sequence) VALUES ($1, 0) \
+         ON CONFLICT (source) DO NOTHING",
+        [Value::from(source)],
+    ))
+    .await?;
+    read(txn, source, " FOR UPDATE").await
+}
+
+async fn read<C: ConnectionTrait>(db: &C, source: &str, lock: &str) -> Result<i64, DbErr> {
     let backend = db.get_database_backend();
+    let sql = format!("SELECT applied_sequence FROM feed_cursors WHERE source = ?{lock}");
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
             backend,
-            placeholders(
-                backend,
-                "SELECT applied_sequence FROM feed_cursors WHERE source = ?",
-            ),
+            placeholders(backend, &sql),
             [Value::from(source)],
         ))
         .await?;

@@ -288,7 +288,9 @@ impl Follower {
         let transient = |err: DbErr| Ended::Transient(format!("applying: {err}"));
         let _shared = self.gate.read().await;
         let txn = begin_write(&self.db).await.map_err(transient)?;
-        let mut applied = cursor::load(&txn, &self.source).await.map_err(transient)?;
+        let mut applied = cursor::load_for_update(&txn, &self.source)
+            .await
+            .map_err(transient)?;
         let mut applied_time = None;
         let mut stopped = None;
         for event in batch {
