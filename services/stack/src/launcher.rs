@@ -158,8 +158,14 @@ async fn start(
         .env("ACADEMY_COURSE_ENDPOINT", course)
         .env("ACADEMY_LEARNER_ENDPOINT", learner)
         .env("ACADEMY_AUTH_HS256_SECRET", &auth.secret)
+        // The development token is minted for the default issuer and
+        // audience with this key alone: settings from the shell must not
+        // make the services expect anything else.
         .env_remove("ACADEMY_AUTH_DISABLED")
         .env_remove("ACADEMY_AUTH_TOKEN_FILE")
+        .env_remove("ACADEMY_AUTH_JWKS_FILE")
+        .env_remove("ACADEMY_AUTH_ISSUER")
+        .env_remove("ACADEMY_AUTH_AUDIENCE")
         .env("ACADEMY_LOG_FORMAT", "pretty")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
