@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "academy/reporting/v1/reporting_service.proto",
     "academy/events/v1/events.proto",
     "academy/events/v1/event_feed.proto",
+    "academy/audit/v1/audit_service.proto",
     "google/type/date.proto",
 ];
 

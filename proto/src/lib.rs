@@ -40,8 +40,14 @@ pub mod academy {
             tonic::include_proto!("academy.events.v1");
         }
     }
+    pub mod audit {
+        pub mod v1 {
+            tonic::include_proto!("academy.audit.v1");
+        }
+    }
 }
 
+pub use academy::audit::v1 as audit;
 pub use academy::course::v1 as course;
 pub use academy::events::v1 as events;
 pub use academy::learner::v1 as learner;

@@ -43,6 +43,9 @@ pub fn free_port() -> u16 {
 #[derive(Debug)]
 pub struct ServiceProcess {
     pub addr: SocketAddr,
+    /// Where `grpc.health.v1` answers in plaintext: `ACADEMY_HEALTH_LISTEN`
+    /// when the test sets it (the gRPC port may speak only TLS), else `addr`.
+    pub health_addr: SocketAddr,
     pub child: Child,
     pub data_dir: TempDir,
 }
@@ -111,8 +114,13 @@ impl ServiceProcess {
                 .stderr(Stdio::from(log));
         }
         let child = command.spawn().unwrap();
+        let health_addr = extra_env
+            .iter()
+            .find(|(key, _)| *key == "ACADEMY_HEALTH_LISTEN")
+            .map_or(addr, |(_, value)| value.parse().unwrap());
         let process = Self {
             addr,
+            health_addr,
             child,
             data_dir,
         };
@@ -134,7 +142,7 @@ impl ServiceProcess {
 
     /// The health status of the whole server, or `None` if it does not answer.
     pub async fn health(&self) -> Option<i32> {
-        let channel = Channel::from_shared(self.endpoint())
+        let channel = Channel::from_shared(format!("http://{}", self.health_addr))
             .unwrap()
             .connect()
             .await

@@ -121,11 +121,13 @@ async fn walk(
 
 #[tokio::test]
 async fn every_method_of_every_service_checks_token_and_scope() {
+    use academy_proto::audit::audit_service_server::SERVICE_NAME as AUDIT;
     use academy_proto::course::course_service_server::SERVICE_NAME as COURSE;
     use academy_proto::events::event_feed_server::SERVICE_NAME as FEED;
     use academy_proto::learner::enrollment_service_server::SERVICE_NAME as ENROLLMENT;
     use academy_proto::learner::learner_service_server::SERVICE_NAME as LEARNER;
     use academy_proto::reporting::reporting_service_server::SERVICE_NAME as REPORTING;
+    use academy_runtime::audit::service::SCOPES as AUDIT_SCOPES;
     use academy_runtime::feed::service::SCOPES as FEED_SCOPES;
 
     let course = ServiceProcess::start("academy-course", &AUTH_ON).await;
@@ -147,19 +149,29 @@ async fn every_method_of_every_service_checks_token_and_scope() {
 
     let mut course_scopes = table(COURSE, academy_course::scopes::COURSE_SERVICE);
     course_scopes.extend(table(FEED, FEED_SCOPES));
+    course_scopes.extend(table(AUDIT, AUDIT_SCOPES));
     let mut learner_scopes = table(LEARNER, academy_learner::scopes::LEARNER_SERVICE);
     learner_scopes.extend(table(
         ENROLLMENT,
         academy_learner::scopes::ENROLLMENT_SERVICE,
     ));
     learner_scopes.extend(table(FEED, FEED_SCOPES));
-    let reporting_scopes = table(REPORTING, academy_reporting::scopes::REPORTING_SERVICE);
+    learner_scopes.extend(table(AUDIT, AUDIT_SCOPES));
+    let mut reporting_scopes = table(REPORTING, academy_reporting::scopes::REPORTING_SERVICE);
+    reporting_scopes.extend(table(AUDIT, AUDIT_SCOPES));
 
-    let walked = walk(&course, &[COURSE, FEED], &course_scopes).await
-        + walk(&learner, &[LEARNER, ENROLLMENT, FEED], &learner_scopes).await
-        + walk(&reporting, &[REPORTING], &reporting_scopes).await;
+    let walked = walk(&course, &[COURSE, FEED, AUDIT], &course_scopes).await
+        + walk(
+            &learner,
+            &[LEARNER, ENROLLMENT, FEED, AUDIT],
+            &learner_scopes,
+        )
+        .await
+        + walk(&reporting, &[REPORTING, AUDIT], &reporting_scopes).await;
     println!("walked {walked} methods × (no token, wrong scope, right scope)");
-    assert_eq!(walked, 12 + 2 + 6 + 9 + 2 + 7);
+    // Per binary: its own services, the feed where it produces one, and the
+    // audit log everywhere.
+    assert_eq!(walked, (12 + 2 + 1) + (6 + 9 + 2 + 1) + (7 + 1));
 
     // Health and reflection stay open to probes and grpcurl.
     for process in [&course, &learner, &reporting] {

@@ -1,6 +1,7 @@
 //! Connecting to the services: endpoints from flags or the environment, and
 //! the caller's bearer token on every call.
 
+use academy_runtime::tls::TlsConfig;
 use anyhow::Context;
 use tonic::metadata::AsciiMetadataValue;
 use tonic::service::Interceptor;
@@ -43,10 +44,20 @@ impl Interceptor for Bearer {
 /// A channel with the caller's token, ready for any generated client.
 pub type Authed = InterceptedService<Channel, Bearer>;
 
-/// Connects to `endpoint` (e.g. `http://127.0.0.1:50053`).
+/// Connects to `endpoint` (e.g. `http://127.0.0.1:50053`) in plaintext.
 pub async fn connect(endpoint: &str, bearer: &Bearer) -> anyhow::Result<Authed> {
-    let channel = Channel::from_shared(endpoint.to_owned())
-        .with_context(|| format!("{endpoint} is not a valid endpoint URL"))?
+    connect_tls(endpoint, bearer, &TlsConfig::default()).await
+}
+
+/// Connects to `endpoint`; an `https://` one is verified against the CA in
+/// `tls` and gets the client certificate there, if any (mutual TLS).
+pub async fn connect_tls(
+    endpoint: &str,
+    bearer: &Bearer,
+    tls: &TlsConfig,
+) -> anyhow::Result<Authed> {
+    let channel = tls
+        .endpoint(endpoint)?
         .connect()
         .await
         .with_context(|| format!("cannot reach {endpoint}"))?;

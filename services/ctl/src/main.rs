@@ -7,7 +7,8 @@
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::{Dimension, ExportReportRequest, Granularity, Metric, ReportKind};
-use academyctl::client::{Bearer, connect};
+use academy_runtime::tls::TlsConfig;
+use academyctl::client::{Bearer, connect_tls};
 use academyctl::period::PeriodArgs;
 use academyctl::{export, feed, import, report};
 use clap::{Parser, Subcommand};
@@ -38,6 +39,28 @@ struct Cli {
     /// Bearer token sent with every call.
     #[arg(long, global = true, env = "ACADEMY_TOKEN", hide_env_values = true)]
     token: Option<String>,
+
+    /// CA that signs the services' certificates (for https:// endpoints).
+    #[arg(long, global = true, env = "ACADEMY_TLS_CA_FILE")]
+    tls_ca: Option<PathBuf>,
+
+    /// Client certificate, for services that require one (mutual TLS).
+    #[arg(
+        long,
+        global = true,
+        env = "ACADEMY_TLS_CERT_FILE",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+
+    /// The client certificate's private key.
+    #[arg(
+        long,
+        global = true,
+        env = "ACADEMY_TLS_KEY_FILE",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -171,9 +194,15 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let bearer = Bearer::new(cli.token.as_deref())?;
+    let tls = TlsConfig {
+        tls_ca_file: cli.tls_ca.clone(),
+        tls_cert_file: cli.tls_cert.clone(),
+        tls_key_file: cli.tls_key.clone(),
+        ..TlsConfig::default()
+    };
     let reporting = || async {
         anyhow::Ok(ReportingServiceClient::new(
-            connect(&cli.reporting_endpoint, &bearer).await?,
+            connect_tls(&cli.reporting_endpoint, &bearer, &tls).await?,
         ))
     };
     match cli.command {
@@ -223,7 +252,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(ImportCommand::Learners { file, batch_rows }) => {
             let parsed = import::read(&file)?;
             let mut client =
-                LearnerServiceClient::new(connect(&cli.learner_endpoint, &bearer).await?);
+                LearnerServiceClient::new(connect_tls(&cli.learner_endpoint, &bearer, &tls).await?);
             let outcome = import::send(&mut client, parsed, batch_rows).await?;
             println!(
                 "{}: {} rows: {} created, {} duplicates, {} rejected",

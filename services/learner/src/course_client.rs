@@ -29,8 +29,8 @@ pub struct CourseClient {
 impl CourseClient {
     /// Connects lazily: the learner service starts (and serves everything
     /// but Enroll) while the course service is down.
-    pub fn new(endpoint: &str, timeout: Duration, token: ClientToken) -> anyhow::Result<Self> {
-        let channel = Endpoint::from_shared(endpoint.to_owned())?
+    pub fn new(endpoint: Endpoint, timeout: Duration, token: ClientToken) -> anyhow::Result<Self> {
+        let channel = endpoint
             .connect_timeout(timeout)
             .timeout(timeout)
             .connect_lazy();

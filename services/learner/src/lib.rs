@@ -64,7 +64,7 @@ pub async fn serve(
         db: db.clone(),
         outbox: outbox.clone(),
         courses: course_client::CourseClient::new(
-            &settings.course_endpoint,
+            config.tls.endpoint(&settings.course_endpoint)?,
             settings.course_timeout(),
             ClientToken::from_config(&config.auth, "service:learner", scopes::CALLS_TO_COURSE),
         )?,

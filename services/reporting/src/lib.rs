@@ -63,12 +63,14 @@ pub async fn serve(
     let gate = Arc::new(tokio::sync::RwLock::new(()));
     let resets = Arc::new(tokio::sync::watch::Sender::new(0u64));
     let token = ClientToken::from_config(&config.auth, "service:reporting", scopes::CALLS_TO_FEEDS);
-    let follow = |source: &str, endpoint: &str| {
-        Follower::new(source, endpoint, db.clone(), projector.clone()).map(|f| {
-            f.with_gate(gate.clone())
+    let follow = |source: &str, url: &str| {
+        let endpoint = config.tls.endpoint(url)?;
+        anyhow::Ok(
+            Follower::new(source, endpoint, db.clone(), projector.clone())
+                .with_gate(gate.clone())
                 .with_resets(resets.subscribe())
-                .with_token(token.clone())
-        })
+                .with_token(token.clone()),
+        )
     };
     let followers = [
         follow("course", &settings.course_endpoint)?,

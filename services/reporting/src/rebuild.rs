@@ -47,6 +47,16 @@ impl Rebuilder {
             let _exclusive = self.gate.write().await;
             let txn = begin_write(&self.db).await.map_err(db_error)?;
             projection::clear(&txn).await.map_err(db_error)?;
+            let change = academy_runtime::audit::Change {
+                action: "projections.rebuilt".to_owned(),
+                resource_id: String::new(),
+                count: 1,
+                first_sequence: 0,
+                last_sequence: 0,
+            };
+            academy_runtime::audit::record(&txn, change)
+                .await
+                .map_err(db_error)?;
             txn.commit().await.map_err(db_error)?;
         }
         self.resets.send_modify(|g| *g += 1);

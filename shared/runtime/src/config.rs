@@ -99,6 +99,9 @@ pub struct ServerConfig {
 
     #[command(flatten)]
     pub auth: crate::auth::AuthConfig,
+
+    #[command(flatten)]
+    pub tls: crate::tls::TlsConfig,
 }
 
 impl ServerConfig {
@@ -120,6 +123,7 @@ impl ServerConfig {
             max_concurrent_calls: 512,
             metrics_listen: None,
             auth: crate::auth::AuthConfig::disabled(),
+            tls: crate::tls::TlsConfig::default(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! database, the gRPC server bootstrap, the mapping of domain errors to
 //! statuses, and the change feed.
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod shutdown;
 pub mod status;
 pub mod telemetry;
 pub mod time;
+pub mod tls;
 pub mod trace;
 
 pub use config::{MigrateMode, ServerConfig, ServiceIdentity};

@@ -20,11 +20,13 @@ use tower::Service;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::audit::{self, AuditService};
 use crate::auth::{AuthLayer, ScopeTable, Verifier};
 use crate::config::ServerConfig;
 use crate::deadline::UnaryDeadlineLayer;
 use crate::monitoring::GrpcMetricsLayer;
 use crate::shed::ShedLayer;
+use academy_proto::audit::audit_service_server;
 
 /// How often the database is pinged to drive the health status.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(2);
@@ -98,9 +100,13 @@ pub async fn serve(
     config: &ServerConfig,
     listener: TcpListener,
     db: DatabaseConnection,
-    services: Services,
+    mut services: Services,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    // Every binary serves its own audit log.
+    services
+        .add(AuditService::new(db.clone()).into_server())
+        .authorize(audit_service_server::SERVICE_NAME, audit::service::SCOPES);
     let auth = auth_layer(config, &services)?;
     if config.metrics_listen.is_some() {
         crate::monitoring::watch_pool(db.clone(), shutdown.clone());
@@ -138,7 +144,26 @@ pub async fn serve(
     streaming.push("/grpc.health.v1.Health/Watch".to_owned());
     streaming.push("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo".to_owned());
     streaming.push("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo".to_owned());
-    let server = Server::builder()
+    let mut builder = Server::builder();
+    if let Some(tls) = config.tls.server()? {
+        tracing::info!(mutual = config.tls.mutual(), "TLS on");
+        builder = builder.tls_config(tls)?;
+    }
+    let health_port = match config.tls.health_listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr).await.map_err(|err| {
+                anyhow::anyhow!("cannot listen for health checks on {addr}: {err}")
+            })?;
+            tracing::info!(%addr, "serving plaintext health checks");
+            Some(tokio::spawn(serve_health(
+                listener,
+                health_service.clone(),
+                shutdown.clone(),
+            )))
+        }
+        None => None,
+    };
+    let server = builder
         .max_connection_age(config.max_connection_age())
         .max_connection_age_grace(CONNECTION_AGE_GRACE)
         .concurrency_limit_per_connection(config.max_concurrency_per_connection)
@@ -172,8 +197,32 @@ pub async fn serve(
         }
     };
     watcher.abort();
+    if let Some(health_port) = health_port {
+        health_port.abort();
+    }
     tracing::info!("server stopped");
     result
+}
+
+/// Serves only `grpc.health.v1`, in plaintext, on its own port: kubelet
+/// probes speak neither TLS nor auth, and health reveals nothing else.
+async fn serve_health<S>(listener: TcpListener, health: S, shutdown: CancellationToken)
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let result = Server::builder()
+        .add_service(health)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
+        .await;
+    if let Err(err) = result {
+        tracing::error!(%err, "health port stopped");
+    }
 }
 
 /// The auth layer for `services`; refuses to start without a key unless

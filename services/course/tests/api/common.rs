@@ -1,5 +1,6 @@
 //! Starting a course server for one test, and request builders.
 
+use academy_proto::audit::audit_service_client::AuditServiceClient;
 use academy_proto::course::course_service_client::CourseServiceClient;
 use academy_proto::course::*;
 use academy_proto::events::event_feed_client::EventFeedClient;
@@ -74,6 +75,10 @@ impl TestServer {
 
     pub async fn feed(&self) -> EventFeedClient<Channel> {
         EventFeedClient::new(self.channel().await)
+    }
+
+    pub async fn audit(&self) -> AuditServiceClient<Channel> {
+        AuditServiceClient::new(self.channel().await)
     }
 
     async fn wait_until_serving(&self) {

@@ -96,11 +96,10 @@ fn start(
 ) {
     let follower = Follower::new(
         "course",
-        endpoint,
+        tonic::transport::Endpoint::from_shared(endpoint.to_owned()).unwrap(),
         conn.clone(),
         Arc::new(Recorder { refuse }),
-    )
-    .unwrap();
+    );
     let state = follower.state();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(follower.run(shutdown.clone()));

@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(academy_runtime::feed::migration::CreateOutbox),
             Box::new(academy_runtime::idempotency::CreateIdempotencyKeys),
             Box::new(m20261128_000003_create_learners::Migration),
+            Box::new(academy_runtime::audit::migration::CreateAuditLog),
         ]
     }
 }

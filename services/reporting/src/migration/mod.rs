@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(academy_runtime::feed::cursor::CreateFeedCursors),
             Box::new(m20261128_000005_create_projections::Migration),
+            Box::new(academy_runtime::audit::migration::CreateAuditLog),
         ]
     }
 }

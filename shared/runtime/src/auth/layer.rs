@@ -129,12 +129,15 @@ where
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
         match self.layer.admit(&request) {
-            Ok(caller) => {
-                if let Some(caller) = caller {
-                    request.extensions_mut().insert(caller);
-                }
-                Box::pin(self.inner.call(request))
+            Ok(Some(caller)) => {
+                let call = crate::audit::CallInfo {
+                    actor: caller.subject.clone(),
+                    method: request.uri().path().to_owned(),
+                };
+                request.extensions_mut().insert(caller);
+                Box::pin(crate::audit::with_call(call, self.inner.call(request)))
             }
+            Ok(None) => Box::pin(self.inner.call(request)),
             Err(status) => {
                 tracing::debug!(method = %request.uri().path(), code = ?status.code(), "call refused");
                 Box::pin(std::future::ready(Ok(status.into_http())))

@@ -121,21 +121,22 @@ impl std::fmt::Debug for Follower {
 }
 
 impl Follower {
-    /// `source` names the producer in cursors and reports (`course`, `learner`).
+    /// `source` names the producer in cursors and reports (`course`, `learner`);
+    /// `endpoint` is where it serves (TLS already configured, if any).
     pub fn new(
         source: &str,
-        endpoint: &str,
+        endpoint: Endpoint,
         db: DatabaseConnection,
         projection: Arc<dyn Projection>,
-    ) -> anyhow::Result<Self> {
-        let channel = Endpoint::from_shared(endpoint.to_owned())?
+    ) -> Self {
+        let channel = endpoint
             .connect_timeout(Duration::from_secs(3))
             .connect_lazy();
         let state = FeedState {
             source: source.to_owned(),
             ..Default::default()
         };
-        Ok(Self {
+        Self {
             source: source.to_owned(),
             client: EventFeedClient::new(channel),
             db,
@@ -144,7 +145,7 @@ impl Follower {
             gate: Arc::new(RwLock::new(())),
             resets: None,
             token: ClientToken::none(),
-        })
+        }
     }
 
     /// Sends `token` on every call to the producer.

@@ -60,6 +60,16 @@ impl Outbox {
             .await?
             .ok_or_else(|| DbErr::RecordNotFound("feed_head row is missing".into()))?;
         let last: i64 = bumped.try_get("", "sequence")?;
+        if let Some((_, first)) = events.first() {
+            let change = crate::audit::Change {
+                action: event_type(first).to_owned(),
+                resource_id: resource_of(first).to_owned(),
+                count: count_changes(&events),
+                first_sequence: last - count + 1,
+                last_sequence: last,
+            };
+            crate::audit::record(txn, change).await?;
+        }
         let record_time = Utc::now();
         // Multi-row INSERTs in chunks keep statements under SQLite's and
         // PostgreSQL's bind-parameter limits.
@@ -252,6 +262,39 @@ pub fn subject_of(payload: &Payload) -> Option<&str> {
         | Payload::ProgramCreated(_)
         | Payload::CourseAddedToProgram(_) => None,
     }
+}
+
+/// The resource an event is about, for the audit log: the learner for
+/// everything about a learner (so one learner's history is one filter),
+/// else the course, program or skill.
+fn resource_of(payload: &Payload) -> &str {
+    if let Some(learner) = subject_of(payload) {
+        return learner;
+    }
+    fn course(snapshot: &Option<academy_proto::events::CourseSnapshot>) -> &str {
+        snapshot.as_ref().map_or("", |c| c.course_id.as_str())
+    }
+    match payload {
+        Payload::SkillCreated(e) => &e.skill_id,
+        Payload::CourseCreated(e) => course(&e.course),
+        Payload::CourseUpdated(e) => course(&e.course),
+        Payload::CoursePublished(e) => course(&e.course),
+        Payload::CourseArchived(e) => course(&e.course),
+        Payload::ProgramCreated(e) => &e.program_id,
+        Payload::CourseAddedToProgram(e) => &e.program_id,
+        _ => "",
+    }
+}
+
+/// Changes a batch of events stands for: the events of the first event's
+/// type (one progress row can also complete an enrollment and issue a
+/// certificate; that is still one change).
+fn count_changes(events: &[(DateTime<Utc>, Payload)]) -> i64 {
+    let Some((_, first)) = events.first() else {
+        return 0;
+    };
+    let kind = event_type(first);
+    events.iter().filter(|(_, p)| event_type(p) == kind).count() as i64
 }
 
 /// The stable dotted name of an event, e.g. `course.published`.

@@ -1,0 +1,301 @@
+//! The three real binaries with mutual TLS on every port: learner → course
+//! and reporting → both feeds go over mTLS, a client with the right
+//! certificate is served, and one without a certificate, with a certificate
+//! from another CA, or speaking plaintext is refused. Health stays reachable
+//! in plaintext on its own port (kubelet probes speak no TLS).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use academy_e2e::{ServiceProcess, free_port};
+use academy_proto::course::course_service_client::CourseServiceClient;
+use academy_proto::course::{
+    Course, CourseLevel, CourseModule, CreateCourseRequest, PublishCourseRequest,
+};
+use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
+use academy_proto::learner::learner_service_client::LearnerServiceClient;
+use academy_proto::learner::{
+    EmploymentStatus, EnrollRequest, Gender, Learner, RegisterLearnerRequest,
+};
+use academy_proto::reporting::GetFeedStatusRequest;
+use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
+use academy_runtime::tls::TlsConfig;
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+
+/// A certificate authority that signs leaf certificates into `dir`.
+struct Authority {
+    issuer: Issuer<'static, KeyPair>,
+    pem: PathBuf,
+}
+
+impl Authority {
+    fn new(dir: &Path, name: &str) -> Self {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let cert = params.self_signed(&key).unwrap();
+        let pem = dir.join(format!("{name}.pem"));
+        std::fs::write(&pem, cert.pem()).unwrap();
+        Self {
+            issuer: Issuer::new(params, key),
+            pem,
+        }
+    }
+
+    /// Writes `<name>.pem` and `<name>.key`, valid for 127.0.0.1 and
+    /// localhost, usable to serve and to call (one identity per service).
+    fn leaf(&self, dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let (cert_path, key_path) = (
+            dir.join(format!("{name}.pem")),
+            dir.join(format!("{name}.key")),
+        );
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        (cert_path, key_path)
+    }
+}
+
+/// Environment for a service serving mTLS with `identity`, trusting `ca`.
+fn tls_env(ca: &Path, identity: &(PathBuf, PathBuf), health: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("ACADEMY_TLS_CERT_FILE", identity.0.display().to_string()),
+        ("ACADEMY_TLS_KEY_FILE", identity.1.display().to_string()),
+        ("ACADEMY_TLS_CLIENT_CA_FILE", ca.display().to_string()),
+        ("ACADEMY_TLS_CA_FILE", ca.display().to_string()),
+        ("ACADEMY_HEALTH_LISTEN", health.to_owned()),
+    ]
+}
+
+async fn start(binary: &str, env: &[(&'static str, String)]) -> ServiceProcess {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    ServiceProcess::start(binary, &env).await
+}
+
+fn https(service: &ServiceProcess) -> String {
+    format!("https://127.0.0.1:{}", service.addr.port())
+}
+
+fn health_addr() -> String {
+    format!("127.0.0.1:{}", free_port())
+}
+
+/// A channel to `url` as a client holding `identity` (or none) and
+/// trusting `ca`; the error as text when the connection is refused.
+async fn channel(
+    url: &str,
+    ca: &Path,
+    identity: Option<&(PathBuf, PathBuf)>,
+) -> Result<Channel, String> {
+    let tls = TlsConfig {
+        tls_ca_file: Some(ca.to_owned()),
+        tls_cert_file: identity.map(|i| i.0.clone()),
+        tls_key_file: identity.map(|i| i.1.clone()),
+        ..TlsConfig::default()
+    };
+    tls.endpoint(url)
+        .unwrap()
+        .connect()
+        .await
+        .map_err(|err| format!("{err:?}"))
+}
+
+/// Whether a health check over `channel` (if it connected) is answered:
+/// every server answers it on its gRPC port with no token, so only the
+/// transport can refuse it.
+async fn health_check(channel: Result<Channel, String>) -> Result<(), String> {
+    HealthClient::new(channel?)
+        .check(HealthCheckRequest::default())
+        .await
+        .map(|_| ())
+        .map_err(|status| format!("{status:?}"))
+}
+
+async fn published_course(channel: Channel) -> String {
+    let mut client = CourseServiceClient::new(channel);
+    let created = client
+        .create_course(CreateCourseRequest {
+            course: Some(Course {
+                code: "TLS-1".into(),
+                title: "Transport security".into(),
+                provider: "Coursera".into(),
+                language: "en".into(),
+                level: CourseLevel::Beginner as i32,
+                estimated_hours: 2.0,
+                modules: vec![CourseModule {
+                    title: "Certificates".into(),
+                    estimated_minutes: 30,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    client
+        .publish_course(PublishCourseRequest {
+            id: created.id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap();
+    created.id
+}
+
+#[tokio::test]
+async fn the_stack_runs_on_mutual_tls_and_refuses_clients_without_a_certificate() {
+    let pki = tempfile::tempdir().unwrap();
+    let ca = Authority::new(pki.path(), "academy-ca");
+    let course_id = ca.leaf(pki.path(), "course");
+    let learner_id = ca.leaf(pki.path(), "learner");
+    let reporting_id = ca.leaf(pki.path(), "reporting");
+    let operator = ca.leaf(pki.path(), "operator");
+    let rogue_ca = Authority::new(pki.path(), "rogue-ca");
+    let intruder = rogue_ca.leaf(pki.path(), "intruder");
+
+    let course = start(
+        "academy-course",
+        &tls_env(&ca.pem, &course_id, &health_addr()),
+    )
+    .await;
+    let mut learner_env = tls_env(&ca.pem, &learner_id, &health_addr());
+    learner_env.push(("ACADEMY_COURSE_ENDPOINT", https(&course)));
+    let learner = start("academy-learner", &learner_env).await;
+    let mut reporting_env = tls_env(&ca.pem, &reporting_id, &health_addr());
+    reporting_env.push(("ACADEMY_COURSE_ENDPOINT", https(&course)));
+    reporting_env.push(("ACADEMY_LEARNER_ENDPOINT", https(&learner)));
+    let reporting = start("academy-reporting", &reporting_env).await;
+    // ServiceProcess::start has already seen all three SERVING on the
+    // plaintext health ports.
+
+    // A client with a certificate from the CA is served, and the learner
+    // service's Enroll reaches the course service over mTLS.
+    let operator_channel = channel(&https(&course), &ca.pem, Some(&operator))
+        .await
+        .expect("a client with a valid certificate connects");
+    let course_ref = published_course(operator_channel).await;
+    let learners = channel(&https(&learner), &ca.pem, Some(&operator))
+        .await
+        .unwrap();
+    let registered = LearnerServiceClient::new(learners.clone())
+        .register_learner(RegisterLearnerRequest {
+            learner: Some(Learner {
+                email: "tls.probe@example.az".into(),
+                full_name: "Tls Probe".into(),
+                region: "Baku".into(),
+                gender: Gender::Female as i32,
+                birth_year: 1992,
+                employment_status: EmploymentStatus::Employed as i32,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    EnrollmentServiceClient::new(learners)
+        .enroll(EnrollRequest {
+            learner_id: registered.id.clone(),
+            course_id: course_ref,
+            ..Default::default()
+        })
+        .await
+        .expect("enroll: learner → course over mTLS");
+
+    // Reporting follows both feeds over mTLS: both cursors reach the heads
+    // (course: created + published; learner: registered + enrolled).
+    let mut reports = ReportingServiceClient::new(
+        channel(&https(&reporting), &ca.pem, Some(&operator))
+            .await
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = reports
+            .get_feed_status(GetFeedStatusRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        let applied: Vec<i64> = status.sources.iter().map(|s| s.applied_sequence).collect();
+        if applied.len() == 2 && applied.iter().all(|&a| a >= 2) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "reporting did not catch up over mTLS: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // On every gRPC port: served with a certificate from the CA; refused
+    // with none, with one from another CA, and in plaintext.
+    for service in [&course, &learner, &reporting] {
+        let url = https(service);
+        health_check(channel(&url, &ca.pem, Some(&operator)).await)
+            .await
+            .expect("a client with a valid certificate is served");
+        let bare = health_check(channel(&url, &ca.pem, None).await).await;
+        assert!(
+            bare.is_err(),
+            "{url}: a client without a certificate was served"
+        );
+        let rogue = health_check(channel(&url, &ca.pem, Some(&intruder)).await).await;
+        assert!(
+            rogue.is_err(),
+            "{url}: a certificate from another CA was accepted"
+        );
+        let plain = Channel::from_shared(service.endpoint())
+            .unwrap()
+            .connect()
+            .await
+            .map_err(|err| format!("{err:?}"));
+        assert!(
+            health_check(plain).await.is_err(),
+            "{url}: plaintext was served on the TLS port"
+        );
+    }
+    // Health answers in plaintext on its own port.
+    for service in [&course, &learner, &reporting] {
+        assert_eq!(
+            service.health().await,
+            Some(tonic_health::pb::health_check_response::ServingStatus::Serving as i32)
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_https_endpoint_without_a_ca_stops_the_service_at_start() {
+    let output = tokio::process::Command::new(academy_e2e::binary("academy-learner"))
+        .env("ACADEMY_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .env("ACADEMY_DATA_DIR", tempfile::tempdir().unwrap().path())
+        .env("ACADEMY_AUTH_DISABLED", "true")
+        .env("ACADEMY_COURSE_ENDPOINT", "https://127.0.0.1:1")
+        .env_remove("ACADEMY_TLS_CA_FILE")
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stderr.contains("ACADEMY_TLS_CA_FILE") || stdout.contains("ACADEMY_TLS_CA_FILE"),
+        "the error does not say what to set: {stderr} {stdout}"
+    );
+}
