@@ -155,9 +155,14 @@ pub async fn serve(
                 anyhow::anyhow!("cannot listen for health checks on {addr}: {err}")
             })?;
             tracing::info!(%addr, "serving plaintext health checks");
+            let mut routes = RoutesBuilder::default();
+            routes
+                .add_service(health_service.clone())
+                .add_service(health_reflection().build_v1()?)
+                .add_service(health_reflection().build_v1alpha()?);
             Some(tokio::spawn(serve_health(
                 listener,
-                health_service.clone(),
+                routes.routes(),
                 shutdown.clone(),
             )))
         }
@@ -204,20 +209,24 @@ pub async fn serve(
     result
 }
 
-/// Serves only `grpc.health.v1`, in plaintext, on its own port: kubelet
-/// probes speak neither TLS nor auth, and health reveals nothing else.
-async fn serve_health<S>(listener: TcpListener, health: S, shutdown: CancellationToken)
-where
-    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
-        + NamedService
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-{
+/// Reflection that knows only health, so grpcurl can call it by name on
+/// the plaintext health port.
+fn health_reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .with_service_name("grpc.health.v1.Health")
+}
+
+/// Serves only `grpc.health.v1` (and reflection of it), in plaintext, on
+/// its own port: kubelet probes speak neither TLS nor auth, and health
+/// reveals nothing else.
+async fn serve_health(
+    listener: TcpListener,
+    routes: tonic::service::Routes,
+    shutdown: CancellationToken,
+) {
     let result = Server::builder()
-        .add_service(health)
+        .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
         .await;
     if let Err(err) = result {
