@@ -4,7 +4,7 @@
 use academy_domain::DomainError;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DbErr, RuntimeErr, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use std::path::Path;
@@ -100,8 +100,37 @@ pub fn db_error(err: DbErr) -> DomainError {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
             DomainError::Unavailable { what: "database" }
         }
-        _ if looks_like_connection_loss(&err) => DomainError::Unavailable { what: "database" },
+        _ if lost_connection(&err) || looks_like_connection_loss(&err) => {
+            DomainError::Unavailable { what: "database" }
+        }
         _ => DomainError::internal(err),
+    }
+}
+
+/// True when the driver says the database could not be reached or the
+/// connection broke mid-statement (the server went away, a proxy cut it):
+/// worth a retry, unlike a statement the database refused.
+fn lost_connection(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    let (DbErr::Conn(RuntimeErr::SqlxError(sqlx))
+    | DbErr::Exec(RuntimeErr::SqlxError(sqlx))
+    | DbErr::Query(RuntimeErr::SqlxError(sqlx))) = err
+    else {
+        return false;
+    };
+    match sqlx.as_ref() {
+        Sqlx::Io(_)
+        | Sqlx::Tls(_)
+        | Sqlx::Protocol(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception) and 57P01-57P03 (the
+        // server is shutting down or starting up).
+        Sqlx::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+        _ => false,
     }
 }
 
@@ -131,6 +160,28 @@ mod tests {
         );
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("postgres://localhost/test"), None);
+    }
+
+    #[test]
+    fn a_connection_cut_mid_statement_is_unavailable_not_internal() {
+        // What sqlx reports when a proxy or a restart drops the socket
+        // between a query and its answer (seen in the reliability suite).
+        let eof = std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "expected to read 5 bytes, got 0 bytes at EOF",
+        );
+        let sqlx = std::sync::Arc::new(sea_orm::sqlx::Error::Io(eof));
+        for err in [
+            DbErr::Query(RuntimeErr::SqlxError(sqlx.clone())),
+            DbErr::Exec(RuntimeErr::SqlxError(sqlx)),
+        ] {
+            assert!(
+                matches!(db_error(err), DomainError::Unavailable { .. }),
+                "a lost connection is retryable"
+            );
+        }
+        let refused = DbErr::Query(RuntimeErr::Internal("syntax error".into()));
+        assert!(matches!(db_error(refused), DomainError::Internal { .. }));
     }
 
     #[tokio::test]

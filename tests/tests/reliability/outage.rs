@@ -1,0 +1,176 @@
+//! Case 3: the database goes away. The learner service reaches PostgreSQL
+//! through a TCP proxy the test cuts for 10 s under load: calls fail with
+//! UNAVAILABLE well inside their deadline, health turns NOT_SERVING, and
+//! soon after the database is back everything serves again, with the same
+//! process and no acknowledged write lost.
+
+use crate::support::{self, Outcomes, Proxy, Sql, Svc, registration, retry};
+use academy_proto::learner::learner_service_client::LearnerServiceClient;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tonic::Code;
+use tonic_health::pb::health_check_response::ServingStatus;
+
+const WORKERS: usize = 8;
+const OUTAGE: Duration = Duration::from_secs(10);
+/// Every call's deadline (the client's grpc-timeout).
+const DEADLINE: Duration = Duration::from_secs(8);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_fails_fast_and_heals_without_a_restart() {
+    let _serial = support::serial().await;
+    let Some(pg) = support::postgres().await else {
+        return;
+    };
+    let proxy = Proxy::start(Proxy::postgres_addr(&pg.url)).await;
+    let proxied = proxy.url(&pg.url);
+    let learner = Svc::start("academy-learner", &[("ACADEMY_DATABASE_URL", &proxied)]).await;
+    let pid = learner.pid();
+    let url = learner.endpoint();
+
+    let outcomes = Arc::new(Outcomes::default());
+    // Failures seen while the database was cut, by code, and the slowest.
+    let during = Arc::new(Outcomes::default());
+    let cut = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let (url, outcomes, during, cut, acked, stop) = (
+                url.clone(),
+                outcomes.clone(),
+                during.clone(),
+                cut.clone(),
+                acked.clone(),
+                stop.clone(),
+            );
+            tokio::spawn(async move {
+                let client = LearnerServiceClient::new(support::lazy_channel(&url, DEADLINE));
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let request = registration(&format!("outage-w{w}-{i}"), i);
+                    let reply = retry(
+                        "RegisterLearner",
+                        &outcomes,
+                        Duration::from_secs(60),
+                        || {
+                            let (mut client, request) = (client.clone(), request.clone());
+                            let (during, cut) = (during.clone(), cut.clone());
+                            async move {
+                                let started = Instant::now();
+                                let result = client.register_learner(request).await;
+                                if let Err(status) = &result
+                                    && cut.load(Ordering::Relaxed)
+                                {
+                                    during.failed_after(
+                                        "RegisterLearner",
+                                        status,
+                                        started.elapsed(),
+                                    );
+                                }
+                                result
+                            }
+                        },
+                    )
+                    .await
+                    .unwrap_or_else(|status| panic!("outage-w{w}-{i}: {status:?}"));
+                    acked.lock().unwrap().push(reply.id);
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+
+    support::wait_for(Duration::from_secs(30), || async { outcomes.oks() >= 100 })
+        .await
+        .expect("load under way");
+    let acked_before = outcomes.oks();
+    proxy.cut();
+    cut.store(true, Ordering::Relaxed);
+    let cut_at = Instant::now();
+    let not_serving = support::wait_for(OUTAGE, || async {
+        learner.health().await == Some(ServingStatus::NotServing as i32)
+    })
+    .await;
+    let remaining = OUTAGE.saturating_sub(cut_at.elapsed());
+    tokio::time::sleep(remaining).await;
+    let acked_during = outcomes.oks() - acked_before;
+    cut.store(false, Ordering::Relaxed);
+    proxy.restore();
+    let restored_at = Instant::now();
+    let serving = support::wait_for(Duration::from_secs(30), || async {
+        learner.health().await == Some(ServingStatus::Serving as i32)
+    })
+    .await;
+    let before = outcomes.oks();
+    let calls_back = support::wait_for(Duration::from_secs(30), || async {
+        outcomes.oks() >= before + 50
+    })
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        worker.await.unwrap();
+    }
+
+    let failed = during.failures();
+    eprintln!(
+        "[outage] database cut for {OUTAGE:?} after {acked_before} acknowledged calls; \
+         NOT_SERVING after {not_serving:.1?}; failures while cut: {failed:?}, slowest {:.2?} \
+         (deadline {DEADLINE:?}); {acked_during} calls acknowledged while cut; SERVING again \
+         {serving:.1?} after the database returned, 50 more calls acknowledged {calls_back:.1?} \
+         after; {} proxied connections in all",
+        during.slowest_failure(),
+        proxy.connections(),
+    );
+    assert!(
+        not_serving.is_some(),
+        "health turned NOT_SERVING while the database was cut"
+    );
+    assert!(
+        !failed.is_empty(),
+        "calls failed while the database was cut"
+    );
+    assert!(
+        during.unexpected(&[Code::Unavailable]).is_empty(),
+        "only UNAVAILABLE while the database was cut: {failed:?}"
+    );
+    assert!(
+        during.slowest_failure() < DEADLINE.mul_f32(0.75),
+        "failures came well inside the deadline: {:?}",
+        during.slowest_failure()
+    );
+    assert!(
+        serving.is_some_and(|t| t < Duration::from_secs(10)),
+        "SERVING within seconds of the database's return: {serving:?}"
+    );
+    assert!(
+        calls_back.is_some_and(|t| t < Duration::from_secs(15)),
+        "calls succeed again: {calls_back:?}, {:?} since restore",
+        restored_at.elapsed()
+    );
+    assert_eq!(learner.pid(), pid, "the same process throughout");
+
+    let db = Sql::open(&pg.url).await;
+    let stored: BTreeSet<String> = db
+        .strings("SELECT id AS s FROM learners")
+        .await
+        .into_iter()
+        .collect();
+    let acked: BTreeSet<String> = acked.lock().unwrap().iter().cloned().collect();
+    assert_eq!(
+        stored, acked,
+        "the stored learners are exactly the acknowledged ones"
+    );
+    assert_eq!(
+        db.events().await.get("learner.registered"),
+        Some(&(acked.len() as i64)),
+        "one event each"
+    );
+    eprintln!(
+        "[outage] {} learners acknowledged, {} stored",
+        acked.len(),
+        stored.len()
+    );
+}

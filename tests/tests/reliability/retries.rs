@@ -1,0 +1,260 @@
+//! Case 1: clients retry safely. Workers register learners, enroll them and
+//! record progress, each call with its own request id; the learner service
+//! is SIGKILLed and restarted twice under that load, and every failed call
+//! is retried with the same request id. Afterwards each acknowledged write
+//! exists exactly once, every row has its feed event (nothing half-made)
+//! and the reporting figures equal the source data.
+
+use crate::support::{self, Outcomes, Sql, Stack, at, registration, retry};
+use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
+use academy_proto::learner::learner_service_client::LearnerServiceClient;
+use academy_proto::learner::{EnrollRequest, RecordProgressRequest};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+const WORKERS: usize = 12;
+const MODULES: usize = 3;
+const MINUTES: i32 = 7;
+const RETRY_LIMIT: Duration = Duration::from_secs(60);
+
+/// What one worker saw acknowledged.
+#[derive(Debug, Default)]
+struct Acked {
+    learners: Vec<String>,
+    enrollments: Vec<String>,
+    progress: usize,
+    completed: Vec<String>,
+}
+
+async fn worker(
+    w: usize,
+    learner_url: String,
+    course_id: String,
+    modules: Vec<String>,
+    outcomes: Arc<Outcomes>,
+    stop: Arc<AtomicBool>,
+) -> Acked {
+    let channel = support::lazy_channel(&learner_url, Duration::from_secs(10));
+    let learners = LearnerServiceClient::new(channel.clone());
+    let enrollments = EnrollmentServiceClient::new(channel);
+    let mut acked = Acked::default();
+    let mut i = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let key = format!("retry-w{w}-{i}");
+        let offset = (w * 10_000 + i) as i64;
+        let request = registration(&key, offset);
+        let registered = retry("RegisterLearner", &outcomes, RETRY_LIMIT, || {
+            let (mut client, request) = (learners.clone(), request.clone());
+            async move { client.register_learner(request).await }
+        })
+        .await
+        .unwrap_or_else(|status| panic!("register {key}: {status:?}"));
+        acked.learners.push(registered.id.clone());
+
+        let request = EnrollRequest {
+            learner_id: registered.id.clone(),
+            course_id: course_id.clone(),
+            request_id: format!("enr-{key}"),
+            enrolled_at: at(100_000 + offset),
+            ..Default::default()
+        };
+        let enrollment = retry("Enroll", &outcomes, RETRY_LIMIT, || {
+            let (mut client, request) = (enrollments.clone(), request.clone());
+            async move { client.enroll(request).await }
+        })
+        .await
+        .unwrap_or_else(|status| panic!("enroll {key}: {status:?}"));
+        acked.enrollments.push(enrollment.id.clone());
+
+        // Every other learner finishes the course; the rest do one module.
+        let done = if i % 2 == 0 { MODULES } else { 1 };
+        let mut last = enrollment;
+        for (m, module_id) in modules.iter().take(done).enumerate() {
+            let request = RecordProgressRequest {
+                enrollment_id: last.id.clone(),
+                module_id: module_id.clone(),
+                minutes_spent: MINUTES,
+                occurred_at: at(200_000 + offset + m as i64),
+                request_id: format!("prog-{key}-{m}"),
+            };
+            last = retry("RecordProgress", &outcomes, RETRY_LIMIT, || {
+                let (mut client, request) = (enrollments.clone(), request.clone());
+                async move { client.record_progress(request).await }
+            })
+            .await
+            .unwrap_or_else(|status| panic!("progress {key}/{m}: {status:?}"));
+            acked.progress += 1;
+        }
+        if done == MODULES {
+            assert_eq!(last.progress_percent, 100, "{key} complete");
+            acked.completed.push(last.id.clone());
+        }
+        i += 1;
+    }
+    acked
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_write_exists_once_after_two_sigkills() {
+    let _serial = support::serial().await;
+    let Some(mut stack) = Stack::start(None, &[]).await else {
+        return;
+    };
+    let (course_id, modules) = support::published_course(&stack.course, "REL-RETRY", MODULES).await;
+    let started = Instant::now();
+
+    // Clients know only the address; the service behind it comes and goes.
+    let learner_url = stack.learner.endpoint();
+    let outcomes = Arc::new(Outcomes::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            tokio::spawn(worker(
+                w,
+                learner_url.clone(),
+                course_id.clone(),
+                modules.clone(),
+                outcomes.clone(),
+                stop.clone(),
+            ))
+        })
+        .collect();
+
+    let mut kills = Vec::new();
+    for round in 0..2 {
+        let before = outcomes.oks();
+        support::wait_for(Duration::from_secs(30), || async {
+            outcomes.oks() >= before + 150
+        })
+        .await
+        .expect("the load makes progress");
+        stack.learner.kill().await;
+        let acked_at_kill = outcomes.oks();
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        stack.learner.restart().await;
+        eprintln!(
+            "[retries] round {round}: SIGKILL after {acked_at_kill} acknowledged calls, restarted at {:.1?}",
+            started.elapsed()
+        );
+        kills.push(acked_at_kill);
+    }
+    let before = outcomes.oks();
+    support::wait_for(Duration::from_secs(30), || async {
+        outcomes.oks() >= before + 150
+    })
+    .await
+    .expect("the load goes on after the second restart");
+    stop.store(true, Ordering::Relaxed);
+    let mut acked = Acked::default();
+    for worker in workers {
+        let done = worker.await.unwrap();
+        acked.learners.extend(done.learners);
+        acked.enrollments.extend(done.enrollments);
+        acked.progress += done.progress;
+        acked.completed.extend(done.completed);
+    }
+    let failures = outcomes.failures();
+    eprintln!(
+        "[retries] {} calls acknowledged in {:.1?}; failed attempts (retried): {failures:?}",
+        outcomes.oks(),
+        started.elapsed()
+    );
+    assert!(
+        !failures.is_empty(),
+        "the kills interrupted some calls (else this case tested nothing)"
+    );
+    assert!(
+        outcomes.unexpected(support::RETRYABLE).is_empty(),
+        "only retryable failures: {failures:?}"
+    );
+
+    let db = Sql::open(&stack.learner_db.url).await;
+    let learner_ids: BTreeSet<String> = acked.learners.iter().cloned().collect();
+    let enrollment_ids: BTreeSet<String> = acked.enrollments.iter().cloned().collect();
+    assert_eq!(
+        learner_ids.len(),
+        acked.learners.len(),
+        "one learner per request id"
+    );
+    assert_eq!(
+        enrollment_ids.len(),
+        acked.enrollments.len(),
+        "one enrollment per request id"
+    );
+    let stored_learners: BTreeSet<String> = db
+        .strings("SELECT id AS s FROM learners")
+        .await
+        .into_iter()
+        .collect();
+    let stored_enrollments: BTreeSet<String> = db
+        .strings("SELECT id AS s FROM enrollments")
+        .await
+        .into_iter()
+        .collect();
+    assert_eq!(
+        stored_learners, learner_ids,
+        "the learners are exactly the acknowledged ones"
+    );
+    assert_eq!(
+        stored_enrollments, enrollment_ids,
+        "the enrollments are exactly the acknowledged ones"
+    );
+    let progress_rows = db.count("progress_records").await;
+    assert_eq!(
+        progress_rows, acked.progress as i64,
+        "one progress row per acknowledged call"
+    );
+    let completed = db
+        .int("SELECT COUNT(*) AS n FROM enrollments WHERE state = 'COMPLETED'")
+        .await;
+    assert_eq!(completed, acked.completed.len() as i64, "completions");
+    assert_eq!(
+        db.count("certificates").await,
+        completed,
+        "a certificate per completion"
+    );
+    let minutes = db
+        .int("SELECT COALESCE(SUM(minutes_spent), 0) AS n FROM progress_records")
+        .await;
+    assert_eq!(
+        minutes,
+        acked.progress as i64 * i64::from(MINUTES),
+        "minutes"
+    );
+
+    // Nothing half-made: each row has exactly its events, no more.
+    let events = db.events().await;
+    let expected = [
+        ("learner.registered", acked.learners.len() as i64),
+        ("enrollment.created", acked.enrollments.len() as i64),
+        ("progress.recorded", acked.progress as i64),
+        ("enrollment.completed", completed),
+        ("certificate.issued", completed),
+    ];
+    for (kind, count) in expected {
+        assert_eq!(
+            events.get(kind).copied().unwrap_or(0),
+            count,
+            "{kind} events: {events:?}"
+        );
+    }
+    assert_eq!(events.len(), expected.len(), "no other events: {events:?}");
+
+    let lag = support::caught_up(&stack, Duration::from_secs(60))
+        .await
+        .expect("reporting caught up");
+    let source = support::Figures::of_source(&db).await;
+    let report = support::Figures::of_report(&support::summary(&stack.reporting).await);
+    eprintln!(
+        "[retries] acknowledged: {} learners, {} enrollments, {} progress, {} completions; \
+         reporting caught up in {lag:.1?}: {report:?}",
+        acked.learners.len(),
+        acked.enrollments.len(),
+        acked.progress,
+        completed,
+    );
+    assert_eq!(report, source, "reporting equals the source data");
+    assert_eq!(source.learners, acked.learners.len() as i64);
+}
