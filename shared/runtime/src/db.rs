@@ -74,9 +74,26 @@ pub async fn flush_erased(db: &DatabaseConnection) {
     }
 }
 
-/// Applies every pending migration of `M`.
+/// Key of the PostgreSQL advisory lock migrations hold (any fixed number;
+/// advisory locks are per database, so services sharing a server do not
+/// wait for each other).
+const MIGRATION_LOCK: i64 = 0x0acad_e3ed;
+
+/// Applies every pending migration of `M`. On PostgreSQL two replicas
+/// starting at once would both find the migrations pending and both create
+/// the same tables (one fails on a duplicate type); so the migrations run
+/// in one transaction that first takes an advisory lock: the second replica
+/// waits, then finds nothing pending. SQLite's file is one process's.
 pub async fn migrate<M: MigratorTrait>(db: &DatabaseConnection) -> anyhow::Result<()> {
-    M::up(db, None).await?;
+    if db.get_database_backend() != DbBackend::Postgres {
+        M::up(db, None).await?;
+        return Ok(());
+    }
+    let txn = db.begin().await?;
+    txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+        .await?;
+    M::up(&txn, None).await?;
+    txn.commit().await?;
     Ok(())
 }
 

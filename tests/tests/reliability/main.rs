@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod drain;
+mod migrations;
 mod outage;
 mod retries;
 mod support;
