@@ -11,5 +11,6 @@
 mod drain;
 mod migrations;
 mod outage;
+mod producer;
 mod retries;
 mod support;

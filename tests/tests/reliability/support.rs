@@ -183,6 +183,8 @@ pub(crate) struct Stack {
     pub(crate) course_db: TestDb,
     pub(crate) learner_db: TestDb,
     pub(crate) reporting_db: TestDb,
+    /// Between reporting and the course service's feed, when asked for.
+    pub(crate) course_proxy: Option<Proxy>,
 }
 
 impl Stack {
@@ -190,6 +192,16 @@ impl Stack {
     pub(crate) async fn start(
         learner_db_url: Option<&str>,
         learner_env: &[(&str, &str)],
+    ) -> Option<Self> {
+        Self::start_with(learner_db_url, learner_env, false).await
+    }
+
+    /// With `proxy_course_feed`, reporting follows the course feed through
+    /// a [`Proxy`] (which counts its connection attempts).
+    pub(crate) async fn start_with(
+        learner_db_url: Option<&str>,
+        learner_env: &[(&str, &str)],
+        proxy_course_feed: bool,
     ) -> Option<Self> {
         let course_db = postgres().await?;
         let learner_db = postgres().await?;
@@ -214,11 +226,20 @@ impl Stack {
         }
         let learner = Svc::start("academy-learner", &env).await;
         let learner_url = learner.endpoint();
+        let course_proxy = if proxy_course_feed {
+            Some(Proxy::start(course.addr).await)
+        } else {
+            None
+        };
+        let feed_url = match &course_proxy {
+            Some(proxy) => format!("http://127.0.0.1:{}", proxy.port),
+            None => course_url.clone(),
+        };
         let reporting = Svc::start(
             "academy-reporting",
             &[
                 ("ACADEMY_DATABASE_URL", &reporting_db.url),
-                ("ACADEMY_COURSE_ENDPOINT", &course_url),
+                ("ACADEMY_COURSE_ENDPOINT", &feed_url),
                 ("ACADEMY_LEARNER_ENDPOINT", &learner_url),
             ],
         )
@@ -230,6 +251,7 @@ impl Stack {
             course_db,
             learner_db,
             reporting_db,
+            course_proxy,
         })
     }
 }
