@@ -21,14 +21,17 @@ const RETRY_LIMIT: Duration = Duration::from_secs(60);
 
 /// What one worker saw acknowledged.
 #[derive(Debug, Default)]
-struct Acked {
+pub(crate) struct Acked {
     learners: Vec<String>,
     enrollments: Vec<String>,
     progress: usize,
     completed: Vec<String>,
 }
 
-async fn worker(
+/// Registers, enrolls and records progress in a loop until `stop`,
+/// retrying every failed call with the same request id.
+pub(crate) async fn worker(
+    prefix: &'static str,
     w: usize,
     learner_url: String,
     course_id: String,
@@ -42,7 +45,7 @@ async fn worker(
     let mut acked = Acked::default();
     let mut i = 0;
     while !stop.load(Ordering::Relaxed) {
-        let key = format!("retry-w{w}-{i}");
+        let key = format!("{prefix}-w{w}-{i}");
         let offset = (w * 10_000 + i) as i64;
         let request = registration(&key, offset);
         let registered = retry("RegisterLearner", &outcomes, RETRY_LIMIT, || {
@@ -112,6 +115,7 @@ async fn every_acknowledged_write_exists_once_after_two_sigkills() {
     let workers: Vec<_> = (0..WORKERS)
         .map(|w| {
             tokio::spawn(worker(
+                "retry",
                 w,
                 learner_url.clone(),
                 course_id.clone(),
