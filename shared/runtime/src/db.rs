@@ -10,6 +10,9 @@ use sea_orm_migration::MigratorTrait;
 use std::path::Path;
 use std::time::Duration;
 
+/// Longest wait for a pooled PostgreSQL connection.
+pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Opens a connection pool. For SQLite the file's directory is created, WAL
 /// is switched on (readers do not block the writer), a busy timeout makes
 /// concurrent writers wait instead of failing, and freed pages are zeroed.
@@ -41,7 +44,13 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
                 .pragma("secure_delete", "ON")
         });
     } else {
-        options.max_connections(16);
+        // A call waits this long for a connection when PostgreSQL cannot be
+        // reached, before it fails with UNAVAILABLE: short enough to come
+        // back inside a client's deadline (5 s made a 10 s outage a string
+        // of 5 s stalls), long enough for a busy pool under load.
+        options
+            .max_connections(16)
+            .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT);
     }
     Ok(Database::connect(options).await?)
 }

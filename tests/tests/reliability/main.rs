@@ -10,6 +10,7 @@
 
 mod crash;
 mod drain;
+mod load;
 mod migrations;
 mod outage;
 mod producer;

@@ -17,6 +17,9 @@ const WORKERS: usize = 8;
 const OUTAGE: Duration = Duration::from_secs(10);
 /// Every call's deadline (the client's grpc-timeout).
 const DEADLINE: Duration = Duration::from_secs(8);
+/// How soon a call fails while the database is unreachable: the pool's
+/// acquire timeout (2 s on PostgreSQL) and some slack for a loaded machine.
+const FAIL_FAST: Duration = Duration::from_secs(4);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_fails_fast_and_heals_without_a_restart() {
@@ -137,8 +140,8 @@ async fn a_database_outage_fails_fast_and_heals_without_a_restart() {
         "only UNAVAILABLE while the database was cut: {failed:?}"
     );
     assert!(
-        during.slowest_failure() < DEADLINE.mul_f32(0.75),
-        "failures came well inside the deadline: {:?}",
+        during.slowest_failure() < FAIL_FAST,
+        "failures came fast, well inside the deadline: {:?}",
         during.slowest_failure()
     );
     assert!(
