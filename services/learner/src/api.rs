@@ -96,7 +96,7 @@ impl LearnerService for LearnerApi {
 #[tonic::async_trait]
 impl EnrollmentService for EnrollmentApi {
     async fn enroll(&self, r: Request<EnrollRequest>) -> Result<Response<Enrollment>, Status> {
-        let trace = TraceContext::from_metadata(r.metadata());
+        let trace = TraceContext::current();
         respond(enrollments::enroll(&self.registry, r.into_inner(), trace).await)
     }
 
@@ -118,7 +118,7 @@ impl EnrollmentService for EnrollmentApi {
         &self,
         r: Request<Streaming<EnrollRequest>>,
     ) -> Result<Response<BulkEnrollResponse>, Status> {
-        let trace = TraceContext::from_metadata(r.metadata());
+        let trace = TraceContext::current();
         respond(bulk_enroll::bulk_enroll(&self.registry, r.into_inner(), trace).await)
     }
 

@@ -49,7 +49,27 @@ where
     ) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
-    crate::telemetry::init(config);
+    let telemetry = crate::telemetry::init(config, service.name)?;
+    let result = run_command::<M, F, Fut>(service, command, config, serve).await;
+    telemetry.shutdown().await;
+    result
+}
+
+async fn run_command<M, F, Fut>(
+    service: crate::ServiceIdentity,
+    command: Option<Command>,
+    config: &ServerConfig,
+    serve: F,
+) -> anyhow::Result<()>
+where
+    M: sea_orm_migration::MigratorTrait,
+    F: FnOnce(
+        tokio::net::TcpListener,
+        sea_orm::DatabaseConnection,
+        tokio_util::sync::CancellationToken,
+    ) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
     let db = crate::db::connect(&config.database_url(&service)).await?;
     match command.unwrap_or(Command::Serve) {
         Command::Migrate => {

@@ -102,6 +102,9 @@ pub struct ServerConfig {
 
     #[command(flatten)]
     pub tls: crate::tls::TlsConfig,
+
+    #[command(flatten)]
+    pub otel: crate::telemetry::TracingConfig,
 }
 
 impl ServerConfig {
@@ -124,6 +127,7 @@ impl ServerConfig {
             metrics_listen: None,
             auth: crate::auth::AuthConfig::disabled(),
             tls: crate::tls::TlsConfig::default(),
+            otel: crate::telemetry::TracingConfig::default(),
         }
     }
 

@@ -129,7 +129,13 @@ pub async fn serve(
 
     let trace = TraceLayer::new_for_grpc()
         .make_span_with(|request: &http::Request<Body>| {
-            tracing::info_span!("rpc", method = %request.uri().path())
+            let span = tracing::info_span!(
+                "rpc",
+                method = %request.uri().path(),
+                trace_id = tracing::field::Empty
+            );
+            crate::trace::continue_trace(&span, request.headers());
+            span
         })
         .on_response(DefaultOnResponse::new().level(Level::DEBUG))
         .on_failure(DefaultOnFailure::new().level(Level::WARN));

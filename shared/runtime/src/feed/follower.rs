@@ -220,6 +220,11 @@ impl Follower {
             after_sequence: cursor,
         });
         self.token.apply(request.metadata_mut());
+        // One trace per subscription: the producer's Subscribe span is a
+        // child of this one.
+        let span =
+            tracing::info_span!("feed.subscribe", source = %self.source, after_sequence = cursor);
+        crate::trace::TraceContext::of(&span).inject(&mut request);
         let mut stream = match self.client.subscribe(request).await {
             Ok(reply) => reply.into_inner(),
             Err(status) => return Ended::Transient(format!("subscribing: {}", status.message())),
