@@ -20,7 +20,7 @@ const LIVE_WORKERS: usize = 8;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reporting_figures_are_exact_after_sigkills_mid_backlog_and_mid_live_feed() {
     let _serial = support::serial().await;
-    let Some(mut stack) = Stack::start(None, &[]).await else {
+    let Some(mut stack) = Stack::start(&[]).await else {
         return;
     };
     // The backlog is written while reporting is down.

@@ -180,8 +180,7 @@ fn rss(services: &[&Svc]) -> Vec<u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_four_clients_of_mixed_traffic_within_bounds() {
     let _serial = support::serial().await;
-    let Some(stack) =
-        Stack::start(None, &[("ACADEMY_MAX_CONCURRENT_CALLS", LEARNER_MAX_CALLS)]).await
+    let Some(stack) = Stack::start(&[("ACADEMY_MAX_CONCURRENT_CALLS", LEARNER_MAX_CALLS)]).await
     else {
         return;
     };

@@ -1,10 +1,11 @@
-//! Case 3: the database goes away. The learner service reaches PostgreSQL
-//! through a TCP proxy the test cuts for 10 s under load: calls fail with
-//! UNAVAILABLE well inside their deadline, health turns NOT_SERVING, and
-//! soon after the database is back everything serves again, with the same
-//! process and no acknowledged write lost.
+//! Case 3: the database goes away. All three services reach PostgreSQL
+//! through a TCP proxy the test cuts for 10 s while clients register
+//! learners: calls fail with UNAVAILABLE well inside their deadline, every
+//! service's health turns NOT_SERVING, and soon after the database is back
+//! everything serves again, with the same processes, no acknowledged write
+//! lost, and reporting's figures equal to the source.
 
-use crate::support::{self, Outcomes, Proxy, Sql, Svc, registration, retry};
+use crate::support::{self, Figures, Outcomes, Proxy, Sql, Stack, registration, retry};
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,14 +25,21 @@ const FAIL_FAST: Duration = Duration::from_secs(4);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_fails_fast_and_heals_without_a_restart() {
     let _serial = support::serial().await;
-    let Some(pg) = support::postgres().await else {
+    let proxy = Proxy::start(Proxy::postgres_server()).await;
+    let Some(stack) = Stack::start_with(Some(&proxy), &[], false).await else {
         return;
     };
-    let proxy = Proxy::start(Proxy::postgres_addr(&pg.url)).await;
-    let proxied = proxy.url(&pg.url);
-    let learner = Svc::start("academy-learner", &[("ACADEMY_DATABASE_URL", &proxied)]).await;
-    let pid = learner.pid();
-    let url = learner.endpoint();
+    let services = [&stack.course, &stack.learner, &stack.reporting];
+    let pids: Vec<u32> = services.iter().map(|s| s.pid()).collect();
+    let url = stack.learner.endpoint();
+    let all_report = |status: ServingStatus| async move {
+        for service in services {
+            if service.health().await != Some(status as i32) {
+                return false;
+            }
+        }
+        true
+    };
 
     let outcomes = Arc::new(Outcomes::default());
     // Failures seen while the database was cut, by code, and the slowest.
@@ -93,18 +101,15 @@ async fn a_database_outage_fails_fast_and_heals_without_a_restart() {
     proxy.cut();
     cut.store(true, Ordering::Relaxed);
     let cut_at = Instant::now();
-    let not_serving = support::wait_for(OUTAGE, || async {
-        learner.health().await == Some(ServingStatus::NotServing as i32)
-    })
-    .await;
+    let not_serving = support::wait_for(OUTAGE, || all_report(ServingStatus::NotServing)).await;
     let remaining = OUTAGE.saturating_sub(cut_at.elapsed());
     tokio::time::sleep(remaining).await;
     let acked_during = outcomes.oks() - acked_before;
     cut.store(false, Ordering::Relaxed);
     proxy.restore();
     let restored_at = Instant::now();
-    let serving = support::wait_for(Duration::from_secs(30), || async {
-        learner.health().await == Some(ServingStatus::Serving as i32)
+    let serving = support::wait_for(Duration::from_secs(30), || {
+        all_report(ServingStatus::Serving)
     })
     .await;
     let before = outcomes.oks();
@@ -153,9 +158,10 @@ async fn a_database_outage_fails_fast_and_heals_without_a_restart() {
         "calls succeed again: {calls_back:?}, {:?} since restore",
         restored_at.elapsed()
     );
-    assert_eq!(learner.pid(), pid, "the same process throughout");
+    let now: Vec<u32> = services.iter().map(|s| s.pid()).collect();
+    assert_eq!(now, pids, "the same processes throughout");
 
-    let db = Sql::open(&pg.url).await;
+    let db = Sql::open(&stack.learner_db.url).await;
     let stored: BTreeSet<String> = db
         .strings("SELECT id AS s FROM learners")
         .await
@@ -171,9 +177,18 @@ async fn a_database_outage_fails_fast_and_heals_without_a_restart() {
         Some(&(acked.len() as i64)),
         "one event each"
     );
+    let lag = support::caught_up(&stack, Duration::from_secs(30)).await;
+    let source = Figures::of_source(&db).await;
+    let report = Figures::of_report(&support::summary(&stack.reporting).await);
     eprintln!(
-        "[outage] {} learners acknowledged, {} stored",
+        "[outage] {} learners acknowledged, {} stored; reporting caught up {lag:.1?} after: \
+         {report:?}",
         acked.len(),
         stored.len()
+    );
+    assert!(lag.is_some(), "reporting caught up after the outage");
+    assert_eq!(
+        report, source,
+        "reporting equals the source after the outage"
     );
 }

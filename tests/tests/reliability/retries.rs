@@ -102,7 +102,7 @@ pub(crate) async fn worker(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_write_exists_once_after_two_sigkills() {
     let _serial = support::serial().await;
-    let Some(mut stack) = Stack::start(None, &[]).await else {
+    let Some(mut stack) = Stack::start(&[]).await else {
         return;
     };
     let (course_id, modules) = support::published_course(&stack.course, "REL-RETRY", MODULES).await;

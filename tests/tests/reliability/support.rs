@@ -189,34 +189,35 @@ pub(crate) struct Stack {
 
 impl Stack {
     /// `learner_env` is added to the learner's settings (and overrides them).
-    pub(crate) async fn start(
-        learner_db_url: Option<&str>,
-        learner_env: &[(&str, &str)],
-    ) -> Option<Self> {
-        Self::start_with(learner_db_url, learner_env, false).await
+    pub(crate) async fn start(learner_env: &[(&str, &str)]) -> Option<Self> {
+        Self::start_with(None, learner_env, false).await
     }
 
-    /// With `proxy_course_feed`, reporting follows the course feed through
-    /// a [`Proxy`] (which counts its connection attempts).
+    /// With `db_proxy`, every service reaches PostgreSQL through it; with
+    /// `proxy_course_feed`, reporting follows the course feed through a
+    /// [`Proxy`] of its own (which counts its connection attempts).
     pub(crate) async fn start_with(
-        learner_db_url: Option<&str>,
+        db_proxy: Option<&Proxy>,
         learner_env: &[(&str, &str)],
         proxy_course_feed: bool,
     ) -> Option<Self> {
         let course_db = postgres().await?;
         let learner_db = postgres().await?;
         let reporting_db = postgres().await?;
+        let url = |db: &TestDb| match db_proxy {
+            Some(proxy) => proxy.url(&db.url),
+            None => db.url.clone(),
+        };
+        let (course_db_url, learner_db_url, reporting_db_url) =
+            (url(&course_db), url(&learner_db), url(&reporting_db));
         let course = Svc::start(
             "academy-course",
-            &[("ACADEMY_DATABASE_URL", &course_db.url)],
+            &[("ACADEMY_DATABASE_URL", &course_db_url)],
         )
         .await;
         let course_url = course.endpoint();
         let mut env = vec![
-            (
-                "ACADEMY_DATABASE_URL",
-                learner_db_url.unwrap_or(&learner_db.url),
-            ),
+            ("ACADEMY_DATABASE_URL", learner_db_url.as_str()),
             ("ACADEMY_COURSE_ENDPOINT", course_url.as_str()),
             ("ACADEMY_COURSE_TIMEOUT_MS", "2000"),
         ];
@@ -238,7 +239,7 @@ impl Stack {
         let reporting = Svc::start(
             "academy-reporting",
             &[
-                ("ACADEMY_DATABASE_URL", &reporting_db.url),
+                ("ACADEMY_DATABASE_URL", &reporting_db_url),
                 ("ACADEMY_COURSE_ENDPOINT", &feed_url),
                 ("ACADEMY_LEARNER_ENDPOINT", &learner_url),
             ],
@@ -646,8 +647,15 @@ impl Proxy {
         self.accepted.load(Ordering::Relaxed)
     }
 
-    /// The PostgreSQL server the suite's databases live on.
-    pub(crate) fn postgres_addr(url: &str) -> SocketAddr {
+    /// The PostgreSQL server the suite's databases live on (where
+    /// `ACADEMY_TEST_POSTGRES_URL` points, as for `TestDb`).
+    pub(crate) fn postgres_server() -> SocketAddr {
+        let url = std::env::var("ACADEMY_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        Self::postgres_addr(&url)
+    }
+
+    fn postgres_addr(url: &str) -> SocketAddr {
         let rest = url.split_once('@').unwrap().1;
         let host_port = rest.split('/').next().unwrap();
         let host_port = if host_port.contains(':') {
