@@ -166,6 +166,12 @@ async fn start(
         .env_remove("ACADEMY_AUTH_JWKS_FILE")
         .env_remove("ACADEMY_AUTH_ISSUER")
         .env_remove("ACADEMY_AUTH_AUDIENCE")
+        // The stack talks plaintext to its children, and three children
+        // cannot share one health port.
+        .env_remove("ACADEMY_TLS_CERT_FILE")
+        .env_remove("ACADEMY_TLS_KEY_FILE")
+        .env_remove("ACADEMY_TLS_CLIENT_CA_FILE")
+        .env_remove("ACADEMY_HEALTH_LISTEN")
         .env("ACADEMY_LOG_FORMAT", "pretty")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
