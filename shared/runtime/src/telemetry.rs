@@ -8,6 +8,7 @@
 //! process only when an OTLP endpoint is configured.
 
 use clap::Args;
+use std::io::IsTerminal;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
@@ -103,6 +104,8 @@ pub fn init(config: &ServerConfig, service: &str) -> anyhow::Result<Telemetry> {
             .with(
                 tracing_subscriber::fmt::layer()
                     .compact()
+                    // Colour codes only for a terminal, never into files or pipes.
+                    .with_ansi(std::io::stdout().is_terminal())
                     .with_filter(filter()),
             )
             .try_init(),
