@@ -37,6 +37,8 @@ struct Received {
     trace_id: String,
     span_id: String,
     parent_span_id: String,
+    /// Everything the span carried, for the privacy check.
+    raw: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -71,6 +73,7 @@ impl TraceService for Collector {
                 .unwrap_or_default();
             for scope in resource_spans.scope_spans {
                 for span in scope.spans {
+                    let raw = format!("{span:?}");
                     let detail = span
                         .attributes
                         .iter()
@@ -84,6 +87,7 @@ impl TraceService for Collector {
                         trace_id: hex(&span.trace_id),
                         span_id: hex(&span.span_id),
                         parent_span_id: hex(&span.parent_span_id),
+                        raw,
                     });
                 }
             }
@@ -245,7 +249,14 @@ async fn enroll_and_feed_subscriptions_are_traced_across_services() {
             .await;
         assert_eq!(served.parent_span_id, subscription.span_id, "{source}");
     }
-    let count = collector.0.lock().unwrap().len();
+    // No personal data leaves in spans.
+    let received = collector.0.lock().unwrap().clone();
+    for span in &received {
+        for personal in ["otel.probe@example.az", "Otel Probe"] {
+            assert!(!span.raw.contains(personal), "{personal} in {}", span.raw);
+        }
+    }
+    let count = received.len();
     println!(
         "collector received {count} spans; Enroll and both feed subscriptions traced end to end"
     );
