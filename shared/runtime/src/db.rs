@@ -86,7 +86,7 @@ pub async fn flush_erased(db: &DatabaseConnection) {
 /// Key of the PostgreSQL advisory lock migrations hold (any fixed number;
 /// advisory locks are per database, so services sharing a server do not
 /// wait for each other).
-const MIGRATION_LOCK: i64 = 0x0acad_e3ed;
+const MIGRATION_LOCK: i64 = 0x0000_acad_e3ed;
 
 /// Applies every pending migration of `M`. On PostgreSQL two replicas
 /// starting at once would both find the migrations pending and both create

@@ -94,16 +94,6 @@ impl Svc {
         svc
     }
 
-    /// A second replica: same settings, another address.
-    pub(crate) async fn replica(&self) -> Self {
-        let env: Vec<(&str, &str)> = self
-            .env
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        Self::start(self.binary, &env).await
-    }
-
     pub(crate) fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -180,9 +170,10 @@ pub(crate) struct Stack {
     pub(crate) course: Svc,
     pub(crate) learner: Svc,
     pub(crate) reporting: Svc,
-    pub(crate) course_db: TestDb,
+    /// Held so the databases are dropped with the stack, not before.
+    _course_db: TestDb,
     pub(crate) learner_db: TestDb,
-    pub(crate) reporting_db: TestDb,
+    _reporting_db: TestDb,
     /// Between reporting and the course service's feed, when asked for.
     pub(crate) course_proxy: Option<Proxy>,
 }
@@ -249,9 +240,9 @@ impl Stack {
             course,
             learner,
             reporting,
-            course_db,
+            _course_db: course_db,
             learner_db,
-            reporting_db,
+            _reporting_db: reporting_db,
             course_proxy,
         })
     }
