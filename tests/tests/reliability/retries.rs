@@ -102,9 +102,21 @@ pub(crate) async fn worker(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_write_exists_once_after_two_sigkills() {
     let _serial = support::serial().await;
-    let Some(mut stack) = Stack::start(&[]).await else {
+    let Some(stack) = Stack::start(&[]).await else {
         return;
     };
+    retries_across_kills("postgres", stack).await;
+}
+
+/// The same on the embedded SQLite default: a killed process leaves its
+/// committed transactions in the WAL, and the restarted one finds them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_write_exists_once_after_two_sigkills_on_sqlite() {
+    let _serial = support::serial().await;
+    retries_across_kills("sqlite", Stack::sqlite().await).await;
+}
+
+async fn retries_across_kills(backend: &str, mut stack: Stack) {
     let (course_id, modules) = support::published_course(&stack.course, "REL-RETRY", MODULES).await;
     let started = Instant::now();
 
@@ -139,7 +151,7 @@ async fn every_acknowledged_write_exists_once_after_two_sigkills() {
         tokio::time::sleep(Duration::from_millis(700)).await;
         stack.learner.restart().await;
         eprintln!(
-            "[retries] round {round}: SIGKILL after {acked_at_kill} acknowledged calls, restarted at {:.1?}",
+            "[retries/{backend}] round {round}: SIGKILL after {acked_at_kill} acknowledged calls, restarted at {:.1?}",
             started.elapsed()
         );
         kills.push(acked_at_kill);
@@ -161,9 +173,10 @@ async fn every_acknowledged_write_exists_once_after_two_sigkills() {
     }
     let failures = outcomes.failures();
     eprintln!(
-        "[retries] {} calls acknowledged in {:.1?}; failed attempts (retried): {failures:?}",
+        "[retries/{backend}] {} calls acknowledged in {:.1?}; failed attempts (retried): {failures:?}; messages: {:?}",
         outcomes.oks(),
-        started.elapsed()
+        started.elapsed(),
+        outcomes.examples(),
     );
     assert!(
         !failures.is_empty(),
@@ -252,7 +265,7 @@ async fn every_acknowledged_write_exists_once_after_two_sigkills() {
     let source = support::Figures::of_source(&db).await;
     let report = support::Figures::of_report(&support::summary(&stack.reporting).await);
     eprintln!(
-        "[retries] acknowledged: {} learners, {} enrollments, {} progress, {} completions; \
+        "[retries/{backend}] acknowledged: {} learners, {} enrollments, {} progress, {} completions; \
          reporting caught up in {lag:.1?}: {report:?}",
         acked.learners.len(),
         acked.enrollments.len(),

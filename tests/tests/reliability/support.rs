@@ -184,6 +184,18 @@ impl Stack {
         Self::start_with(None, learner_env, false).await
     }
 
+    /// The three services on the embedded SQLite default, each file in a
+    /// directory that outlives restarts.
+    pub(crate) async fn sqlite() -> Self {
+        Self::launch(
+            [TestDb::sqlite(), TestDb::sqlite(), TestDb::sqlite()],
+            None,
+            &[],
+            false,
+        )
+        .await
+    }
+
     /// With `db_proxy`, every service reaches PostgreSQL through it; with
     /// `proxy_course_feed`, reporting follows the course feed through a
     /// [`Proxy`] of its own (which counts its connection attempts).
@@ -192,9 +204,16 @@ impl Stack {
         learner_env: &[(&str, &str)],
         proxy_course_feed: bool,
     ) -> Option<Self> {
-        let course_db = postgres().await?;
-        let learner_db = postgres().await?;
-        let reporting_db = postgres().await?;
+        let dbs = [postgres().await?, postgres().await?, postgres().await?];
+        Some(Self::launch(dbs, db_proxy, learner_env, proxy_course_feed).await)
+    }
+
+    async fn launch(
+        [course_db, learner_db, reporting_db]: [TestDb; 3],
+        db_proxy: Option<&Proxy>,
+        learner_env: &[(&str, &str)],
+        proxy_course_feed: bool,
+    ) -> Self {
         let url = |db: &TestDb| match db_proxy {
             Some(proxy) => proxy.url(&db.url),
             None => db.url.clone(),
@@ -236,7 +255,7 @@ impl Stack {
             ],
         )
         .await;
-        Some(Self {
+        Self {
             course,
             learner,
             reporting,
@@ -244,7 +263,7 @@ impl Stack {
             learner_db,
             _reporting_db: reporting_db,
             course_proxy,
-        })
+        }
     }
 }
 
