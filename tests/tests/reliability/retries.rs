@@ -275,3 +275,112 @@ async fn retries_across_kills(backend: &str, mut stack: Stack) {
     assert_eq!(report, source, "reporting equals the source data");
     assert_eq!(source.learners, acked.learners.len() as i64);
 }
+
+/// Hedged retries: a client that gave up waiting sends the same request
+/// again while the first is still running. Eight copies of each create at
+/// once give one result, the same one to all eight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_copies_of_one_request_take_effect_once() {
+    let _serial = support::serial().await;
+    let Some(stack) = Stack::start(&[]).await else {
+        return;
+    };
+    hedged("postgres", stack).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_copies_of_one_request_take_effect_once_on_sqlite() {
+    let _serial = support::serial().await;
+    hedged("sqlite", Stack::sqlite().await).await;
+}
+
+async fn hedged(backend: &str, stack: Stack) {
+    const COPIES: usize = 8;
+    let (course_id, modules) = support::published_course(&stack.course, "REL-HEDGE", 2).await;
+    let channel = stack.learner.channel(Duration::from_secs(10));
+    let learners = LearnerServiceClient::new(channel.clone());
+    let enrollments = EnrollmentServiceClient::new(channel);
+
+    async fn all<T: Send + 'static>(
+        calls: Vec<tokio::task::JoinHandle<Result<tonic::Response<T>, tonic::Status>>>,
+    ) -> Vec<T> {
+        let mut replies = Vec::new();
+        for call in calls {
+            replies.push(
+                call.await
+                    .unwrap()
+                    .expect("every copy succeeds")
+                    .into_inner(),
+            );
+        }
+        replies
+    }
+
+    let request = registration("hedge", 1);
+    let registered = all((0..COPIES)
+        .map(|_| {
+            let (mut client, request) = (learners.clone(), request.clone());
+            tokio::spawn(async move { client.register_learner(request).await })
+        })
+        .collect())
+    .await;
+    let learner_id = registered[0].id.clone();
+    assert!(registered.iter().all(|l| l.id == learner_id), "one learner");
+
+    let request = EnrollRequest {
+        learner_id: learner_id.clone(),
+        course_id,
+        request_id: "enr-hedge".into(),
+        enrolled_at: at(100_000),
+        ..Default::default()
+    };
+    let enrolled = all((0..COPIES)
+        .map(|_| {
+            let (mut client, request) = (enrollments.clone(), request.clone());
+            tokio::spawn(async move { client.enroll(request).await })
+        })
+        .collect())
+    .await;
+    let enrollment_id = enrolled[0].id.clone();
+    assert!(
+        enrolled.iter().all(|e| e.id == enrollment_id),
+        "one enrollment"
+    );
+
+    let request = RecordProgressRequest {
+        enrollment_id: enrollment_id.clone(),
+        module_id: modules[0].clone(),
+        minutes_spent: MINUTES,
+        occurred_at: at(200_000),
+        request_id: "prog-hedge".into(),
+    };
+    let progressed = all((0..COPIES)
+        .map(|_| {
+            let (mut client, request) = (enrollments.clone(), request.clone());
+            tokio::spawn(async move { client.record_progress(request).await })
+        })
+        .collect())
+    .await;
+    assert!(progressed.iter().all(|e| e.id == enrollment_id));
+
+    let db = Sql::open(&stack.learner_db.url).await;
+    let counts = (
+        db.count("learners").await,
+        db.count("enrollments").await,
+        db.count("progress_records").await,
+        db.int("SELECT COALESCE(SUM(minutes_spent), 0) AS n FROM progress_records")
+            .await,
+    );
+    let events = db.events().await;
+    eprintln!(
+        "[retries/hedged/{backend}] {COPIES} concurrent copies each of RegisterLearner, Enroll and \
+         RecordProgress: (learners, enrollments, progress rows, minutes) = {counts:?}; \
+         events {events:?}"
+    );
+    assert_eq!(
+        counts,
+        (1, 1, 1, i64::from(MINUTES)),
+        "each took effect once"
+    );
+    assert_eq!(events.values().sum::<i64>(), 3, "three events: {events:?}");
+}
