@@ -173,3 +173,77 @@ async fn sigterm_drains_in_flight_calls_and_refuses_new_ones() {
         outcomes.examples()
     );
 }
+
+/// A call that outlives the drain timeout does not hold the process: it is
+/// cut when the timeout ends, the process still exits 0, and what the cut
+/// call had sent is either stored whole (with its events) or not at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drain_is_bounded_by_its_timeout() {
+    let _serial = support::serial().await;
+    const BOUNDED_DRAIN_SECS: u64 = 2;
+    let drain = BOUNDED_DRAIN_SECS.to_string();
+    let mut learner = ServiceProcess::start(
+        "academy-learner",
+        &[
+            ("ACADEMY_DRAIN_TIMEOUT_SECS", drain.as_str()),
+            ("ACADEMY_LOG", "error"),
+        ],
+    )
+    .await;
+    let url = learner.endpoint();
+    let (rows, rx) = tokio::sync::mpsc::channel(8);
+    let mut importer =
+        LearnerServiceClient::new(support::lazy_channel(&url, Duration::from_secs(60)));
+    let import =
+        tokio::spawn(async move { importer.import_learners(ReceiverStream::new(rx)).await });
+    for i in 0..3 {
+        rows.send(registration(&format!("bounded-{i}"), i))
+            .await
+            .unwrap();
+    }
+    // Let the rows reach the server before the signal.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = Pid::from_raw(learner.child.id().unwrap() as i32);
+    kill(pid, Signal::SIGTERM).unwrap();
+    let term = Instant::now();
+    let exit = tokio::time::timeout(
+        Duration::from_secs(BOUNDED_DRAIN_SECS + 10),
+        learner.child.wait(),
+    )
+    .await
+    .expect("exited")
+    .unwrap();
+    let exited_after = term.elapsed();
+    let cut = import.await.unwrap();
+    drop(rows);
+
+    let db = Sql::open(&format!(
+        "sqlite://{}/learner.db?mode=ro",
+        learner.data_dir.path().display()
+    ))
+    .await;
+    let stored = db.count("learners").await;
+    let events = db.events().await;
+    eprintln!(
+        "[drain/bounded] an import left open past a {BOUNDED_DRAIN_SECS} s drain: exit {:?} \
+         after {exited_after:.2?}; the import got {:?}; {stored} learners stored, events \
+         {events:?}",
+        exit.code(),
+        cut.as_ref()
+            .map(|r| r.get_ref().created)
+            .map_err(|s| s.code()),
+    );
+    assert!(exit.success(), "exit status 0: {exit:?}");
+    assert!(
+        exited_after >= Duration::from_secs(BOUNDED_DRAIN_SECS)
+            && exited_after < Duration::from_secs(BOUNDED_DRAIN_SECS + 2),
+        "exit when the drain timeout ends: {exited_after:?}"
+    );
+    assert!(cut.is_err(), "the open import was cut");
+    assert!(stored == 0 || stored == 3, "all or nothing: {stored}");
+    assert_eq!(
+        events.get("learner.registered").copied().unwrap_or(0),
+        stored,
+        "one event per stored learner"
+    );
+}
