@@ -247,3 +247,53 @@ async fn the_drain_is_bounded_by_its_timeout() {
         "one event per stored learner"
     );
 }
+
+/// A producer with a feed subscriber (reporting follows its feed over a
+/// server stream that never ends by itself) still drains promptly: the
+/// stream is closed at SIGTERM rather than held until the drain timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_followed_producer_drains_without_waiting_for_its_subscribers() {
+    let _serial = support::serial().await;
+    const LONG_DRAIN_SECS: u64 = 15;
+    let drain = LONG_DRAIN_SECS.to_string();
+    let mut stack = support::Stack::sqlite().await;
+    // Restart the producers with a long drain timeout, so that waiting for
+    // the subscriber would show.
+    let env = [("ACADEMY_DRAIN_TIMEOUT_SECS", drain.as_str())];
+    stack.learner.kill().await;
+    stack.learner.set_env(&env);
+    stack.learner.restart().await;
+    support::caught_up(&stack, Duration::from_secs(30))
+        .await
+        .expect("reporting follows the learner feed");
+    LearnerServiceClient::new(stack.learner.channel(Duration::from_secs(10)))
+        .register_learner(registration("followed", 1))
+        .await
+        .unwrap();
+    support::caught_up(&stack, Duration::from_secs(30))
+        .await
+        .expect("reporting applied the registration");
+
+    let process = stack.learner.process.as_mut().unwrap();
+    let pid = Pid::from_raw(process.child.id().unwrap() as i32);
+    kill(pid, Signal::SIGTERM).unwrap();
+    let term = Instant::now();
+    let exit = tokio::time::timeout(
+        Duration::from_secs(LONG_DRAIN_SECS + 5),
+        process.child.wait(),
+    )
+    .await
+    .expect("exited")
+    .unwrap();
+    let exited_after = term.elapsed();
+    eprintln!(
+        "[drain/followed] learner service with reporting subscribed to its feed: exit {:?} \
+         {exited_after:.2?} after SIGTERM (drain timeout {LONG_DRAIN_SECS} s)",
+        exit.code()
+    );
+    assert!(exit.success(), "exit 0: {exit:?}");
+    assert!(
+        exited_after < Duration::from_secs(3),
+        "the feed subscriber did not hold the drain: {exited_after:?}"
+    );
+}

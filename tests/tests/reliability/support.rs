@@ -94,6 +94,14 @@ impl Svc {
         svc
     }
 
+    /// Sets (or replaces) settings for the next restart.
+    pub(crate) fn set_env(&mut self, env: &[(&str, &str)]) {
+        for (key, value) in env {
+            self.env.retain(|(k, _)| k != key);
+            self.env.push(((*key).to_owned(), (*value).to_owned()));
+        }
+    }
+
     pub(crate) fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
