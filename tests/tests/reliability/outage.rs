@@ -5,7 +5,7 @@
 //! everything serves again, with the same processes, no acknowledged write
 //! lost, and reporting's figures equal to the source.
 
-use crate::support::{self, Figures, Outcomes, Proxy, Sql, Stack, registration, retry};
+use crate::support::{self, Figures, Outcomes, Proxy, Sql, Stack, registration, retry_on};
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,9 +22,50 @@ const DEADLINE: Duration = Duration::from_secs(8);
 /// acquire timeout (2 s on PostgreSQL) and some slack for a loaded machine.
 const FAIL_FAST: Duration = Duration::from_secs(4);
 
+/// How the database goes away.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Outage {
+    /// Connections dropped and refused, as when PostgreSQL is stopped.
+    Cut,
+    /// Connections open but silent, as behind a network partition: nothing
+    /// fails by itself, so only deadlines and timeouts end the calls.
+    Stall,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_fails_fast_and_heals_without_a_restart() {
     let _serial = support::serial().await;
+    outage(Outage::Cut).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_database_holds_no_call_past_its_deadline_and_heals() {
+    let _serial = support::serial().await;
+    outage(Outage::Stall).await;
+}
+
+async fn outage(kind: Outage) {
+    // A hung database fails nothing by itself: a call ends at its deadline
+    // (DEADLINE_EXCEEDED, outcome unknown), and the client retries it.
+    let (retryable, expected): (&[Code], &[Code]) = match kind {
+        Outage::Cut => (support::RETRYABLE, &[Code::Unavailable]),
+        Outage::Stall => (
+            &[
+                Code::Unavailable,
+                Code::Cancelled,
+                Code::Unknown,
+                Code::DeadlineExceeded,
+            ],
+            // tonic's client keeps the same deadline and, when its timer
+            // fires first, reports CANCELLED ("Timeout expired").
+            &[Code::Unavailable, Code::DeadlineExceeded, Code::Cancelled],
+        ),
+    };
+    // Cut: no call may take near its deadline. Hung: none may outlive it.
+    let limit = match kind {
+        Outage::Cut => FAIL_FAST,
+        Outage::Stall => DEADLINE + Duration::from_secs(1),
+    };
     let proxy = Proxy::start(Proxy::postgres_server()).await;
     let Some(stack) = Stack::start_with(Some(&proxy), &[], false).await else {
         return;
@@ -58,11 +99,17 @@ async fn a_database_outage_fails_fast_and_heals_without_a_restart() {
                 stop.clone(),
             );
             tokio::spawn(async move {
-                let client = LearnerServiceClient::new(support::lazy_channel(&url, DEADLINE));
+                // The deadline travels as grpc-timeout, for the server to
+                // keep; the channel's own limit is only a backstop.
+                let client = LearnerServiceClient::new(support::lazy_channel(
+                    &url,
+                    DEADLINE + Duration::from_secs(2),
+                ));
                 let mut i = 0;
                 while !stop.load(Ordering::Relaxed) {
                     let request = registration(&format!("outage-w{w}-{i}"), i);
-                    let reply = retry(
+                    let reply = retry_on(
+                        retryable,
                         "RegisterLearner",
                         &outcomes,
                         Duration::from_secs(60),
@@ -71,6 +118,8 @@ async fn a_database_outage_fails_fast_and_heals_without_a_restart() {
                             let (during, cut) = (during.clone(), cut.clone());
                             async move {
                                 let started = Instant::now();
+                                let mut request = tonic::Request::new(request);
+                                request.set_timeout(DEADLINE);
                                 let result = client.register_learner(request).await;
                                 if let Err(status) = &result
                                     && cut.load(Ordering::Relaxed)
@@ -98,7 +147,10 @@ async fn a_database_outage_fails_fast_and_heals_without_a_restart() {
         .await
         .expect("load under way");
     let acked_before = outcomes.oks();
-    proxy.cut();
+    match kind {
+        Outage::Cut => proxy.cut(),
+        Outage::Stall => proxy.stall(),
+    }
     cut.store(true, Ordering::Relaxed);
     let cut_at = Instant::now();
     let not_serving = support::wait_for(OUTAGE, || all_report(ServingStatus::NotServing)).await;
@@ -106,7 +158,10 @@ async fn a_database_outage_fails_fast_and_heals_without_a_restart() {
     tokio::time::sleep(remaining).await;
     let acked_during = outcomes.oks() - acked_before;
     cut.store(false, Ordering::Relaxed);
-    proxy.restore();
+    match kind {
+        Outage::Cut => proxy.restore(),
+        Outage::Stall => proxy.heal(),
+    }
     let restored_at = Instant::now();
     let serving = support::wait_for(Duration::from_secs(30), || {
         all_report(ServingStatus::Serving)
@@ -124,7 +179,7 @@ async fn a_database_outage_fails_fast_and_heals_without_a_restart() {
 
     let failed = during.failures();
     eprintln!(
-        "[outage] database cut for {OUTAGE:?} after {acked_before} acknowledged calls; \
+        "[outage/{kind:?}] database gone for {OUTAGE:?} after {acked_before} acknowledged calls; \
          NOT_SERVING after {not_serving:.1?}; failures while cut: {failed:?}, slowest {:.2?} \
          (deadline {DEADLINE:?}); {acked_during} calls acknowledged while cut; SERVING again \
          {serving:.1?} after the database returned, 50 more calls acknowledged {calls_back:.1?} \
@@ -141,12 +196,13 @@ async fn a_database_outage_fails_fast_and_heals_without_a_restart() {
         "calls failed while the database was cut"
     );
     assert!(
-        during.unexpected(&[Code::Unavailable]).is_empty(),
-        "only UNAVAILABLE while the database was cut: {failed:?}"
+        during.unexpected(expected).is_empty(),
+        "only {expected:?} while the database was gone: {failed:?} {:?}",
+        during.examples()
     );
     assert!(
-        during.slowest_failure() < FAIL_FAST,
-        "failures came fast, well inside the deadline: {:?}",
+        during.slowest_failure() < limit,
+        "failures came within {limit:?}: {:?}",
         during.slowest_failure()
     );
     assert!(
@@ -181,7 +237,7 @@ async fn a_database_outage_fails_fast_and_heals_without_a_restart() {
     let source = Figures::of_source(&db).await;
     let report = Figures::of_report(&support::summary(&stack.reporting).await);
     eprintln!(
-        "[outage] {} learners acknowledged, {} stored; reporting caught up {lag:.1?} after: \
+        "[outage/{kind:?}] {} learners acknowledged, {} stored; reporting caught up {lag:.1?} after: \
          {report:?}",
         acked.len(),
         stored.len()

@@ -423,6 +423,21 @@ pub(crate) async fn retry<T, F, Fut>(
     name: &str,
     outcomes: &Outcomes,
     limit: Duration,
+    call: F,
+) -> Result<T, Status>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<tonic::Response<T>, Status>>,
+{
+    retry_on(RETRYABLE, name, outcomes, limit, call).await
+}
+
+/// Like [`retry`], retrying the codes in `retryable`.
+pub(crate) async fn retry_on<T, F, Fut>(
+    retryable: &[Code],
+    name: &str,
+    outcomes: &Outcomes,
+    limit: Duration,
     mut call: F,
 ) -> Result<T, Status>
 where
@@ -439,7 +454,7 @@ where
             }
             Err(status) => {
                 outcomes.failed_after(name, &status, attempt.elapsed());
-                if !RETRYABLE.contains(&status.code()) || Instant::now() > deadline {
+                if !retryable.contains(&status.code()) || Instant::now() > deadline {
                     return Err(status);
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -632,6 +647,7 @@ impl Figures {
 pub(crate) struct Proxy {
     pub(crate) port: u16,
     up: watch::Sender<bool>,
+    flowing: watch::Sender<bool>,
     accepted: Arc<AtomicU64>,
 }
 
@@ -640,9 +656,21 @@ impl Proxy {
         let listener = listen(0).await;
         let port = listener.local_addr().unwrap().port();
         let (up, _) = watch::channel(true);
+        let (flowing, _) = watch::channel(true);
         let accepted = Arc::new(AtomicU64::new(0));
-        tokio::spawn(serve_proxy(listener, target, up.clone(), accepted.clone()));
-        Self { port, up, accepted }
+        tokio::spawn(serve_proxy(
+            listener,
+            target,
+            up.clone(),
+            flowing.clone(),
+            accepted.clone(),
+        ));
+        Self {
+            port,
+            up,
+            flowing,
+            accepted,
+        }
     }
 
     /// `url` (a PostgreSQL URL) pointed at this proxy instead.
@@ -659,6 +687,17 @@ impl Proxy {
 
     pub(crate) fn restore(&self) {
         self.up.send_replace(true);
+    }
+
+    /// Connections stay open (and new ones are accepted) but no byte gets
+    /// through: the database hangs, as behind a network partition.
+    pub(crate) fn stall(&self) {
+        self.flowing.send_replace(false);
+    }
+
+    /// The held bytes go through, and everything after them.
+    pub(crate) fn heal(&self) {
+        self.flowing.send_replace(true);
     }
 
     pub(crate) fn connections(&self) -> u64 {
@@ -702,10 +741,31 @@ async fn listen(port: u16) -> TcpListener {
     socket.listen(1024).unwrap()
 }
 
+/// Copies bytes one way; while the proxy is stalled they are held back.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut flowing: watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if flowing.wait_for(|f| *f).await.is_err() || to.write_all(&buffer[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
+}
+
 async fn serve_proxy(
     listener: TcpListener,
     target: SocketAddr,
     up: watch::Sender<bool>,
+    flowing: watch::Sender<bool>,
     accepted: Arc<AtomicU64>,
 ) {
     let port = listener.local_addr().unwrap().port();
@@ -725,11 +785,18 @@ async fn serve_proxy(
                 let Ok((client, _)) = accept else { continue };
                 accepted.fetch_add(1, Ordering::Relaxed);
                 let mut cut = up.subscribe();
+                let flowing = flowing.subscribe();
                 tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(target).await else { return };
-                    let mut client = client;
+                    let Ok(server) = TcpStream::connect(target).await else { return };
+                    let (client_read, client_write) = client.into_split();
+                    let (server_read, server_write) = server.into_split();
                     tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = async {
+                            tokio::join!(
+                                pump(client_read, server_write, flowing.clone()),
+                                pump(server_read, client_write, flowing),
+                            )
+                        } => {}
                         _ = cut.wait_for(|up| !*up) => {}
                     }
                 });
