@@ -154,6 +154,8 @@ async fn outage(kind: Outage) {
     cut.store(true, Ordering::Relaxed);
     let cut_at = Instant::now();
     let not_serving = support::wait_for(OUTAGE, || all_report(ServingStatus::NotServing)).await;
+    // Reads on each service fail the same way as the writes.
+    let reads = reads_while_gone(&stack, &during).await;
     let remaining = OUTAGE.saturating_sub(cut_at.elapsed());
     tokio::time::sleep(remaining).await;
     let acked_during = outcomes.oks() - acked_before;
@@ -186,6 +188,10 @@ async fn outage(kind: Outage) {
          after; {} proxied connections in all",
         during.slowest_failure(),
         proxy.connections(),
+    );
+    assert_eq!(
+        reads, 3,
+        "the three reads failed while the database was gone"
     );
     assert!(
         not_serving.is_some(),
@@ -247,4 +253,53 @@ async fn outage(kind: Outage) {
         report, source,
         "reporting equals the source after the outage"
     );
+}
+
+/// One read on each service (a course list, a learner list, a report), with
+/// the suite's deadline; failures go into `during`. Returns how many failed.
+async fn reads_while_gone(stack: &Stack, during: &Outcomes) -> usize {
+    use academy_proto::course::ListCoursesRequest;
+    use academy_proto::course::course_service_client::CourseServiceClient;
+    use academy_proto::learner::ListLearnersRequest;
+    use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
+    use academy_proto::reporting::{GetProgramSummaryRequest, Period};
+
+    fn timed<T>(message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        request.set_timeout(DEADLINE);
+        request
+    }
+    let backstop = DEADLINE + Duration::from_secs(2);
+    let mut failed = 0;
+    let started = Instant::now();
+    let courses = CourseServiceClient::new(stack.course.channel(backstop))
+        .list_courses(timed(ListCoursesRequest::default()))
+        .await;
+    if let Err(status) = courses {
+        during.failed_after("ListCourses", &status, started.elapsed());
+        failed += 1;
+    }
+    let started = Instant::now();
+    let learners = LearnerServiceClient::new(stack.learner.channel(backstop))
+        .list_learners(timed(ListLearnersRequest::default()))
+        .await;
+    if let Err(status) = learners {
+        during.failed_after("ListLearners", &status, started.elapsed());
+        failed += 1;
+    }
+    let started = Instant::now();
+    let summary = ReportingServiceClient::new(stack.reporting.channel(backstop))
+        .get_program_summary(timed(GetProgramSummaryRequest {
+            program_id: String::new(),
+            period: Some(Period {
+                half: support::PERIOD.into(),
+                ..Default::default()
+            }),
+        }))
+        .await;
+    if let Err(status) = summary {
+        during.failed_after("GetProgramSummary", &status, started.elapsed());
+        failed += 1;
+    }
+    failed
 }
