@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod deadline;
 pub mod feed;
+pub mod gate;
 pub mod idempotency;
 pub mod monitoring;
 pub mod schema;
