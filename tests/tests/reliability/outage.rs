@@ -18,9 +18,10 @@ const WORKERS: usize = 8;
 const OUTAGE: Duration = Duration::from_secs(10);
 /// Every call's deadline (the client's grpc-timeout).
 const DEADLINE: Duration = Duration::from_secs(8);
-/// How soon a call fails while the database is unreachable: the pool's
-/// acquire timeout (2 s on PostgreSQL) and some slack for a loaded machine.
-const FAIL_FAST: Duration = Duration::from_secs(4);
+/// How soon a call fails while the database refuses connections: the
+/// pool's acquire timeout (5 s) and some slack for a loaded machine, so
+/// well inside the deadline.
+const FAIL_FAST: Duration = Duration::from_millis(6500);
 
 /// How the database goes away.
 #[derive(Debug, Clone, Copy, PartialEq)]
