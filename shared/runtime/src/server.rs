@@ -114,9 +114,11 @@ pub async fn serve(
     let (health, health_service) = tonic_health::server::health_reporter();
     let names = services.names.clone();
     set_health(&health, &names, ServingStatus::NotServing).await;
+    let (database_up, gate) = crate::gate::database_gate();
     let watcher = tokio::spawn(watch_database(
         db,
         health.clone(),
+        database_up,
         names.clone(),
         shutdown.clone(),
     ));
@@ -183,6 +185,7 @@ pub async fn serve(
         .layer(GrpcMetricsLayer)
         .layer(ShedLayer::new(config.max_concurrent_calls))
         .layer(auth)
+        .layer(gate)
         .layer(UnaryDeadlineLayer::new(config.request_timeout(), streaming))
         .add_routes(services.routes.routes())
         .add_service(health_service)
@@ -300,10 +303,13 @@ fn reflection(names: &[&'static str]) -> tonic_reflection::server::Builder<'stat
 }
 
 /// Keeps the health status in step with the database: NOT_SERVING until it
-/// answers, while it does not, and from the moment shutdown starts.
+/// answers, while it does not, and from the moment shutdown starts. The
+/// database gate hears the same verdict, so calls fail at once while the
+/// database is away instead of waiting for their deadline.
 async fn watch_database(
     db: DatabaseConnection,
     health: HealthReporter,
+    database_up: watch::Sender<bool>,
     names: Vec<&'static str>,
     shutdown: CancellationToken,
 ) {
@@ -320,6 +326,7 @@ async fn watch_database(
                 tracing::warn!("database unreachable: NOT_SERVING");
             }
             set_health(&health, &names, status).await;
+            database_up.send_replace(status == ServingStatus::Serving);
             last = Some(status);
         }
         tokio::select! {
