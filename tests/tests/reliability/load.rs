@@ -75,7 +75,9 @@ struct Targets {
 }
 
 async fn client(c: usize, targets: Arc<Targets>, outcomes: Arc<Outcomes>, until: Instant) -> usize {
-    let timeout = Duration::from_secs(10);
+    // The server's own request timeout (30 s): a slow call is the server's
+    // to end, and would show as DEADLINE_EXCEEDED from it.
+    let timeout = Duration::from_secs(30);
     let learner_channel = support::lazy_channel(&targets.learner, timeout);
     let learners = LearnerServiceClient::new(learner_channel.clone());
     let enrollments = EnrollmentServiceClient::new(learner_channel);
