@@ -22,6 +22,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tonic::{Code, Status};
+use tonic_health::pb::health_check_response::ServingStatus;
 
 const CLIENTS: usize = 64;
 /// Calls in flight the learner service takes before shedding.
@@ -206,9 +207,19 @@ async fn sixty_four_clients_of_mixed_traffic_within_bounds() {
         .collect();
 
     let mut samples: Vec<(Duration, Vec<u64>)> = Vec::new();
+    // Health under load: a busy server is still SERVING (a probe that
+    // failed it would take a healthy replica out, and the database gate
+    // would refuse its calls).
+    let mut not_serving = Vec::new();
     while Instant::now() < until {
         tokio::time::sleep(Duration::from_secs(1)).await;
         samples.push((started.elapsed(), rss(&services)));
+        for service in services {
+            let health = service.health().await;
+            if health != Some(ServingStatus::Serving as i32) {
+                not_serving.push((started.elapsed(), service.binary, health));
+            }
+        }
     }
     let mut registered = 0;
     for client in clients {
@@ -247,8 +258,15 @@ async fn sixty_four_clients_of_mixed_traffic_within_bounds() {
             service.binary, at_start[s], warm[s], peak[s], last[s]
         );
     }
-    eprintln!("[load] feed lag back to zero {lag:.1?} after the load stopped");
+    eprintln!(
+        "[load] feed lag back to zero {lag:.1?} after the load stopped; health samples other \
+         than SERVING during the load: {not_serving:?}"
+    );
 
+    assert!(
+        not_serving.is_empty(),
+        "SERVING throughout the load: {not_serving:?}"
+    );
     assert!(
         outcomes.unexpected(&[Code::ResourceExhausted]).is_empty(),
         "no errors but deliberate shedding: {failures:?} {:?}",
