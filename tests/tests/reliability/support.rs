@@ -237,7 +237,9 @@ impl Stack {
         let mut env = vec![
             ("ACADEMY_DATABASE_URL", learner_db_url.as_str()),
             ("ACADEMY_COURSE_ENDPOINT", course_url.as_str()),
-            ("ACADEMY_COURSE_TIMEOUT_MS", "2000"),
+            // The default (3 s) is tight on a loaded 2-core machine; a dead
+            // course service is refused at once whatever this says.
+            ("ACADEMY_COURSE_TIMEOUT_MS", "5000"),
         ];
         for (key, value) in learner_env {
             env.retain(|(k, _)| k != key);
