@@ -533,7 +533,13 @@ fn import_learners_rejects_hostile_rows_and_writes_only_what_it_creates() {
             n,
             async move { c.import_learners(tokio_stream::iter(rows)).await },
             |r: &ImportLearnersResponse| (r.created, r.duplicates, &r.rejected),
-            &["learners", "feed_events", "feed_head", "idempotency_keys"],
+            &[
+                "learners",
+                "feed_events",
+                "feed_head",
+                "idempotency_keys",
+                "audit_log",
+            ],
         )?;
         Ok(())
     });
@@ -691,6 +697,7 @@ fn bulk_enroll_rejects_hostile_rows_and_writes_only_what_it_creates() {
                 "feed_events",
                 "feed_head",
                 "idempotency_keys",
+                "audit_log",
             ],
         )?;
         Ok(())
@@ -720,6 +727,7 @@ fn bulk_record_progress_rejects_hostile_rows_and_writes_only_what_it_records() {
                     "feed_events",
                     "feed_head",
                     "idempotency_keys",
+                    "audit_log",
                 ],
             )?;
             Ok(())

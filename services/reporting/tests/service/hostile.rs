@@ -10,6 +10,8 @@
 
 use academy_proto::course::course_service_client::CourseServiceClient;
 use academy_proto::course::{self as course_pb, CourseLevel, CourseModule};
+use academy_proto::events::GetHeadRequest;
+use academy_proto::events::event_feed_client::EventFeedClient;
 use academy_proto::google::r#type::Date;
 use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
@@ -51,7 +53,7 @@ impl Hostile {
             let stack = Stack::start(db).await;
             let program_id = seed(&stack).await;
             let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
-            caught_up(&mut reports).await;
+            caught_up_with_producers(&stack, &mut reports).await;
             let commits = Commits::open(&url).await;
             (stack, commits, reports, program_id)
         });
@@ -234,6 +236,41 @@ async fn seed(stack: &Stack) -> String {
         .await
         .unwrap();
     program.id
+}
+
+/// Waits until reporting has applied every event the producers hold now,
+/// asking them directly: the heads reporting reports are refreshed only
+/// every few seconds, and a late batch would be a commit during a "read".
+async fn caught_up_with_producers(stack: &Stack, reports: &mut ReportingServiceClient<Channel>) {
+    let mut heads = Vec::new();
+    for (source, addr) in [("course", stack.course), ("learner", stack.learner)] {
+        let head = EventFeedClient::new(Stack::channel(addr).await)
+            .get_head(GetHeadRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .head_sequence;
+        heads.push((source, head));
+    }
+    for _ in 0..600 {
+        let status = reports
+            .get_feed_status(GetFeedStatusRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        let applied = |source: &str| {
+            status
+                .sources
+                .iter()
+                .find(|s| s.service == source)
+                .map_or(-1, |s| s.applied_sequence)
+        };
+        if heads.iter().all(|(source, head)| applied(source) >= *head) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("reporting did not apply the producers' events: {heads:?}");
 }
 
 async fn caught_up(reports: &mut ReportingServiceClient<Channel>) {
