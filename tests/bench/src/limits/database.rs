@@ -1,0 +1,57 @@
+//! The database-alone limits: the SQL statements an RPC performs, driven by
+//! pgbench at the same concurrency against the same database.
+//!
+//! The scripts (`sql/limit_*.sql`) pick their row through a key table
+//! (`bench_keys`, n → id, made here from the ids the scenarios used) inside
+//! each statement, so a transaction makes exactly the round trips the
+//! service makes; the extra probe of a small primary key costs microseconds
+//! against a round trip's tens.
+
+use std::time::Duration;
+
+use crate::bulk::sql_dir;
+use crate::pg::{Pg, PgbenchResult, PgbenchRun};
+
+/// Writes `ids` as `bench_keys(n, id)`, n from 1.
+pub(crate) async fn key_table(pg: &Pg, database: &str, ids: &[String]) -> anyhow::Result<()> {
+    let values: Vec<String> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| format!("({}, '{}')", i + 1, id.replace('\'', "''")))
+        .collect();
+    pg.sql(
+        database,
+        "DROP TABLE IF EXISTS bench_keys; \
+         CREATE TABLE bench_keys (n INTEGER PRIMARY KEY, id VARCHAR(36) NOT NULL)",
+    )
+    .await?;
+    for chunk in values.chunks(5000) {
+        pg.sql(
+            database,
+            &format!("INSERT INTO bench_keys (n, id) VALUES {}", chunk.join(", ")),
+        )
+        .await?;
+    }
+    pg.sql(database, "ANALYZE bench_keys").await?;
+    Ok(())
+}
+
+/// Runs `sql/<script>` for `length` at `clients` connections; `keys` is the
+/// size of bench_keys.
+pub(crate) async fn run(
+    pg: &Pg,
+    database: &str,
+    script: &str,
+    clients: usize,
+    length: Duration,
+    keys: usize,
+) -> anyhow::Result<PgbenchResult> {
+    pg.pgbench(
+        database,
+        &sql_dir().join(script),
+        clients,
+        PgbenchRun::For(length),
+        &[("keys", keys.to_string())],
+    )
+    .await
+}
