@@ -41,7 +41,7 @@ fn row(i: u64) -> RegisterLearnerRequest {
             external_id: Some(format!("BENCH-{i:09}")),
             full_name: format!("Bench Learner {i}"),
             region: REGIONS[(i % 14) as usize].to_owned(),
-            gender: if i % 2 == 0 {
+            gender: if i.is_multiple_of(2) {
                 Gender::Female
             } else {
                 Gender::Male
