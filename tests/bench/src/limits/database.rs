@@ -25,7 +25,8 @@ pub(crate) async fn key_table(pg: &Pg, database: &str, ids: &[String]) -> anyhow
          CREATE TABLE bench_keys (n INTEGER PRIMARY KEY, id VARCHAR(36) NOT NULL)",
     )
     .await?;
-    for chunk in values.chunks(5000) {
+    // One argument to psql must stay under the kernel's 128 KiB limit.
+    for chunk in values.chunks(1000) {
         pg.sql(
             database,
             &format!("INSERT INTO bench_keys (n, id) VALUES {}", chunk.join(", ")),
