@@ -53,7 +53,7 @@ FROM (
            md5('course' || k)::uuid::text AS course,
            md5('module' || k)::uuid::text AS module,
            timestamptz '2019-07-01' + (i - 1) * (interval '2191 days' / :learners)
-             + ((j * 7919) % 180) * interval '1 day' AS enrolled,
+             + ((j::bigint * 7919) % 180) * interval '1 day' AS enrolled,
            j % 5 < 2 AS done
     FROM generate_series(1, :learners) AS i,
          generate_series(0, :per_learner - 1) AS k,

@@ -94,6 +94,29 @@ impl Suite {
         });
     }
 
+    /// Keeps a row for the table and prints it at once, so a run that
+    /// fails later still shows what it measured.
+    pub(crate) fn push(&mut self, row: Row) {
+        let latency = row.latency_ms.as_ref().map_or_else(String::new, |l| {
+            format!(", p50 {:.2} ms, p99 {:.2} ms", l.p50, l.p99)
+        });
+        let limit = match (&row.limit, row.ratio) {
+            (Some(limit), Some(ratio)) => {
+                format!(", {} {:.0} (ratio {ratio:.2})", limit.name, limit.value)
+            }
+            _ => String::new(),
+        };
+        println!(
+            "bench: {} c={}: {:.0} {}{latency}{limit}",
+            row.scenario,
+            row.concurrency
+                .map_or_else(|| "-".to_owned(), |c| c.to_string()),
+            row.throughput,
+            row.unit
+        );
+        self.rows.push(row);
+    }
+
     pub(crate) fn say(&mut self, line: String) {
         println!("bench: {line}");
         self.notes.push(line);
@@ -127,7 +150,16 @@ pub(crate) async fn run(args: SuiteArgs) -> anyhow::Result<()> {
         notes: Vec::new(),
         memory: Vec::new(),
     };
-    online::run(&mut suite).await?;
+    let online = [
+        Group::Grpc,
+        Group::Import,
+        Group::PointReads,
+        Group::Writes,
+        Group::Feed,
+    ];
+    if online.iter().any(|g| suite.wants(*g)) {
+        online::run(&mut suite).await?;
+    }
     if suite.wants(Group::Reports) {
         reporting::run(&mut suite).await?;
     }

@@ -38,9 +38,7 @@ pub(crate) async fn run(suite: &mut Suite) -> anyhow::Result<()> {
         let outcome = unary::health(course_channel.clone(), suite.spec(c)).await?;
         empty_call.insert(c, outcome.rps());
         if suite.wants(Group::Grpc) {
-            suite
-                .rows
-                .push(Row::from_outcome("health Check (gRPC alone)", &outcome));
+            suite.push(Row::from_outcome("health Check (gRPC alone)", &outcome));
         }
     }
 
@@ -63,7 +61,7 @@ pub(crate) async fn run(suite: &mut Suite) -> anyhow::Result<()> {
     .await?;
     let rate = imported.created as f64 / imported.elapsed.as_secs_f64().max(1e-9);
     if suite.wants(Group::Import) {
-        suite.rows.push(
+        suite.push(
             Row::rate(
                 "ImportLearners (stream batches of {batch})"
                     .replace("{batch}", &p.import_batch.to_string())
@@ -150,7 +148,7 @@ pub(crate) async fn run(suite: &mut Suite) -> anyhow::Result<()> {
                 suite.spec(c),
             )
             .await?;
-            suite.rows.push(
+            suite.push(
                 Row::from_outcome("RecordProgress", &outcome)
                     .versus_grpc(empty_call.get(&c).copied()),
             );
@@ -177,7 +175,7 @@ pub(crate) async fn run(suite: &mut Suite) -> anyhow::Result<()> {
             .against("pgbench Enroll SQL", limit.tps)
             .versus_grpc(empty_call.get(&c).copied());
         let met = row.ratio.is_some_and(|r| r >= 0.4);
-        suite.rows.push(row.target("≥ 40% of DB alone", met));
+        suite.push(row.target("≥ 40% of DB alone", met));
     }
 
     suite.remember_memory(&course);
@@ -203,7 +201,7 @@ fn push_read(
     } else {
         row
     };
-    suite.rows.push(row);
+    suite.push(row);
 }
 
 /// A reporting service on an empty database follows both feeds from 0.
@@ -222,7 +220,7 @@ async fn catch_up(suite: &mut Suite, course_db: &str, learner_db: &str) -> anyho
     let mut client = ReportingServiceClient::new(channel);
     let caught = feed::wait_caught_up(&mut client, heads, suite.params.feed_limit).await?;
     let rate = caught.per_second();
-    suite.rows.push(
+    suite.push(
         Row::rate(
             "reporting feed catch-up from 0",
             caught.events.max(0) as u64,

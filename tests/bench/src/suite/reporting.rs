@@ -127,13 +127,11 @@ pub(crate) async fn run(suite: &mut Suite) -> anyhow::Result<()> {
 fn push_report(suite: &mut Suite, name: &str, outcome: &Outcome, naive_tps: f64) {
     let row = Row::from_outcome(name, outcome);
     if outcome.concurrency != 1 {
-        suite.rows.push(row);
+        suite.push(row);
         return;
     }
     let row = row.against("naive SQL, 1 client", naive_tps);
     let p99 = row.latency_ms.as_ref().map_or(f64::INFINITY, |l| l.p99);
     let met = p99 < 20.0 && row.ratio.is_some_and(|r| r >= 50.0);
-    suite
-        .rows
-        .push(row.target("p99 < 20 ms and ≥ 50× naive", met));
+    suite.push(row.target("p99 < 20 ms and ≥ 50× naive", met));
 }
