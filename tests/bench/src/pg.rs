@@ -63,6 +63,19 @@ impl Pg {
         Ok(())
     }
 
+    /// Connections the server can still accept, less a margin for other
+    /// users of a shared server (a test suite may open a few meanwhile).
+    pub(crate) async fn free_connections(&self) -> anyhow::Result<usize> {
+        let free: i64 = self
+            .sql(
+                "postgres",
+                "SELECT current_setting('max_connections')::int - COUNT(*) FROM pg_stat_activity",
+            )
+            .await?
+            .parse()?;
+        Ok(usize::try_from(free - 8).unwrap_or(1).max(1))
+    }
+
     /// Runs `sql` and returns what psql printed (unaligned, tuples only).
     pub(crate) async fn sql(&self, database: &str, sql: &str) -> anyhow::Result<String> {
         let output = self

@@ -37,8 +37,27 @@ pub(crate) async fn key_table(pg: &Pg, database: &str, ids: &[String]) -> anyhow
     Ok(())
 }
 
-/// Runs `sql/<script>` for `length` at `clients` connections; `keys` is the
-/// size of bench_keys.
+/// A database-alone measurement and the connections it really used.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ceiling {
+    pub(crate) result: PgbenchResult,
+    pub(crate) clients: usize,
+}
+
+impl Ceiling {
+    /// What the table calls this limit: the connection count is named when
+    /// the server had fewer free than the RPC's concurrency.
+    pub(crate) fn name(&self, what: &str, concurrency: usize) -> String {
+        if self.clients < concurrency {
+            format!("pgbench {what} SQL ({} conns: server full)", self.clients)
+        } else {
+            format!("pgbench {what} SQL")
+        }
+    }
+}
+
+/// Runs `sql/<script>` for `length` at `clients` connections (fewer if the
+/// server cannot take that many more); `keys` is the size of bench_keys.
 pub(crate) async fn run(
     pg: &Pg,
     database: &str,
@@ -46,13 +65,16 @@ pub(crate) async fn run(
     clients: usize,
     length: Duration,
     keys: usize,
-) -> anyhow::Result<PgbenchResult> {
-    pg.pgbench(
-        database,
-        &sql_dir().join(script),
-        clients,
-        PgbenchRun::For(length),
-        &[("keys", keys.to_string())],
-    )
-    .await
+) -> anyhow::Result<Ceiling> {
+    let clients = clients.min(pg.free_connections().await?);
+    let result = pg
+        .pgbench(
+            database,
+            &sql_dir().join(script),
+            clients,
+            PgbenchRun::For(length),
+            &[("keys", keys.to_string())],
+        )
+        .await?;
+    Ok(Ceiling { result, clients })
 }

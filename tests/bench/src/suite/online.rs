@@ -98,7 +98,7 @@ pub(crate) async fn run(suite: &mut Suite) -> anyhow::Result<()> {
                 ids.len(),
             )
             .await?;
-            push_read(suite, "GetLearner", &outcome, limit.tps, empty_call.get(&c));
+            push_read(suite, "GetLearner", &outcome, limit, empty_call.get(&c));
         }
         for c in READ_CONCURRENCY {
             settle().await;
@@ -112,7 +112,7 @@ pub(crate) async fn run(suite: &mut Suite) -> anyhow::Result<()> {
                 course_ids.len(),
             )
             .await?;
-            push_read(suite, "GetCourse", &outcome, limit.tps, empty_call.get(&c));
+            push_read(suite, "GetCourse", &outcome, limit, empty_call.get(&c));
         }
     }
 
@@ -172,7 +172,7 @@ pub(crate) async fn run(suite: &mut Suite) -> anyhow::Result<()> {
         )
         .await?;
         let row = Row::from_outcome("Enroll", outcome)
-            .against("pgbench Enroll SQL", limit.tps)
+            .against(&limit.name("Enroll", c), limit.result.tps)
             .versus_grpc(empty_call.get(&c).copied());
         let met = row.ratio.is_some_and(|r| r >= 0.4);
         suite.push(row.target("≥ 40% of DB alone", met));
@@ -189,11 +189,11 @@ fn push_read(
     suite: &mut Suite,
     name: &str,
     outcome: &Outcome,
-    limit_tps: f64,
+    limit: database::Ceiling,
     empty_call: Option<&f64>,
 ) {
     let row = Row::from_outcome(name, outcome)
-        .against(&format!("pgbench {name} SQL"), limit_tps)
+        .against(&limit.name(name, outcome.concurrency), limit.result.tps)
         .versus_grpc(empty_call.copied());
     let row = if outcome.concurrency == 64 {
         let met = row.ratio.is_some_and(|r| r >= 0.5);
