@@ -228,8 +228,9 @@ fn ratio(r: f64) -> String {
 }
 
 fn figure(value: f64, unit: &str) -> String {
-    if unit == "ms" {
-        format!("{value:.2} {unit}")
+    // Slow reports run well under one per second; keep their digits.
+    if value < 10.0 {
+        format!("{value:.3} {unit}")
     } else {
         format!("{value:.0} {unit}")
     }

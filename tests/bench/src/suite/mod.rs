@@ -107,7 +107,7 @@ impl Suite {
             _ => String::new(),
         };
         println!(
-            "bench: {} c={}: {:.0} {}{latency}{limit}",
+            "bench: {} c={}: {:.3} {}{latency}{limit}",
             row.scenario,
             row.concurrency
                 .map_or_else(|| "-".to_owned(), |c| c.to_string()),

@@ -20,6 +20,9 @@ pub(crate) struct Params {
     pub(crate) enrollments_per_learner: u64,
     pub(crate) half: &'static str,
     pub(crate) naive_runs: u64,
+    /// Measured reports per concurrency level: a report over the bulk
+    /// program can take seconds, too long for a fixed window.
+    pub(crate) report_calls: u64,
     pub(crate) feed_limit: Duration,
 }
 
@@ -39,6 +42,7 @@ impl Params {
                 enrollments_per_learner: 5,
                 half: "2025-H1",
                 naive_runs: 2,
+                report_calls: 8,
                 feed_limit: Duration::from_secs(900),
             },
             Scale::Smoke => Self {
@@ -54,6 +58,7 @@ impl Params {
                 enrollments_per_learner: 5,
                 half: "2025-H1",
                 naive_runs: 1,
+                report_calls: 8,
                 feed_limit: Duration::from_secs(120),
             },
         }
