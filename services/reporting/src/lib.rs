@@ -77,9 +77,10 @@ pub async fn serve(
         follow("learner", &settings.learner_endpoint)?,
     ];
     let feeds: Vec<_> = followers.iter().map(Follower::state).collect();
-    for follower in followers {
-        tokio::spawn(follower.run(shutdown.clone()));
-    }
+    let following: Vec<_> = followers
+        .into_iter()
+        .map(|follower| tokio::spawn(follower.run(shutdown.clone())))
+        .collect();
     let mut services = Services::new();
     for feed in &feeds {
         // A feed that stopped on an event it cannot understand is NOT_SERVING.
@@ -109,9 +110,23 @@ pub async fn serve(
             reporting_service_server::SERVICE_NAME,
             scopes::REPORTING_SERVICE,
         );
-    server::serve(config, listener, db, services, shutdown).await
+    let served = server::serve(config, listener, db, services, shutdown).await;
+    // The followers stop on the same signal; wait for them (briefly), so a
+    // batch in hand is committed and their spans end before the exporter
+    // is flushed.
+    let stopped = async {
+        for task in following {
+            let _ = task.await;
+        }
+    };
+    if tokio::time::timeout(FOLLOWERS_STOP, stopped).await.is_err() {
+        tracing::warn!(wait = ?FOLLOWERS_STOP, "feed followers did not stop in time");
+    }
+    served
 }
 
+/// How long shutdown waits for the feed followers to stop.
+const FOLLOWERS_STOP: std::time::Duration = std::time::Duration::from_secs(5);
 /// Feed lag as Prometheus gauges, per followed source.
 fn record_lag(feed: &academy_runtime::feed::FeedState) {
     let source = feed.source.clone();
