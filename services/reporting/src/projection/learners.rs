@@ -1,7 +1,8 @@
 //! Learners, enrollments, program membership and activity.
 
+use academy_proto::events::event::Payload;
 use academy_proto::events::{
-    EnrollmentCreated, LearnerRegistered, LearnerUpdated, ProgressRecorded,
+    EnrollmentCreated, Event, LearnerRegistered, LearnerUpdated, ProgressRecorded,
 };
 use academy_runtime::feed::ApplyError;
 use chrono::NaiveDate;
@@ -9,26 +10,66 @@ use sea_orm::{DatabaseTransaction, Value};
 
 use super::exec;
 
+const INSERT_LEARNERS: &str = "INSERT INTO r_learners \
+    (learner_id, register_day, region, gender, birth_year, employment_status, organization) VALUES";
+/// Seven bind parameters a row: far below both backends' limits.
+const ROWS_PER_INSERT: usize = 500;
+
 pub(super) async fn registered(
     txn: &DatabaseTransaction,
     e: &LearnerRegistered,
     day: NaiveDate,
 ) -> Result<(), ApplyError> {
-    exec(
-        txn,
-        "INSERT INTO r_learners (learner_id, register_day, region, gender, birth_year, employment_status, organization) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (learner_id) DO NOTHING",
-        vec![
-            Value::from(e.learner_id.as_str()),
-            Value::from(day),
-            Value::from(e.region.as_str()),
-            Value::from(e.gender.as_str()),
-            Value::from(e.birth_year),
-            Value::from(e.employment_status.as_str()),
-            Value::from(e.organization.as_str()),
-        ],
-    )
-    .await?;
+    insert_learners(txn, vec![learner_row(e, day)]).await
+}
+
+/// A run of registration events in multi-row statements. Events before one
+/// that is not understood are applied; it and the rest are not.
+pub(super) async fn registered_run(
+    txn: &DatabaseTransaction,
+    events: &[&Event],
+) -> Result<(), ApplyError> {
+    let mut rows = Vec::with_capacity(events.len());
+    let mut refused = None;
+    for event in events {
+        match (&event.payload, super::event_day(event)) {
+            (Some(Payload::LearnerRegistered(e)), Some(day)) => rows.push(learner_row(e, day)),
+            _ => {
+                refused = Some(ApplyError::NotUnderstood {
+                    sequence: event.sequence,
+                    kind: event.r#type.clone(),
+                });
+                break;
+            }
+        }
+    }
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        insert_learners(txn, chunk.to_vec()).await?;
+    }
+    refused.map_or(Ok(()), Err)
+}
+
+fn learner_row(e: &LearnerRegistered, day: NaiveDate) -> [Value; 7] {
+    [
+        Value::from(e.learner_id.as_str()),
+        Value::from(day),
+        Value::from(e.region.as_str()),
+        Value::from(e.gender.as_str()),
+        Value::from(e.birth_year),
+        Value::from(e.employment_status.as_str()),
+        Value::from(e.organization.as_str()),
+    ]
+}
+
+/// A learner registered twice (a replayed event) keeps its first row, also
+/// within one statement.
+async fn insert_learners(
+    txn: &DatabaseTransaction,
+    rows: Vec<[Value; 7]>,
+) -> Result<(), ApplyError> {
+    let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; rows.len()].join(", ");
+    let sql = format!("{INSERT_LEARNERS} {values} ON CONFLICT (learner_id) DO NOTHING");
+    exec(txn, &sql, rows.into_iter().flatten().collect()).await?;
     Ok(())
 }
 

@@ -55,10 +55,36 @@ impl Projection for Projector {
         }
         Ok(())
     }
+
+    /// Runs of registrations (an import's backlog) go in multi-row
+    /// statements; everything else one event at a time.
+    async fn apply_all(
+        &self,
+        txn: &DatabaseTransaction,
+        source: &str,
+        events: &[&Event],
+    ) -> Result<(), ApplyError> {
+        let mut rest = events;
+        while let Some(first) = rest.first() {
+            let run = rest.iter().take_while(|e| is_registration(e)).count();
+            if run > 1 {
+                learners::registered_run(txn, &rest[..run]).await?;
+                rest = &rest[run..];
+            } else {
+                self.apply(txn, source, first).await?;
+                rest = &rest[1..];
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_registration(event: &Event) -> bool {
+    matches!(event.payload, Some(Payload::LearnerRegistered(_)))
 }
 
 /// The UTC calendar day of an event's business time.
-fn event_day(event: &Event) -> Option<NaiveDate> {
+pub(crate) fn event_day(event: &Event) -> Option<NaiveDate> {
     academy_runtime::time::parse_timestamp("occurred_at", event.occurred_at.as_ref())
         .ok()
         .flatten()
@@ -93,4 +119,67 @@ pub async fn clear<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
             .await?;
     }
     academy_runtime::feed::cursor::reset(txn).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migration::Migrator;
+    use academy_proto::events::LearnerRegistered;
+    use academy_runtime::db;
+    use sea_orm::TransactionTrait;
+
+    fn registration(sequence: i64, learner_id: &str, dated: bool) -> Event {
+        Event {
+            sequence,
+            r#type: "learner.registered".into(),
+            occurred_at: dated.then(|| prost_types::Timestamp {
+                seconds: 1_750_000_000,
+                nanos: 0,
+            }),
+            payload: Some(Payload::LearnerRegistered(LearnerRegistered {
+                learner_id: learner_id.into(),
+                region: "Baku".into(),
+                ..Default::default()
+            })),
+            ..Default::default()
+        }
+    }
+
+    async fn learner_ids(conn: &sea_orm::DatabaseConnection) -> Vec<String> {
+        conn.query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT learner_id FROM r_learners ORDER BY learner_id",
+        ))
+        .await
+        .expect("query")
+        .iter()
+        .map(|row| row.try_get("", "learner_id").expect("column"))
+        .collect()
+    }
+
+    #[tokio::test]
+    async fn a_run_of_registrations_keeps_what_precedes_an_event_it_cannot_read() {
+        let dir = academy_testkit::TestDb::sqlite();
+        let conn = db::connect(&dir.url).await.expect("connect");
+        db::migrate::<Migrator>(&conn).await.expect("migrate");
+        // A replayed registration (b twice) in the same run, then an event
+        // without a time, then one that must not be applied.
+        let events = [
+            registration(1, "a", true),
+            registration(2, "b", true),
+            registration(3, "b", true),
+            registration(4, "c", false),
+            registration(5, "d", true),
+        ];
+        let refs: Vec<&Event> = events.iter().collect();
+        let txn = conn.begin().await.expect("begin");
+        let result = Projector.apply_all(&txn, "learner", &refs).await;
+        txn.commit().await.expect("commit");
+        match result {
+            Err(ApplyError::NotUnderstood { sequence, .. }) => assert_eq!(sequence, 4),
+            other => panic!("expected event 4 refused, got {other:?}"),
+        }
+        assert_eq!(learner_ids(&conn).await, ["a", "b"]);
+    }
 }

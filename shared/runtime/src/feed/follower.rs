@@ -43,6 +43,23 @@ pub trait Projection: Send + Sync + 'static {
         source: &str,
         event: &Event,
     ) -> Result<(), ApplyError>;
+
+    /// Applies consecutive events in order. On `NotUnderstood { sequence }`
+    /// every event before that sequence must have been applied and none
+    /// after. The default applies one at a time; a projection overrides it
+    /// to write runs of events with fewer statements (catching up on a
+    /// backlog is bound by statement round trips).
+    async fn apply_all(
+        &self,
+        txn: &DatabaseTransaction,
+        source: &str,
+        events: &[&Event],
+    ) -> Result<(), ApplyError> {
+        for event in events {
+            self.apply(txn, source, event).await?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -297,32 +314,35 @@ impl Follower {
         let mut applied = cursor::load_for_update(&txn, &self.source)
             .await
             .map_err(transient)?;
-        let mut applied_time = None;
-        let mut stopped = None;
-        for event in batch {
-            if event.sequence <= applied {
-                continue;
-            }
-            if event.sequence != applied + 1 {
+        let mut fresh = Vec::with_capacity(batch.len());
+        for event in batch.iter().filter(|e| e.sequence > applied) {
+            let expected = applied + 1 + fresh.len() as i64;
+            if event.sequence != expected {
                 return Err(Ended::Transient(format!(
-                    "gap in the feed: expected {} and got {}",
-                    applied + 1,
+                    "gap in the feed: expected {expected} and got {}",
                     event.sequence
                 )));
             }
-            match self.projection.apply(&txn, &self.source, event).await {
-                Ok(()) => {}
-                Err(ApplyError::Db(err)) => return Err(transient(err)),
-                Err(err @ ApplyError::NotUnderstood { .. }) => {
-                    stopped = Some(Ended::Stopped(err.to_string()));
-                    break;
-                }
-            }
-            applied = event.sequence;
-            applied_time = parse_timestamp("record_time", event.record_time.as_ref())
-                .ok()
-                .flatten();
+            fresh.push(event);
         }
+        let mut stopped = None;
+        let applied_up_to = match self.projection.apply_all(&txn, &self.source, &fresh).await {
+            Ok(()) => fresh.last().map_or(applied, |e| e.sequence),
+            Err(ApplyError::Db(err)) => return Err(transient(err)),
+            Err(err @ ApplyError::NotUnderstood { sequence, .. }) => {
+                stopped = Some(Ended::Stopped(err.to_string()));
+                sequence - 1
+            }
+        };
+        let applied_time = fresh
+            .iter()
+            .find(|e| e.sequence == applied_up_to)
+            .and_then(|e| {
+                parse_timestamp("record_time", e.record_time.as_ref())
+                    .ok()
+                    .flatten()
+            });
+        applied = applied_up_to.max(applied);
         cursor::store(&txn, &self.source, applied, applied_time)
             .await
             .map_err(transient)?;
