@@ -133,7 +133,7 @@ mod tests {
         Event {
             sequence,
             r#type: "learner.registered".into(),
-            occurred_at: dated.then(|| prost_types::Timestamp {
+            occurred_at: dated.then_some(prost_types::Timestamp {
                 seconds: 1_750_000_000,
                 nanos: 0,
             }),
