@@ -167,3 +167,49 @@ impl ServiceProcess {
         panic!("service at {} did not become SERVING", self.addr);
     }
 }
+
+/// Creates and publishes a course with `modules` modules on the course
+/// service behind `channel`: (course id, module ids).
+pub async fn published_course(
+    channel: Channel,
+    code: &str,
+    modules: usize,
+) -> (String, Vec<String>) {
+    use academy_proto::course::course_service_client::CourseServiceClient;
+    use academy_proto::course::{
+        Course, CourseLevel, CourseModule, CreateCourseRequest, PublishCourseRequest,
+    };
+    let mut client = CourseServiceClient::new(channel);
+    let created = client
+        .create_course(CreateCourseRequest {
+            course: Some(Course {
+                code: code.into(),
+                title: format!("Course {code}"),
+                provider: "Coursera".into(),
+                language: "az".into(),
+                level: CourseLevel::Beginner as i32,
+                estimated_hours: 3.0,
+                modules: (0..modules)
+                    .map(|m| CourseModule {
+                        title: format!("Module {m}"),
+                        estimated_minutes: 30,
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    client
+        .publish_course(PublishCourseRequest {
+            id: created.id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap();
+    let modules = created.modules.iter().map(|m| m.id.clone()).collect();
+    (created.id, modules)
+}

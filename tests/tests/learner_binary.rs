@@ -5,8 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use academy_e2e::ServiceProcess;
-use academy_proto::course::course_service_client::CourseServiceClient;
-use academy_proto::course::{CourseLevel, CourseModule, CreateCourseRequest, PublishCourseRequest};
 use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{
@@ -17,36 +15,9 @@ use std::time::{Duration, Instant};
 use tonic::Code;
 
 async fn published_course(course: &ServiceProcess, code: &str) -> String {
-    let mut client = CourseServiceClient::new(course.channel().await);
-    let created = client
-        .create_course(CreateCourseRequest {
-            course: Some(academy_proto::course::Course {
-                code: code.into(),
-                title: "Cyber hygiene".into(),
-                provider: "Coursera".into(),
-                language: "az".into(),
-                level: CourseLevel::Beginner as i32,
-                estimated_hours: 4.0,
-                modules: vec![CourseModule {
-                    title: "Passwords".into(),
-                    estimated_minutes: 30,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
+    academy_e2e::published_course(course.channel().await, code, 1)
         .await
-        .unwrap()
-        .into_inner();
-    client
-        .publish_course(PublishCourseRequest {
-            id: created.id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .unwrap();
-    created.id
+        .0
 }
 
 #[tokio::test]

@@ -7,10 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use academy_e2e::{ServiceProcess, free_port};
-use academy_proto::course::course_service_client::CourseServiceClient;
-use academy_proto::course::{
-    Course, CourseLevel, CourseModule, CreateCourseRequest, PublishCourseRequest,
-};
 use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{
@@ -141,35 +137,7 @@ async fn enroll_and_feed_subscriptions_are_traced_across_services() {
     reporting_env.push(("ACADEMY_LEARNER_ENDPOINT", &learner_url));
     let mut reporting = ServiceProcess::start("academy-reporting", &reporting_env).await;
 
-    let mut catalog = CourseServiceClient::new(course.channel().await);
-    let created = catalog
-        .create_course(CreateCourseRequest {
-            course: Some(Course {
-                code: "OTEL-1".into(),
-                title: "Tracing".into(),
-                provider: "Coursera".into(),
-                language: "en".into(),
-                level: CourseLevel::Beginner as i32,
-                estimated_hours: 1.0,
-                modules: vec![CourseModule {
-                    title: "Spans".into(),
-                    estimated_minutes: 15,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    catalog
-        .publish_course(PublishCourseRequest {
-            id: created.id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .unwrap();
+    let (course_id, _) = academy_e2e::published_course(course.channel().await, "OTEL-1", 1).await;
     let registered = LearnerServiceClient::new(learner.channel().await)
         .register_learner(RegisterLearnerRequest {
             learner: Some(Learner {
@@ -190,7 +158,7 @@ async fn enroll_and_feed_subscriptions_are_traced_across_services() {
     // The caller starts the trace.
     let mut enroll = Request::new(EnrollRequest {
         learner_id: registered.id.clone(),
-        course_id: created.id.clone(),
+        course_id,
         ..Default::default()
     });
     enroll.metadata_mut().insert(

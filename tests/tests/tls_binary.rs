@@ -7,10 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use academy_e2e::{ServiceProcess, free_port};
-use academy_proto::course::course_service_client::CourseServiceClient;
-use academy_proto::course::{
-    Course, CourseLevel, CourseModule, CreateCourseRequest, PublishCourseRequest,
-};
 use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{
@@ -126,39 +122,6 @@ async fn health_check(channel: Result<Channel, String>) -> Result<(), String> {
         .map_err(|status| format!("{status:?}"))
 }
 
-async fn published_course(channel: Channel) -> String {
-    let mut client = CourseServiceClient::new(channel);
-    let created = client
-        .create_course(CreateCourseRequest {
-            course: Some(Course {
-                code: "TLS-1".into(),
-                title: "Transport security".into(),
-                provider: "Coursera".into(),
-                language: "en".into(),
-                level: CourseLevel::Beginner as i32,
-                estimated_hours: 2.0,
-                modules: vec![CourseModule {
-                    title: "Certificates".into(),
-                    estimated_minutes: 30,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    client
-        .publish_course(PublishCourseRequest {
-            id: created.id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .unwrap();
-    created.id
-}
-
 #[tokio::test]
 async fn the_stack_runs_on_mutual_tls_and_refuses_clients_without_a_certificate() {
     let pki = tempfile::tempdir().unwrap();
@@ -190,7 +153,7 @@ async fn the_stack_runs_on_mutual_tls_and_refuses_clients_without_a_certificate(
     let operator_channel = channel(&https(&course), &ca.pem, Some(&operator))
         .await
         .expect("a client with a valid certificate connects");
-    let course_ref = published_course(operator_channel).await;
+    let (course_ref, _) = academy_e2e::published_course(operator_channel, "TLS-1", 1).await;
     let learners = channel(&https(&learner), &ca.pem, Some(&operator))
         .await
         .unwrap();

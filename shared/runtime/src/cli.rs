@@ -50,42 +50,28 @@ where
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
     let telemetry = crate::telemetry::init(config, service.name)?;
-    let result = run_command::<M, F, Fut>(service, command, config, serve).await;
-    telemetry.shutdown().await;
-    result
-}
-
-async fn run_command<M, F, Fut>(
-    service: crate::ServiceIdentity,
-    command: Option<Command>,
-    config: &ServerConfig,
-    serve: F,
-) -> anyhow::Result<()>
-where
-    M: sea_orm_migration::MigratorTrait,
-    F: FnOnce(
-        tokio::net::TcpListener,
-        sea_orm::DatabaseConnection,
-        tokio_util::sync::CancellationToken,
-    ) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<()>>,
-{
-    let db = crate::db::connect(&config.database_url(&service)).await?;
-    match command.unwrap_or(Command::Serve) {
-        Command::Migrate => {
-            crate::db::migrate::<M>(&db).await?;
-            tracing::info!(service = service.name, "migrations applied");
-            Ok(())
-        }
-        Command::Serve => {
-            if let Some(metrics) = config.metrics_listen {
-                crate::monitoring::install(metrics)?;
+    // The exporter is flushed whatever the command's outcome.
+    let result: anyhow::Result<()> = async {
+        let db = crate::db::connect(&config.database_url(&service)).await?;
+        match command.unwrap_or(Command::Serve) {
+            Command::Migrate => {
+                crate::db::migrate::<M>(&db).await?;
+                tracing::info!(service = service.name, "migrations applied");
+                Ok(())
             }
-            let addr = config.listen_addr(&service)?;
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|err| anyhow::anyhow!("cannot listen on {addr}: {err}"))?;
-            serve(listener, db, crate::shutdown::on_signal()).await
+            Command::Serve => {
+                if let Some(metrics) = config.metrics_listen {
+                    crate::monitoring::install(metrics)?;
+                }
+                let addr = config.listen_addr(&service)?;
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|err| anyhow::anyhow!("cannot listen on {addr}: {err}"))?;
+                serve(listener, db, crate::shutdown::on_signal()).await
+            }
         }
     }
+    .await;
+    telemetry.shutdown().await;
+    result
 }

@@ -15,13 +15,6 @@ use std::task::{Context, Poll};
 use tokio::sync::watch;
 use tower::{Layer, Service};
 
-/// Paths that are answered whatever the database's state.
-const ALWAYS_SERVED: [&str; 3] = [
-    "/grpc.health.v1.Health/",
-    "/grpc.reflection.v1.ServerReflection/",
-    "/grpc.reflection.v1alpha.ServerReflection/",
-];
-
 /// Where the health watcher publishes whether the database answers, and
 /// the layer that reads it. Starts as "down": nothing but health is served
 /// before the first successful ping.
@@ -69,7 +62,9 @@ where
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         let path = request.uri().path();
-        if *self.up.borrow() || ALWAYS_SERVED.iter().any(|p| path.starts_with(p)) {
+        // Health and reflection (the paths open without a token) are answered
+        // whatever the database's state.
+        if *self.up.borrow() || crate::auth::is_public(path) {
             return Box::pin(self.inner.call(request));
         }
         let status = crate::status::to_status(DomainError::Unavailable { what: "database" });

@@ -41,12 +41,8 @@ impl TraceContext {
 
     /// Writes `traceparent` (and `tracestate`) onto an outgoing request.
     pub fn inject<T>(&self, request: &mut Request<T>) {
-        self.inject_metadata(request.metadata_mut());
-    }
-
-    pub fn inject_metadata(&self, metadata: &mut MetadataMap) {
         opentelemetry::global::get_text_map_propagator(|propagator| {
-            propagator.inject_context(&self.0, &mut MetadataInjector(metadata));
+            propagator.inject_context(&self.0, &mut MetadataInjector(request.metadata_mut()));
         });
     }
 }

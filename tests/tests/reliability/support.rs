@@ -4,10 +4,6 @@
 //! the services' own databases to check the results against.
 
 use academy_e2e::ServiceProcess;
-use academy_proto::course::course_service_client::CourseServiceClient;
-use academy_proto::course::{
-    Course, CourseLevel, CourseModule, CreateCourseRequest, PublishCourseRequest,
-};
 use academy_proto::events::GetHeadRequest;
 use academy_proto::events::event_feed_client::EventFeedClient;
 use academy_proto::learner::{EmploymentStatus, Gender, Learner, RegisterLearnerRequest};
@@ -283,39 +279,7 @@ pub(crate) async fn published_course(
     code: &str,
     modules: usize,
 ) -> (String, Vec<String>) {
-    let mut client = CourseServiceClient::new(course.channel(Duration::from_secs(10)));
-    let created = client
-        .create_course(CreateCourseRequest {
-            course: Some(Course {
-                code: code.into(),
-                title: format!("Course {code}"),
-                provider: "Coursera".into(),
-                language: "az".into(),
-                level: CourseLevel::Beginner as i32,
-                estimated_hours: 3.0,
-                modules: (0..modules)
-                    .map(|m| CourseModule {
-                        title: format!("Module {m}"),
-                        estimated_minutes: 30,
-                        ..Default::default()
-                    })
-                    .collect(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    client
-        .publish_course(PublishCourseRequest {
-            id: created.id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .unwrap();
-    let modules = created.modules.iter().map(|m| m.id.clone()).collect();
-    (created.id, modules)
+    academy_e2e::published_course(course.channel(Duration::from_secs(10)), code, modules).await
 }
 
 /// A valid registration; `key` makes the email (and request id) unique.

@@ -20,7 +20,7 @@ pub struct Caller {
 }
 
 /// Paths anyone may call: Kubernetes probes and grpcurl discovery.
-fn is_public(path: &str) -> bool {
+pub(crate) fn is_public(path: &str) -> bool {
     [
         "/grpc.health.v1.Health/",
         "/grpc.reflection.v1.",

@@ -15,6 +15,7 @@ mod verify;
 
 pub use client::ClientToken;
 pub use config::AuthConfig;
+pub(crate) use layer::is_public;
 pub use layer::{AuthLayer, Caller, ScopeTable};
 pub use token::{Claims, mint};
 pub use verify::{AuthError, Verifier};

@@ -2,29 +2,13 @@
 //! batches over a few concurrent client streams, as an operator's import
 //! would; then the ids the other scenarios read and enroll.
 
+use academy_domain::Region;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{
     EmploymentStatus, Gender, Learner, ListLearnersRequest, RegisterLearnerRequest,
 };
 use academyctl::client::Authed;
 use std::time::{Duration, Instant};
-
-const REGIONS: [&str; 14] = [
-    "Baku",
-    "Nakhchivan",
-    "Absheron-Khizi",
-    "Daglig Shirvan",
-    "Ganja-Dashkasan",
-    "Karabakh",
-    "Gazakh-Tovuz",
-    "Guba-Khachmaz",
-    "Lankaran-Astara",
-    "Central Aran",
-    "Mil-Mugan",
-    "Shaki-Zagatala",
-    "East Zangezur",
-    "Shirvan-Salyan",
-];
 
 /// How the import went.
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +24,7 @@ fn row(i: u64) -> RegisterLearnerRequest {
             email: format!("bench{i}@example.az"),
             external_id: Some(format!("BENCH-{i:09}")),
             full_name: format!("Bench Learner {i}"),
-            region: REGIONS[(i % 14) as usize].to_owned(),
+            region: Region::ALL[(i % Region::ALL.len() as u64) as usize].to_owned(),
             gender: if i.is_multiple_of(2) {
                 Gender::Female
             } else {
