@@ -7,31 +7,31 @@ use academy_proto::reporting::reporting_service_server::{
 use academy_proto::reporting::*;
 use academy_runtime::feed::FeedState;
 use academy_runtime::{respond, to_status};
-use sea_orm::DatabaseConnection;
 use std::pin::Pin;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
+use crate::engine::Engine;
 use crate::rebuild::Rebuilder;
 use crate::{export, reports};
 
 /// `academy.reporting.v1.ReportingService`.
 #[derive(Debug, Clone)]
 pub struct ReportingApi {
-    db: DatabaseConnection,
+    engine: Engine,
     feeds: Vec<watch::Receiver<FeedState>>,
     rebuilder: Rebuilder,
 }
 
 impl ReportingApi {
     pub fn new(
-        db: DatabaseConnection,
+        engine: Engine,
         feeds: Vec<watch::Receiver<FeedState>>,
         rebuilder: Rebuilder,
     ) -> Self {
         Self {
-            db,
+            engine,
             feeds,
             rebuilder,
         }
@@ -73,28 +73,32 @@ impl ReportingService for ReportingApi {
         &self,
         r: Request<GetProgramSummaryRequest>,
     ) -> Result<Response<ProgramSummary>, Status> {
-        respond(reports::summary(&self.db, r.get_ref()).await)
+        let model = self.engine.read().map_err(to_status)?;
+        respond(reports::summary(&model, r.get_ref()))
     }
 
     async fn get_breakdown(
         &self,
         r: Request<GetBreakdownRequest>,
     ) -> Result<Response<GetBreakdownResponse>, Status> {
-        respond(reports::breakdown(&self.db, r.get_ref()).await)
+        let model = self.engine.read().map_err(to_status)?;
+        respond(reports::breakdown(&model, r.get_ref()))
     }
 
     async fn get_time_series(
         &self,
         r: Request<GetTimeSeriesRequest>,
     ) -> Result<Response<GetTimeSeriesResponse>, Status> {
-        respond(reports::time_series(&self.db, r.get_ref()).await)
+        let model = self.engine.read().map_err(to_status)?;
+        respond(reports::time_series(&model, r.get_ref()))
     }
 
     async fn get_funnel(
         &self,
         r: Request<GetFunnelRequest>,
     ) -> Result<Response<GetFunnelResponse>, Status> {
-        respond(reports::funnel(&self.db, r.get_ref()).await)
+        let model = self.engine.read().map_err(to_status)?;
+        respond(reports::funnel(&model, r.get_ref()))
     }
 
     type ExportReportStream = CsvStream;
@@ -105,9 +109,10 @@ impl ReportingService for ReportingApi {
     ) -> Result<Response<CsvStream>, Status> {
         // Answer the report first: a bad request is an error status, not a
         // half-written file.
-        let rows = export::rows(&self.db, r.get_ref())
-            .await
-            .map_err(to_status)?;
+        let rows = {
+            let model = self.engine.read().map_err(to_status)?;
+            export::rows(&model, r.get_ref()).map_err(to_status)?
+        };
         let (tx, rx) = mpsc::channel(4);
         tokio::spawn(export::send(rows, tx));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))

@@ -4,7 +4,8 @@
 use academy_domain::DomainError;
 use academy_proto::reporting::*;
 use academy_runtime::time::date;
-use sea_orm::DatabaseConnection;
+
+use crate::engine::Model;
 use tokio::sync::mpsc;
 use tonic::Status;
 
@@ -21,10 +22,7 @@ pub async fn send(rows: Vec<Vec<String>>, tx: mpsc::Sender<Result<ExportReportRe
 
 /// Validates and answers the report before streaming, so a bad request is an
 /// error status, not a half-written file.
-pub async fn rows(
-    db: &DatabaseConnection,
-    req: &ExportReportRequest,
-) -> Result<Vec<Vec<String>>, DomainError> {
+pub fn rows(model: &Model, req: &ExportReportRequest) -> Result<Vec<Vec<String>>, DomainError> {
     let kind = ReportKind::try_from(req.kind).unwrap_or(ReportKind::Unspecified);
     let fmt_date = |d: Option<academy_proto::google::r#type::Date>| {
         d.map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
@@ -33,13 +31,12 @@ pub async fn rows(
     match kind {
         ReportKind::Summary => {
             let s = reports::summary(
-                db,
+                model,
                 &GetProgramSummaryRequest {
                     program_id: req.program_id.clone(),
                     period: req.period.clone(),
                 },
-            )
-            .await?;
+            )?;
             let mut out = vec![header(&[
                 "period_start",
                 "period_end",
@@ -88,15 +85,14 @@ pub async fn rows(
         }
         ReportKind::Breakdown => {
             let b = reports::breakdown(
-                db,
+                model,
                 &GetBreakdownRequest {
                     program_id: req.program_id.clone(),
                     period: req.period.clone(),
                     dimension: req.dimension,
                     limit: 0,
                 },
-            )
-            .await?;
+            )?;
             let mut out = vec![header(&[
                 "key",
                 "label",
@@ -122,7 +118,7 @@ pub async fn rows(
         ReportKind::TimeSeries => {
             let period = crate::convert::period("period", req.period.as_ref())?;
             let t = reports::time_series(
-                db,
+                model,
                 &GetTimeSeriesRequest {
                     program_id: req.program_id.clone(),
                     metric: req.metric,
@@ -130,8 +126,7 @@ pub async fn rows(
                     start_date: Some(date(period.start)),
                     end_date: Some(date(period.end)),
                 },
-            )
-            .await?;
+            )?;
             let mut out = vec![header(&["date", "value"])];
             out.extend(
                 t.points
@@ -142,13 +137,12 @@ pub async fn rows(
         }
         ReportKind::Funnel => {
             let f = reports::funnel(
-                db,
+                model,
                 &GetFunnelRequest {
                     program_id: req.program_id.clone(),
                     period: req.period.clone(),
                 },
-            )
-            .await?;
+            )?;
             let mut out = vec![header(&["stage", "count", "conversion_from_previous"])];
             out.extend(f.stages.into_iter().map(|s| {
                 vec![

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod config;
 pub mod convert;
+pub mod engine;
 pub mod export;
 pub mod migration;
 pub mod projection;
@@ -59,7 +60,10 @@ pub async fn serve(
     if config.migrate == academy_runtime::MigrateMode::Auto {
         db::migrate::<Migrator>(&db).await?;
     }
-    let projector = Arc::new(projection::Projector);
+    let started = std::time::Instant::now();
+    let engine = engine::Engine::new(engine::load::load(&db).await?);
+    tracing::info!(elapsed = ?started.elapsed(), "report model loaded from the projections");
+    let projector = Arc::new(projection::Projector::new(engine.clone()));
     let gate = Arc::new(tokio::sync::RwLock::new(()));
     let resets = Arc::new(tokio::sync::watch::Sender::new(0u64));
     let token = ClientToken::from_config(&config.auth, "service:reporting", scopes::CALLS_TO_FEEDS);
@@ -100,12 +104,10 @@ pub async fn serve(
         });
         services.health_check(name, rx);
     }
-    let rebuilder = rebuild::Rebuilder::new(db.clone(), gate, resets, feeds.clone());
+    let rebuilder =
+        rebuild::Rebuilder::new(db.clone(), engine.clone(), gate, resets, feeds.clone());
     services
-        .add(
-            api::ReportingApi::new(db.clone(), feeds, rebuilder)
-                .into_server(config.max_message_bytes),
-        )
+        .add(api::ReportingApi::new(engine, feeds, rebuilder).into_server(config.max_message_bytes))
         .authorize(
             reporting_service_server::SERVICE_NAME,
             scopes::REPORTING_SERVICE,

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{RwLock, watch};
 
+use crate::engine::Engine;
 use crate::projection;
 
 /// How long a rebuild waits for the followers to restart their replay.
@@ -22,6 +23,7 @@ const RESTART_WAIT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct Rebuilder {
     db: DatabaseConnection,
+    engine: Engine,
     gate: Arc<RwLock<()>>,
     resets: Arc<watch::Sender<u64>>,
     feeds: Vec<watch::Receiver<FeedState>>,
@@ -30,12 +32,14 @@ pub struct Rebuilder {
 impl Rebuilder {
     pub fn new(
         db: DatabaseConnection,
+        engine: Engine,
         gate: Arc<RwLock<()>>,
         resets: Arc<watch::Sender<u64>>,
         feeds: Vec<watch::Receiver<FeedState>>,
     ) -> Self {
         Self {
             db,
+            engine,
             gate,
             resets,
             feeds,
@@ -58,6 +62,7 @@ impl Rebuilder {
                 .await
                 .map_err(db_error)?;
             txn.commit().await.map_err(db_error)?;
+            self.engine.replace(crate::engine::Model::default());
         }
         self.resets.send_modify(|g| *g += 1);
         let generation = *self.resets.borrow();

@@ -3,11 +3,10 @@
 
 use academy_domain::{DomainError, Period, Violations};
 use academy_proto::reporting::*;
-use academy_runtime::db::db_error;
 use academy_runtime::time::date;
-use sea_orm::DatabaseConnection;
 
 use crate::convert;
+use crate::engine::Model;
 use crate::report::{Scope, breakdown, funnel, rate, series, summary};
 
 /// Largest breakdown answered.
@@ -32,8 +31,8 @@ fn missing() -> DomainError {
     DomainError::internal("validation passed with a missing field")
 }
 
-pub async fn summary(
-    db: &DatabaseConnection,
+pub fn summary(
+    model: &Model,
     req: &GetProgramSummaryRequest,
 ) -> Result<ProgramSummary, DomainError> {
     let mut v = Violations::new();
@@ -41,19 +40,15 @@ pub async fn summary(
     let period = period(&mut v, req.period.as_ref())?;
     v.finish()?;
     let period = period.ok_or_else(missing)?;
-    let scope = Scope::resolve(db, program_id).await?;
+    let scope = Scope::resolve(model, program_id.as_deref())?;
     let before = period.previous();
-    let current = summary::figures(db, &scope, &period)
-        .await
-        .map_err(db_error)?;
-    let previous = summary::figures(db, &scope, &before)
-        .await
-        .map_err(db_error)?;
+    let current = summary::figures(model, &scope, &period);
+    let previous = summary::figures(model, &scope, &before);
     Ok(convert::summary(&current, &period, &previous, &before))
 }
 
-pub async fn breakdown(
-    db: &DatabaseConnection,
+pub fn breakdown(
+    model: &Model,
     req: &GetBreakdownRequest,
 ) -> Result<GetBreakdownResponse, DomainError> {
     let mut v = Violations::new();
@@ -70,10 +65,8 @@ pub async fn breakdown(
     let (Some(dimension), Some(limit), Some(period)) = (dimension, limit, period) else {
         return Err(missing());
     };
-    let scope = Scope::resolve(db, program_id).await?;
-    let mut rows = breakdown::breakdown(db, &scope, &period, dimension)
-        .await
-        .map_err(db_error)?;
+    let scope = Scope::resolve(model, program_id.as_deref())?;
+    let mut rows = breakdown::breakdown(model, &scope, &period, dimension);
     rows.sort_by(|a, b| {
         b.enrollments
             .cmp(&a.enrollments)
@@ -88,8 +81,8 @@ pub async fn breakdown(
     })
 }
 
-pub async fn time_series(
-    db: &DatabaseConnection,
+pub fn time_series(
+    model: &Model,
     req: &GetTimeSeriesRequest,
 ) -> Result<GetTimeSeriesResponse, DomainError> {
     let mut v = Violations::new();
@@ -119,10 +112,8 @@ pub async fn time_series(
             ),
         ));
     }
-    let scope = Scope::resolve(db, program_id).await?;
-    let values = series::series(db, &scope, &range, &buckets, metric)
-        .await
-        .map_err(db_error)?;
+    let scope = Scope::resolve(model, program_id.as_deref())?;
+    let values = series::series(model, &scope, &range, &buckets, metric);
     Ok(GetTimeSeriesResponse {
         points: buckets
             .iter()
@@ -135,19 +126,14 @@ pub async fn time_series(
     })
 }
 
-pub async fn funnel(
-    db: &DatabaseConnection,
-    req: &GetFunnelRequest,
-) -> Result<GetFunnelResponse, DomainError> {
+pub fn funnel(model: &Model, req: &GetFunnelRequest) -> Result<GetFunnelResponse, DomainError> {
     let mut v = Violations::new();
     let program_id = v.check(convert::program_id(&req.program_id)).flatten();
     let period = period(&mut v, req.period.as_ref())?;
     v.finish()?;
     let period = period.ok_or_else(missing)?;
-    let scope = Scope::resolve(db, program_id).await?;
-    let stages = funnel::funnel(db, &scope, &period)
-        .await
-        .map_err(db_error)?;
+    let scope = Scope::resolve(model, program_id.as_deref())?;
+    let stages = funnel::funnel(model, &scope, &period);
     let mut previous = None;
     Ok(GetFunnelResponse {
         stages: stages

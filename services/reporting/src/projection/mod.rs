@@ -11,9 +11,20 @@ use academy_runtime::feed::{ApplyError, Projection};
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, Statement, Value};
 
-/// The reporting projections, fed by both the course and the learner feed.
+use crate::engine::Engine;
+
+/// The reporting projections, fed by both the course and the learner feed:
+/// the durable tables, then (once a batch commits) the in-memory model.
 #[derive(Debug, Default)]
-pub struct Projector;
+pub struct Projector {
+    engine: Engine,
+}
+
+impl Projector {
+    pub fn new(engine: Engine) -> Self {
+        Self { engine }
+    }
+}
 
 #[async_trait::async_trait]
 impl Projection for Projector {
@@ -76,6 +87,10 @@ impl Projection for Projector {
             }
         }
         Ok(())
+    }
+
+    fn committed(&self, source: &str, events: &[&Event]) {
+        self.engine.apply(source, events);
     }
 }
 
@@ -174,7 +189,7 @@ mod tests {
         ];
         let refs: Vec<&Event> = events.iter().collect();
         let txn = conn.begin().await.expect("begin");
-        let result = Projector.apply_all(&txn, "learner", &refs).await;
+        let result = Projector::default().apply_all(&txn, "learner", &refs).await;
         txn.commit().await.expect("commit");
         match result {
             Err(ApplyError::NotUnderstood { sequence, .. }) => assert_eq!(sequence, 4),

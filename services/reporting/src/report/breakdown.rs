@@ -2,10 +2,10 @@
 //! each learner's current attributes; course and skill rows may overlap.
 
 use academy_domain::{AgeBand, EmploymentStatus, Gender, Period, Region};
-use sea_orm::{DatabaseConnection, DbErr, Value};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
-use super::{Scope, grouped, range};
+use super::{Scope, days};
+use crate::engine::{Day, Model, day_of};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dimension {
@@ -31,159 +31,181 @@ pub struct Row {
     pub learning_minutes: i64,
 }
 
-/// Where a dimension's key comes from in each projection.
-struct Source {
-    /// FROM clause over enrollments (alias `e`) giving the key `K`.
-    enrollments: &'static str,
-    /// FROM clause over activity (alias `a`) giving the key `K`.
-    activity: &'static str,
-    /// The key expression in both.
-    key: &'static str,
-}
+/// A row's figures while scanning, keyed by the dimension's value number.
+type Tally = HashMap<u32, Row>;
 
-fn learner_source(key: &'static str) -> Source {
-    Source {
-        enrollments: "r_enrollments e JOIN r_learners l ON l.learner_id = e.learner_id",
-        activity: "r_activity a JOIN r_learners l ON l.learner_id = a.learner_id",
-        key,
-    }
-}
-
-fn source(dimension: Dimension) -> Source {
-    match dimension {
-        Dimension::Region => learner_source("l.region"),
-        Dimension::Gender => learner_source("l.gender"),
-        Dimension::AgeBand => learner_source("CAST(l.birth_year AS TEXT)"),
-        Dimension::EmploymentStatus => learner_source("l.employment_status"),
-        Dimension::Organization => learner_source("l.organization"),
-        Dimension::Course => Source {
-            enrollments: "r_enrollments e",
-            activity: "r_activity a",
-            key: "e.course_id",
-        },
-        Dimension::Skill => Source {
-            enrollments: "r_enrollments e JOIN r_course_skills cs ON cs.course_id = e.course_id",
-            activity: "r_activity a JOIN r_course_skills cs ON cs.course_id = a.course_id",
-            key: "cs.skill_id",
-        },
-    }
-}
-
-pub async fn breakdown(
-    db: &DatabaseConnection,
-    scope: &Scope,
-    period: &Period,
-    dimension: Dimension,
-) -> Result<Vec<Row>, DbErr> {
-    let src = source(dimension);
-    let activity_key = src.key.replace("e.course_id", "a.course_id");
-    let by_enrollment_day = |column: &str, extra: &str, extra_values: Vec<Value>| {
-        let mut v = range(period);
-        v.extend(extra_values);
-        let f = scope.filter("e.program_id", &mut v);
-        let sql = format!(
-            "SELECT {key} AS k, COUNT(*) AS n FROM {from} WHERE e.{column} BETWEEN ? AND ?{extra}{f} GROUP BY 1",
-            key = src.key,
-            from = src.enrollments
-        );
-        async move { grouped(db, &sql, v).await }
+pub fn breakdown(model: &Model, scope: &Scope, period: &Period, dimension: Dimension) -> Vec<Row> {
+    let keys = Keys { model, dimension };
+    let end = day_of(period.end);
+    let e = &model.enrollments;
+    let mut tally = Tally::new();
+    let in_period = |index: &'_ std::collections::BTreeMap<Day, Vec<u32>>| {
+        index
+            .range(days(period))
+            .flat_map(|(_, list)| list.iter().copied())
+            .filter(|&i| scope.includes(e.program[i as usize]))
+            .collect::<Vec<u32>>()
     };
-    let enrollments = by_enrollment_day("enroll_day", "", vec![]).await?;
-    let completions = by_enrollment_day("complete_day", "", vec![]).await?;
-    let completed_of_created = by_enrollment_day(
-        "enroll_day",
-        " AND e.complete_day <= ?",
-        vec![Value::from(period.end)],
-    )
-    .await?;
-    let mut v = range(period);
-    let f = scope.filter("a.program_id", &mut v);
-    let minutes = grouped(
-        db,
-        &format!(
-            "SELECT {activity_key} AS k, CAST(SUM(a.minutes) AS BIGINT) AS n FROM {from} \
-             WHERE a.day BETWEEN ? AND ?{f} GROUP BY 1",
-            from = src.activity
-        ),
-        v,
-    )
-    .await?;
-    let new = new_learners(db, scope, period, dimension, &src).await?;
+    for i in in_period(&e.by_enrolled) {
+        let done = e.completed[i as usize] <= end;
+        keys.of_enrollment(i, |k| {
+            let row = tally.entry(k).or_default();
+            row.enrollments += 1;
+            row.completed_of_created += i64::from(done);
+        });
+    }
+    for i in in_period(&e.by_completed) {
+        keys.of_enrollment(i, |k| tally.entry(k).or_default().completions += 1);
+    }
+    for (_, day) in model.activity.days.range(days(period)) {
+        for r in 0..day.learner.len() {
+            if scope.includes(day.program[r]) {
+                let minutes = day.minutes[r];
+                keys.of(day.learner[r], day.course[r], |k| {
+                    tally.entry(k).or_default().learning_minutes += minutes
+                });
+            }
+        }
+    }
+    new_learners(model, scope, period, &keys, &mut tally);
 
-    let mut keys: BTreeSet<String> = [&enrollments, &completions, &minutes, &new]
-        .iter()
-        .flat_map(|m| m.keys().cloned())
+    let mut rows: BTreeMap<String, Row> = tally
+        .into_iter()
+        .map(|(k, row)| (keys.key(k), row))
         .collect();
     if dimension == Dimension::AgeBand {
-        return Ok(age_bands(
-            period,
-            &keys,
-            [
-                &new,
-                &enrollments,
-                &completions,
-                &completed_of_created,
-                &minutes,
-            ],
-        ));
+        return age_bands(period, rows);
     }
-    keys.extend(all_values(dimension));
-    let labels = labels(db, dimension).await?;
-    Ok(keys
-        .into_iter()
-        .map(|key| Row {
-            label: labels.get(&key).cloned().unwrap_or_else(|| key.clone()),
-            new_learners: new.get(&key).copied().unwrap_or(0),
-            enrollments: enrollments.get(&key).copied().unwrap_or(0),
-            completions: completions.get(&key).copied().unwrap_or(0),
-            completed_of_created: completed_of_created.get(&key).copied().unwrap_or(0),
-            learning_minutes: minutes.get(&key).copied().unwrap_or(0),
+    for key in all_values(dimension) {
+        rows.entry(key).or_default();
+    }
+    rows.into_iter()
+        .map(|(key, row)| Row {
+            label: keys.label(&key),
             key,
+            ..row
         })
-        .collect())
+        .collect()
+}
+
+/// The dimension's value(s) of a row, as numbers, and back to text.
+struct Keys<'m> {
+    model: &'m Model,
+    dimension: Dimension,
+}
+
+impl Keys<'_> {
+    /// Calls `f` with each value of the learner's or course's dimension:
+    /// none for a learner whose registration the model never saw (as the
+    /// tables' join drops it), one per current skill of the course.
+    fn of(&self, learner: u32, course: u32, mut f: impl FnMut(u32)) {
+        let l = &self.model.learners;
+        let i = learner as usize;
+        let attribute = match self.dimension {
+            Dimension::Course => return f(course),
+            Dimension::Skill => {
+                return self
+                    .model
+                    .catalog
+                    .skills_of(course)
+                    .iter()
+                    .for_each(|&s| f(s));
+            }
+            _ if !l.is_registered(learner) => return,
+            Dimension::Region => l.region[i],
+            Dimension::Gender => l.gender[i],
+            // Folded into bands at the period's end afterwards.
+            Dimension::AgeBand => l.birth_year[i] as u32,
+            Dimension::EmploymentStatus => l.employment[i],
+            Dimension::Organization => l.organization[i],
+        };
+        f(attribute)
+    }
+
+    fn of_enrollment(&self, e: u32, f: impl FnMut(u32)) {
+        let en = &self.model.enrollments;
+        self.of(en.learner[e as usize], en.course[e as usize], f)
+    }
+
+    fn key(&self, k: u32) -> String {
+        let m = self.model;
+        match self.dimension {
+            Dimension::Course => m.catalog.courses.name(k).to_owned(),
+            Dimension::Skill => m.catalog.skills.name(k).to_owned(),
+            Dimension::AgeBand => (k as i32).to_string(),
+            _ => m.learners.values.name(k).to_owned(),
+        }
+    }
+
+    /// Course code and title, skill name; the key itself otherwise.
+    fn label(&self, key: &str) -> String {
+        let c = &self.model.catalog;
+        match self.dimension {
+            Dimension::Course => c.courses.get(key).map(|k| c.course_label(k)),
+            Dimension::Skill => c.skills.get(key).map(|k| c.skill_label(k)),
+            _ => None,
+        }
+        .unwrap_or_else(|| key.to_owned())
+    }
 }
 
 /// Learners new in the period, per key: registered (or, for a program,
 /// first enrolled in it) in the period; for COURSE and SKILL, whose first
 /// enrollment in that course (or a course with that skill) is in it.
-async fn new_learners(
-    db: &DatabaseConnection,
-    scope: &Scope,
-    period: &Period,
-    dimension: Dimension,
-    src: &Source,
-) -> Result<HashMap<String, i64>, DbErr> {
-    match dimension {
-        Dimension::Course | Dimension::Skill => {
-            let mut v = Vec::new();
-            let f = scope.filter("e.program_id", &mut v);
-            v.extend(range(period));
-            let sql = format!(
-                "SELECT k, COUNT(*) AS n FROM (SELECT {key} AS k, e.learner_id, MIN(e.enroll_day) AS first_day \
-                 FROM {from} WHERE 1 = 1{f} GROUP BY 1, 2) firsts WHERE first_day BETWEEN ? AND ? GROUP BY k",
-                key = src.key,
-                from = src.enrollments
-            );
-            grouped(db, &sql, v).await
+fn new_learners(model: &Model, scope: &Scope, period: &Period, keys: &Keys<'_>, tally: &mut Tally) {
+    let range = days(period);
+    match (keys.dimension, scope.program) {
+        (Dimension::Course | Dimension::Skill, _) => {
+            let e = &model.enrollments;
+            for (_, list) in e.by_enrolled.range(range) {
+                for &i in list
+                    .iter()
+                    .filter(|&&i| scope.includes(e.program[i as usize]))
+                {
+                    keys.of_enrollment(i, |k| {
+                        if first_with_key(model, scope, keys, i, k) {
+                            tally.entry(k).or_default().new_learners += 1;
+                        }
+                    });
+                }
+            }
         }
-        _ => {
-            let mut v = range(period);
-            let f = scope.filter("m.program_id", &mut v);
-            let sql = match scope.program_id {
-                Some(_) => format!(
-                    "SELECT {key} AS k, COUNT(*) AS n FROM r_program_members m \
-                     JOIN r_learners l ON l.learner_id = m.learner_id \
-                     WHERE m.first_day BETWEEN ? AND ?{f} GROUP BY 1",
-                    key = src.key
-                ),
-                None => format!(
-                    "SELECT {key} AS k, COUNT(*) AS n FROM r_learners l WHERE l.register_day BETWEEN ? AND ? GROUP BY 1",
-                    key = src.key
-                ),
-            };
-            grouped(db, &sql, v).await
+        (_, None) => {
+            for (_, list) in model.learners.by_register.range(range) {
+                for &l in list {
+                    keys.of(l, 0, |k| tally.entry(k).or_default().new_learners += 1);
+                }
+            }
+        }
+        (_, Some(p)) => {
+            let members = model.scopes.members.get(&p);
+            for (&l, firsts) in members.into_iter().flat_map(|m| m.iter()) {
+                if range.contains(&firsts.enrolled) {
+                    keys.of(l, 0, |k| tally.entry(k).or_default().new_learners += 1);
+                }
+            }
         }
     }
+}
+
+/// Whether enrollment `i` is its learner's first in scope with key `k`
+/// (earliest day, then the earliest applied, so one enrollment answers).
+fn first_with_key(model: &Model, scope: &Scope, keys: &Keys<'_>, i: u32, k: u32) -> bool {
+    let e = &model.enrollments;
+    let learner = e.learner[i as usize];
+    let mine = (e.enrolled[i as usize], i);
+    let head = model.learners.enrollments_head[learner as usize];
+    !e.of_learner(head).any(|other| {
+        if other == i || !scope.includes(e.program[other as usize]) {
+            return false;
+        }
+        if (e.enrolled[other as usize], other) >= mine {
+            return false;
+        }
+        let mut shares = false;
+        keys.of_enrollment(other, |o| shares |= o == k);
+        shares
+    })
 }
 
 /// Values listed even when zero: the closed sets.
@@ -199,12 +221,8 @@ fn all_values(dimension: Dimension) -> Vec<String> {
     }
 }
 
-/// Folds per-birth-year counts into age bands at the period's end.
-fn age_bands(
-    period: &Period,
-    years: &BTreeSet<String>,
-    maps: [&HashMap<String, i64>; 5],
-) -> Vec<Row> {
+/// Folds per-birth-year rows into age bands at the period's end.
+fn age_bands(period: &Period, years: BTreeMap<String, Row>) -> Vec<Row> {
     let bands = [
         AgeBand::From15To24,
         AgeBand::From25To34,
@@ -221,7 +239,7 @@ fn age_bands(
             ..Default::default()
         })
         .collect();
-    for year in years {
+    for (year, figures) in years {
         let Ok(birth_year) = year.parse::<i32>() else {
             continue;
         };
@@ -234,41 +252,11 @@ fn age_bands(
         let Some(row) = rows.iter_mut().find(|r| r.key == band.label()) else {
             continue;
         };
-        let get = |m: &HashMap<String, i64>| m.get(year).copied().unwrap_or(0);
-        row.new_learners += get(maps[0]);
-        row.enrollments += get(maps[1]);
-        row.completions += get(maps[2]);
-        row.completed_of_created += get(maps[3]);
-        row.learning_minutes += get(maps[4]);
+        row.new_learners += figures.new_learners;
+        row.enrollments += figures.enrollments;
+        row.completions += figures.completions;
+        row.completed_of_created += figures.completed_of_created;
+        row.learning_minutes += figures.learning_minutes;
     }
     rows
-}
-
-/// Human-readable names: course code and title, skill names.
-async fn labels(
-    db: &DatabaseConnection,
-    dimension: Dimension,
-) -> Result<HashMap<String, String>, DbErr> {
-    let sql = match dimension {
-        Dimension::Course => "SELECT course_id AS k, code AS c, title AS t FROM r_courses",
-        Dimension::Skill => "SELECT skill_id AS k, name AS c, '' AS t FROM r_skills",
-        _ => return Ok(HashMap::new()),
-    };
-    let backend = sea_orm::ConnectionTrait::get_database_backend(db);
-    let rows =
-        sea_orm::ConnectionTrait::query_all_raw(db, sea_orm::Statement::from_string(backend, sql))
-            .await?;
-    rows.iter()
-        .map(|row| {
-            let key: String = row.try_get("", "k")?;
-            let code: String = row.try_get("", "c")?;
-            let title: String = row.try_get("", "t")?;
-            let label = if title.is_empty() {
-                code
-            } else {
-                format!("{code} {title}")
-            };
-            Ok((key, label))
-        })
-        .collect()
 }

@@ -1,5 +1,6 @@
-//! Reports: indexed range aggregates over the projections. Each query is
-//! written once with `?` placeholders and an optional program filter.
+//! Reports computed from the in-memory model (`crate::engine`): sums of
+//! per-day counters, unions of per-day active-learner bitmaps, and scans of
+//! the day indexes of a period. Every function reads one consistent model.
 
 pub mod breakdown;
 pub mod funnel;
@@ -7,93 +8,49 @@ pub mod series;
 pub mod summary;
 
 use academy_domain::{DomainError, Period};
-use academy_runtime::db::db_error;
-use academy_runtime::feed::outbox::placeholders;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement, Value};
-use std::collections::HashMap;
+use std::ops::RangeInclusive;
+
+use crate::engine::scopes::ScopeDays;
+use crate::engine::{Day, Model, day_of};
 
 /// Whose figures: the whole platform, or one program's.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Scope {
-    pub program_id: Option<String>,
+    /// The program's number in the model.
+    pub program: Option<u32>,
 }
+
+/// A scope with nothing in it yet.
+static EMPTY: ScopeDays = ScopeDays {
+    counts: std::collections::BTreeMap::new(),
+    active: std::collections::BTreeMap::new(),
+};
 
 impl Scope {
     /// `program_id` must name a program the course feed told us about.
-    pub async fn resolve(
-        db: &DatabaseConnection,
-        program_id: Option<String>,
-    ) -> Result<Self, DomainError> {
-        if let Some(id) = &program_id {
-            let known = count(
-                db,
-                "SELECT COUNT(*) AS n FROM r_programs WHERE program_id = ?",
-                vec![Value::from(id.as_str())],
-            )
-            .await
-            .map_err(db_error)?;
-            if known == 0 {
-                return Err(DomainError::not_found("program", id));
-            }
-        }
-        Ok(Self { program_id })
-    }
-
-    /// ` AND <column> = ?` with its value when a program is set.
-    fn filter(&self, column: &str, values: &mut Vec<Value>) -> String {
-        match &self.program_id {
-            Some(id) => {
-                values.push(Value::from(id.as_str()));
-                format!(" AND {column} = ?")
-            }
-            None => String::new(),
+    pub fn resolve(model: &Model, program_id: Option<&str>) -> Result<Self, DomainError> {
+        match program_id {
+            None => Ok(Self { program: None }),
+            Some(id) => match model.catalog.known_program(id) {
+                Some(p) => Ok(Self { program: Some(p) }),
+                None => Err(DomainError::not_found("program", id)),
+            },
         }
     }
-}
 
-/// Values for `BETWEEN ? AND ?`.
-fn range(period: &Period) -> Vec<Value> {
-    vec![Value::from(period.start), Value::from(period.end)]
-}
+    /// Whether an enrollment or activity row of `program` is in scope.
+    pub fn includes(&self, program: u32) -> bool {
+        self.program.is_none_or(|p| p == program)
+    }
 
-/// A query returning one integer column `n`.
-async fn count<C: ConnectionTrait>(db: &C, sql: &str, values: Vec<Value>) -> Result<i64, DbErr> {
-    let backend = db.get_database_backend();
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            placeholders(backend, sql),
-            values,
-        ))
-        .await?;
-    match row {
-        Some(row) => row.try_get("", "n"),
-        None => Ok(0),
+    fn days<'m>(&self, model: &'m Model) -> &'m ScopeDays {
+        model.scopes.of(self.program).unwrap_or(&EMPTY)
     }
 }
 
-/// A query returning `k` (text) and `n` (integer) per group.
-async fn grouped<C: ConnectionTrait>(
-    db: &C,
-    sql: &str,
-    values: Vec<Value>,
-) -> Result<HashMap<String, i64>, DbErr> {
-    let backend = db.get_database_backend();
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            placeholders(backend, sql),
-            values,
-        ))
-        .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get::<String>("", "k")?,
-                row.try_get::<i64>("", "n")?,
-            ))
-        })
-        .collect()
+/// The days of a period, as a range of the model's day numbers.
+pub fn days(period: &Period) -> RangeInclusive<Day> {
+    day_of(period.start)..=day_of(period.end)
 }
 
 /// `part / whole`, 0 when there is nothing to divide.

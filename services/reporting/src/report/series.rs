@@ -3,10 +3,9 @@
 
 use academy_domain::Period;
 use chrono::{Datelike, Days, Months, NaiveDate};
-use sea_orm::{DatabaseConnection, DbErr, Value};
-use std::collections::HashMap;
 
-use super::{Scope, count, grouped, range};
+use super::{Scope, days};
+use crate::engine::{Day, Model, day_of};
 
 /// Most buckets one request may ask for.
 pub const MAX_BUCKETS: usize = 1000;
@@ -62,85 +61,37 @@ pub fn buckets(period: &Period, granularity: Granularity) -> Vec<Period> {
 }
 
 /// The metric's value in each bucket.
-pub async fn series(
-    db: &DatabaseConnection,
+pub fn series(
+    model: &Model,
     scope: &Scope,
     period: &Period,
     buckets: &[Period],
     metric: Metric,
-) -> Result<Vec<f64>, DbErr> {
-    if metric == Metric::ActiveLearners {
-        // Distinct learners do not add up across days: one count per bucket.
-        let mut values = Vec::with_capacity(buckets.len());
-        for bucket in buckets {
-            let mut v = range(bucket);
-            let f = scope.filter("program_id", &mut v);
-            let sql = format!(
-                "SELECT COUNT(DISTINCT learner_id) AS n FROM r_activity WHERE day BETWEEN ? AND ?{f}"
-            );
-            values.push(count(db, &sql, v).await? as f64);
-        }
-        return Ok(values);
-    }
-    let (members, member_day) = match scope.program_id {
-        Some(_) => ("r_program_members", "first_day"),
-        None => ("r_learners", "register_day"),
+) -> Vec<f64> {
+    let scoped = scope.days(model);
+    let mut running = match metric {
+        Metric::RegisteredLearners => scoped.sum(Day::MIN..=day_of(period.start) - 1).new_members,
+        _ => 0,
     };
-    let (table, column, aggregate) = match metric {
-        Metric::RegisteredLearners | Metric::NewLearners => (members, member_day, "COUNT(*)"),
-        Metric::Enrollments => ("r_enrollments", "enroll_day", "COUNT(*)"),
-        Metric::Completions => ("r_enrollments", "complete_day", "COUNT(*)"),
-        Metric::CertificatesIssued => ("r_enrollments", "certificate_day", "COUNT(*)"),
-        Metric::LearningHours | Metric::ActiveLearners => {
-            ("r_activity", "day", "CAST(SUM(minutes) AS BIGINT)")
-        }
-    };
-    let mut v = range(period);
-    let f = scope.filter("program_id", &mut v);
-    let per_day = grouped(
-        db,
-        &format!("SELECT CAST({column} AS TEXT) AS k, {aggregate} AS n FROM {table} WHERE {column} BETWEEN ? AND ?{f} GROUP BY 1"),
-        v,
-    )
-    .await?;
-    let per_day: HashMap<NaiveDate, i64> = per_day
-        .into_iter()
-        .filter_map(|(k, n)| {
-            NaiveDate::parse_from_str(&k, "%Y-%m-%d")
-                .ok()
-                .map(|d| (d, n))
-        })
-        .collect();
-    let sum = |b: &Period| -> i64 {
-        per_day
-            .iter()
-            .filter(|(d, _)| b.contains(**d))
-            .map(|(_, n)| n)
-            .sum()
-    };
-    let mut running = if metric == Metric::RegisteredLearners {
-        let mut v = vec![Value::from(period.start)];
-        let f = scope.filter("program_id", &mut v);
-        count(
-            db,
-            &format!("SELECT COUNT(*) AS n FROM {members} WHERE {member_day} < ?{f}"),
-            v,
-        )
-        .await?
-    } else {
-        0
-    };
-    Ok(buckets
+    buckets
         .iter()
-        .map(|b| match metric {
-            Metric::RegisteredLearners => {
-                running += sum(b);
-                running as f64
+        .map(|b| {
+            let range = days(b);
+            match metric {
+                // Distinct learners do not add up across days: one union per bucket.
+                Metric::ActiveLearners => scoped.active_learners(range) as f64,
+                Metric::RegisteredLearners => {
+                    running += scoped.sum(range).new_members;
+                    running as f64
+                }
+                Metric::NewLearners => scoped.sum(range).new_members as f64,
+                Metric::Enrollments => scoped.sum(range).enrollments as f64,
+                Metric::Completions => scoped.sum(range).completions as f64,
+                Metric::CertificatesIssued => scoped.sum(range).certificates as f64,
+                Metric::LearningHours => scoped.sum(range).minutes as f64 / 60.0,
             }
-            Metric::LearningHours => sum(b) as f64 / 60.0,
-            _ => sum(b) as f64,
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
-//! The headline figures of a period (definitions in ARCHITECTURE.md).
+//! The headline figures of a period.
 
 use academy_domain::Period;
-use sea_orm::{DatabaseConnection, DbErr};
 
-use super::{Scope, count, range, rate};
+use super::{Scope, days, rate};
+use crate::engine::{Day, Model, day_of};
 
 /// Every headline figure of one period.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,82 +24,32 @@ impl Figures {
     }
 }
 
-pub async fn figures(
-    db: &DatabaseConnection,
-    scope: &Scope,
-    period: &Period,
-) -> Result<Figures, DbErr> {
-    let end = || vec![sea_orm::Value::from(period.end)];
-    let (members, day) = match scope.program_id {
-        Some(_) => ("r_program_members", "first_day"),
-        None => ("r_learners", "register_day"),
-    };
-    let mut v = end();
-    let f = scope.filter("program_id", &mut v);
-    let registered = count(
-        db,
-        &format!("SELECT COUNT(*) AS n FROM {members} WHERE {day} <= ?{f}"),
-        v,
-    )
-    .await?;
-    let mut v = range(period);
-    let f = scope.filter("program_id", &mut v);
-    let new = count(
-        db,
-        &format!("SELECT COUNT(*) AS n FROM {members} WHERE {day} BETWEEN ? AND ?{f}"),
-        v,
-    )
-    .await?;
+pub fn figures(model: &Model, scope: &Scope, period: &Period) -> Figures {
+    let range = days(period);
+    let end = day_of(period.end);
+    let scoped = scope.days(model);
+    let sums = scoped.sum(range.clone());
+    Figures {
+        registered_learners: scoped.sum(Day::MIN..=end).new_members,
+        new_learners: sums.new_members,
+        active_learners: scoped.active_learners(range.clone()) as i64,
+        enrollments: sums.enrollments,
+        completions: sums.completions,
+        completion_rate: rate(completed_of_created(model, scope, period), sums.enrollments),
+        certificates_issued: sums.certificates,
+        learning_minutes: sums.minutes,
+    }
+}
 
-    let mut v = range(period);
-    let f = scope.filter("program_id", &mut v);
-    let active = count(
-        db,
-        &format!(
-            "SELECT COUNT(DISTINCT learner_id) AS n FROM r_activity WHERE day BETWEEN ? AND ?{f}"
-        ),
-        v,
-    )
-    .await?;
-    let mut v = range(period);
-    let f = scope.filter("program_id", &mut v);
-    let minutes = count(
-        db,
-        &format!("SELECT CAST(COALESCE(SUM(minutes), 0) AS BIGINT) AS n FROM r_activity WHERE day BETWEEN ? AND ?{f}"),
-        v,
-    )
-    .await?;
-
-    let enrollment_count = |column: &'static str| {
-        let mut v = range(period);
-        let f = scope.filter("program_id", &mut v);
-        let sql =
-            format!("SELECT COUNT(*) AS n FROM r_enrollments WHERE {column} BETWEEN ? AND ?{f}");
-        async move { count(db, &sql, v).await }
-    };
-    let enrollments = enrollment_count("enroll_day").await?;
-    let completions = enrollment_count("complete_day").await?;
-    let certificates = enrollment_count("certificate_day").await?;
-    let mut v = range(period);
-    v.push(sea_orm::Value::from(period.end));
-    let f = scope.filter("program_id", &mut v);
-    let completed_of_created = count(
-        db,
-        &format!("SELECT COUNT(*) AS n FROM r_enrollments WHERE enroll_day BETWEEN ? AND ? AND complete_day <= ?{f}"),
-        v,
-    )
-    .await?;
-
-    Ok(Figures {
-        registered_learners: registered,
-        new_learners: new,
-        active_learners: active,
-        enrollments,
-        completions,
-        completion_rate: rate(completed_of_created, enrollments),
-        certificates_issued: certificates,
-        learning_minutes: minutes,
-    })
+/// Of the enrollments created in the period, those completed by its end.
+fn completed_of_created(model: &Model, scope: &Scope, period: &Period) -> i64 {
+    let end = day_of(period.end);
+    let e = &model.enrollments;
+    e.by_enrolled
+        .range(days(period))
+        .flat_map(|(_, list)| list.iter())
+        .filter(|&&i| scope.includes(e.program[i as usize]) && e.completed[i as usize] <= end)
+        .count() as i64
 }
 
 /// `current / previous - 1`, 0 when there was nothing before.

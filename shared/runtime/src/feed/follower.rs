@@ -60,6 +60,11 @@ pub trait Projection: Send + Sync + 'static {
         }
         Ok(())
     }
+
+    /// Called after the transaction that applied `events` committed, with
+    /// exactly those events: a projection that keeps a copy in memory moves
+    /// it here, so the copy never shows what the database may still undo.
+    fn committed(&self, _source: &str, _events: &[&Event]) {}
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -347,6 +352,12 @@ impl Follower {
             .await
             .map_err(transient)?;
         txn.commit().await.map_err(transient)?;
+        let kept = fresh
+            .iter()
+            .take_while(|e| e.sequence <= applied)
+            .copied()
+            .collect::<Vec<_>>();
+        self.projection.committed(&self.source, &kept);
         let erased = batch.iter().any(|event| {
             matches!(
                 event.payload,

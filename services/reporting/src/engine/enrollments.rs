@@ -1,0 +1,109 @@
+//! Enrollments as columns indexed by a dense enrollment number, with the
+//! day indexes reports scan (created, completed, certified).
+
+use std::collections::BTreeMap;
+
+use super::names::NONE;
+use super::{Day, NEVER};
+
+#[derive(Debug, Default)]
+pub struct Enrollments {
+    pub learner: Vec<u32>,
+    pub course: Vec<u32>,
+    /// NONE outside any program.
+    pub program: Vec<u32>,
+    pub enrolled: Vec<Day>,
+    pub completed: Vec<Day>,
+    pub certified: Vec<Day>,
+    /// The enrollment id's fingerprint, to find it among its learner's.
+    pub fingerprint: Vec<u64>,
+    /// The learner's previous enrollment (NONE at the end of the list).
+    pub next_of_learner: Vec<u32>,
+    pub by_enrolled: BTreeMap<Day, Vec<u32>>,
+    pub by_completed: BTreeMap<Day, Vec<u32>>,
+    pub by_certified: BTreeMap<Day, Vec<u32>>,
+}
+
+/// A new enrollment's columns.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEnrollment {
+    pub learner: u32,
+    pub course: u32,
+    pub program: u32,
+    pub enrolled: Day,
+    pub fingerprint: u64,
+}
+
+/// Which of an enrollment's later days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Milestone {
+    Completed,
+    Certified,
+}
+
+impl Enrollments {
+    /// Adds an enrollment at the head of its learner's list.
+    pub fn push(&mut self, e: NewEnrollment, head: &mut u32) -> u32 {
+        let i = self.learner.len() as u32;
+        self.learner.push(e.learner);
+        self.course.push(e.course);
+        self.program.push(e.program);
+        self.enrolled.push(e.enrolled);
+        self.completed.push(NEVER);
+        self.certified.push(NEVER);
+        self.fingerprint.push(e.fingerprint);
+        self.next_of_learner.push(*head);
+        *head = i;
+        self.by_enrolled.entry(e.enrolled).or_default().push(i);
+        i
+    }
+
+    /// The learner's enrollments, newest first.
+    pub fn of_learner(&self, head: u32) -> impl Iterator<Item = u32> + '_ {
+        std::iter::successors((head != NONE).then_some(head), move |&e| {
+            let next = self.next_of_learner[e as usize];
+            (next != NONE).then_some(next)
+        })
+    }
+
+    /// The learner's enrollment with this fingerprint.
+    pub fn find(&self, head: u32, fingerprint: u64) -> Option<u32> {
+        self.of_learner(head)
+            .find(|&e| self.fingerprint[e as usize] == fingerprint)
+    }
+
+    pub fn day(&self, e: u32, milestone: Milestone) -> Day {
+        match milestone {
+            Milestone::Completed => self.completed[e as usize],
+            Milestone::Certified => self.certified[e as usize],
+        }
+    }
+
+    /// Dates a milestone (a later event for it replaces the day, as the
+    /// projection's UPDATE does). The day it had before, if any.
+    pub fn set_day(&mut self, e: u32, milestone: Milestone, day: Day) -> Day {
+        let (column, index) = match milestone {
+            Milestone::Completed => (&mut self.completed, &mut self.by_completed),
+            Milestone::Certified => (&mut self.certified, &mut self.by_certified),
+        };
+        let old = std::mem::replace(&mut column[e as usize], day);
+        if old != NEVER
+            && let Some(list) = index.get_mut(&old)
+        {
+            list.retain(|&x| x != e);
+            if list.is_empty() {
+                index.remove(&old);
+            }
+        }
+        index.entry(day).or_default().push(e);
+        old
+    }
+
+    pub fn len(&self) -> usize {
+        self.learner.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.learner.is_empty()
+    }
+}

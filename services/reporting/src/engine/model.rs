@@ -1,0 +1,299 @@
+//! The whole read model of one generation, and how each event changes it.
+//! Mirrors `projection/` (the durable tables) rule for rule: a replica
+//! loaded from those tables and one that applied the same events hold the
+//! same model.
+
+use academy_proto::events::Event;
+use academy_proto::events::event::Payload;
+use std::collections::BTreeMap;
+
+use super::activity::{Activity, Progress};
+use super::catalog::Catalog;
+use super::enrollments::{Enrollments, Milestone, NewEnrollment};
+use super::learners::{Attributes, Firsts, Learners};
+use super::names::{NONE, fingerprint};
+use super::scopes::Scopes;
+use super::{Day, NEVER, day_of};
+
+#[derive(Debug, Default)]
+pub struct Model {
+    /// The last sequence applied from each source.
+    pub positions: BTreeMap<String, i64>,
+    pub learners: Learners,
+    pub enrollments: Enrollments,
+    pub activity: Activity,
+    pub catalog: Catalog,
+    pub scopes: Scopes,
+}
+
+/// An event the model cannot use (no business time, no payload): the
+/// follower refuses it before the durable projection does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotUnderstood;
+
+impl Model {
+    pub fn position(&self, source: &str) -> i64 {
+        self.positions.get(source).copied().unwrap_or(0)
+    }
+
+    /// Applies the events of `source` after this model's position, in order.
+    pub fn apply_all<'a>(
+        &mut self,
+        source: &str,
+        events: impl IntoIterator<Item = &'a Event>,
+    ) -> Result<(), NotUnderstood> {
+        for event in events {
+            if event.sequence <= self.position(source) {
+                continue;
+            }
+            self.apply(event)?;
+            self.positions.insert(source.to_owned(), event.sequence);
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: &Event) -> Result<(), NotUnderstood> {
+        let day = super::event_day(event).ok_or(NotUnderstood)?;
+        let payload = event.payload.as_ref().ok_or(NotUnderstood)?;
+        match payload {
+            Payload::SkillCreated(e) => self.catalog.skill(&e.skill_id, &e.name),
+            Payload::CourseCreated(e) => self.course(e.course.as_ref()),
+            Payload::CourseUpdated(e) => self.course(e.course.as_ref()),
+            Payload::CoursePublished(e) => self.course(e.course.as_ref()),
+            Payload::CourseArchived(e) => self.course(e.course.as_ref()),
+            Payload::ProgramCreated(e) => self.catalog.program(&e.program_id, &e.name),
+            Payload::CourseAddedToProgram(_) => {}
+            Payload::LearnerRegistered(e) => {
+                let attributes = Attributes {
+                    region: &e.region,
+                    gender: &e.gender,
+                    birth_year: e.birth_year,
+                    employment_status: &e.employment_status,
+                    organization: &e.organization,
+                };
+                self.register(&e.learner_id, day, &attributes);
+            }
+            Payload::LearnerUpdated(e) => {
+                if let Some(l) = self.learners.find(&e.learner_id)
+                    && self.learners.is_registered(l)
+                {
+                    let attributes = Attributes {
+                        region: &e.region,
+                        gender: &e.gender,
+                        birth_year: e.birth_year,
+                        employment_status: &e.employment_status,
+                        organization: &e.organization,
+                    };
+                    self.learners.set_attributes(l, &attributes);
+                }
+            }
+            Payload::LearnerErased(e) => {
+                if let Some(l) = self.learners.find(&e.learner_id) {
+                    self.learners.erase(l);
+                }
+            }
+            Payload::EnrollmentCreated(e) => {
+                self.enroll(
+                    &e.enrollment_id,
+                    &e.learner_id,
+                    &e.course_id,
+                    &e.program_id,
+                    day,
+                );
+            }
+            Payload::ProgressRecorded(e) => {
+                self.progress(
+                    &e.learner_id,
+                    &e.program_id,
+                    &e.course_id,
+                    day,
+                    i64::from(e.minutes_spent),
+                );
+            }
+            Payload::EnrollmentCompleted(e) => {
+                self.milestone(&e.learner_id, &e.enrollment_id, Milestone::Completed, day)
+            }
+            Payload::CertificateIssued(e) => {
+                self.milestone(&e.learner_id, &e.enrollment_id, Milestone::Certified, day)
+            }
+            // Withdrawn enrollments still count as enrollments.
+            Payload::EnrollmentWithdrawn(_) => {}
+        }
+        Ok(())
+    }
+
+    fn course(&mut self, snapshot: Option<&academy_proto::events::CourseSnapshot>) {
+        if let Some(c) = snapshot {
+            self.catalog
+                .course(&c.course_id, &c.code, &c.title, &c.skill_ids);
+        }
+    }
+
+    pub fn register(&mut self, learner_id: &str, day: Day, attributes: &Attributes<'_>) {
+        if self.learners.register(learner_id, day, attributes) {
+            self.scopes.platform.count(day).new_members += 1;
+        }
+    }
+
+    /// A replayed enrollment (same id, same learner) is kept once.
+    pub fn enroll(
+        &mut self,
+        enrollment_id: &str,
+        learner_id: &str,
+        course_id: &str,
+        program_id: &str,
+        day: Day,
+    ) -> Option<u32> {
+        let learner = self.learners.find_or_add(learner_id);
+        let print = fingerprint(enrollment_id);
+        let head = self.learners.enrollments_head[learner as usize];
+        if self.enrollments.find(head, print).is_some() {
+            return None;
+        }
+        let program = self.program_number(program_id);
+        let course = self.catalog.courses.intern(course_id);
+        let head = &mut self.learners.enrollments_head[learner as usize];
+        let e = self.enrollments.push(
+            NewEnrollment {
+                learner,
+                course,
+                program,
+                enrolled: day,
+                fingerprint: print,
+            },
+            head,
+        );
+        self.scopes.each(program, |s| s.count(day).enrollments += 1);
+        let firsts = &mut self.learners.firsts[learner as usize];
+        firsts.enrolled = firsts.enrolled.min(day);
+        if program != NONE {
+            // Backfilled history may arrive out of day order: a member
+            // counts from the earliest enrollment.
+            let member = self.scopes.member(program, learner);
+            let before = member.enrolled;
+            if day < before {
+                member.enrolled = day;
+                let days = self.scopes.programs.entry(program).or_default();
+                if before != NEVER {
+                    days.count(before).new_members -= 1;
+                    days.tidy(before);
+                }
+                days.count(day).new_members += 1;
+            }
+        }
+        Some(e)
+    }
+
+    pub fn progress(
+        &mut self,
+        learner_id: &str,
+        program_id: &str,
+        course_id: &str,
+        day: Day,
+        minutes: i64,
+    ) {
+        let learner = self.learners.find_or_add(learner_id);
+        let program = self.program_number(program_id);
+        let course = self.catalog.courses.intern(course_id);
+        self.activity.push(
+            day,
+            Progress {
+                learner,
+                program,
+                course,
+                minutes,
+            },
+        );
+        self.mark_active(learner, program, day, minutes);
+    }
+
+    /// Counts a day of activity (also used when loading stored rows).
+    pub fn mark_active(&mut self, learner: u32, program: u32, day: Day, minutes: i64) {
+        self.scopes.each(program, |s| {
+            s.count(day).minutes += minutes;
+            s.mark_active(day, learner);
+        });
+        let firsts = &mut self.learners.firsts[learner as usize];
+        firsts.active = firsts.active.min(day);
+        if program != NONE {
+            let member = self.scopes.member(program, learner);
+            member.active = member.active.min(day);
+        }
+    }
+
+    fn program_number(&mut self, program_id: &str) -> u32 {
+        if program_id.is_empty() {
+            NONE
+        } else {
+            self.catalog.programs.intern(program_id)
+        }
+    }
+
+    fn milestone(&mut self, learner_id: &str, enrollment_id: &str, m: Milestone, day: Day) {
+        let Some(learner) = self.learners.find(learner_id) else {
+            return;
+        };
+        let head = self.learners.enrollments_head[learner as usize];
+        if let Some(e) = self.enrollments.find(head, fingerprint(enrollment_id)) {
+            self.set_milestone(e, m, day);
+        }
+    }
+
+    /// Dates an enrollment's completion or certificate, moving the counters
+    /// when a later event re-dates it.
+    pub fn set_milestone(&mut self, e: u32, m: Milestone, day: Day) {
+        let old = self.enrollments.day(e, m);
+        if old == day {
+            return;
+        }
+        self.enrollments.set_day(e, m, day);
+        let program = self.enrollments.program[e as usize];
+        self.scopes.each(program, |s| {
+            if old != NEVER {
+                *pick(s.count(old), m) -= 1;
+                s.tidy(old);
+            }
+            *pick(s.count(day), m) += 1;
+        });
+        let learner = self.enrollments.learner[e as usize];
+        self.refresh_milestone_firsts(learner, program);
+    }
+
+    /// The first completion and certificate days of a learner, recomputed
+    /// from their enrollments (a re-dated milestone may raise them).
+    fn refresh_milestone_firsts(&mut self, learner: u32, program: u32) {
+        let head = self.learners.enrollments_head[learner as usize];
+        let mut platform = Firsts::default();
+        let mut in_program = Firsts::default();
+        for e in self.enrollments.of_learner(head) {
+            let i = e as usize;
+            let (c, z) = (self.enrollments.completed[i], self.enrollments.certified[i]);
+            platform.completed = platform.completed.min(c);
+            platform.certified = platform.certified.min(z);
+            if program != NONE && self.enrollments.program[i] == program {
+                in_program.completed = in_program.completed.min(c);
+                in_program.certified = in_program.certified.min(z);
+            }
+        }
+        let firsts = &mut self.learners.firsts[learner as usize];
+        firsts.completed = platform.completed;
+        firsts.certified = platform.certified;
+        if program != NONE {
+            let member = self.scopes.member(program, learner);
+            member.completed = in_program.completed;
+            member.certified = in_program.certified;
+        }
+    }
+}
+
+fn pick(c: &mut super::scopes::Counts, m: Milestone) -> &mut i64 {
+    match m {
+        Milestone::Completed => &mut c.completions,
+        Milestone::Certified => &mut c.certificates,
+    }
+}
+
+/// The day of a stored date column.
+pub fn stored_day(date: Option<chrono::NaiveDate>) -> Day {
+    date.map_or(NEVER, day_of)
+}
