@@ -44,6 +44,8 @@ impl ReportingApi {
     }
 
     fn feed_status(&self) -> GetFeedStatusResponse {
+        let leadership = self.rebuilder.leadership().borrow().clone();
+        let generations = self.rebuilder.state().borrow().clone();
         GetFeedStatusResponse {
             sources: self
                 .feeds
@@ -60,6 +62,11 @@ impl ReportingApi {
                     }
                 })
                 .collect(),
+            leader: leadership.holder.clone(),
+            is_leader: leadership.leader,
+            generation: generations.served,
+            rebuilding: generations.requested > generations.served,
+            replica: self.rebuilder.replica().to_owned(),
         }
     }
 }
@@ -131,9 +138,9 @@ impl ReportingService for ReportingApi {
     ) -> Result<Response<RebuildProjectionsResponse>, Status> {
         respond(
             self.rebuilder
-                .rebuild()
+                .request()
                 .await
-                .map(|()| RebuildProjectionsResponse {}),
+                .map(|generation| RebuildProjectionsResponse { generation }),
         )
     }
 }

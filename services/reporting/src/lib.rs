@@ -11,6 +11,7 @@ pub mod config;
 pub mod convert;
 pub mod engine;
 pub mod export;
+pub mod health;
 pub mod migration;
 pub mod projection;
 pub mod rebuild;
@@ -22,6 +23,7 @@ use academy_proto::reporting::reporting_service_server;
 use academy_runtime::auth::ClientToken;
 use academy_runtime::cli::Cli;
 use academy_runtime::feed::Follower;
+use academy_runtime::feed::lease::Lease;
 use academy_runtime::server::{self, Services};
 use academy_runtime::{ServerConfig, ServiceIdentity, db};
 use sea_orm::DatabaseConnection;
@@ -65,26 +67,43 @@ pub async fn serve(
     tracing::info!(elapsed = ?started.elapsed(), "report model loaded from the projections");
     let projector = Arc::new(projection::Projector::new(engine.clone()));
     let gate = Arc::new(tokio::sync::RwLock::new(()));
-    let resets = Arc::new(tokio::sync::watch::Sender::new(0u64));
+    let lease = Lease::new(db.clone(), "reporting", &replica_name());
     let token = ClientToken::from_config(&config.auth, "service:reporting", scopes::CALLS_TO_FEEDS);
-    let follow = |source: &str, url: &str| {
+    let mut sources = Vec::new();
+    let mut followers = Vec::new();
+    for (source, url) in [
+        ("course", &settings.course_endpoint),
+        ("learner", &settings.learner_endpoint),
+    ] {
         let endpoint = config.tls.endpoint(url)?;
-        anyhow::Ok(
+        let channel = endpoint.clone().connect_lazy();
+        sources.push(rebuild::Source {
+            name: source.to_owned(),
+            client: academy_proto::events::event_feed_client::EventFeedClient::new(channel),
+            token: token.clone(),
+        });
+        followers.push(
             Follower::new(source, endpoint, db.clone(), projector.clone())
                 .with_gate(gate.clone())
-                .with_resets(resets.subscribe())
+                .with_lease(lease.clone())
                 .with_token(token.clone()),
-        )
-    };
-    let followers = [
-        follow("course", &settings.course_endpoint)?,
-        follow("learner", &settings.learner_endpoint)?,
-    ];
+        );
+    }
     let feeds: Vec<_> = followers.iter().map(Follower::state).collect();
-    let following: Vec<_> = followers
+    let rebuilder = rebuild::Rebuilder::new(
+        db.clone(),
+        engine.clone(),
+        projector,
+        gate,
+        lease.clone(),
+        sources,
+    );
+    let mut background: Vec<_> = followers
         .into_iter()
         .map(|follower| tokio::spawn(follower.run(shutdown.clone())))
         .collect();
+    background.push(tokio::spawn(lease.run(shutdown.clone())));
+    background.push(tokio::spawn(rebuilder.clone().run(shutdown.clone())));
     let mut services = Services::new();
     for feed in &feeds {
         // A feed that stopped on an event it cannot understand is NOT_SERVING.
@@ -104,8 +123,7 @@ pub async fn serve(
         });
         services.health_check(name, rx);
     }
-    let rebuilder =
-        rebuild::Rebuilder::new(db.clone(), engine.clone(), gate, resets, feeds.clone());
+    services.health_check(health::CAUGHT_UP, health::caught_up(feeds.clone()));
     services
         .add(api::ReportingApi::new(engine, feeds, rebuilder).into_server(config.max_message_bytes))
         .authorize(
@@ -117,7 +135,7 @@ pub async fn serve(
     // batch in hand is committed and their spans end before the exporter
     // is flushed.
     let stopped = async {
-        for task in following {
+        for task in background {
             let _ = task.await;
         }
     };
@@ -125,6 +143,14 @@ pub async fn serve(
         tracing::warn!(wait = ?FOLLOWERS_STOP, "feed followers did not stop in time");
     }
     served
+}
+
+/// This replica's name in the lease: the pod's host name and a random
+/// suffix (two processes on one host are two replicas).
+fn replica_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "reporting".to_owned());
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}-{}", &suffix[..8])
 }
 
 /// How long shutdown waits for the feed followers to stop.

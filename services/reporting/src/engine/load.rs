@@ -93,6 +93,15 @@ pub async fn load(db: &DatabaseConnection) -> Result<Model, DbErr> {
         let sequence: i64 = row.try_get("", "applied_sequence")?;
         model.positions.insert(source, sequence);
     }
+    if let Some(row) = txn
+        .query_one_raw(Statement::from_string(
+            txn.get_database_backend(),
+            "SELECT current_generation FROM r_generation WHERE id = 1",
+        ))
+        .await?
+    {
+        model.generation = row.try_get("", "current_generation")?;
+    }
     load_catalog(&txn, &mut model).await?;
     for_each_row(
         &txn,

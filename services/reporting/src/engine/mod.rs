@@ -71,10 +71,21 @@ impl Engine {
             Ok(model) => model,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if let Err(model::NotUnderstood) = model.apply_all(source, events.iter().copied()) {
-            // The durable projection refuses the same event and stops the
-            // feed before this is reached; nothing more to do here.
-            tracing::error!(source, "the report model met an event it cannot apply");
+        match model.apply_all(source, events.iter().copied()) {
+            Ok(()) => {}
+            // The follower sees the position short of the batch and
+            // subscribes again from it.
+            Err(model::Stop::Gap { expected, got }) => {
+                tracing::info!(
+                    source,
+                    expected,
+                    got,
+                    "report model skipped a batch ahead of it"
+                )
+            }
+            Err(model::Stop::NotUnderstood(sequence)) => {
+                tracing::error!(source, sequence, "the report model cannot apply an event")
+            }
         }
     }
 
@@ -84,6 +95,10 @@ impl Engine {
             Ok(mut model) => *model = next,
             Err(poisoned) => *poisoned.into_inner() = next,
         }
+    }
+
+    pub fn generation(&self) -> i64 {
+        self.read().map_or(0, |m| m.generation)
     }
 
     /// The last sequence of `source` this model reflects.

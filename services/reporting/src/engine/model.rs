@@ -17,6 +17,8 @@ use super::{Day, NEVER, day_of};
 
 #[derive(Debug, Default)]
 pub struct Model {
+    /// Which generation of the stored projections this model started from.
+    pub generation: i64,
     /// The last sequence applied from each source.
     pub positions: BTreeMap<String, i64>,
     pub learners: Learners,
@@ -26,10 +28,16 @@ pub struct Model {
     pub scopes: Scopes,
 }
 
-/// An event the model cannot use (no business time, no payload): the
-/// follower refuses it before the durable projection does.
+/// Why the model stopped applying a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NotUnderstood;
+pub enum Stop {
+    /// An event it cannot use (no business time, no payload): the durable
+    /// projection refuses it first, so this is not reached in practice.
+    NotUnderstood(i64),
+    /// An event after a missing one: the model stays where it was, and the
+    /// follower subscribes again from its position.
+    Gap { expected: i64, got: i64 },
+}
 
 impl Model {
     pub fn position(&self, source: &str) -> i64 {
@@ -41,12 +49,20 @@ impl Model {
         &mut self,
         source: &str,
         events: impl IntoIterator<Item = &'a Event>,
-    ) -> Result<(), NotUnderstood> {
+    ) -> Result<(), Stop> {
         for event in events {
-            if event.sequence <= self.position(source) {
+            let position = self.position(source);
+            if event.sequence <= position {
                 continue;
             }
-            self.apply(event)?;
+            if event.sequence != position + 1 {
+                return Err(Stop::Gap {
+                    expected: position + 1,
+                    got: event.sequence,
+                });
+            }
+            self.apply(event)
+                .map_err(|NotUnderstood| Stop::NotUnderstood(event.sequence))?;
             self.positions.insert(source.to_owned(), event.sequence);
         }
         Ok(())
@@ -285,6 +301,10 @@ impl Model {
         }
     }
 }
+
+/// An event without a business time or payload.
+#[derive(Debug, Clone, Copy)]
+struct NotUnderstood;
 
 fn pick(c: &mut super::scopes::Counts, m: Milestone) -> &mut i64 {
     match m {

@@ -92,6 +92,10 @@ impl Projection for Projector {
     fn committed(&self, source: &str, events: &[&Event]) {
         self.engine.apply(source, events);
     }
+
+    fn memory_position(&self, source: &str) -> Option<i64> {
+        Some(self.engine.position(source))
+    }
 }
 
 fn is_registration(event: &Event) -> bool {

@@ -269,6 +269,22 @@ async fn caught_up(reports: &mut ReportingServiceClient<Channel>) {
     panic!("feeds did not catch up");
 }
 
+/// Waits until the replica answers from `generation`.
+async fn serving_generation(reports: &mut ReportingServiceClient<Channel>, generation: i64) {
+    for _ in 0..300 {
+        let status = reports
+            .get_feed_status(pb::GetFeedStatusRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        if status.generation >= generation && !status.rebuilding {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("generation {generation} was not served");
+}
+
 fn half(h: &str) -> pb::Period {
     pb::Period {
         half: h.into(),
@@ -642,10 +658,14 @@ async fn series_funnel_export_and_rebuild_match_too(db: TestDb) {
         }
     };
     let before = summary(&mut reports).await;
-    reports
+    let generation = reports
         .rebuild_projections(pb::RebuildProjectionsRequest {})
         .await
-        .unwrap();
+        .unwrap()
+        .into_inner()
+        .generation;
+    assert_eq!(generation, 1, "the first rebuild builds generation 1");
+    serving_generation(&mut reports, generation).await;
     caught_up(&mut reports).await;
     assert_eq!(
         summary(&mut reports).await,

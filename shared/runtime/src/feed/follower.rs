@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::{Channel, Endpoint};
 
 use super::cursor;
+use super::lease::{Leadership, Lease};
 use crate::db::begin_write;
 use crate::time::parse_timestamp;
 
@@ -65,6 +66,13 @@ pub trait Projection: Send + Sync + 'static {
     /// exactly those events: a projection that keeps a copy in memory moves
     /// it here, so the copy never shows what the database may still undo.
     fn committed(&self, _source: &str, _events: &[&Event]) {}
+
+    /// The last sequence of `source` the in-memory copy reflects, for a
+    /// projection that keeps one: a replica that does not hold the lease
+    /// follows into memory only, from there.
+    fn memory_position(&self, _source: &str) -> Option<i64> {
+        None
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +124,8 @@ enum Ended {
     Transient(String),
     /// Not worth retrying: an event cannot be understood.
     Stopped(String),
+    /// Subscribe again at once: this replica's role changed.
+    Restart(String),
 }
 
 /// Follows one producer's feed into one projection.
@@ -132,6 +142,8 @@ pub struct Follower {
     resets: Option<watch::Receiver<u64>>,
     /// This consumer's own token for the producer.
     token: ClientToken,
+    /// When replicas share the database: only the lease holder writes it.
+    lease: Option<Lease>,
 }
 
 impl std::fmt::Debug for Follower {
@@ -167,6 +179,7 @@ impl Follower {
             gate: Arc::new(RwLock::new(())),
             resets: None,
             token: ClientToken::none(),
+            lease: None,
         }
     }
 
@@ -179,6 +192,13 @@ impl Follower {
     /// Resubscribes from the stored cursor whenever `resets` changes.
     pub fn with_resets(mut self, resets: watch::Receiver<u64>) -> Self {
         self.resets = Some(resets);
+        self
+    }
+
+    /// Writes the projection only while holding `lease`; otherwise follows
+    /// into the projection's memory copy alone.
+    pub fn with_lease(mut self, lease: Lease) -> Self {
+        self.lease = Some(lease);
         self
     }
 
@@ -209,6 +229,10 @@ impl Follower {
                     });
                     return;
                 }
+                Ended::Restart(reason) => {
+                    tracing::info!(source = %self.source, %reason, "resubscribing");
+                    continue;
+                }
                 Ended::Transient(reason) => {
                     tracing::warn!(source = %self.source, %reason, retry_in = ?backoff, "feed interrupted");
                     self.state.send_modify(|s| {
@@ -229,13 +253,32 @@ impl Follower {
     }
 
     async fn follow_once(&mut self, shutdown: &CancellationToken) -> Ended {
-        let cursor = match cursor::load(&self.db, &self.source).await {
-            Ok(cursor) => cursor,
-            Err(err) => return Ended::Transient(format!("reading the cursor: {err}")),
+        let mut roles = self.lease.as_ref().map(Lease::watch);
+        let role = roles
+            .as_mut()
+            .map(|r| r.borrow_and_update().clone())
+            .unwrap_or(Leadership {
+                leader: true,
+                ..Default::default()
+            });
+        let memory = self.projection.memory_position(&self.source);
+        let cursor = if role.leader {
+            let stored = match cursor::load(&self.db, &self.source).await {
+                Ok(cursor) => cursor,
+                Err(err) => return Ended::Transient(format!("reading the cursor: {err}")),
+            };
+            // The memory copy may be behind the tables (loaded before the
+            // last leader's batches) or ahead (followed them as a standby).
+            memory.map_or(stored, |m| m.min(stored))
+        } else if let Some(m) = memory {
+            m
+        } else {
+            // A standby without a memory copy has nothing to follow into.
+            return self.wait_for_role(roles, shutdown).await;
         };
         let generation = self.resets.as_mut().map_or(0, |r| *r.borrow_and_update());
         self.state.send_modify(|s| {
-            s.applied_sequence = cursor;
+            s.applied_sequence = memory.unwrap_or(cursor);
             s.generation = generation;
         });
         let mut request = tonic::Request::new(SubscribeRequest {
@@ -264,9 +307,16 @@ impl Follower {
                     None => std::future::pending().await,
                 }
             };
+            let role_change = async {
+                match roles.as_mut() {
+                    Some(rx) => rx.changed().await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = shutdown.cancelled() => return Ended::Shutdown,
                 true = reset => return Ended::Transient("the projection was reset; replaying".into()),
+                true = role_change => return Ended::Restart("the lease changed hands".into()),
                 _ = head_timer.tick() => self.refresh_head().await,
                 next = stream.message() => {
                     let first = match next {
@@ -281,12 +331,56 @@ impl Follower {
                             _ => break,
                         }
                     }
-                    if let Err(ended) = self.apply_batch(&batch).await {
+                    let applied = if role.leader {
+                        self.apply_batch(&batch, role.epoch).await
+                    } else {
+                        self.apply_in_memory(&batch)
+                    };
+                    if let Err(ended) = applied {
                         return ended;
                     }
                 }
             }
         }
+    }
+
+    async fn wait_for_role(
+        &self,
+        roles: Option<watch::Receiver<Leadership>>,
+        shutdown: &CancellationToken,
+    ) -> Ended {
+        let Some(mut roles) = roles else {
+            return Ended::Transient("no lease to wait for".into());
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => Ended::Shutdown,
+            _ = roles.changed() => Ended::Restart("the lease changed hands".into()),
+        }
+    }
+
+    /// A standby's batch: into the projection's memory copy only.
+    fn apply_in_memory(&self, batch: &[Event]) -> Result<(), Ended> {
+        let before = self.projection.memory_position(&self.source).unwrap_or(0);
+        let fresh: Vec<&Event> = batch.iter().filter(|e| e.sequence > before).collect();
+        self.projection.committed(&self.source, &fresh);
+        let after = self.projection.memory_position(&self.source).unwrap_or(0);
+        let expected = fresh.last().map_or(before, |e| e.sequence);
+        let applied_time = batch.iter().find(|e| e.sequence == after).and_then(|e| {
+            parse_timestamp("record_time", e.record_time.as_ref())
+                .ok()
+                .flatten()
+        });
+        self.state.send_modify(|s| {
+            s.applied_sequence = after;
+            s.applied_record_time = applied_time.or(s.applied_record_time);
+            s.head_sequence = s.head_sequence.max(after);
+        });
+        if after < expected {
+            return Err(Ended::Restart(format!(
+                "the memory copy stopped at {after} of {expected}"
+            )));
+        }
+        Ok(())
     }
 
     async fn refresh_head(&self) {
@@ -312,10 +406,15 @@ impl Follower {
     /// Applies the events after the stored cursor, in order, and moves the
     /// cursor, all in one transaction. Events at or below the cursor were
     /// applied before (at-least-once delivery) and are skipped.
-    async fn apply_batch(&self, batch: &[Event]) -> Result<(), Ended> {
+    async fn apply_batch(&self, batch: &[Event], epoch: i64) -> Result<(), Ended> {
         let transient = |err: DbErr| Ended::Transient(format!("applying: {err}"));
         let _shared = self.gate.read().await;
         let txn = begin_write(&self.db).await.map_err(transient)?;
+        if let Some(lease) = &self.lease
+            && !lease.confirm(&txn, epoch).await.map_err(transient)?
+        {
+            return Err(Ended::Restart("the lease was lost; writing nothing".into()));
+        }
         let mut applied = cursor::load_for_update(&txn, &self.source)
             .await
             .map_err(transient)?;
@@ -352,12 +451,14 @@ impl Follower {
             .await
             .map_err(transient)?;
         txn.commit().await.map_err(transient)?;
-        let kept = fresh
-            .iter()
-            .take_while(|e| e.sequence <= applied)
-            .copied()
-            .collect::<Vec<_>>();
+        // Every committed event goes to the memory copy, which skips what it
+        // already has (it may have been behind the tables' cursor).
+        let kept: Vec<&Event> = batch.iter().filter(|e| e.sequence <= applied).collect();
         self.projection.committed(&self.source, &kept);
+        let memory_behind = self
+            .projection
+            .memory_position(&self.source)
+            .is_some_and(|m| m < applied);
         let erased = batch.iter().any(|event| {
             matches!(
                 event.payload,
@@ -374,6 +475,9 @@ impl Follower {
         });
         match stopped {
             Some(ended) => Err(ended),
+            None if memory_behind => Err(Ended::Restart(
+                "the memory copy is behind the tables; resubscribing from it".into(),
+            )),
             None => Ok(()),
         }
     }

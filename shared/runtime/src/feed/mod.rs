@@ -10,6 +10,7 @@
 
 pub mod cursor;
 pub mod follower;
+pub mod lease;
 pub mod migration;
 pub mod outbox;
 pub mod service;
