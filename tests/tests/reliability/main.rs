@@ -14,5 +14,6 @@ mod load;
 mod migrations;
 mod outage;
 mod producer;
+mod replicas;
 mod retries;
 mod support;

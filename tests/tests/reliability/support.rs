@@ -177,7 +177,7 @@ pub(crate) struct Stack {
     /// Held so the databases are dropped with the stack, not before.
     _course_db: TestDb,
     pub(crate) learner_db: TestDb,
-    _reporting_db: TestDb,
+    pub(crate) reporting_db: TestDb,
     /// Between reporting and the course service's feed, when asked for.
     pub(crate) course_proxy: Option<Proxy>,
 }
@@ -267,7 +267,7 @@ impl Stack {
             reporting,
             _course_db: course_db,
             learner_db,
-            _reporting_db: reporting_db,
+            reporting_db,
             course_proxy,
         }
     }
@@ -477,25 +477,38 @@ pub(crate) async fn applied(reporting: &Svc) -> Option<BTreeMap<String, i64>> {
 /// Waits until reporting has applied everything both producers hold;
 /// returns how long that took.
 pub(crate) async fn caught_up(stack: &Stack, limit: Duration) -> Option<Duration> {
+    caught_up_on(stack, &stack.reporting, limit).await
+}
+
+/// Waits until `reporting` (one of several replicas) has applied both heads.
+pub(crate) async fn caught_up_on(
+    stack: &Stack,
+    reporting: &Svc,
+    limit: Duration,
+) -> Option<Duration> {
     let course_head = head(&stack.course).await?;
     let learner_head = head(&stack.learner).await?;
     wait_for(limit, || async {
-        applied(&stack.reporting).await.is_some_and(|a| {
+        applied(reporting).await.is_some_and(|a| {
             a.get("course") == Some(&course_head) && a.get("learner") == Some(&learner_head)
         })
     })
     .await
 }
 
+pub(crate) fn summary_request() -> GetProgramSummaryRequest {
+    GetProgramSummaryRequest {
+        program_id: String::new(),
+        period: Some(Period {
+            half: PERIOD.into(),
+            ..Default::default()
+        }),
+    }
+}
+
 pub(crate) async fn summary(reporting: &Svc) -> ProgramSummary {
     ReportingServiceClient::new(reporting.channel(Duration::from_secs(10)))
-        .get_program_summary(GetProgramSummaryRequest {
-            program_id: String::new(),
-            period: Some(Period {
-                half: PERIOD.into(),
-                ..Default::default()
-            }),
-        })
+        .get_program_summary(summary_request())
         .await
         .unwrap()
         .into_inner()
