@@ -93,8 +93,16 @@ pub(crate) enum Call {
     GetCourse,
     /// academy.reporting.v1.ReportingService/GetProgramSummary for `--half`.
     GetProgramSummary,
-    /// GetBreakdown(REGION) for `--half`.
+    /// GetBreakdown by `--dimension` for `--half`.
     GetBreakdown,
+    /// GetFunnel for `--half`.
+    GetFunnel,
+    /// GetTimeSeries(ACTIVE_LEARNERS) by month over the two years ending with `--half`.
+    GetTimeSeriesActive,
+    /// GetTimeSeries(ENROLLMENTS) by month over the two years ending with `--half`.
+    GetTimeSeriesEnrollments,
+    /// ExportReport of the summary for `--half`, read to the end.
+    ExportReport,
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +121,11 @@ pub(crate) struct LoadArgs {
     /// Half-year of the reports.
     #[arg(long, default_value = "2025-H1")]
     pub(crate) half: String,
+
+    /// GetBreakdown's dimension: region, gender, age_band, employment_status,
+    /// organization, course or skill.
+    #[arg(long, default_value = "region")]
+    pub(crate) dimension: String,
 
     /// Bearer token, when the server has auth on.
     #[arg(long, env = "ACADEMY_TOKEN", hide_env_values = true)]

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use crate::cli::{Call, LoadArgs};
 use crate::report::Row;
 use crate::runner::{LoadSpec, Stop};
+use crate::scenarios::reports::Report;
 use crate::scenarios::{catalog::Catalog, reports, unary};
+use academy_proto::reporting::{Dimension, Metric};
 
 pub(crate) async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let bearer = Bearer::new(args.token.as_deref())?;
@@ -34,13 +36,28 @@ pub(crate) async fn run(args: LoadArgs) -> anyhow::Result<()> {
             };
             unary::get_course(CourseServiceClient::new(channel), &catalog, spec).await?
         }
-        Call::GetProgramSummary => {
+        Call::GetProgramSummary
+        | Call::GetBreakdown
+        | Call::GetFunnel
+        | Call::GetTimeSeriesActive
+        | Call::GetTimeSeriesEnrollments
+        | Call::ExportReport => {
+            let report = match args.call {
+                Call::GetBreakdown => {
+                    let name = format!("DIMENSION_{}", args.dimension.to_uppercase());
+                    let Some(d) = Dimension::from_str_name(&name) else {
+                        anyhow::bail!("unknown dimension {:?}", args.dimension);
+                    };
+                    Report::Breakdown(d)
+                }
+                Call::GetFunnel => Report::Funnel,
+                Call::GetTimeSeriesActive => Report::TimeSeries(Metric::ActiveLearners),
+                Call::GetTimeSeriesEnrollments => Report::TimeSeries(Metric::Enrollments),
+                Call::ExportReport => Report::Export,
+                _ => Report::Summary,
+            };
             let client = ReportingServiceClient::new(channel);
-            reports::summary(client, &args.id, &args.half, spec).await?
-        }
-        Call::GetBreakdown => {
-            let client = ReportingServiceClient::new(channel);
-            reports::regional_breakdown(client, &args.id, &args.half, spec).await?
+            reports::run(client, report, &args.id, &args.half, spec).await?
         }
     };
     let row = Row::from_outcome(&name, &outcome);

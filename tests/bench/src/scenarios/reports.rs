@@ -1,12 +1,15 @@
-//! The sponsor reports over the bulk-loaded program: GetProgramSummary and
-//! GetBreakdown(REGION) for one half-year.
+//! The sponsor reports over the bulk-loaded program: every report kind the
+//! reporting engine answers, for one half-year (a time series: months over
+//! two years), on the program and on the platform.
 
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::{
-    Dimension, GetBreakdownRequest, GetProgramSummaryRequest, Period, ProgramSummary,
+    Dimension, ExportReportRequest, GetBreakdownRequest, GetFunnelRequest,
+    GetProgramSummaryRequest, GetTimeSeriesRequest, Granularity, Metric, Period, ProgramSummary,
+    ReportKind,
 };
 use academyctl::client::Authed;
-use std::sync::Arc;
+use chrono::NaiveDate;
 
 use crate::runner::{self, LoadSpec, Outcome};
 
@@ -31,40 +34,161 @@ pub(crate) async fn summary_once(
         .into_inner())
 }
 
-pub(crate) async fn summary(
-    client: ReportingServiceClient<Authed>,
-    program_id: &str,
-    half: &str,
-    spec: LoadSpec,
-) -> anyhow::Result<Outcome> {
-    let request = Arc::new(GetProgramSummaryRequest {
-        program_id: program_id.to_owned(),
-        period: period(half),
-    });
-    runner::run(spec, move |_| {
-        let mut client = client.clone();
-        let request = (*request).clone();
-        async move { client.get_program_summary(request).await.map(drop) }
-    })
-    .await
+/// One report request, as the bench drives it.
+#[derive(Debug, Clone)]
+pub(crate) enum Report {
+    Summary,
+    Breakdown(Dimension),
+    Funnel,
+    /// Months over the two years ending with the half.
+    TimeSeries(Metric),
+    /// The summary as CSV.
+    Export,
 }
 
-pub(crate) async fn regional_breakdown(
+impl Report {
+    /// Every report the targets name.
+    pub(crate) fn all() -> Vec<Report> {
+        let mut all = vec![Report::Summary];
+        for d in [
+            Dimension::Region,
+            Dimension::Gender,
+            Dimension::AgeBand,
+            Dimension::EmploymentStatus,
+            Dimension::Organization,
+            Dimension::Course,
+            Dimension::Skill,
+        ] {
+            all.push(Report::Breakdown(d));
+        }
+        all.push(Report::Funnel);
+        all.push(Report::TimeSeries(Metric::ActiveLearners));
+        all.push(Report::TimeSeries(Metric::Enrollments));
+        all.push(Report::Export);
+        all
+    }
+
+    pub(crate) fn name(&self) -> String {
+        match self {
+            Report::Summary => "GetProgramSummary".into(),
+            Report::Breakdown(d) => format!(
+                "GetBreakdown({})",
+                d.as_str_name().trim_start_matches("DIMENSION_")
+            ),
+            Report::Funnel => "GetFunnel".into(),
+            Report::TimeSeries(m) => format!(
+                "GetTimeSeries({}, MONTH, 2 years)",
+                m.as_str_name().trim_start_matches("METRIC_")
+            ),
+            Report::Export => "ExportReport(SUMMARY)".into(),
+        }
+    }
+
+    async fn call(
+        &self,
+        mut client: ReportingServiceClient<Authed>,
+        program_id: String,
+        half: &str,
+    ) -> Result<(), tonic::Status> {
+        match self {
+            Report::Summary => client
+                .get_program_summary(GetProgramSummaryRequest {
+                    program_id,
+                    period: period(half),
+                })
+                .await
+                .map(drop),
+            Report::Breakdown(d) => client
+                .get_breakdown(GetBreakdownRequest {
+                    program_id,
+                    period: period(half),
+                    dimension: *d as i32,
+                    limit: 0,
+                })
+                .await
+                .map(drop),
+            Report::Funnel => client
+                .get_funnel(GetFunnelRequest {
+                    program_id,
+                    period: period(half),
+                })
+                .await
+                .map(drop),
+            Report::TimeSeries(m) => {
+                let (start, end) = two_years_to(half);
+                client
+                    .get_time_series(GetTimeSeriesRequest {
+                        program_id,
+                        metric: *m as i32,
+                        granularity: Granularity::Month as i32,
+                        start_date: Some(date(start)),
+                        end_date: Some(date(end)),
+                    })
+                    .await
+                    .map(drop)
+            }
+            Report::Export => {
+                let mut stream = client
+                    .export_report(ExportReportRequest {
+                        program_id,
+                        period: period(half),
+                        kind: ReportKind::Summary as i32,
+                        ..Default::default()
+                    })
+                    .await?
+                    .into_inner();
+                while stream.message().await?.is_some() {}
+                Ok(())
+            }
+        }
+    }
+}
+
+fn date(d: NaiveDate) -> academy_proto::google::r#type::Date {
+    use chrono::Datelike;
+    academy_proto::google::r#type::Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    }
+}
+
+/// The 24 months ending with the half `2025-H1` (July 2023 .. June 2025).
+fn two_years_to(half: &str) -> (NaiveDate, NaiveDate) {
+    let year: i32 = half.get(..4).and_then(|y| y.parse().ok()).unwrap_or(2025);
+    let second = half.ends_with("H2");
+    let end = if second {
+        NaiveDate::from_ymd_opt(year, 12, 31)
+    } else {
+        NaiveDate::from_ymd_opt(year, 6, 30)
+    };
+    let start = if second {
+        NaiveDate::from_ymd_opt(year - 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(year - 2, 7, 1)
+    };
+    (
+        start.unwrap_or(NaiveDate::MIN),
+        end.unwrap_or(NaiveDate::MAX),
+    )
+}
+
+/// Drives `report` for `spec`; `program_id` empty for the platform.
+pub(crate) async fn run(
     client: ReportingServiceClient<Authed>,
+    report: Report,
     program_id: &str,
     half: &str,
     spec: LoadSpec,
 ) -> anyhow::Result<Outcome> {
-    let request = Arc::new(GetBreakdownRequest {
-        program_id: program_id.to_owned(),
-        period: period(half),
-        dimension: Dimension::Region as i32,
-        limit: 0,
-    });
+    let program_id = program_id.to_owned();
+    let half = half.to_owned();
     runner::run(spec, move |_| {
-        let mut client = client.clone();
-        let request = (*request).clone();
-        async move { client.get_breakdown(request).await.map(drop) }
+        let client = client.clone();
+        let report = report.clone();
+        let program_id = program_id.clone();
+        let half = half.clone();
+        async move { report.call(client, program_id, &half).await }
     })
     .await
 }

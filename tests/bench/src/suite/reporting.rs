@@ -1,6 +1,9 @@
-//! The reports on the bulk program: GetProgramSummary and
-//! GetBreakdown(REGION) for a half-year, against the same figures computed
-//! naively over the learner service's tables.
+//! The reports on the bulk program: every report kind for a half-year, on
+//! the program and on the platform, at one and sixteen clients; the
+//! summary and the regional breakdown against the same figures computed
+//! naively over the learner service's tables. Also the reporting replica's
+//! cold start (from process start to SERVING with the model loaded) and its
+//! memory.
 
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academyctl::client::{Bearer, connect};
@@ -10,12 +13,13 @@ use crate::bulk;
 use crate::limits::naive::{self, HalfYear};
 use crate::report::Row;
 use crate::runner::{LoadSpec, Outcome, Stop};
-use crate::scenarios::reports;
+use crate::scenarios::reports::{self, Report};
+use academy_proto::reporting::Dimension;
 
 /// The bulk program's id (any UUID; it only has to match in both databases).
 const PROGRAM_ID: &str = "0190f000-0000-7000-8000-00000000b0b0";
 
-const REPORT_CONCURRENCY: [usize; 2] = [1, 4];
+const REPORT_CONCURRENCY: [usize; 2] = [1, 16];
 
 pub(crate) async fn run(suite: &mut Suite) -> anyhow::Result<()> {
     let course_db = suite.database("course_bulk");
@@ -62,9 +66,18 @@ pub(crate) async fn run(suite: &mut Suite) -> anyhow::Result<()> {
     let learner = suite
         .start("learner", "learner-bulk", 1, &learner_db, 1)
         .await?;
+    let cold = std::time::Instant::now();
     let reporting = suite
         .start("reporting", "reporting-bulk", 2, &reporting_db, 1)
         .await?;
+    let cold_start = cold.elapsed();
+    suite.say(format!(
+        "cold start: a reporting replica over {} learners and {} enrollments was SERVING (model loaded from the tables) {:.1} s after its process started (target ≤ 60 s: {})",
+        p.bulk_learners,
+        p.bulk_learners * p.enrollments_per_learner,
+        cold_start.as_secs_f64(),
+        if cold_start.as_secs() <= 60 { "met" } else { "NOT met" }
+    ));
     let channel = connect(&reporting.endpoint, &Bearer::new(None)?).await?;
     let client = ReportingServiceClient::new(channel);
     let half = HalfYear::parse(p.half)?;
@@ -109,16 +122,22 @@ pub(crate) async fn run(suite: &mut Suite) -> anyhow::Result<()> {
         warmup: std::time::Duration::ZERO,
         stop: Stop::Requests(p.report_calls.max(concurrency as u64)),
     };
-    for c in REPORT_CONCURRENCY {
-        settle().await;
-        let outcome = reports::summary(client.clone(), PROGRAM_ID, p.half, spec(c)).await?;
-        push_report(suite, "GetProgramSummary", &outcome, naive_summary.tps);
-    }
-    for c in REPORT_CONCURRENCY {
-        settle().await;
-        let outcome =
-            reports::regional_breakdown(client.clone(), PROGRAM_ID, p.half, spec(c)).await?;
-        push_report(suite, "GetBreakdown(REGION)", &outcome, naive_breakdown.tps);
+    for (scope, program_id) in [("program", PROGRAM_ID), ("platform", "")] {
+        for report in Report::all() {
+            let naive = match (&report, scope) {
+                (Report::Summary, "program") => Some(naive_summary.tps),
+                (Report::Breakdown(Dimension::Region), "program") => Some(naive_breakdown.tps),
+                _ => None,
+            };
+            for c in REPORT_CONCURRENCY {
+                settle().await;
+                let outcome =
+                    reports::run(client.clone(), report.clone(), program_id, p.half, spec(c))
+                        .await?;
+                let name = format!("{} [{scope}]", report.name());
+                push_report(suite, &name, &outcome, naive);
+            }
+        }
     }
     suite.say(format!(
         "naive SQL (1 client, {} runs each): summary {:.0} ms, regional breakdown {:.0} ms per report",
@@ -131,15 +150,25 @@ pub(crate) async fn run(suite: &mut Suite) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// At one client the throughput ratio is the speed-up per report.
-fn push_report(suite: &mut Suite, name: &str, outcome: &Outcome, naive_tps: f64) {
-    let row = Row::from_outcome(name, outcome);
+/// At one client the throughput ratio is the speed-up per report (where a
+/// naive statement exists); the latency targets hold at 1 and 16 clients.
+fn push_report(suite: &mut Suite, name: &str, outcome: &Outcome, naive_tps: Option<f64>) {
+    let mut row = Row::from_outcome(name, outcome);
+    let p99 = row.latency_ms.as_ref().map_or(f64::INFINITY, |l| l.p99);
     if outcome.concurrency != 1 {
-        suite.push(row);
+        let met = p99 < 100.0 && outcome.errors.is_empty();
+        suite.push(row.target("p99 < 100 ms at c=16", met));
         return;
     }
-    let row = row.against("naive SQL, 1 client", naive_tps);
-    let p99 = row.latency_ms.as_ref().map_or(f64::INFINITY, |l| l.p99);
-    let met = p99 < 20.0 && row.ratio.is_some_and(|r| r >= 50.0);
-    suite.push(row.target("p99 < 20 ms and ≥ 50× naive", met));
+    match naive_tps {
+        Some(tps) => {
+            row = row.against("naive SQL, 1 client", tps);
+            let met = p99 < 20.0 && row.ratio.is_some_and(|r| r >= 200.0);
+            suite.push(row.target("p99 < 20 ms and ≥ 200× naive", met));
+        }
+        None => {
+            let met = p99 < 20.0 && outcome.errors.is_empty();
+            suite.push(row.target("p99 < 20 ms", met));
+        }
+    }
 }

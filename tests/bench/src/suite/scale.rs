@@ -42,7 +42,7 @@ impl Params {
                 enrollments_per_learner: 5,
                 half: "2025-H1",
                 naive_runs: 2,
-                report_calls: 8,
+                report_calls: 400,
                 feed_limit: Duration::from_secs(900),
             },
             Scale::Smoke => Self {
@@ -58,7 +58,7 @@ impl Params {
                 enrollments_per_learner: 5,
                 half: "2025-H1",
                 naive_runs: 1,
-                report_calls: 8,
+                report_calls: 16,
                 feed_limit: Duration::from_secs(120),
             },
         }
