@@ -7,6 +7,7 @@ use academy_proto::events::{
 use academy_runtime::feed::ApplyError;
 use chrono::NaiveDate;
 use sea_orm::{DatabaseTransaction, Value};
+use std::collections::BTreeMap;
 
 use super::exec;
 
@@ -23,17 +24,26 @@ pub(super) async fn registered(
     insert_learners(txn, vec![learner_row(e, day)]).await
 }
 
-/// A run of registration events in multi-row statements. Events before one
+/// Events of one kind written together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Run {
+    Registrations,
+    Enrollments,
+    Progress,
+}
+
+/// A run of events of one kind in multi-row statements. Events before one
 /// that is not understood are applied; it and the rest are not.
-pub(super) async fn registered_run(
+pub(super) async fn apply_run(
     txn: &DatabaseTransaction,
+    kind: Run,
     events: &[&Event],
 ) -> Result<(), ApplyError> {
-    let mut rows = Vec::with_capacity(events.len());
+    let mut understood = Vec::with_capacity(events.len());
     let mut refused = None;
     for event in events {
         match (&event.payload, super::event_day(event)) {
-            (Some(Payload::LearnerRegistered(e)), Some(day)) => rows.push(learner_row(e, day)),
+            (Some(payload), Some(day)) => understood.push((payload, day)),
             _ => {
                 refused = Some(ApplyError::NotUnderstood {
                     sequence: event.sequence,
@@ -43,11 +53,155 @@ pub(super) async fn registered_run(
             }
         }
     }
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        insert_learners(txn, chunk.to_vec()).await?;
+    match kind {
+        Run::Registrations => {
+            let rows: Vec<[Value; 7]> = understood
+                .iter()
+                .filter_map(|(p, day)| match p {
+                    Payload::LearnerRegistered(e) => Some(learner_row(e, *day)),
+                    _ => None,
+                })
+                .collect();
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                insert_learners(txn, chunk.to_vec()).await?;
+            }
+        }
+        Run::Enrollments => {
+            let created: Vec<(&EnrollmentCreated, NaiveDate)> = understood
+                .iter()
+                .filter_map(|(p, day)| match p {
+                    Payload::EnrollmentCreated(e) => Some((e, *day)),
+                    _ => None,
+                })
+                .collect();
+            enrolled_many(txn, &created).await?;
+        }
+        Run::Progress => {
+            let recorded: Vec<(&ProgressRecorded, NaiveDate)> = understood
+                .iter()
+                .filter_map(|(p, day)| match p {
+                    Payload::ProgressRecorded(e) => Some((e, *day)),
+                    _ => None,
+                })
+                .collect();
+            progress_many(txn, &recorded).await?;
+        }
     }
     refused.map_or(Ok(()), Err)
 }
+
+/// Runs one multi-row INSERT: `head` then `rows` tuples of `width` values.
+async fn insert_rows(
+    txn: &DatabaseTransaction,
+    head: &str,
+    width: usize,
+    tail: &str,
+    rows: Vec<Vec<Value>>,
+) -> Result<(), ApplyError> {
+    let tuple = format!("({})", vec!["?"; width].join(", "));
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let values = vec![tuple.as_str(); chunk.len()].join(", ");
+        let sql = format!("{head} {values} {tail}");
+        exec(txn, &sql, chunk.iter().flatten().cloned().collect()).await?;
+    }
+    Ok(())
+}
+
+/// Enrollments in multi-row statements; program membership keeps each
+/// learner's earliest day, also within the run (one row per key, as one
+/// statement may not update a row twice).
+async fn enrolled_many(
+    txn: &DatabaseTransaction,
+    created: &[(&EnrollmentCreated, NaiveDate)],
+) -> Result<(), ApplyError> {
+    let rows = created
+        .iter()
+        .map(|(e, day)| {
+            vec![
+                Value::from(e.enrollment_id.as_str()),
+                Value::from(e.learner_id.as_str()),
+                Value::from(e.course_id.as_str()),
+                Value::from(e.program_id.as_str()),
+                Value::from(*day),
+            ]
+        })
+        .collect();
+    insert_rows(
+        txn,
+        "INSERT INTO r_enrollments (enrollment_id, learner_id, course_id, program_id, enroll_day) VALUES",
+        5,
+        "ON CONFLICT (enrollment_id) DO NOTHING",
+        rows,
+    )
+    .await?;
+    let mut members: BTreeMap<(&str, &str), NaiveDate> = BTreeMap::new();
+    for (e, day) in created.iter().filter(|(e, _)| !e.program_id.is_empty()) {
+        let first = members
+            .entry((e.program_id.as_str(), e.learner_id.as_str()))
+            .or_insert(*day);
+        *first = (*first).min(*day);
+    }
+    let rows = members
+        .into_iter()
+        .map(|((program, learner), day)| {
+            vec![Value::from(program), Value::from(learner), Value::from(day)]
+        })
+        .collect();
+    insert_rows(
+        txn,
+        "INSERT INTO r_program_members (program_id, learner_id, first_day) VALUES",
+        3,
+        MEMBER_KEEPS_EARLIEST,
+        rows,
+    )
+    .await
+}
+
+/// Progress in multi-row statements, minutes summed per key within the run.
+async fn progress_many(
+    txn: &DatabaseTransaction,
+    recorded: &[(&ProgressRecorded, NaiveDate)],
+) -> Result<(), ApplyError> {
+    let mut minutes: BTreeMap<(&str, &str, &str, NaiveDate), i64> = BTreeMap::new();
+    for (e, day) in recorded {
+        *minutes
+            .entry((
+                e.learner_id.as_str(),
+                e.program_id.as_str(),
+                e.course_id.as_str(),
+                *day,
+            ))
+            .or_default() += i64::from(e.minutes_spent);
+    }
+    let rows = minutes
+        .into_iter()
+        .map(|((learner, program, course, day), m)| {
+            vec![
+                Value::from(learner),
+                Value::from(program),
+                Value::from(course),
+                Value::from(day),
+                Value::from(m),
+            ]
+        })
+        .collect();
+    insert_rows(
+        txn,
+        "INSERT INTO r_activity (learner_id, program_id, course_id, day, minutes) VALUES",
+        5,
+        ACTIVITY_ADDS_MINUTES,
+        rows,
+    )
+    .await
+}
+
+/// Backfilled history may arrive out of day order: keep the earliest.
+const MEMBER_KEEPS_EARLIEST: &str = "ON CONFLICT (program_id, learner_id) DO UPDATE SET first_day = \
+     CASE WHEN excluded.first_day < r_program_members.first_day \
+     THEN excluded.first_day ELSE r_program_members.first_day END";
+
+const ACTIVITY_ADDS_MINUTES: &str = "ON CONFLICT (learner_id, program_id, course_id, day) \
+     DO UPDATE SET minutes = r_activity.minutes + excluded.minutes";
 
 fn learner_row(e: &LearnerRegistered, day: NaiveDate) -> [Value; 7] {
     [
@@ -125,13 +279,11 @@ pub(super) async fn enrolled(
     )
     .await?;
     if !e.program_id.is_empty() {
-        // Backfilled history may arrive out of day order: keep the earliest.
         exec(
             txn,
-            "INSERT INTO r_program_members (program_id, learner_id, first_day) VALUES (?, ?, ?) \
-             ON CONFLICT (program_id, learner_id) DO UPDATE SET first_day = \
-             CASE WHEN excluded.first_day < r_program_members.first_day \
-             THEN excluded.first_day ELSE r_program_members.first_day END",
+            &format!(
+                "INSERT INTO r_program_members (program_id, learner_id, first_day) VALUES (?, ?, ?) {MEMBER_KEEPS_EARLIEST}"
+            ),
             vec![
                 Value::from(e.program_id.as_str()),
                 Value::from(e.learner_id.as_str()),
@@ -150,9 +302,9 @@ pub(super) async fn progress(
 ) -> Result<(), ApplyError> {
     exec(
         txn,
-        "INSERT INTO r_activity (learner_id, program_id, course_id, day, minutes) VALUES (?, ?, ?, ?, ?) \
-         ON CONFLICT (learner_id, program_id, course_id, day) \
-         DO UPDATE SET minutes = r_activity.minutes + excluded.minutes",
+        &format!(
+            "INSERT INTO r_activity (learner_id, program_id, course_id, day, minutes) VALUES (?, ?, ?, ?, ?) {ACTIVITY_ADDS_MINUTES}"
+        ),
         vec![
             Value::from(e.learner_id.as_str()),
             Value::from(e.program_id.as_str()),

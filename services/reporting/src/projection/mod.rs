@@ -67,8 +67,9 @@ impl Projection for Projector {
         Ok(())
     }
 
-    /// Runs of registrations (an import's backlog) go in multi-row
-    /// statements; everything else one event at a time.
+    /// Runs of registrations, enrollments or progress (an import's or a
+    /// bulk call's backlog) go in multi-row statements; everything else one
+    /// event at a time.
     async fn apply_all(
         &self,
         txn: &DatabaseTransaction,
@@ -77,14 +78,16 @@ impl Projection for Projector {
     ) -> Result<(), ApplyError> {
         let mut rest = events;
         while let Some(first) = rest.first() {
-            let run = rest.iter().take_while(|e| is_registration(e)).count();
-            if run > 1 {
-                learners::registered_run(txn, &rest[..run]).await?;
-                rest = &rest[run..];
-            } else {
-                self.apply(txn, source, first).await?;
-                rest = &rest[1..];
+            let kind = run_kind(first);
+            let run = match kind {
+                Some(k) => rest.iter().take_while(|e| run_kind(e) == Some(k)).count(),
+                None => 1,
+            };
+            match kind {
+                Some(k) if run > 1 => learners::apply_run(txn, k, &rest[..run]).await?,
+                _ => self.apply(txn, source, first).await?,
             }
+            rest = &rest[run..];
         }
         Ok(())
     }
@@ -98,8 +101,14 @@ impl Projection for Projector {
     }
 }
 
-fn is_registration(event: &Event) -> bool {
-    matches!(event.payload, Some(Payload::LearnerRegistered(_)))
+/// The kind of run an event can be written in, if any.
+fn run_kind(event: &Event) -> Option<learners::Run> {
+    match event.payload {
+        Some(Payload::LearnerRegistered(_)) => Some(learners::Run::Registrations),
+        Some(Payload::EnrollmentCreated(_)) => Some(learners::Run::Enrollments),
+        Some(Payload::ProgressRecorded(_)) => Some(learners::Run::Progress),
+        _ => None,
+    }
 }
 
 /// The UTC calendar day of an event's business time.

@@ -33,7 +33,7 @@ fn noon(day: NaiveDate) -> Timestamp {
     }
 }
 
-fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+pub(crate) fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
@@ -122,8 +122,16 @@ async fn catalog(channel: Channel, model: &mut Model) -> (Vec<course_pb::Course>
     (courses, program.id)
 }
 
-/// Learners over five years, enrollments, progress and completions, seeded.
-async fn history(stack: &Stack, model: &mut Model) -> String {
+const EMPLOYMENT: [EmploymentStatus; 4] = [
+    EmploymentStatus::Employed,
+    EmploymentStatus::Unemployed,
+    EmploymentStatus::Student,
+    EmploymentStatus::SelfEmployed,
+];
+
+/// Learners over five years, enrollments, progress and completions, seeded;
+/// some move region, some are erased.
+pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
     let (courses, program) = catalog(Stack::channel(stack.course).await, model).await;
     let channel = Stack::channel(stack.learner).await;
     let mut learners = LearnerServiceClient::new(channel.clone());
@@ -142,6 +150,8 @@ async fn history(stack: &Stack, model: &mut Model) -> String {
         let region = Region::ALL[rng.below(14) as usize];
         let gender = genders[rng.below(4) as usize];
         let birth_year = 1960 + rng.below(46) as i32;
+        let employment = EMPLOYMENT[rng.below(EMPLOYMENT.len() as u64) as usize];
+        let organization = format!("Org {}", rng.below(4));
         let created = learners
             .register_learner(learner_pb::RegisterLearnerRequest {
                 learner: Some(learner_pb::Learner {
@@ -150,8 +160,8 @@ async fn history(stack: &Stack, model: &mut Model) -> String {
                     region: region.into(),
                     gender: gender as i32,
                     birth_year,
-                    employment_status: EmploymentStatus::Employed as i32,
-                    organization: format!("Org {}", rng.below(4)),
+                    employment_status: employment as i32,
+                    organization: organization.clone(),
                     ..Default::default()
                 }),
                 request_id: String::new(),
@@ -168,6 +178,10 @@ async fn history(stack: &Stack, model: &mut Model) -> String {
                 .as_str()
                 .into(),
             birth_year,
+            employment: academy_domain::EmploymentStatus::ALL[employment as usize - 1]
+                .as_str()
+                .into(),
+            organization,
         });
         let first = rng.below(4) as usize;
         for c in 0..rng.below(3) as usize {
@@ -239,17 +253,38 @@ async fn history(stack: &Stack, model: &mut Model) -> String {
             model.enrollments.push(fact);
         }
     }
-    // Erased learners still count, anonymously.
-    for l in model.learners.iter().step_by(17) {
+    // A learner who moves counts under the new region in every period (a
+    // breakdown uses current attributes).
+    for l in model.learners.iter_mut().skip(5).step_by(11) {
+        let region = Region::ALL[(l.id.len() + l.birth_year as usize) % 14];
+        learners
+            .update_learner(learner_pb::UpdateLearnerRequest {
+                learner: Some(learner_pb::Learner {
+                    id: l.id.clone(),
+                    region: region.into(),
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["region".into()],
+                }),
+                etag: String::new(),
+            })
+            .await
+            .unwrap();
+        l.region = region.into();
+    }
+    // Erased learners still count, anonymously (no organisation).
+    for l in model.learners.iter_mut().step_by(17) {
         learners
             .erase_learner(learner_pb::EraseLearnerRequest { id: l.id.clone() })
             .await
             .unwrap();
+        l.organization = String::new();
     }
     program
 }
 
-async fn caught_up(reports: &mut ReportingServiceClient<Channel>) {
+pub(crate) async fn caught_up(reports: &mut ReportingServiceClient<Channel>) {
     for _ in 0..300 {
         let status = reports
             .get_feed_status(pb::GetFeedStatusRequest {})
@@ -285,7 +320,7 @@ async fn serving_generation(reports: &mut ReportingServiceClient<Channel>, gener
     panic!("generation {generation} was not served");
 }
 
-fn half(h: &str) -> pb::Period {
+pub(crate) fn half(h: &str) -> pb::Period {
     pb::Period {
         half: h.into(),
         ..Default::default()

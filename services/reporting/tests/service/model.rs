@@ -32,6 +32,8 @@ pub struct LearnerFact {
     pub region: String,
     pub gender: String,
     pub birth_year: i32,
+    pub employment: String,
+    pub organization: String,
 }
 
 #[derive(Debug, Clone)]
@@ -149,22 +151,33 @@ impl Model {
         p: &Period,
         key: impl Fn(&LearnerFact) -> String,
     ) -> BTreeMap<String, RowFigures> {
+        self.by_learner_in(None, p, key)
+    }
+
+    /// Breakdown by a learner attribute in a scope: new learners are the
+    /// scope's members new in the period.
+    pub fn by_learner_in(
+        &self,
+        program: Option<&str>,
+        p: &Period,
+        key: impl Fn(&LearnerFact) -> String,
+    ) -> BTreeMap<String, RowFigures> {
         let of: BTreeMap<&str, String> = self
             .learners
             .iter()
             .map(|l| (l.id.as_str(), key(l)))
             .collect();
         let mut rows: BTreeMap<String, RowFigures> = BTreeMap::new();
-        for l in &self.learners {
-            if p.contains(l.register_day) {
-                rows.entry(key(l)).or_default().new += 1;
+        for (learner, first) in self.member_days(program) {
+            if p.contains(first) {
+                rows.entry(of[learner.as_str()].clone()).or_default().new += 1;
             }
         }
-        for e in &self.enrollments {
+        for e in self.in_scope(program) {
             let row = rows.entry(of[e.learner.as_str()].clone()).or_default();
             count_enrollment(row, e, p);
         }
-        for a in self.activity.iter().filter(|a| p.contains(a.day)) {
+        for a in self.activity_in(program, p) {
             rows.entry(of[a.learner.as_str()].clone())
                 .or_default()
                 .minutes += a.minutes;
@@ -172,26 +185,56 @@ impl Model {
         rows
     }
 
+    fn activity_in<'a>(
+        &'a self,
+        program: Option<&'a str>,
+        p: &'a Period,
+    ) -> impl Iterator<Item = &'a ActivityFact> + 'a {
+        self.activity
+            .iter()
+            .filter(move |a| p.contains(a.day) && program.is_none_or(|pr| a.program == pr))
+    }
+
     /// Breakdown by course, platform-wide.
     pub fn by_course(&self, p: &Period) -> BTreeMap<String, RowFigures> {
+        self.by_catalog(None, p, |course| vec![course.to_owned()])
+    }
+
+    /// Breakdown by course or skill (`keys` of a course) in a scope: a
+    /// learner is new for a key when their first enrollment with it is in
+    /// the period.
+    pub fn by_catalog(
+        &self,
+        program: Option<&str>,
+        p: &Period,
+        keys: impl Fn(&str) -> Vec<String>,
+    ) -> BTreeMap<String, RowFigures> {
         let mut rows: BTreeMap<String, RowFigures> = BTreeMap::new();
         let mut first: BTreeMap<(String, String), NaiveDate> = BTreeMap::new();
-        for e in &self.enrollments {
-            count_enrollment(rows.entry(e.course.clone()).or_default(), e, p);
-            let day = first
-                .entry((e.course.clone(), e.learner.clone()))
-                .or_insert(e.enroll_day);
-            *day = (*day).min(e.enroll_day);
-        }
-        for ((course, _), day) in first {
-            if p.contains(day) {
-                rows.entry(course).or_default().new += 1;
+        for e in self.in_scope(program) {
+            for key in keys(&e.course) {
+                count_enrollment(rows.entry(key.clone()).or_default(), e, p);
+                let day = first
+                    .entry((key, e.learner.clone()))
+                    .or_insert(e.enroll_day);
+                *day = (*day).min(e.enroll_day);
             }
         }
-        for a in self.activity.iter().filter(|a| p.contains(a.day)) {
-            rows.entry(a.course.clone()).or_default().minutes += a.minutes;
+        for ((key, _), day) in first {
+            if p.contains(day) {
+                rows.entry(key).or_default().new += 1;
+            }
+        }
+        for a in self.activity_in(program, p) {
+            for key in keys(&a.course) {
+                rows.entry(key).or_default().minutes += a.minutes;
+            }
         }
         rows
+    }
+
+    pub fn skills_of(&self, course: &str) -> Vec<String> {
+        self.course_skills.get(course).cloned().unwrap_or_default()
     }
 
     pub fn age_band(l: &LearnerFact, p: &Period) -> String {

@@ -12,6 +12,8 @@ pub struct Stack {
     pub course: SocketAddr,
     pub learner: SocketAddr,
     pub reporting: SocketAddr,
+    reporting_url: String,
+    feeds: (SocketAddr, SocketAddr),
     shutdown: CancellationToken,
     _dbs: Vec<TestDb>,
 }
@@ -52,16 +54,14 @@ impl Stack {
             academy_learner::serve(&config, &settings, learner_listener, conn, token).await
         });
 
-        let config = ServerConfig::local(db.dir.path().to_owned());
-        let conn = academy_runtime::db::connect(&db.url).await.unwrap();
-        let settings = academy_reporting::ReportingSettings {
-            course_endpoint: format!("http://{course}"),
-            learner_endpoint: format!("http://{learner}"),
-        };
-        let token = shutdown.clone();
-        tokio::spawn(async move {
-            academy_reporting::serve(&config, &settings, reporting_listener, conn, token).await
-        });
+        spawn_reporting(
+            &db.url,
+            db.dir.path().to_owned(),
+            reporting_listener,
+            (course, learner),
+            shutdown.clone(),
+        )
+        .await;
 
         for addr in [course, learner, reporting] {
             wait_until_serving(addr).await;
@@ -70,9 +70,28 @@ impl Stack {
             course,
             learner,
             reporting,
+            reporting_url: db.url.clone(),
+            feeds: (course, learner),
             shutdown,
             _dbs: vec![course_db, learner_db, db],
         }
+    }
+
+    /// Another reporting replica on the same database: its model is loaded
+    /// from the tables the first one wrote.
+    pub async fn another_reporting(&self) -> SocketAddr {
+        let (listener, addr) = bind().await;
+        let dir = self._dbs[2].dir.path().to_owned();
+        spawn_reporting(
+            &self.reporting_url,
+            dir,
+            listener,
+            self.feeds,
+            self.shutdown.clone(),
+        )
+        .await;
+        wait_until_serving(addr).await;
+        addr
     }
 
     pub async fn channel(addr: SocketAddr) -> Channel {
@@ -82,6 +101,24 @@ impl Stack {
             .await
             .unwrap()
     }
+}
+
+async fn spawn_reporting(
+    url: &str,
+    data_dir: std::path::PathBuf,
+    listener: TcpListener,
+    (course, learner): (SocketAddr, SocketAddr),
+    shutdown: CancellationToken,
+) {
+    let config = ServerConfig::local(data_dir);
+    let conn = academy_runtime::db::connect(url).await.unwrap();
+    let settings = academy_reporting::ReportingSettings {
+        course_endpoint: format!("http://{course}"),
+        learner_endpoint: format!("http://{learner}"),
+    };
+    tokio::spawn(async move {
+        academy_reporting::serve(&config, &settings, listener, conn, shutdown).await
+    });
 }
 
 async fn wait_until_serving(addr: SocketAddr) {
