@@ -19,10 +19,18 @@ pub struct Enrollments {
     pub fingerprint: Vec<u64>,
     /// The learner's previous enrollment (NONE at the end of the list).
     pub next_of_learner: Vec<u32>,
+    /// Whether the enrollment is its learner's first in its course (earliest
+    /// day, then earliest applied): bit 0 among all their enrollments, bit 1
+    /// among those in the same program. Enrollment days never change, so
+    /// the flags are set once per new enrollment.
+    pub first_in_course: Vec<u8>,
     pub by_enrolled: BTreeMap<Day, Vec<u32>>,
     pub by_completed: BTreeMap<Day, Vec<u32>>,
     pub by_certified: BTreeMap<Day, Vec<u32>>,
 }
+
+const FIRST_OVERALL: u8 = 1;
+const FIRST_IN_PROGRAM: u8 = 2;
 
 /// A new enrollment's columns.
 #[derive(Debug, Clone, Copy)]
@@ -53,9 +61,46 @@ impl Enrollments {
         self.certified.push(NEVER);
         self.fingerprint.push(e.fingerprint);
         self.next_of_learner.push(*head);
+        self.first_in_course.push(0);
         *head = i;
         self.by_enrolled.entry(e.enrolled).or_default().push(i);
         i
+    }
+
+    /// Sets the first-in-course flags for a new enrollment `e` (already at
+    /// the head of its learner's list), taking them from the one that had
+    /// them when `e` comes earlier.
+    pub fn mark_first_in_course(&mut self, e: u32) {
+        let i = e as usize;
+        let (course, program) = (self.course[i], self.program[i]);
+        let mine = (self.enrolled[i], e);
+        for (bit, same_program) in [(FIRST_OVERALL, false), (FIRST_IN_PROGRAM, true)] {
+            let holder = self.of_learner(e).skip(1).find(|&o| {
+                let o = o as usize;
+                self.course[o] == course
+                    && (!same_program || self.program[o] == program)
+                    && self.first_in_course[o] & bit != 0
+            });
+            match holder {
+                Some(h) if (self.enrolled[h as usize], h) < mine => {}
+                Some(h) => {
+                    self.first_in_course[h as usize] &= !bit;
+                    self.first_in_course[i] |= bit;
+                }
+                None => self.first_in_course[i] |= bit,
+            }
+        }
+    }
+
+    /// Whether `e` is its learner's first enrollment in its course, among
+    /// all of them (platform) or those of its program.
+    pub fn is_first_in_course(&self, e: u32, within_program: bool) -> bool {
+        let bit = if within_program {
+            FIRST_IN_PROGRAM
+        } else {
+            FIRST_OVERALL
+        };
+        self.first_in_course[e as usize] & bit != 0
     }
 
     /// The learner's enrollments, newest first.

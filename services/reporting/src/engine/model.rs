@@ -195,8 +195,10 @@ impl Model {
                     days.tidy(before);
                 }
                 days.count(day).new_members += 1;
+                self.scopes.move_member(program, learner, before, day);
             }
         }
+        self.enrollments.mark_first_in_course(e);
         Some(e)
     }
 
@@ -264,12 +266,16 @@ impl Model {
         }
         self.enrollments.set_day(e, m, day);
         let program = self.enrollments.program[e as usize];
+        let created = self.enrollments.enrolled[e as usize];
         self.scopes.each(program, |s| {
             if old != NEVER {
                 *pick(s.count(old), m) -= 1;
                 s.tidy(old);
             }
             *pick(s.count(day), m) += 1;
+            if m == Milestone::Completed {
+                s.move_completion(created, old, day);
+            }
         });
         let learner = self.enrollments.learner[e as usize];
         self.refresh_milestone_firsts(learner, program);

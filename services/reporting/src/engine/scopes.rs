@@ -4,7 +4,7 @@
 //! exactly (how Pinot's DISTINCTCOUNTBITMAP and Druid answer the same
 //! question).
 
-use roaring::RoaringBitmap;
+use roaring::{MultiOps, RoaringBitmap};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::RangeInclusive;
 
@@ -38,6 +38,10 @@ impl Counts {
 pub struct ScopeDays {
     pub counts: BTreeMap<Day, Counts>,
     pub active: BTreeMap<Day, RoaringBitmap>,
+    /// Completed enrollments by the day they were created, then by the day
+    /// they completed: "of the enrollments created in a period, those
+    /// completed by its end" without visiting each enrollment.
+    pub completed_by_created: BTreeMap<Day, BTreeMap<Day, i64>>,
 }
 
 impl ScopeDays {
@@ -65,13 +69,38 @@ impl ScopeDays {
         total
     }
 
-    /// Distinct learners active on any day of `days`.
+    /// Distinct learners active on any day of `days`: one multi-way union
+    /// (container by container), not a chain of pairwise ones.
     pub fn active_learners(&self, days: RangeInclusive<Day>) -> u64 {
-        let mut union = RoaringBitmap::new();
-        for set in self.active.range(days).map(|(_, s)| s) {
-            union |= set;
+        self.active.range(days).map(|(_, s)| s).union().len()
+    }
+
+    /// Moves one completion of an enrollment created on `created` from the
+    /// day `from` (NEVER: none) to `to` (NEVER: none).
+    pub fn move_completion(&mut self, created: Day, from: Day, to: Day) {
+        let by_day = self.completed_by_created.entry(created).or_default();
+        if from != super::NEVER
+            && let Some(n) = by_day.get_mut(&from)
+        {
+            *n -= 1;
+            if *n == 0 {
+                by_day.remove(&from);
+            }
         }
-        union.len()
+        if to != super::NEVER {
+            *by_day.entry(to).or_default() += 1;
+        }
+        if by_day.is_empty() {
+            self.completed_by_created.remove(&created);
+        }
+    }
+
+    /// Enrollments created in `created` and completed by `by`.
+    pub fn completed_of_created(&self, created: RangeInclusive<Day>, by: Day) -> i64 {
+        self.completed_by_created
+            .range(created)
+            .map(|(_, by_day)| by_day.range(..=by).map(|(_, n)| n).sum::<i64>())
+            .sum()
     }
 }
 
@@ -84,6 +113,8 @@ pub struct Scopes {
     /// Per program, per learner: the first day of each stage in it (the
     /// first enrollment makes the learner a member).
     pub members: HashMap<u32, HashMap<u32, Firsts>>,
+    /// Per program, its members by the day they became members.
+    pub members_by_day: HashMap<u32, BTreeMap<Day, Vec<u32>>>,
 }
 
 impl Scopes {
@@ -100,6 +131,21 @@ impl Scopes {
             None => Some(&self.platform),
             Some(p) => self.programs.get(&p),
         }
+    }
+
+    /// Records that `learner` is a member of `program` from `day` (and no
+    /// longer from `before`, a later day, when there was one).
+    pub fn move_member(&mut self, program: u32, learner: u32, before: Day, day: Day) {
+        let by_day = self.members_by_day.entry(program).or_default();
+        if before != super::NEVER
+            && let Some(list) = by_day.get_mut(&before)
+        {
+            list.retain(|&l| l != learner);
+            if list.is_empty() {
+                by_day.remove(&before);
+            }
+        }
+        by_day.entry(day).or_default().push(learner);
     }
 
     pub fn member(&mut self, program: u32, learner: u32) -> &mut Firsts {

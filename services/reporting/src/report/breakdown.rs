@@ -2,10 +2,10 @@
 //! each learner's current attributes; course and skill rows may overlap.
 
 use academy_domain::{AgeBand, EmploymentStatus, Gender, Period, Region};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::{Scope, days};
-use crate::engine::{Day, Model, day_of};
+use crate::engine::{Model, day_of};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dimension {
@@ -31,38 +31,58 @@ pub struct Row {
     pub learning_minutes: i64,
 }
 
-/// A row's figures while scanning, keyed by the dimension's value number.
-type Tally = HashMap<u32, Row>;
+/// Rows while scanning, indexed by the dimension's value number (dense:
+/// interned values, course and skill numbers, birth years), so a scan of a
+/// million rows costs an array index each, not a hash.
+#[derive(Debug, Default)]
+struct Tally {
+    rows: Vec<Option<Row>>,
+}
+
+impl Tally {
+    fn at(&mut self, k: u32) -> &mut Row {
+        let i = k as usize;
+        if i >= self.rows.len() {
+            self.rows.resize_with(i + 1, || None);
+        }
+        self.rows[i].get_or_insert_with(Row::default)
+    }
+
+    fn into_rows(self) -> impl Iterator<Item = (u32, Row)> {
+        self.rows
+            .into_iter()
+            .enumerate()
+            .filter_map(|(k, row)| row.map(|r| (k as u32, r)))
+    }
+}
 
 pub fn breakdown(model: &Model, scope: &Scope, period: &Period, dimension: Dimension) -> Vec<Row> {
     let keys = Keys { model, dimension };
     let end = day_of(period.end);
     let e = &model.enrollments;
-    let mut tally = Tally::new();
-    let in_period = |index: &'_ std::collections::BTreeMap<Day, Vec<u32>>| {
-        index
-            .range(days(period))
-            .flat_map(|(_, list)| list.iter().copied())
-            .filter(|&i| scope.includes(e.program[i as usize]))
-            .collect::<Vec<u32>>()
-    };
-    for i in in_period(&e.by_enrolled) {
-        let done = e.completed[i as usize] <= end;
-        keys.of_enrollment(i, |k| {
-            let row = tally.entry(k).or_default();
-            row.enrollments += 1;
-            row.completed_of_created += i64::from(done);
-        });
+    let mut tally = Tally::default();
+    let in_scope = |i: &&u32| scope.includes(e.program[**i as usize]);
+    for (_, list) in e.by_enrolled.range(days(period)) {
+        for &i in list.iter().filter(in_scope) {
+            let done = e.completed[i as usize] <= end;
+            keys.of_enrollment(i, |k| {
+                let row = tally.at(k);
+                row.enrollments += 1;
+                row.completed_of_created += i64::from(done);
+            });
+        }
     }
-    for i in in_period(&e.by_completed) {
-        keys.of_enrollment(i, |k| tally.entry(k).or_default().completions += 1);
+    for (_, list) in e.by_completed.range(days(period)) {
+        for &i in list.iter().filter(in_scope) {
+            keys.of_enrollment(i, |k| tally.at(k).completions += 1);
+        }
     }
     for (_, day) in model.activity.days.range(days(period)) {
         for r in 0..day.learner.len() {
             if scope.includes(day.program[r]) {
                 let minutes = day.minutes[r];
                 keys.of(day.learner[r], day.course[r], |k| {
-                    tally.entry(k).or_default().learning_minutes += minutes
+                    tally.at(k).learning_minutes += minutes
                 });
             }
         }
@@ -70,7 +90,7 @@ pub fn breakdown(model: &Model, scope: &Scope, period: &Period, dimension: Dimen
     new_learners(model, scope, period, &keys, &mut tally);
 
     let mut rows: BTreeMap<String, Row> = tally
-        .into_iter()
+        .into_rows()
         .map(|(k, row)| (keys.key(k), row))
         .collect();
     if dimension == Dimension::AgeBand {
@@ -154,17 +174,24 @@ impl Keys<'_> {
 /// enrollment in that course (or a course with that skill) is in it.
 fn new_learners(model: &Model, scope: &Scope, period: &Period, keys: &Keys<'_>, tally: &mut Tally) {
     let range = days(period);
+    let e = &model.enrollments;
+    let in_scope = |i: &&u32| scope.includes(e.program[**i as usize]);
     match (keys.dimension, scope.program) {
-        (Dimension::Course | Dimension::Skill, _) => {
-            let e = &model.enrollments;
+        (Dimension::Course, _) => {
             for (_, list) in e.by_enrolled.range(range) {
-                for &i in list
-                    .iter()
-                    .filter(|&&i| scope.includes(e.program[i as usize]))
-                {
+                for &i in list.iter().filter(in_scope) {
+                    if e.is_first_in_course(i, scope.program.is_some()) {
+                        tally.at(e.course[i as usize]).new_learners += 1;
+                    }
+                }
+            }
+        }
+        (Dimension::Skill, _) => {
+            for (_, list) in e.by_enrolled.range(range) {
+                for &i in list.iter().filter(in_scope) {
                     keys.of_enrollment(i, |k| {
                         if first_with_key(model, scope, keys, i, k) {
-                            tally.entry(k).or_default().new_learners += 1;
+                            tally.at(k).new_learners += 1;
                         }
                     });
                 }
@@ -173,22 +200,22 @@ fn new_learners(model: &Model, scope: &Scope, period: &Period, keys: &Keys<'_>, 
         (_, None) => {
             for (_, list) in model.learners.by_register.range(range) {
                 for &l in list {
-                    keys.of(l, 0, |k| tally.entry(k).or_default().new_learners += 1);
+                    keys.of(l, 0, |k| tally.at(k).new_learners += 1);
                 }
             }
         }
         (_, Some(p)) => {
-            let members = model.scopes.members.get(&p);
-            for (&l, firsts) in members.into_iter().flat_map(|m| m.iter()) {
-                if range.contains(&firsts.enrolled) {
-                    keys.of(l, 0, |k| tally.entry(k).or_default().new_learners += 1);
+            let by_day = model.scopes.members_by_day.get(&p);
+            for (_, list) in by_day.into_iter().flat_map(|m| m.range(range.clone())) {
+                for &l in list {
+                    keys.of(l, 0, |k| tally.at(k).new_learners += 1);
                 }
             }
         }
     }
 }
 
-/// Whether enrollment `i` is its learner's first in scope with key `k`
+/// Whether enrollment `i` is its learner's first in scope with skill `k`
 /// (earliest day, then the earliest applied, so one enrollment answers).
 fn first_with_key(model: &Model, scope: &Scope, keys: &Keys<'_>, i: u32, k: u32) -> bool {
     let e = &model.enrollments;

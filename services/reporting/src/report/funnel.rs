@@ -35,16 +35,13 @@ pub fn funnel(model: &Model, scope: &Scope, period: &Period) -> Vec<(&'static st
             }
         }
         Some(p) => {
-            let range = days(period);
-            for firsts in model
-                .scopes
-                .members
-                .get(&p)
-                .into_iter()
-                .flat_map(|m| m.values())
-            {
-                if range.contains(&firsts.enrolled) {
-                    count(firsts);
+            let by_day = model.scopes.members_by_day.get(&p);
+            let members = model.scopes.members.get(&p);
+            for (_, list) in by_day.into_iter().flat_map(|m| m.range(days(period))) {
+                for l in list {
+                    if let Some(firsts) = members.and_then(|m| m.get(l)) {
+                        count(firsts);
+                    }
                 }
             }
         }

@@ -24,6 +24,7 @@ pub struct Scope {
 static EMPTY: ScopeDays = ScopeDays {
     counts: std::collections::BTreeMap::new(),
     active: std::collections::BTreeMap::new(),
+    completed_by_created: std::collections::BTreeMap::new(),
 };
 
 impl Scope {

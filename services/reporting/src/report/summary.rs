@@ -35,21 +35,13 @@ pub fn figures(model: &Model, scope: &Scope, period: &Period) -> Figures {
         active_learners: scoped.active_learners(range.clone()) as i64,
         enrollments: sums.enrollments,
         completions: sums.completions,
-        completion_rate: rate(completed_of_created(model, scope, period), sums.enrollments),
+        completion_rate: rate(
+            scoped.completed_of_created(range.clone(), end),
+            sums.enrollments,
+        ),
         certificates_issued: sums.certificates,
         learning_minutes: sums.minutes,
     }
-}
-
-/// Of the enrollments created in the period, those completed by its end.
-fn completed_of_created(model: &Model, scope: &Scope, period: &Period) -> i64 {
-    let end = day_of(period.end);
-    let e = &model.enrollments;
-    e.by_enrolled
-        .range(days(period))
-        .flat_map(|(_, list)| list.iter())
-        .filter(|&&i| scope.includes(e.program[i as usize]) && e.completed[i as usize] <= end)
-        .count() as i64
 }
 
 /// `current / previous - 1`, 0 when there was nothing before.
