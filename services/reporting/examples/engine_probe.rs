@@ -18,7 +18,9 @@ fn period(half: &str) -> Option<pb::Period> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let url = args.next().ok_or_else(|| anyhow::anyhow!("usage: engine_probe <database url> [program id] [half]"))?;
+    let url = args
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("usage: engine_probe <database url> [program id] [half]"))?;
     let program = args.next().unwrap_or_default();
     let half = args.next().unwrap_or_else(|| "2025-H1".to_owned());
     let db = academy_runtime::db::connect(&url).await?;
@@ -42,31 +44,73 @@ async fn main() -> anyhow::Result<()> {
             best = best.min(ms);
             total += ms;
         }
-        println!("{name:<40} mean {:>8.3} ms  best {:>8.3} ms", total / runs as f64, best);
+        println!(
+            "{name:<40} mean {:>8.3} ms  best {:>8.3} ms",
+            total / runs as f64,
+            best
+        );
     };
     for scope in [program.clone(), String::new()] {
         println!("-- program {scope:?}");
         time("summary", &|| {
-            reports::summary(&model, &pb::GetProgramSummaryRequest { program_id: scope.clone(), period: period(&half) }).is_ok()
+            reports::summary(
+                &model,
+                &pb::GetProgramSummaryRequest {
+                    program_id: scope.clone(),
+                    period: period(&half),
+                },
+            )
+            .is_ok()
         });
         for d in 1..=7 {
-            let name = format!("breakdown {:?}", pb::Dimension::try_from(d).unwrap_or_default());
+            let name = format!(
+                "breakdown {:?}",
+                pb::Dimension::try_from(d).unwrap_or_default()
+            );
             time(&name, &|| {
-                reports::breakdown(&model, &pb::GetBreakdownRequest { program_id: scope.clone(), period: period(&half), dimension: d, limit: 0 }).is_ok()
+                reports::breakdown(
+                    &model,
+                    &pb::GetBreakdownRequest {
+                        program_id: scope.clone(),
+                        period: period(&half),
+                        dimension: d,
+                        limit: 0,
+                    },
+                )
+                .is_ok()
             });
         }
         time("funnel", &|| {
-            reports::funnel(&model, &pb::GetFunnelRequest { program_id: scope.clone(), period: period(&half) }).is_ok()
+            reports::funnel(
+                &model,
+                &pb::GetFunnelRequest {
+                    program_id: scope.clone(),
+                    period: period(&half),
+                },
+            )
+            .is_ok()
         });
         for metric in [pb::Metric::ActiveLearners, pb::Metric::Enrollments] {
             time(&format!("series {metric:?} month 2y"), &|| {
-                reports::time_series(&model, &pb::GetTimeSeriesRequest {
-                    program_id: scope.clone(),
-                    metric: metric as i32,
-                    granularity: pb::Granularity::Month as i32,
-                    start_date: Some(academy_proto::google::r#type::Date { year: 2023, month: 7, day: 1 }),
-                    end_date: Some(academy_proto::google::r#type::Date { year: 2025, month: 6, day: 30 }),
-                }).is_ok()
+                reports::time_series(
+                    &model,
+                    &pb::GetTimeSeriesRequest {
+                        program_id: scope.clone(),
+                        metric: metric as i32,
+                        granularity: pb::Granularity::Month as i32,
+                        start_date: Some(academy_proto::google::r#type::Date {
+                            year: 2023,
+                            month: 7,
+                            day: 1,
+                        }),
+                        end_date: Some(academy_proto::google::r#type::Date {
+                            year: 2025,
+                            month: 6,
+                            day: 30,
+                        }),
+                    },
+                )
+                .is_ok()
             });
         }
     }

@@ -1,42 +1,37 @@
-//! Progress as rows grouped by day: who, in which program and course, how
-//! many minutes. Breakdowns scan the days of their period.
-
-use std::collections::BTreeMap;
+//! Progress rows grouped by learner (day, program, minutes): what moves
+//! between breakdown cells when the learner's attributes change.
 
 use super::Day;
 
-/// One day's progress rows, as columns.
-#[derive(Debug, Default)]
-pub struct ActivityDay {
-    pub learner: Vec<u32>,
-    pub program: Vec<u32>,
-    pub course: Vec<u32>,
-    pub minutes: Vec<i64>,
-}
-
-/// A progress row.
+/// One progress row of a learner.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {
-    pub learner: u32,
+    pub day: Day,
     pub program: u32,
-    pub course: u32,
     pub minutes: i64,
 }
 
 #[derive(Debug, Default)]
 pub struct Activity {
-    pub days: BTreeMap<Day, ActivityDay>,
+    /// Per learner number.
+    pub of_learner: Vec<Vec<Progress>>,
     rows: usize,
 }
 
 impl Activity {
-    pub fn push(&mut self, day: Day, p: Progress) {
-        let d = self.days.entry(day).or_default();
-        d.learner.push(p.learner);
-        d.program.push(p.program);
-        d.course.push(p.course);
-        d.minutes.push(p.minutes);
+    pub fn push(&mut self, learner: u32, p: Progress) {
+        let i = learner as usize;
+        if i >= self.of_learner.len() {
+            self.of_learner.resize_with(i + 1, Vec::new);
+        }
+        self.of_learner[i].push(p);
         self.rows += 1;
+    }
+
+    pub fn of(&self, learner: u32) -> &[Progress] {
+        self.of_learner
+            .get(learner as usize)
+            .map_or(&[], Vec::as_slice)
     }
 
     pub fn len(&self) -> usize {

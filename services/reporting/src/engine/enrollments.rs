@@ -29,6 +29,17 @@ pub struct Enrollments {
     pub by_certified: BTreeMap<Day, Vec<u32>>,
 }
 
+/// What a new enrollment did to a first-in-course flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstChange {
+    /// An earlier enrollment keeps it.
+    Kept,
+    /// The new enrollment is the first one.
+    First,
+    /// The new enrollment took it from this (later) one.
+    TakenFrom(u32),
+}
+
 const FIRST_OVERALL: u8 = 1;
 const FIRST_IN_PROGRAM: u8 = 2;
 
@@ -69,27 +80,37 @@ impl Enrollments {
 
     /// Sets the first-in-course flags for a new enrollment `e` (already at
     /// the head of its learner's list), taking them from the one that had
-    /// them when `e` comes earlier.
-    pub fn mark_first_in_course(&mut self, e: u32) {
+    /// them when `e` comes earlier. For each flag (platform, program): the
+    /// enrollment that lost it, if `e` took it.
+    pub fn mark_first_in_course(&mut self, e: u32) -> [FirstChange; 2] {
         let i = e as usize;
         let (course, program) = (self.course[i], self.program[i]);
         let mine = (self.enrolled[i], e);
-        for (bit, same_program) in [(FIRST_OVERALL, false), (FIRST_IN_PROGRAM, true)] {
+        let mut changes = [FirstChange::Kept; 2];
+        for (slot, (bit, same_program)) in [(FIRST_OVERALL, false), (FIRST_IN_PROGRAM, true)]
+            .into_iter()
+            .enumerate()
+        {
             let holder = self.of_learner(e).skip(1).find(|&o| {
                 let o = o as usize;
                 self.course[o] == course
                     && (!same_program || self.program[o] == program)
                     && self.first_in_course[o] & bit != 0
             });
-            match holder {
-                Some(h) if (self.enrolled[h as usize], h) < mine => {}
+            changes[slot] = match holder {
+                Some(h) if (self.enrolled[h as usize], h) < mine => FirstChange::Kept,
                 Some(h) => {
                     self.first_in_course[h as usize] &= !bit;
                     self.first_in_course[i] |= bit;
+                    FirstChange::TakenFrom(h)
                 }
-                None => self.first_in_course[i] |= bit,
-            }
+                None => {
+                    self.first_in_course[i] |= bit;
+                    FirstChange::First
+                }
+            };
         }
+        changes
     }
 
     /// Whether `e` is its learner's first enrollment in its course, among

@@ -109,6 +109,18 @@ impl Learners {
         self.organization[i] = self.values.intern(a.organization);
     }
 
+    /// The learner's value on each learner axis (`Axis::LEARNER` order).
+    pub fn axis_values(&self, learner: u32) -> [u32; 5] {
+        let i = learner as usize;
+        [
+            self.region[i],
+            self.gender[i],
+            self.birth_year[i] as u32,
+            self.employment[i],
+            self.organization[i],
+        ]
+    }
+
     /// Erasure keeps the learner counted; the organisation is personal data.
     pub fn erase(&mut self, learner: u32) {
         self.organization[learner as usize] = self.values.intern("");

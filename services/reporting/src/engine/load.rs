@@ -15,7 +15,7 @@ use super::learners::Attributes;
 use super::model::{Model, stored_day};
 use super::{NEVER, day_of};
 
-const PAGE: usize = 20_000;
+const PAGE: usize = 50_000;
 
 #[derive(Debug, Clone, Copy)]
 enum KeyType {
@@ -32,6 +32,9 @@ async fn for_each_row<C: ConnectionTrait>(
     mut f: impl FnMut(&QueryResult) -> Result<(), DbErr>,
 ) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
+    if backend == DbBackend::Postgres {
+        return for_each_row_by_cursor(db, table, columns, f).await;
+    }
     let order = key.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ");
     let marks = vec!["?"; key.len()].join(", ");
     let mut after: Option<Vec<Value>> = None;
@@ -66,6 +69,39 @@ async fn for_each_row<C: ConnectionTrait>(
         }
         after = Some(values);
     }
+}
+
+/// PostgreSQL: a server-side cursor over a sequential scan, fetched in
+/// pages inside the snapshot's transaction (no sort, no index walk).
+async fn for_each_row_by_cursor<C: ConnectionTrait>(
+    db: &C,
+    table: &str,
+    columns: &str,
+    mut f: impl FnMut(&QueryResult) -> Result<(), DbErr>,
+) -> Result<(), DbErr> {
+    // One cursor name per table: the driver caches a statement's columns
+    // by its text, so each table's FETCH must read differently.
+    let cursor = format!("load_{table}");
+    db.execute_unprepared(&format!(
+        "DECLARE {cursor} NO SCROLL CURSOR FOR SELECT {columns} FROM {table}"
+    ))
+    .await?;
+    loop {
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Postgres,
+                format!("FETCH FORWARD {PAGE} FROM {cursor}"),
+            ))
+            .await?;
+        for row in &rows {
+            f(row)?;
+        }
+        if rows.len() < PAGE {
+            break;
+        }
+    }
+    db.execute_unprepared(&format!("CLOSE {cursor}")).await?;
+    Ok(())
 }
 
 /// The model as the projection tables hold it.

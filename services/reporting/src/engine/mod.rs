@@ -11,10 +11,14 @@
 //!   dense numbers, with day indexes the reports scan.
 //! - `scopes.rs`: per-day counters and per-day active-learner bitmaps
 //!   (roaring) for the platform and each program.
+//! - `cube.rs`: the same per-day counters per attribute value and course,
+//!   per scope, for breakdowns.
 //! - `catalog.rs`: labels; `names.rs`: string interning and id keys.
 
 pub mod activity;
 pub mod catalog;
+mod cells;
+pub mod cube;
 pub mod enrollments;
 pub mod learners;
 pub mod load;

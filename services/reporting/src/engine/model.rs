@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 
 use super::activity::{Activity, Progress};
 use super::catalog::Catalog;
-use super::enrollments::{Enrollments, Milestone, NewEnrollment};
+use super::cells::move_milestone;
+use super::cube::Cube;
+use super::enrollments::{Enrollments, FirstChange, Milestone, NewEnrollment};
 use super::learners::{Attributes, Firsts, Learners};
 use super::names::{NONE, fingerprint};
 use super::scopes::Scopes;
@@ -26,6 +28,7 @@ pub struct Model {
     pub activity: Activity,
     pub catalog: Catalog,
     pub scopes: Scopes,
+    pub cube: Cube,
 }
 
 /// Why the model stopped applying a batch.
@@ -100,12 +103,16 @@ impl Model {
                         employment_status: &e.employment_status,
                         organization: &e.organization,
                     };
+                    self.contribute(l, -1);
                     self.learners.set_attributes(l, &attributes);
+                    self.contribute(l, 1);
                 }
             }
             Payload::LearnerErased(e) => {
                 if let Some(l) = self.learners.find(&e.learner_id) {
+                    self.contribute(l, -1);
                     self.learners.erase(l);
+                    self.contribute(l, 1);
                 }
             }
             Payload::EnrollmentCreated(e) => {
@@ -148,6 +155,10 @@ impl Model {
     pub fn register(&mut self, learner_id: &str, day: Day, attributes: &Attributes<'_>) {
         if self.learners.register(learner_id, day, attributes) {
             self.scopes.platform.count(day).new_members += 1;
+            // Also whatever the learner did before its registration arrived.
+            if let Some(l) = self.learners.find(learner_id) {
+                self.contribute(l, 1);
+            }
         }
     }
 
@@ -180,6 +191,7 @@ impl Model {
             head,
         );
         self.scopes.each(program, |s| s.count(day).enrollments += 1);
+        self.cells_enrolled(learner, course, program, day);
         let firsts = &mut self.learners.firsts[learner as usize];
         firsts.enrolled = firsts.enrolled.min(day);
         if program != NONE {
@@ -196,9 +208,20 @@ impl Model {
                 }
                 days.count(day).new_members += 1;
                 self.scopes.move_member(program, learner, before, day);
+                self.cells_member(learner, program, before, day);
             }
         }
-        self.enrollments.mark_first_in_course(e);
+        let changes = self.enrollments.mark_first_in_course(e);
+        for (change, within_program) in changes.into_iter().zip([false, true]) {
+            match change {
+                FirstChange::Kept => {}
+                FirstChange::First => self.cells_first_in_course(e, within_program, 1),
+                FirstChange::TakenFrom(h) => {
+                    self.cells_first_in_course(h, within_program, -1);
+                    self.cells_first_in_course(e, within_program, 1);
+                }
+            }
+        }
         Some(e)
     }
 
@@ -214,15 +237,15 @@ impl Model {
         let program = self.program_number(program_id);
         let course = self.catalog.courses.intern(course_id);
         self.activity.push(
-            day,
+            learner,
             Progress {
-                learner,
+                day,
                 program,
-                course,
                 minutes,
             },
         );
         self.mark_active(learner, program, day, minutes);
+        self.cells_progress(learner, course, program, day, minutes);
     }
 
     /// Counts a day of activity (also used when loading stored rows).
@@ -267,16 +290,9 @@ impl Model {
         self.enrollments.set_day(e, m, day);
         let program = self.enrollments.program[e as usize];
         let created = self.enrollments.enrolled[e as usize];
-        self.scopes.each(program, |s| {
-            if old != NEVER {
-                *pick(s.count(old), m) -= 1;
-                s.tidy(old);
-            }
-            *pick(s.count(day), m) += 1;
-            if m == Milestone::Completed {
-                s.move_completion(created, old, day);
-            }
-        });
+        self.scopes
+            .each(program, |s| move_milestone(s, m, created, old, day));
+        self.cells_milestone(e, m, old, day);
         let learner = self.enrollments.learner[e as usize];
         self.refresh_milestone_firsts(learner, program);
     }
@@ -311,13 +327,6 @@ impl Model {
 /// An event without a business time or payload.
 #[derive(Debug, Clone, Copy)]
 struct NotUnderstood;
-
-fn pick(c: &mut super::scopes::Counts, m: Milestone) -> &mut i64 {
-    match m {
-        Milestone::Completed => &mut c.completions,
-        Milestone::Certified => &mut c.certificates,
-    }
-}
 
 /// The day of a stored date column.
 pub fn stored_day(date: Option<chrono::NaiveDate>) -> Day {

@@ -75,6 +75,20 @@ impl ScopeDays {
         self.active.range(days).map(|(_, s)| s).union().len()
     }
 
+    /// Adds `delta` completions of enrollments created on `created` and
+    /// completed on `completed`.
+    pub fn adjust_completion(&mut self, created: Day, completed: Day, delta: i64) {
+        let by_day = self.completed_by_created.entry(created).or_default();
+        let n = by_day.entry(completed).or_default();
+        *n += delta;
+        if *n == 0 {
+            by_day.remove(&completed);
+        }
+        if by_day.is_empty() {
+            self.completed_by_created.remove(&created);
+        }
+    }
+
     /// Moves one completion of an enrollment created on `created` from the
     /// day `from` (NEVER: none) to `to` (NEVER: none).
     pub fn move_completion(&mut self, created: Day, from: Day, to: Day) {

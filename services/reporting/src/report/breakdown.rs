@@ -5,6 +5,9 @@ use academy_domain::{AgeBand, EmploymentStatus, Gender, Period, Region};
 use std::collections::BTreeMap;
 
 use super::{Scope, days};
+use crate::engine::cube::Axis;
+use crate::engine::names::NONE;
+use crate::engine::scopes::ScopeDays;
 use crate::engine::{Model, day_of};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,68 +34,54 @@ pub struct Row {
     pub learning_minutes: i64,
 }
 
-/// Rows while scanning, indexed by the dimension's value number (dense:
-/// interned values, course and skill numbers, birth years), so a scan of a
-/// million rows costs an array index each, not a hash.
-#[derive(Debug, Default)]
-struct Tally {
-    rows: Vec<Option<Row>>,
-}
-
-impl Tally {
-    fn at(&mut self, k: u32) -> &mut Row {
-        let i = k as usize;
-        if i >= self.rows.len() {
-            self.rows.resize_with(i + 1, || None);
-        }
-        self.rows[i].get_or_insert_with(Row::default)
-    }
-
-    fn into_rows(self) -> impl Iterator<Item = (u32, Row)> {
-        self.rows
-            .into_iter()
-            .enumerate()
-            .filter_map(|(k, row)| row.map(|r| (k as u32, r)))
-    }
-}
-
 pub fn breakdown(model: &Model, scope: &Scope, period: &Period, dimension: Dimension) -> Vec<Row> {
-    let keys = Keys { model, dimension };
+    let scope_key = scope.program.unwrap_or(NONE);
+    let range = days(period);
     let end = day_of(period.end);
-    let e = &model.enrollments;
-    let mut tally = Tally::default();
-    let in_scope = |i: &&u32| scope.includes(e.program[**i as usize]);
-    for (_, list) in e.by_enrolled.range(days(period)) {
-        for &i in list.iter().filter(in_scope) {
-            let done = e.completed[i as usize] <= end;
-            keys.of_enrollment(i, |k| {
-                let row = tally.at(k);
-                row.enrollments += 1;
-                row.completed_of_created += i64::from(done);
-            });
+    let figures = |cell: &ScopeDays| {
+        let sums = cell.sum(range.clone());
+        Row {
+            new_learners: sums.new_members,
+            enrollments: sums.enrollments,
+            completions: sums.completions,
+            completed_of_created: cell.completed_of_created(range.clone(), end),
+            learning_minutes: sums.minutes,
+            ..Row::default()
         }
-    }
-    for (_, list) in e.by_completed.range(days(period)) {
-        for &i in list.iter().filter(in_scope) {
-            keys.of_enrollment(i, |k| tally.at(k).completions += 1);
-        }
-    }
-    for (_, day) in model.activity.days.range(days(period)) {
-        for r in 0..day.learner.len() {
-            if scope.includes(day.program[r]) {
-                let minutes = day.minutes[r];
-                keys.of(day.learner[r], day.course[r], |k| {
-                    tally.at(k).learning_minutes += minutes
-                });
+    };
+    let mut rows: BTreeMap<String, Row> = BTreeMap::new();
+    match axis(dimension) {
+        Some(axis) => {
+            for (value, cell) in model.cube.values(scope_key, axis) {
+                let row = figures(cell);
+                if !is_empty(&row) {
+                    rows.insert(key(model, axis, value), row);
+                }
             }
         }
+        // A skill's figures are its courses' (as they are now), and its new
+        // learners those whose first enrollment with the skill is new.
+        None => {
+            for (course, cell) in model.cube.values(scope_key, Axis::Course) {
+                let row = figures(cell);
+                for &skill in model.catalog.skills_of(course) {
+                    let total = rows
+                        .entry(model.catalog.skills.name(skill).to_owned())
+                        .or_default();
+                    total.enrollments += row.enrollments;
+                    total.completions += row.completions;
+                    total.completed_of_created += row.completed_of_created;
+                    total.learning_minutes += row.learning_minutes;
+                }
+            }
+            for (skill, n) in new_by_skill(model, scope, period) {
+                rows.entry(model.catalog.skills.name(skill).to_owned())
+                    .or_default()
+                    .new_learners += n;
+            }
+            rows.retain(|_, row| !is_empty(row));
+        }
     }
-    new_learners(model, scope, period, &keys, &mut tally);
-
-    let mut rows: BTreeMap<String, Row> = tally
-        .into_rows()
-        .map(|(k, row)| (keys.key(k), row))
-        .collect();
     if dimension == Dimension::AgeBand {
         return age_bands(period, rows);
     }
@@ -101,137 +90,89 @@ pub fn breakdown(model: &Model, scope: &Scope, period: &Period, dimension: Dimen
     }
     rows.into_iter()
         .map(|(key, row)| Row {
-            label: keys.label(&key),
+            label: label(model, dimension, &key),
             key,
             ..row
         })
         .collect()
 }
 
-/// The dimension's value(s) of a row, as numbers, and back to text.
-struct Keys<'m> {
-    model: &'m Model,
-    dimension: Dimension,
-}
-
-impl Keys<'_> {
-    /// Calls `f` with each value of the learner's or course's dimension:
-    /// none for a learner whose registration the model never saw (as the
-    /// tables' join drops it), one per current skill of the course.
-    fn of(&self, learner: u32, course: u32, mut f: impl FnMut(u32)) {
-        let l = &self.model.learners;
-        let i = learner as usize;
-        let attribute = match self.dimension {
-            Dimension::Course => return f(course),
-            Dimension::Skill => {
-                return self
-                    .model
-                    .catalog
-                    .skills_of(course)
-                    .iter()
-                    .for_each(|&s| f(s));
-            }
-            _ if !l.is_registered(learner) => return,
-            Dimension::Region => l.region[i],
-            Dimension::Gender => l.gender[i],
-            // Folded into bands at the period's end afterwards.
-            Dimension::AgeBand => l.birth_year[i] as u32,
-            Dimension::EmploymentStatus => l.employment[i],
-            Dimension::Organization => l.organization[i],
-        };
-        f(attribute)
-    }
-
-    fn of_enrollment(&self, e: u32, f: impl FnMut(u32)) {
-        let en = &self.model.enrollments;
-        self.of(en.learner[e as usize], en.course[e as usize], f)
-    }
-
-    fn key(&self, k: u32) -> String {
-        let m = self.model;
-        match self.dimension {
-            Dimension::Course => m.catalog.courses.name(k).to_owned(),
-            Dimension::Skill => m.catalog.skills.name(k).to_owned(),
-            Dimension::AgeBand => (k as i32).to_string(),
-            _ => m.learners.values.name(k).to_owned(),
-        }
-    }
-
-    /// Course code and title, skill name; the key itself otherwise.
-    fn label(&self, key: &str) -> String {
-        let c = &self.model.catalog;
-        match self.dimension {
-            Dimension::Course => c.courses.get(key).map(|k| c.course_label(k)),
-            Dimension::Skill => c.skills.get(key).map(|k| c.skill_label(k)),
-            _ => None,
-        }
-        .unwrap_or_else(|| key.to_owned())
+/// Where a dimension's cells are (none for SKILL: derived from courses).
+fn axis(dimension: Dimension) -> Option<Axis> {
+    match dimension {
+        Dimension::Region => Some(Axis::Region),
+        Dimension::Gender => Some(Axis::Gender),
+        Dimension::AgeBand => Some(Axis::BirthYear),
+        Dimension::EmploymentStatus => Some(Axis::Employment),
+        Dimension::Organization => Some(Axis::Organization),
+        Dimension::Course => Some(Axis::Course),
+        Dimension::Skill => None,
     }
 }
 
-/// Learners new in the period, per key: registered (or, for a program,
-/// first enrolled in it) in the period; for COURSE and SKILL, whose first
-/// enrollment in that course (or a course with that skill) is in it.
-fn new_learners(model: &Model, scope: &Scope, period: &Period, keys: &Keys<'_>, tally: &mut Tally) {
-    let range = days(period);
+fn is_empty(row: &Row) -> bool {
+    row.new_learners == 0
+        && row.enrollments == 0
+        && row.completions == 0
+        && row.completed_of_created == 0
+        && row.learning_minutes == 0
+}
+
+/// A value number back to the key a breakdown shows.
+fn key(model: &Model, axis: Axis, value: u32) -> String {
+    match axis {
+        Axis::Course => model.catalog.courses.name(value).to_owned(),
+        // Folded into bands at the period's end afterwards.
+        Axis::BirthYear => (value as i32).to_string(),
+        _ => model.learners.values.name(value).to_owned(),
+    }
+}
+
+/// Course code and title, skill name; the key itself otherwise.
+fn label(model: &Model, dimension: Dimension, key: &str) -> String {
+    let c = &model.catalog;
+    match dimension {
+        Dimension::Course => c.courses.get(key).map(|k| c.course_label(k)),
+        Dimension::Skill => c.skills.get(key).map(|k| c.skill_label(k)),
+        _ => None,
+    }
+    .unwrap_or_else(|| key.to_owned())
+}
+
+/// Learners whose first enrollment in scope with each skill (through the
+/// courses' current skills) is in the period. Skills move between courses,
+/// so this is counted from the period's enrollments, not kept in cells.
+fn new_by_skill(model: &Model, scope: &Scope, period: &Period) -> BTreeMap<u32, i64> {
     let e = &model.enrollments;
-    let in_scope = |i: &&u32| scope.includes(e.program[**i as usize]);
-    match (keys.dimension, scope.program) {
-        (Dimension::Course, _) => {
-            for (_, list) in e.by_enrolled.range(range) {
-                for &i in list.iter().filter(in_scope) {
-                    if e.is_first_in_course(i, scope.program.is_some()) {
-                        tally.at(e.course[i as usize]).new_learners += 1;
-                    }
-                }
-            }
-        }
-        (Dimension::Skill, _) => {
-            for (_, list) in e.by_enrolled.range(range) {
-                for &i in list.iter().filter(in_scope) {
-                    keys.of_enrollment(i, |k| {
-                        if first_with_key(model, scope, keys, i, k) {
-                            tally.at(k).new_learners += 1;
-                        }
-                    });
-                }
-            }
-        }
-        (_, None) => {
-            for (_, list) in model.learners.by_register.range(range) {
-                for &l in list {
-                    keys.of(l, 0, |k| tally.at(k).new_learners += 1);
-                }
-            }
-        }
-        (_, Some(p)) => {
-            let by_day = model.scopes.members_by_day.get(&p);
-            for (_, list) in by_day.into_iter().flat_map(|m| m.range(range.clone())) {
-                for &l in list {
-                    keys.of(l, 0, |k| tally.at(k).new_learners += 1);
+    let mut counts = BTreeMap::new();
+    for (_, list) in e.by_enrolled.range(days(period)) {
+        for &i in list
+            .iter()
+            .filter(|&&i| scope.includes(e.program[i as usize]))
+        {
+            for &skill in model.catalog.skills_of(e.course[i as usize]) {
+                if first_with_skill(model, scope, i, skill) {
+                    *counts.entry(skill).or_default() += 1;
                 }
             }
         }
     }
+    counts
 }
 
-/// Whether enrollment `i` is its learner's first in scope with skill `k`
+/// Whether enrollment `i` is its learner's first in scope with `skill`
 /// (earliest day, then the earliest applied, so one enrollment answers).
-fn first_with_key(model: &Model, scope: &Scope, keys: &Keys<'_>, i: u32, k: u32) -> bool {
+fn first_with_skill(model: &Model, scope: &Scope, i: u32, skill: u32) -> bool {
     let e = &model.enrollments;
     let learner = e.learner[i as usize];
     let mine = (e.enrolled[i as usize], i);
     let head = model.learners.enrollments_head[learner as usize];
     !e.of_learner(head).any(|other| {
-        if other == i || !scope.includes(e.program[other as usize]) {
-            return false;
-        }
-        if (e.enrolled[other as usize], other) >= mine {
-            return false;
-        }
-        let mut shares = false;
-        keys.of_enrollment(other, |o| shares |= o == k);
-        shares
+        let o = other as usize;
+        other != i
+            && scope.includes(e.program[o])
+            && (e.enrolled[o], other) < mine
+            && model.catalog.skills_of(e.course[o]).contains(&skill)
     })
 }
 
