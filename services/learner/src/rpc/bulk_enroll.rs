@@ -6,7 +6,7 @@
 use academy_domain::{DomainError, id};
 use academy_proto::learner as pb;
 use academy_runtime::db::{begin_write, db_error};
-use academy_runtime::idempotency;
+use academy_runtime::idempotency::{self, Key};
 use academy_runtime::trace::TraceContext;
 use chrono::Utc;
 use sea_orm::DbErr;
@@ -92,6 +92,7 @@ async fn enroll_batch(
             Err(err) => tally.reject(index, err),
         }
     }
+    let parsed = super::reject_reused(&registry.db, parsed, |r| r.key.as_ref(), tally).await?;
     let learner_ids = parsed.iter().map(|(_, r)| r.learner_id.clone()).collect();
     let states: HashMap<String, String> = learners::get_many(&registry.db, learner_ids)
         .await
@@ -161,14 +162,8 @@ async fn check_row(
 /// key decides the rest.
 async fn insert_new(registry: &Registry, rows: &[Ready]) -> Result<(i64, i64), DbErr> {
     let txn = begin_write(&registry.db).await?;
-    let request_ids: Vec<String> = rows
-        .iter()
-        .filter_map(|r| r.row.request_id.clone())
-        .collect();
-    let mut used: HashSet<String> = idempotency::used(&txn, ENROLL, &request_ids)
-        .await?
-        .into_iter()
-        .collect();
+    let keys: Vec<&Key> = rows.iter().filter_map(|r| r.row.key.as_ref()).collect();
+    let mut used = idempotency::used(&txn, &keys).await?;
     let now = Utc::now();
     let mut candidates = Vec::with_capacity(rows.len());
     let mut inserts = Vec::with_capacity(rows.len());
@@ -176,9 +171,9 @@ async fn insert_new(registry: &Registry, rows: &[Ready]) -> Result<(i64, i64), D
         // A request id seen before, also earlier in this batch, is a retry.
         if ready
             .row
-            .request_id
+            .key
             .as_ref()
-            .is_some_and(|r| !used.insert(r.clone()))
+            .is_some_and(|k| used.insert(k).is_some())
         {
             continue;
         }
@@ -195,8 +190,8 @@ async fn insert_new(registry: &Registry, rows: &[Ready]) -> Result<(i64, i64), D
         .collect();
     let (mut events, mut keys) = (Vec::new(), Vec::new());
     for (id, Ready { row, course }) in candidates.iter().filter(|(id, _)| inserted.contains(id)) {
-        if let Some(r) = &row.request_id {
-            keys.push((r.clone(), id.clone()));
+        if let Some(key) = &row.key {
+            keys.push((key.clone(), id.clone()));
         }
         events.push((row.enroll_time, single::created_event(id, row, course)));
     }

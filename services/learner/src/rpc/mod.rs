@@ -82,6 +82,34 @@ impl Tally {
     }
 }
 
+/// Rejects the rows whose request id this caller used before, or earlier
+/// in the same batch, for a different request (`REQUEST_ID_REUSED`) and
+/// returns the others. Replays stay: the insert counts them as duplicates.
+pub async fn reject_reused<T>(
+    db: &sea_orm::DatabaseConnection,
+    rows: Vec<(i64, T)>,
+    key: impl Fn(&T) -> Option<&academy_runtime::idempotency::Key>,
+    tally: &mut Tally,
+) -> Result<Vec<(i64, T)>, DomainError> {
+    use academy_runtime::idempotency;
+    let keys: Vec<_> = rows.iter().filter_map(|(_, row)| key(row)).collect();
+    if keys.is_empty() {
+        return Ok(rows);
+    }
+    let mut used = idempotency::used(db, &keys)
+        .await
+        .map_err(academy_runtime::db::db_error)?;
+    let mut kept = Vec::with_capacity(rows.len());
+    for (index, row) in rows {
+        if key(&row).is_some_and(|k| used.insert(k) == Some(false)) {
+            tally.reject(index, idempotency::reused());
+        } else {
+            kept.push((index, row));
+        }
+    }
+    Ok(kept)
+}
+
 /// A batch whose insert races a concurrent writer on a unique key is
 /// re-checked (the loser's rows are now duplicates) and retried this often.
 const BATCH_ATTEMPTS: usize = 3;

@@ -8,6 +8,7 @@ mod common;
 mod enrollments;
 mod erasure;
 mod hostile;
+mod idempotency;
 mod import;
 mod learners;
 mod progress;
