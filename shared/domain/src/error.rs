@@ -71,6 +71,10 @@ pub enum DomainError {
     #[error("{what} is unavailable, retry later")]
     Unavailable { what: &'static str },
 
+    /// The caller took too long (an idle client stream).
+    #[error("{message}")]
+    DeadlineExceeded { message: String },
+
     /// A limit was hit (stream size, concurrency).
     #[error("{message}")]
     ResourceExhausted { message: String },

@@ -92,6 +92,33 @@ pub struct ServerConfig {
     #[arg(long, env = "ACADEMY_MAX_CONCURRENT_CALLS", default_value_t = 512)]
     pub max_concurrent_calls: usize,
 
+    /// Most calls in flight per token subject (with auth on); the next is
+    /// refused with RESOURCE_EXHAUSTED, so one token cannot take every slot.
+    #[arg(
+        long,
+        env = "ACADEMY_MAX_CONCURRENT_CALLS_PER_CALLER",
+        default_value_t = 128
+    )]
+    pub max_concurrent_calls_per_caller: usize,
+
+    /// Most change-feed subscriptions open at once in this process; the
+    /// next is refused with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "ACADEMY_MAX_SUBSCRIPTIONS", default_value_t = 64)]
+    pub max_subscriptions: usize,
+
+    /// Most change-feed subscriptions one token subject may hold at once.
+    #[arg(
+        long,
+        env = "ACADEMY_MAX_SUBSCRIPTIONS_PER_CALLER",
+        default_value_t = 8
+    )]
+    pub max_subscriptions_per_caller: usize,
+
+    /// A feed subscriber that leaves its buffer full this many seconds is
+    /// cut with RESOURCE_EXHAUSTED (it resubscribes from its cursor).
+    #[arg(long, env = "ACADEMY_SLOW_SUBSCRIBER_SECS", default_value_t = 30)]
+    pub slow_subscriber_secs: u64,
+
     /// Where Prometheus scrapes `/metrics` over plain HTTP (off when unset),
     /// e.g. 0.0.0.0:9090.
     #[arg(long, env = "ACADEMY_METRICS_LISTEN")]
@@ -124,6 +151,10 @@ impl ServerConfig {
             max_message_bytes: 4 * 1024 * 1024,
             max_concurrency_per_connection: 256,
             max_concurrent_calls: 512,
+            max_concurrent_calls_per_caller: 128,
+            max_subscriptions: 64,
+            max_subscriptions_per_caller: 8,
+            slow_subscriber_secs: 30,
             metrics_listen: None,
             auth: crate::auth::AuthConfig::disabled(),
             tls: crate::tls::TlsConfig::default(),

@@ -22,6 +22,7 @@ use tracing::Level;
 
 use crate::audit::{self, AuditService};
 use crate::auth::{AuthLayer, ScopeTable, Verifier};
+use crate::caller_limit::CallerLimitLayer;
 use crate::config::ServerConfig;
 use crate::deadline::UnaryDeadlineLayer;
 use crate::monitoring::GrpcMetricsLayer;
@@ -185,6 +186,12 @@ pub async fn serve(
         .layer(GrpcMetricsLayer)
         .layer(ShedLayer::new(config.max_concurrent_calls))
         .layer(auth)
+        // Without auth every call is the same anonymous caller: the
+        // server-wide limit is the only one.
+        .layer(tower::util::option_layer(
+            (!config.auth.auth_disabled)
+                .then(|| CallerLimitLayer::new(config.max_concurrent_calls_per_caller)),
+        ))
         .layer(gate)
         .layer(UnaryDeadlineLayer::new(config.request_timeout(), streaming))
         .add_routes(services.routes.routes())

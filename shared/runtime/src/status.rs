@@ -54,6 +54,9 @@ pub fn to_status(err: DomainError) -> Status {
             details.set_retry_info(Some(RETRY_AFTER));
             Status::with_error_details(Code::Unavailable, message, details)
         }
+        DomainError::DeadlineExceeded { .. } => {
+            Status::with_error_details(Code::DeadlineExceeded, message, info("STREAM_IDLE", []))
+        }
         DomainError::ResourceExhausted { .. } => {
             let mut details = info("RESOURCE_EXHAUSTED", []);
             details.set_retry_info(Some(RETRY_AFTER));

@@ -14,7 +14,6 @@ use std::collections::{HashMap, HashSet};
 use tonic::Streaming;
 
 use super::enrollments::{self as single, ENROLL, EnrollRow};
-use super::import::stream_error;
 use super::{Registry, Tally};
 use crate::course_client::CourseInfo;
 use crate::domain::LearnerState;
@@ -36,7 +35,25 @@ pub async fn bulk_enroll(
     let mut answers = Answers::default();
     let mut batch = Vec::with_capacity(registry.batch_size);
     let mut index = 0i64;
-    while let Some(row) = stream.message().await.map_err(stream_error)? {
+    loop {
+        let row = match super::next_row(&mut stream, registry.stream_idle).await {
+            Ok(Some(row)) => row,
+            Ok(None) => break,
+            // A broken stream ends the import; batches already committed stay.
+            Err(err @ DomainError::InvalidArgument { .. }) => return Err(err),
+            Err(err) => {
+                // An idle stream: the rows before are kept, as the message promises.
+                enroll_batch(
+                    registry,
+                    std::mem::take(&mut batch),
+                    &mut tally,
+                    &mut answers,
+                    &trace,
+                )
+                .await?;
+                return Err(err);
+            }
+        };
         if let Err(too_long) = super::check_stream_length(index, registry.max_stream_rows) {
             // The rows before the limit are kept, as the message promises.
             enroll_batch(

@@ -25,6 +25,27 @@ pub struct Registry {
     pub batch_size: usize,
     /// Most rows one streaming import may carry.
     pub max_stream_rows: usize,
+    /// Longest wait for the next row of a client stream.
+    pub stream_idle: std::time::Duration,
+}
+
+/// The next row of a client stream: `None` at its end; DEADLINE_EXCEEDED
+/// when none arrives within `idle` (an idle stream would hold a call slot
+/// for ever); a broken stream ends the import ([`import::stream_error`]).
+pub async fn next_row<T>(
+    stream: &mut tonic::Streaming<T>,
+    idle: std::time::Duration,
+) -> Result<Option<T>, DomainError> {
+    match tokio::time::timeout(idle, stream.message()).await {
+        Ok(row) => row.map_err(import::stream_error),
+        Err(_) => Err(DomainError::DeadlineExceeded {
+            message: format!(
+                "no row arrived for {} s; the rows before were processed, send the rest in \
+                 another stream",
+                idle.as_secs()
+            ),
+        }),
+    }
 }
 
 /// Refuses the row after the last one a stream may carry.

@@ -1,0 +1,146 @@
+//! Issue #15, item 3: idle client streams time out, and one caller's calls
+//! in flight are capped below the server's, so one token cannot lock the
+//! service for everyone else.
+
+use academy_proto::learner::*;
+use academy_testkit::{TestDb, on_both_backends};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Code;
+
+use crate::common::*;
+
+on_both_backends!(
+    an_idle_import_stream_times_out_and_keeps_the_rows_before,
+    one_caller_cannot_take_every_call_slot,
+);
+
+async fn an_idle_import_stream_times_out_and_keeps_the_rows_before(db: TestDb) {
+    let stack = Stack::start_with(db, |settings| settings.stream_idle_timeout_secs = 1).await;
+    let (tx, rx) = mpsc::channel(4);
+    tx.send(register("idle1@example.az")).await.unwrap();
+    tx.send(register("idle2@example.az")).await.unwrap();
+    let mut client = stack.learners().await;
+    // The sender stays open and silent.
+    let reply = tokio::time::timeout(
+        Duration::from_secs(20),
+        client.import_learners(ReceiverStream::new(rx)),
+    )
+    .await
+    .expect("an idle stream is ended by the server");
+    let status = reply.unwrap_err();
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert_eq!(
+        academy_testkit::grpc::error_reason(&status).as_deref(),
+        Some("STREAM_IDLE")
+    );
+    assert_eq!(all_learners(&stack).await.len(), 2, "the rows before stay");
+    drop(tx);
+
+    // The same for the other two client streams.
+    let (tx, rx) = mpsc::channel::<EnrollRequest>(1);
+    let status = tokio::time::timeout(
+        Duration::from_secs(20),
+        stack
+            .enrollments()
+            .await
+            .bulk_enroll(ReceiverStream::new(rx)),
+    )
+    .await
+    .expect("ended")
+    .unwrap_err();
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    drop(tx);
+    let (tx, rx) = mpsc::channel::<RecordProgressRequest>(1);
+    let status = tokio::time::timeout(
+        Duration::from_secs(20),
+        stack
+            .enrollments()
+            .await
+            .bulk_record_progress(ReceiverStream::new(rx)),
+    )
+    .await
+    .expect("ended")
+    .unwrap_err();
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    drop(tx);
+}
+
+async fn one_caller_cannot_take_every_call_slot(db: TestDb) {
+    let stack = Stack::start_configured(
+        db,
+        |_| {},
+        |config| {
+            config.auth = academy_runtime::auth::AuthConfig::hs256(SECRET);
+            config.max_concurrent_calls_per_caller = 4;
+        },
+    )
+    .await;
+    let mallory = token("ops:mallory", &["learners.write", "learners.read"]);
+    let alice = token("ops:alice", &["learners.write", "learners.read"]);
+    let learner = stack
+        .learners()
+        .await
+        .register_learner(authorized(register("kept@example.az"), &alice))
+        .await
+        .unwrap()
+        .into_inner();
+    // Mallory opens four imports and sends nothing.
+    let mut senders = Vec::new();
+    let mut calls = Vec::new();
+    for _ in 0..4 {
+        let (tx, rx) = mpsc::channel::<RegisterLearnerRequest>(1);
+        senders.push(tx);
+        let mut client = stack.learners().await;
+        let token = mallory.clone();
+        calls.push(tokio::spawn(async move {
+            client
+                .import_learners(authorized(ReceiverStream::new(rx), &token))
+                .await
+        }));
+    }
+    let get = |who: &str| {
+        authorized(
+            GetLearnerRequest {
+                id: learner.id.clone(),
+            },
+            who,
+        )
+    };
+    let mut refused = None;
+    for _ in 0..200 {
+        match stack.learners().await.get_learner(get(&mallory)).await {
+            Err(status) if status.code() == Code::ResourceExhausted => {
+                refused = Some(status);
+                break;
+            }
+            other => {
+                eprintln!("not refused yet: {other:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+        }
+    }
+    let refused = refused.expect("mallory's fifth call is refused");
+    assert!(refused.message().contains("calls in flight"), "{refused:?}");
+    // Alice is served meanwhile.
+    stack
+        .learners()
+        .await
+        .get_learner(get(&alice))
+        .await
+        .unwrap();
+
+    // Once Mallory's imports end, her calls are served again.
+    drop(senders);
+    for call in calls {
+        let reply = call.await.unwrap().unwrap().into_inner();
+        assert_eq!(reply.created, 0);
+    }
+    stack
+        .learners()
+        .await
+        .get_learner(get(&mallory))
+        .await
+        .unwrap();
+}
