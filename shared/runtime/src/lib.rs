@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod caller_limit;
 pub mod cli;
+pub mod codes;
 pub mod config;
 pub mod db;
 pub mod deadline;

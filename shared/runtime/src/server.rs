@@ -184,6 +184,7 @@ pub async fn serve(
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .layer(trace)
         .layer(GrpcMetricsLayer)
+        .layer(crate::codes::PreciseCodesLayer)
         .layer(ShedLayer::new(config.max_concurrent_calls))
         .layer(auth)
         // Without auth every call is the same anonymous caller: the

@@ -44,6 +44,9 @@ pub fn to_status(err: DomainError) -> Status {
         DomainError::FailedPrecondition { reason, .. } => {
             Status::with_error_details(Code::FailedPrecondition, message, info(reason, []))
         }
+        DomainError::PermissionDenied { .. } => {
+            Status::with_error_details(Code::PermissionDenied, message, info("SCOPE_NEEDED", []))
+        }
         DomainError::Aborted { resource } => Status::with_error_details(
             Code::Aborted,
             message,

@@ -13,7 +13,35 @@ use crate::store::learners::{self, LearnerFilter};
 
 const REGISTER: &str = "RegisterLearner";
 
+/// What a write answers a caller without `learners.read`: the id, state,
+/// times and etag, no personal data (issue #15, item 5).
+fn answer(learner: pb::Learner, reads: bool) -> pb::Learner {
+    if reads {
+        return learner;
+    }
+    pb::Learner {
+        id: learner.id,
+        state: learner.state,
+        create_time: learner.create_time,
+        update_time: learner.update_time,
+        etag: learner.etag,
+        register_time: learner.register_time,
+        ..Default::default()
+    }
+}
+
+/// RegisterLearner; the full record only for a caller that `reads`.
 pub async fn register(
+    registry: &Registry,
+    req: pb::RegisterLearnerRequest,
+    reads: bool,
+) -> Result<pb::Learner, DomainError> {
+    register_learner(registry, req)
+        .await
+        .map(|l| answer(l, reads))
+}
+
+async fn register_learner(
     registry: &Registry,
     req: pb::RegisterLearnerRequest,
 ) -> Result<pb::Learner, DomainError> {
@@ -149,7 +177,30 @@ pub async fn list(
     })
 }
 
+/// UpdateLearner; the full record only for a caller that `reads`. Changing
+/// the e-mail or external id also needs `learners.read`: a conflict there
+/// would tell a write-only caller who else is registered.
 pub async fn update(
+    registry: &Registry,
+    req: pb::UpdateLearnerRequest,
+    reads: bool,
+) -> Result<pb::Learner, DomainError> {
+    let unique = req
+        .update_mask
+        .as_ref()
+        .is_some_and(|m| m.paths.iter().any(|p| p == "email" || p == "external_id"));
+    if unique && !reads {
+        return Err(DomainError::PermissionDenied {
+            message: "changing email or external_id also needs the `learners.read` scope"
+                .to_owned(),
+        });
+    }
+    update_learner(registry, req)
+        .await
+        .map(|l| answer(l, reads))
+}
+
+async fn update_learner(
     registry: &Registry,
     req: pb::UpdateLearnerRequest,
 ) -> Result<pb::Learner, DomainError> {

@@ -14,3 +14,5 @@ mod import;
 mod learners;
 mod progress;
 mod stream_limits;
+mod wire;
+mod write_scope;
