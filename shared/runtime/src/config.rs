@@ -75,6 +75,16 @@ pub struct ServerConfig {
     #[arg(long, env = "ACADEMY_MAX_CONNECTION_AGE_SECS", default_value_t = 300)]
     pub max_connection_age_secs: u64,
 
+    /// How long calls in flight on a connection past its age may still
+    /// run, in seconds: long imports are not cut by the recycling (idle
+    /// client streams end sooner, after the stream idle timeout).
+    #[arg(
+        long,
+        env = "ACADEMY_MAX_CONNECTION_AGE_GRACE_SECS",
+        default_value_t = 3600
+    )]
+    pub max_connection_age_grace_secs: u64,
+
     /// Largest request or response message accepted, in bytes.
     #[arg(long, env = "ACADEMY_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_message_bytes: usize,
@@ -148,6 +158,7 @@ impl ServerConfig {
             request_timeout_secs: 30,
             drain_timeout_secs: 20,
             max_connection_age_secs: 300,
+            max_connection_age_grace_secs: 3600,
             max_message_bytes: 4 * 1024 * 1024,
             max_concurrency_per_connection: 256,
             max_concurrent_calls: 512,
@@ -187,6 +198,10 @@ impl ServerConfig {
 
     pub fn drain_timeout(&self) -> Duration {
         Duration::from_secs(self.drain_timeout_secs)
+    }
+
+    pub fn max_connection_age_grace(&self) -> Duration {
+        Duration::from_secs(self.max_connection_age_grace_secs)
     }
 
     pub fn max_connection_age(&self) -> Duration {

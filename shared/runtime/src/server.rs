@@ -33,8 +33,16 @@ use academy_proto::audit::audit_service_server;
 const HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 /// A ping slower than this counts as "database unreachable".
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
-/// Time a connection past `max_connection_age` gets to finish its calls.
-const CONNECTION_AGE_GRACE: Duration = Duration::from_secs(30);
+/// HTTP/2 receive windows. h2 closes a connection (GOAWAY
+/// ENHANCE_YOUR_CALM "too_many_data_frames") when the small DATA frames it
+/// holds unread cost more than half the connection window; grpcurl and
+/// grpcio send each message of a client stream as its own small frame, so
+/// with hyper's defaults (1 MiB and 1 MiB) an import that was busy
+/// committing a batch lost its connection part-way. A stream window far
+/// below half the connection window keeps a stream's unread frames under
+/// that budget whatever the client's framing (down to ~60-byte messages).
+const CONNECTION_WINDOW: u32 = 8 * 1024 * 1024;
+const STREAM_WINDOW: u32 = 256 * 1024;
 
 /// The gRPC services one binary serves, and their names for health checks.
 #[derive(Debug, Default)]
@@ -179,7 +187,9 @@ pub async fn serve(
     };
     let server = builder
         .max_connection_age(config.max_connection_age())
-        .max_connection_age_grace(CONNECTION_AGE_GRACE)
+        .max_connection_age_grace(config.max_connection_age_grace())
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        .initial_stream_window_size(STREAM_WINDOW)
         .concurrency_limit_per_connection(config.max_concurrency_per_connection)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .layer(trace)

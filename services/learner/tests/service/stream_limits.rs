@@ -156,3 +156,30 @@ async fn one_caller_cannot_take_every_call_slot(db: TestDb) {
         .await
         .unwrap();
 }
+
+/// Issue #15, item 8: an import longer than the connection's age plus the
+/// old 30 s grace was cut when the connection was recycled. Calls in
+/// flight now get `ACADEMY_MAX_CONNECTION_AGE_GRACE_SECS` (an hour); new
+/// calls still go to a new connection. Connections here age after 1 s and
+/// the import sends a row every half second for 34 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_import_outlives_the_connection_age() {
+    let stack = Stack::start_configured(
+        TestDb::sqlite(),
+        |_| {},
+        |config| config.max_connection_age_secs = 1,
+    )
+    .await;
+    let (tx, rx) = mpsc::channel(1);
+    let mut client = stack.learners().await;
+    let import = tokio::spawn(async move { client.import_learners(ReceiverStream::new(rx)).await });
+    for i in 0..68 {
+        tx.send(register(&format!("long{i}@example.az")))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    drop(tx);
+    let reply = import.await.unwrap().expect("not cut").into_inner();
+    assert_eq!(reply.created, 68);
+}

@@ -80,3 +80,74 @@ async fn bad_wire_input_gets_client_side_codes(db: TestDb) {
     // The service still answers properly.
     registered(&stack, "after.wire@example.az").await;
 }
+
+/// Issue #15, item 8: grpcurl and grpcio send every message of a client
+/// stream as its own small HTTP/2 DATA frame. With hyper's default windows
+/// (1 MiB each) the frames a busy import had not read yet used up h2's
+/// budget for small frames (half the connection window) and the server
+/// closed the connection with GOAWAY ENHANCE_YOUR_CALM
+/// "too_many_data_frames" part-way through a large import. A raw HTTP/2
+/// client sends 60,000 rows that way here; all must be created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_sent_one_small_frame_per_row_completes() {
+    use bytes::{BufMut, Bytes, BytesMut};
+    use prost::Message;
+
+    const ROWS: usize = 60_000;
+    let stack = Stack::start_with(TestDb::sqlite(), |settings| {
+        settings.import_batch_size = 500;
+    })
+    .await;
+    let tcp = tokio::net::TcpStream::connect(stack.learner.addr)
+        .await
+        .unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    let connection = tokio::spawn(connection);
+    let mut client = client.ready().await.unwrap();
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(format!(
+            "http://{}/academy.learner.v1.LearnerService/ImportLearners",
+            stack.learner.addr
+        ))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .unwrap();
+    let (response, mut send) = client.send_request(request, false).unwrap();
+    for i in 0..ROWS {
+        let row = register(&format!("frame{i}@example.az")).encode_to_vec();
+        let mut frame = BytesMut::with_capacity(row.len() + 5);
+        frame.put_u8(0);
+        frame.put_u32(u32::try_from(row.len()).unwrap());
+        frame.put_slice(&row);
+        let frame = frame.freeze();
+        send.reserve_capacity(frame.len());
+        while send.capacity() < frame.len() {
+            match futures::future::poll_fn(|cx| send.poll_capacity(cx)).await {
+                Some(Ok(_)) => {}
+                other => panic!("the server stopped the import after {i} rows: {other:?}"),
+            }
+        }
+        send.send_data(frame, false)
+            .unwrap_or_else(|err| panic!("the server stopped the import after {i} rows: {err}"));
+    }
+    send.send_data(Bytes::new(), true).unwrap();
+    let response = response.await.expect("an answer");
+    let mut body = response.into_body();
+    let mut bytes = BytesMut::new();
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.expect("body");
+        body.flow_control().release_capacity(chunk.len()).unwrap();
+        bytes.extend_from_slice(&chunk);
+    }
+    let trailers = body.trailers().await.unwrap().expect("trailers");
+    assert_eq!(
+        trailers.get("grpc-status").map(|v| v.to_str().unwrap()),
+        Some("0"),
+        "{trailers:?}"
+    );
+    let reply = academy_proto::learner::ImportLearnersResponse::decode(&bytes[5..]).unwrap();
+    assert_eq!(reply.created, i64::try_from(ROWS).unwrap(), "{reply:?}");
+    connection.abort();
+}
