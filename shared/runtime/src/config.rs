@@ -89,6 +89,11 @@ pub struct ServerConfig {
     #[arg(long, env = "ACADEMY_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_message_bytes: usize,
 
+    /// Most connections served at once; further ones wait in the kernel's
+    /// backlog until one closes (each costs memory whether used or not).
+    #[arg(long, env = "ACADEMY_MAX_CONNECTIONS", default_value_t = 2048)]
+    pub max_connections: usize,
+
     /// Most calls served at once on one connection.
     #[arg(
         long,
@@ -160,6 +165,7 @@ impl ServerConfig {
             max_connection_age_secs: 300,
             max_connection_age_grace_secs: 3600,
             max_message_bytes: 4 * 1024 * 1024,
+            max_connections: 2048,
             max_concurrency_per_connection: 256,
             max_concurrent_calls: 512,
             max_concurrent_calls_per_caller: 128,

@@ -8,6 +8,7 @@ pub mod caller_limit;
 pub mod cli;
 pub mod codes;
 pub mod config;
+pub mod connections;
 pub mod db;
 pub mod deadline;
 pub mod feed;

@@ -7,7 +7,6 @@ use std::convert::Infallible;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::body::Body;
@@ -191,6 +190,11 @@ pub async fn serve(
         .initial_connection_window_size(CONNECTION_WINDOW)
         .initial_stream_window_size(STREAM_WINDOW)
         .concurrency_limit_per_connection(config.max_concurrency_per_connection)
+        // The same number as HTTP/2's own limit: a client opens no more
+        // streams than are served, instead of queueing them on the server.
+        .max_concurrent_streams(u32::try_from(config.max_concurrency_per_connection).ok())
+        // A peer that stops answering pings is gone: its connection closes.
+        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .layer(trace)
         .layer(GrpcMetricsLayer)
@@ -210,13 +214,9 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .serve_with_incoming_shutdown(
-            // Small gRPC frames must not wait for Nagle's algorithm (it
-            // added ~40 ms to some unary calls on loopback).
-            TcpListenerStream::new(listener).map(|accepted| {
-                accepted.inspect(|stream| {
-                    let _ = stream.set_nodelay(true);
-                })
-            }),
+            // With TCP_NODELAY: small gRPC frames must not wait for Nagle's
+            // algorithm (it added ~40 ms to some unary calls on loopback).
+            crate::connections::incoming(listener, config.max_connections),
             shutdown.clone().cancelled_owned(),
         );
 
