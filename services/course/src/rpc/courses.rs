@@ -16,6 +16,9 @@ use crate::store::skills;
 
 const CREATE: &str = "CreateCourse";
 
+/// Most bytes of courses in one ListCourses page.
+const PAGE_BYTES: usize = 3 * 1024 * 1024;
+
 pub async fn create(
     catalog: &Catalog,
     req: pb::CreateCourseRequest,
@@ -135,12 +138,20 @@ pub async fn list(
     let rows = courses::list(&catalog.db, &filter, &page)
         .await
         .map_err(db_error)?;
-    let (rows, next_page_token) = page.finish(rows, |r| r.course.id.clone());
+    let courses = rows
+        .into_iter()
+        .map(convert::course_to_proto)
+        .collect::<Result<Vec<_>, _>>()?;
+    // A course can be ~200 KB (200 modules): a page ends by bytes too, far
+    // enough below the 4 MiB message limit that it is always sent.
+    let (courses, next_page_token) = page.finish_within(
+        courses,
+        |c| c.id.clone(),
+        |c| prost::Message::encoded_len(c) + 8,
+        PAGE_BYTES,
+    );
     Ok(pb::ListCoursesResponse {
-        courses: rows
-            .into_iter()
-            .map(convert::course_to_proto)
-            .collect::<Result<_, _>>()?,
+        courses,
         next_page_token,
     })
 }

@@ -8,6 +8,7 @@ mod courses;
 mod feed;
 mod follow;
 mod hostile;
+mod pages;
 mod programs;
 mod server;
 mod skills;
