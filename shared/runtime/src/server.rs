@@ -303,12 +303,63 @@ pub fn unscoped_methods(names: &[&str], scopes: &ScopeTable) -> anyhow::Result<V
     Ok(missing)
 }
 
+/// The files of the contract that describe `names` (the services this
+/// binary serves) and the files they import, transitively: reflection
+/// describes nothing this binary does not serve (issue #15, item 9).
+pub fn served_descriptors(names: &[&str]) -> anyhow::Result<prost_types::FileDescriptorSet> {
+    use prost::Message;
+    let set = prost_types::FileDescriptorSet::decode(FILE_DESCRIPTOR_SET)?;
+    let by_name: std::collections::HashMap<&str, &prost_types::FileDescriptorProto> =
+        set.file.iter().map(|f| (f.name(), f)).collect();
+    let mut wanted: Vec<&str> = set
+        .file
+        .iter()
+        .filter(|f| {
+            f.service
+                .iter()
+                .any(|s| names.contains(&format!("{}.{}", f.package(), s.name()).as_str()))
+        })
+        .map(|f| f.name())
+        .collect();
+    let mut kept = std::collections::BTreeSet::new();
+    while let Some(name) = wanted.pop() {
+        if kept.insert(name.to_owned())
+            && let Some(file) = by_name.get(name)
+        {
+            wanted.extend(file.dependency.iter().map(String::as_str));
+        }
+    }
+    let file = set
+        .file
+        .iter()
+        .filter(|f| kept.contains(f.name()))
+        .map(|f| {
+            // A kept file may declare services this binary does not serve
+            // (EventFeed beside others): those are left out.
+            let mut f = f.clone();
+            let package = f.package().to_owned();
+            f.service
+                .retain(|s| names.contains(&format!("{package}.{}", s.name()).as_str()));
+            f
+        })
+        .collect();
+    Ok(prost_types::FileDescriptorSet { file })
+}
+
 /// Reflection that lists only what this binary serves (the descriptor set
 /// holds the whole contract) and knows the health and `google.rpc` error
 /// detail types, so grpcurl can call health and decode error details.
 fn reflection(names: &[&'static str]) -> tonic_reflection::server::Builder<'static> {
-    let mut builder = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+    let mut builder = tonic_reflection::server::Builder::configure();
+    builder = match served_descriptors(names) {
+        Ok(set) => builder.register_file_descriptor_set(set),
+        // The contract's own descriptors, checked by its build: not expected.
+        Err(err) => {
+            tracing::error!(%err, "cannot narrow the reflection descriptors");
+            builder
+        }
+    };
+    builder = builder
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .with_service_name("grpc.health.v1.Health")
@@ -386,5 +437,48 @@ async fn set_health(health: &HealthReporter, names: &[&'static str], status: Ser
     health.set_service_status("", status).await;
     for name in names {
         health.set_service_status(*name, status).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn symbols(set: &prost_types::FileDescriptorSet) -> Vec<String> {
+        set.file
+            .iter()
+            .flat_map(|f| {
+                f.service
+                    .iter()
+                    .map(move |s| format!("{}.{}", f.package(), s.name()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reflection_describes_only_the_services_served() {
+        let course = [
+            "academy.course.v1.CourseService",
+            "academy.events.v1.EventFeed",
+            "academy.audit.v1.AuditService",
+        ];
+        let set = served_descriptors(&course).expect("descriptors");
+        let mut served = symbols(&set);
+        served.sort();
+        let mut expected: Vec<String> = course.iter().map(|s| (*s).to_owned()).collect();
+        expected.sort();
+        assert_eq!(served, expected);
+        let files: Vec<&str> = set.file.iter().map(|f| f.name()).collect();
+        assert!(
+            !files
+                .iter()
+                .any(|f| f.starts_with("academy/learner/") || f.starts_with("academy/reporting/")),
+            "course describes learner or reporting files: {files:?}"
+        );
+        // What the served methods use is still there (imports included).
+        assert!(
+            files.iter().any(|f| f.starts_with("google/protobuf/")),
+            "{files:?}"
+        );
     }
 }

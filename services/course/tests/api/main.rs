@@ -10,5 +10,6 @@ mod follow;
 mod hostile;
 mod pages;
 mod programs;
+mod reflection;
 mod server;
 mod skills;
