@@ -185,3 +185,82 @@ async fn a_refused_export_leaves_no_file_and_exits_non_zero() {
     );
     assert_eq!(csv.lines().count(), 3, "header, previous, current: {csv}");
 }
+
+/// Issue #15, item 4: an organisation (or course title, skill name) that a
+/// spreadsheet would run as a formula comes out of `report export` as
+/// text: a leading `'`, whatever the server sent.
+#[tokio::test]
+async fn an_exported_formula_cell_is_neutralised() {
+    let course = ServiceProcess::start("academy-course", &[]).await;
+    let learner = ServiceProcess::start(
+        "academy-learner",
+        &[("ACADEMY_COURSE_ENDPOINT", &course.endpoint())],
+    )
+    .await;
+    let reporting = ServiceProcess::start(
+        "academy-reporting",
+        &[
+            ("ACADEMY_COURSE_ENDPOINT", &course.endpoint()),
+            ("ACADEMY_LEARNER_ENDPOINT", &learner.endpoint()),
+        ],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("learners.csv");
+    std::fs::write(
+        &file,
+        "email,full_name,region,gender,birth_year,employment_status,organization,registered_at\n\
+         calc@example.az,Calc Person,Baku,female,1990,employed,\"=cmd|' /C calc'!A0\",2025-09-01\n\
+         sum@example.az,Sum Person,Baku,male,1991,employed,@SUM(A1:A9),2025-09-02\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = academyctl(
+        &["import", "learners", file.to_str().unwrap()],
+        &[("ACADEMY_LEARNER_ENDPOINT", learner.endpoint())],
+    )
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+
+    let out = dir.path().join("organizations.csv");
+    let envs = [("ACADEMY_REPORTING_ENDPOINT", reporting.endpoint())];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let csv = loop {
+        let (code, _, stderr) = academyctl(
+            &[
+                "report",
+                "export",
+                "--kind",
+                "breakdown",
+                "--dimension",
+                "organization",
+                "--half",
+                "2025-H2",
+                "-o",
+                out.to_str().unwrap(),
+            ],
+            &envs,
+        )
+        .await;
+        assert_eq!(code, 0, "{stderr}");
+        let csv = std::fs::read_to_string(&out).unwrap();
+        if csv.contains("cmd") && csv.contains("SUM") {
+            break csv;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the projection never showed the organisations: {csv}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    };
+    assert!(csv.contains("'=cmd|' /C calc'!A0"), "{csv}");
+    assert!(csv.contains("'@SUM(A1:A9)"), "{csv}");
+    for line in csv.lines() {
+        for cell in line.split(',') {
+            let cell = cell.trim_start_matches('"');
+            assert!(
+                !cell.starts_with(['=', '+', '@']),
+                "a formula cell: {cell:?} in {csv}"
+            );
+        }
+    }
+}

@@ -61,7 +61,15 @@ pub async fn serve(
     let mut services = Services::new();
     services
         .add(api::CourseApi::new(catalog).into_server(config.max_message_bytes))
-        .add(FeedService::new(db.clone(), outbox, shutdown.clone()).into_server())
+        .add(
+            FeedService::new(
+                db.clone(),
+                outbox,
+                shutdown.clone(),
+                feed::service::FeedLimits::from_config(config),
+            )
+            .into_server(),
+        )
         .authorize(course_service_server::SERVICE_NAME, scopes::COURSE_SERVICE)
         .authorize(event_feed_server::SERVICE_NAME, feed::service::SCOPES);
     server::serve(config, listener, db, services, shutdown).await

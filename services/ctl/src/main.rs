@@ -96,7 +96,7 @@ struct TokenArgs {
     /// Space- or comma-separated scopes, or "all".
     #[arg(long, default_value = "all")]
     scopes: String,
-    /// Hours until the token expires.
+    /// Hours until the token expires (at most 24: the services refuse longer).
     #[arg(long, default_value_t = 12)]
     ttl_hours: u64,
 }
@@ -297,6 +297,12 @@ fn token(args: &TokenArgs) -> anyhow::Result<String> {
         }
         named
     };
+    let max_hours = academy_runtime::auth::MAX_TOKEN_LIFETIME_SECS / 3600;
+    if args.ttl_hours == 0 || i64::try_from(args.ttl_hours).map_or(true, |h| h > max_hours) {
+        anyhow::bail!(
+            "--ttl-hours must be 1 to {max_hours}: the services refuse longer-lived tokens"
+        );
+    }
     academy_runtime::auth::mint(
         &args.secret,
         &args.issuer,

@@ -6,6 +6,7 @@ use academy_proto::learner::enrollment_service_server::{
 };
 use academy_proto::learner::learner_service_server::{LearnerService, LearnerServiceServer};
 use academy_proto::learner::*;
+use academy_runtime::auth::{caller_may, scope};
 use academy_runtime::respond;
 use academy_runtime::trace::TraceContext;
 use tonic::{Request, Response, Status, Streaming};
@@ -54,7 +55,8 @@ impl LearnerService for LearnerApi {
         &self,
         r: Request<RegisterLearnerRequest>,
     ) -> Result<Response<Learner>, Status> {
-        respond(learners::register(&self.registry, r.into_inner()).await)
+        let reads = caller_may(&r, scope::LEARNERS_READ);
+        respond(learners::register(&self.registry, r.into_inner(), reads).await)
     }
 
     async fn get_learner(
@@ -75,7 +77,8 @@ impl LearnerService for LearnerApi {
         &self,
         r: Request<UpdateLearnerRequest>,
     ) -> Result<Response<Learner>, Status> {
-        respond(learners::update(&self.registry, r.into_inner()).await)
+        let reads = caller_may(&r, scope::LEARNERS_READ);
+        respond(learners::update(&self.registry, r.into_inner(), reads).await)
     }
 
     async fn import_learners(

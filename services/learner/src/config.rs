@@ -26,6 +26,12 @@ pub struct LearnerSettings {
     /// the rows before the limit (already committed) and must be split.
     #[arg(long, env = "ACADEMY_MAX_STREAM_ROWS", default_value_t = 1_000_000)]
     pub max_stream_rows: usize,
+
+    /// Longest wait for the next row of an ImportLearners, BulkEnroll or
+    /// BulkRecordProgress stream, in seconds; an idle stream ends with
+    /// DEADLINE_EXCEEDED after the rows before (committed).
+    #[arg(long, env = "ACADEMY_STREAM_IDLE_TIMEOUT_SECS", default_value_t = 30)]
+    pub stream_idle_timeout_secs: u64,
 }
 
 impl LearnerSettings {
@@ -36,7 +42,12 @@ impl LearnerSettings {
             course_timeout_ms: 3000,
             import_batch_size: 500,
             max_stream_rows: 1_000_000,
+            stream_idle_timeout_secs: 30,
         }
+    }
+
+    pub fn stream_idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.stream_idle_timeout_secs.max(1))
     }
 
     pub fn course_timeout(&self) -> Duration {

@@ -70,12 +70,21 @@ pub async fn serve(
         )?,
         batch_size: settings.import_batch_size.max(1),
         max_stream_rows: settings.max_stream_rows.max(1),
+        stream_idle: settings.stream_idle_timeout(),
     };
     let mut services = Services::new();
     services
         .add(api::LearnerApi::new(registry.clone()).into_server(config.max_message_bytes))
         .add(api::EnrollmentApi::new(registry).into_server(config.max_message_bytes))
-        .add(FeedService::new(db.clone(), outbox, shutdown.clone()).into_server())
+        .add(
+            FeedService::new(
+                db.clone(),
+                outbox,
+                shutdown.clone(),
+                feed::service::FeedLimits::from_config(config),
+            )
+            .into_server(),
+        )
         .authorize(
             learner_service_server::SERVICE_NAME,
             scopes::LEARNER_SERVICE,

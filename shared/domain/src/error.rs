@@ -63,6 +63,10 @@ pub enum DomainError {
         message: String,
     },
 
+    /// The token's scopes allow the method but not this use of it.
+    #[error("{message}")]
+    PermissionDenied { message: String },
+
     /// A concurrent change won: the caller's etag is stale.
     #[error("{resource} was changed by someone else (etag mismatch); read it again and retry")]
     Aborted { resource: &'static str },
@@ -70,6 +74,10 @@ pub enum DomainError {
     /// A dependency (database, another service) cannot be reached right now.
     #[error("{what} is unavailable, retry later")]
     Unavailable { what: &'static str },
+
+    /// The caller took too long (an idle client stream).
+    #[error("{message}")]
+    DeadlineExceeded { message: String },
 
     /// A limit was hit (stream size, concurrency).
     #[error("{message}")]

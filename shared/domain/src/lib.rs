@@ -4,6 +4,7 @@
 //! `Period::half("2025-H2")`), so code past the gRPC edge works with data
 //! that is known to be good. Nothing here knows about tonic, prost or sea-orm.
 
+pub mod csv;
 pub mod email;
 pub mod error;
 pub mod id;

@@ -79,6 +79,47 @@ impl PageRequest {
     }
 }
 
+impl PageRequest {
+    /// Like [`PageRequest::finish`], and also ends the page before its
+    /// items' `size` (their encoded bytes) passes `budget`, so a page of
+    /// large items stays below the message limit; a page holds at least
+    /// one item. The next token continues after the last item kept.
+    pub fn finish_within<T>(
+        &self,
+        rows: Vec<T>,
+        key: impl Fn(&T) -> String,
+        size: impl Fn(&T) -> usize,
+        budget: usize,
+    ) -> (Vec<T>, String) {
+        let mut total = 0usize;
+        let fits = rows
+            .iter()
+            .take(usize::try_from(self.size).unwrap_or(usize::MAX))
+            .take_while(|row| {
+                total = total.saturating_add(size(row));
+                total <= budget
+            })
+            .count()
+            .max(1);
+        if rows.len() as u64 <= self.size && fits >= rows.len() {
+            return (rows, String::new());
+        }
+        let mut rows = rows;
+        rows.truncate(fits);
+        let next = rows
+            .last()
+            .map(|row| {
+                PageToken {
+                    after: key(row),
+                    filters: self.filters,
+                }
+                .encode()
+            })
+            .unwrap_or_default();
+        (rows, next)
+    }
+}
+
 /// Longest sort key a page token may carry; keys are ids (36 characters).
 pub const MAX_KEY_LEN: usize = 128;
 /// Longest page token accepted, far above any token this system issues.
@@ -114,6 +155,26 @@ impl PageToken {
             && token.after.len() <= MAX_KEY_LEN
             && !token.after.chars().any(char::is_control);
         plausible.then_some(token)
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    #[test]
+    fn a_page_ends_before_its_bytes_pass_the_budget() {
+        let page = PageRequest::parse(0, "", "f").expect("page");
+        let rows: Vec<String> = (0..10).map(|i| format!("{i:02}")).collect();
+        let (kept, next) = page.finish_within(rows.clone(), Clone::clone, |_| 100, 350);
+        assert_eq!(kept, ["00", "01", "02"]);
+        let token = PageToken::decode(&next).expect("token");
+        assert_eq!(token.after, "02");
+        let (kept, next) = page.finish_within(rows.clone(), Clone::clone, |_| 100, 10_000);
+        assert_eq!((kept.len(), next.as_str()), (10, ""), "all fit: no token");
+        let (kept, next) = page.finish_within(rows, Clone::clone, |_| 1_000, 10);
+        assert_eq!(kept, ["00"], "at least one row");
+        assert!(!next.is_empty());
     }
 }
 

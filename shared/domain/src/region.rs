@@ -27,16 +27,28 @@ impl Region {
         "Shirvan-Salyan",
     ];
 
-    /// Accepts a canonical name in any case, with spaces, hyphens or
-    /// underscores between words ("ganja_dashkasan" is "Ganja-Dashkasan").
+    /// Other spellings read as a canonical name: the English ones the
+    /// contract once listed.
+    const ALIASES: [(&'static str, &'static str); 2] = [
+        ("Mountainous Shirvan", "Daglig Shirvan"),
+        ("Mil-Mughan", "Mil-Mugan"),
+    ];
+
+    /// Accepts a canonical name (or an alias) in any case, with spaces,
+    /// hyphens or underscores between words ("ganja_dashkasan" is
+    /// "Ganja-Dashkasan").
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
         let key = comparable(raw);
         if key.is_empty() {
             return Err(FieldViolation::new(field, "is required"));
         }
+        let canonical = Self::ALIASES
+            .iter()
+            .find(|(alias, _)| comparable(alias) == key)
+            .map_or(key, |(_, name)| comparable(name));
         Self::ALL
             .iter()
-            .find(|name| comparable(name) == key)
+            .find(|name| comparable(name) == canonical)
             .map(|name| Self(name))
             .ok_or_else(|| {
                 FieldViolation::new(field, format!("must be one of: {}", Self::ALL.join(", ")))
@@ -67,6 +79,34 @@ fn comparable(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_contract_lists_exactly_the_names_the_server_stores() {
+        let proto = include_str!("../../../proto/academy/learner/v1/learner.proto");
+        let start = proto
+            .find("One of the 14 economic regions")
+            .expect("the region comment");
+        let line_start = proto[..start].rfind('\n').map_or(0, |i| i + 1);
+        let comment: String = proto[line_start..]
+            .lines()
+            .take_while(|line| line.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let listed_until = comment.find("Case,").unwrap_or(comment.len());
+        let listed: Vec<&str> = comment[..listed_until]
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .collect();
+        assert_eq!(listed, Region::ALL, "{comment}");
+        for (alias, name) in Region::ALIASES {
+            assert_eq!(Region::parse("r", alias).map(|r| r.as_str()), Ok(name));
+            assert!(
+                comment.contains(&format!("\"{alias}\"")),
+                "{alias} documented"
+            );
+        }
+    }
 
     #[test]
     fn parses_loose_spellings_to_canonical_names() {

@@ -75,9 +75,24 @@ pub struct ServerConfig {
     #[arg(long, env = "ACADEMY_MAX_CONNECTION_AGE_SECS", default_value_t = 300)]
     pub max_connection_age_secs: u64,
 
+    /// How long calls in flight on a connection past its age may still
+    /// run, in seconds: long imports are not cut by the recycling (idle
+    /// client streams end sooner, after the stream idle timeout).
+    #[arg(
+        long,
+        env = "ACADEMY_MAX_CONNECTION_AGE_GRACE_SECS",
+        default_value_t = 3600
+    )]
+    pub max_connection_age_grace_secs: u64,
+
     /// Largest request or response message accepted, in bytes.
     #[arg(long, env = "ACADEMY_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_message_bytes: usize,
+
+    /// Most connections served at once; further ones wait in the kernel's
+    /// backlog until one closes (each costs memory whether used or not).
+    #[arg(long, env = "ACADEMY_MAX_CONNECTIONS", default_value_t = 2048)]
+    pub max_connections: usize,
 
     /// Most calls served at once on one connection.
     #[arg(
@@ -91,6 +106,33 @@ pub struct ServerConfig {
     /// RESOURCE_EXHAUSTED (load shedding) rather than queued.
     #[arg(long, env = "ACADEMY_MAX_CONCURRENT_CALLS", default_value_t = 512)]
     pub max_concurrent_calls: usize,
+
+    /// Most calls in flight per token subject (with auth on); the next is
+    /// refused with RESOURCE_EXHAUSTED, so one token cannot take every slot.
+    #[arg(
+        long,
+        env = "ACADEMY_MAX_CONCURRENT_CALLS_PER_CALLER",
+        default_value_t = 128
+    )]
+    pub max_concurrent_calls_per_caller: usize,
+
+    /// Most change-feed subscriptions open at once in this process; the
+    /// next is refused with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "ACADEMY_MAX_SUBSCRIPTIONS", default_value_t = 64)]
+    pub max_subscriptions: usize,
+
+    /// Most change-feed subscriptions one token subject may hold at once.
+    #[arg(
+        long,
+        env = "ACADEMY_MAX_SUBSCRIPTIONS_PER_CALLER",
+        default_value_t = 8
+    )]
+    pub max_subscriptions_per_caller: usize,
+
+    /// A feed subscriber that leaves its buffer full this many seconds is
+    /// cut with RESOURCE_EXHAUSTED (it resubscribes from its cursor).
+    #[arg(long, env = "ACADEMY_SLOW_SUBSCRIBER_SECS", default_value_t = 30)]
+    pub slow_subscriber_secs: u64,
 
     /// Where Prometheus scrapes `/metrics` over plain HTTP (off when unset),
     /// e.g. 0.0.0.0:9090.
@@ -121,9 +163,15 @@ impl ServerConfig {
             request_timeout_secs: 30,
             drain_timeout_secs: 20,
             max_connection_age_secs: 300,
+            max_connection_age_grace_secs: 3600,
             max_message_bytes: 4 * 1024 * 1024,
+            max_connections: 2048,
             max_concurrency_per_connection: 256,
             max_concurrent_calls: 512,
+            max_concurrent_calls_per_caller: 128,
+            max_subscriptions: 64,
+            max_subscriptions_per_caller: 8,
+            slow_subscriber_secs: 30,
             metrics_listen: None,
             auth: crate::auth::AuthConfig::disabled(),
             tls: crate::tls::TlsConfig::default(),
@@ -156,6 +204,10 @@ impl ServerConfig {
 
     pub fn drain_timeout(&self) -> Duration {
         Duration::from_secs(self.drain_timeout_secs)
+    }
+
+    pub fn max_connection_age_grace(&self) -> Duration {
+        Duration::from_secs(self.max_connection_age_grace_secs)
     }
 
     pub fn max_connection_age(&self) -> Duration {

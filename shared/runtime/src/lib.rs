@@ -4,8 +4,11 @@
 
 pub mod audit;
 pub mod auth;
+pub mod caller_limit;
 pub mod cli;
+pub mod codes;
 pub mod config;
+pub mod connections;
 pub mod db;
 pub mod deadline;
 pub mod feed;

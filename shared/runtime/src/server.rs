@@ -7,7 +7,6 @@ use std::convert::Infallible;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::body::Body;
@@ -22,6 +21,7 @@ use tracing::Level;
 
 use crate::audit::{self, AuditService};
 use crate::auth::{AuthLayer, ScopeTable, Verifier};
+use crate::caller_limit::CallerLimitLayer;
 use crate::config::ServerConfig;
 use crate::deadline::UnaryDeadlineLayer;
 use crate::monitoring::GrpcMetricsLayer;
@@ -32,8 +32,16 @@ use academy_proto::audit::audit_service_server;
 const HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 /// A ping slower than this counts as "database unreachable".
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
-/// Time a connection past `max_connection_age` gets to finish its calls.
-const CONNECTION_AGE_GRACE: Duration = Duration::from_secs(30);
+/// HTTP/2 receive windows. h2 closes a connection (GOAWAY
+/// ENHANCE_YOUR_CALM "too_many_data_frames") when the small DATA frames it
+/// holds unread cost more than half the connection window; grpcurl and
+/// grpcio send each message of a client stream as its own small frame, so
+/// with hyper's defaults (1 MiB and 1 MiB) an import that was busy
+/// committing a batch lost its connection part-way. A stream window far
+/// below half the connection window keeps a stream's unread frames under
+/// that budget whatever the client's framing (down to ~60-byte messages).
+const CONNECTION_WINDOW: u32 = 8 * 1024 * 1024;
+const STREAM_WINDOW: u32 = 256 * 1024;
 
 /// The gRPC services one binary serves, and their names for health checks.
 #[derive(Debug, Default)]
@@ -178,13 +186,27 @@ pub async fn serve(
     };
     let server = builder
         .max_connection_age(config.max_connection_age())
-        .max_connection_age_grace(CONNECTION_AGE_GRACE)
+        .max_connection_age_grace(config.max_connection_age_grace())
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        .initial_stream_window_size(STREAM_WINDOW)
         .concurrency_limit_per_connection(config.max_concurrency_per_connection)
+        // The same number as HTTP/2's own limit: a client opens no more
+        // streams than are served, instead of queueing them on the server.
+        .max_concurrent_streams(u32::try_from(config.max_concurrency_per_connection).ok())
+        // A peer that stops answering pings is gone: its connection closes.
+        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .layer(trace)
         .layer(GrpcMetricsLayer)
+        .layer(crate::codes::PreciseCodesLayer)
         .layer(ShedLayer::new(config.max_concurrent_calls))
         .layer(auth)
+        // Without auth every call is the same anonymous caller: the
+        // server-wide limit is the only one.
+        .layer(tower::util::option_layer(
+            (!config.auth.auth_disabled)
+                .then(|| CallerLimitLayer::new(config.max_concurrent_calls_per_caller)),
+        ))
         .layer(gate)
         .layer(UnaryDeadlineLayer::new(config.request_timeout(), streaming))
         .add_routes(services.routes.routes())
@@ -192,13 +214,9 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .serve_with_incoming_shutdown(
-            // Small gRPC frames must not wait for Nagle's algorithm (it
-            // added ~40 ms to some unary calls on loopback).
-            TcpListenerStream::new(listener).map(|accepted| {
-                accepted.inspect(|stream| {
-                    let _ = stream.set_nodelay(true);
-                })
-            }),
+            // With TCP_NODELAY: small gRPC frames must not wait for Nagle's
+            // algorithm (it added ~40 ms to some unary calls on loopback).
+            crate::connections::incoming(listener, config.max_connections),
             shutdown.clone().cancelled_owned(),
         );
 
@@ -285,12 +303,63 @@ pub fn unscoped_methods(names: &[&str], scopes: &ScopeTable) -> anyhow::Result<V
     Ok(missing)
 }
 
+/// The files of the contract that describe `names` (the services this
+/// binary serves) and the files they import, transitively: reflection
+/// describes nothing this binary does not serve (issue #15, item 9).
+pub fn served_descriptors(names: &[&str]) -> anyhow::Result<prost_types::FileDescriptorSet> {
+    use prost::Message;
+    let set = prost_types::FileDescriptorSet::decode(FILE_DESCRIPTOR_SET)?;
+    let by_name: std::collections::HashMap<&str, &prost_types::FileDescriptorProto> =
+        set.file.iter().map(|f| (f.name(), f)).collect();
+    let mut wanted: Vec<&str> = set
+        .file
+        .iter()
+        .filter(|f| {
+            f.service
+                .iter()
+                .any(|s| names.contains(&format!("{}.{}", f.package(), s.name()).as_str()))
+        })
+        .map(|f| f.name())
+        .collect();
+    let mut kept = std::collections::BTreeSet::new();
+    while let Some(name) = wanted.pop() {
+        if kept.insert(name.to_owned())
+            && let Some(file) = by_name.get(name)
+        {
+            wanted.extend(file.dependency.iter().map(String::as_str));
+        }
+    }
+    let file = set
+        .file
+        .iter()
+        .filter(|f| kept.contains(f.name()))
+        .map(|f| {
+            // A kept file may declare services this binary does not serve
+            // (EventFeed beside others): those are left out.
+            let mut f = f.clone();
+            let package = f.package().to_owned();
+            f.service
+                .retain(|s| names.contains(&format!("{package}.{}", s.name()).as_str()));
+            f
+        })
+        .collect();
+    Ok(prost_types::FileDescriptorSet { file })
+}
+
 /// Reflection that lists only what this binary serves (the descriptor set
 /// holds the whole contract) and knows the health and `google.rpc` error
 /// detail types, so grpcurl can call health and decode error details.
 fn reflection(names: &[&'static str]) -> tonic_reflection::server::Builder<'static> {
-    let mut builder = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+    let mut builder = tonic_reflection::server::Builder::configure();
+    builder = match served_descriptors(names) {
+        Ok(set) => builder.register_file_descriptor_set(set),
+        // The contract's own descriptors, checked by its build: not expected.
+        Err(err) => {
+            tracing::error!(%err, "cannot narrow the reflection descriptors");
+            builder
+        }
+    };
+    builder = builder
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .with_service_name("grpc.health.v1.Health")
@@ -368,5 +437,48 @@ async fn set_health(health: &HealthReporter, names: &[&'static str], status: Ser
     health.set_service_status("", status).await;
     for name in names {
         health.set_service_status(*name, status).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn symbols(set: &prost_types::FileDescriptorSet) -> Vec<String> {
+        set.file
+            .iter()
+            .flat_map(|f| {
+                f.service
+                    .iter()
+                    .map(move |s| format!("{}.{}", f.package(), s.name()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reflection_describes_only_the_services_served() {
+        let course = [
+            "academy.course.v1.CourseService",
+            "academy.events.v1.EventFeed",
+            "academy.audit.v1.AuditService",
+        ];
+        let set = served_descriptors(&course).expect("descriptors");
+        let mut served = symbols(&set);
+        served.sort();
+        let mut expected: Vec<String> = course.iter().map(|s| (*s).to_owned()).collect();
+        expected.sort();
+        assert_eq!(served, expected);
+        let files: Vec<&str> = set.file.iter().map(|f| f.name()).collect();
+        assert!(
+            !files
+                .iter()
+                .any(|f| f.starts_with("academy/learner/") || f.starts_with("academy/reporting/")),
+            "course describes learner or reporting files: {files:?}"
+        );
+        // What the served methods use is still there (imports included).
+        assert!(
+            files.iter().any(|f| f.starts_with("google/protobuf/")),
+            "{files:?}"
+        );
     }
 }

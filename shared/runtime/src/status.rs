@@ -44,6 +44,9 @@ pub fn to_status(err: DomainError) -> Status {
         DomainError::FailedPrecondition { reason, .. } => {
             Status::with_error_details(Code::FailedPrecondition, message, info(reason, []))
         }
+        DomainError::PermissionDenied { .. } => {
+            Status::with_error_details(Code::PermissionDenied, message, info("SCOPE_NEEDED", []))
+        }
         DomainError::Aborted { resource } => Status::with_error_details(
             Code::Aborted,
             message,
@@ -53,6 +56,9 @@ pub fn to_status(err: DomainError) -> Status {
             let mut details = info("UNAVAILABLE", [("dependency", what)]);
             details.set_retry_info(Some(RETRY_AFTER));
             Status::with_error_details(Code::Unavailable, message, details)
+        }
+        DomainError::DeadlineExceeded { .. } => {
+            Status::with_error_details(Code::DeadlineExceeded, message, info("STREAM_IDLE", []))
         }
         DomainError::ResourceExhausted { .. } => {
             let mut details = info("RESOURCE_EXHAUSTED", []);

@@ -29,3 +29,11 @@ pub fn violated_fields(status: &Status) -> Vec<String> {
         .map(|v| v.field.clone())
         .collect()
 }
+
+/// The `ErrorInfo.reason` of a status, if it has one.
+pub fn error_reason(status: &Status) -> Option<String> {
+    status
+        .get_error_details()
+        .error_info()
+        .map(|info| info.reason.clone())
+}

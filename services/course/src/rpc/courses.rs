@@ -4,7 +4,7 @@ use academy_proto::events::{
     CourseArchived, CourseCreated, CoursePublished, CourseUpdated, event::Payload,
 };
 use academy_runtime::db::db_error;
-use academy_runtime::idempotency::{self, WriteError};
+use academy_runtime::idempotency::{self, Key, WriteError};
 use chrono::Utc;
 use sea_orm::DatabaseTransaction;
 
@@ -16,22 +16,26 @@ use crate::store::skills;
 
 const CREATE: &str = "CreateCourse";
 
+/// Most bytes of courses in one ListCourses page.
+const PAGE_BYTES: usize = 3 * 1024 * 1024;
+
 pub async fn create(
     catalog: &Catalog,
     req: pb::CreateCourseRequest,
 ) -> Result<pb::Course, DomainError> {
+    // The key is taken before the request is consumed; its violations
+    // come after those of the resource.
+    let key = idempotency::parse_request_id(&req.request_id)
+        .map(|request_id| Key::new(CREATE, request_id.as_deref(), &req));
     let new = convert::new_course(req.course)?;
-    let request_id = idempotency::parse_request_id(&req.request_id)?;
-    if let Some(id) = idempotency::replayed(&catalog.db, CREATE, request_id.as_deref()).await? {
+    let key = key?;
+    if let Some(id) = idempotency::replayed(&catalog.db, key.as_ref()).await? {
         return load(catalog, &id).await;
     }
     let id = id::new_id();
-    let id = match insert(catalog, &id, &new, request_id.as_deref()).await {
+    let id = match insert(catalog, &id, &new, key.as_ref()).await {
         Ok(id) => id,
-        Err(err) => {
-            idempotency::recover(&catalog.db, CREATE, request_id.as_deref(), err, code_taken)
-                .await?
-        }
+        Err(err) => idempotency::recover(&catalog.db, key.as_ref(), err, code_taken).await?,
     };
     load(catalog, &id).await
 }
@@ -49,10 +53,10 @@ async fn insert(
     catalog: &Catalog,
     id: &str,
     new: &NewCourse,
-    request_id: Option<&str>,
+    key: Option<&Key>,
 ) -> Result<String, WriteError> {
     let txn = academy_runtime::db::begin_write(&catalog.db).await?;
-    if let Some(existing) = idempotency::replayed(&txn, CREATE, request_id).await? {
+    if let Some(existing) = idempotency::replayed(&txn, key).await? {
         return Ok(existing);
     }
     if courses::find_id_by_code(&txn, &new.code).await?.is_some() {
@@ -61,8 +65,8 @@ async fn insert(
     ensure_skills_exist(&txn, "course.skill_ids", &new.skill_ids).await?;
     let now = Utc::now();
     courses::insert(&txn, id, new, now).await?;
-    if let Some(request_id) = request_id {
-        idempotency::remember(&txn, CREATE, request_id, id).await?;
+    if let Some(key) = key {
+        idempotency::remember(&txn, CREATE, key, id).await?;
     }
     let record = reload(&txn, id).await?;
     let event = Payload::CourseCreated(CourseCreated {
@@ -134,12 +138,20 @@ pub async fn list(
     let rows = courses::list(&catalog.db, &filter, &page)
         .await
         .map_err(db_error)?;
-    let (rows, next_page_token) = page.finish(rows, |r| r.course.id.clone());
+    let courses = rows
+        .into_iter()
+        .map(convert::course_to_proto)
+        .collect::<Result<Vec<_>, _>>()?;
+    // A course can be ~200 KB (200 modules): a page ends by bytes too, far
+    // enough below the 4 MiB message limit that it is always sent.
+    let (courses, next_page_token) = page.finish_within(
+        courses,
+        |c| c.id.clone(),
+        |c| prost::Message::encoded_len(c) + 8,
+        PAGE_BYTES,
+    );
     Ok(pb::ListCoursesResponse {
-        courses: rows
-            .into_iter()
-            .map(convert::course_to_proto)
-            .collect::<Result<_, _>>()?,
+        courses,
         next_page_token,
     })
 }

@@ -2,7 +2,7 @@ use academy_domain::{DomainError, PageRequest, id::new_id, text};
 use academy_proto::course as pb;
 use academy_proto::events::{SkillCreated, event::Payload};
 use academy_runtime::db::db_error;
-use academy_runtime::idempotency::{self, WriteError};
+use academy_runtime::idempotency::{self, Key, WriteError};
 use chrono::Utc;
 
 use super::Catalog;
@@ -16,17 +16,21 @@ pub async fn create(
     catalog: &Catalog,
     req: pb::CreateSkillRequest,
 ) -> Result<pb::Skill, DomainError> {
+    // The key is taken before the request is consumed; its violations
+    // come after those of the resource.
+    let key = idempotency::parse_request_id(&req.request_id)
+        .map(|request_id| Key::new(CREATE, request_id.as_deref(), &req));
     let new = convert::new_skill(req.skill)?;
-    let request_id = idempotency::parse_request_id(&req.request_id)?;
-    if let Some(id) = idempotency::replayed(&catalog.db, CREATE, request_id.as_deref()).await? {
+    let key = key?;
+    if let Some(id) = idempotency::replayed(&catalog.db, key.as_ref()).await? {
         return get(catalog, &id).await;
     }
     let id = new_id();
-    let result = insert(catalog, &id, &new, request_id.as_deref()).await;
+    let result = insert(catalog, &id, &new, key.as_ref()).await;
     let id = match result {
         Ok(id) => id,
         Err(err) => {
-            idempotency::recover(&catalog.db, CREATE, request_id.as_deref(), err, || {
+            idempotency::recover(&catalog.db, key.as_ref(), err, || {
                 DomainError::AlreadyExists {
                     resource: "skill",
                     field: "name",
@@ -44,10 +48,10 @@ async fn insert(
     catalog: &Catalog,
     id: &str,
     new: &NewSkill,
-    request_id: Option<&str>,
+    key: Option<&Key>,
 ) -> Result<String, WriteError> {
     let txn = academy_runtime::db::begin_write(&catalog.db).await?;
-    if let Some(existing) = idempotency::replayed(&txn, CREATE, request_id).await? {
+    if let Some(existing) = idempotency::replayed(&txn, key).await? {
         return Ok(existing);
     }
     if skills::find_by_name(&txn, &new.name).await?.is_some() {
@@ -59,8 +63,8 @@ async fn insert(
     }
     let now = Utc::now();
     skills::insert(&txn, id, new, now).await?;
-    if let Some(request_id) = request_id {
-        idempotency::remember(&txn, CREATE, request_id, id).await?;
+    if let Some(key) = key {
+        idempotency::remember(&txn, CREATE, key, id).await?;
     }
     let event = Payload::SkillCreated(SkillCreated {
         skill_id: id.to_owned(),

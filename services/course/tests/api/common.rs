@@ -61,7 +61,7 @@ impl TestServer {
         format!("http://{}", self.addr)
     }
 
-    async fn channel(&self) -> Channel {
+    pub async fn channel(&self) -> Channel {
         Channel::from_shared(self.endpoint())
             .unwrap()
             .connect()

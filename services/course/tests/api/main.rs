@@ -8,6 +8,8 @@ mod courses;
 mod feed;
 mod follow;
 mod hostile;
+mod pages;
 mod programs;
+mod reflection;
 mod server;
 mod skills;

@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(academy_runtime::idempotency::CreateIdempotencyKeys),
             Box::new(m20261128_000003_create_learners::Migration),
             Box::new(academy_runtime::audit::migration::CreateAuditLog),
+            Box::new(academy_runtime::idempotency::ScopeIdempotencyKeys),
         ]
     }
 }

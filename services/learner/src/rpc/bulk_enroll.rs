@@ -6,7 +6,7 @@
 use academy_domain::{DomainError, id};
 use academy_proto::learner as pb;
 use academy_runtime::db::{begin_write, db_error};
-use academy_runtime::idempotency;
+use academy_runtime::idempotency::{self, Key};
 use academy_runtime::trace::TraceContext;
 use chrono::Utc;
 use sea_orm::DbErr;
@@ -14,7 +14,6 @@ use std::collections::{HashMap, HashSet};
 use tonic::Streaming;
 
 use super::enrollments::{self as single, ENROLL, EnrollRow};
-use super::import::stream_error;
 use super::{Registry, Tally};
 use crate::course_client::CourseInfo;
 use crate::domain::LearnerState;
@@ -36,7 +35,25 @@ pub async fn bulk_enroll(
     let mut answers = Answers::default();
     let mut batch = Vec::with_capacity(registry.batch_size);
     let mut index = 0i64;
-    while let Some(row) = stream.message().await.map_err(stream_error)? {
+    loop {
+        let row = match super::next_row(&mut stream, registry.stream_idle).await {
+            Ok(Some(row)) => row,
+            Ok(None) => break,
+            // A broken stream ends the import; batches already committed stay.
+            Err(err @ DomainError::InvalidArgument { .. }) => return Err(err),
+            Err(err) => {
+                // An idle stream: the rows before are kept, as the message promises.
+                enroll_batch(
+                    registry,
+                    std::mem::take(&mut batch),
+                    &mut tally,
+                    &mut answers,
+                    &trace,
+                )
+                .await?;
+                return Err(err);
+            }
+        };
         if let Err(too_long) = super::check_stream_length(index, registry.max_stream_rows) {
             // The rows before the limit are kept, as the message promises.
             enroll_batch(
@@ -92,6 +109,7 @@ async fn enroll_batch(
             Err(err) => tally.reject(index, err),
         }
     }
+    let parsed = super::reject_reused(&registry.db, parsed, |r| r.key.as_ref(), tally).await?;
     let learner_ids = parsed.iter().map(|(_, r)| r.learner_id.clone()).collect();
     let states: HashMap<String, String> = learners::get_many(&registry.db, learner_ids)
         .await
@@ -161,14 +179,8 @@ async fn check_row(
 /// key decides the rest.
 async fn insert_new(registry: &Registry, rows: &[Ready]) -> Result<(i64, i64), DbErr> {
     let txn = begin_write(&registry.db).await?;
-    let request_ids: Vec<String> = rows
-        .iter()
-        .filter_map(|r| r.row.request_id.clone())
-        .collect();
-    let mut used: HashSet<String> = idempotency::used(&txn, ENROLL, &request_ids)
-        .await?
-        .into_iter()
-        .collect();
+    let keys: Vec<&Key> = rows.iter().filter_map(|r| r.row.key.as_ref()).collect();
+    let mut used = idempotency::used(&txn, &keys).await?;
     let now = Utc::now();
     let mut candidates = Vec::with_capacity(rows.len());
     let mut inserts = Vec::with_capacity(rows.len());
@@ -176,9 +188,9 @@ async fn insert_new(registry: &Registry, rows: &[Ready]) -> Result<(i64, i64), D
         // A request id seen before, also earlier in this batch, is a retry.
         if ready
             .row
-            .request_id
+            .key
             .as_ref()
-            .is_some_and(|r| !used.insert(r.clone()))
+            .is_some_and(|k| used.insert(k).is_some())
         {
             continue;
         }
@@ -195,8 +207,8 @@ async fn insert_new(registry: &Registry, rows: &[Ready]) -> Result<(i64, i64), D
         .collect();
     let (mut events, mut keys) = (Vec::new(), Vec::new());
     for (id, Ready { row, course }) in candidates.iter().filter(|(id, _)| inserted.contains(id)) {
-        if let Some(r) = &row.request_id {
-            keys.push((r.clone(), id.clone()));
+        if let Some(key) = &row.key {
+            keys.push((key.clone(), id.clone()));
         }
         events.push((row.enroll_time, single::created_event(id, row, course)));
     }

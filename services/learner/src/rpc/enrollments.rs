@@ -2,7 +2,7 @@ use academy_domain::{DomainError, FieldViolation, PageRequest, Violations, id};
 use academy_proto::events::{EnrollmentCreated, EnrollmentWithdrawn, event::Payload};
 use academy_proto::learner as pb;
 use academy_runtime::db::{begin_write, db_error};
-use academy_runtime::idempotency::{self, WriteError};
+use academy_runtime::idempotency::{self, Key, WriteError};
 use academy_runtime::trace::TraceContext;
 use chrono::{DateTime, Utc};
 
@@ -21,7 +21,7 @@ pub struct EnrollRow {
     pub learner_id: String,
     pub course_id: String,
     pub program_id: Option<String>,
-    pub request_id: Option<String>,
+    pub key: Option<Key>,
     pub enroll_time: DateTime<Utc>,
 }
 
@@ -48,7 +48,7 @@ pub fn parse_enroll(req: &pb::EnrollRequest, now: DateTime<Utc>) -> Result<Enrol
             learner_id,
             course_id,
             program_id,
-            request_id,
+            key: Key::new(ENROLL, request_id.as_deref(), req),
             enroll_time,
         }),
         _ => Err(DomainError::internal(
@@ -63,8 +63,7 @@ pub async fn enroll(
     trace: TraceContext,
 ) -> Result<pb::Enrollment, DomainError> {
     let row = parse_enroll(&req, Utc::now())?;
-    if let Some(id) = idempotency::replayed(&registry.db, ENROLL, row.request_id.as_deref()).await?
-    {
+    if let Some(id) = idempotency::replayed(&registry.db, row.key.as_ref()).await? {
         return load(registry, &id).await;
     }
     let learner = learners::get(&registry.db, &row.learner_id)
@@ -88,14 +87,7 @@ pub async fn enroll(
     let id = match insert(registry, &id, &row, &course).await {
         Ok(id) => id,
         Err(err) => {
-            idempotency::recover(
-                &registry.db,
-                ENROLL,
-                row.request_id.as_deref(),
-                err,
-                already_enrolled,
-            )
-            .await?
+            idempotency::recover(&registry.db, row.key.as_ref(), err, already_enrolled).await?
         }
     };
     load(registry, &id).await
@@ -115,7 +107,7 @@ async fn insert(
     course: &CourseInfo,
 ) -> Result<String, WriteError> {
     let txn = begin_write(&registry.db).await?;
-    if let Some(existing) = idempotency::replayed(&txn, ENROLL, row.request_id.as_deref()).await? {
+    if let Some(existing) = idempotency::replayed(&txn, row.key.as_ref()).await? {
         return Ok(existing);
     }
     let key = enrollments::active_key(&row.learner_id, &row.course_id);
@@ -128,8 +120,8 @@ async fn insert(
     let now = Utc::now();
     let new = new_enrollment(id, row, course);
     enrollments::insert_one(&txn, enrollments::new_row(&new, now)).await?;
-    if let Some(request_id) = &row.request_id {
-        idempotency::remember(&txn, ENROLL, request_id, id).await?;
+    if let Some(key) = &row.key {
+        idempotency::remember(&txn, ENROLL, key, id).await?;
     }
     registry
         .outbox

@@ -6,7 +6,7 @@
 use academy_domain::{DomainError, id};
 use academy_proto::learner as pb;
 use academy_runtime::db::begin_write;
-use academy_runtime::idempotency;
+use academy_runtime::idempotency::{self, Key};
 use chrono::Utc;
 use sea_orm::DbErr;
 use std::collections::HashSet;
@@ -28,7 +28,18 @@ pub async fn import(
     let mut tally = Tally::default();
     let mut batch = Vec::with_capacity(registry.batch_size);
     let mut index = 0i64;
-    while let Some(row) = stream.message().await.map_err(stream_error)? {
+    loop {
+        let row = match super::next_row(&mut stream, registry.stream_idle).await {
+            Ok(Some(row)) => row,
+            Ok(None) => break,
+            // A broken stream ends the import; batches already committed stay.
+            Err(err @ DomainError::InvalidArgument { .. }) => return Err(err),
+            Err(err) => {
+                // An idle stream: the rows before are kept, as the message promises.
+                import_batch(registry, std::mem::take(&mut batch), &mut tally).await?;
+                return Err(err);
+            }
+        };
         if let Err(too_long) = super::check_stream_length(index, registry.max_stream_rows) {
             // The rows before the limit are kept, as the message promises.
             import_batch(registry, std::mem::take(&mut batch), &mut tally).await?;
@@ -67,7 +78,7 @@ pub fn stream_error(status: tonic::Status) -> DomainError {
 
 struct Row {
     learner: NewLearner,
-    request_id: Option<String>,
+    key: Option<Key>,
 }
 
 async fn import_batch(
@@ -81,36 +92,38 @@ async fn import_batch(
         let parsed = convert::new_learner(&req, now)
             .and_then(|learner| Ok((learner, idempotency::parse_request_id(&req.request_id)?)));
         match parsed {
-            Ok((learner, request_id)) => valid.push(Row {
-                learner,
-                request_id,
-            }),
+            Ok((learner, request_id)) => valid.push((
+                index,
+                Row {
+                    learner,
+                    key: Key::new(REGISTER, request_id.as_deref(), &req),
+                },
+            )),
             Err(err) => tally.reject(index, err),
         }
     }
+    let valid: Vec<Row> = super::reject_reused(&registry.db, valid, |r| r.key.as_ref(), tally)
+        .await?
+        .into_iter()
+        .map(|(_, row)| row)
+        .collect();
     tally.commit_batch(|| insert_new(registry, &valid)).await
 }
 
 /// Inserts the rows no learner matches yet, in one transaction; returns
 /// (created, duplicates). Rows whose request id was used before are
-/// duplicates; the unique indexes on e-mail and external id decide the rest.
+/// duplicates (those used for a different request were rejected before);
+/// the unique indexes on e-mail and external id decide the rest.
 async fn insert_new(registry: &Registry, rows: &[Row]) -> Result<(i64, i64), DbErr> {
     let txn = begin_write(&registry.db).await?;
-    let request_ids: Vec<String> = rows.iter().filter_map(|r| r.request_id.clone()).collect();
-    let mut used: HashSet<String> = idempotency::used(&txn, REGISTER, &request_ids)
-        .await?
-        .into_iter()
-        .collect();
+    let keys: Vec<&Key> = rows.iter().filter_map(|r| r.key.as_ref()).collect();
+    let mut used = idempotency::used(&txn, &keys).await?;
     let now = Utc::now();
     let mut candidates = Vec::with_capacity(rows.len());
     let mut inserts = Vec::with_capacity(rows.len());
     for row in rows {
         // A request id seen before, also earlier in this batch, is a retry.
-        if row
-            .request_id
-            .as_ref()
-            .is_some_and(|r| !used.insert(r.clone()))
-        {
+        if row.key.as_ref().is_some_and(|k| used.insert(k).is_some()) {
             continue;
         }
         let id = id::new_id();
@@ -123,8 +136,8 @@ async fn insert_new(registry: &Registry, rows: &[Row]) -> Result<(i64, i64), DbE
         .collect();
     let (mut events, mut keys) = (Vec::new(), Vec::new());
     for (id, row) in candidates.iter().filter(|(id, _)| inserted.contains(id)) {
-        if let Some(r) = &row.request_id {
-            keys.push((r.clone(), id.clone()));
+        if let Some(key) = &row.key {
+            keys.push((key.clone(), id.clone()));
         }
         events.push((
             row.learner.register_time,

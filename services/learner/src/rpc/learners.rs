@@ -3,7 +3,7 @@ use academy_proto::events::{LearnerErased, event::Payload};
 use academy_proto::learner as pb;
 use academy_runtime::db::{begin_write, db_error};
 use academy_runtime::feed::outbox;
-use academy_runtime::idempotency::{self, WriteError};
+use academy_runtime::idempotency::{self, Key, WriteError};
 use chrono::Utc;
 
 use super::Registry;
@@ -13,20 +13,49 @@ use crate::store::learners::{self, LearnerFilter};
 
 const REGISTER: &str = "RegisterLearner";
 
+/// What a write answers a caller without `learners.read`: the id, state,
+/// times and etag, no personal data (issue #15, item 5).
+fn answer(learner: pb::Learner, reads: bool) -> pb::Learner {
+    if reads {
+        return learner;
+    }
+    pb::Learner {
+        id: learner.id,
+        state: learner.state,
+        create_time: learner.create_time,
+        update_time: learner.update_time,
+        etag: learner.etag,
+        register_time: learner.register_time,
+        ..Default::default()
+    }
+}
+
+/// RegisterLearner; the full record only for a caller that `reads`.
 pub async fn register(
+    registry: &Registry,
+    req: pb::RegisterLearnerRequest,
+    reads: bool,
+) -> Result<pb::Learner, DomainError> {
+    register_learner(registry, req)
+        .await
+        .map(|l| answer(l, reads))
+}
+
+async fn register_learner(
     registry: &Registry,
     req: pb::RegisterLearnerRequest,
 ) -> Result<pb::Learner, DomainError> {
     let new = convert::new_learner(&req, Utc::now())?;
     let request_id = idempotency::parse_request_id(&req.request_id)?;
-    if let Some(id) = idempotency::replayed(&registry.db, REGISTER, request_id.as_deref()).await? {
+    let key = Key::new(REGISTER, request_id.as_deref(), &req);
+    if let Some(id) = idempotency::replayed(&registry.db, key.as_ref()).await? {
         return load(registry, &id).await;
     }
     let id = id::new_id();
-    let id = match insert(registry, &id, &new, request_id.as_deref()).await {
+    let id = match insert(registry, &id, &new, key.as_ref()).await {
         Ok(id) => id,
         Err(err) => {
-            idempotency::recover(&registry.db, REGISTER, request_id.as_deref(), err, || {
+            idempotency::recover(&registry.db, key.as_ref(), err, || {
                 DomainError::AlreadyExists {
                     resource: "learner",
                     field: "email or external_id",
@@ -42,10 +71,10 @@ async fn insert(
     registry: &Registry,
     id: &str,
     new: &NewLearner,
-    request_id: Option<&str>,
+    key: Option<&Key>,
 ) -> Result<String, WriteError> {
     let txn = begin_write(&registry.db).await?;
-    if let Some(existing) = idempotency::replayed(&txn, REGISTER, request_id).await? {
+    if let Some(existing) = idempotency::replayed(&txn, key).await? {
         return Ok(existing);
     }
     ensure_unique(
@@ -57,8 +86,8 @@ async fn insert(
     .await?;
     let now = Utc::now();
     learners::insert_one(&txn, learners::new_row(id, new, now)).await?;
-    if let Some(request_id) = request_id {
-        idempotency::remember(&txn, REGISTER, request_id, id).await?;
+    if let Some(key) = key {
+        idempotency::remember(&txn, REGISTER, key, id).await?;
     }
     registry
         .outbox
@@ -148,7 +177,30 @@ pub async fn list(
     })
 }
 
+/// UpdateLearner; the full record only for a caller that `reads`. Changing
+/// the e-mail or external id also needs `learners.read`: a conflict there
+/// would tell a write-only caller who else is registered.
 pub async fn update(
+    registry: &Registry,
+    req: pb::UpdateLearnerRequest,
+    reads: bool,
+) -> Result<pb::Learner, DomainError> {
+    let unique = req
+        .update_mask
+        .as_ref()
+        .is_some_and(|m| m.paths.iter().any(|p| p == "email" || p == "external_id"));
+    if unique && !reads {
+        return Err(DomainError::PermissionDenied {
+            message: "changing email or external_id also needs the `learners.read` scope"
+                .to_owned(),
+        });
+    }
+    update_learner(registry, req)
+        .await
+        .map(|l| answer(l, reads))
+}
+
+async fn update_learner(
     registry: &Registry,
     req: pb::UpdateLearnerRequest,
 ) -> Result<pb::Learner, DomainError> {
@@ -227,6 +279,11 @@ pub async fn erase(
         }
         let now = Utc::now();
         learners::erase(&txn, &id, now).await?;
+        // Request ids are often built from an e-mail (`signup:<email>`):
+        // the keys of every call about the learner go too.
+        let mut resources = crate::store::enrollments::ids_of_learner(&txn, &id).await?;
+        resources.push(id.clone());
+        idempotency::forget(&txn, &resources).await?;
         outbox::redact(&txn, &id, |payload| match payload {
             Payload::LearnerRegistered(e) => e.organization.clear(),
             Payload::LearnerUpdated(e) => e.organization.clear(),

@@ -25,6 +25,27 @@ pub struct Registry {
     pub batch_size: usize,
     /// Most rows one streaming import may carry.
     pub max_stream_rows: usize,
+    /// Longest wait for the next row of a client stream.
+    pub stream_idle: std::time::Duration,
+}
+
+/// The next row of a client stream: `None` at its end; DEADLINE_EXCEEDED
+/// when none arrives within `idle` (an idle stream would hold a call slot
+/// for ever); a broken stream ends the import ([`import::stream_error`]).
+pub async fn next_row<T>(
+    stream: &mut tonic::Streaming<T>,
+    idle: std::time::Duration,
+) -> Result<Option<T>, DomainError> {
+    match tokio::time::timeout(idle, stream.message()).await {
+        Ok(row) => row.map_err(import::stream_error),
+        Err(_) => Err(DomainError::DeadlineExceeded {
+            message: format!(
+                "no row arrived for {} s; the rows before were processed, send the rest in \
+                 another stream",
+                idle.as_secs()
+            ),
+        }),
+    }
 }
 
 /// Refuses the row after the last one a stream may carry.
@@ -80,6 +101,34 @@ impl Tally {
             });
         }
     }
+}
+
+/// Rejects the rows whose request id this caller used before, or earlier
+/// in the same batch, for a different request (`REQUEST_ID_REUSED`) and
+/// returns the others. Replays stay: the insert counts them as duplicates.
+pub async fn reject_reused<T>(
+    db: &sea_orm::DatabaseConnection,
+    rows: Vec<(i64, T)>,
+    key: impl Fn(&T) -> Option<&academy_runtime::idempotency::Key>,
+    tally: &mut Tally,
+) -> Result<Vec<(i64, T)>, DomainError> {
+    use academy_runtime::idempotency;
+    let keys: Vec<_> = rows.iter().filter_map(|(_, row)| key(row)).collect();
+    if keys.is_empty() {
+        return Ok(rows);
+    }
+    let mut used = idempotency::used(db, &keys)
+        .await
+        .map_err(academy_runtime::db::db_error)?;
+    let mut kept = Vec::with_capacity(rows.len());
+    for (index, row) in rows {
+        if key(&row).is_some_and(|k| used.insert(k) == Some(false)) {
+            tally.reject(index, idempotency::reused());
+        } else {
+            kept.push((index, row));
+        }
+    }
+    Ok(kept)
 }
 
 /// A batch whose insert races a concurrent writer on a unique key is

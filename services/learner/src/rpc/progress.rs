@@ -8,7 +8,7 @@ use academy_proto::events::{
 };
 use academy_proto::learner as pb;
 use academy_runtime::db::begin_write;
-use academy_runtime::idempotency::{self, WriteError};
+use academy_runtime::idempotency::{self, Key, WriteError};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseTransaction;
 
@@ -27,7 +27,7 @@ struct Request {
     module_id: String,
     minutes: i32,
     occurred_at: DateTime<Utc>,
-    request_id: Option<String>,
+    key: Option<Key>,
 }
 
 fn parse(req: &pb::RecordProgressRequest, now: DateTime<Utc>) -> Result<Request, DomainError> {
@@ -59,7 +59,7 @@ fn parse(req: &pb::RecordProgressRequest, now: DateTime<Utc>) -> Result<Request,
             module_id,
             minutes,
             occurred_at,
-            request_id,
+            key: Key::new(RECORD, request_id.as_deref(), req),
         }),
         _ => Err(DomainError::internal(
             "validation passed with a missing field",
@@ -72,14 +72,14 @@ pub async fn record(
     req: pb::RecordProgressRequest,
 ) -> Result<pb::Enrollment, DomainError> {
     let req = parse(&req, Utc::now())?;
-    if idempotency::replayed(&registry.db, RECORD, req.request_id.as_deref())
+    if idempotency::replayed(&registry.db, req.key.as_ref())
         .await?
         .is_none()
     {
         match apply(registry, &req).await {
             Ok(()) => {}
             Err(err) => {
-                idempotency::recover(&registry.db, RECORD, req.request_id.as_deref(), err, || {
+                idempotency::recover(&registry.db, req.key.as_ref(), err, || {
                     DomainError::internal("progress conflicted without a request id")
                 })
                 .await?;
@@ -106,7 +106,7 @@ async fn apply_in(
     txn: &DatabaseTransaction,
     req: &Request,
 ) -> Result<Option<Vec<(DateTime<Utc>, Payload)>>, WriteError> {
-    if idempotency::replayed(txn, RECORD, req.request_id.as_deref())
+    if idempotency::replayed(txn, req.key.as_ref())
         .await?
         .is_some()
     {
@@ -157,8 +157,8 @@ async fn apply_in(
         },
     )
     .await?;
-    if let Some(request_id) = &req.request_id {
-        idempotency::remember(txn, RECORD, request_id, &row.id).await?;
+    if let Some(key) = &req.key {
+        idempotency::remember(txn, RECORD, key, &row.id).await?;
     }
     let (enrollment_id, learner_id, course_id, program_id) = convert::enrollment_keys(&row);
     let mut events = vec![(
@@ -188,11 +188,18 @@ pub async fn record_many(
     let mut tally = super::Tally::default();
     let mut batch = Vec::with_capacity(registry.batch_size);
     let mut index = 0i64;
-    while let Some(row) = stream
-        .message()
-        .await
-        .map_err(super::import::stream_error)?
-    {
+    loop {
+        let row = match super::next_row(&mut stream, registry.stream_idle).await {
+            Ok(Some(row)) => row,
+            Ok(None) => break,
+            // A broken stream ends the import; batches already committed stay.
+            Err(err @ DomainError::InvalidArgument { .. }) => return Err(err),
+            Err(err) => {
+                // An idle stream: the rows before are kept, as the message promises.
+                record_batch(registry, std::mem::take(&mut batch), &mut tally).await?;
+                return Err(err);
+            }
+        };
         if let Err(too_long) = super::check_stream_length(index, registry.max_stream_rows) {
             // The rows before the limit are kept, as the message promises.
             record_batch(registry, std::mem::take(&mut batch), &mut tally).await?;

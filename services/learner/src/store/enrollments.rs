@@ -229,3 +229,17 @@ pub async fn withdraw<C: ConnectionTrait>(
         .await?;
     Ok(())
 }
+
+/// Ids of every enrollment of `learner_id` (erasure forgets their request ids).
+pub async fn ids_of_learner<C: ConnectionTrait>(
+    db: &C,
+    learner_id: &str,
+) -> Result<Vec<String>, DbErr> {
+    enrollment::Entity::find()
+        .select_only()
+        .column(enrollment::Column::Id)
+        .filter(enrollment::Column::LearnerId.eq(learner_id))
+        .into_tuple()
+        .all(db)
+        .await
+}

@@ -69,18 +69,47 @@ impl Stack {
         db: TestDb,
         tweak: impl FnOnce(&mut academy_learner::LearnerSettings),
     ) -> Self {
+        Self::start_configured(db, tweak, |_| {}).await
+    }
+
+    /// The learner service requires bearer tokens signed with [`SECRET`]
+    /// (mint them with [`token`]); the course service takes any call.
+    pub async fn start_authenticated(db: TestDb) -> Self {
+        Self::start_configured(
+            db,
+            |_| {},
+            |config| config.auth = academy_runtime::auth::AuthConfig::hs256(SECRET),
+        )
+        .await
+    }
+
+    /// Learner settings as `tweak` leaves them (7 rows per batch before),
+    /// and the learner server's configuration as `configure` leaves it.
+    pub async fn start_configured(
+        db: TestDb,
+        tweak: impl FnOnce(&mut academy_learner::LearnerSettings),
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> Self {
         let course_db = TestDb::sqlite();
-        let course = spawn(&course_db, |config, listener, conn, token| async move {
-            academy_course::serve(&config, listener, conn, token).await
-        })
+        let course = spawn(
+            &course_db,
+            |_| {},
+            |config, listener, conn, token| async move {
+                academy_course::serve(&config, listener, conn, token).await
+            },
+        )
         .await;
         let mut settings = academy_learner::LearnerSettings::new(format!("http://{}", course.addr));
         settings.import_batch_size = 7;
         settings.course_timeout_ms = 1000;
         tweak(&mut settings);
-        let learner = spawn(&db, move |config, listener, conn, token| async move {
-            academy_learner::serve(&config, &settings, listener, conn, token).await
-        })
+        let learner = spawn(
+            &db,
+            configure,
+            move |config, listener, conn, token| async move {
+                academy_learner::serve(&config, &settings, listener, conn, token).await
+            },
+        )
         .await;
         Self {
             learner,
@@ -120,7 +149,7 @@ impl Stack {
     }
 }
 
-async fn spawn<F, Fut>(db: &TestDb, serve: F) -> Running
+async fn spawn<F, Fut>(db: &TestDb, configure: impl FnOnce(&mut ServerConfig), serve: F) -> Running
 where
     F: FnOnce(ServerConfig, TcpListener, sea_orm::DatabaseConnection, CancellationToken) -> Fut
         + Send
@@ -129,7 +158,8 @@ where
 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let config = ServerConfig::local(db.dir.path().to_owned());
+    let mut config = ServerConfig::local(db.dir.path().to_owned());
+    configure(&mut config);
     let conn = academy_runtime::db::connect(&db.url).await.unwrap();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(serve(config, listener, conn, shutdown.clone()));
@@ -163,6 +193,31 @@ async fn wait_until_serving(addr: SocketAddr) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("server at {addr} did not become SERVING");
+}
+
+/// The HS256 key of [`Stack::start_authenticated`].
+pub const SECRET: &str = "a-test-secret-of-at-least-32-characters!";
+
+/// A bearer token of `subject` with `scopes`, for [`Stack::start_authenticated`].
+pub fn token(subject: &str, scopes: &[&str]) -> String {
+    academy_runtime::auth::mint(
+        SECRET,
+        "academy",
+        "academy",
+        subject,
+        scopes,
+        Duration::from_secs(600),
+    )
+    .unwrap()
+}
+
+/// `message` with `authorization: Bearer <token>`.
+pub fn authorized<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
 }
 
 pub const UNKNOWN_ID: &str = "01900000-0000-7000-8000-000000000000";

@@ -855,3 +855,30 @@ fn a_stream_of_many_bad_rows_still_gets_its_answer() {
     assert_eq!((reply.created, reply.rejected_count), (0, 15_000));
     assert_eq!(reply.rejected.len(), 1000);
 }
+
+/// Issue #15, item 9: e-mails with look-alike (Cyrillic, full-width),
+/// zero-width or bidirectional-override characters were accepted, so one
+/// person could register again under an address that looks the same. Now
+/// INVALID_ARGUMENT, and nothing is written.
+#[test]
+fn look_alike_e_mails_are_refused() {
+    let t = Hostile::start();
+    let before = t.rt.block_on(t.commits.version());
+    for spoof in [
+        "\u{430}ysel@example.az",
+        "ａysel@example.az",
+        "ay\u{200B}sel@example.az",
+        "aysel\u{202E}@example.az",
+        "aysel@ex\u{0430}mple.az",
+    ] {
+        let status =
+            t.rt.block_on(t.learners.clone().register_learner(register(spoof)))
+                .unwrap_err();
+        assert_eq!(violated_fields(&status), ["learner.email"], "{spoof:?}");
+    }
+    assert_eq!(
+        t.rt.block_on(t.commits.version()),
+        before,
+        "nothing written"
+    );
+}

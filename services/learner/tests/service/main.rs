@@ -7,7 +7,12 @@
 mod common;
 mod enrollments;
 mod erasure;
+mod feed_limits;
 mod hostile;
+mod idempotency;
 mod import;
 mod learners;
 mod progress;
+mod stream_limits;
+mod wire;
+mod write_scope;

@@ -39,7 +39,7 @@ pub fn with_call<F: Future>(call: CallInfo, future: F) -> impl Future<Output = F
 }
 
 /// The call being served, or the system outside one.
-fn current() -> CallInfo {
+pub(crate) fn current() -> CallInfo {
     CALL.try_with(CallInfo::clone).unwrap_or_else(|_| CallInfo {
         actor: SYSTEM.to_owned(),
         method: String::new(),

@@ -19,6 +19,22 @@ pub struct Caller {
     pub scopes: Vec<String>,
 }
 
+impl Caller {
+    /// Whether the token holds `scope`.
+    pub fn may(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+/// Whether the caller of `request` holds `scope` (for answers that depend
+/// on more than the method's own scope). No known caller: no.
+pub fn caller_may<T>(request: &tonic::Request<T>, scope: &str) -> bool {
+    request
+        .extensions()
+        .get::<Caller>()
+        .is_some_and(|caller| caller.may(scope))
+}
+
 /// Paths anyone may call: Kubernetes probes and grpcurl discovery.
 pub(crate) fn is_public(path: &str) -> bool {
     [
@@ -71,9 +87,10 @@ impl AuthLayer {
             return Ok(None);
         }
         let Some(verifier) = &self.verifier else {
+            // Without auth everyone may do everything.
             return Ok(Some(Caller {
                 subject: "anonymous (auth disabled)".into(),
-                scopes: Vec::new(),
+                scopes: super::scope::ALL.iter().map(|s| (*s).to_owned()).collect(),
             }));
         };
         let token = bearer(request.headers()).map_err(unauthenticated)?;

@@ -16,9 +16,9 @@ mod verify;
 pub use client::ClientToken;
 pub use config::AuthConfig;
 pub(crate) use layer::is_public;
-pub use layer::{AuthLayer, Caller, ScopeTable};
+pub use layer::{AuthLayer, Caller, ScopeTable, caller_may};
 pub use token::{Claims, mint};
-pub use verify::{AuthError, Verifier};
+pub use verify::{AuthError, MAX_SUBJECT_LEN, MAX_TOKEN_LIFETIME_SECS, Verifier};
 
 /// Every scope a method can require.
 pub mod scope {

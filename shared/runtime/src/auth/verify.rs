@@ -20,6 +20,12 @@ pub enum AuthError {
     NotYetValid,
     #[error("token issuer or audience not accepted")]
     WrongIssuerOrAudience,
+    #[error(
+        "token lifetime not accepted: it needs an `iat` not in the future and may last at most 24 hours"
+    )]
+    Lifetime,
+    #[error("token subject not accepted: it must be 1-256 characters with no control characters")]
+    Subject,
     #[error("invalid token")]
     Invalid,
 }
@@ -54,6 +60,48 @@ pub(super) struct Verified {
     pub(super) sub: String,
     #[serde(default)]
     pub(super) scope: String,
+    /// Issued at; required (a token without one has no known lifetime).
+    #[serde(default)]
+    iat: Option<i64>,
+    exp: i64,
+}
+
+/// Longest accepted lifetime of a token (`exp - iat`): a stolen token is
+/// useful for a day at most.
+pub const MAX_TOKEN_LIFETIME_SECS: i64 = 24 * 3600;
+
+/// Longest accepted `sub`; it becomes the audit log's actor.
+pub const MAX_SUBJECT_LEN: usize = 256;
+
+impl Verified {
+    /// The checks jsonwebtoken does not make: `iat` present, not in the
+    /// future and at most [`MAX_TOKEN_LIFETIME_SECS`] before `exp`; `sub`
+    /// short, not blank, and free of control characters (it is written
+    /// to the audit log as the actor, where a newline could forge a line).
+    fn check(self, now: i64) -> Result<Self, AuthError> {
+        let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(0);
+        match self.iat {
+            Some(iat)
+                if iat <= now.saturating_add(leeway)
+                    && self.exp.saturating_sub(iat) <= MAX_TOKEN_LIFETIME_SECS => {}
+            _ => return Err(AuthError::Lifetime),
+        }
+        let sub = self.sub.as_str();
+        if sub.trim().is_empty()
+            || sub.trim() != sub
+            || sub.chars().count() > MAX_SUBJECT_LEN
+            || sub.chars().any(|c| c.is_control() || is_invisible(c))
+        {
+            return Err(AuthError::Subject);
+        }
+        Ok(self)
+    }
+}
+
+/// Format characters that would hide or reorder what an auditor reads
+/// (zero-width spaces and joiners, bidirectional overrides, BOM).
+pub(crate) fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}')
 }
 
 /// Tokens older than their `exp` by this much still pass (clock skew).
@@ -139,7 +187,7 @@ impl Verifier {
                 break;
             }
         }
-        outcome
+        outcome.and_then(|claims| claims.check(chrono::Utc::now().timestamp()))
     }
 
     fn validation(&self, algorithm: Algorithm) -> Validation {
@@ -265,6 +313,75 @@ mod tests {
             v.verify(&sign(now + 600, now + 900)).err(),
             Some(AuthError::NotYetValid)
         );
+    }
+
+    fn sign(claims: &serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(Algorithm::HS256),
+            claims,
+            &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .expect("encode")
+    }
+
+    #[test]
+    fn tokens_need_an_iat_and_a_lifetime_of_a_day_at_most() {
+        let v = verifier();
+        let now = chrono::Utc::now().timestamp();
+        let claims = |iat: Option<i64>, exp: i64| {
+            let mut c = serde_json::json!({
+                "sub": "ops", "iss": "academy", "aud": "academy", "exp": exp, "scope": "",
+            });
+            if let Some(iat) = iat {
+                c["iat"] = iat.into();
+            }
+            c
+        };
+        assert!(v.verify(&sign(&claims(Some(now), now + 3600))).is_ok());
+        assert!(v.verify(&sign(&claims(Some(now), now + 24 * 3600))).is_ok());
+        for (iat, exp) in [
+            (None, now + 60),
+            (Some(now), now + 24 * 3600 + 1),
+            (Some(now - 10), now + 365 * 24 * 3600),
+            (Some(now + 3600), now + 7200),
+        ] {
+            assert_eq!(
+                v.verify(&sign(&claims(iat, exp))).err(),
+                Some(AuthError::Lifetime),
+                "iat {iat:?} exp {exp}"
+            );
+        }
+    }
+
+    #[test]
+    fn blank_long_and_multi_line_subjects_are_refused() {
+        let v = verifier();
+        let now = chrono::Utc::now().timestamp();
+        let with_sub = |sub: &str| {
+            sign(&serde_json::json!({
+                "sub": sub, "iss": "academy", "aud": "academy",
+                "iat": now, "exp": now + 60, "scope": "",
+            }))
+        };
+        assert!(v.verify(&with_sub("dpo:leyla")).is_ok());
+        assert!(v.verify(&with_sub("Leyla Məmmədova")).is_ok());
+        for sub in [
+            "",
+            "   ",
+            " ops",
+            "ops\nadmin",
+            "ops\r",
+            "ops\u{0}",
+            "ops\u{202E}nimda",
+            "o\u{200B}ps",
+            &"x".repeat(MAX_SUBJECT_LEN + 1),
+        ] {
+            assert_eq!(
+                v.verify(&with_sub(sub)).err(),
+                Some(AuthError::Subject),
+                "{sub:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,126 @@
+//! Issue #15, item 5: write does not imply read. A caller without
+//! `learners.read` gets no personal data back from RegisterLearner or
+//! UpdateLearner, and cannot change the e-mail or external id (whose
+//! uniqueness conflicts would tell it who else is registered).
+
+use academy_proto::learner::*;
+use academy_testkit::{TestDb, on_both_backends};
+use tonic::Code;
+
+use crate::common::*;
+
+on_both_backends!(write_answers_carry_no_personal_data_without_read);
+
+async fn write_answers_carry_no_personal_data_without_read(db: TestDb) {
+    let stack = Stack::start_authenticated(db).await;
+    let writer = token("import:hr", &["learners.write"]);
+    let officer = token("ops:officer", &["learners.write", "learners.read"]);
+    let mut learners = stack.learners().await;
+    let taken = learners
+        .register_learner(authorized(register("someone@example.az"), &officer))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        taken.email, "someone@example.az",
+        "a reader gets the record"
+    );
+
+    let created = learners
+        .register_learner(authorized(register("new.hire@example.az"), &writer))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!created.id.is_empty() && !created.etag.is_empty());
+    let no_personal_data = |l: &Learner| {
+        l.email.is_empty()
+            && l.full_name.is_empty()
+            && l.organization.is_empty()
+            && l.external_id.is_none()
+            && l.region.is_empty()
+            && l.birth_year == 0
+    };
+    assert!(no_personal_data(&created), "{created:?}");
+
+    // A profile change: applied, answered with the id and new etag only.
+    let mut change = Learner {
+        id: taken.id.clone(),
+        full_name: "Changed Name".into(),
+        ..Default::default()
+    };
+    let mask = |paths: &[&str]| {
+        Some(prost_types::FieldMask {
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+        })
+    };
+    let updated = learners
+        .update_learner(authorized(
+            UpdateLearnerRequest {
+                learner: Some(change.clone()),
+                update_mask: mask(&["full_name"]),
+                etag: String::new(),
+            },
+            &writer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(no_personal_data(&updated), "{updated:?}");
+    assert_ne!(updated.etag, taken.etag);
+
+    // The e-mail: a yes/no oracle for who is registered, so not without read.
+    change.email = "new.hire@example.az".into();
+    let status = learners
+        .update_learner(authorized(
+            UpdateLearnerRequest {
+                learner: Some(change.clone()),
+                update_mask: mask(&["email"]),
+                etag: String::new(),
+            },
+            &writer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert!(!status.message().contains("new.hire"), "{status:?}");
+    let status = learners
+        .update_learner(authorized(
+            UpdateLearnerRequest {
+                learner: Some(change.clone()),
+                update_mask: mask(&["external_id"]),
+                etag: String::new(),
+            },
+            &writer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+
+    // With read, the conflict is reported as before and the record shown.
+    let status = learners
+        .update_learner(authorized(
+            UpdateLearnerRequest {
+                learner: Some(change),
+                update_mask: mask(&["email"]),
+                etag: String::new(),
+            },
+            &officer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::AlreadyExists, "{status:?}");
+    let read = learners
+        .get_learner(authorized(
+            GetLearnerRequest {
+                id: taken.id.clone(),
+            },
+            &officer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (read.email.as_str(), read.full_name.as_str()),
+        ("someone@example.az", "Changed Name")
+    );
+}
