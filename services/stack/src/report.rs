@@ -44,7 +44,7 @@ pub(crate) async fn print(
         "  grpcurl -plaintext {auth} -d '{{}}' {addr} academy.reporting.v1.ReportingService/GetFeedStatus"
     );
     println!(
-        "  cargo run -q -p academyctl -- --reporting-endpoint {reporting} report breakdown --half {half} --dimension age-band"
+        "  cargo run --release -q -p academyctl -- --reporting-endpoint {reporting} report breakdown --half {half} --dimension age-band"
     );
     Ok(())
 }

@@ -7,14 +7,16 @@ use academyctl::client::Authed;
 use chrono::{Duration as Days, TimeZone, Utc};
 use std::collections::HashMap;
 
-use super::learners::Registered;
+use super::learners::{Registered, resent, streams};
+use super::progress::Progress;
+use super::streams::{self as bounded, Counts, ROWS_PER_STREAM, Retry};
 use super::tally::Tally;
-use super::{Rng, bar, timestamp};
+use super::{Rng, timestamp};
 
 /// Most learners take one course within two months of registering, some
 /// two or three, a few none yet.
 pub(super) async fn enroll(
-    mut client: EnrollmentServiceClient<Authed>,
+    client: EnrollmentServiceClient<Authed>,
     rng: &mut Rng,
     learners: &[Registered],
     courses: &HashMap<String, Vec<String>>,
@@ -42,18 +44,27 @@ pub(super) async fn enroll(
             });
         }
     }
-    let bar = bar(rows.len() as u64, "enrollments");
-    let progress = bar.clone();
-    let reply = client
-        .bulk_enroll(tokio_stream::iter(
-            rows.into_iter().inspect(move |_| progress.inc(1)),
-        ))
-        .await?
-        .into_inner();
-    bar.finish();
+    let progress = Progress::rows(rows.len() as u64, "enrollments");
+    let sent = bounded::send(rows, ROWS_PER_STREAM, Retry::DEMO, &progress, |rows| {
+        let mut client = client.clone();
+        async move {
+            let reply = client.bulk_enroll(rows).await?.into_inner();
+            Ok(Counts {
+                written: reply.created,
+                duplicates: reply.duplicates,
+                rejected: reply.rejected_count,
+            })
+        }
+    })
+    .await?;
+    progress.finish();
     println!(
-        "  enrollments: {} created, {} already there, {} rejected",
-        reply.created, reply.duplicates, reply.rejected_count
+        "  enrollments: {} created, {} already there, {} rejected ({}{})",
+        sent.counts.written,
+        sent.counts.duplicates,
+        sent.counts.rejected,
+        streams(sent.streams),
+        resent(sent.resent)
     );
     Ok(())
 }
@@ -111,18 +122,27 @@ pub(super) async fn progress(
         }
         token = page.next_page_token;
     }
-    let bar = bar(calls.len() as u64, "progress");
-    let counted = bar.clone();
-    let reply = client
-        .bulk_record_progress(tokio_stream::iter(
-            calls.into_iter().inspect(move |_| counted.inc(1)),
-        ))
-        .await?
-        .into_inner();
-    bar.finish();
+    let progress = Progress::rows(calls.len() as u64, "progress");
+    let sent = bounded::send(calls, ROWS_PER_STREAM, Retry::DEMO, &progress, |rows| {
+        let mut client = client.clone();
+        async move {
+            let reply = client.bulk_record_progress(rows).await?.into_inner();
+            Ok(Counts {
+                written: reply.recorded,
+                duplicates: reply.duplicates,
+                rejected: reply.rejected_count,
+            })
+        }
+    })
+    .await?;
+    progress.finish();
     println!(
-        "  progress: {} recorded, {} already there, {} rejected",
-        reply.recorded, reply.duplicates, reply.rejected_count
+        "  progress: {} recorded, {} already there, {} rejected ({}{})",
+        sent.counts.written,
+        sent.counts.duplicates,
+        sent.counts.rejected,
+        streams(sent.streams),
+        resent(sent.resent)
     );
     Ok(())
 }

@@ -3,14 +3,14 @@
 use academy_proto::reporting::GetFeedStatusRequest;
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academyctl::client::{Bearer, connect};
-use indicatif::ProgressBar;
 use std::time::Duration;
+
+use super::progress::Progress;
 
 /// Waits until reporting has applied both feeds.
 pub(super) async fn wait_until_applied(reporting: &str, bearer: &Bearer) -> anyhow::Result<()> {
     let mut client = ReportingServiceClient::new(connect(reporting, bearer).await?);
-    let bar = ProgressBar::new_spinner();
-    bar.set_message("reporting catches up");
+    let progress = Progress::waiting("reporting catches up");
     loop {
         let status = client
             .get_feed_status(GetFeedStatusRequest {})
@@ -19,8 +19,7 @@ pub(super) async fn wait_until_applied(reporting: &str, bearer: &Bearer) -> anyh
         let (applied, head): (i64, i64) = status.sources.iter().fold((0, 0), |(a, h), s| {
             (a + s.applied_sequence, h + s.head_sequence)
         });
-        bar.set_message(format!("reporting catches up: {applied}/{head} events"));
-        bar.tick();
+        progress.say(format!("reporting catches up: {applied}/{head} events"));
         if head > 0 && applied == head && status.sources.len() == 2 {
             // The head is refreshed every two seconds: confirm nothing moved.
             tokio::time::sleep(Duration::from_millis(2500)).await;
@@ -32,7 +31,7 @@ pub(super) async fn wait_until_applied(reporting: &str, bearer: &Bearer) -> anyh
                 (a + s.applied_sequence, h + s.head_sequence)
             });
             if (a2, h2) == (applied, head) {
-                bar.finish();
+                progress.finish();
                 return Ok(());
             }
         }

@@ -7,18 +7,20 @@ use academy_proto::learner::{self as learner_pb, EmploymentStatus, Gender};
 use academyctl::client::Authed;
 use chrono::{DateTime, Datelike, Duration as Days, TimeZone, Utc};
 
+use super::progress::Progress;
+use super::streams::{self as bounded, Counts, ROWS_PER_STREAM, Retry};
 use super::tally::Tally;
-use super::{FIRST_YEAR, Rng, YEARS, bar, cumulative, timestamp};
+use super::{FIRST_YEAR, Rng, YEARS, cumulative, timestamp};
 
-/// The generated learners in registration order, streamed (not held) into ImportLearners.
+/// The generated learners in registration order, sent to ImportLearners in
+/// bounded streams.
 pub(super) async fn import_learners(
-    mut client: LearnerServiceClient<Authed>,
+    client: LearnerServiceClient<Authed>,
     rng: &mut Rng,
     total: u64,
     tally: &mut Tally,
 ) -> anyhow::Result<()> {
     let total = total.max(400);
-    let bar = bar(total, "learners");
     let mut rows = Vec::with_capacity(total as usize);
     let genders = [
         Gender::Female,
@@ -68,15 +70,47 @@ pub(super) async fn import_learners(
             n += 1;
         }
     }
-    let progress = bar.clone();
-    let stream = tokio_stream::iter(rows.into_iter().inspect(move |_| progress.inc(1)));
-    let reply = client.import_learners(stream).await?.into_inner();
-    bar.finish();
+    let progress = Progress::rows(rows.len() as u64, "learners");
+    let sent = bounded::send(rows, ROWS_PER_STREAM, Retry::DEMO, &progress, |rows| {
+        let mut client = client.clone();
+        async move {
+            let reply = client.import_learners(rows).await?.into_inner();
+            Ok(Counts {
+                written: reply.created,
+                duplicates: reply.duplicates,
+                rejected: reply.rejected_count,
+            })
+        }
+    })
+    .await?;
+    progress.finish();
     println!(
-        "  learners: {} created, {} already there, {} rejected",
-        reply.created, reply.duplicates, reply.rejected_count
+        "  learners: {} created, {} already there, {} rejected ({}{})",
+        sent.counts.written,
+        sent.counts.duplicates,
+        sent.counts.rejected,
+        streams(sent.streams),
+        resent(sent.resent)
     );
     Ok(())
+}
+
+/// `1 stream`, `3 streams`.
+pub(super) fn streams(count: usize) -> String {
+    if count == 1 {
+        "1 stream".into()
+    } else {
+        format!("{count} streams")
+    }
+}
+
+/// How many streams were sent again, when any were.
+pub(super) fn resent(count: usize) -> String {
+    if count == 0 {
+        String::new()
+    } else {
+        format!(", {count} sent again after a cut")
+    }
 }
 
 /// A registered learner as the enrollment step needs it.

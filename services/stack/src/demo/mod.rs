@@ -9,7 +9,6 @@ use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academyctl::client::{Bearer, connect};
 use chrono::{DateTime, NaiveDate, Utc};
-use indicatif::{ProgressBar, ProgressStyle};
 use prost_types::Timestamp;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -19,6 +18,8 @@ mod catalog;
 pub(crate) mod check;
 mod feeds;
 mod learners;
+mod progress;
+mod streams;
 pub(crate) mod tally;
 
 pub(crate) const FIRST_YEAR: i32 = 2014;
@@ -77,17 +78,6 @@ fn timestamp(at: DateTime<Utc>) -> Timestamp {
         seconds: at.timestamp(),
         nanos: 0,
     }
-}
-
-fn bar(len: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>14} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar.set_message(what.to_owned());
-    bar
 }
 
 /// The half year whose report the stack prints and checks: the last of the
