@@ -1,7 +1,10 @@
 //! ExportReport: the numbers of a report as CSV (RFC 4180 quoting, a header
-//! row), streamed in chunks of at most `CHUNK` bytes.
+//! row), streamed in chunks of at most `CHUNK` bytes. Every cell goes through
+//! `academy_domain::csv::neutralise`: an organisation, course title or skill
+//! name that starts like a formula reaches a spreadsheet as text.
 
 use academy_domain::DomainError;
+use academy_domain::csv::neutralise;
 use academy_proto::reporting::*;
 use academy_runtime::time::date;
 
@@ -170,7 +173,9 @@ async fn write(
 ) -> Result<(), DomainError> {
     let mut writer = csv::Writer::from_writer(Vec::with_capacity(CHUNK));
     for row in rows {
-        writer.write_record(&row).map_err(DomainError::internal)?;
+        writer
+            .write_record(row.iter().map(|cell| neutralise(cell).into_owned()))
+            .map_err(DomainError::internal)?;
         // `get_ref` sees what the writer has flushed from its small buffer.
         if writer.get_ref().len() >= CHUNK {
             let chunk = writer
@@ -193,4 +198,30 @@ async fn write(
         let _ = tx.send(Ok(ExportReportResponse { csv_chunk: rest })).await;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn cells_that_start_like_formulas_are_exported_as_text() {
+        let rows = vec![
+            vec!["key".to_owned(), "growth".to_owned()],
+            vec!["=cmd|' /C calc'!A0".to_owned(), "-0.25".to_owned()],
+            vec!["@SUM(A1)".to_owned(), "+1".to_owned()],
+        ];
+        let (tx, mut rx) = mpsc::channel(4);
+        send(rows, tx).await;
+        let mut csv = Vec::new();
+        while let Some(Ok(chunk)) = rx.recv().await {
+            csv.extend(chunk.csv_chunk);
+        }
+        let text = String::from_utf8(csv).expect("utf-8");
+        assert_eq!(
+            text,
+            "key,growth\n'=cmd|' /C calc'!A0,-0.25\n'@SUM(A1),+1\n",
+            "formulas prefixed, numbers left as numbers"
+        );
+    }
 }
