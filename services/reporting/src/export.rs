@@ -219,8 +219,7 @@ mod tests {
         }
         let text = String::from_utf8(csv).expect("utf-8");
         assert_eq!(
-            text,
-            "key,growth\n'=cmd|' /C calc'!A0,-0.25\n'@SUM(A1),+1\n",
+            text, "key,growth\n'=cmd|' /C calc'!A0,-0.25\n'@SUM(A1),+1\n",
             "formulas prefixed, numbers left as numbers"
         );
     }

@@ -38,6 +38,12 @@ impl Activity {
         self.rows
     }
 
+    /// Gives back the growth slack of each learner's rows (after a load).
+    pub fn shrink_to_fit(&mut self) {
+        self.of_learner.iter_mut().for_each(Vec::shrink_to_fit);
+        self.of_learner.shrink_to_fit();
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rows == 0
     }

@@ -169,6 +169,26 @@ impl Enrollments {
         self.learner.len()
     }
 
+    /// Gives back the growth slack of the columns (after a load).
+    pub fn shrink_to_fit(&mut self) {
+        self.learner.shrink_to_fit();
+        self.course.shrink_to_fit();
+        self.program.shrink_to_fit();
+        self.enrolled.shrink_to_fit();
+        self.completed.shrink_to_fit();
+        self.certified.shrink_to_fit();
+        self.fingerprint.shrink_to_fit();
+        self.next_of_learner.shrink_to_fit();
+        self.first_in_course.shrink_to_fit();
+        for index in [
+            &mut self.by_enrolled,
+            &mut self.by_completed,
+            &mut self.by_certified,
+        ] {
+            index.values_mut().for_each(Vec::shrink_to_fit);
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.learner.is_empty()
     }

@@ -130,6 +130,19 @@ impl Learners {
         self.register.len()
     }
 
+    /// Gives back the growth slack of the columns (after a load).
+    pub fn shrink_to_fit(&mut self) {
+        self.index.shrink_to_fit();
+        self.register.shrink_to_fit();
+        self.region.shrink_to_fit();
+        self.gender.shrink_to_fit();
+        self.birth_year.shrink_to_fit();
+        self.employment.shrink_to_fit();
+        self.organization.shrink_to_fit();
+        self.firsts.shrink_to_fit();
+        self.enrollments_head.shrink_to_fit();
+    }
+
     pub fn is_empty(&self) -> bool {
         self.register.is_empty()
     }

@@ -216,6 +216,9 @@ pub async fn load(db: &DatabaseConnection) -> Result<Model, DbErr> {
     )
     .await?;
     txn.commit().await?;
+    model.learners.shrink_to_fit();
+    model.enrollments.shrink_to_fit();
+    model.activity.shrink_to_fit();
     Ok(model)
 }
 

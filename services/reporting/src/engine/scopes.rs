@@ -124,9 +124,11 @@ impl ScopeDays {
 pub struct Scopes {
     pub platform: ScopeDays,
     pub programs: HashMap<u32, ScopeDays>,
-    /// Per program, per learner: the first day of each stage in it (the
-    /// first enrollment makes the learner a member).
-    pub members: HashMap<u32, HashMap<u32, Firsts>>,
+    /// Per program, per learner number: the first day of each stage in it
+    /// (the first enrollment makes the learner a member; NEVER for the
+    /// learners who are not). Dense, so a program's funnel reads an index
+    /// per cohort member, not a hash.
+    pub members: HashMap<u32, Vec<Firsts>>,
     /// Per program, its members by the day they became members.
     pub members_by_day: HashMap<u32, BTreeMap<Day, Vec<u32>>>,
 }
@@ -163,11 +165,12 @@ impl Scopes {
     }
 
     pub fn member(&mut self, program: u32, learner: u32) -> &mut Firsts {
-        self.members
-            .entry(program)
-            .or_default()
-            .entry(learner)
-            .or_default()
+        let members = self.members.entry(program).or_default();
+        let i = learner as usize;
+        if i >= members.len() {
+            members.resize(i + 1, Firsts::default());
+        }
+        &mut members[i]
     }
 }
 

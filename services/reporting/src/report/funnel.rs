@@ -39,7 +39,7 @@ pub fn funnel(model: &Model, scope: &Scope, period: &Period) -> Vec<(&'static st
             let members = model.scopes.members.get(&p);
             for (_, list) in by_day.into_iter().flat_map(|m| m.range(days(period))) {
                 for l in list {
-                    if let Some(firsts) = members.and_then(|m| m.get(l)) {
+                    if let Some(firsts) = members.and_then(|m| m.get(*l as usize)) {
                         count(firsts);
                     }
                 }
