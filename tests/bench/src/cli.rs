@@ -47,8 +47,9 @@ pub(crate) enum Group {
     Writes,
     /// The reporting feed's catch-up from sequence 0.
     Feed,
-    /// GetProgramSummary and GetBreakdown(REGION) on the bulk program,
-    /// against the naive SQL.
+    /// Every report kind on the bulk program and the platform at 1 and 16
+    /// clients (summary and regional breakdown against the naive SQL), and
+    /// the reporting replica's cold start.
     Reports,
 }
 
