@@ -56,22 +56,6 @@ fn expected(
         .collect()
 }
 
-fn figures_of(rows: &[pb::BreakdownRow]) -> BTreeMap<String, RowFigures> {
-    rows.iter()
-        .filter(|r| r.new_learners + r.enrollments + r.completions > 0 || r.learning_hours > 0.0)
-        .map(|r| {
-            let figures = RowFigures {
-                new: r.new_learners,
-                enrollments: r.enrollments,
-                completions: r.completions,
-                completed_of_created: (r.completion_rate * r.enrollments as f64).round() as i64,
-                minutes: (r.learning_hours * 60.0).round() as i64,
-            };
-            (r.key.clone(), figures)
-        })
-        .collect()
-}
-
 async fn breakdown(
     reports: &mut ReportingServiceClient<Channel>,
     program: Option<&str>,
@@ -163,7 +147,8 @@ async fn every_dimension_metric_granularity_and_csv_column_matches(db: TestDb) {
         let parsed = academy_reporting::convert::period("period", Some(period)).unwrap();
         for scope in [None, Some(program.as_str())] {
             for d in DIMENSIONS {
-                let got = figures_of(&breakdown(&mut reports, scope, period, d).await.rows);
+                let got =
+                    RowFigures::of_rows(&breakdown(&mut reports, scope, period, d).await.rows);
                 assert_eq!(
                     got,
                     expected(&model, scope, &parsed, d),

@@ -446,23 +446,7 @@ async fn every_figure_matches_the_source_data(db: TestDb) {
             .await
             .unwrap()
             .into_inner();
-        let got: BTreeMap<String, RowFigures> = got
-            .rows
-            .iter()
-            .filter(|r| {
-                r.new_learners + r.enrollments + r.completions > 0 || r.learning_hours > 0.0
-            })
-            .map(|r| {
-                let figures = RowFigures {
-                    new: r.new_learners,
-                    enrollments: r.enrollments,
-                    completions: r.completions,
-                    completed_of_created: (r.completion_rate * r.enrollments as f64).round() as i64,
-                    minutes: (r.learning_hours * 60.0).round() as i64,
-                };
-                (r.key.clone(), figures)
-            })
-            .collect();
+        let got = RowFigures::of_rows(&got.rows);
         let want: BTreeMap<String, RowFigures> = want
             .into_iter()
             .filter(|(_, f)| *f != RowFigures::default())

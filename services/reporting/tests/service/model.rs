@@ -84,6 +84,29 @@ pub struct RowFigures {
     pub minutes: i64,
 }
 
+impl RowFigures {
+    /// A breakdown answer's non-empty rows, by key, as figures.
+    pub fn of_rows(
+        rows: &[academy_proto::reporting::BreakdownRow],
+    ) -> BTreeMap<String, RowFigures> {
+        rows.iter()
+            .filter(|r| {
+                r.new_learners + r.enrollments + r.completions > 0 || r.learning_hours > 0.0
+            })
+            .map(|r| {
+                let figures = RowFigures {
+                    new: r.new_learners,
+                    enrollments: r.enrollments,
+                    completions: r.completions,
+                    completed_of_created: (r.completion_rate * r.enrollments as f64).round() as i64,
+                    minutes: (r.learning_hours * 60.0).round() as i64,
+                };
+                (r.key.clone(), figures)
+            })
+            .collect()
+    }
+}
+
 impl Model {
     fn in_scope<'a>(
         &'a self,
