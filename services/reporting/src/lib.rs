@@ -1,10 +1,16 @@
 //! Academy's reporting service: follows the course and learner change feeds
-//! into its own projections and answers sponsor reports from them.
+//! into its own projections and answers sponsor reports from an in-memory
+//! model of them.
 //!
-//! From the proto to the code: `api.rs` (tonic) → `convert.rs` (periods,
-//! scopes) → `report/<report>.rs` (SQL over the projections); events reach
-//! the projections through `projection/` (one function per event family),
-//! applied by the shared `academy_runtime::feed::Follower`.
+//! From the proto to the code: `api.rs` (tonic) → `reports.rs` (one function
+//! per report: validation, scope) → `report/<report>.rs` (the figures, read
+//! from `engine::Model`). Events reach the tables through `projection/` (one
+//! function per event family, applied by the shared
+//! `academy_runtime::feed::Follower`) and the model through `engine/`
+//! (`load.rs` reads the tables at start, `model.rs` applies each committed
+//! batch). `rebuild.rs` builds and swaps generations; `health.rs` says when
+//! a replica has caught up; the lease that picks the writing replica is
+//! `academy_runtime::feed::lease`.
 
 pub mod api;
 pub mod config;
