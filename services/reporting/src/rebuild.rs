@@ -198,11 +198,14 @@ impl Rebuilder {
 
     /// Replays both feeds into emptied tables, all in one transaction.
     async fn build(&self, generation: i64, epoch: i64) -> Result<(), anyhow::Error> {
+        if !self.lease.watch().borrow().leader {
+            anyhow::bail!("not the leader any more");
+        }
         let _exclusive = self.gate.write().await;
         let txn = begin_write(&self.db).await?;
-        if !self.lease.confirm(&txn, epoch).await? {
-            anyhow::bail!("the lease was lost before the rebuild");
-        }
+        // The lease row is checked (and locked) only just before the commit:
+        // held through a long replay, the lock would stop this replica's own
+        // renewals and the lease would lapse under it.
         projection::clear(&txn).await?;
         for source in &self.sources {
             let (head, applied) = self.replay(&txn, source).await?;
@@ -213,7 +216,7 @@ impl Rebuilder {
         ))
         .await?;
         if !self.lease.confirm(&txn, epoch).await? {
-            anyhow::bail!("the lease was lost during the rebuild");
+            anyhow::bail!("the lease was lost during the rebuild; nothing written");
         }
         txn.commit().await?;
         Ok(())
