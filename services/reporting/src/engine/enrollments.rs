@@ -113,17 +113,6 @@ impl Enrollments {
         changes
     }
 
-    /// Whether `e` is its learner's first enrollment in its course, among
-    /// all of them (platform) or those of its program.
-    pub fn is_first_in_course(&self, e: u32, within_program: bool) -> bool {
-        let bit = if within_program {
-            FIRST_IN_PROGRAM
-        } else {
-            FIRST_OVERALL
-        };
-        self.first_in_course[e as usize] & bit != 0
-    }
-
     /// The learner's enrollments, newest first.
     pub fn of_learner(&self, head: u32) -> impl Iterator<Item = u32> + '_ {
         std::iter::successors((head != NONE).then_some(head), move |&e| {

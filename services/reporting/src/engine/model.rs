@@ -248,8 +248,8 @@ impl Model {
         self.cells_progress(learner, course, program, day, minutes);
     }
 
-    /// Counts a day of activity (also used when loading stored rows).
-    pub fn mark_active(&mut self, learner: u32, program: u32, day: Day, minutes: i64) {
+    /// Counts a day of activity in the scopes and the funnel days.
+    fn mark_active(&mut self, learner: u32, program: u32, day: Day, minutes: i64) {
         self.scopes.each(program, |s| {
             s.count(day).minutes += minutes;
             s.mark_active(day, learner);
@@ -331,4 +331,48 @@ struct NotUnderstood;
 /// The day of a stored date column.
 pub fn stored_day(date: Option<chrono::NaiveDate>) -> Day {
     date.map_or(NEVER, day_of)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use academy_proto::events::LearnerRegistered;
+
+    fn registration(sequence: i64, learner_id: &str) -> Event {
+        Event {
+            sequence,
+            occurred_at: Some(prost_types::Timestamp {
+                seconds: 1_750_000_000,
+                nanos: 0,
+            }),
+            payload: Some(Payload::LearnerRegistered(LearnerRegistered {
+                learner_id: learner_id.into(),
+                region: "Baku".into(),
+                ..Default::default()
+            })),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_batch_after_a_missing_event_is_not_applied() {
+        let mut model = Model::default();
+        let first = [registration(1, "a"), registration(2, "b")];
+        assert_eq!(model.apply_all("learner", &first), Ok(()));
+        // Replayed events are skipped; one after a gap stops the batch.
+        let later = [registration(2, "b"), registration(4, "d")];
+        assert_eq!(
+            model.apply_all("learner", &later),
+            Err(Stop::Gap {
+                expected: 3,
+                got: 4
+            })
+        );
+        assert_eq!(model.position("learner"), 2);
+        assert_eq!(
+            model.learners.len(),
+            2,
+            "nothing of the later batch applied"
+        );
+    }
 }

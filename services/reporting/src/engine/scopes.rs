@@ -92,20 +92,11 @@ impl ScopeDays {
     /// Moves one completion of an enrollment created on `created` from the
     /// day `from` (NEVER: none) to `to` (NEVER: none).
     pub fn move_completion(&mut self, created: Day, from: Day, to: Day) {
-        let by_day = self.completed_by_created.entry(created).or_default();
-        if from != super::NEVER
-            && let Some(n) = by_day.get_mut(&from)
-        {
-            *n -= 1;
-            if *n == 0 {
-                by_day.remove(&from);
-            }
+        if from != super::NEVER {
+            self.adjust_completion(created, from, -1);
         }
         if to != super::NEVER {
-            *by_day.entry(to).or_default() += 1;
-        }
-        if by_day.is_empty() {
-            self.completed_by_created.remove(&created);
+            self.adjust_completion(created, to, 1);
         }
     }
 

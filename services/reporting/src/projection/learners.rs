@@ -13,7 +13,8 @@ use super::exec;
 
 const INSERT_LEARNERS: &str = "INSERT INTO r_learners \
     (learner_id, register_day, region, gender, birth_year, employment_status, organization) VALUES";
-/// Seven bind parameters a row: far below both backends' limits.
+/// Rows per multi-row statement: at most seven bind parameters a row, far
+/// below both backends' limits.
 const ROWS_PER_INSERT: usize = 500;
 
 pub(super) async fn registered(
@@ -62,9 +63,7 @@ pub(super) async fn apply_run(
                     _ => None,
                 })
                 .collect();
-            for chunk in rows.chunks(ROWS_PER_INSERT) {
-                insert_learners(txn, chunk.to_vec()).await?;
-            }
+            insert_learners(txn, rows).await?;
         }
         Run::Enrollments => {
             let created: Vec<(&EnrollmentCreated, NaiveDate)> = understood
@@ -221,10 +220,15 @@ async fn insert_learners(
     txn: &DatabaseTransaction,
     rows: Vec<[Value; 7]>,
 ) -> Result<(), ApplyError> {
-    let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; rows.len()].join(", ");
-    let sql = format!("{INSERT_LEARNERS} {values} ON CONFLICT (learner_id) DO NOTHING");
-    exec(txn, &sql, rows.into_iter().flatten().collect()).await?;
-    Ok(())
+    let rows = rows.into_iter().map(Vec::from).collect();
+    insert_rows(
+        txn,
+        INSERT_LEARNERS,
+        7,
+        "ON CONFLICT (learner_id) DO NOTHING",
+        rows,
+    )
+    .await
 }
 
 /// Breakdowns use each learner's current attributes.

@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use std::collections::BTreeMap;
 use tonic::transport::Channel;
 
-use crate::exactness::{caught_up, day, half, history};
+use crate::exactness::{caught_up, dates, day, half, history};
 use crate::model::*;
 use crate::stack::Stack;
 
@@ -26,14 +26,6 @@ const DIMENSIONS: [Dimension; 7] = [
     Dimension::Course,
     Dimension::Skill,
 ];
-
-fn dates(start: NaiveDate, end: NaiveDate) -> pb::Period {
-    pb::Period {
-        half: String::new(),
-        start_date: Some(academy_runtime::time::date(start)),
-        end_date: Some(academy_runtime::time::date(end)),
-    }
-}
 
 fn expected(
     model: &Model,

@@ -327,7 +327,7 @@ pub(crate) fn half(h: &str) -> pb::Period {
     }
 }
 
-fn dates(start: NaiveDate, end: NaiveDate) -> pb::Period {
+pub(crate) fn dates(start: NaiveDate, end: NaiveDate) -> pb::Period {
     pb::Period {
         half: String::new(),
         start_date: Some(academy_runtime::time::date(start)),

@@ -7,5 +7,6 @@
 mod dimensions;
 mod exactness;
 mod hostile;
+mod lease;
 mod model;
 mod stack;
