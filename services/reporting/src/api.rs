@@ -13,6 +13,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::engine::Engine;
+use crate::publish::Publisher;
 use crate::rebuild::Rebuilder;
 use crate::{export, reports};
 
@@ -22,6 +23,7 @@ pub struct ReportingApi {
     engine: Engine,
     feeds: Vec<watch::Receiver<FeedState>>,
     rebuilder: Rebuilder,
+    publisher: Publisher,
 }
 
 impl ReportingApi {
@@ -29,11 +31,13 @@ impl ReportingApi {
         engine: Engine,
         feeds: Vec<watch::Receiver<FeedState>>,
         rebuilder: Rebuilder,
+        publisher: Publisher,
     ) -> Self {
         Self {
             engine,
             feeds,
             rebuilder,
+            publisher,
         }
     }
 
@@ -142,5 +146,26 @@ impl ReportingService for ReportingApi {
                 .await
                 .map(|generation| RebuildProjectionsResponse { generation }),
         )
+    }
+
+    async fn publish_report(
+        &self,
+        r: Request<PublishReportRequest>,
+    ) -> Result<Response<PublishedReport>, Status> {
+        respond(self.publisher.publish(r.get_ref()).await)
+    }
+
+    async fn get_published_report(
+        &self,
+        r: Request<GetPublishedReportRequest>,
+    ) -> Result<Response<PublishedReport>, Status> {
+        respond(self.publisher.get(r.get_ref()).await)
+    }
+
+    async fn list_published_reports(
+        &self,
+        r: Request<ListPublishedReportsRequest>,
+    ) -> Result<Response<ListPublishedReportsResponse>, Status> {
+        respond(self.publisher.list(r.get_ref()).await)
     }
 }

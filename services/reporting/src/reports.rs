@@ -13,7 +13,7 @@ use crate::report::{Scope, breakdown, funnel, rate, series, summary};
 pub const MAX_ROWS: usize = 1000;
 
 /// Adds the period's violations to `v`; the period when it is valid.
-fn period(
+pub(crate) fn period(
     v: &mut Violations,
     value: Option<&academy_proto::reporting::Period>,
 ) -> Result<Option<Period>, DomainError> {

@@ -241,7 +241,10 @@ async fn seed(stack: &Stack) -> String {
 /// Waits until reporting has applied every event the producers hold now,
 /// asking them directly: the heads reporting reports are refreshed only
 /// every few seconds, and a late batch would be a commit during a "read".
-async fn caught_up_with_producers(stack: &Stack, reports: &mut ReportingServiceClient<Channel>) {
+pub(crate) async fn caught_up_with_producers(
+    stack: &Stack,
+    reports: &mut ReportingServiceClient<Channel>,
+) {
     let mut heads = Vec::new();
     for (source, addr) in [("course", stack.course), ("learner", stack.learner)] {
         let head = EventFeedClient::new(Stack::channel(addr).await)

@@ -9,4 +9,5 @@ mod exactness;
 mod hostile;
 mod lease;
 mod model;
+mod publish;
 mod stack;

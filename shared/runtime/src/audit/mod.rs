@@ -106,3 +106,9 @@ mod tests {
         assert_eq!(current().actor, SYSTEM);
     }
 }
+
+/// Who is making the current call (the token's subject), or the system
+/// outside one; for records that name their author themselves.
+pub fn current_actor() -> String {
+    current().actor
+}
