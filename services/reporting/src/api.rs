@@ -168,4 +168,11 @@ impl ReportingService for ReportingApi {
     ) -> Result<Response<ListPublishedReportsResponse>, Status> {
         respond(self.publisher.list(r.get_ref()).await)
     }
+
+    async fn compare_with_published(
+        &self,
+        r: Request<CompareWithPublishedRequest>,
+    ) -> Result<Response<CompareWithPublishedResponse>, Status> {
+        respond(self.publisher.compare(r.get_ref()).await)
+    }
 }

@@ -15,6 +15,7 @@ pub const REPORTING_SERVICE: &[(&str, &str)] = &[
     ("PublishReport", REPORTS_PUBLISH),
     ("GetPublishedReport", REPORTS_READ),
     ("ListPublishedReports", REPORTS_READ),
+    ("CompareWithPublished", REPORTS_READ),
 ];
 
 /// What this service's own calls to the feeds need.

@@ -3,11 +3,14 @@
 //!
 //! - `rpc.rs`: PublishReport, GetPublishedReport, ListPublishedReports
 //!   (validation, provenance, the transaction that appends a snapshot).
+//! - `compare.rs`: CompareWithPublished, live figures against a snapshot,
+//!   and the drifted-snapshots gauge.
 //! - `snapshot.rs`: what a snapshot holds, computed with the same report
 //!   functions the Get RPCs use, and its canonical encoding and digest.
 //! - `store.rs`: the SQL of the append-only `r_published_report` table
 //!   (migration `m20261130_000007_create_published_reports`).
 
+pub mod compare;
 pub mod rpc;
 pub mod snapshot;
 pub mod store;

@@ -10,6 +10,8 @@ use academy_runtime::{audit, time};
 use chrono::Utc;
 use prost::Message;
 use sea_orm::DatabaseConnection;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 
 use super::{snapshot, store};
 use crate::engine::Engine;
@@ -27,6 +29,8 @@ const OPERATION: &str = "PublishReport";
 pub struct Publisher {
     pub(crate) db: DatabaseConnection,
     pub(crate) engine: Engine,
+    /// Snapshots found drifted at their last comparison (for the gauge).
+    pub(crate) drifted: Arc<Mutex<BTreeSet<String>>>,
 }
 
 /// A validated PublishReport.
@@ -65,7 +69,11 @@ fn validate(req: &pb::PublishReportRequest) -> Result<(Publish, Option<String>),
 
 impl Publisher {
     pub fn new(db: DatabaseConnection, engine: Engine) -> Self {
-        Self { db, engine }
+        Self {
+            db,
+            engine,
+            drifted: Arc::default(),
+        }
     }
 
     pub async fn publish(

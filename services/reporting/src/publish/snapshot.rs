@@ -113,6 +113,7 @@ pub fn figures(
         breakdowns,
         funnel: Some(funnel),
         series,
+        half: period.half.map(|h| h.to_string()).unwrap_or_default(),
         ..Default::default()
     })
 }

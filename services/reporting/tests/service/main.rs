@@ -10,4 +10,5 @@ mod hostile;
 mod lease;
 mod model;
 mod publish;
+mod restate;
 mod stack;
