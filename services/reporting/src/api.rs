@@ -84,16 +84,42 @@ impl ReportingService for ReportingApi {
         &self,
         r: Request<GetProgramSummaryRequest>,
     ) -> Result<Response<ProgramSummary>, Status> {
-        let model = self.engine.read().map_err(to_status)?;
-        respond(reports::summary(&model, r.get_ref()))
+        let mut summary = {
+            let model = self.engine.read().map_err(to_status)?;
+            reports::summary(&model, r.get_ref()).map_err(to_status)?
+        };
+        let targets = self
+            .publisher
+            .targets_for(
+                &r.get_ref().program_id,
+                summary.start_date.as_ref(),
+                summary.end_date.as_ref(),
+            )
+            .await
+            .map_err(to_status)?;
+        crate::publish::targets::on_summary(&mut summary, &targets);
+        Ok(Response::new(summary))
     }
 
     async fn get_breakdown(
         &self,
         r: Request<GetBreakdownRequest>,
     ) -> Result<Response<GetBreakdownResponse>, Status> {
-        let model = self.engine.read().map_err(to_status)?;
-        respond(reports::breakdown(&model, r.get_ref()))
+        let mut answer = {
+            let model = self.engine.read().map_err(to_status)?;
+            reports::breakdown(&model, r.get_ref()).map_err(to_status)?
+        };
+        let targets = self
+            .publisher
+            .targets_for(
+                &r.get_ref().program_id,
+                answer.start_date.as_ref(),
+                answer.end_date.as_ref(),
+            )
+            .await
+            .map_err(to_status)?;
+        crate::publish::targets::on_breakdown(&mut answer, &targets);
+        Ok(Response::new(answer))
     }
 
     async fn get_time_series(
@@ -174,5 +200,16 @@ impl ReportingService for ReportingApi {
         r: Request<CompareWithPublishedRequest>,
     ) -> Result<Response<CompareWithPublishedResponse>, Status> {
         respond(self.publisher.compare(r.get_ref()).await)
+    }
+
+    async fn set_target(&self, r: Request<SetTargetRequest>) -> Result<Response<Target>, Status> {
+        respond(self.publisher.set_target(r.get_ref()).await)
+    }
+
+    async fn list_targets(
+        &self,
+        r: Request<ListTargetsRequest>,
+    ) -> Result<Response<ListTargetsResponse>, Status> {
+        respond(self.publisher.list_targets(r.get_ref()).await)
     }
 }

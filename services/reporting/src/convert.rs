@@ -93,6 +93,8 @@ pub fn summary(
         end_date: Some(date(period.end)),
         previous_period: Some(period_figures(previous, before)),
         growth_rate: growth_rate(current.registered_learners, previous.registered_learners),
+        // Targets live in the database: the API adds them.
+        targets: Vec::new(),
     }
 }
 
@@ -105,6 +107,7 @@ pub fn breakdown_row(row: Row) -> pb::BreakdownRow {
         new_learners: row.new_learners,
         enrollments: row.enrollments,
         completions: row.completions,
+        targets: Vec::new(),
     }
 }
 

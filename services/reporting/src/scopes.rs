@@ -1,5 +1,6 @@
 //! The scope each reporting method needs: reports `reports.read`, a
-//! projection rebuild `admin`, publishing a snapshot `reports.publish`. The server refuses to start if a method of
+//! projection rebuild `admin`, publishing a snapshot or setting a target
+//! `reports.publish`. The server refuses to start if a method of
 //! the contract is missing here.
 
 use academy_runtime::auth::scope::{ADMIN, EVENTS_READ, REPORTS_PUBLISH, REPORTS_READ};
@@ -16,6 +17,8 @@ pub const REPORTING_SERVICE: &[(&str, &str)] = &[
     ("GetPublishedReport", REPORTS_READ),
     ("ListPublishedReports", REPORTS_READ),
     ("CompareWithPublished", REPORTS_READ),
+    ("SetTarget", REPORTS_PUBLISH),
+    ("ListTargets", REPORTS_READ),
 ];
 
 /// What this service's own calls to the feeds need.

@@ -13,7 +13,7 @@ use sea_orm::DatabaseConnection;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use super::{snapshot, store};
+use super::{snapshot, store, targets};
 use crate::engine::Engine;
 use crate::{convert, reports};
 
@@ -95,10 +95,24 @@ impl Publisher {
                 ),
             ));
         }
-        let content = {
+        let mut content = {
             let model = self.engine.read()?;
             snapshot::figures(&model, &publish.period, &publish.program_id)?
         };
+        // The targets in force now are frozen with the figures.
+        content.targets = self
+            .targets(
+                &publish.program_id,
+                publish.period.start,
+                publish.period.end,
+            )
+            .await?;
+        if let Some(summary) = content.summary.as_mut() {
+            targets::on_summary(summary, &content.targets);
+        }
+        for answer in &mut content.breakdowns {
+            targets::on_breakdown(answer, &content.targets);
+        }
         if snapshot::is_empty(&content) {
             return Err(DomainError::precondition(
                 "PERIOD_EMPTY",

@@ -12,3 +12,4 @@ mod model;
 mod publish;
 mod restate;
 mod stack;
+mod targets;
