@@ -43,7 +43,16 @@ fn summary_figures(out: &mut BTreeMap<Place, f64>, s: &pb::ProgramSummary) {
     for (figure, value) in figures {
         put(out, ("summary", 0, 0, "", figure), value);
     }
-    if let Some(p) = &s.previous_period {
+    put(
+        out,
+        ("summary", 0, 0, "", "year_on_year_growth"),
+        s.year_on_year_growth,
+    );
+    for (section, p) in [
+        ("previous_period", &s.previous_period),
+        ("year_before", &s.year_before),
+    ] {
+        let Some(p) = p else { continue };
         let figures = [
             ("registered_learners", p.registered_learners as f64),
             ("new_learners", p.new_learners as f64),
@@ -55,7 +64,7 @@ fn summary_figures(out: &mut BTreeMap<Place, f64>, s: &pb::ProgramSummary) {
             ("learning_hours", p.learning_hours),
         ];
         for (figure, value) in figures {
-            put(out, ("previous_period", 0, 0, "", figure), value);
+            put(out, (section, 0, 0, "", figure), value);
         }
     }
 }

@@ -13,3 +13,4 @@ mod publish;
 mod restate;
 mod stack;
 mod targets;
+mod yoy;

@@ -71,6 +71,22 @@ fn figures(model: &Model, p: &Period) -> BTreeMap<Place, f64> {
     let before = model.figures(None, &p.previous());
     summary(&mut out, "summary", &now);
     summary(&mut out, "previous_period", &before);
+    let year_ago = crate::yoy::year_before(p);
+    let then = model.figures(None, &year_ago);
+    summary(&mut out, "year_before", &then);
+    put(
+        &mut out,
+        "summary",
+        0,
+        0,
+        "",
+        "year_on_year_growth",
+        if then.registered == 0 {
+            0.0
+        } else {
+            now.registered as f64 / then.registered as f64 - 1.0
+        },
+    );
     put(
         &mut out,
         "summary",
