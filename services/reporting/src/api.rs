@@ -1,5 +1,6 @@
 //! The tonic face of the reporting service: each RPC hands its request to
-//! `reports.rs` (or `export.rs`, `rebuild.rs`) and maps the result once.
+//! `reports.rs` (or `export.rs`, `rebuild.rs`, `publish/` for snapshots and
+//! targets) and maps the result once.
 
 use academy_proto::reporting::reporting_service_server::{
     ReportingService, ReportingServiceServer,
