@@ -144,6 +144,7 @@ mod tests {
             completions: 9,
             completion_rate: 0.3,
             learning_hours: 41.6,
+            targets: Vec::new(),
         }];
         let table = breakdown_table("Region", &rows);
         let lines: Vec<&str> = table.lines().collect();

@@ -13,7 +13,7 @@ use crate::report::{Scope, breakdown, funnel, rate, series, summary};
 pub const MAX_ROWS: usize = 1000;
 
 /// Adds the period's violations to `v`; the period when it is valid.
-fn period(
+pub(crate) fn period(
     v: &mut Violations,
     value: Option<&academy_proto::reporting::Period>,
 ) -> Result<Option<Period>, DomainError> {
@@ -44,7 +44,13 @@ pub fn summary(
     let before = period.previous();
     let current = summary::figures(model, &scope, &period);
     let previous = summary::figures(model, &scope, &before);
-    Ok(convert::summary(&current, &period, &previous, &before))
+    let mut answer = convert::summary(&current, &period, &previous, &before);
+    let year_ago = summary::year_before(&period);
+    let then = summary::figures(model, &scope, &year_ago);
+    answer.year_before = Some(convert::period_figures(&then, &year_ago));
+    answer.year_on_year_growth =
+        summary::growth_rate(current.registered_learners, then.registered_learners);
+    Ok(answer)
 }
 
 pub fn breakdown(

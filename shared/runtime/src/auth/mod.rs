@@ -30,9 +30,11 @@ pub mod scope {
     pub const REPORTS_READ: &str = "reports.read";
     pub const EVENTS_READ: &str = "events.read";
     pub const ADMIN: &str = "admin";
+    /// Freezing a period's report figures into a published snapshot.
+    pub const REPORTS_PUBLISH: &str = "reports.publish";
 
     /// All of them: what a development token for a person at a laptop gets.
-    pub const ALL: [&str; 8] = [
+    pub const ALL: [&str; 9] = [
         CATALOG_READ,
         CATALOG_WRITE,
         LEARNERS_READ,
@@ -41,5 +43,6 @@ pub mod scope {
         REPORTS_READ,
         EVENTS_READ,
         ADMIN,
+        REPORTS_PUBLISH,
     ];
 }
