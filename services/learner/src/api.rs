@@ -85,7 +85,8 @@ impl LearnerService for LearnerApi {
         &self,
         r: Request<Streaming<RegisterLearnerRequest>>,
     ) -> Result<Response<ImportLearnersResponse>, Status> {
-        respond(import::import(&self.registry, r.into_inner()).await)
+        let reads = caller_may(&r, scope::LEARNERS_READ);
+        respond(import::import(&self.registry, r.into_inner(), reads).await)
     }
 
     async fn erase_learner(
@@ -93,6 +94,13 @@ impl LearnerService for LearnerApi {
         r: Request<EraseLearnerRequest>,
     ) -> Result<Response<Learner>, Status> {
         respond(learners::erase(&self.registry, r.into_inner()).await)
+    }
+
+    async fn lookup_learner(
+        &self,
+        r: Request<LookupLearnerRequest>,
+    ) -> Result<Response<Learner>, Status> {
+        respond(learners::lookup(&self.registry, r.into_inner()).await)
     }
 }
 

@@ -11,6 +11,7 @@ pub const LEARNER_SERVICE: &[(&str, &str)] = &[
     ("UpdateLearner", LEARNERS_WRITE),
     ("ImportLearners", LEARNERS_WRITE),
     ("EraseLearner", LEARNERS_ERASE),
+    ("LookupLearner", LEARNERS_READ),
 ];
 
 pub const ENROLLMENT_SERVICE: &[(&str, &str)] = &[

@@ -882,3 +882,28 @@ fn look_alike_e_mails_are_refused() {
         "nothing written"
     );
 }
+
+#[test]
+fn lookup_learner_refuses_hostile_keys_without_writing() {
+    use lookup_learner_request::Key;
+    let t = Hostile::start();
+    let known = [t.learner.id.clone(), t.victim.id.clone()];
+    let strategy = prop_oneof![
+        Just(None),
+        h::text().prop_map(|x| Some(Key::ExternalId(x))),
+        h::text().prop_map(|x| Some(Key::Email(x))),
+    ];
+    h::check("LookupLearner", strategy, |key| {
+        let mut c = t.learners.clone();
+        let found = t.read("LookupLearner", async move {
+            c.lookup_learner(LookupLearnerRequest { key }).await
+        })?;
+        if let Some(found) = found {
+            prop_assert!(
+                known.contains(&found.id),
+                "found a learner nobody registered"
+            );
+        }
+        Ok(())
+    });
+}

@@ -9,7 +9,10 @@ use tonic::Code;
 
 use crate::common::*;
 
-on_both_backends!(write_answers_carry_no_personal_data_without_read);
+on_both_backends!(
+    write_answers_carry_no_personal_data_without_read,
+    a_write_only_import_learns_no_ids_of_learners_already_there,
+);
 
 async fn write_answers_carry_no_personal_data_without_read(db: TestDb) {
     let stack = Stack::start_authenticated(db).await;
@@ -123,4 +126,48 @@ async fn write_answers_carry_no_personal_data_without_read(db: TestDb) {
         (read.email.as_str(), read.full_name.as_str()),
         ("someone@example.az", "Changed Name")
     );
+}
+
+async fn a_write_only_import_learns_no_ids_of_learners_already_there(db: TestDb) {
+    let stack = Stack::start_authenticated(db).await;
+    let writer = token("import:hr", &["learners.write"]);
+    let officer = token("ops:officer", &["learners.write", "learners.read"]);
+    let mut learners = stack.learners().await;
+    let rows = vec![register("known@example.az"), register("fresh@example.az")];
+    learners
+        .import_learners(authorized(tokio_stream::iter(rows[..1].to_vec()), &officer))
+        .await
+        .unwrap();
+    let reply = learners
+        .import_learners(authorized(tokio_stream::iter(rows.clone()), &writer))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.results[0].outcome(), ImportOutcome::AlreadyExists);
+    assert!(reply.results[0].learner_id.is_empty(), "{reply:?}");
+    assert_eq!(reply.results[1].outcome(), ImportOutcome::Created);
+    assert!(!reply.results[1].learner_id.is_empty());
+    // A reader gets both ids.
+    let reply = learners
+        .import_learners(authorized(tokio_stream::iter(rows), &officer))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        reply.results.iter().all(|r| !r.learner_id.is_empty()),
+        "{reply:?}"
+    );
+    // LookupLearner is a read.
+    let status = learners
+        .lookup_learner(authorized(
+            LookupLearnerRequest {
+                key: Some(lookup_learner_request::Key::Email(
+                    "known@example.az".into(),
+                )),
+            },
+            &writer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
 }
