@@ -62,6 +62,17 @@ async fn insert(
     if courses::find_id_by_code(&txn, &new.code).await?.is_some() {
         return Err(code_taken().into());
     }
+    if let Some(provider_id) = &new.provider_course_id
+        && courses::find_id_by_provider_course_id(&txn, provider_id)
+            .await?
+            .is_some()
+    {
+        return Err(DomainError::AlreadyExists {
+            resource: "course",
+            field: "provider_course_id",
+        }
+        .into());
+    }
     ensure_skills_exist(&txn, "course.skill_ids", &new.skill_ids).await?;
     let now = Utc::now();
     courses::insert(&txn, id, new, now).await?;
@@ -303,4 +314,35 @@ fn details_of(record: &CourseRecord) -> Result<CourseDetails, DomainError> {
         level: Level::from_stored(&c.level)?,
         estimated_hours: c.estimated_hours,
     })
+}
+
+/// LookupCourse: the course with a code or a provider_course_id.
+pub async fn lookup(
+    catalog: &Catalog,
+    req: pb::LookupCourseRequest,
+) -> Result<pb::Course, DomainError> {
+    use pb::lookup_course_request::Key as By;
+    let found = match req.key {
+        Some(By::Code(raw)) => {
+            let code = crate::domain::course_code("code", &raw)?;
+            courses::find_id_by_code(&catalog.db, &code)
+                .await
+                .map_err(db_error)?
+                .ok_or_else(|| DomainError::not_found("course", &code))?
+        }
+        Some(By::ProviderCourseId(raw)) => {
+            let provider_id = text::required("provider_course_id", &raw, 200)?;
+            courses::find_id_by_provider_course_id(&catalog.db, &provider_id)
+                .await
+                .map_err(db_error)?
+                .ok_or_else(|| DomainError::not_found("course", &provider_id))?
+        }
+        None => {
+            return Err(DomainError::invalid(
+                "key",
+                "set exactly one of code or provider_course_id",
+            ));
+        }
+    };
+    load(catalog, &found).await
 }

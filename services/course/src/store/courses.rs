@@ -59,6 +59,7 @@ pub async fn insert<C: ConnectionTrait>(
         create_time: Set(now),
         update_time: Set(now),
         publish_time: Set(None),
+        provider_course_id: Set(new.provider_course_id.clone()),
     })
     .exec_without_returning(db)
     .await?;
@@ -74,6 +75,19 @@ pub async fn find_id_by_code<C: ConnectionTrait>(
         .select_only()
         .column(course::Column::Id)
         .filter(course::Column::Code.eq(code))
+        .into_tuple()
+        .one(db)
+        .await
+}
+
+pub async fn find_id_by_provider_course_id<C: ConnectionTrait>(
+    db: &C,
+    provider_course_id: &str,
+) -> Result<Option<String>, DbErr> {
+    course::Entity::find()
+        .select_only()
+        .column(course::Column::Id)
+        .filter(course::Column::ProviderCourseId.eq(provider_course_id))
         .into_tuple()
         .one(db)
         .await
