@@ -369,17 +369,28 @@ fn enroll_request(
         optional_id_or(vec![program_id]),
         prop_oneof![Just(String::new()), h::text()],
         h::timestamp(),
+        external_keys(),
     )
         .prop_map(
-            |(learner_id, course_id, program_id, request_id, enrolled_at)| EnrollRequest {
+            |(learner_id, course_id, program_id, request_id, enrolled_at, keys)| EnrollRequest {
                 learner_id,
                 course_id,
                 program_id,
                 request_id,
                 enrolled_at,
+                learner_external_id: keys.0,
+                course_code: keys.1,
+                provider_course_id: keys.2,
             },
         )
         .boxed()
+}
+
+/// A learner external id, a course code and a provider course id (issue
+/// #17): mostly unset, else hostile text.
+fn external_keys() -> BoxedStrategy<(String, String, String)> {
+    let key = || prop_oneof![3 => Just(String::new()), 1 => h::text()];
+    (key(), key(), key()).boxed()
 }
 
 fn progress_request(
