@@ -137,14 +137,16 @@ impl EnrollmentService for EnrollmentApi {
         &self,
         r: Request<RecordProgressRequest>,
     ) -> Result<Response<Enrollment>, Status> {
-        respond(progress::record(&self.registry, r.into_inner()).await)
+        let trace = TraceContext::current();
+        respond(progress::record(&self.registry, r.into_inner(), trace).await)
     }
 
     async fn bulk_record_progress(
         &self,
         r: Request<Streaming<RecordProgressRequest>>,
     ) -> Result<Response<BulkRecordProgressResponse>, Status> {
-        respond(progress::record_many(&self.registry, r.into_inner()).await)
+        let trace = TraceContext::current();
+        respond(progress::record_many(&self.registry, r.into_inner(), trace).await)
     }
 
     async fn withdraw_enrollment(

@@ -3,7 +3,7 @@
 //! that names them is resolved to Academy ids before the usual checks, so
 //! everything after (validation, idempotency, the write) is unchanged.
 
-use academy_domain::{DomainError, FieldViolation, text};
+use academy_domain::{DomainError, FieldViolation, Violations, id, text};
 use academy_proto::learner as pb;
 use academy_runtime::db::db_error;
 use academy_runtime::trace::TraceContext;
@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use super::Registry;
 use crate::course_client::CourseKey;
-use crate::store::learners;
+use crate::store::{enrollments, learners};
 
 /// Resolves rows' external keys; the course service's answers are cached
 /// for one stream (an export names a few dozen courses).
@@ -53,6 +53,67 @@ impl Resolver {
         if let Some(id) = course? {
             req.course_id = id;
         }
+        Ok(())
+    }
+
+    /// Fills `enrollment_id` of a RecordProgressRequest that names the
+    /// learner and the course instead: their enrollment not withdrawn.
+    pub async fn progress_row(
+        &mut self,
+        registry: &Registry,
+        req: &mut pb::RecordProgressRequest,
+        trace: &TraceContext,
+    ) -> Result<(), DomainError> {
+        let named = [
+            &req.learner_id,
+            &req.learner_external_id,
+            &req.course_id,
+            &req.course_code,
+            &req.provider_course_id,
+        ]
+        .iter()
+        .any(|k| !k.trim().is_empty());
+        if !named {
+            return Ok(());
+        }
+        if !req.enrollment_id.trim().is_empty() {
+            return Err(DomainError::invalid(
+                "enrollment_id",
+                "set enrollment_id or the learner and the course, not both",
+            ));
+        }
+        let learner = learner_id(
+            registry,
+            &req.learner_id,
+            &req.learner_external_id,
+            "learner_external_id",
+        )
+        .await;
+        let course = self
+            .course_id(
+                registry,
+                CourseKeys {
+                    course_id: &req.course_id,
+                    code: &req.course_code,
+                    provider_course_id: &req.provider_course_id,
+                },
+                trace,
+            )
+            .await;
+        let (learner, course) = (learner?, course?);
+        let mut v = Violations::new();
+        let learner = learner.or_else(|| v.check(id::parse_id("learner_id", &req.learner_id)));
+        let course = course.or_else(|| v.check(id::parse_id("course_id", &req.course_id)));
+        v.finish()?;
+        let (Some(learner), Some(course)) = (learner, course) else {
+            return Err(DomainError::internal(
+                "validation passed with a missing key",
+            ));
+        };
+        req.enrollment_id = enrollments::active_id(&registry.db, &learner, &course)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| DomainError::not_found("enrollment", format!("{learner}:{course}")))?;
         Ok(())
     }
 

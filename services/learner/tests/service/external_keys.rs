@@ -1,4 +1,4 @@
-//! Issue #17, item 1: enrollment rows name the learner by external id and
+//! Issue #17, item 1: enrollment and progress rows name the learner by external id and
 //! the course by code or provider id, as a provider's export does.
 
 use academy_proto::learner::*;
@@ -10,6 +10,7 @@ use crate::common::*;
 on_both_backends!(
     bulk_enroll_rows_name_learners_and_courses_by_external_keys,
     enroll_by_external_keys_refuses_unknown_and_ambiguous_keys,
+    progress_rows_name_the_enrollment_by_learner_and_course_keys,
 );
 
 /// Registers learners with external ids; returns their Academy ids.
@@ -175,4 +176,77 @@ async fn enroll_by_external_keys_refuses_unknown_and_ambiguous_keys(db: TestDb) 
         .into_inner()
         .enrollments;
     assert_eq!(listed.len(), 1);
+}
+
+async fn progress_rows_name_the_enrollment_by_learner_and_course_keys(db: TestDb) {
+    let stack = Stack::start(db).await;
+    let ids = members(&stack, &["P-1", "P-2"]).await;
+    let course = course(&stack, "PRG-1", 3, true).await;
+    let modules: Vec<String> = course.modules.iter().map(|m| m.id.clone()).collect();
+    let mut client = stack.enrollments().await;
+    let enrollment = client
+        .enroll(by_keys("P-1", "PRG-1", ""))
+        .await
+        .unwrap()
+        .into_inner();
+    let row = |module: &str, learner_id: &str, external: &str, code: &str, slug: &str| {
+        RecordProgressRequest {
+            module_id: module.to_owned(),
+            minutes_spent: 10,
+            learner_id: learner_id.to_owned(),
+            learner_external_id: external.to_owned(),
+            course_code: code.to_owned(),
+            provider_course_id: slug.to_owned(),
+            ..Default::default()
+        }
+    };
+    // One call: by external id and code.
+    let after = client
+        .record_progress(row(&modules[0], "", "P-1", "PRG-1", ""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(after.id, enrollment.id);
+    assert_eq!(after.completed_module_ids, [modules[0].clone()]);
+
+    let rows = vec![
+        row(&modules[1], "", "P-1", "", &slug("PRG-1")), // 0: recorded
+        row(&modules[2], &ids[0], "", "PRG-1", ""),      // 1: recorded, by id and code
+        row(&modules[0], "", "P-2", "PRG-1", ""),        // 2: P-2 is not enrolled
+        row(&modules[0], "", "P-404", "PRG-1", ""),      // 3: unknown learner
+        RecordProgressRequest {
+            enrollment_id: enrollment.id.clone(),
+            ..row(&modules[0], "", "P-1", "PRG-1", "")
+        }, // 4: enrollment id and keys
+        row(&modules[0], "", "P-1", "", ""),             // 5: no course named
+    ];
+    let reply = client
+        .bulk_record_progress(tokio_stream::iter(rows))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.recorded, 2, "{reply:?}");
+    let rejected: Vec<_> = reply
+        .rejected
+        .iter()
+        .map(|r| (r.index, r.field.as_str()))
+        .collect();
+    assert_eq!(
+        rejected,
+        [(2, ""), (3, ""), (4, "enrollment_id"), (5, "course_id")]
+    );
+    let done = client
+        .get_enrollment(GetEnrollmentRequest {
+            id: enrollment.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(done.state, EnrollmentState::Completed as i32);
+    assert_eq!(done.minutes_spent, 30);
+    let missing = client
+        .record_progress(row(&modules[0], "", "P-2", "PRG-1", ""))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
 }

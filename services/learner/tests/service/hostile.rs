@@ -393,25 +393,54 @@ fn external_keys() -> BoxedStrategy<(String, String, String)> {
     (key(), key(), key()).boxed()
 }
 
+/// learner_id, learner_external_id, course_id, course_code, provider_course_id.
+type ProgressKeys = (String, String, String, String, String);
+
 fn progress_request(
     enrollment_ids: Vec<String>,
     module_ids: Vec<String>,
+    (learner_id, course_id): (String, String),
 ) -> BoxedStrategy<RecordProgressRequest> {
+    // Mostly by enrollment id; else by learner and course keys (issue #17),
+    // real or hostile, with or without an enrollment id beside them.
+    let by_keys = (
+        prop_oneof![3 => Just(String::new()), 1 => h::id()],
+        prop_oneof![Just(String::new()), id_or(vec![learner_id])],
+        external_keys(),
+        prop_oneof![Just(String::new()), id_or(vec![course_id])],
+    );
+    let target = prop_oneof![
+        3 => id_or(enrollment_ids).prop_map(|id| (id, Default::default())),
+        1 => by_keys.prop_map(|(id, learner, (external, code, slug), course)| {
+            (id, (learner, external, course, code, slug))
+        }),
+    ];
     (
-        id_or(enrollment_ids),
+        target,
         id_or(module_ids),
         prop_oneof![h::int32(), 0..120i32],
         h::timestamp(),
         prop_oneof![Just(String::new()), h::text()],
     )
         .prop_map(
-            |(enrollment_id, module_id, minutes_spent, occurred_at, request_id)| {
+            |((enrollment_id, keys), module_id, minutes_spent, occurred_at, request_id): (
+                (String, ProgressKeys),
+                _,
+                _,
+                _,
+                _,
+            )| {
                 RecordProgressRequest {
                     enrollment_id,
                     module_id,
                     minutes_spent,
                     occurred_at,
                     request_id,
+                    learner_id: keys.0,
+                    learner_external_id: keys.1,
+                    course_id: keys.2,
+                    course_code: keys.3,
+                    provider_course_id: keys.4,
                 }
             },
         )
@@ -676,7 +705,11 @@ fn verify_certificate_refuses_hostile_codes() {
 #[test]
 fn record_progress_refuses_hostile_input_without_writing() {
     let t = Hostile::start();
-    let strategy = progress_request(vec![t.enrollment.id.clone()], t.module_ids());
+    let strategy = progress_request(
+        vec![t.enrollment.id.clone()],
+        t.module_ids(),
+        (t.learner.id.clone(), t.course.id.clone()),
+    );
     h::check("RecordProgress", strategy, |req| {
         let mut c = t.enrollments.clone();
         t.write(
@@ -718,7 +751,11 @@ fn bulk_enroll_rejects_hostile_rows_and_writes_only_what_it_creates() {
 #[test]
 fn bulk_record_progress_rejects_hostile_rows_and_writes_only_what_it_records() {
     let t = Hostile::start();
-    let row = progress_request(vec![t.enrollment.id.clone()], t.module_ids());
+    let row = progress_request(
+        vec![t.enrollment.id.clone()],
+        t.module_ids(),
+        (t.learner.id.clone(), t.course.id.clone()),
+    );
     h::check(
         "BulkRecordProgress",
         proptest::collection::vec(row, 1..5),
