@@ -96,6 +96,14 @@ impl LearnerService for LearnerApi {
         respond(learners::erase(&self.registry, r.into_inner()).await)
     }
 
+    async fn sync_learners(
+        &self,
+        r: Request<Streaming<RegisterLearnerRequest>>,
+    ) -> Result<Response<ImportLearnersResponse>, Status> {
+        let reads = caller_may(&r, scope::LEARNERS_READ);
+        respond(import::sync(&self.registry, r.into_inner(), reads).await)
+    }
+
     async fn lookup_learner(
         &self,
         r: Request<LookupLearnerRequest>,

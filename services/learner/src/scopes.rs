@@ -12,6 +12,7 @@ pub const LEARNER_SERVICE: &[(&str, &str)] = &[
     ("ImportLearners", LEARNERS_WRITE),
     ("EraseLearner", LEARNERS_ERASE),
     ("LookupLearner", LEARNERS_READ),
+    ("SyncLearners", LEARNERS_WRITE),
 ];
 
 pub const ENROLLMENT_SERVICE: &[(&str, &str)] = &[

@@ -31,6 +31,8 @@ struct Outcomes {
     results: Vec<pb::ImportedLearner>,
     /// Whether the caller may learn the ids of learners already there.
     reads: bool,
+    mode: Mode,
+    updated: i64,
 }
 
 impl Outcomes {
@@ -60,6 +62,10 @@ impl Outcomes {
                 let id = if self.reads { id } else { String::new() };
                 self.push(index, pb::ImportOutcome::AlreadyExists, id);
             }
+            RowResult::Updated(id) => {
+                self.updated += 1;
+                self.push(index, pb::ImportOutcome::Updated, id);
+            }
             RowResult::Rejected(err) => self.reject(index, err),
         }
     }
@@ -67,11 +73,53 @@ impl Outcomes {
 
 pub async fn import(
     registry: &Registry,
+    stream: Streaming<pb::RegisterLearnerRequest>,
+    reads: bool,
+) -> Result<pb::ImportLearnersResponse, DomainError> {
+    run(registry, stream, Mode::Import, reads).await
+}
+
+/// SyncLearners: ImportLearners that also updates learners matched by
+/// external id. It may change e-mails, so it needs `learners.read` too.
+pub async fn sync(
+    registry: &Registry,
+    stream: Streaming<pb::RegisterLearnerRequest>,
+    reads: bool,
+) -> Result<pb::ImportLearnersResponse, DomainError> {
+    if !reads {
+        return Err(DomainError::PermissionDenied {
+            message: "SyncLearners also needs the `learners.read` scope".to_owned(),
+        });
+    }
+    run(registry, stream, Mode::Sync, reads).await
+}
+
+/// Whether rows matched by external id update their learner.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Mode {
+    #[default]
+    Import,
+    Sync,
+}
+
+impl Mode {
+    fn stream(self) -> &'static str {
+        match self {
+            Self::Import => "ImportLearners",
+            Self::Sync => "SyncLearners",
+        }
+    }
+}
+
+async fn run(
+    registry: &Registry,
     mut stream: Streaming<pb::RegisterLearnerRequest>,
+    mode: Mode,
     reads: bool,
 ) -> Result<pb::ImportLearnersResponse, DomainError> {
     let mut out = Outcomes {
         reads,
+        mode,
         ..Outcomes::default()
     };
     let mut batch = Vec::with_capacity(registry.batch_size);
@@ -100,13 +148,17 @@ pub async fn import(
         }
     }
     import_batch(registry, batch, &mut out).await?;
-    let tally = out.tally;
-    record_rows("ImportLearners", &tally);
+    let (tally, updated) = (out.tally, out.updated);
+    record_rows(mode.stream(), &tally);
+    metrics::counter!("learner_import_rows_total", "stream" => mode.stream(), "outcome" => "updated")
+        .increment(updated.unsigned_abs());
     tracing::info!(
         rows = index,
         created = tally.created,
         duplicates = tally.duplicates,
+        updated,
         rejected = tally.rejected_count,
+        stream = mode.stream(),
         "learner import finished"
     );
     Ok(pb::ImportLearnersResponse {
@@ -115,6 +167,7 @@ pub async fn import(
         rejected: tally.rejected,
         rejected_count: tally.rejected_count,
         results: out.results,
+        updated,
     })
 }
 
@@ -172,7 +225,7 @@ async fn import_batch(
             .filter(|index| !kept.contains(index))
             .map(|index| (index, RowResult::Rejected(idempotency::reused()))),
     );
-    results.extend(insert_with_retry(registry, &valid).await?);
+    results.extend(insert_with_retry(registry, &valid, out.mode).await?);
     results.sort_by_key(|(index, _)| *index);
     for (index, result) in results {
         out.record(index, result);
@@ -185,6 +238,8 @@ async fn import_batch(
 enum RowResult {
     Created(String),
     Existing(String),
+    /// SyncLearners: the learner matched by external id was updated.
+    Updated(String),
     /// Rejected: invalid, or conflicting with a learner already there.
     Rejected(DomainError),
 }
@@ -194,11 +249,12 @@ enum RowResult {
 async fn insert_with_retry(
     registry: &Registry,
     rows: &[(i64, Row)],
+    mode: Mode,
 ) -> Result<Vec<(i64, RowResult)>, DomainError> {
     const ATTEMPTS: usize = 3;
     let mut attempt = 1;
     loop {
-        match insert_new(registry, rows).await {
+        match insert_new(registry, rows, mode).await {
             Ok(results) => return Ok(results),
             Err(err) if academy_runtime::db::is_unique_violation(&err) && attempt < ATTEMPTS => {
                 attempt += 1;
@@ -216,6 +272,7 @@ async fn insert_with_retry(
 async fn insert_new(
     registry: &Registry,
     rows: &[(i64, Row)],
+    mode: Mode,
 ) -> Result<Vec<(i64, RowResult)>, DbErr> {
     let txn = begin_write(&registry.db).await?;
     let keys: Vec<&Key> = rows.iter().filter_map(|(_, r)| r.key.as_ref()).collect();
@@ -224,10 +281,21 @@ async fn insert_new(
     let mut candidates = Vec::with_capacity(rows.len());
     let mut replays = Vec::new();
     let mut inserts = Vec::with_capacity(rows.len());
+    let mut results = Vec::with_capacity(rows.len());
+    let (mut events, mut keys) = (Vec::new(), Vec::new());
     for (index, row) in rows {
         // A request id seen before, also earlier in this batch, is a retry.
         if let Some(key) = row.key.as_ref().filter(|k| used.insert(k).is_some()) {
             replays.push((*index, row, key));
+            continue;
+        }
+        if mode == Mode::Sync
+            && let Some(result) = sync_row(&txn, row, now, &mut events).await?
+        {
+            if let (RowResult::Updated(id), Some(key)) = (&result, &row.key) {
+                keys.push((key.clone(), id.clone()));
+            }
+            results.push((*index, result));
             continue;
         }
         let id = id::new_id();
@@ -238,7 +306,6 @@ async fn insert_new(
         .await?
         .into_iter()
         .collect();
-    let (mut events, mut keys) = (Vec::new(), Vec::new());
     for (_, id, row) in candidates.iter().filter(|(_, id, _)| inserted.contains(id)) {
         if let Some(key) = &row.key {
             keys.push((key.clone(), id.clone()));
@@ -252,7 +319,6 @@ async fn insert_new(
     if !events.is_empty() {
         registry.outbox.append_many(&txn, events).await?;
     }
-    let mut results = Vec::with_capacity(rows.len());
     let mut unmatched = Vec::new();
     for (index, key_row, key) in replays {
         match idempotency::replayed(&txn, Some(key)).await {
@@ -272,6 +338,51 @@ async fn insert_new(
     txn.commit().await?;
     registry.outbox.committed();
     Ok(results)
+}
+
+/// SyncLearners: updates the learner holding the row's external id to the
+/// row's attributes, and says what happened; `None` when no learner holds
+/// it (the row is then imported as a new learner).
+async fn sync_row(
+    txn: &sea_orm::DatabaseTransaction,
+    row: &Row,
+    now: chrono::DateTime<Utc>,
+    events: &mut Vec<(chrono::DateTime<Utc>, academy_proto::events::event::Payload)>,
+) -> Result<Option<RowResult>, DbErr> {
+    let wanted = &row.learner.profile;
+    let Some(external_id) = wanted.external_id.as_deref() else {
+        return Ok(None);
+    };
+    let Some(id) = learners::id_by_external_id(txn, external_id).await? else {
+        return Ok(None);
+    };
+    let Some(stored) = learners::get(txn, &id).await? else {
+        return Ok(None);
+    };
+    let current = match convert::stored_profile(&stored) {
+        Ok(profile) => profile,
+        Err(err) => return Ok(Some(RowResult::Rejected(err))),
+    };
+    if &current == wanted {
+        return Ok(Some(RowResult::Existing(id)));
+    }
+    if current.email != wanted.email
+        && learners::id_by_email(txn, wanted.email.as_str())
+            .await?
+            .is_some_and(|holder| holder != id)
+    {
+        return Ok(Some(RowResult::Rejected(DomainError::invalid(
+            "learner.email",
+            "belongs to another learner already registered",
+        ))));
+    }
+    if !learners::update_profile(txn, &id, stored.revision, wanted, now).await? {
+        return Ok(Some(RowResult::Rejected(DomainError::Aborted {
+            resource: "learner",
+        })));
+    }
+    events.push((now, convert::learner_updated(&id, wanted)));
+    Ok(Some(RowResult::Updated(id)))
 }
 
 /// Matches rows that were not inserted to the learners holding their keys.

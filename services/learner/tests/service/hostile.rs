@@ -955,3 +955,28 @@ fn lookup_learner_refuses_hostile_keys_without_writing() {
         Ok(())
     });
 }
+
+#[test]
+fn sync_learners_rejects_hostile_rows_and_writes_only_what_it_creates_or_updates() {
+    let t = Hostile::start();
+    let strategy = proptest::collection::vec(register_request(), 1..5);
+    h::check("SyncLearners", strategy, |rows| {
+        let n = rows.len();
+        let mut c = t.learners.clone();
+        t.stream(
+            "SyncLearners",
+            n,
+            async move { c.sync_learners(tokio_stream::iter(rows)).await },
+            // An updated row counts with the duplicates here: no new learner.
+            |r: &ImportLearnersResponse| (r.created, r.duplicates + r.updated, &r.rejected),
+            &[
+                "learners",
+                "feed_events",
+                "feed_head",
+                "idempotency_keys",
+                "audit_log",
+            ],
+        )?;
+        Ok(())
+    });
+}

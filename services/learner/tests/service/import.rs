@@ -10,6 +10,7 @@ on_both_backends!(
     import_answers_each_row_with_its_learner_id,
     import_rejects_key_conflicts_with_the_reason,
     lookup_finds_a_learner_by_external_id_or_email,
+    sync_updates_learners_matched_by_external_id,
 );
 
 fn row(email: &str, external_id: Option<&str>) -> RegisterLearnerRequest {
@@ -334,4 +335,111 @@ async fn lookup_finds_a_learner_by_external_id_or_email(db: TestDb) {
         .await
         .unwrap_err();
     assert_eq!(gone.code(), tonic::Code::NotFound);
+}
+
+async fn sync_updates_learners_matched_by_external_id(db: TestDb) {
+    let stack = Stack::start(db).await;
+    let seeded = stack
+        .learners()
+        .await
+        .import_learners(tokio_stream::iter(vec![
+            row("one@example.az", Some("SIS-1")),
+            row("two@example.az", Some("SIS-2")),
+            row("three@example.az", Some("SIS-3")),
+        ]))
+        .await
+        .unwrap()
+        .into_inner();
+    let ids: Vec<_> = seeded
+        .results
+        .iter()
+        .map(|r| r.learner_id.clone())
+        .collect();
+    let mut moved = row("one@example.az", Some("SIS-1"));
+    moved.learner.as_mut().unwrap().region = "Ganja-Dashkasan".into();
+    let renamed = row("two.new@example.az", Some("SIS-2"));
+    let taken = row("one@example.az", Some("SIS-3")); // another learner's email
+    let rows = vec![
+        moved,                                  // 0: updated
+        renamed,                                // 1: updated (email)
+        taken,                                  // 2: rejected
+        row("four@example.az", Some("SIS-4")),  // 3: created
+        row("three@example.az", Some("SIS-3")), // 4: unchanged
+    ];
+    let reply = stack
+        .learners()
+        .await
+        .sync_learners(tokio_stream::iter(rows.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    let outcomes: Vec<_> = reply.results.iter().map(|r| r.outcome()).collect();
+    assert_eq!(
+        outcomes,
+        [
+            ImportOutcome::Updated,
+            ImportOutcome::Updated,
+            ImportOutcome::Rejected,
+            ImportOutcome::Created,
+            ImportOutcome::AlreadyExists
+        ]
+    );
+    assert_eq!(
+        (
+            reply.created,
+            reply.updated,
+            reply.duplicates,
+            reply.rejected_count
+        ),
+        (1, 2, 1, 1)
+    );
+    assert_eq!(reply.rejected[0].field, "learner.email");
+    assert_eq!(reply.results[0].learner_id, ids[0]);
+    assert_eq!(reply.results[1].learner_id, ids[1]);
+    let get = |id: String| {
+        let stack = &stack;
+        async move {
+            stack
+                .learners()
+                .await
+                .get_learner(GetLearnerRequest { id })
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    assert_eq!(get(ids[0].clone()).await.region, "Ganja-Dashkasan");
+    assert_eq!(get(ids[1].clone()).await.email, "two.new@example.az");
+    assert_eq!(get(ids[2].clone()).await.email, "three@example.az");
+
+    // The same sync again changes nothing.
+    let again = stack
+        .learners()
+        .await
+        .sync_learners(tokio_stream::iter(rows))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (
+            again.created,
+            again.updated,
+            again.duplicates,
+            again.rejected_count
+        ),
+        (0, 0, 4, 1)
+    );
+    // ImportLearners never updates: the changed row is a conflict there.
+    let import = stack
+        .learners()
+        .await
+        .import_learners(tokio_stream::iter(vec![row(
+            "two.other@example.az",
+            Some("SIS-2"),
+        )]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((import.updated, import.rejected_count), (0, 1));
+    assert_eq!(get(ids[1].clone()).await.email, "two.new@example.az");
 }

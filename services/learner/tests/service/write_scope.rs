@@ -170,4 +170,23 @@ async fn a_write_only_import_learns_no_ids_of_learners_already_there(db: TestDb)
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
+    // So is SyncLearners, which may change emails; nothing is written.
+    let status = learners
+        .sync_learners(authorized(
+            tokio_stream::iter(vec![register("sync@example.az")]),
+            &writer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    let status = learners
+        .lookup_learner(authorized(
+            LookupLearnerRequest {
+                key: Some(lookup_learner_request::Key::Email("sync@example.az".into())),
+            },
+            &officer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
 }
