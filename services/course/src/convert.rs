@@ -152,7 +152,7 @@ fn modules(field: &str, raw: &[pb::CourseModule]) -> Result<Vec<NewModule>, Fiel
 }
 
 /// Paths an UpdateCourse mask may name.
-pub const UPDATABLE_PATHS: [&str; 8] = [
+pub const UPDATABLE_PATHS: [&str; 9] = [
     "title",
     "description",
     "provider",
@@ -161,6 +161,7 @@ pub const UPDATABLE_PATHS: [&str; 8] = [
     "estimated_hours",
     "skill_ids",
     "modules",
+    "provider_course_id",
 ];
 
 pub fn course_patch(
@@ -214,6 +215,12 @@ pub fn course_patch(
                 patch.skill_ids = v.check(skill_ids("course.skill_ids", &course.skill_ids))
             }
             "modules" => patch.modules = v.check(modules("course.modules", &course.modules)),
+            "provider_course_id" => {
+                patch.provider_course_id = v.check(provider_course_id(
+                    "course.provider_course_id",
+                    course.provider_course_id.as_deref(),
+                ))
+            }
             other => v.push(FieldViolation::new(
                 "update_mask",
                 format!(

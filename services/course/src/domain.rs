@@ -153,6 +153,8 @@ pub struct CoursePatch {
     pub estimated_hours: Option<f64>,
     pub skill_ids: Option<Vec<String>>,
     pub modules: Option<Vec<NewModule>>,
+    /// Set (`Some(Some)`) or cleared (`Some(None)`) provider course id.
+    pub provider_course_id: Option<Option<String>>,
 }
 
 impl CoursePatch {

@@ -198,6 +198,12 @@ pub async fn update<C: ConnectionTrait>(
                 Expr::value(d.estimated_hours),
             );
     }
+    if let Some(provider_course_id) = change.provider_course_id {
+        update = update.col_expr(
+            course::Column::ProviderCourseId,
+            Expr::value(provider_course_id.map(str::to_owned)),
+        );
+    }
     if let Some(state) = change.state {
         update = update.col_expr(course::Column::State, Expr::value(state.as_str()));
         if state == CourseState::Published {
@@ -212,6 +218,8 @@ pub async fn update<C: ConnectionTrait>(
 pub struct CourseChange<'a> {
     pub details: Option<&'a CourseDetails>,
     pub state: Option<CourseState>,
+    /// A new provider course id (`Some(None)` clears it).
+    pub provider_course_id: Option<Option<&'a str>>,
 }
 
 pub async fn replace_modules<C: ConnectionTrait>(

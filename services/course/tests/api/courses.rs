@@ -566,4 +566,52 @@ async fn courses_are_found_by_code_or_provider_course_id(db: TestDb) {
         .unwrap_err();
     assert_eq!(violated_fields(&invalid), ["course.provider_course_id"]);
     assert_eq!(count_courses(&mut client).await, before);
+
+    // An existing course gets one by UpdateCourse; a taken one is refused.
+    let update = |id: &str, value: Option<&str>| UpdateCourseRequest {
+        course: Some(Course {
+            id: id.to_owned(),
+            provider_course_id: value.map(str::to_owned),
+            ..Default::default()
+        }),
+        update_mask: mask(&["provider_course_id"]),
+        etag: String::new(),
+    };
+    let set = client
+        .update_course(update(&plain.id, Some("python-basics")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(set.provider_course_id.as_deref(), Some("python-basics"));
+    let found = client
+        .lookup_course(LookupCourseRequest {
+            key: Some(Key::ProviderCourseId("python-basics".into())),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(found.id, plain.id);
+    let taken = client
+        .update_course(update(&plain.id, Some("machine-learning")))
+        .await
+        .unwrap_err();
+    assert_eq!(taken.code(), Code::AlreadyExists);
+    // Setting a course's own id again is no conflict; unset clears it.
+    client
+        .update_course(update(&created.id, Some("machine-learning")))
+        .await
+        .unwrap();
+    let cleared = client
+        .update_course(update(&plain.id, None))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cleared.provider_course_id, None);
+    let gone = client
+        .lookup_course(LookupCourseRequest {
+            key: Some(Key::ProviderCourseId("python-basics".into())),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
 }

@@ -415,7 +415,7 @@ fn update_course_refuses_hostile_input_without_writing() {
     });
 }
 
-const UPDATABLE: [&str; 8] = [
+const UPDATABLE: [&str; 9] = [
     "title",
     "description",
     "provider",
@@ -424,6 +424,7 @@ const UPDATABLE: [&str; 8] = [
     "estimated_hours",
     "skill_ids",
     "modules",
+    "provider_course_id",
 ];
 
 #[test]
