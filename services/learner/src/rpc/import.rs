@@ -480,6 +480,29 @@ mod tests {
     }
 
     #[test]
+    fn the_answer_lists_the_first_rows_and_counts_them_all() {
+        let mut out = Outcomes::default();
+        let rows = MAX_RESULTS_LISTED as i64 + 5;
+        for i in 0..rows {
+            out.record(i, RowResult::Created(format!("id{i}")));
+        }
+        assert_eq!(out.results.len(), MAX_RESULTS_LISTED);
+        assert_eq!(out.tally.created, rows);
+        assert_eq!(
+            out.results.last().map(|r| r.index),
+            Some(MAX_RESULTS_LISTED as i64 - 1)
+        );
+        // Without `learners.read`, a learner already there has no id.
+        out.record(rows, RowResult::Existing("known".into()));
+        let mut fresh = Outcomes::default();
+        fresh.record(0, RowResult::Existing("known".into()));
+        assert_eq!(fresh.results[0].learner_id, "");
+        fresh.reads = true;
+        fresh.record(1, RowResult::Existing("known".into()));
+        assert_eq!(fresh.results[1].learner_id, "known");
+    }
+
+    #[test]
     fn a_row_matches_only_a_learner_holding_all_its_keys() {
         let a = holder("a", "a@x.az", Some("X-1"));
         let b = holder("b", "b@x.az", None);

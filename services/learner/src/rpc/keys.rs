@@ -213,7 +213,7 @@ pub async fn learner_id(
     learners::id_by_external_id(&registry.db, &external_id)
         .await
         .map_err(db_error)?
-        .ok_or_else(|| DomainError::not_found("learner", &external_id))
+        .ok_or_else(|| DomainError::not_found("learner", "with this external_id"))
         .map(Some)
 }
 

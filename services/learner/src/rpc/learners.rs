@@ -305,7 +305,8 @@ pub async fn erase(
 }
 
 /// LookupLearner: the learner holding an external id or an e-mail. Not
-/// found names the kind of key only, never the e-mail itself.
+/// found names the kind of key only, never its value (both are personal
+/// data: erasure removes them).
 pub async fn lookup(
     registry: &Registry,
     req: pb::LookupLearnerRequest,
@@ -317,7 +318,7 @@ pub async fn lookup(
             learners::id_by_external_id(&registry.db, &external_id)
                 .await
                 .map_err(db_error)?
-                .ok_or_else(|| DomainError::not_found("learner", &external_id))?
+                .ok_or_else(|| DomainError::not_found("learner", "with this external_id"))?
         }
         Some(By::Email(raw)) => {
             let email = academy_domain::Email::parse("email", &raw)?;

@@ -306,6 +306,11 @@ async fn lookup_finds_a_learner_by_external_id_or_email(db: TestDb) {
         .await
         .unwrap_err();
     assert_eq!(missing.code(), tonic::Code::NotFound);
+    assert!(
+        !missing.message().contains("COURSERA"),
+        "{}",
+        missing.message()
+    );
     let missing = lookup(Some(Key::Email("nobody@example.az".into())))
         .await
         .unwrap_err();
