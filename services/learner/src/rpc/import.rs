@@ -64,6 +64,7 @@ impl Outcomes {
             }
             RowResult::Updated(id) => {
                 self.updated += 1;
+                let id = if self.reads { id } else { String::new() };
                 self.push(index, pb::ImportOutcome::Updated, id);
             }
             RowResult::Rejected(err) => self.reject(index, err),
@@ -80,17 +81,13 @@ pub async fn import(
 }
 
 /// SyncLearners: ImportLearners that also updates learners matched by
-/// external id. It may change e-mails, so it needs `learners.read` too.
+/// external id. Changing an e-mail also needs `learners.read`, as in
+/// UpdateLearner (a conflict would tell who else is registered).
 pub async fn sync(
     registry: &Registry,
     stream: Streaming<pb::RegisterLearnerRequest>,
     reads: bool,
 ) -> Result<pb::ImportLearnersResponse, DomainError> {
-    if !reads {
-        return Err(DomainError::PermissionDenied {
-            message: "SyncLearners also needs the `learners.read` scope".to_owned(),
-        });
-    }
     run(registry, stream, Mode::Sync, reads).await
 }
 
@@ -225,7 +222,7 @@ async fn import_batch(
             .filter(|index| !kept.contains(index))
             .map(|index| (index, RowResult::Rejected(idempotency::reused()))),
     );
-    results.extend(insert_with_retry(registry, &valid, out.mode).await?);
+    results.extend(insert_with_retry(registry, &valid, out.mode, out.reads).await?);
     results.sort_by_key(|(index, _)| *index);
     for (index, result) in results {
         out.record(index, result);
@@ -250,11 +247,12 @@ async fn insert_with_retry(
     registry: &Registry,
     rows: &[(i64, Row)],
     mode: Mode,
+    reads: bool,
 ) -> Result<Vec<(i64, RowResult)>, DomainError> {
     const ATTEMPTS: usize = 3;
     let mut attempt = 1;
     loop {
-        match insert_new(registry, rows, mode).await {
+        match insert_new(registry, rows, mode, reads).await {
             Ok(results) => return Ok(results),
             Err(err) if academy_runtime::db::is_unique_violation(&err) && attempt < ATTEMPTS => {
                 attempt += 1;
@@ -273,6 +271,7 @@ async fn insert_new(
     registry: &Registry,
     rows: &[(i64, Row)],
     mode: Mode,
+    reads: bool,
 ) -> Result<Vec<(i64, RowResult)>, DbErr> {
     let txn = begin_write(&registry.db).await?;
     let keys: Vec<&Key> = rows.iter().filter_map(|(_, r)| r.key.as_ref()).collect();
@@ -290,7 +289,7 @@ async fn insert_new(
             continue;
         }
         if mode == Mode::Sync
-            && let Some(result) = sync_row(&txn, row, now, &mut events).await?
+            && let Some(result) = sync_row(&txn, row, reads, now, &mut events).await?
         {
             if let (RowResult::Updated(id), Some(key)) = (&result, &row.key) {
                 keys.push((key.clone(), id.clone()));
@@ -346,6 +345,7 @@ async fn insert_new(
 async fn sync_row(
     txn: &sea_orm::DatabaseTransaction,
     row: &Row,
+    reads: bool,
     now: chrono::DateTime<Utc>,
     events: &mut Vec<(chrono::DateTime<Utc>, academy_proto::events::event::Payload)>,
 ) -> Result<Option<RowResult>, DbErr> {
@@ -365,6 +365,11 @@ async fn sync_row(
     };
     if &current == wanted {
         return Ok(Some(RowResult::Existing(id)));
+    }
+    if current.email != wanted.email && !reads {
+        return Ok(Some(RowResult::Rejected(DomainError::PermissionDenied {
+            message: "changing a learner's email also needs the `learners.read` scope".to_owned(),
+        })));
     }
     if current.email != wanted.email
         && learners::id_by_email(txn, wanted.email.as_str())

@@ -170,23 +170,51 @@ async fn a_write_only_import_learns_no_ids_of_learners_already_there(db: TestDb)
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
-    // So is SyncLearners, which may change emails; nothing is written.
-    let status = learners
+    // SyncLearners: a write-only caller may change attributes, not emails.
+    let member = |email: &str, region: &str| {
+        let mut row = register(email);
+        let learner = row.learner.as_mut().unwrap();
+        learner.external_id = Some("SIS-77".into());
+        learner.region = region.into();
+        row
+    };
+    learners
+        .import_learners(authorized(
+            tokio_stream::iter(vec![member("sync@example.az", "Baku")]),
+            &officer,
+        ))
+        .await
+        .unwrap();
+    let reply = learners
         .sync_learners(authorized(
-            tokio_stream::iter(vec![register("sync@example.az")]),
+            tokio_stream::iter(vec![
+                member("sync@example.az", "Karabakh"),
+                member("sync.new@example.az", "Karabakh"),
+            ]),
             &writer,
         ))
         .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::PermissionDenied);
-    let status = learners
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.results[0].outcome(), ImportOutcome::Updated);
+    assert!(reply.results[0].learner_id.is_empty(), "{reply:?}");
+    assert_eq!(reply.results[1].outcome(), ImportOutcome::Rejected);
+    assert!(
+        reply.rejected[0].reason.contains("learners.read"),
+        "{reply:?}"
+    );
+    let found = learners
         .lookup_learner(authorized(
             LookupLearnerRequest {
-                key: Some(lookup_learner_request::Key::Email("sync@example.az".into())),
+                key: Some(lookup_learner_request::Key::ExternalId("SIS-77".into())),
             },
             &officer,
         ))
         .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::NotFound);
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (found.email.as_str(), found.region.as_str()),
+        ("sync@example.az", "Karabakh")
+    );
 }
