@@ -11,6 +11,7 @@ on_both_backends!(
     bulk_enroll_rows_name_learners_and_courses_by_external_keys,
     enroll_by_external_keys_refuses_unknown_and_ambiguous_keys,
     progress_rows_name_the_enrollment_by_learner_and_course_keys,
+    course_keys_need_the_course_service_and_write_nothing_without_it,
 );
 
 /// Registers learners with external ids; returns their Academy ids.
@@ -249,4 +250,44 @@ async fn progress_rows_name_the_enrollment_by_learner_and_course_keys(db: TestDb
         .await
         .unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
+}
+
+async fn course_keys_need_the_course_service_and_write_nothing_without_it(db: TestDb) {
+    let mut stack = Stack::start(db).await;
+    members(&stack, &["U-1"]).await;
+    let published = course(&stack, "UP-1", 1, true).await;
+    stack.stop_course_service().await;
+    let mut client = stack.enrollments().await;
+    let status = expect_code(
+        client.enroll(by_keys("U-1", "UP-1", "")).await,
+        Code::Unavailable,
+    );
+    assert!(status.message().contains("course service"), "{status:?}");
+    // A bulk stream ends UNAVAILABLE too; no row of its batch is written.
+    let status = expect_code(
+        client
+            .bulk_enroll(tokio_stream::iter(vec![by_keys("U-1", "", &slug("UP-1"))]))
+            .await,
+        Code::Unavailable,
+    );
+    assert!(status.message().contains("course service"), "{status:?}");
+    let status = expect_code(
+        client
+            .record_progress(RecordProgressRequest {
+                learner_external_id: "U-1".into(),
+                course_code: "UP-1".into(),
+                module_id: published.modules[0].id.clone(),
+                ..Default::default()
+            })
+            .await,
+        Code::Unavailable,
+    );
+    assert!(status.message().contains("course service"), "{status:?}");
+    let listed = client
+        .list_enrollments(ListEnrollmentsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .enrollments;
+    assert!(listed.is_empty(), "{listed:?}");
 }

@@ -416,6 +416,18 @@ async fn sync_updates_learners_matched_by_external_id(db: TestDb) {
     assert_eq!(get(ids[0].clone()).await.region, "Ganja-Dashkasan");
     assert_eq!(get(ids[1].clone()).await.email, "two.new@example.az");
     assert_eq!(get(ids[2].clone()).await.email, "three@example.az");
+    // Each update is a learner.updated event, after the three registrations.
+    assert_eq!(
+        feed_types(&stack, 6).await,
+        [
+            "learner.registered",
+            "learner.registered",
+            "learner.registered",
+            "learner.updated",
+            "learner.updated",
+            "learner.registered"
+        ]
+    );
 
     // The same sync again changes nothing.
     let again = stack
@@ -447,4 +459,33 @@ async fn sync_updates_learners_matched_by_external_id(db: TestDb) {
         .into_inner();
     assert_eq!((import.updated, import.rejected_count), (0, 1));
     assert_eq!(get(ids[1].clone()).await.email, "two.new@example.az");
+    let mut feed = stack.feed().await;
+    let head = feed
+        .get_head(academy_proto::events::GetHeadRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(head.head_sequence, 6, "the second sync wrote no event");
+}
+
+/// The types of the first `n` events of the learner feed.
+async fn feed_types(stack: &Stack, n: usize) -> Vec<String> {
+    use tokio_stream::StreamExt;
+    let mut stream = stack
+        .feed()
+        .await
+        .subscribe(academy_proto::events::SubscribeRequest { after_sequence: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut types = Vec::new();
+    while types.len() < n {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(10), stream.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        types.push(event.r#type);
+    }
+    types
 }
