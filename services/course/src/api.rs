@@ -108,4 +108,11 @@ impl CourseService for CourseApi {
     ) -> Result<Response<Program>, Status> {
         respond(programs::add_course(&self.catalog, r.into_inner()).await)
     }
+
+    async fn lookup_course(
+        &self,
+        r: Request<LookupCourseRequest>,
+    ) -> Result<Response<Course>, Status> {
+        respond(courses::lookup(&self.catalog, r.into_inner()).await)
+    }
 }

@@ -33,14 +33,21 @@ pub fn new_course(course: Option<pb::Course>) -> Result<NewCourse, DomainError> 
     let details = course_details(&course, &mut v);
     let skill_ids = v.check(skill_ids("course.skill_ids", &course.skill_ids));
     let modules = v.check(modules("course.modules", &course.modules));
+    let provider_course_id = v.check(provider_course_id(
+        "course.provider_course_id",
+        course.provider_course_id.as_deref(),
+    ));
     v.finish()?;
-    match (code, details, skill_ids, modules) {
-        (Some(code), Some(details), Some(skill_ids), Some(modules)) => Ok(NewCourse {
-            code,
-            details,
-            skill_ids,
-            modules,
-        }),
+    match (code, details, skill_ids, modules, provider_course_id) {
+        (Some(code), Some(details), Some(skill_ids), Some(modules), Some(provider_course_id)) => {
+            Ok(NewCourse {
+                code,
+                details,
+                skill_ids,
+                modules,
+                provider_course_id,
+            })
+        }
         _ => Err(DomainError::internal(
             "validation passed with a missing field",
         )),
@@ -69,6 +76,14 @@ fn course_details(course: &pb::Course, v: &mut Violations) -> Option<CourseDetai
         level: level?,
         estimated_hours: hours?,
     })
+}
+
+/// The provider's own id of a course: unset, or 1-200 characters.
+pub fn provider_course_id(
+    field: &str,
+    raw: Option<&str>,
+) -> Result<Option<String>, FieldViolation> {
+    raw.map(|raw| text::required(field, raw, 200)).transpose()
 }
 
 fn level(field: &str, raw: i32) -> Result<Level, FieldViolation> {
@@ -137,7 +152,7 @@ fn modules(field: &str, raw: &[pb::CourseModule]) -> Result<Vec<NewModule>, Fiel
 }
 
 /// Paths an UpdateCourse mask may name.
-pub const UPDATABLE_PATHS: [&str; 8] = [
+pub const UPDATABLE_PATHS: [&str; 9] = [
     "title",
     "description",
     "provider",
@@ -146,6 +161,7 @@ pub const UPDATABLE_PATHS: [&str; 8] = [
     "estimated_hours",
     "skill_ids",
     "modules",
+    "provider_course_id",
 ];
 
 pub fn course_patch(
@@ -199,6 +215,12 @@ pub fn course_patch(
                 patch.skill_ids = v.check(skill_ids("course.skill_ids", &course.skill_ids))
             }
             "modules" => patch.modules = v.check(modules("course.modules", &course.modules)),
+            "provider_course_id" => {
+                patch.provider_course_id = v.check(provider_course_id(
+                    "course.provider_course_id",
+                    course.provider_course_id.as_deref(),
+                ))
+            }
             other => v.push(FieldViolation::new(
                 "update_mask",
                 format!(
@@ -303,6 +325,7 @@ pub fn course_to_proto(record: CourseRecord) -> Result<pb::Course, DomainError> 
         update_time: Some(timestamp(course.update_time)),
         etag: etag(course.revision),
         publish_time: course.publish_time.map(timestamp),
+        provider_course_id: course.provider_course_id,
     })
 }
 

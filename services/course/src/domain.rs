@@ -138,6 +138,8 @@ pub struct NewCourse {
     pub details: CourseDetails,
     pub skill_ids: Vec<String>,
     pub modules: Vec<NewModule>,
+    /// The provider's own id, e.g. a Coursera slug; set at creation.
+    pub provider_course_id: Option<String>,
 }
 
 /// What an UpdateCourse changes: only the fields named in its mask.
@@ -151,6 +153,8 @@ pub struct CoursePatch {
     pub estimated_hours: Option<f64>,
     pub skill_ids: Option<Vec<String>>,
     pub modules: Option<Vec<NewModule>>,
+    /// Set (`Some(Some)`) or cleared (`Some(None)`) provider course id.
+    pub provider_course_id: Option<Option<String>>,
 }
 
 impl CoursePatch {

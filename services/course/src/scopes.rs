@@ -17,4 +17,5 @@ pub const COURSE_SERVICE: &[(&str, &str)] = &[
     ("GetProgram", CATALOG_READ),
     ("ListPrograms", CATALOG_READ),
     ("AddCourseToProgram", CATALOG_WRITE),
+    ("LookupCourse", CATALOG_READ),
 ];

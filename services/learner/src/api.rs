@@ -85,7 +85,8 @@ impl LearnerService for LearnerApi {
         &self,
         r: Request<Streaming<RegisterLearnerRequest>>,
     ) -> Result<Response<ImportLearnersResponse>, Status> {
-        respond(import::import(&self.registry, r.into_inner()).await)
+        let reads = caller_may(&r, scope::LEARNERS_READ);
+        respond(import::import(&self.registry, r.into_inner(), reads).await)
     }
 
     async fn erase_learner(
@@ -93,6 +94,21 @@ impl LearnerService for LearnerApi {
         r: Request<EraseLearnerRequest>,
     ) -> Result<Response<Learner>, Status> {
         respond(learners::erase(&self.registry, r.into_inner()).await)
+    }
+
+    async fn sync_learners(
+        &self,
+        r: Request<Streaming<RegisterLearnerRequest>>,
+    ) -> Result<Response<ImportLearnersResponse>, Status> {
+        let reads = caller_may(&r, scope::LEARNERS_READ);
+        respond(import::sync(&self.registry, r.into_inner(), reads).await)
+    }
+
+    async fn lookup_learner(
+        &self,
+        r: Request<LookupLearnerRequest>,
+    ) -> Result<Response<Learner>, Status> {
+        respond(learners::lookup(&self.registry, r.into_inner()).await)
     }
 }
 
@@ -129,14 +145,16 @@ impl EnrollmentService for EnrollmentApi {
         &self,
         r: Request<RecordProgressRequest>,
     ) -> Result<Response<Enrollment>, Status> {
-        respond(progress::record(&self.registry, r.into_inner()).await)
+        let trace = TraceContext::current();
+        respond(progress::record(&self.registry, r.into_inner(), trace).await)
     }
 
     async fn bulk_record_progress(
         &self,
         r: Request<Streaming<RecordProgressRequest>>,
     ) -> Result<Response<BulkRecordProgressResponse>, Status> {
-        respond(progress::record_many(&self.registry, r.into_inner()).await)
+        let trace = TraceContext::current();
+        respond(progress::record_many(&self.registry, r.into_inner(), trace).await)
     }
 
     async fn withdraw_enrollment(

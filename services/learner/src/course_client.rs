@@ -5,7 +5,9 @@
 
 use academy_domain::DomainError;
 use academy_proto::course::course_service_client::CourseServiceClient;
-use academy_proto::course::{CourseState, GetCourseRequest, GetProgramRequest};
+use academy_proto::course::{
+    CourseState, GetCourseRequest, GetProgramRequest, LookupCourseRequest, lookup_course_request,
+};
 use academy_runtime::auth::ClientToken;
 use academy_runtime::trace::TraceContext;
 use std::time::Duration;
@@ -17,6 +19,13 @@ use tonic::{Code, Request, Status};
 pub struct CourseInfo {
     pub module_ids: Vec<String>,
     pub skill_ids: Vec<String>,
+}
+
+/// How a provider's export names a course (issue #17).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CourseKey {
+    Code(String),
+    ProviderCourseId(String),
 }
 
 #[derive(Debug, Clone)]
@@ -96,6 +105,30 @@ impl CourseClient {
                 "the program does not include this course",
             ))
         }
+    }
+
+    /// The id of the course with this code or provider id.
+    pub async fn course_id_by(
+        &self,
+        key: &CourseKey,
+        trace: &TraceContext,
+    ) -> Result<String, DomainError> {
+        let (key, named) = match key {
+            CourseKey::Code(code) => (lookup_course_request::Key::Code(code.clone()), code),
+            CourseKey::ProviderCourseId(id) => {
+                (lookup_course_request::Key::ProviderCourseId(id.clone()), id)
+            }
+        };
+        let mut request = Request::new(LookupCourseRequest { key: Some(key) });
+        self.prepare(&mut request, trace);
+        let course = self
+            .client
+            .clone()
+            .lookup_course(request)
+            .await
+            .map_err(|status| classify(status, "course", named))?
+            .into_inner();
+        Ok(course.id)
     }
 
     fn prepare<T>(&self, request: &mut Request<T>, trace: &TraceContext) {

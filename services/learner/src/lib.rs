@@ -95,6 +95,7 @@ pub async fn serve(
         )
         .authorize(event_feed_server::SERVICE_NAME, feed::service::SCOPES)
         .streaming(learner_service_server::SERVICE_NAME, "ImportLearners")
+        .streaming(learner_service_server::SERVICE_NAME, "SyncLearners")
         .streaming(enrollment_service_server::SERVICE_NAME, "BulkEnroll")
         .streaming(
             enrollment_service_server::SERVICE_NAME,

@@ -11,6 +11,8 @@ pub const LEARNER_SERVICE: &[(&str, &str)] = &[
     ("UpdateLearner", LEARNERS_WRITE),
     ("ImportLearners", LEARNERS_WRITE),
     ("EraseLearner", LEARNERS_ERASE),
+    ("LookupLearner", LEARNERS_READ),
+    ("SyncLearners", LEARNERS_WRITE),
 ];
 
 pub const ENROLLMENT_SERVICE: &[(&str, &str)] = &[

@@ -105,6 +105,7 @@ async fn reporting_figures_are_exact_after_sigkills_mid_backlog_and_mid_live_fee
                     minutes_spent: 25,
                     occurred_at: at(200_000 + i as i64),
                     request_id: format!("crash-progress-{i}"),
+                    ..Default::default()
                 }),
         ))
         .await

@@ -119,6 +119,7 @@ async fn client(c: usize, targets: Arc<Targets>, outcomes: Arc<Outcomes>, until:
                 minutes_spent: 12,
                 occurred_at: at(200_000 + offset),
                 request_id: format!("prog-{key}"),
+                ..Default::default()
             };
             call(&outcomes, "RecordProgress", || {
                 let (mut client, request) = (enrollments.clone(), request.clone());

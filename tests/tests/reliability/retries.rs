@@ -102,6 +102,7 @@ pub(crate) async fn worker(
                 minutes_spent: MINUTES,
                 occurred_at: at(200_000 + offset + m as i64),
                 request_id: format!("prog-{key}-{m}"),
+                ..Default::default()
             };
             last = retry("RecordProgress", &outcomes, RETRY_LIMIT, || {
                 let (mut client, request) = (enrollments.clone(), request.clone());
@@ -404,6 +405,7 @@ async fn hedged(backend: &str, stack: Stack) {
         minutes_spent: MINUTES,
         occurred_at: at(200_000),
         request_id: "prog-hedge".into(),
+        ..Default::default()
     };
     let progressed = all((0..COPIES)
         .map(|_| {

@@ -5,6 +5,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261128_000003_create_catalog;
+mod m20261130_000004_add_provider_course_id;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_create_catalog::Migration),
             Box::new(academy_runtime::audit::migration::CreateAuditLog),
             Box::new(academy_runtime::idempotency::ScopeIdempotencyKeys),
+            Box::new(m20261130_000004_add_provider_course_id::Migration),
         ]
     }
 }

@@ -62,6 +62,17 @@ async fn insert(
     if courses::find_id_by_code(&txn, &new.code).await?.is_some() {
         return Err(code_taken().into());
     }
+    if let Some(provider_id) = &new.provider_course_id
+        && courses::find_id_by_provider_course_id(&txn, provider_id)
+            .await?
+            .is_some()
+    {
+        return Err(DomainError::AlreadyExists {
+            resource: "course",
+            field: "provider_course_id",
+        }
+        .into());
+    }
     ensure_skills_exist(&txn, "course.skill_ids", &new.skill_ids).await?;
     let now = Utc::now();
     courses::insert(&txn, id, new, now).await?;
@@ -182,6 +193,9 @@ pub async fn update(
         state.ensure_can_restructure("skill_ids")?;
         ensure_skills_exist(&txn, "course.skill_ids", skill_ids).await?;
     }
+    if let Some(Some(provider_id)) = &patch.provider_course_id {
+        ensure_provider_id_free(&txn, provider_id, &id).await?;
+    }
     let mut details = details_of(&record)?;
     patch.apply(&mut details);
     if let Some(modules) = &patch.modules {
@@ -197,6 +211,7 @@ pub async fn update(
     let change = CourseChange {
         details: Some(&details),
         state: None,
+        provider_course_id: patch.provider_course_id.as_ref().map(Option::as_deref),
     };
     write(catalog, txn, &record, change, |course| {
         Payload::CourseUpdated(CourseUpdated {
@@ -241,6 +256,7 @@ async fn transition(
     let change = CourseChange {
         details: None,
         state: Some(to),
+        provider_course_id: None,
     };
     write(catalog, txn, &record, change, |course| match to {
         CourseState::Archived => Payload::CourseArchived(CourseArchived {
@@ -303,4 +319,53 @@ fn details_of(record: &CourseRecord) -> Result<CourseDetails, DomainError> {
         level: Level::from_stored(&c.level)?,
         estimated_hours: c.estimated_hours,
     })
+}
+
+/// ALREADY_EXISTS when a course other than `except` has this provider id.
+async fn ensure_provider_id_free(
+    txn: &DatabaseTransaction,
+    provider_course_id: &str,
+    except: &str,
+) -> Result<(), DomainError> {
+    let holder = courses::find_id_by_provider_course_id(txn, provider_course_id)
+        .await
+        .map_err(db_error)?;
+    if holder.is_some_and(|holder| holder != except) {
+        return Err(DomainError::AlreadyExists {
+            resource: "course",
+            field: "provider_course_id",
+        });
+    }
+    Ok(())
+}
+
+/// LookupCourse: the course with a code or a provider_course_id.
+pub async fn lookup(
+    catalog: &Catalog,
+    req: pb::LookupCourseRequest,
+) -> Result<pb::Course, DomainError> {
+    use pb::lookup_course_request::Key as By;
+    let found = match req.key {
+        Some(By::Code(raw)) => {
+            let code = crate::domain::course_code("code", &raw)?;
+            courses::find_id_by_code(&catalog.db, &code)
+                .await
+                .map_err(db_error)?
+                .ok_or_else(|| DomainError::not_found("course", &code))?
+        }
+        Some(By::ProviderCourseId(raw)) => {
+            let provider_id = text::required("provider_course_id", &raw, 200)?;
+            courses::find_id_by_provider_course_id(&catalog.db, &provider_id)
+                .await
+                .map_err(db_error)?
+                .ok_or_else(|| DomainError::not_found("course", &provider_id))?
+        }
+        None => {
+            return Err(DomainError::invalid(
+                "key",
+                "set exactly one of code or provider_course_id",
+            ));
+        }
+    };
+    load(catalog, &found).await
 }

@@ -59,6 +59,7 @@ pub async fn insert<C: ConnectionTrait>(
         create_time: Set(now),
         update_time: Set(now),
         publish_time: Set(None),
+        provider_course_id: Set(new.provider_course_id.clone()),
     })
     .exec_without_returning(db)
     .await?;
@@ -74,6 +75,19 @@ pub async fn find_id_by_code<C: ConnectionTrait>(
         .select_only()
         .column(course::Column::Id)
         .filter(course::Column::Code.eq(code))
+        .into_tuple()
+        .one(db)
+        .await
+}
+
+pub async fn find_id_by_provider_course_id<C: ConnectionTrait>(
+    db: &C,
+    provider_course_id: &str,
+) -> Result<Option<String>, DbErr> {
+    course::Entity::find()
+        .select_only()
+        .column(course::Column::Id)
+        .filter(course::Column::ProviderCourseId.eq(provider_course_id))
         .into_tuple()
         .one(db)
         .await
@@ -184,6 +198,12 @@ pub async fn update<C: ConnectionTrait>(
                 Expr::value(d.estimated_hours),
             );
     }
+    if let Some(provider_course_id) = change.provider_course_id {
+        update = update.col_expr(
+            course::Column::ProviderCourseId,
+            Expr::value(provider_course_id.map(str::to_owned)),
+        );
+    }
     if let Some(state) = change.state {
         update = update.col_expr(course::Column::State, Expr::value(state.as_str()));
         if state == CourseState::Published {
@@ -198,6 +218,8 @@ pub async fn update<C: ConnectionTrait>(
 pub struct CourseChange<'a> {
     pub details: Option<&'a CourseDetails>,
     pub state: Option<CourseState>,
+    /// A new provider course id (`Some(None)` clears it).
+    pub provider_course_id: Option<Option<&'a str>>,
 }
 
 pub async fn replace_modules<C: ConnectionTrait>(

@@ -15,6 +15,7 @@ on_both_backends!(
     stale_and_concurrent_etags_abort,
     state_rules_are_enforced,
     create_with_request_id_is_idempotent_even_concurrently,
+    courses_are_found_by_code_or_provider_course_id,
 );
 
 fn mask(paths: &[&str]) -> Option<FieldMask> {
@@ -486,4 +487,131 @@ async fn create_with_request_id_is_idempotent_even_concurrently(db: TestDb) {
         ..request
     };
     expect_code(client.create_course(other).await, Code::AlreadyExists);
+}
+
+async fn courses_are_found_by_code_or_provider_course_id(db: TestDb) {
+    use lookup_course_request::Key;
+    let server = TestServer::start(db).await;
+    let mut client = server.client().await;
+    let mut ml = course("ML-1", vec![]);
+    ml.provider_course_id = Some("machine-learning".into());
+    let created = client
+        .create_course(CreateCourseRequest {
+            course: Some(ml.clone()),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        created.provider_course_id.as_deref(),
+        Some("machine-learning")
+    );
+    let plain = create_course(&mut client, "PLAIN-1", vec![]).await;
+    assert_eq!(plain.provider_course_id, None);
+    // Several courses without a provider id coexist.
+    create_course(&mut client, "PLAIN-2", vec![]).await;
+
+    let lookup = |key| {
+        let mut client = client.clone();
+        async move { client.lookup_course(LookupCourseRequest { key }).await }
+    };
+    let by_code = lookup(Some(Key::Code("ML-1".into()))).await.unwrap();
+    assert_eq!(by_code.into_inner().id, created.id);
+    let by_slug = lookup(Some(Key::ProviderCourseId("machine-learning".into())))
+        .await
+        .unwrap();
+    assert_eq!(by_slug.into_inner().id, created.id);
+    let missing = lookup(Some(Key::ProviderCourseId("deep-learning".into())))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    let missing = lookup(Some(Key::Code("NOPE-1".into()))).await.unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    assert_eq!(violated_fields(&lookup(None).await.unwrap_err()), ["key"]);
+    let bad = lookup(Some(Key::Code("no spaces allowed".into())))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&bad), ["code"]);
+    let empty = lookup(Some(Key::ProviderCourseId("  ".into())))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&empty), ["provider_course_id"]);
+
+    // Taken by another course: ALREADY_EXISTS, nothing created.
+    let before = count_courses(&mut client).await;
+    let mut again = course("ML-2", vec![]);
+    again.provider_course_id = Some("machine-learning".into());
+    let taken = client
+        .create_course(CreateCourseRequest {
+            course: Some(again),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(taken.code(), Code::AlreadyExists);
+    assert!(
+        taken.message().contains("provider_course_id"),
+        "{}",
+        taken.message()
+    );
+    let mut blank = course("ML-3", vec![]);
+    blank.provider_course_id = Some(String::new());
+    let invalid = client
+        .create_course(CreateCourseRequest {
+            course: Some(blank),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&invalid), ["course.provider_course_id"]);
+    assert_eq!(count_courses(&mut client).await, before);
+
+    // An existing course gets one by UpdateCourse; a taken one is refused.
+    let update = |id: &str, value: Option<&str>| UpdateCourseRequest {
+        course: Some(Course {
+            id: id.to_owned(),
+            provider_course_id: value.map(str::to_owned),
+            ..Default::default()
+        }),
+        update_mask: mask(&["provider_course_id"]),
+        etag: String::new(),
+    };
+    let set = client
+        .update_course(update(&plain.id, Some("python-basics")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(set.provider_course_id.as_deref(), Some("python-basics"));
+    let found = client
+        .lookup_course(LookupCourseRequest {
+            key: Some(Key::ProviderCourseId("python-basics".into())),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(found.id, plain.id);
+    let taken = client
+        .update_course(update(&plain.id, Some("machine-learning")))
+        .await
+        .unwrap_err();
+    assert_eq!(taken.code(), Code::AlreadyExists);
+    // Setting a course's own id again is no conflict; unset clears it.
+    client
+        .update_course(update(&created.id, Some("machine-learning")))
+        .await
+        .unwrap();
+    let cleared = client
+        .update_course(update(&plain.id, None))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cleared.provider_course_id, None);
+    let gone = client
+        .lookup_course(LookupCourseRequest {
+            key: Some(Key::ProviderCourseId("python-basics".into())),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
 }

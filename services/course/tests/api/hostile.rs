@@ -227,12 +227,13 @@ fn course(skill_ids: Vec<String>) -> BoxedStrategy<Course> {
             modules,
             h::id(),
             h::enum_value(),
+            prop_oneof![Just(None), h::text().prop_map(Some)],
         ),
     )
         .prop_map(
             |(
                 (code, title, description, provider, language),
-                (level, estimated_hours, skill_ids, modules, id, state),
+                (level, estimated_hours, skill_ids, modules, id, state, provider_course_id),
             )| Course {
                 id,
                 code,
@@ -246,6 +247,7 @@ fn course(skill_ids: Vec<String>) -> BoxedStrategy<Course> {
                 modules,
                 state,
                 etag: "\"1\"".into(),
+                provider_course_id,
                 ..Default::default()
             },
         )
@@ -413,7 +415,7 @@ fn update_course_refuses_hostile_input_without_writing() {
     });
 }
 
-const UPDATABLE: [&str; 8] = [
+const UPDATABLE: [&str; 9] = [
     "title",
     "description",
     "provider",
@@ -422,6 +424,7 @@ const UPDATABLE: [&str; 8] = [
     "estimated_hours",
     "skill_ids",
     "modules",
+    "provider_course_id",
 ];
 
 #[test]
@@ -777,3 +780,22 @@ academy_testkit::on_both_backends!(
     far_off_program_start_dates_are_invalid,
     forged_page_tokens_are_invalid,
 );
+
+#[test]
+fn lookup_course_refuses_hostile_keys() {
+    use lookup_course_request::Key;
+    let t = Hostile::start();
+    let strategy = prop_oneof![
+        Just(None),
+        h::text().prop_map(|x| Some(Key::Code(x))),
+        h::text().prop_map(|x| Some(Key::ProviderCourseId(x))),
+    ];
+    h::check("LookupCourse", strategy, |key| {
+        let mut c = t.client.clone();
+        let reply = t.read("LookupCourse", async move {
+            c.lookup_course(LookupCourseRequest { key }).await
+        })?;
+        prop_assert!(reply.is_none(), "a made-up key found a course");
+        Ok(())
+    });
+}

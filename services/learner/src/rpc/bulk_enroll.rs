@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 use tonic::Streaming;
 
 use super::enrollments::{self as single, ENROLL, EnrollRow};
+use super::keys::Resolver;
 use super::{Registry, Tally};
 use crate::course_client::CourseInfo;
 use crate::domain::LearnerState;
@@ -33,6 +34,7 @@ pub async fn bulk_enroll(
 ) -> Result<pb::BulkEnrollResponse, DomainError> {
     let mut tally = Tally::default();
     let mut answers = Answers::default();
+    let mut resolver = Resolver::default();
     let mut batch = Vec::with_capacity(registry.batch_size);
     let mut index = 0i64;
     loop {
@@ -48,6 +50,7 @@ pub async fn bulk_enroll(
                     std::mem::take(&mut batch),
                     &mut tally,
                     &mut answers,
+                    &mut resolver,
                     &trace,
                 )
                 .await?;
@@ -61,6 +64,7 @@ pub async fn bulk_enroll(
                 std::mem::take(&mut batch),
                 &mut tally,
                 &mut answers,
+                &mut resolver,
                 &trace,
             )
             .await?;
@@ -74,12 +78,21 @@ pub async fn bulk_enroll(
                 std::mem::take(&mut batch),
                 &mut tally,
                 &mut answers,
+                &mut resolver,
                 &trace,
             )
             .await?;
         }
     }
-    enroll_batch(registry, batch, &mut tally, &mut answers, &trace).await?;
+    enroll_batch(
+        registry,
+        batch,
+        &mut tally,
+        &mut answers,
+        &mut resolver,
+        &trace,
+    )
+    .await?;
     super::import::record_rows("BulkEnroll", &tally);
     Ok(pb::BulkEnrollResponse {
         created: tally.created,
@@ -99,11 +112,22 @@ async fn enroll_batch(
     rows: Vec<(i64, pb::EnrollRequest)>,
     tally: &mut Tally,
     answers: &mut Answers,
+    resolver: &mut Resolver,
     trace: &TraceContext,
 ) -> Result<(), DomainError> {
     let now = Utc::now();
     let mut parsed = Vec::with_capacity(rows.len());
-    for (index, req) in rows {
+    for (index, mut req) in rows {
+        match resolver.enroll_row(registry, &mut req, trace).await {
+            Ok(()) => {}
+            Err(DomainError::Unavailable { what }) => {
+                return Err(DomainError::Unavailable { what });
+            }
+            Err(err) => {
+                tally.reject(index, err);
+                continue;
+            }
+        }
         match single::parse_enroll(&req, now) {
             Ok(row) => parsed.push((index, row)),
             Err(err) => tally.reject(index, err),

@@ -62,6 +62,10 @@ pub async fn enroll(
     req: pb::EnrollRequest,
     trace: TraceContext,
 ) -> Result<pb::Enrollment, DomainError> {
+    let mut req = req;
+    super::keys::Resolver::default()
+        .enroll_row(registry, &mut req, &trace)
+        .await?;
     let row = parse_enroll(&req, Utc::now())?;
     if let Some(id) = idempotency::replayed(&registry.db, row.key.as_ref()).await? {
         return load(registry, &id).await;

@@ -303,3 +303,36 @@ pub async fn erase(
     academy_runtime::db::flush_erased(&registry.db).await;
     load(registry, &id).await
 }
+
+/// LookupLearner: the learner holding an external id or an e-mail. Not
+/// found names the kind of key only, never its value (both are personal
+/// data: erasure removes them).
+pub async fn lookup(
+    registry: &Registry,
+    req: pb::LookupLearnerRequest,
+) -> Result<pb::Learner, DomainError> {
+    use pb::lookup_learner_request::Key as By;
+    let found = match req.key {
+        Some(By::ExternalId(raw)) => {
+            let external_id = academy_domain::text::required("external_id", &raw, 200)?;
+            learners::id_by_external_id(&registry.db, &external_id)
+                .await
+                .map_err(db_error)?
+                .ok_or_else(|| DomainError::not_found("learner", "with this external_id"))?
+        }
+        Some(By::Email(raw)) => {
+            let email = academy_domain::Email::parse("email", &raw)?;
+            learners::id_by_email(&registry.db, email.as_str())
+                .await
+                .map_err(db_error)?
+                .ok_or_else(|| DomainError::not_found("learner", "with this email"))?
+        }
+        None => {
+            return Err(DomainError::invalid(
+                "key",
+                "set exactly one of external_id or email",
+            ));
+        }
+    };
+    load(registry, &found).await
+}

@@ -5,6 +5,7 @@ pub mod bulk_enroll;
 pub mod certificates;
 pub mod enrollments;
 pub mod import;
+pub mod keys;
 pub mod learners;
 pub mod progress;
 

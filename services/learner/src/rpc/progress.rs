@@ -14,11 +14,13 @@ use sea_orm::DatabaseTransaction;
 
 use super::Registry;
 use super::enrollments::load;
+use super::keys::Resolver;
 use crate::convert;
 use crate::domain::{self, EnrollmentState, MAX_MINUTES_PER_RECORD, split_ids};
 use crate::entity::{certificate, enrollment, progress_record};
 use crate::store::certificates;
 use crate::store::enrollments::{self, ProgressUpdate};
+use academy_runtime::trace::TraceContext;
 
 const RECORD: &str = "RecordProgress";
 
@@ -69,8 +71,12 @@ fn parse(req: &pb::RecordProgressRequest, now: DateTime<Utc>) -> Result<Request,
 
 pub async fn record(
     registry: &Registry,
-    req: pb::RecordProgressRequest,
+    mut req: pb::RecordProgressRequest,
+    trace: TraceContext,
 ) -> Result<pb::Enrollment, DomainError> {
+    Resolver::default()
+        .progress_row(registry, &mut req, &trace)
+        .await?;
     let req = parse(&req, Utc::now())?;
     if idempotency::replayed(&registry.db, req.key.as_ref())
         .await?
@@ -184,8 +190,10 @@ async fn apply_in(
 pub async fn record_many(
     registry: &Registry,
     mut stream: tonic::Streaming<pb::RecordProgressRequest>,
+    trace: TraceContext,
 ) -> Result<pb::BulkRecordProgressResponse, DomainError> {
     let mut tally = super::Tally::default();
+    let mut resolver = Resolver::default();
     let mut batch = Vec::with_capacity(registry.batch_size);
     let mut index = 0i64;
     loop {
@@ -196,22 +204,43 @@ pub async fn record_many(
             Err(err @ DomainError::InvalidArgument { .. }) => return Err(err),
             Err(err) => {
                 // An idle stream: the rows before are kept, as the message promises.
-                record_batch(registry, std::mem::take(&mut batch), &mut tally).await?;
+                record_batch(
+                    registry,
+                    std::mem::take(&mut batch),
+                    &mut tally,
+                    &mut resolver,
+                    &trace,
+                )
+                .await?;
                 return Err(err);
             }
         };
         if let Err(too_long) = super::check_stream_length(index, registry.max_stream_rows) {
             // The rows before the limit are kept, as the message promises.
-            record_batch(registry, std::mem::take(&mut batch), &mut tally).await?;
+            record_batch(
+                registry,
+                std::mem::take(&mut batch),
+                &mut tally,
+                &mut resolver,
+                &trace,
+            )
+            .await?;
             return Err(too_long);
         }
         batch.push((index, row));
         index += 1;
         if batch.len() >= registry.batch_size {
-            record_batch(registry, std::mem::take(&mut batch), &mut tally).await?;
+            record_batch(
+                registry,
+                std::mem::take(&mut batch),
+                &mut tally,
+                &mut resolver,
+                &trace,
+            )
+            .await?;
         }
     }
-    record_batch(registry, batch, &mut tally).await?;
+    record_batch(registry, batch, &mut tally, &mut resolver, &trace).await?;
     super::import::record_rows("BulkRecordProgress", &tally);
     Ok(pb::BulkRecordProgressResponse {
         recorded: tally.created,
@@ -225,17 +254,31 @@ async fn record_batch(
     registry: &Registry,
     rows: Vec<(i64, pb::RecordProgressRequest)>,
     tally: &mut super::Tally,
+    resolver: &mut Resolver,
+    trace: &TraceContext,
 ) -> Result<(), DomainError> {
     if rows.is_empty() {
         return Ok(());
+    }
+    // External keys are resolved before the write transaction opens: no
+    // call to the course service while it is held.
+    let mut resolved = Vec::with_capacity(rows.len());
+    for (index, mut raw) in rows {
+        match resolver.progress_row(registry, &mut raw, trace).await {
+            Ok(()) => resolved.push((index, Ok(raw))),
+            Err(DomainError::Unavailable { what }) => {
+                return Err(DomainError::Unavailable { what });
+            }
+            Err(err) => resolved.push((index, Err(err))),
+        }
     }
     let now = Utc::now();
     let txn = begin_write(&registry.db)
         .await
         .map_err(academy_runtime::db::db_error)?;
     let (mut events, mut recorded, mut duplicates, mut rejected) = (Vec::new(), 0, 0, Vec::new());
-    for (index, raw) in rows {
-        let outcome = match parse(&raw, now) {
+    for (index, raw) in resolved {
+        let outcome = match raw.and_then(|raw| parse(&raw, now)) {
             Ok(req) => apply_in(&txn, &req).await,
             Err(err) => Err(err.into()),
         };

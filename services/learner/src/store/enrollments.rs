@@ -98,6 +98,21 @@ pub async fn get_for_update<C: ConnectionTrait>(
     }
 }
 
+/// Id of the learner's enrollment in the course that is not withdrawn.
+pub async fn active_id<C: ConnectionTrait>(
+    db: &C,
+    learner_id: &str,
+    course_id: &str,
+) -> Result<Option<String>, DbErr> {
+    enrollment::Entity::find()
+        .select_only()
+        .column(enrollment::Column::Id)
+        .filter(enrollment::Column::ActiveKey.eq(active_key(learner_id, course_id)))
+        .into_tuple()
+        .one(db)
+        .await
+}
+
 /// Which of `keys` belong to an active enrollment.
 pub async fn taken_active_keys<C: ConnectionTrait>(
     db: &C,

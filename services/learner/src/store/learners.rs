@@ -204,3 +204,44 @@ pub async fn erase<C: ConnectionTrait>(db: &C, id: &str, now: DateTime<Utc>) -> 
         .await?;
     Ok(())
 }
+
+/// Who holds a unique key: a learner's id, e-mail and external id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyHolder {
+    pub id: String,
+    pub email: Option<String>,
+    pub external_id: Option<String>,
+}
+
+/// The learners holding any of `emails` (column `email`) or any of
+/// `external_ids` (column `external_id`), for an import's per-row answer.
+/// Both columns have unique indexes, so each chunk is an index lookup.
+pub async fn holders<C: ConnectionTrait>(
+    db: &C,
+    emails: Vec<String>,
+    external_ids: Vec<String>,
+) -> Result<Vec<KeyHolder>, DbErr> {
+    let mut found = Vec::new();
+    for (column, values) in [
+        (learner::Column::Email, emails),
+        (learner::Column::ExternalId, external_ids),
+    ] {
+        for chunk in values.chunks(500) {
+            let rows: Vec<(String, Option<String>, Option<String>)> = learner::Entity::find()
+                .select_only()
+                .column(learner::Column::Id)
+                .column(learner::Column::Email)
+                .column(learner::Column::ExternalId)
+                .filter(column.is_in(chunk.to_vec()))
+                .into_tuple()
+                .all(db)
+                .await?;
+            found.extend(rows.into_iter().map(|(id, email, external_id)| KeyHolder {
+                id,
+                email,
+                external_id,
+            }));
+        }
+    }
+    Ok(found)
+}

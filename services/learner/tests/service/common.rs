@@ -285,6 +285,7 @@ pub async fn course(stack: &Stack, code: &str, modules: usize, publish: bool) ->
                         ..Default::default()
                     })
                     .collect(),
+                provider_course_id: Some(slug(code)),
                 ..Default::default()
             }),
             request_id: String::new(),
@@ -303,6 +304,11 @@ pub async fn course(stack: &Stack, code: &str, modules: usize, publish: bool) ->
         .await
         .unwrap()
         .into_inner()
+}
+
+/// The provider_course_id [`course`] gives the course with `code`.
+pub fn slug(code: &str) -> String {
+    format!("slug-{}", code.to_lowercase())
 }
 
 pub fn enroll(learner_id: &str, course_id: &str) -> EnrollRequest {

@@ -369,38 +369,78 @@ fn enroll_request(
         optional_id_or(vec![program_id]),
         prop_oneof![Just(String::new()), h::text()],
         h::timestamp(),
+        external_keys(),
     )
         .prop_map(
-            |(learner_id, course_id, program_id, request_id, enrolled_at)| EnrollRequest {
+            |(learner_id, course_id, program_id, request_id, enrolled_at, keys)| EnrollRequest {
                 learner_id,
                 course_id,
                 program_id,
                 request_id,
                 enrolled_at,
+                learner_external_id: keys.0,
+                course_code: keys.1,
+                provider_course_id: keys.2,
             },
         )
         .boxed()
 }
 
+/// A learner external id, a course code and a provider course id (issue
+/// #17): mostly unset, else hostile text.
+fn external_keys() -> BoxedStrategy<(String, String, String)> {
+    let key = || prop_oneof![3 => Just(String::new()), 1 => h::text()];
+    (key(), key(), key()).boxed()
+}
+
+/// learner_id, learner_external_id, course_id, course_code, provider_course_id.
+type ProgressKeys = (String, String, String, String, String);
+
 fn progress_request(
     enrollment_ids: Vec<String>,
     module_ids: Vec<String>,
+    (learner_id, course_id): (String, String),
 ) -> BoxedStrategy<RecordProgressRequest> {
+    // Mostly by enrollment id; else by learner and course keys (issue #17),
+    // real or hostile, with or without an enrollment id beside them.
+    let by_keys = (
+        prop_oneof![3 => Just(String::new()), 1 => h::id()],
+        prop_oneof![Just(String::new()), id_or(vec![learner_id])],
+        external_keys(),
+        prop_oneof![Just(String::new()), id_or(vec![course_id])],
+    );
+    let target = prop_oneof![
+        3 => id_or(enrollment_ids).prop_map(|id| (id, Default::default())),
+        1 => by_keys.prop_map(|(id, learner, (external, code, slug), course)| {
+            (id, (learner, external, course, code, slug))
+        }),
+    ];
     (
-        id_or(enrollment_ids),
+        target,
         id_or(module_ids),
         prop_oneof![h::int32(), 0..120i32],
         h::timestamp(),
         prop_oneof![Just(String::new()), h::text()],
     )
         .prop_map(
-            |(enrollment_id, module_id, minutes_spent, occurred_at, request_id)| {
+            |((enrollment_id, keys), module_id, minutes_spent, occurred_at, request_id): (
+                (String, ProgressKeys),
+                _,
+                _,
+                _,
+                _,
+            )| {
                 RecordProgressRequest {
                     enrollment_id,
                     module_id,
                     minutes_spent,
                     occurred_at,
                     request_id,
+                    learner_id: keys.0,
+                    learner_external_id: keys.1,
+                    course_id: keys.2,
+                    course_code: keys.3,
+                    provider_course_id: keys.4,
                 }
             },
         )
@@ -665,7 +705,11 @@ fn verify_certificate_refuses_hostile_codes() {
 #[test]
 fn record_progress_refuses_hostile_input_without_writing() {
     let t = Hostile::start();
-    let strategy = progress_request(vec![t.enrollment.id.clone()], t.module_ids());
+    let strategy = progress_request(
+        vec![t.enrollment.id.clone()],
+        t.module_ids(),
+        (t.learner.id.clone(), t.course.id.clone()),
+    );
     h::check("RecordProgress", strategy, |req| {
         let mut c = t.enrollments.clone();
         t.write(
@@ -707,7 +751,11 @@ fn bulk_enroll_rejects_hostile_rows_and_writes_only_what_it_creates() {
 #[test]
 fn bulk_record_progress_rejects_hostile_rows_and_writes_only_what_it_records() {
     let t = Hostile::start();
-    let row = progress_request(vec![t.enrollment.id.clone()], t.module_ids());
+    let row = progress_request(
+        vec![t.enrollment.id.clone()],
+        t.module_ids(),
+        (t.learner.id.clone(), t.course.id.clone()),
+    );
     h::check(
         "BulkRecordProgress",
         proptest::collection::vec(row, 1..5),
@@ -881,4 +929,54 @@ fn look_alike_e_mails_are_refused() {
         before,
         "nothing written"
     );
+}
+
+#[test]
+fn lookup_learner_refuses_hostile_keys_without_writing() {
+    use lookup_learner_request::Key;
+    let t = Hostile::start();
+    let known = [t.learner.id.clone(), t.victim.id.clone()];
+    let strategy = prop_oneof![
+        Just(None),
+        h::text().prop_map(|x| Some(Key::ExternalId(x))),
+        h::text().prop_map(|x| Some(Key::Email(x))),
+    ];
+    h::check("LookupLearner", strategy, |key| {
+        let mut c = t.learners.clone();
+        let found = t.read("LookupLearner", async move {
+            c.lookup_learner(LookupLearnerRequest { key }).await
+        })?;
+        if let Some(found) = found {
+            prop_assert!(
+                known.contains(&found.id),
+                "found a learner nobody registered"
+            );
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn sync_learners_rejects_hostile_rows_and_writes_only_what_it_creates_or_updates() {
+    let t = Hostile::start();
+    let strategy = proptest::collection::vec(register_request(), 1..5);
+    h::check("SyncLearners", strategy, |rows| {
+        let n = rows.len();
+        let mut c = t.learners.clone();
+        t.stream(
+            "SyncLearners",
+            n,
+            async move { c.sync_learners(tokio_stream::iter(rows)).await },
+            // An updated row counts with the duplicates here: no new learner.
+            |r: &ImportLearnersResponse| (r.created, r.duplicates + r.updated, &r.rejected),
+            &[
+                "learners",
+                "feed_events",
+                "feed_head",
+                "idempotency_keys",
+                "audit_log",
+            ],
+        )?;
+        Ok(())
+    });
 }

@@ -7,6 +7,10 @@ on_both_backends!(
     import_counts_created_duplicate_and_rejected_rows,
     bulk_enroll_has_per_row_results,
     a_stream_longer_than_the_cap_keeps_the_rows_before_it,
+    import_answers_each_row_with_its_learner_id,
+    import_rejects_key_conflicts_with_the_reason,
+    lookup_finds_a_learner_by_external_id_or_email,
+    sync_updates_learners_matched_by_external_id,
 );
 
 fn row(email: &str, external_id: Option<&str>) -> RegisterLearnerRequest {
@@ -61,7 +65,7 @@ async fn import_counts_created_duplicate_and_rejected_rows(db: TestDb) {
         rows.push(row(&format!("new{i}@example.az"), Some(&format!("NR-{i}"))));
     }
     rows.push(row("EXISTING@example.az", None)); // 20: known e-mail
-    rows.push(row("fresh@example.az", Some("NR-3"))); // 21: known external id
+    rows.push(row("fresh@example.az", Some("NR-3"))); // 21: external id taken, other email
     rows.push(row("new0@example.az", None)); // 22: earlier in this stream
     let mut bad = row("bad@example.az", None);
     bad.learner.as_mut().unwrap().birth_year = 1800;
@@ -76,13 +80,14 @@ async fn import_counts_created_duplicate_and_rejected_rows(db: TestDb) {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!((reply.created, reply.duplicates), (21, 3));
+    assert_eq!((reply.created, reply.duplicates), (21, 2));
     assert_eq!(
         reply.rejected.iter().map(|r| r.index).collect::<Vec<_>>(),
-        [23, 24]
+        [21, 23, 24]
     );
-    assert_eq!(reply.rejected[0].field, "learner.birth_year");
-    assert!(!reply.rejected[1].reason.is_empty());
+    assert_eq!(reply.rejected[0].field, "learner.external_id");
+    assert_eq!(reply.rejected[1].field, "learner.birth_year");
+    assert!(!reply.rejected[2].reason.is_empty());
     assert_eq!(
         reply.created + reply.duplicates + reply.rejected.len() as i64,
         rows.len() as i64
@@ -99,7 +104,7 @@ async fn import_counts_created_duplicate_and_rejected_rows(db: TestDb) {
         .into_inner();
     assert_eq!(
         (again.created, again.duplicates, again.rejected.len()),
-        (0, 24, 2)
+        (0, 23, 3)
     );
     assert_eq!(all_learners(&stack).await.len(), 22);
 }
@@ -151,4 +156,336 @@ async fn bulk_enroll_has_per_row_results(db: TestDb) {
         .unwrap()
         .into_inner();
     assert_eq!(listed.enrollments.len(), 10);
+}
+
+async fn import_answers_each_row_with_its_learner_id(db: TestDb) {
+    let stack = Stack::start(db).await; // 7 rows per batch: results span batches
+    let known = registered(&stack, "known@example.az").await;
+    let mut rows: Vec<_> = (0..10)
+        .map(|i| row(&format!("r{i}@example.az"), Some(&format!("R-{i}"))))
+        .collect();
+    rows.push(row("known@example.az", None)); // 10: already there
+    rows.push(row("r4@example.az", Some("R-4"))); // 11: earlier in this stream
+    rows.push(row("not an email", None)); // 12: rejected
+    let reply = stack
+        .learners()
+        .await
+        .import_learners(tokio_stream::iter(rows.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    let outcomes: Vec<_> = reply
+        .results
+        .iter()
+        .map(|r| (r.index, r.outcome()))
+        .collect();
+    let mut expected: Vec<_> = (0..10).map(|i| (i, ImportOutcome::Created)).collect();
+    expected.push((10, ImportOutcome::AlreadyExists));
+    expected.push((11, ImportOutcome::AlreadyExists));
+    expected.push((12, ImportOutcome::Rejected));
+    assert_eq!(outcomes, expected);
+    assert_eq!(reply.results[10].learner_id, known.id);
+    assert_eq!(reply.results[11].learner_id, reply.results[4].learner_id);
+    assert!(reply.results[12].learner_id.is_empty());
+    // Every created id is the learner of that row.
+    for result in &reply.results[..10] {
+        let got = stack
+            .learners()
+            .await
+            .get_learner(GetLearnerRequest {
+                id: result.learner_id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(got.email, format!("r{}@example.az", result.index));
+    }
+    // Again: every row answers the same id, now as already there.
+    let again = stack
+        .learners()
+        .await
+        .import_learners(tokio_stream::iter(rows))
+        .await
+        .unwrap()
+        .into_inner();
+    for (first, second) in reply.results.iter().zip(&again.results) {
+        assert_eq!(first.learner_id, second.learner_id);
+        if first.outcome() != ImportOutcome::Rejected {
+            assert_eq!(second.outcome(), ImportOutcome::AlreadyExists);
+        }
+    }
+}
+
+async fn import_rejects_key_conflicts_with_the_reason(db: TestDb) {
+    let stack = Stack::start(db).await;
+    let seeded = stack
+        .learners()
+        .await
+        .import_learners(tokio_stream::iter(vec![
+            row("ayla@example.az", Some("CS-1")),
+            row("bahar@example.az", None),
+        ]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(seeded.created, 2);
+    let rows = vec![
+        row("ayla@example.az", Some("CS-9")), // 0: email known, other external id
+        row("other@example.az", Some("CS-1")), // 1: external id known, other email
+        row("bahar@example.az", Some("CS-2")), // 2: email known without external id
+        row("ayla@example.az", Some("CS-1")), // 3: the same learner
+    ];
+    let reply = stack
+        .learners()
+        .await
+        .import_learners(tokio_stream::iter(rows))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (reply.created, reply.duplicates, reply.rejected_count),
+        (0, 1, 3)
+    );
+    let rejected: Vec<_> = reply
+        .rejected
+        .iter()
+        .map(|r| (r.index, r.field.as_str()))
+        .collect();
+    assert_eq!(
+        rejected,
+        [
+            (0, "learner.email"),
+            (1, "learner.external_id"),
+            (2, "learner.email")
+        ]
+    );
+    assert!(reply.rejected[0].reason.contains("another external_id"));
+    assert!(reply.rejected[1].reason.contains("another email"));
+    // Nothing changed: the new external ids were not silently dropped onto anyone.
+    let learners = all_learners(&stack).await;
+    assert_eq!(learners.len(), 2);
+    let ayla = learners
+        .iter()
+        .find(|l| l.email == "ayla@example.az")
+        .unwrap();
+    assert_eq!(ayla.external_id.as_deref(), Some("CS-1"));
+    assert_eq!(reply.results[3].learner_id, ayla.id);
+}
+
+async fn lookup_finds_a_learner_by_external_id_or_email(db: TestDb) {
+    use lookup_learner_request::Key;
+    let stack = Stack::start(db).await;
+    let request = row("Nigar@Example.az", Some("COURSERA-77"));
+    let created = stack
+        .learners()
+        .await
+        .register_learner(request)
+        .await
+        .unwrap()
+        .into_inner();
+    let lookup = |key: Option<Key>| {
+        let stack = &stack;
+        async move {
+            stack
+                .learners()
+                .await
+                .lookup_learner(LookupLearnerRequest { key })
+                .await
+        }
+    };
+    let by_external = lookup(Some(Key::ExternalId("COURSERA-77".into())))
+        .await
+        .unwrap();
+    assert_eq!(by_external.into_inner().id, created.id);
+    let by_email = lookup(Some(Key::Email("  NIGAR@example.AZ ".into())))
+        .await
+        .unwrap();
+    assert_eq!(by_email.into_inner().id, created.id);
+
+    let missing = lookup(Some(Key::ExternalId("COURSERA-78".into())))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), tonic::Code::NotFound);
+    assert!(
+        !missing.message().contains("COURSERA"),
+        "{}",
+        missing.message()
+    );
+    let missing = lookup(Some(Key::Email("nobody@example.az".into())))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), tonic::Code::NotFound);
+    assert!(
+        !missing.message().contains("nobody"),
+        "{}",
+        missing.message()
+    );
+    let none = lookup(None).await.unwrap_err();
+    assert_eq!(violated_fields(&none), ["key"]);
+    let bad = lookup(Some(Key::Email("not an email".into())))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&bad), ["email"]);
+    let empty = lookup(Some(Key::ExternalId(" ".into()))).await.unwrap_err();
+    assert_eq!(violated_fields(&empty), ["external_id"]);
+
+    // An erased learner has no keys any more.
+    stack
+        .learners()
+        .await
+        .erase_learner(EraseLearnerRequest { id: created.id })
+        .await
+        .unwrap();
+    let gone = lookup(Some(Key::ExternalId("COURSERA-77".into())))
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), tonic::Code::NotFound);
+}
+
+async fn sync_updates_learners_matched_by_external_id(db: TestDb) {
+    let stack = Stack::start(db).await;
+    let seeded = stack
+        .learners()
+        .await
+        .import_learners(tokio_stream::iter(vec![
+            row("one@example.az", Some("SIS-1")),
+            row("two@example.az", Some("SIS-2")),
+            row("three@example.az", Some("SIS-3")),
+        ]))
+        .await
+        .unwrap()
+        .into_inner();
+    let ids: Vec<_> = seeded
+        .results
+        .iter()
+        .map(|r| r.learner_id.clone())
+        .collect();
+    let mut moved = row("one@example.az", Some("SIS-1"));
+    moved.learner.as_mut().unwrap().region = "Ganja-Dashkasan".into();
+    let renamed = row("two.new@example.az", Some("SIS-2"));
+    let taken = row("one@example.az", Some("SIS-3")); // another learner's email
+    let rows = vec![
+        moved,                                  // 0: updated
+        renamed,                                // 1: updated (email)
+        taken,                                  // 2: rejected
+        row("four@example.az", Some("SIS-4")),  // 3: created
+        row("three@example.az", Some("SIS-3")), // 4: unchanged
+    ];
+    let reply = stack
+        .learners()
+        .await
+        .sync_learners(tokio_stream::iter(rows.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    let outcomes: Vec<_> = reply.results.iter().map(|r| r.outcome()).collect();
+    assert_eq!(
+        outcomes,
+        [
+            ImportOutcome::Updated,
+            ImportOutcome::Updated,
+            ImportOutcome::Rejected,
+            ImportOutcome::Created,
+            ImportOutcome::AlreadyExists
+        ]
+    );
+    assert_eq!(
+        (
+            reply.created,
+            reply.updated,
+            reply.duplicates,
+            reply.rejected_count
+        ),
+        (1, 2, 1, 1)
+    );
+    assert_eq!(reply.rejected[0].field, "learner.email");
+    assert_eq!(reply.results[0].learner_id, ids[0]);
+    assert_eq!(reply.results[1].learner_id, ids[1]);
+    let get = |id: String| {
+        let stack = &stack;
+        async move {
+            stack
+                .learners()
+                .await
+                .get_learner(GetLearnerRequest { id })
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    assert_eq!(get(ids[0].clone()).await.region, "Ganja-Dashkasan");
+    assert_eq!(get(ids[1].clone()).await.email, "two.new@example.az");
+    assert_eq!(get(ids[2].clone()).await.email, "three@example.az");
+    // Each update is a learner.updated event, after the three registrations.
+    assert_eq!(
+        feed_types(&stack, 6).await,
+        [
+            "learner.registered",
+            "learner.registered",
+            "learner.registered",
+            "learner.updated",
+            "learner.updated",
+            "learner.registered"
+        ]
+    );
+
+    // The same sync again changes nothing.
+    let again = stack
+        .learners()
+        .await
+        .sync_learners(tokio_stream::iter(rows))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (
+            again.created,
+            again.updated,
+            again.duplicates,
+            again.rejected_count
+        ),
+        (0, 0, 4, 1)
+    );
+    // ImportLearners never updates: the changed row is a conflict there.
+    let import = stack
+        .learners()
+        .await
+        .import_learners(tokio_stream::iter(vec![row(
+            "two.other@example.az",
+            Some("SIS-2"),
+        )]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((import.updated, import.rejected_count), (0, 1));
+    assert_eq!(get(ids[1].clone()).await.email, "two.new@example.az");
+    let mut feed = stack.feed().await;
+    let head = feed
+        .get_head(academy_proto::events::GetHeadRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(head.head_sequence, 6, "the second sync wrote no event");
+}
+
+/// The types of the first `n` events of the learner feed.
+async fn feed_types(stack: &Stack, n: usize) -> Vec<String> {
+    use tokio_stream::StreamExt;
+    let mut stream = stack
+        .feed()
+        .await
+        .subscribe(academy_proto::events::SubscribeRequest { after_sequence: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut types = Vec::new();
+    while types.len() < n {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(10), stream.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        types.push(event.r#type);
+    }
+    types
 }

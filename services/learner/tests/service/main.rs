@@ -7,6 +7,7 @@
 mod common;
 mod enrollments;
 mod erasure;
+mod external_keys;
 mod feed_limits;
 mod hostile;
 mod idempotency;

@@ -9,7 +9,10 @@ use tonic::Code;
 
 use crate::common::*;
 
-on_both_backends!(write_answers_carry_no_personal_data_without_read);
+on_both_backends!(
+    write_answers_carry_no_personal_data_without_read,
+    a_write_only_import_learns_no_ids_of_learners_already_there,
+);
 
 async fn write_answers_carry_no_personal_data_without_read(db: TestDb) {
     let stack = Stack::start_authenticated(db).await;
@@ -122,5 +125,96 @@ async fn write_answers_carry_no_personal_data_without_read(db: TestDb) {
     assert_eq!(
         (read.email.as_str(), read.full_name.as_str()),
         ("someone@example.az", "Changed Name")
+    );
+}
+
+async fn a_write_only_import_learns_no_ids_of_learners_already_there(db: TestDb) {
+    let stack = Stack::start_authenticated(db).await;
+    let writer = token("import:hr", &["learners.write"]);
+    let officer = token("ops:officer", &["learners.write", "learners.read"]);
+    let mut learners = stack.learners().await;
+    let rows = vec![register("known@example.az"), register("fresh@example.az")];
+    learners
+        .import_learners(authorized(tokio_stream::iter(rows[..1].to_vec()), &officer))
+        .await
+        .unwrap();
+    let reply = learners
+        .import_learners(authorized(tokio_stream::iter(rows.clone()), &writer))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.results[0].outcome(), ImportOutcome::AlreadyExists);
+    assert!(reply.results[0].learner_id.is_empty(), "{reply:?}");
+    assert_eq!(reply.results[1].outcome(), ImportOutcome::Created);
+    assert!(!reply.results[1].learner_id.is_empty());
+    // A reader gets both ids.
+    let reply = learners
+        .import_learners(authorized(tokio_stream::iter(rows), &officer))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        reply.results.iter().all(|r| !r.learner_id.is_empty()),
+        "{reply:?}"
+    );
+    // LookupLearner is a read.
+    let status = learners
+        .lookup_learner(authorized(
+            LookupLearnerRequest {
+                key: Some(lookup_learner_request::Key::Email(
+                    "known@example.az".into(),
+                )),
+            },
+            &writer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    // SyncLearners: a write-only caller may change attributes, not emails.
+    let member = |email: &str, region: &str| {
+        let mut row = register(email);
+        let learner = row.learner.as_mut().unwrap();
+        learner.external_id = Some("SIS-77".into());
+        learner.region = region.into();
+        row
+    };
+    learners
+        .import_learners(authorized(
+            tokio_stream::iter(vec![member("sync@example.az", "Baku")]),
+            &officer,
+        ))
+        .await
+        .unwrap();
+    let reply = learners
+        .sync_learners(authorized(
+            tokio_stream::iter(vec![
+                member("sync@example.az", "Karabakh"),
+                member("sync.new@example.az", "Karabakh"),
+            ]),
+            &writer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.results[0].outcome(), ImportOutcome::Updated);
+    assert!(reply.results[0].learner_id.is_empty(), "{reply:?}");
+    assert_eq!(reply.results[1].outcome(), ImportOutcome::Rejected);
+    assert!(
+        reply.rejected[0].reason.contains("learners.read"),
+        "{reply:?}"
+    );
+    let found = learners
+        .lookup_learner(authorized(
+            LookupLearnerRequest {
+                key: Some(lookup_learner_request::Key::ExternalId("SIS-77".into())),
+            },
+            &officer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (found.email.as_str(), found.region.as_str()),
+        ("sync@example.az", "Karabakh")
     );
 }

@@ -202,6 +202,7 @@ pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
                     program_id: program_id.clone(),
                     request_id: String::new(),
                     enrolled_at: Some(noon(enroll_day)),
+                    ..Default::default()
                 })
                 .await
                 .unwrap()
@@ -227,6 +228,7 @@ pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
                         minutes_spent: minutes,
                         occurred_at: Some(noon(progress_day)),
                         request_id: String::new(),
+                        ..Default::default()
                     })
                     .await
                     .unwrap()

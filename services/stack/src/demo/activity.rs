@@ -41,6 +41,7 @@ pub(super) async fn enroll(
                 program_id: program.to_owned(),
                 request_id: String::new(),
                 enrolled_at: Some(timestamp(at)),
+                ..Default::default()
             });
         }
     }
@@ -114,6 +115,7 @@ pub(super) async fn progress(
                     minutes_spent: minutes,
                     occurred_at: Some(timestamp(at)),
                     request_id: format!("demo-{}-{}", e.id, module),
+                    ..Default::default()
                 });
             }
         }

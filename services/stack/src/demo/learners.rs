@@ -13,15 +13,17 @@ use super::tally::Tally;
 use super::{FIRST_YEAR, Rng, YEARS, cumulative, timestamp};
 
 /// The generated learners in registration order, sent to ImportLearners in
-/// bounded streams.
+/// bounded streams; returns them with the Academy ids the import answered
+/// per row (issue #17: no paging through every learner to find them).
 pub(super) async fn import_learners(
     client: LearnerServiceClient<Authed>,
     rng: &mut Rng,
     total: u64,
     tally: &mut Tally,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<Registered>> {
     let total = total.max(400);
     let mut rows = Vec::with_capacity(total as usize);
+    let mut generated = Vec::with_capacity(total as usize);
     let genders = [
         Gender::Female,
         Gender::Male,
@@ -52,6 +54,7 @@ pub(super) async fn import_learners(
             let at = start + Days::minutes(rng.below(364 * 24 * 60) as i64);
             let region = region(rng);
             tally.learner(region, at);
+            generated.push((at, region));
             rows.push(learner_pb::RegisterLearnerRequest {
                 learner: Some(learner_pb::Learner {
                     email: format!("learner{n:06}@demo.academy.az"),
@@ -71,10 +74,17 @@ pub(super) async fn import_learners(
         }
     }
     let progress = Progress::rows(rows.len() as u64, "learners");
+    // Streams go one after another, so their answers arrive in row order; a
+    // stream sent again answers its rows once, when it is acknowledged.
+    let ids = std::sync::Arc::new(std::sync::Mutex::new(Vec::with_capacity(rows.len())));
     let sent = bounded::send(rows, ROWS_PER_STREAM, Retry::DEMO, &progress, |rows| {
         let mut client = client.clone();
+        let ids = ids.clone();
         async move {
             let reply = client.import_learners(rows).await?.into_inner();
+            if let Ok(mut ids) = ids.lock() {
+                ids.extend(reply.results.iter().map(|r| r.learner_id.clone()));
+            }
             Ok(Counts {
                 written: reply.created,
                 duplicates: reply.duplicates,
@@ -92,7 +102,28 @@ pub(super) async fn import_learners(
         streams(sent.streams),
         resent(sent.resent)
     );
-    Ok(())
+    let ids = std::mem::take(
+        &mut *ids
+            .lock()
+            .map_err(|_| anyhow::anyhow!("learner ids lost"))?,
+    );
+    anyhow::ensure!(
+        ids.len() == generated.len(),
+        "ImportLearners answered {} of {} rows",
+        ids.len(),
+        generated.len()
+    );
+    Ok(ids
+        .into_iter()
+        .zip(generated)
+        // A rejected row (none expected) has no id and no learner.
+        .filter(|(id, _)| !id.is_empty())
+        .map(|(id, (at, region))| Registered {
+            id,
+            at,
+            region: region.to_owned(),
+        })
+        .collect())
 }
 
 /// `1 stream`, `3 streams`.
@@ -118,39 +149,6 @@ pub(super) struct Registered {
     pub(super) id: String,
     pub(super) at: DateTime<Utc>,
     pub(super) region: String,
-}
-
-/// Every learner, in the service's (stable) listing order.
-pub(super) async fn list_learners(
-    mut client: LearnerServiceClient<Authed>,
-) -> anyhow::Result<Vec<Registered>> {
-    let mut all = Vec::new();
-    let mut token = String::new();
-    loop {
-        let page = client
-            .list_learners(learner_pb::ListLearnersRequest {
-                page_size: 1000,
-                page_token: token,
-                ..Default::default()
-            })
-            .await?
-            .into_inner();
-        for l in page.learners {
-            let at = l
-                .register_time
-                .and_then(|t| Utc.timestamp_opt(t.seconds, 0).single())
-                .unwrap_or_default();
-            all.push(Registered {
-                id: l.id,
-                at,
-                region: l.region,
-            });
-        }
-        if page.next_page_token.is_empty() {
-            return Ok(all);
-        }
-        token = page.next_page_token;
-    }
 }
 
 /// Region weights: Baku and its surroundings hold most learners.

@@ -108,14 +108,13 @@ pub(crate) async fn load(
     )
     .await?;
     let channel = connect(learner, bearer).await?;
-    learners::import_learners(
+    let registered = learners::import_learners(
         LearnerServiceClient::new(channel.clone()),
         &mut rng,
         learners,
         &mut tally,
     )
     .await?;
-    let registered = learners::list_learners(LearnerServiceClient::new(channel.clone())).await?;
     activity::enroll(
         EnrollmentServiceClient::new(channel.clone()),
         &mut rng,
