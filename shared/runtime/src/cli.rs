@@ -61,7 +61,10 @@ where
             }
             Command::Serve => {
                 if let Some(metrics) = config.metrics_listen {
-                    crate::monitoring::install(metrics)?;
+                    crate::monitoring::install(
+                        metrics,
+                        std::time::Duration::from_secs(config.metrics_idle_timeout_secs),
+                    )?;
                 }
                 let addr = config.listen_addr(&service)?;
                 let listener = tokio::net::TcpListener::bind(addr)

@@ -139,6 +139,11 @@ pub struct ServerConfig {
     #[arg(long, env = "ACADEMY_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
 
+    /// A request counter or latency series nobody updated for this many
+    /// seconds is dropped from `/metrics`, so series do not pile up.
+    #[arg(long, env = "ACADEMY_METRICS_IDLE_TIMEOUT_SECS", default_value_t = 900)]
+    pub metrics_idle_timeout_secs: u64,
+
     #[command(flatten)]
     pub auth: crate::auth::AuthConfig,
 
@@ -173,6 +178,7 @@ impl ServerConfig {
             max_subscriptions_per_caller: 8,
             slow_subscriber_secs: 30,
             metrics_listen: None,
+            metrics_idle_timeout_secs: 900,
             auth: crate::auth::AuthConfig::disabled(),
             tls: crate::tls::TlsConfig::default(),
             otel: crate::telemetry::TracingConfig::default(),

@@ -197,7 +197,7 @@ pub async fn serve(
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .layer(trace)
-        .layer(GrpcMetricsLayer)
+        .layer(GrpcMetricsLayer::new(known_paths(&services.scopes)))
         .layer(crate::codes::PreciseCodesLayer)
         .layer(ShedLayer::new(config.max_concurrent_calls))
         .layer(auth)
@@ -234,6 +234,23 @@ pub async fn serve(
     }
     tracing::info!("server stopped");
     result
+}
+
+/// Every path this binary serves: its services' methods (each is in the
+/// scope table) plus health and reflection. Metrics label anything else
+/// `unknown`.
+fn known_paths(scopes: &ScopeTable) -> Vec<String> {
+    let mut paths: Vec<String> = scopes.keys().cloned().collect();
+    paths.extend(
+        [
+            "/grpc.health.v1.Health/Check",
+            "/grpc.health.v1.Health/Watch",
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ]
+        .map(str::to_owned),
+    );
+    paths
 }
 
 /// Reflection that knows only health, so grpcurl can call it by name on
