@@ -16,7 +16,11 @@ The rules are the ones the manifests' comments promise:
 - ACADEMY_AUTH_DISABLED is never set to anything but false;
 - replicas never migrate (ACADEMY_MIGRATE=off); every migration Job runs
   `<binary> migrate`;
-- the gRPC port, ACADEMY_LISTEN and the native gRPC probes agree;
+- the gRPC port, ACADEMY_LISTEN and the native gRPC probes agree; startup
+  and liveness ask for the `liveness` health name (independent of the
+  database), readiness does not;
+- migration Jobs carry the Argo CD hook and Flux force annotations, so a
+  re-apply never blocks on an immutable Job;
 - terminationGracePeriodSeconds > preStop sleep + ACADEMY_DRAIN_TIMEOUT_SECS;
 - pods run non-root, read-only, without privilege escalation or capabilities,
   with RuntimeDefault seccomp, no service-account token, and /tmp writable;
@@ -37,6 +41,12 @@ CORE_GROUPS = {
     "networking.k8s.io/v1",
 }
 SERVICE_BINARIES = {"academy-course", "academy-learner", "academy-reporting"}
+# Annotations that keep an immutable migration Job from blocking a re-apply.
+JOB_REAPPLY = {
+    "argocd.argoproj.io/hook": "PreSync",
+    "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+    "kustomize.toolkit.fluxcd.io/force": "enabled",
+}
 
 
 def main() -> int:
@@ -128,6 +138,10 @@ def check_workload(doc: dict, configmaps: dict, fail) -> None:
             fail(doc, f"{where}: ACADEMY_DATABASE_URL must come from a Secret")
 
         if doc["kind"] == "Job":
+            notes = doc["metadata"].get("annotations") or {}
+            for key, value in JOB_REAPPLY.items():
+                if notes.get(key) != value:
+                    fail(doc, f"migration Job needs annotation {key}: {value} (re-apply must not block)")
             if c.get("args") != ["migrate"]:
                 fail(doc, f"{where}: a migration Job runs `<binary> migrate`, not {c.get('args')}")
             if pod.get("restartPolicy") not in ("Never", "OnFailure"):
@@ -148,6 +162,12 @@ def check_workload(doc: dict, configmaps: dict, fail) -> None:
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             if c.get(probe, {}).get("grpc", {}).get("port") != port:
                 fail(doc, f"{where}: {probe} is not a native gRPC probe on {port}")
+        # Restarts must not follow the database; readiness must.
+        for probe in ("startupProbe", "livenessProbe"):
+            if c.get(probe, {}).get("grpc", {}).get("service") != "liveness":
+                fail(doc, f"{where}: {probe} must ask for the `liveness` health name")
+        if c.get("readinessProbe", {}).get("grpc", {}).get("service") == "liveness":
+            fail(doc, f"{where}: readinessProbe must follow the database, not `liveness`")
         metrics = [p["containerPort"] for p in c.get("ports", []) if p.get("name") == "metrics"]
         if metrics and env.get("ACADEMY_METRICS_LISTEN") != f"0.0.0.0:{metrics[0]}":
             fail(doc, f"{where}: ACADEMY_METRICS_LISTEN does not match the metrics port")

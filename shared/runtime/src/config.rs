@@ -45,6 +45,12 @@ pub struct ServerConfig {
     #[arg(long, env = "ACADEMY_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// Most PostgreSQL connections this process holds (its pool size). Keep
+    /// replicas × pool size under the server's (or the pooler's) limit
+    /// [default: 16; SQLite always uses 4].
+    #[arg(long, env = "ACADEMY_DB_POOL_SIZE")]
+    pub db_pool_size: Option<u32>,
+
     /// Directory for the embedded SQLite databases; created when missing.
     #[arg(long, env = "ACADEMY_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
@@ -161,6 +167,7 @@ impl ServerConfig {
         Self {
             listen: None,
             database_url: None,
+            db_pool_size: None,
             data_dir,
             migrate: MigrateMode::Auto,
             log: "info".into(),

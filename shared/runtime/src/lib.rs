@@ -19,6 +19,7 @@ pub mod schema;
 pub mod server;
 pub mod shed;
 pub mod shutdown;
+pub mod startup;
 pub mod status;
 pub mod telemetry;
 pub mod time;

@@ -122,6 +122,11 @@ pub async fn serve(
     let (health, health_service) = tonic_health::server::health_reporter();
     let names = services.names.clone();
     set_health(&health, &names, ServingStatus::NotServing).await;
+    // Liveness does not follow the database: restarting a replica does not
+    // bring the database back (issue #20, item 5).
+    health
+        .set_service_status(crate::startup::LIVENESS, ServingStatus::Serving)
+        .await;
     let (database_up, gate) = crate::gate::database_gate();
     let watcher = tokio::spawn(watch_database(
         db,
