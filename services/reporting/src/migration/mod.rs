@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(academy_runtime::audit::migration::CreateAuditLog),
             Box::new(m20261130_000006_create_generations::Migration),
             Box::new(academy_runtime::feed::lease::CreateFeedLeases),
+            Box::new(academy_runtime::feed::epoch::AddCursorEpoch),
         ]
     }
 }
