@@ -345,6 +345,19 @@ impl Follower {
         crate::trace::TraceContext::of(&span).inject(&mut request);
         let mut stream = match self.client.subscribe(request).await {
             Ok(reply) => reply.into_inner(),
+            Err(status) if status.code() == tonic::Code::Unauthenticated => {
+                // Our credentials were refused: drop the cached token, so
+                // the retry carries a fresh one; loudly, an expired
+                // credential stalls the feed.
+                self.token.invalidate();
+                metrics::counter!("feed_unauthenticated_total", "source" => self.source.clone())
+                    .increment(1);
+                tracing::error!(source = %self.source, message = status.message(), "the producer refused this service's token");
+                return Ended::Transient(format!(
+                    "subscribing: credentials refused: {}",
+                    status.message()
+                ));
+            }
             Err(status) => return Ended::Transient(format!("subscribing: {}", status.message())),
         };
         self.state.send_modify(|s| {
