@@ -34,11 +34,29 @@ impl CourseClient {
             .connect_timeout(timeout)
             .timeout(timeout)
             .connect_lazy();
-        Ok(Self {
+        Ok(Self::on(channel, timeout, token))
+    }
+
+    /// Spreads calls over every course pod `urls` resolve to (re-resolved
+    /// every few seconds; see `academy_runtime::balance`).
+    pub fn balanced(
+        tls: &academy_runtime::tls::TlsConfig,
+        urls: &str,
+        timeout: Duration,
+        token: ClientToken,
+    ) -> anyhow::Result<Self> {
+        let channel = academy_runtime::balance::channel(tls, urls, move |endpoint| {
+            endpoint.connect_timeout(timeout).timeout(timeout)
+        })?;
+        Ok(Self::on(channel, timeout, token))
+    }
+
+    fn on(channel: Channel, timeout: Duration, token: ClientToken) -> Self {
+        Self {
             client: CourseServiceClient::new(channel),
             timeout,
             token,
-        })
+        }
     }
 
     /// The course, if it exists and is PUBLISHED.

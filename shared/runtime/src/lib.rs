@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod balance;
 pub mod caller_limit;
 pub mod cli;
 pub mod codes;

@@ -73,6 +73,33 @@ impl TlsConfig {
         Ok(endpoint.tls_config(tls)?)
     }
 
+    /// Like [`TlsConfig::endpoint`], but connecting to `addr` (one resolved
+    /// address of `url`'s host) while TLS still verifies the certificate
+    /// against the host's name: one endpoint per pod behind a headless
+    /// Service.
+    pub fn endpoint_at(&self, url: &str, addr: std::net::SocketAddr) -> anyhow::Result<Endpoint> {
+        let uri: http::Uri = url
+            .parse()
+            .with_context(|| format!("invalid endpoint {url:?}"))?;
+        let https = uri.scheme_str() == Some("https");
+        let scheme = if https { "https" } else { "http" };
+        let endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))?;
+        if !https {
+            return Ok(endpoint);
+        }
+        let host = uri.host().context("an https endpoint needs a host name")?;
+        let ca = self.tls_ca_file.as_ref().with_context(|| {
+            format!("{url} is https: set ACADEMY_TLS_CA_FILE to the CA that signs its certificate")
+        })?;
+        let mut tls = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(read(ca)?))
+            .domain_name(host);
+        if let Some(identity) = self.identity()? {
+            tls = tls.identity(identity);
+        }
+        Ok(endpoint.tls_config(tls)?)
+    }
+
     fn identity(&self) -> anyhow::Result<Option<Identity>> {
         match (&self.tls_cert_file, &self.tls_key_file) {
             (Some(cert), Some(key)) => Ok(Some(Identity::from_pem(read(cert)?, read(key)?))),
