@@ -24,7 +24,10 @@ The rules are the ones the manifests' comments promise:
 - terminationGracePeriodSeconds > preStop sleep + ACADEMY_DRAIN_TIMEOUT_SECS;
 - pods run non-root, read-only, without privilege escalation or capabilities,
   with RuntimeDefault seccomp, no service-account token, and /tmp writable;
-- custom resources carry the fields the operators need.
+- custom resources carry the fields the operators need; monitors and rules
+  carry the `release` label; the PrometheusRule has every alert of issue #20,
+  each naming its playbook (and is written to OUT_DIR/rules.yaml for
+  promtool).
 """
 
 import sys
@@ -41,6 +44,19 @@ CORE_GROUPS = {
     "networking.k8s.io/v1",
 }
 SERVICE_BINARIES = {"academy-course", "academy-learner", "academy-reporting"}
+# The alerts issue #20 asks for (feed lag and stop, error ratio, latency,
+# credential and certificate expiry, pool saturation, database down).
+REQUIRED_ALERTS = {
+    "AcademyFeedLagHigh",
+    "AcademyFeedStopped",
+    "AcademyFeedDisconnected",
+    "AcademyErrorRatioHigh",
+    "AcademyLatencyHigh",
+    "AcademyCredentialExpiring",
+    "AcademyCertificateExpiring",
+    "AcademyPoolSaturated",
+    "AcademyDatabaseDown",
+}
 # Annotations that keep an immutable migration Job from blocking a re-apply.
 JOB_REAPPLY = {
     "argocd.argoproj.io/hook": "PreSync",
@@ -83,6 +99,10 @@ def main() -> int:
     core = [d for d in docs if d["apiVersion"] in CORE_GROUPS]
     (out_dir / "core.yaml").write_text(yaml.safe_dump_all(core, sort_keys=False))
     (out_dir / "custom.yaml").write_text(yaml.safe_dump_all(custom, sort_keys=False))
+    # The alert rules as a plain Prometheus rule file, for promtool.
+    groups = [g for d in custom if d["kind"] == "PrometheusRule" for g in d["spec"].get("groups", [])]
+    if groups:
+        (out_dir / "rules.yaml").write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
     print(
         f"check-manifests: {rendered}: {len(docs)} objects, {len(core)} core, "
         f"{len(custom)} custom ({', '.join(sorted({d['kind'] for d in custom})) or 'none'})"
@@ -218,8 +238,28 @@ def check_custom(doc: dict, services: list, fail) -> None:
             for endpoint in endpoints:
                 if endpoint.get("port") not in names:
                     fail(doc, f"Service {service['metadata']['name']} has no port {endpoint.get('port')!r}")
+    elif doc["apiVersion"] == "monitoring.coreos.com/v1" and kind == "PodMonitor":
+        if not spec.get("selector", {}).get("matchLabels"):
+            fail(doc, "spec.selector.matchLabels is required")
+        if not spec.get("podMetricsEndpoints") or any(not e.get("port") for e in spec["podMetricsEndpoints"]):
+            fail(doc, "every podMetricsEndpoint needs a named port")
+    elif doc["apiVersion"] == "monitoring.coreos.com/v1" and kind == "PrometheusRule":
+        groups = spec.get("groups") or []
+        if not groups:
+            fail(doc, "spec.groups is empty")
+        alerts = {r.get("alert") for g in groups for r in g.get("rules", []) if r.get("alert")}
+        missing = sorted(REQUIRED_ALERTS - alerts)
+        if missing:
+            fail(doc, f"alerts missing: {missing}")
+        for group in groups:
+            for rule in group.get("rules", []):
+                if rule.get("alert") and "RUNBOOK.md#" not in rule.get("annotations", {}).get("description", ""):
+                    fail(doc, f"alert {rule['alert']} names no playbook (RUNBOOK.md#...)")
     else:
         fail(doc, f"unexpected custom resource {doc['apiVersion']} {kind}: add a check for it")
+    # kube-prometheus-stack selects monitors and rules by its release label.
+    if doc["apiVersion"] == "monitoring.coreos.com/v1" and not (doc["metadata"].get("labels") or {}).get("release"):
+        fail(doc, "no `release` label: kube-prometheus-stack would not select it")
 
 
 if __name__ == "__main__":

@@ -110,6 +110,9 @@ async fn counters_move_after_calls() {
         sample(&text, "db_pool_connections", &["state=\"idle\""]).is_some(),
         "{text}"
     );
+    // What the alerts divide by and look at (deploy/k8s/overlays/prod).
+    assert_eq!(sample(&text, "db_pool_max_connections", &[]), Some(4.0));
+    assert_eq!(sample(&text, "academy_database_up", &[]), Some(1.0));
 
     let learner_metrics = format!("127.0.0.1:{}", free_port());
     let learner = ServiceProcess::start(

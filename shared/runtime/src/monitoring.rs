@@ -52,17 +52,27 @@ pub fn install(addr: SocketAddr, idle_timeout: Duration) -> anyhow::Result<()> {
 pub fn watch_pool(db: DatabaseConnection, shutdown: CancellationToken) {
     tokio::spawn(async move {
         loop {
-            let (size, idle) = match db.get_database_backend() {
+            let (size, idle, max) = match db.get_database_backend() {
                 DatabaseBackend::Postgres => {
                     let pool = db.get_postgres_connection_pool();
-                    (pool.size(), pool.num_idle())
+                    (
+                        pool.size(),
+                        pool.num_idle(),
+                        pool.options().get_max_connections(),
+                    )
                 }
                 DatabaseBackend::Sqlite => {
                     let pool = db.get_sqlite_connection_pool();
-                    (pool.size(), pool.num_idle())
+                    (
+                        pool.size(),
+                        pool.num_idle(),
+                        pool.options().get_max_connections(),
+                    )
                 }
-                _ => (0, 0),
+                _ => (0, 0, 0),
             };
+            // The pool-saturation alert divides in_use by this.
+            metrics::gauge!("db_pool_max_connections").set(f64::from(max));
             let idle = u32::try_from(idle).unwrap_or(u32::MAX);
             metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(idle));
             metrics::gauge!("db_pool_connections", "state" => "in_use")

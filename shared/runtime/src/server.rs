@@ -418,6 +418,9 @@ async fn watch_database(
             }
             set_health(&health, &names, status).await;
             database_up.send_replace(status == ServingStatus::Serving);
+            // For the "database down" alert.
+            metrics::gauge!("academy_database_up")
+                .set(f64::from(u8::from(status == ServingStatus::Serving)));
             last = Some(status);
         }
         tokio::select! {

@@ -161,7 +161,7 @@ impl ClientToken {
             Source::File(path) => match std::fs::read_to_string(path) {
                 Ok(text) => {
                     let token = text.trim().to_owned();
-                    let left = self.watch_expiry(&token);
+                    let left = self.watch_expiry(&token, "file");
                     if left.is_some_and(|left| left < FILE_EXPIRY_WARNING) {
                         tracing::error!(path = %path.display(), left = ?left, "the service token file is about to expire (or has): renew it");
                     }
@@ -184,7 +184,7 @@ impl ClientToken {
             } => match super::token::sign(key, header, issuer, audience, subject, scopes, self.ttl)
             {
                 Ok(token) => {
-                    self.watch_expiry(&token);
+                    self.watch_expiry(&token, "signed");
                     (token, self.ttl - self.ttl / 10)
                 }
                 Err(err) => {
@@ -201,11 +201,17 @@ impl ClientToken {
         Some(header)
     }
 
-    /// Publishes the token's `exp` as a gauge; how long it has left.
-    fn watch_expiry(&self, token: &str) -> Option<Duration> {
+    /// Publishes the token's `exp` as a gauge; how long it has left. A
+    /// `signed` token is renewed on use, so only a `file` token's expiry
+    /// needs an operator (the alert looks at those).
+    fn watch_expiry(&self, token: &str, source: &'static str) -> Option<Duration> {
         let exp = expiry(token)?;
-        metrics::gauge!("auth_client_token_expiry_timestamp_seconds", "subject" => self.subject.to_string())
-            .set(exp as f64);
+        metrics::gauge!(
+            "auth_client_token_expiry_timestamp_seconds",
+            "subject" => self.subject.to_string(),
+            "source" => source
+        )
+        .set(exp as f64);
         let left = exp.saturating_sub(chrono::Utc::now().timestamp());
         Some(Duration::from_secs(u64::try_from(left).unwrap_or(0)))
     }
