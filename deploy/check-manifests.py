@@ -24,6 +24,8 @@ The rules are the ones the manifests' comments promise:
 - terminationGracePeriodSeconds > preStop sleep + ACADEMY_DRAIN_TIMEOUT_SECS;
 - pods run non-root, read-only, without privilege escalation or capabilities,
   with RuntimeDefault seccomp, no service-account token, and /tmp writable;
+- the connection budget holds at the HPA maxima (pools vs the pooler's
+  max_client_conn, pooler server connections vs max_connections);
 - custom resources carry the fields the operators need; monitors and rules
   carry the `release` label; the PrometheusRule has every alert of issue #20,
   each naming its playbook (and is written to OUT_DIR/rules.yaml for
@@ -90,6 +92,8 @@ def main() -> int:
         if doc["kind"] == "Service" and doc["spec"].get("clusterIP") != "None":
             fail(doc, "gRPC Services are headless (clusterIP: None) for client-side balancing")
 
+    check_connection_budget(docs, configmaps, errors)
+
     services = [d for d in docs if d["kind"] == "Service"]
     custom = [d for d in docs if d["apiVersion"] not in CORE_GROUPS]
     for doc in custom:
@@ -110,6 +114,41 @@ def main() -> int:
     for error in errors:
         print(f"check-manifests: {rendered}: {error}", file=sys.stderr)
     return 1 if errors else 0
+
+
+def check_connection_budget(docs: list, configmaps: dict, errors: list) -> None:
+    """Issue #20, item 2: at the autoscalers' maxima, the services' pools fit
+    the pooler's client limit, and the pooler's server connections fit
+    PostgreSQL's max_connections (with a tenth kept for the operator and
+    replication). Without a pooler, the pools must fit max_connections."""
+    clusters = [d for d in docs if d["kind"] == "Cluster"]
+    if not clusters:
+        return
+    max_connections = int(clusters[0]["spec"]["postgresql"]["parameters"]["max_connections"])
+    hpa_max = {d["spec"]["scaleTargetRef"]["name"]: d["spec"]["maxReplicas"] for d in docs if d["kind"] == "HorizontalPodAutoscaler"}
+    clients = 0
+    for doc in docs:
+        if doc["kind"] != "Deployment":
+            continue
+        env = env_of(doc["spec"]["template"]["spec"]["containers"][0], configmaps)
+        pool = int(env.get("ACADEMY_DB_POOL_SIZE", 16))
+        clients += hpa_max.get(doc["metadata"]["name"], 1) * pool
+    poolers = [d for d in docs if d["kind"] == "Pooler"]
+    databases = len([d for d in docs if d["kind"] == "Database"]) or 1
+    where = "connection budget"
+    if not poolers:
+        if clients > max_connections * 0.9:
+            errors.append(f"{where}: {clients} pooled connections at the HPA maxima > 90% of max_connections {max_connections}")
+        return
+    server = 0
+    for pooler in poolers:
+        params = pooler["spec"].get("pgbouncer", {}).get("parameters", {})
+        if clients > int(params.get("max_client_conn", 100)):
+            errors.append(f"{where}: {clients} client connections > max_client_conn of {pooler['metadata']['name']}")
+        server += pooler["spec"].get("instances", 1) * databases * int(params.get("default_pool_size", 20))
+    if server > max_connections * 0.9:
+        errors.append(f"{where}: the poolers open {server} server connections > 90% of max_connections {max_connections}")
+    print(f"check-manifests: connection budget: {clients} client connections at the HPA maxima, {server} server connections, max_connections {max_connections}")
 
 
 def env_of(container: dict, configmaps: dict) -> dict:
@@ -238,6 +277,29 @@ def check_custom(doc: dict, services: list, fail) -> None:
             for endpoint in endpoints:
                 if endpoint.get("port") not in names:
                     fail(doc, f"Service {service['metadata']['name']} has no port {endpoint.get('port')!r}")
+    elif doc["apiVersion"] == "postgresql.cnpg.io/v1" and kind == "Pooler":
+        if not spec.get("cluster", {}).get("name"):
+            fail(doc, "spec.cluster.name is required")
+        mode = spec.get("pgbouncer", {}).get("poolMode")
+        if mode not in ("session", "transaction"):
+            fail(doc, f"pgbouncer.poolMode {mode!r}")
+        params = spec.get("pgbouncer", {}).get("parameters", {})
+        if mode == "transaction" and int(params.get("max_prepared_statements", 0)) <= 0:
+            fail(doc, "transaction mode needs max_prepared_statements (sqlx prepares statements)")
+    elif doc["apiVersion"] == "postgresql.cnpg.io/v1" and kind == "ScheduledBackup":
+        if not spec.get("cluster", {}).get("name"):
+            fail(doc, "spec.cluster.name is required")
+        if len(str(spec.get("schedule", "")).split()) != 6:
+            fail(doc, "spec.schedule must be a six-field cron (seconds first)")
+        if spec.get("method") == "plugin" and not spec.get("pluginConfiguration", {}).get("name"):
+            fail(doc, "method plugin needs pluginConfiguration.name")
+    elif doc["apiVersion"] == "barmancloud.cnpg.io/v1" and kind == "ObjectStore":
+        conf = spec.get("configuration", {})
+        if not conf.get("destinationPath"):
+            fail(doc, "configuration.destinationPath is required")
+        for field in ("accessKeyId", "secretAccessKey"):
+            if not conf.get("s3Credentials", {}).get(field, {}).get("name"):
+                fail(doc, f"s3Credentials.{field} must come from a Secret")
     elif doc["apiVersion"] == "monitoring.coreos.com/v1" and kind == "PodMonitor":
         if not spec.get("selector", {}).get("matchLabels"):
             fail(doc, "spec.selector.matchLabels is required")
