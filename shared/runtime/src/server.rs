@@ -116,6 +116,9 @@ pub async fn serve(
         .add(AuditService::new(db.clone()).into_server())
         .authorize(audit_service_server::SERVICE_NAME, audit::service::SCOPES);
     let auth = auth_layer(config, &services)?;
+    if let Some(verifier) = auth.verifier() {
+        crate::auth::reload::watch_jwks(config.auth.clone(), verifier, shutdown.clone());
+    }
     if config.metrics_listen.is_some() {
         crate::monitoring::watch_pool(db.clone(), shutdown.clone());
     }
