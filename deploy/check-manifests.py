@@ -218,9 +218,23 @@ def check_workload(doc: dict, configmaps: dict, fail) -> None:
         listen = str(env.get("ACADEMY_LISTEN", ""))
         if listen != f"0.0.0.0:{port}":
             fail(doc, f"{where}: ACADEMY_LISTEN={listen!r}, expected 0.0.0.0:{port}")
+        # With TLS on the gRPC port, probes go to the plaintext health port.
+        probe_port = port
+        if env.get("ACADEMY_TLS_CERT_FILE"):
+            health = str(env.get("ACADEMY_HEALTH_LISTEN", ""))
+            health_ports = [p["containerPort"] for p in c.get("ports", []) if p.get("name") == "health"]
+            if not health_ports or health != f"0.0.0.0:{health_ports[0]}":
+                fail(doc, f"{where}: TLS on needs ACADEMY_HEALTH_LISTEN on a port named health")
+            else:
+                probe_port = health_ports[0]
+            if str(env.get("ACADEMY_TLS_CLIENT_CA_FILE", "")) == "":
+                fail(doc, f"{where}: TLS without ACADEMY_TLS_CLIENT_CA_FILE is not mutual")
+            for key in ("ACADEMY_COURSE_ENDPOINT", "ACADEMY_LEARNER_ENDPOINT"):
+                if key in env and not str(env[key]).startswith("https://"):
+                    fail(doc, f"{where}: {key} must be https:// when TLS is on")
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-            if c.get(probe, {}).get("grpc", {}).get("port") != port:
-                fail(doc, f"{where}: {probe} is not a native gRPC probe on {port}")
+            if c.get(probe, {}).get("grpc", {}).get("port") != probe_port:
+                fail(doc, f"{where}: {probe} is not a native gRPC probe on {probe_port}")
         # Restarts must not follow the database; readiness must.
         for probe in ("startupProbe", "livenessProbe"):
             if c.get(probe, {}).get("grpc", {}).get("service") != "liveness":
@@ -300,6 +314,15 @@ def check_custom(doc: dict, services: list, fail) -> None:
         for field in ("accessKeyId", "secretAccessKey"):
             if not conf.get("s3Credentials", {}).get(field, {}).get("name"):
                 fail(doc, f"s3Credentials.{field} must come from a Secret")
+    elif doc["apiVersion"] == "cert-manager.io/v1" and kind == "Issuer":
+        if not (spec.get("selfSigned") is not None or spec.get("ca", {}).get("secretName")):
+            fail(doc, "an Issuer here is selfSigned or a CA with its secretName")
+    elif doc["apiVersion"] == "cert-manager.io/v1" and kind == "Certificate":
+        for field in ("secretName", "issuerRef"):
+            if not spec.get(field):
+                fail(doc, f"spec.{field} is required")
+        if not spec.get("isCA") and not {"server auth", "client auth"} <= set(spec.get("usages", [])):
+            fail(doc, "service certificates serve and call: usages server auth and client auth")
     elif doc["apiVersion"] == "monitoring.coreos.com/v1" and kind == "PodMonitor":
         if not spec.get("selector", {}).get("matchLabels"):
             fail(doc, "spec.selector.matchLabels is required")
