@@ -25,6 +25,7 @@ pub mod status;
 pub mod telemetry;
 pub mod time;
 pub mod tls;
+pub mod tls_reload;
 pub mod trace;
 
 pub use config::{MigrateMode, ServerConfig, ServiceIdentity};

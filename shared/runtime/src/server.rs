@@ -168,10 +168,12 @@ pub async fn serve(
     streaming.push("/grpc.health.v1.Health/Watch".to_owned());
     streaming.push("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo".to_owned());
     streaming.push("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo".to_owned());
-    let mut builder = Server::builder();
-    if let Some(tls) = config.tls.server()? {
+    let builder = Server::builder();
+    // TLS is terminated before tonic, so certificates can be reloaded.
+    let tls = crate::tls_reload::ReloadingTls::from_config(&config.tls)?;
+    if let Some(tls) = &tls {
         tracing::info!(mutual = config.tls.mutual(), "TLS on");
-        builder = builder.tls_config(tls)?;
+        tls.watch(config.tls.reload_every(), shutdown.clone());
     }
     let health_port = match config.tls.health_listen {
         Some(addr) => {
@@ -220,13 +222,15 @@ pub async fn serve(
         .add_routes(services.routes.routes())
         .add_service(health_service)
         .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .serve_with_incoming_shutdown(
-            // With TCP_NODELAY: small gRPC frames must not wait for Nagle's
-            // algorithm (it added ~40 ms to some unary calls on loopback).
-            crate::connections::incoming(listener, config.max_connections),
-            shutdown.clone().cancelled_owned(),
-        );
+        .add_service(reflection_v1alpha);
+    // With TCP_NODELAY: small gRPC frames must not wait for Nagle's
+    // algorithm (it added ~40 ms to some unary calls on loopback).
+    let incoming = crate::connections::incoming(listener, config.max_connections);
+    let stop = shutdown.clone().cancelled_owned();
+    let server: futures::future::BoxFuture<'_, Result<(), tonic::transport::Error>> = match &tls {
+        Some(tls) => Box::pin(server.serve_with_incoming_shutdown(tls.incoming(incoming), stop)),
+        None => Box::pin(server.serve_with_incoming_shutdown(incoming, stop)),
+    };
 
     let drain = config.drain_timeout();
     let result = tokio::select! {

@@ -34,6 +34,11 @@ pub struct TlsConfig {
     /// gRPC probes speak neither TLS nor auth [default: off].
     #[arg(long, env = "ACADEMY_HEALTH_LISTEN")]
     pub health_listen: Option<SocketAddr>,
+
+    /// How often the certificate, key and client CA files are checked for
+    /// changes; a change is loaded without a restart (0: every 30 s).
+    #[arg(long, env = "ACADEMY_TLS_RELOAD_SECS", default_value_t = 30)]
+    pub tls_reload_secs: u64,
 }
 
 impl TlsConfig {
@@ -47,6 +52,15 @@ impl TlsConfig {
             tls = tls.client_ca_root(Certificate::from_pem(read(ca)?));
         }
         Ok(Some(tls))
+    }
+
+    /// How often certificate files are looked at for changes.
+    pub fn reload_every(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(if self.tls_reload_secs == 0 {
+            30
+        } else {
+            self.tls_reload_secs
+        })
     }
 
     /// Whether clients must present a certificate.

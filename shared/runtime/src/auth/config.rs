@@ -10,7 +10,7 @@ pub struct AuthConfig {
     pub auth_hs256_secret: Option<String>,
 
     /// JSON Web Key Set file with the public keys (RS256/ES256) of
-    /// production tokens; re-read on restart.
+    /// production tokens; re-read when it changes (checked every 30 s).
     #[arg(long, env = "ACADEMY_AUTH_JWKS_FILE")]
     pub auth_jwks_file: Option<PathBuf>,
 
