@@ -81,14 +81,10 @@ pub fn diverged(recorded: &str, producer: &str, cursor: i64, head: i64) -> Optio
 }
 
 /// The producer's `feed_epoch` table, one row made when the migration runs:
-/// a restored copy carries the epoch of its source, so the runbook rotates
-/// it after a restore ([`ROTATE_SQL`]).
+/// a restored copy carries the epoch of its source, so the runbook gives a
+/// restored database a new one (deploy/RUNBOOK.md, "Restore drill").
 #[derive(Debug)]
 pub struct CreateFeedEpoch;
-
-/// What the runbook runs on a restored producer database.
-pub const ROTATE_SQL: &str =
-    "UPDATE feed_epoch SET epoch = 'restored-' || CAST(CURRENT_TIMESTAMP AS TEXT) WHERE id = 1";
 
 #[derive(DeriveIden)]
 enum FeedEpoch {
