@@ -29,9 +29,15 @@ async fn answering(process: &ServiceProcess) -> Option<i32> {
 }
 
 /// Checks for `seconds` that the process keeps running, NOT_SERVING and
-/// live.
+/// live, and that calls meanwhile are UNAVAILABLE (retryable), not
+/// UNIMPLEMENTED.
 async fn waits_without_exiting(process: &mut ServiceProcess, seconds: u64) {
     assert_eq!(answering(process).await, NOT_SERVING);
+    let refused = CourseServiceClient::new(process.channel().await)
+        .list_courses(ListCoursesRequest::default())
+        .await
+        .expect_err("not ready");
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
     for _ in 0..seconds {
         assert!(
             process.child.try_wait().unwrap().is_none(),

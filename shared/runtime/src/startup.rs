@@ -143,7 +143,11 @@ pub async fn answer_health_while<T>(
         Some((listener.accept().await.map(|(stream, _)| stream), listener))
     });
     let stop = CancellationToken::new();
+    // Every other call answers UNAVAILABLE (retryable), as when the port
+    // is closed, not UNIMPLEMENTED: clients retry into the real server.
+    let (_never_up, refuse_others) = crate::gate::database_gate();
     let server = builder
+        .layer(refuse_others)
         .add_service(service)
         .serve_with_incoming_shutdown(incoming, stop.clone().cancelled_owned());
     tokio::pin!(server);
