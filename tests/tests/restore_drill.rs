@@ -98,8 +98,21 @@ fn run(program: &str, args: &[&str]) {
     assert!(status.success(), "{program} {args:?}: {status}");
 }
 
+/// Without the runbook's epoch rotation: the head below the cursor gives
+/// the restore away.
 #[tokio::test]
 async fn reporting_stops_on_a_restored_producer_and_rebuild_recovers_exact_figures() {
+    drill(false, "FEED_HEAD_REGRESSED").await;
+}
+
+/// With the runbook's step 1 (a new epoch for the restored database): the
+/// changed epoch stops the feed, whatever the head.
+#[tokio::test]
+async fn a_rotated_epoch_stops_the_feed_and_rebuild_recovers_exact_figures() {
+    drill(true, "FEED_EPOCH_CHANGED").await;
+}
+
+async fn drill(rotate_epoch: bool, expected: &str) {
     let (Some(course_db), Some(learner_db), Some(reporting_db)) = (
         TestDb::postgres().await,
         TestDb::postgres().await,
@@ -156,6 +169,19 @@ async fn reporting_stops_on_a_restored_producer_and_rebuild_recovers_exact_figur
         &["-q", "-d", &admin, "-c", &format!("CREATE DATABASE {name}")],
     );
     run("pg_restore", &["-d", &learner_db.url, dump_path]);
+    if rotate_epoch {
+        // deploy/RUNBOOK.md, "Restore drill", step 1.
+        run(
+            "psql",
+            &[
+                "-q",
+                "-d",
+                &learner_db.url,
+                "-c",
+                "UPDATE feed_epoch SET epoch = 'restored-' || CAST(CURRENT_TIMESTAMP AS TEXT) WHERE id = 1",
+            ],
+        );
+    }
     let data_dir = std::mem::replace(&mut learner.data_dir, tempfile::tempdir().unwrap());
     let learner =
         ServiceProcess::start_at("academy-learner", learner.addr, data_dir, &learner_env).await;
@@ -163,10 +189,7 @@ async fn reporting_stops_on_a_restored_producer_and_rebuild_recovers_exact_figur
     // Reporting notices the head went below its cursor and stops the feed,
     // loudly: GetFeedStatus and the feed's health entry say so.
     let stopped = wait_feed(&reporting, |f| !f.healthy && f.last_error.contains("FEED_")).await;
-    assert!(
-        stopped.last_error.contains("FEED_HEAD_REGRESSED"),
-        "{stopped:?}"
-    );
+    assert!(stopped.last_error.contains(expected), "{stopped:?}");
     assert_eq!(
         reporting
             .health_of("academy.reporting.v1.feed.learner")
