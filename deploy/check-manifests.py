@@ -16,11 +16,20 @@ The rules are the ones the manifests' comments promise:
 - ACADEMY_AUTH_DISABLED is never set to anything but false;
 - replicas never migrate (ACADEMY_MIGRATE=off); every migration Job runs
   `<binary> migrate`;
-- the gRPC port, ACADEMY_LISTEN and the native gRPC probes agree;
+- the gRPC port, ACADEMY_LISTEN and the native gRPC probes agree; startup
+  and liveness ask for the `liveness` health name (independent of the
+  database), readiness does not;
+- migration Jobs carry the Argo CD hook and Flux force annotations, so a
+  re-apply never blocks on an immutable Job;
 - terminationGracePeriodSeconds > preStop sleep + ACADEMY_DRAIN_TIMEOUT_SECS;
 - pods run non-root, read-only, without privilege escalation or capabilities,
   with RuntimeDefault seccomp, no service-account token, and /tmp writable;
-- custom resources carry the fields the operators need.
+- the connection budget holds at the HPA maxima (pools vs the pooler's
+  max_client_conn, pooler server connections vs max_connections);
+- custom resources carry the fields the operators need; monitors and rules
+  carry the `release` label; the PrometheusRule has every alert of issue #20,
+  each naming its playbook (and is written to OUT_DIR/rules.yaml for
+  promtool).
 """
 
 import sys
@@ -37,6 +46,25 @@ CORE_GROUPS = {
     "networking.k8s.io/v1",
 }
 SERVICE_BINARIES = {"academy-course", "academy-learner", "academy-reporting"}
+# The alerts issue #20 asks for (feed lag and stop, error ratio, latency,
+# credential and certificate expiry, pool saturation, database down).
+REQUIRED_ALERTS = {
+    "AcademyFeedLagHigh",
+    "AcademyFeedStopped",
+    "AcademyFeedDisconnected",
+    "AcademyErrorRatioHigh",
+    "AcademyLatencyHigh",
+    "AcademyCredentialExpiring",
+    "AcademyCertificateExpiring",
+    "AcademyPoolSaturated",
+    "AcademyDatabaseDown",
+}
+# Annotations that keep an immutable migration Job from blocking a re-apply.
+JOB_REAPPLY = {
+    "argocd.argoproj.io/hook": "PreSync",
+    "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+    "kustomize.toolkit.fluxcd.io/force": "enabled",
+}
 
 
 def main() -> int:
@@ -64,6 +92,8 @@ def main() -> int:
         if doc["kind"] == "Service" and doc["spec"].get("clusterIP") != "None":
             fail(doc, "gRPC Services are headless (clusterIP: None) for client-side balancing")
 
+    check_connection_budget(docs, configmaps, errors)
+
     services = [d for d in docs if d["kind"] == "Service"]
     custom = [d for d in docs if d["apiVersion"] not in CORE_GROUPS]
     for doc in custom:
@@ -73,6 +103,10 @@ def main() -> int:
     core = [d for d in docs if d["apiVersion"] in CORE_GROUPS]
     (out_dir / "core.yaml").write_text(yaml.safe_dump_all(core, sort_keys=False))
     (out_dir / "custom.yaml").write_text(yaml.safe_dump_all(custom, sort_keys=False))
+    # The alert rules as a plain Prometheus rule file, for promtool.
+    groups = [g for d in custom if d["kind"] == "PrometheusRule" for g in d["spec"].get("groups", [])]
+    if groups:
+        (out_dir / "rules.yaml").write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
     print(
         f"check-manifests: {rendered}: {len(docs)} objects, {len(core)} core, "
         f"{len(custom)} custom ({', '.join(sorted({d['kind'] for d in custom})) or 'none'})"
@@ -80,6 +114,41 @@ def main() -> int:
     for error in errors:
         print(f"check-manifests: {rendered}: {error}", file=sys.stderr)
     return 1 if errors else 0
+
+
+def check_connection_budget(docs: list, configmaps: dict, errors: list) -> None:
+    """Issue #20, item 2: at the autoscalers' maxima, the services' pools fit
+    the pooler's client limit, and the pooler's server connections fit
+    PostgreSQL's max_connections (with a tenth kept for the operator and
+    replication). Without a pooler, the pools must fit max_connections."""
+    clusters = [d for d in docs if d["kind"] == "Cluster"]
+    if not clusters:
+        return
+    max_connections = int(clusters[0]["spec"]["postgresql"]["parameters"]["max_connections"])
+    hpa_max = {d["spec"]["scaleTargetRef"]["name"]: d["spec"]["maxReplicas"] for d in docs if d["kind"] == "HorizontalPodAutoscaler"}
+    clients = 0
+    for doc in docs:
+        if doc["kind"] != "Deployment":
+            continue
+        env = env_of(doc["spec"]["template"]["spec"]["containers"][0], configmaps)
+        pool = int(env.get("ACADEMY_DB_POOL_SIZE", 16))
+        clients += hpa_max.get(doc["metadata"]["name"], 1) * pool
+    poolers = [d for d in docs if d["kind"] == "Pooler"]
+    databases = len([d for d in docs if d["kind"] == "Database"]) or 1
+    where = "connection budget"
+    if not poolers:
+        if clients > max_connections * 0.9:
+            errors.append(f"{where}: {clients} pooled connections at the HPA maxima > 90% of max_connections {max_connections}")
+        return
+    server = 0
+    for pooler in poolers:
+        params = pooler["spec"].get("pgbouncer", {}).get("parameters", {})
+        if clients > int(params.get("max_client_conn", 100)):
+            errors.append(f"{where}: {clients} client connections > max_client_conn of {pooler['metadata']['name']}")
+        server += pooler["spec"].get("instances", 1) * databases * int(params.get("default_pool_size", 20))
+    if server > max_connections * 0.9:
+        errors.append(f"{where}: the poolers open {server} server connections > 90% of max_connections {max_connections}")
+    print(f"check-manifests: connection budget: {clients} client connections at the HPA maxima, {server} server connections, max_connections {max_connections}")
 
 
 def env_of(container: dict, configmaps: dict) -> dict:
@@ -128,6 +197,10 @@ def check_workload(doc: dict, configmaps: dict, fail) -> None:
             fail(doc, f"{where}: ACADEMY_DATABASE_URL must come from a Secret")
 
         if doc["kind"] == "Job":
+            notes = doc["metadata"].get("annotations") or {}
+            for key, value in JOB_REAPPLY.items():
+                if notes.get(key) != value:
+                    fail(doc, f"migration Job needs annotation {key}: {value} (re-apply must not block)")
             if c.get("args") != ["migrate"]:
                 fail(doc, f"{where}: a migration Job runs `<binary> migrate`, not {c.get('args')}")
             if pod.get("restartPolicy") not in ("Never", "OnFailure"):
@@ -145,9 +218,29 @@ def check_workload(doc: dict, configmaps: dict, fail) -> None:
         listen = str(env.get("ACADEMY_LISTEN", ""))
         if listen != f"0.0.0.0:{port}":
             fail(doc, f"{where}: ACADEMY_LISTEN={listen!r}, expected 0.0.0.0:{port}")
+        # With TLS on the gRPC port, probes go to the plaintext health port.
+        probe_port = port
+        if env.get("ACADEMY_TLS_CERT_FILE"):
+            health = str(env.get("ACADEMY_HEALTH_LISTEN", ""))
+            health_ports = [p["containerPort"] for p in c.get("ports", []) if p.get("name") == "health"]
+            if not health_ports or health != f"0.0.0.0:{health_ports[0]}":
+                fail(doc, f"{where}: TLS on needs ACADEMY_HEALTH_LISTEN on a port named health")
+            else:
+                probe_port = health_ports[0]
+            if str(env.get("ACADEMY_TLS_CLIENT_CA_FILE", "")) == "":
+                fail(doc, f"{where}: TLS without ACADEMY_TLS_CLIENT_CA_FILE is not mutual")
+            for key in ("ACADEMY_COURSE_ENDPOINT", "ACADEMY_LEARNER_ENDPOINT"):
+                if key in env and not str(env[key]).startswith("https://"):
+                    fail(doc, f"{where}: {key} must be https:// when TLS is on")
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-            if c.get(probe, {}).get("grpc", {}).get("port") != port:
-                fail(doc, f"{where}: {probe} is not a native gRPC probe on {port}")
+            if c.get(probe, {}).get("grpc", {}).get("port") != probe_port:
+                fail(doc, f"{where}: {probe} is not a native gRPC probe on {probe_port}")
+        # Restarts must not follow the database; readiness must.
+        for probe in ("startupProbe", "livenessProbe"):
+            if c.get(probe, {}).get("grpc", {}).get("service") != "liveness":
+                fail(doc, f"{where}: {probe} must ask for the `liveness` health name")
+        if c.get("readinessProbe", {}).get("grpc", {}).get("service") == "liveness":
+            fail(doc, f"{where}: readinessProbe must follow the database, not `liveness`")
         metrics = [p["containerPort"] for p in c.get("ports", []) if p.get("name") == "metrics"]
         if metrics and env.get("ACADEMY_METRICS_LISTEN") != f"0.0.0.0:{metrics[0]}":
             fail(doc, f"{where}: ACADEMY_METRICS_LISTEN does not match the metrics port")
@@ -198,8 +291,60 @@ def check_custom(doc: dict, services: list, fail) -> None:
             for endpoint in endpoints:
                 if endpoint.get("port") not in names:
                     fail(doc, f"Service {service['metadata']['name']} has no port {endpoint.get('port')!r}")
+    elif doc["apiVersion"] == "postgresql.cnpg.io/v1" and kind == "Pooler":
+        if not spec.get("cluster", {}).get("name"):
+            fail(doc, "spec.cluster.name is required")
+        mode = spec.get("pgbouncer", {}).get("poolMode")
+        if mode not in ("session", "transaction"):
+            fail(doc, f"pgbouncer.poolMode {mode!r}")
+        params = spec.get("pgbouncer", {}).get("parameters", {})
+        if mode == "transaction" and int(params.get("max_prepared_statements", 0)) <= 0:
+            fail(doc, "transaction mode needs max_prepared_statements (sqlx prepares statements)")
+    elif doc["apiVersion"] == "postgresql.cnpg.io/v1" and kind == "ScheduledBackup":
+        if not spec.get("cluster", {}).get("name"):
+            fail(doc, "spec.cluster.name is required")
+        if len(str(spec.get("schedule", "")).split()) != 6:
+            fail(doc, "spec.schedule must be a six-field cron (seconds first)")
+        if spec.get("method") == "plugin" and not spec.get("pluginConfiguration", {}).get("name"):
+            fail(doc, "method plugin needs pluginConfiguration.name")
+    elif doc["apiVersion"] == "barmancloud.cnpg.io/v1" and kind == "ObjectStore":
+        conf = spec.get("configuration", {})
+        if not conf.get("destinationPath"):
+            fail(doc, "configuration.destinationPath is required")
+        for field in ("accessKeyId", "secretAccessKey"):
+            if not conf.get("s3Credentials", {}).get(field, {}).get("name"):
+                fail(doc, f"s3Credentials.{field} must come from a Secret")
+    elif doc["apiVersion"] == "cert-manager.io/v1" and kind == "Issuer":
+        if not (spec.get("selfSigned") is not None or spec.get("ca", {}).get("secretName")):
+            fail(doc, "an Issuer here is selfSigned or a CA with its secretName")
+    elif doc["apiVersion"] == "cert-manager.io/v1" and kind == "Certificate":
+        for field in ("secretName", "issuerRef"):
+            if not spec.get(field):
+                fail(doc, f"spec.{field} is required")
+        if not spec.get("isCA") and not {"server auth", "client auth"} <= set(spec.get("usages", [])):
+            fail(doc, "service certificates serve and call: usages server auth and client auth")
+    elif doc["apiVersion"] == "monitoring.coreos.com/v1" and kind == "PodMonitor":
+        if not spec.get("selector", {}).get("matchLabels"):
+            fail(doc, "spec.selector.matchLabels is required")
+        if not spec.get("podMetricsEndpoints") or any(not e.get("port") for e in spec["podMetricsEndpoints"]):
+            fail(doc, "every podMetricsEndpoint needs a named port")
+    elif doc["apiVersion"] == "monitoring.coreos.com/v1" and kind == "PrometheusRule":
+        groups = spec.get("groups") or []
+        if not groups:
+            fail(doc, "spec.groups is empty")
+        alerts = {r.get("alert") for g in groups for r in g.get("rules", []) if r.get("alert")}
+        missing = sorted(REQUIRED_ALERTS - alerts)
+        if missing:
+            fail(doc, f"alerts missing: {missing}")
+        for group in groups:
+            for rule in group.get("rules", []):
+                if rule.get("alert") and "RUNBOOK.md#" not in rule.get("annotations", {}).get("description", ""):
+                    fail(doc, f"alert {rule['alert']} names no playbook (RUNBOOK.md#...)")
     else:
         fail(doc, f"unexpected custom resource {doc['apiVersion']} {kind}: add a check for it")
+    # kube-prometheus-stack selects monitors and rules by its release label.
+    if doc["apiVersion"] == "monitoring.coreos.com/v1" and not (doc["metadata"].get("labels") or {}).get("release"):
+        fail(doc, "no `release` label: kube-prometheus-stack would not select it")
 
 
 if __name__ == "__main__":

@@ -88,6 +88,31 @@ impl ServiceProcess {
         extra_env: &[(&str, &str)],
         log_path: Option<&Path>,
     ) -> Self {
+        let process = Self::spawn_at(binary_name, addr, data_dir, extra_env, log_path);
+        process.wait_until_serving(Duration::from_secs(30)).await;
+        process
+    }
+
+    /// Starts `binary` without waiting for it to be SERVING (to watch a
+    /// binary that waits for its database or its schema).
+    pub fn spawn(binary_name: &str, extra_env: &[(&str, &str)]) -> Self {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        Self::spawn_at(
+            binary_name,
+            addr,
+            tempfile::tempdir().unwrap(),
+            extra_env,
+            None,
+        )
+    }
+
+    fn spawn_at(
+        binary_name: &str,
+        addr: SocketAddr,
+        data_dir: TempDir,
+        extra_env: &[(&str, &str)],
+        log_path: Option<&Path>,
+    ) -> Self {
         let mut command = Command::new(binary(binary_name));
         command
             .env("ACADEMY_LISTEN", addr.to_string())
@@ -118,14 +143,12 @@ impl ServiceProcess {
             .iter()
             .find(|(key, _)| *key == "ACADEMY_HEALTH_LISTEN")
             .map_or(addr, |(_, value)| value.parse().unwrap());
-        let process = Self {
+        Self {
             addr,
             health_addr,
             child,
             data_dir,
-        };
-        process.wait_until_serving(Duration::from_secs(30)).await;
-        process
+        }
     }
 
     pub fn endpoint(&self) -> String {
@@ -142,6 +165,12 @@ impl ServiceProcess {
 
     /// The health status of the whole server, or `None` if it does not answer.
     pub async fn health(&self) -> Option<i32> {
+        self.health_of("").await
+    }
+
+    /// The health status of `service` (a name in `grpc.health.v1`), or
+    /// `None` if the server does not answer or does not know the name.
+    pub async fn health_of(&self, service: &str) -> Option<i32> {
         let channel = Channel::from_shared(format!("http://{}", self.health_addr))
             .unwrap()
             .connect()
@@ -149,14 +178,15 @@ impl ServiceProcess {
             .ok()?;
         let reply = HealthClient::new(channel)
             .check(HealthCheckRequest {
-                service: String::new(),
+                service: service.to_owned(),
             })
             .await
             .ok()?;
         Some(reply.into_inner().status)
     }
 
-    async fn wait_until_serving(&self, limit: Duration) {
+    /// Waits up to `limit` for the whole server to be SERVING; panics if not.
+    pub async fn wait_until_serving(&self, limit: Duration) {
         let deadline = tokio::time::Instant::now() + limit;
         while tokio::time::Instant::now() < deadline {
             if self.health().await == Some(ServingStatus::Serving as i32) {

@@ -11,6 +11,8 @@ use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{EmploymentStatus, Gender, Learner, RegisterLearnerRequest};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::transport::Channel;
 
 /// GET /metrics over HTTP/1.1; the body as text.
 async fn scrape(addr: &str) -> String {
@@ -73,9 +75,14 @@ async fn counters_move_after_calls() {
     assert!(client.list_courses(bad).await.is_err());
 
     let text = scrape(&metrics_addr).await;
-    let method = "method=\"/academy.course.v1.CourseService/ListCourses\"";
+    let service = "grpc_service=\"academy.course.v1.CourseService\"";
+    let method = "grpc_method=\"ListCourses\"";
     assert_eq!(
-        sample(&text, "grpc_server_handled_total", &[method, "code=\"Ok\""]),
+        sample(
+            &text,
+            "grpc_server_handled_total",
+            &[service, method, "grpc_code=\"OK\""]
+        ),
         Some(3.0),
         "{text}"
     );
@@ -83,12 +90,16 @@ async fn counters_move_after_calls() {
         sample(
             &text,
             "grpc_server_handled_total",
-            &[method, "code=\"InvalidArgument\""]
+            &[service, method, "grpc_code=\"INVALID_ARGUMENT\""]
         ),
         Some(1.0)
     );
     assert_eq!(
-        sample(&text, "grpc_server_handling_seconds_count", &[method]),
+        sample(
+            &text,
+            "grpc_server_handling_seconds_count",
+            &[service, method]
+        ),
         Some(4.0)
     );
     assert!(
@@ -99,6 +110,9 @@ async fn counters_move_after_calls() {
         sample(&text, "db_pool_connections", &["state=\"idle\""]).is_some(),
         "{text}"
     );
+    // What the alerts divide by and look at (deploy/k8s/overlays/prod).
+    assert_eq!(sample(&text, "db_pool_max_connections", &[]), Some(4.0));
+    assert_eq!(sample(&text, "academy_database_up", &[]), Some(1.0));
 
     let learner_metrics = format!("127.0.0.1:{}", free_port());
     let learner = ServiceProcess::start(
@@ -138,5 +152,69 @@ async fn counters_move_after_calls() {
             &[stream, "outcome=\"rejected\""]
         ),
         Some(1.0)
+    );
+}
+
+/// Calls `path` with an empty message; the status code it ends with.
+async fn call(channel: Channel, path: &str) -> tonic::Code {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let codec = tonic_prost::ProstCodec::<(), ()>::default();
+    let path = PathAndQuery::try_from(path.to_owned()).unwrap();
+    match grpc.unary(tonic::Request::new(()), path, codec).await {
+        Ok(_) => tonic::Code::Ok,
+        Err(status) => status.code(),
+    }
+}
+
+/// Issue #20, item 6: a loop of calls to made-up paths adds one `unknown`
+/// series, not one per path; and series nobody updates leave `/metrics`.
+#[tokio::test]
+async fn labels_stay_bounded_and_idle_series_expire() {
+    let metrics_addr = format!("127.0.0.1:{}", free_port());
+    let course = ServiceProcess::start(
+        "academy-course",
+        &[
+            ("ACADEMY_METRICS_LISTEN", &metrics_addr),
+            ("ACADEMY_METRICS_IDLE_TIMEOUT_SECS", "3"),
+        ],
+    )
+    .await;
+    let channel = course.channel().await;
+    for i in 0..50 {
+        let code = call(channel.clone(), &format!("/probe{i}.Svc/Method{i}")).await;
+        assert_eq!(code, tonic::Code::Unimplemented);
+    }
+    let text = scrape(&metrics_addr).await;
+    assert!(!text.contains("probe"), "a raw path became a label: {text}");
+    let unknown = ["grpc_service=\"unknown\"", "grpc_method=\"unknown\""];
+    let mut labels = unknown.to_vec();
+    labels.push("grpc_code=\"UNIMPLEMENTED\"");
+    assert_eq!(
+        sample(&text, "grpc_server_handled_total", &labels),
+        Some(50.0),
+        "{text}"
+    );
+    let series = text
+        .lines()
+        .filter(|l| l.starts_with("grpc_server_handled_total"))
+        .count();
+    assert!(
+        series <= 2,
+        "one series for unknown paths (+ health): {text}"
+    );
+
+    // Nothing calls for longer than the idle timeout: the request series
+    // go (pruning happens on a scrape), the pool gauges stay.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let _ = scrape(&metrics_addr).await;
+    let text = scrape(&metrics_addr).await;
+    assert!(
+        !text.contains("grpc_server_handled_total{"),
+        "idle series still exported: {text}"
+    );
+    assert!(
+        sample(&text, "db_pool_connections", &["state=\"idle\""]).is_some(),
+        "{text}"
     );
 }

@@ -262,3 +262,53 @@ async fn an_https_endpoint_without_a_ca_stops_the_service_at_start() {
         "the error does not say what to set: {stderr} {stdout}"
     );
 }
+
+/// Issue #20, item 8: a certificate renewed in place (as cert-manager does
+/// to the mounted Secret) is served to new connections without a restart.
+#[tokio::test]
+async fn a_renewed_certificate_is_served_without_a_restart() {
+    let pki = tempfile::tempdir().unwrap();
+    let old_ca = Authority::new(pki.path(), "old-ca");
+    let new_ca = Authority::new(pki.path(), "new-ca");
+    let old_leaf = old_ca.leaf(pki.path(), "course-old");
+    let new_leaf = new_ca.leaf(pki.path(), "course-new");
+    // The files the service reads, rewritten in place below.
+    let served = (pki.path().join("tls.crt"), pki.path().join("tls.key"));
+    std::fs::copy(&old_leaf.0, &served.0).unwrap();
+    std::fs::copy(&old_leaf.1, &served.1).unwrap();
+    // Clients from either CA may call (a CA bundle during a CA rotation).
+    let client_cas = pki.path().join("client-cas.pem");
+    let bundle = format!(
+        "{}{}",
+        std::fs::read_to_string(&old_ca.pem).unwrap(),
+        std::fs::read_to_string(&new_ca.pem).unwrap()
+    );
+    std::fs::write(&client_cas, bundle).unwrap();
+    let health = health_addr();
+    let mut env = tls_env(&client_cas, &served, &health);
+    env.push(("ACADEMY_TLS_RELOAD_SECS", "1".to_owned()));
+    let course = start("academy-course", &env).await;
+    let url = https(&course);
+
+    let trusts_old = || channel(&url, &old_ca.pem, Some(&old_leaf));
+    let trusts_new = || channel(&url, &new_ca.pem, Some(&new_leaf));
+    health_check(trusts_old().await)
+        .await
+        .expect("old certificate served");
+    assert!(health_check(trusts_new().await).await.is_err());
+
+    std::fs::copy(&new_leaf.0, &served.0).unwrap();
+    std::fs::copy(&new_leaf.1, &served.1).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while health_check(trusts_new().await).await.is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the renewed certificate was never served"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        health_check(trusts_old().await).await.is_err(),
+        "the old certificate is no longer served"
+    );
+}

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 #[derive(Debug, Clone, Args)]
 pub struct LearnerSettings {
-    /// Where the course service listens; Enroll asks it about courses and programs.
+    /// Where the course service listens; Enroll asks it about courses and
+    /// programs. The host is resolved again every 10 s and calls are spread
+    /// over every address (a headless Service: every pod); several URLs may
+    /// be given, comma-separated.
     #[arg(
         long,
         env = "ACADEMY_COURSE_ENDPOINT",

@@ -43,11 +43,29 @@ impl CourseClient {
             .connect_timeout(timeout)
             .timeout(timeout)
             .connect_lazy();
-        Ok(Self {
+        Ok(Self::on(channel, timeout, token))
+    }
+
+    /// Spreads calls over every course pod `urls` resolve to (re-resolved
+    /// every few seconds; see `academy_runtime::balance`).
+    pub fn balanced(
+        tls: &academy_runtime::tls::TlsConfig,
+        urls: &str,
+        timeout: Duration,
+        token: ClientToken,
+    ) -> anyhow::Result<Self> {
+        let channel = academy_runtime::balance::channel(tls, urls, move |endpoint| {
+            endpoint.connect_timeout(timeout).timeout(timeout)
+        })?;
+        Ok(Self::on(channel, timeout, token))
+    }
+
+    fn on(channel: Channel, timeout: Duration, token: ClientToken) -> Self {
+        Self {
             client: CourseServiceClient::new(channel),
             timeout,
             token,
-        })
+        }
     }
 
     /// The course, if it exists and is PUBLISHED.
@@ -56,14 +74,15 @@ impl CourseClient {
         course_id: &str,
         trace: &TraceContext,
     ) -> Result<CourseInfo, DomainError> {
-        let mut request = Request::new(GetCourseRequest {
-            id: course_id.to_owned(),
-        });
-        self.prepare(&mut request, trace);
         let course = self
-            .client
-            .clone()
-            .get_course(request)
+            .with_fresh_token(|| {
+                let mut request = Request::new(GetCourseRequest {
+                    id: course_id.to_owned(),
+                });
+                self.prepare(&mut request, trace);
+                let mut client = self.client.clone();
+                async move { client.get_course(request).await }
+            })
             .await
             .map_err(|status| classify(status, "course", course_id))?
             .into_inner();
@@ -86,14 +105,15 @@ impl CourseClient {
         course_id: &str,
         trace: &TraceContext,
     ) -> Result<(), DomainError> {
-        let mut request = Request::new(GetProgramRequest {
-            id: program_id.to_owned(),
-        });
-        self.prepare(&mut request, trace);
         let program = self
-            .client
-            .clone()
-            .get_program(request)
+            .with_fresh_token(|| {
+                let mut request = Request::new(GetProgramRequest {
+                    id: program_id.to_owned(),
+                });
+                self.prepare(&mut request, trace);
+                let mut client = self.client.clone();
+                async move { client.get_program(request).await }
+            })
             .await
             .map_err(|status| classify(status, "program", program_id))?
             .into_inner();
@@ -119,16 +139,52 @@ impl CourseClient {
                 (lookup_course_request::Key::ProviderCourseId(id.clone()), id)
             }
         };
-        let mut request = Request::new(LookupCourseRequest { key: Some(key) });
-        self.prepare(&mut request, trace);
         let course = self
-            .client
-            .clone()
-            .lookup_course(request)
+            .with_fresh_token(|| {
+                let mut request = Request::new(LookupCourseRequest {
+                    key: Some(key.clone()),
+                });
+                self.prepare(&mut request, trace);
+                let mut client = self.client.clone();
+                async move { client.lookup_course(request).await }
+            })
             .await
             .map_err(|status| classify(status, "course", named))?
             .into_inner();
         Ok(course.id)
+    }
+
+    /// Makes the call; if the course service refuses this service's token
+    /// (expired, rotated key), drops it and tries once more with a fresh
+    /// one. A second refusal is logged as an error and counted
+    /// (`learner_peer_unauthenticated_total`): it needs an operator.
+    async fn with_fresh_token<T, F, Fut>(&self, call: F) -> Result<T, Status>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Status>>,
+    {
+        match call().await {
+            Err(status) if status.code() == Code::Unauthenticated => {
+                tracing::warn!(
+                    message = status.message(),
+                    "the course service refused this service's token; retrying with a fresh one"
+                );
+                self.token.invalidate();
+                let again = call().await;
+                if let Err(status) = &again
+                    && status.code() == Code::Unauthenticated
+                {
+                    metrics::counter!("learner_peer_unauthenticated_total", "peer" => "course")
+                        .increment(1);
+                    tracing::error!(
+                        message = status.message(),
+                        "the course service refuses this service's credentials: check ACADEMY_AUTH_SIGNING_KEY_FILE / ACADEMY_AUTH_TOKEN_FILE and the course service's JWKS"
+                    );
+                }
+                again
+            }
+            other => other,
+        }
     }
 
     fn prepare<T>(&self, request: &mut Request<T>, trace: &TraceContext) {
@@ -142,7 +198,10 @@ impl CourseClient {
 fn classify(status: Status, resource: &'static str, id: &str) -> DomainError {
     match status.code() {
         Code::NotFound => DomainError::not_found(resource, id),
+        // Our own credentials refused: not the caller's fault and not a bug
+        // here; retryable once an operator (or the renewal) fixes them.
         Code::Unavailable
+        | Code::Unauthenticated
         | Code::DeadlineExceeded
         | Code::Cancelled
         | Code::ResourceExhausted

@@ -63,8 +63,9 @@ pub async fn serve(
     let registry = rpc::Registry {
         db: db.clone(),
         outbox: outbox.clone(),
-        courses: course_client::CourseClient::new(
-            config.tls.endpoint(&settings.course_endpoint)?,
+        courses: course_client::CourseClient::balanced(
+            &config.tls,
+            &settings.course_endpoint,
             settings.course_timeout(),
             ClientToken::from_config(&config.auth, "service:learner", scopes::CALLS_TO_COURSE),
         )?,

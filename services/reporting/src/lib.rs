@@ -77,6 +77,9 @@ pub async fn serve(
     let gate = Arc::new(tokio::sync::RwLock::new(()));
     let lease = Lease::new(db.clone(), "reporting", &replica_name());
     let token = ClientToken::from_config(&config.auth, "service:reporting", scopes::CALLS_TO_FEEDS);
+    // The generation served, for followers stopped on a diverged producer
+    // (they resume after a rebuild); filled once the rebuilder exists.
+    let (served_tx, served) = tokio::sync::watch::channel(0i64);
     let mut sources = Vec::new();
     let mut followers = Vec::new();
     for (source, url) in [
@@ -94,7 +97,8 @@ pub async fn serve(
             Follower::new(source, endpoint, db.clone(), projector.clone())
                 .with_gate(gate.clone())
                 .with_lease(lease.clone())
-                .with_token(token.clone()),
+                .with_token(token.clone())
+                .with_rebuilds(served.clone()),
         );
     }
     let feeds: Vec<_> = followers.iter().map(Follower::state).collect();
@@ -107,6 +111,16 @@ pub async fn serve(
         lease.clone(),
         sources,
     );
+    let mut generations = rebuilder.state();
+    tokio::spawn(async move {
+        loop {
+            let now = generations.borrow_and_update().served;
+            served_tx.send_if_modified(|v| std::mem::replace(v, now) != now);
+            if generations.changed().await.is_err() {
+                return;
+            }
+        }
+    });
     let mut background: Vec<_> = followers
         .into_iter()
         .map(|follower| tokio::spawn(follower.run(shutdown.clone())))
@@ -174,6 +188,12 @@ fn record_lag(feed: &academy_runtime::feed::FeedState) {
     metrics::gauge!("reporting_feed_lag_events", "source" => source.clone()).set(behind as f64);
     metrics::gauge!("reporting_feed_lag_seconds", "source" => source.clone())
         .set(feed.lag_seconds());
-    metrics::gauge!("reporting_feed_applied_sequence", "source" => source)
+    metrics::gauge!("reporting_feed_applied_sequence", "source" => source.clone())
         .set(feed.applied_sequence as f64);
+    // Alerts look at these, not at the lag alone: a disconnected feed's lag
+    // only moves when its head is asked for again.
+    metrics::gauge!("reporting_feed_connected", "source" => source.clone())
+        .set(f64::from(u8::from(feed.connected)));
+    metrics::gauge!("reporting_feed_stopped", "source" => source)
+        .set(f64::from(u8::from(feed.stopped)));
 }

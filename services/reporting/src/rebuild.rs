@@ -232,7 +232,8 @@ impl Rebuilder {
         let mut client = source.client.clone();
         let mut ask = tonic::Request::new(GetHeadRequest {});
         source.token.apply(ask.metadata_mut());
-        let head = client.get_head(ask).await?.into_inner().head_sequence;
+        let reply = client.get_head(ask).await?.into_inner();
+        let head = reply.head_sequence;
         if head == 0 {
             return Ok((0, 0));
         }
@@ -271,6 +272,9 @@ impl Rebuilder {
             }
         }
         cursor::store(txn, &source.name, last, None).await?;
+        // The history just replayed is the producer's current one: a feed
+        // stopped on a changed epoch resumes from here.
+        academy_runtime::feed::epoch::record(txn, &source.name, &reply.feed_epoch).await?;
         Ok((head, applied))
     }
 }

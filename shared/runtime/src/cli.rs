@@ -52,22 +52,34 @@ where
     let telemetry = crate::telemetry::init(config, service.name)?;
     // The exporter is flushed whatever the command's outcome.
     let result: anyhow::Result<()> = async {
-        let db = crate::db::connect(&config.database_url(&service)).await?;
+        let url = config.database_url(&service);
         match command.unwrap_or(Command::Serve) {
             Command::Migrate => {
+                let db = crate::db::connect(&url).await?;
                 crate::db::migrate::<M>(&db).await?;
                 tracing::info!(service = service.name, "migrations applied");
                 Ok(())
             }
             Command::Serve => {
                 if let Some(metrics) = config.metrics_listen {
-                    crate::monitoring::install(metrics)?;
+                    crate::monitoring::install(
+                        metrics,
+                        std::time::Duration::from_secs(config.metrics_idle_timeout_secs),
+                    )?;
                 }
                 let addr = config.listen_addr(&service)?;
                 let listener = tokio::net::TcpListener::bind(addr)
                     .await
                     .map_err(|err| anyhow::anyhow!("cannot listen on {addr}: {err}"))?;
-                serve(listener, db, crate::shutdown::on_signal()).await
+                // Lazy: a database that is down now is waited for, below.
+                let db = crate::db::connect_lazy(&url, config.db_pool_size).await?;
+                let shutdown = crate::shutdown::on_signal();
+                let wait = crate::startup::wait_ready::<M>(&db, config.migrate, &shutdown);
+                if !crate::startup::answer_health_while(config, &listener, wait).await? {
+                    tracing::info!("stopped before the database was ready");
+                    return Ok(());
+                }
+                serve(listener, db, shutdown).await
             }
         }
     }

@@ -45,6 +45,12 @@ pub struct ServerConfig {
     #[arg(long, env = "ACADEMY_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// Most PostgreSQL connections this process holds (its pool size). Keep
+    /// replicas × pool size under the server's (or the pooler's) limit
+    /// [default: 16; SQLite always uses 4].
+    #[arg(long, env = "ACADEMY_DB_POOL_SIZE")]
+    pub db_pool_size: Option<u32>,
+
     /// Directory for the embedded SQLite databases; created when missing.
     #[arg(long, env = "ACADEMY_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
@@ -139,6 +145,11 @@ pub struct ServerConfig {
     #[arg(long, env = "ACADEMY_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
 
+    /// A request counter or latency series nobody updated for this many
+    /// seconds is dropped from `/metrics`, so series do not pile up.
+    #[arg(long, env = "ACADEMY_METRICS_IDLE_TIMEOUT_SECS", default_value_t = 900)]
+    pub metrics_idle_timeout_secs: u64,
+
     #[command(flatten)]
     pub auth: crate::auth::AuthConfig,
 
@@ -156,6 +167,7 @@ impl ServerConfig {
         Self {
             listen: None,
             database_url: None,
+            db_pool_size: None,
             data_dir,
             migrate: MigrateMode::Auto,
             log: "info".into(),
@@ -173,6 +185,7 @@ impl ServerConfig {
             max_subscriptions_per_caller: 8,
             slow_subscriber_secs: 30,
             metrics_listen: None,
+            metrics_idle_timeout_secs: 900,
             auth: crate::auth::AuthConfig::disabled(),
             tls: crate::tls::TlsConfig::default(),
             otel: crate::telemetry::TracingConfig::default(),

@@ -14,6 +14,20 @@ use std::time::Duration;
 /// is switched on (readers do not block the writer), a busy timeout makes
 /// concurrent writers wait instead of failing, and freed pages are zeroed.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    Ok(Database::connect(options(url, None)?).await?)
+}
+
+/// Like [`connect`], but opens no connection yet (a serving binary starts
+/// while the database is down and waits for it, issue #20 item 5), with at
+/// most `pool_size` PostgreSQL connections when given.
+pub async fn connect_lazy(url: &str, pool_size: Option<u32>) -> anyhow::Result<DatabaseConnection> {
+    let mut options = options(url, pool_size)?;
+    options.connect_lazy(true);
+    Ok(Database::connect(options).await?)
+}
+
+/// Pool options for `url`; `pool_size` overrides PostgreSQL's default of 16.
+fn options(url: &str, pool_size: Option<u32>) -> anyhow::Result<ConnectOptions> {
     if let Some(dir) = sqlite_path(url)
         .and_then(|path| Path::new(path).parent())
         .filter(|dir| !dir.as_os_str().is_empty())
@@ -46,9 +60,9 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
                 .pragma("secure_delete", "ON")
         });
     } else {
-        options.max_connections(16);
+        options.max_connections(pool_size.unwrap_or(16).max(1));
     }
-    Ok(Database::connect(options).await?)
+    Ok(options)
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock

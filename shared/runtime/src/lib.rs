@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod balance;
 pub mod caller_limit;
 pub mod cli;
 pub mod codes;
@@ -19,10 +20,12 @@ pub mod schema;
 pub mod server;
 pub mod shed;
 pub mod shutdown;
+pub mod startup;
 pub mod status;
 pub mod telemetry;
 pub mod time;
 pub mod tls;
+pub mod tls_reload;
 pub mod trace;
 
 pub use config::{MigrateMode, ServerConfig, ServiceIdentity};

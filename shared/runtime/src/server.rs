@@ -116,12 +116,20 @@ pub async fn serve(
         .add(AuditService::new(db.clone()).into_server())
         .authorize(audit_service_server::SERVICE_NAME, audit::service::SCOPES);
     let auth = auth_layer(config, &services)?;
+    if let Some(verifier) = auth.verifier() {
+        crate::auth::reload::watch_jwks(config.auth.clone(), verifier, shutdown.clone());
+    }
     if config.metrics_listen.is_some() {
         crate::monitoring::watch_pool(db.clone(), shutdown.clone());
     }
     let (health, health_service) = tonic_health::server::health_reporter();
     let names = services.names.clone();
     set_health(&health, &names, ServingStatus::NotServing).await;
+    // Liveness does not follow the database: restarting a replica does not
+    // bring the database back (issue #20, item 5).
+    health
+        .set_service_status(crate::startup::LIVENESS, ServingStatus::Serving)
+        .await;
     let (database_up, gate) = crate::gate::database_gate();
     let watcher = tokio::spawn(watch_database(
         db,
@@ -160,10 +168,12 @@ pub async fn serve(
     streaming.push("/grpc.health.v1.Health/Watch".to_owned());
     streaming.push("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo".to_owned());
     streaming.push("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo".to_owned());
-    let mut builder = Server::builder();
-    if let Some(tls) = config.tls.server()? {
+    let builder = Server::builder();
+    // TLS is terminated before tonic, so certificates can be reloaded.
+    let tls = crate::tls_reload::ReloadingTls::from_config(&config.tls)?;
+    if let Some(tls) = &tls {
         tracing::info!(mutual = config.tls.mutual(), "TLS on");
-        builder = builder.tls_config(tls)?;
+        tls.watch(config.tls.reload_every(), shutdown.clone());
     }
     let health_port = match config.tls.health_listen {
         Some(addr) => {
@@ -197,7 +207,7 @@ pub async fn serve(
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .layer(trace)
-        .layer(GrpcMetricsLayer)
+        .layer(GrpcMetricsLayer::new(known_paths(&services.scopes)))
         .layer(crate::codes::PreciseCodesLayer)
         .layer(ShedLayer::new(config.max_concurrent_calls))
         .layer(auth)
@@ -212,13 +222,15 @@ pub async fn serve(
         .add_routes(services.routes.routes())
         .add_service(health_service)
         .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .serve_with_incoming_shutdown(
-            // With TCP_NODELAY: small gRPC frames must not wait for Nagle's
-            // algorithm (it added ~40 ms to some unary calls on loopback).
-            crate::connections::incoming(listener, config.max_connections),
-            shutdown.clone().cancelled_owned(),
-        );
+        .add_service(reflection_v1alpha);
+    // With TCP_NODELAY: small gRPC frames must not wait for Nagle's
+    // algorithm (it added ~40 ms to some unary calls on loopback).
+    let incoming = crate::connections::incoming(listener, config.max_connections);
+    let stop = shutdown.clone().cancelled_owned();
+    let server: futures::future::BoxFuture<'_, Result<(), tonic::transport::Error>> = match &tls {
+        Some(tls) => Box::pin(server.serve_with_incoming_shutdown(tls.incoming(incoming), stop)),
+        None => Box::pin(server.serve_with_incoming_shutdown(incoming, stop)),
+    };
 
     let drain = config.drain_timeout();
     let result = tokio::select! {
@@ -234,6 +246,23 @@ pub async fn serve(
     }
     tracing::info!("server stopped");
     result
+}
+
+/// Every path this binary serves: its services' methods (each is in the
+/// scope table) plus health and reflection. Metrics label anything else
+/// `unknown`.
+fn known_paths(scopes: &ScopeTable) -> Vec<String> {
+    let mut paths: Vec<String> = scopes.keys().cloned().collect();
+    paths.extend(
+        [
+            "/grpc.health.v1.Health/Check",
+            "/grpc.health.v1.Health/Watch",
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ]
+        .map(str::to_owned),
+    );
+    paths
 }
 
 /// Reflection that knows only health, so grpcurl can call it by name on
@@ -396,6 +425,9 @@ async fn watch_database(
             }
             set_health(&health, &names, status).await;
             database_up.send_replace(status == ServingStatus::Serving);
+            // For the "database down" alert.
+            metrics::gauge!("academy_database_up")
+                .set(f64::from(u8::from(status == ServingStatus::Serving)));
             last = Some(status);
         }
         tokio::select! {

@@ -34,6 +34,11 @@ pub struct TlsConfig {
     /// gRPC probes speak neither TLS nor auth [default: off].
     #[arg(long, env = "ACADEMY_HEALTH_LISTEN")]
     pub health_listen: Option<SocketAddr>,
+
+    /// How often the certificate, key and client CA files are checked for
+    /// changes; a change is loaded without a restart (0: every 30 s).
+    #[arg(long, env = "ACADEMY_TLS_RELOAD_SECS", default_value_t = 30)]
+    pub tls_reload_secs: u64,
 }
 
 impl TlsConfig {
@@ -47,6 +52,15 @@ impl TlsConfig {
             tls = tls.client_ca_root(Certificate::from_pem(read(ca)?));
         }
         Ok(Some(tls))
+    }
+
+    /// How often certificate files are looked at for changes.
+    pub fn reload_every(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(if self.tls_reload_secs == 0 {
+            30
+        } else {
+            self.tls_reload_secs
+        })
     }
 
     /// Whether clients must present a certificate.
@@ -67,6 +81,33 @@ impl TlsConfig {
             format!("{url} is https: set ACADEMY_TLS_CA_FILE to the CA that signs its certificate")
         })?;
         let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read(ca)?));
+        if let Some(identity) = self.identity()? {
+            tls = tls.identity(identity);
+        }
+        Ok(endpoint.tls_config(tls)?)
+    }
+
+    /// Like [`TlsConfig::endpoint`], but connecting to `addr` (one resolved
+    /// address of `url`'s host) while TLS still verifies the certificate
+    /// against the host's name: one endpoint per pod behind a headless
+    /// Service.
+    pub fn endpoint_at(&self, url: &str, addr: std::net::SocketAddr) -> anyhow::Result<Endpoint> {
+        let uri: http::Uri = url
+            .parse()
+            .with_context(|| format!("invalid endpoint {url:?}"))?;
+        let https = uri.scheme_str() == Some("https");
+        let scheme = if https { "https" } else { "http" };
+        let endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))?;
+        if !https {
+            return Ok(endpoint);
+        }
+        let host = uri.host().context("an https endpoint needs a host name")?;
+        let ca = self.tls_ca_file.as_ref().with_context(|| {
+            format!("{url} is https: set ACADEMY_TLS_CA_FILE to the CA that signs its certificate")
+        })?;
+        let mut tls = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(read(ca)?))
+            .domain_name(host);
         if let Some(identity) = self.identity()? {
             tls = tls.identity(identity);
         }

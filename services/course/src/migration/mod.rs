@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(academy_runtime::audit::migration::CreateAuditLog),
             Box::new(academy_runtime::idempotency::ScopeIdempotencyKeys),
             Box::new(m20261130_000004_add_provider_course_id::Migration),
+            Box::new(academy_runtime::feed::epoch::CreateFeedEpoch),
         ]
     }
 }

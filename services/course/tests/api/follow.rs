@@ -65,6 +65,11 @@ async fn follower_db(db: &TestDb) -> DatabaseConnection {
         .up(&SchemaManager::new(&conn))
         .await
         .unwrap();
+    // A consumer records the producer's feed epoch beside its cursor.
+    academy_runtime::feed::epoch::AddCursorEpoch
+        .up(&SchemaManager::new(&conn))
+        .await
+        .unwrap();
     conn.execute_unprepared(
         "CREATE TABLE applied (sequence BIGINT NOT NULL, kind VARCHAR(64) NOT NULL)",
     )

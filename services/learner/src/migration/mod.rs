@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_create_learners::Migration),
             Box::new(academy_runtime::audit::migration::CreateAuditLog),
             Box::new(academy_runtime::idempotency::ScopeIdempotencyKeys),
+            Box::new(academy_runtime::feed::epoch::CreateFeedEpoch),
         ]
     }
 }

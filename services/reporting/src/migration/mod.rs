@@ -25,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(academy_runtime::idempotency::ScopeIdempotencyKeys),
             Box::new(m20261130_000007_create_published_reports::Migration),
             Box::new(m20261130_000008_create_targets::Migration),
+            Box::new(academy_runtime::feed::epoch::AddCursorEpoch),
         ]
     }
 }

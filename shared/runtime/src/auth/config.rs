@@ -10,7 +10,7 @@ pub struct AuthConfig {
     pub auth_hs256_secret: Option<String>,
 
     /// JSON Web Key Set file with the public keys (RS256/ES256) of
-    /// production tokens; re-read on restart.
+    /// production tokens; re-read when it changes (checked every 30 s).
     #[arg(long, env = "ACADEMY_AUTH_JWKS_FILE")]
     pub auth_jwks_file: Option<PathBuf>,
 
@@ -32,6 +32,18 @@ pub struct AuthConfig {
     /// it, a service with an HS256 key mints its own least-scope tokens.
     #[arg(long, env = "ACADEMY_AUTH_TOKEN_FILE")]
     pub auth_token_file: Option<PathBuf>,
+
+    /// PEM private key (EC P-256 for ES256, or RSA for RS256) with which
+    /// this service signs its own short-lived tokens, renewed before they
+    /// expire; its public key goes into the callees' JWKS. Used when no
+    /// token file is set.
+    #[arg(long, env = "ACADEMY_AUTH_SIGNING_KEY_FILE")]
+    pub auth_signing_key_file: Option<PathBuf>,
+
+    /// The `kid` put in the header of tokens signed with that key (the
+    /// JWKS entry of its public key carries the same).
+    #[arg(long, env = "ACADEMY_AUTH_SIGNING_KEY_ID")]
+    pub auth_signing_key_id: Option<String>,
 }
 
 impl AuthConfig {
@@ -44,6 +56,8 @@ impl AuthConfig {
             auth_audience: "academy".into(),
             auth_disabled: true,
             auth_token_file: None,
+            auth_signing_key_file: None,
+            auth_signing_key_id: None,
         }
     }
 

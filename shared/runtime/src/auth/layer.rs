@@ -48,17 +48,23 @@ pub(crate) fn is_public(path: &str) -> bool {
 
 #[derive(Debug, Clone)]
 pub struct AuthLayer {
-    /// `None` when auth is disabled.
-    verifier: Option<Arc<Verifier>>,
+    /// `None` when auth is disabled. Replaceable: the JWKS is reloaded
+    /// while serving (`super::reload`).
+    verifier: Option<super::reload::SharedVerifier>,
     scopes: Arc<ScopeTable>,
 }
 
 impl AuthLayer {
     pub fn new(verifier: Option<Verifier>, scopes: ScopeTable) -> Self {
         Self {
-            verifier: verifier.map(Arc::new),
+            verifier: verifier.map(super::reload::SharedVerifier::new),
             scopes: Arc::new(scopes),
         }
+    }
+
+    /// The verifier in use, to reload its keys (`None` with auth disabled).
+    pub fn verifier(&self) -> Option<super::reload::SharedVerifier> {
+        self.verifier.clone()
     }
 }
 
@@ -94,7 +100,7 @@ impl AuthLayer {
             }));
         };
         let token = bearer(request.headers()).map_err(unauthenticated)?;
-        let claims = verifier.verify(token).map_err(unauthenticated)?;
+        let claims = verifier.current().verify(token).map_err(unauthenticated)?;
         let needed =
             self.scopes.get(path).copied().ok_or_else(|| {
                 Status::permission_denied(format!("{path} is not open to any scope"))

@@ -10,6 +10,7 @@
 mod client;
 mod config;
 mod layer;
+pub mod reload;
 mod token;
 mod verify;
 

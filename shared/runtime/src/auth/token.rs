@@ -26,6 +26,27 @@ pub fn mint(
     scopes: &[&str],
     ttl: Duration,
 ) -> anyhow::Result<String> {
+    sign(
+        &EncodingKey::from_secret(secret.as_bytes()),
+        &Header::new(Algorithm::HS256),
+        issuer,
+        audience,
+        subject,
+        scopes,
+        ttl,
+    )
+}
+
+/// Signs a token with `key` under `header` (its algorithm and `kid`).
+pub(super) fn sign(
+    key: &EncodingKey,
+    header: &Header,
+    issuer: &str,
+    audience: &str,
+    subject: &str,
+    scopes: &[&str],
+    ttl: Duration,
+) -> anyhow::Result<String> {
     let now = chrono::Utc::now().timestamp();
     let claims = Claims {
         sub: subject.to_owned(),
@@ -37,9 +58,5 @@ pub fn mint(
         scope: scopes.join(" "),
     };
     super::verify::install_crypto();
-    Ok(jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )?)
+    Ok(jsonwebtoken::encode(header, &claims, key)?)
 }

@@ -6,7 +6,10 @@
 //! A producer that goes away is retried with exponential backoff; after its
 //! own restart the follower resumes from the stored cursor. An event the
 //! projection cannot understand stops this feed loudly (error log with the
-//! sequence, `stopped` in the state) instead of being skipped.
+//! sequence, `stopped` in the state) instead of being skipped. So does a
+//! producer whose feed epoch changed or whose head fell below the cursor
+//! ([`super::epoch`]); that feed resumes by itself once RebuildProjections
+//! has replayed it as it now is.
 
 use crate::auth::ClientToken;
 use academy_proto::events::event_feed_client::EventFeedClient;
@@ -32,6 +35,9 @@ const MIN_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// How often the producer's head is asked for, to measure lag.
 const HEAD_REFRESH: Duration = Duration::from_secs(2);
+/// How often a feed stopped on a diverged producer looks whether a rebuild
+/// has caught up with the producer's new history.
+const DIVERGED_RECHECK: Duration = Duration::from_secs(2);
 
 /// What a follower does with each event, inside the transaction that also
 /// stores the cursor. Return `NotUnderstood` before writing anything: the
@@ -126,6 +132,9 @@ enum Ended {
     Stopped(String),
     /// Subscribe again at once: this replica's role changed.
     Restart(String),
+    /// The producer's history is not the one the cursor was taken from
+    /// (epoch changed, head below the cursor): halted until a rebuild.
+    Diverged(String),
 }
 
 /// Follows one producer's feed into one projection.
@@ -144,6 +153,11 @@ pub struct Follower {
     token: ClientToken,
     /// When replicas share the database: only the lease holder writes it.
     lease: Option<Lease>,
+    /// The producer epoch recorded with the cursor ("" before the first).
+    epoch: String,
+    /// Changes when a projection rebuild has been served: a feed stopped on
+    /// a diverged producer resumes only after one.
+    rebuilds: Option<watch::Receiver<i64>>,
 }
 
 impl std::fmt::Debug for Follower {
@@ -180,6 +194,8 @@ impl Follower {
             resets: None,
             token: ClientToken::none(),
             lease: None,
+            epoch: String::new(),
+            rebuilds: None,
         }
     }
 
@@ -192,6 +208,14 @@ impl Follower {
     /// Resubscribes from the stored cursor whenever `resets` changes.
     pub fn with_resets(mut self, resets: watch::Receiver<u64>) -> Self {
         self.resets = Some(resets);
+        self
+    }
+
+    /// Resumes a feed stopped on a diverged producer only after `rebuilds`
+    /// changes (a rebuild replayed the producer's new history). Without
+    /// it, the producer's epoch and head alone decide.
+    pub fn with_rebuilds(mut self, rebuilds: watch::Receiver<i64>) -> Self {
+        self.rebuilds = Some(rebuilds);
         self
     }
 
@@ -233,6 +257,26 @@ impl Follower {
                     tracing::info!(source = %self.source, %reason, "resubscribing");
                     continue;
                 }
+                Ended::Diverged(reason) => {
+                    tracing::error!(source = %self.source, %reason, "feed stopped: the producer's history changed");
+                    metrics::counter!("feed_diverged_total", "source" => self.source.clone())
+                        .increment(1);
+                    self.state.send_modify(|s| {
+                        s.stopped = true;
+                        s.connected = false;
+                        s.last_error = reason;
+                    });
+                    if !self.wait_until_rebuilt(&shutdown).await {
+                        return;
+                    }
+                    tracing::warn!(source = %self.source, "feed rebuilt on the producer's new history: following again");
+                    self.state.send_modify(|s| {
+                        s.stopped = false;
+                        s.last_error.clear();
+                    });
+                    backoff = MIN_BACKOFF;
+                    continue;
+                }
                 Ended::Transient(reason) => {
                     tracing::warn!(source = %self.source, %reason, retry_in = ?backoff, "feed interrupted");
                     self.state.send_modify(|s| {
@@ -267,6 +311,10 @@ impl Follower {
                 Ok(cursor) => cursor,
                 Err(err) => return Ended::Transient(format!("reading the cursor: {err}")),
             };
+            self.epoch = match super::epoch::recorded(&self.db, &self.source).await {
+                Ok(epoch) => epoch,
+                Err(err) => return Ended::Transient(format!("reading the feed epoch: {err}")),
+            };
             // The memory copy may be behind the tables (loaded before the
             // last leader's batches) or ahead (followed them as a standby).
             memory.map_or(stored, |m| m.min(stored))
@@ -281,6 +329,11 @@ impl Follower {
             s.applied_sequence = memory.unwrap_or(cursor);
             s.generation = generation;
         });
+        // Before anything is applied: is this still the history the cursor
+        // was taken from?
+        if let Some(reason) = self.refresh_head().await {
+            return Ended::Diverged(reason);
+        }
         let mut request = tonic::Request::new(SubscribeRequest {
             after_sequence: cursor,
         });
@@ -292,6 +345,19 @@ impl Follower {
         crate::trace::TraceContext::of(&span).inject(&mut request);
         let mut stream = match self.client.subscribe(request).await {
             Ok(reply) => reply.into_inner(),
+            Err(status) if status.code() == tonic::Code::Unauthenticated => {
+                // Our credentials were refused: drop the cached token, so
+                // the retry carries a fresh one; loudly, an expired
+                // credential stalls the feed.
+                self.token.invalidate();
+                metrics::counter!("feed_unauthenticated_total", "source" => self.source.clone())
+                    .increment(1);
+                tracing::error!(source = %self.source, message = status.message(), "the producer refused this service's token");
+                return Ended::Transient(format!(
+                    "subscribing: credentials refused: {}",
+                    status.message()
+                ));
+            }
             Err(status) => return Ended::Transient(format!("subscribing: {}", status.message())),
         };
         self.state.send_modify(|s| {
@@ -317,7 +383,9 @@ impl Follower {
                 _ = shutdown.cancelled() => return Ended::Shutdown,
                 true = reset => return Ended::Transient("the projection was reset; replaying".into()),
                 true = role_change => return Ended::Restart("the lease changed hands".into()),
-                _ = head_timer.tick() => self.refresh_head().await,
+                _ = head_timer.tick() => if let Some(reason) = self.refresh_head().await {
+                    return Ended::Diverged(reason);
+                },
                 next = stream.message() => {
                     let first = match next {
                         Ok(Some(event)) => event,
@@ -383,12 +451,23 @@ impl Follower {
         Ok(())
     }
 
-    async fn refresh_head(&self) {
+    /// Asks the producer for its head (for lag); says why the feed cannot
+    /// go on when the producer's epoch or head shows another history.
+    async fn refresh_head(&self) -> Option<String> {
         let mut request = tonic::Request::new(GetHeadRequest {});
         self.token.apply(request.metadata_mut());
         match self.client.clone().get_head(request).await {
             Ok(reply) => {
                 let head = reply.into_inner();
+                let applied = self.state.borrow().applied_sequence;
+                if let Some(reason) = super::epoch::diverged(
+                    &self.epoch,
+                    &head.feed_epoch,
+                    applied,
+                    head.head_sequence,
+                ) {
+                    return Some(reason);
+                }
                 let time = parse_timestamp("head_time", head.head_time.as_ref())
                     .ok()
                     .flatten();
@@ -401,12 +480,62 @@ impl Follower {
                 tracing::debug!(source = %self.source, message = status.message(), "head unavailable")
             }
         }
+        None
+    }
+
+    /// While stopped on a diverged producer: waits until the stored cursor
+    /// and epoch agree with the producer again (RebuildProjections replayed
+    /// the feed as it now is). False on shutdown.
+    async fn wait_until_rebuilt(&mut self, shutdown: &CancellationToken) -> bool {
+        // A restored database may soon have a head above the cursor again
+        // (new events reusing sequences): with a rebuild signal, only a
+        // rebuild served after the stop counts.
+        let mut rebuilds = self.rebuilds.clone();
+        let mut rebuilt = rebuilds.is_none();
+        if let Some(rx) = rebuilds.as_mut() {
+            rx.borrow_and_update();
+        }
+        loop {
+            let next_rebuild = async {
+                match rebuilds.as_mut() {
+                    Some(rx) => rx.changed().await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(DIVERGED_RECHECK) => {}
+                true = next_rebuild => rebuilt = true,
+                _ = shutdown.cancelled() => return false,
+            }
+            if !rebuilt {
+                continue;
+            }
+            let (Ok(cursor), Ok(epoch)) = (
+                cursor::load(&self.db, &self.source).await,
+                super::epoch::recorded(&self.db, &self.source).await,
+            ) else {
+                continue;
+            };
+            let mut request = tonic::Request::new(GetHeadRequest {});
+            self.token.apply(request.metadata_mut());
+            let Ok(head) = self.client.clone().get_head(request).await else {
+                continue;
+            };
+            let head = head.into_inner();
+            if super::epoch::diverged(&epoch, &head.feed_epoch, cursor, head.head_sequence)
+                .is_none()
+            {
+                self.epoch = epoch;
+                self.state.send_modify(|s| s.applied_sequence = cursor);
+                return true;
+            }
+        }
     }
 
     /// Applies the events after the stored cursor, in order, and moves the
     /// cursor, all in one transaction. Events at or below the cursor were
     /// applied before (at-least-once delivery) and are skipped.
-    async fn apply_batch(&self, batch: &[Event], epoch: i64) -> Result<(), Ended> {
+    async fn apply_batch(&mut self, batch: &[Event], epoch: i64) -> Result<(), Ended> {
         let transient = |err: DbErr| Ended::Transient(format!("applying: {err}"));
         let _shared = self.gate.read().await;
         let txn = begin_write(&self.db).await.map_err(transient)?;
@@ -419,6 +548,19 @@ impl Follower {
             .await
             .map_err(transient)?;
         let mut fresh = Vec::with_capacity(batch.len());
+        // A batch from another history is not applied, not even in part.
+        if let Some(other) = batch.iter().find(|e| {
+            !e.feed_epoch.is_empty() && !self.epoch.is_empty() && e.feed_epoch != self.epoch
+        }) {
+            return Err(Ended::Diverged(
+                super::epoch::diverged(&self.epoch, &other.feed_epoch, applied, applied)
+                    .unwrap_or_default(),
+            ));
+        }
+        let first_epoch = batch
+            .iter()
+            .find(|e| !e.feed_epoch.is_empty())
+            .map(|e| e.feed_epoch.clone());
         for event in batch.iter().filter(|e| e.sequence > applied) {
             let expected = applied + 1 + fresh.len() as i64;
             if event.sequence != expected {
@@ -450,7 +592,19 @@ impl Follower {
         cursor::store(&txn, &self.source, applied, applied_time)
             .await
             .map_err(transient)?;
+        let adopted = match first_epoch {
+            Some(epoch) if self.epoch.is_empty() => {
+                super::epoch::record(&txn, &self.source, &epoch)
+                    .await
+                    .map_err(transient)?;
+                Some(epoch)
+            }
+            _ => None,
+        };
         txn.commit().await.map_err(transient)?;
+        if let Some(epoch) = adopted {
+            self.epoch = epoch;
+        }
         // Every committed event goes to the memory copy, which skips what it
         // already has (it may have been behind the tables' cursor).
         let kept: Vec<&Event> = batch.iter().filter(|e| e.sequence <= applied).collect();

@@ -7,8 +7,12 @@
 //! one counter row (`feed_head`) inside the writing transaction: the row lock
 //! serialises writers until commit, so sequence order is commit order and a
 //! follower never sees event N+1 before event N.
+//!
+//! Each producer database has a feed epoch ([`epoch`]): a consumer stops a
+//! feed whose epoch changed or whose head fell below its cursor.
 
 pub mod cursor;
+pub mod epoch;
 pub mod follower;
 pub mod lease;
 pub mod migration;

@@ -123,6 +123,8 @@ fn event_row(
         r#type: r#type.clone(),
         record_time: Some(timestamp(record_time)),
         payload: Some(payload),
+        // Stamped when served: a restored database serves its new epoch.
+        feed_epoch: String::new(),
     };
     vec![
         Value::from(sequence),

@@ -242,8 +242,12 @@ impl FeedService {
         cut: Arc<AtomicBool>,
     ) {
         let outcome = async {
+            // Read once: every event of this subscription carries it.
+            let epoch = super::epoch::current(&self.db)
+                .await
+                .map_err(|err| Ended::Failed(to_status(db_error(err))))?;
             loop {
-                cursor = self.catch_up(cursor, &tx).await?;
+                cursor = self.catch_up(cursor, &epoch, &tx).await?;
                 let mut live = self.shared.live.subscribe();
                 self.shared.rewind.fetch_min(cursor, Ordering::AcqRel);
                 self.shared.rewound.notify_one();
@@ -257,7 +261,9 @@ impl FeedService {
                         Ok(event) if event.sequence <= cursor => {}
                         Ok(event) if event.sequence == cursor + 1 => {
                             cursor = event.sequence;
-                            self.send(&tx, Ok(Event::clone(&event))).await?;
+                            let mut event = Event::clone(&event);
+                            event.feed_epoch.clone_from(&epoch);
+                            self.send(&tx, Ok(event)).await?;
                         }
                         // A gap, or the tail moved on without us: back to
                         // the database from our cursor.
@@ -285,6 +291,7 @@ impl FeedService {
     async fn catch_up(
         &self,
         mut cursor: i64,
+        epoch: &str,
         tx: &mpsc::Sender<Result<Event, Status>>,
     ) -> Result<i64, Ended> {
         loop {
@@ -299,8 +306,9 @@ impl FeedService {
             }
             .map_err(|err| Ended::Failed(to_status(db_error(err))))?;
             let caught_up = (events.len() as u64) < BATCH;
-            for event in events {
+            for mut event in events {
                 cursor = event.sequence;
+                event.feed_epoch = epoch.to_owned();
                 self.send(tx, Ok(event)).await?;
             }
             if caught_up {
@@ -429,10 +437,17 @@ impl EventFeed for FeedService {
         &self,
         _request: Request<GetHeadRequest>,
     ) -> Result<Response<GetHeadResponse>, Status> {
-        let head = outbox::head(&self.db).await.map_err(db_error);
-        respond(head.map(|(sequence, at)| GetHeadResponse {
-            head_sequence: sequence,
-            head_time: at.map(timestamp),
-        }))
+        let head = async {
+            let (sequence, at) = outbox::head(&self.db).await?;
+            let epoch = super::epoch::current(&self.db).await?;
+            Ok::<_, sea_orm::DbErr>(GetHeadResponse {
+                head_sequence: sequence,
+                head_time: at.map(timestamp),
+                feed_epoch: epoch,
+            })
+        }
+        .await
+        .map_err(db_error);
+        respond(head)
     }
 }

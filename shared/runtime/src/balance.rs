@@ -1,0 +1,146 @@
+//! Client-side balancing over every pod of a service (issue #20, item 7).
+//!
+//! One tonic channel holds one HTTP/2 connection to one address, so a
+//! client that connects to a Service name once sends every call to one pod.
+//! Here the endpoint's host (a headless Service: one DNS record per ready
+//! pod) is resolved again every few seconds; each address gets its own
+//! connection in tonic's balanced channel (power of two choices), pods
+//! that appear are added and pods that go are dropped. Several URLs may be
+//! given, separated by commas (their addresses are pooled).
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::sync::mpsc::Sender;
+use tonic::transport::channel::Change;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::tls::TlsConfig;
+
+/// How often the names are resolved again (pods come and go).
+const RESOLVE_EVERY: Duration = Duration::from_secs(10);
+/// How soon to try again while no address is known.
+const RESOLVE_RETRY: Duration = Duration::from_secs(1);
+
+/// A channel that spreads calls over every address `urls` resolve to.
+/// `configure` sets each endpoint's timeouts. Must run inside a runtime.
+pub fn channel(
+    tls: &TlsConfig,
+    urls: &str,
+    configure: impl Fn(Endpoint) -> Endpoint + Send + 'static,
+) -> anyhow::Result<Channel> {
+    let targets = targets(urls)?;
+    // Fail at start on what can never work (an https URL without a CA).
+    for (url, _, _) in &targets {
+        tls.endpoint(url)?;
+    }
+    let (channel, changes) = Channel::balance_channel::<SocketAddr>(64);
+    tokio::spawn(follow_dns(tls.clone(), targets, configure, changes));
+    Ok(channel)
+}
+
+/// (url, host, port) of each comma-separated URL.
+fn targets(urls: &str) -> anyhow::Result<Vec<(String, String, u16)>> {
+    let mut targets = Vec::new();
+    for url in urls.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|err| anyhow::anyhow!("invalid endpoint {url:?}: {err}"))?;
+        let host = uri
+            .host()
+            .ok_or_else(|| anyhow::anyhow!("endpoint {url:?} has no host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            });
+        targets.push((url.to_owned(), host, port));
+    }
+    if targets.is_empty() {
+        anyhow::bail!("no endpoint given");
+    }
+    Ok(targets)
+}
+
+/// Keeps the balanced channel's endpoints equal to what the names resolve
+/// to, until the channel is dropped.
+async fn follow_dns(
+    tls: TlsConfig,
+    targets: Vec<(String, String, u16)>,
+    configure: impl Fn(Endpoint) -> Endpoint,
+    changes: Sender<Change<SocketAddr, Endpoint>>,
+) {
+    let mut current: HashSet<SocketAddr> = HashSet::new();
+    loop {
+        let mut found = HashSet::new();
+        for (url, host, port) in &targets {
+            match tokio::net::lookup_host((host.as_str(), *port)).await {
+                Ok(addrs) => found.extend(addrs.map(|a| (a, url.clone()))),
+                Err(err) => tracing::warn!(%url, %err, "cannot resolve a peer's address"),
+            }
+        }
+        // A failed lookup keeps what was known: DNS trouble must not drop
+        // every connection that still works.
+        if !found.is_empty() {
+            let addrs: HashSet<SocketAddr> = found.iter().map(|(a, _)| *a).collect();
+            for gone in current.difference(&addrs) {
+                if changes.send(Change::Remove(*gone)).await.is_err() {
+                    return;
+                }
+            }
+            for (addr, url) in &found {
+                if current.contains(addr) {
+                    continue;
+                }
+                match tls.endpoint_at(url, *addr) {
+                    Ok(endpoint) => {
+                        if changes
+                            .send(Change::Insert(*addr, configure(endpoint)))
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Err(err) => tracing::error!(%url, %addr, %err, "cannot build an endpoint"),
+                }
+            }
+            if addrs != current {
+                tracing::info!(peers = addrs.len(), "peer addresses changed");
+            }
+            current = addrs;
+        }
+        let pause = if current.is_empty() {
+            RESOLVE_RETRY
+        } else {
+            RESOLVE_EVERY
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = changes.closed() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_split_and_need_a_host() {
+        let t = targets("http://a:1, http://b:2,https://c").expect("targets");
+        assert_eq!(
+            t.iter()
+                .map(|(_, h, p)| (h.as_str(), *p))
+                .collect::<Vec<_>>(),
+            vec![("a", 1), ("b", 2), ("c", 443)]
+        );
+        assert!(targets("").is_err());
+        assert!(targets("http://").is_err());
+    }
+}
