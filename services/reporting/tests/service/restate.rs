@@ -245,6 +245,7 @@ async fn a_snapshot_survives_backfill_update_and_erasure(db: TestDb) {
             program_id: String::new(),
             request_id: String::new(),
             enrolled_at: Some(noon(day(2024, 9, 12))),
+            ..Default::default()
         })
         .await
         .unwrap();
