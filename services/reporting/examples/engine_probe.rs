@@ -80,6 +80,24 @@ async fn main() -> anyhow::Result<()> {
                 .is_ok()
             });
         }
+        for (rows, columns) in [
+            (pb::Dimension::Gender, pb::Dimension::Region),
+            (pb::Dimension::Course, pb::Dimension::Organization),
+        ] {
+            time(&format!("cross-tab {rows:?} x {columns:?}"), &|| {
+                reports::crosstab(
+                    &model,
+                    &pb::GetCrossTabRequest {
+                        program_id: scope.clone(),
+                        period: period(&half),
+                        row_dimension: rows as i32,
+                        column_dimension: columns as i32,
+                        limit: 0,
+                    },
+                )
+                .is_ok()
+            });
+        }
         time("funnel", &|| {
             reports::funnel(
                 &model,

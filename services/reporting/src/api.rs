@@ -108,6 +108,14 @@ impl ReportingService for ReportingApi {
         respond(reports::funnel(&model, r.get_ref()))
     }
 
+    async fn get_cross_tab(
+        &self,
+        r: Request<GetCrossTabRequest>,
+    ) -> Result<Response<GetCrossTabResponse>, Status> {
+        let model = self.engine.read().map_err(to_status)?;
+        respond(reports::crosstab(&model, r.get_ref()))
+    }
+
     type ExportReportStream = CsvStream;
 
     async fn export_report(

@@ -156,6 +156,43 @@ pub fn rows(model: &Model, req: &ExportReportRequest) -> Result<Vec<Vec<String>>
             }));
             Ok(out)
         }
+        ReportKind::CrossTab => {
+            let t = reports::crosstab(
+                model,
+                &GetCrossTabRequest {
+                    program_id: req.program_id.clone(),
+                    period: req.period.clone(),
+                    row_dimension: req.dimension,
+                    column_dimension: req.second_dimension,
+                    limit: 0,
+                },
+            )?;
+            let mut out = vec![header(&[
+                "row_key",
+                "row_label",
+                "column_key",
+                "column_label",
+                "new_learners",
+                "enrollments",
+                "completions",
+                "completion_rate",
+                "learning_hours",
+            ])];
+            out.extend(t.rows.into_iter().map(|r| {
+                vec![
+                    r.row_key,
+                    r.row_label,
+                    r.column_key,
+                    r.column_label,
+                    r.new_learners.to_string(),
+                    r.enrollments.to_string(),
+                    r.completions.to_string(),
+                    r.completion_rate.to_string(),
+                    r.learning_hours.to_string(),
+                ]
+            }));
+            Ok(out)
+        }
         ReportKind::Unspecified => Err(DomainError::invalid(
             "kind",
             "must be one of the REPORT_KIND_* values",

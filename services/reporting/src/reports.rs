@@ -7,10 +7,12 @@ use academy_runtime::time::date;
 
 use crate::convert;
 use crate::engine::Model;
-use crate::report::{Scope, breakdown, funnel, rate, series, summary};
+use crate::report::{Scope, breakdown, crosstab, funnel, rate, series, summary};
 
 /// Largest breakdown answered.
 pub const MAX_ROWS: usize = 1000;
+/// Largest cross-tab answered.
+pub const MAX_CELLS: usize = 10_000;
 
 /// Adds the period's violations to `v`; the period when it is valid.
 fn period(
@@ -149,4 +151,74 @@ pub fn funnel(model: &Model, req: &GetFunnelRequest) -> Result<GetFunnelResponse
             })
             .collect(),
     })
+}
+
+pub fn crosstab(
+    model: &Model,
+    req: &GetCrossTabRequest,
+) -> Result<GetCrossTabResponse, DomainError> {
+    let mut v = Violations::new();
+    let program_id = v.check(convert::program_id(&req.program_id)).flatten();
+    let rows = v.check(crosstab_dimension("row_dimension", req.row_dimension));
+    let columns = v.check(crosstab_dimension("column_dimension", req.column_dimension));
+    if rows.is_some() && rows == columns {
+        v.push(academy_domain::FieldViolation::new(
+            "column_dimension",
+            "must differ from row_dimension",
+        ));
+    }
+    let limit = v.check(academy_domain::text::in_range(
+        "limit",
+        req.limit,
+        0,
+        MAX_CELLS as i32,
+    ));
+    let period = period(&mut v, req.period.as_ref())?;
+    v.finish()?;
+    let (Some(rows), Some(columns), Some(limit), Some(period)) = (rows, columns, limit, period)
+    else {
+        return Err(missing());
+    };
+    let scope = Scope::resolve(model, program_id.as_deref())?;
+    let mut cells = crosstab::crosstab(model, &scope, &period, rows, columns);
+    cells.sort_by(|a, b| {
+        b.figures
+            .enrollments
+            .cmp(&a.figures.enrollments)
+            .then_with(|| a.row_key.cmp(&b.row_key))
+            .then_with(|| a.column_key.cmp(&b.column_key))
+    });
+    let limit = if limit == 0 {
+        MAX_CELLS
+    } else {
+        limit as usize
+    };
+    let truncated = cells.len() > limit;
+    cells.truncate(limit);
+    Ok(GetCrossTabResponse {
+        rows: cells.into_iter().map(convert::crosstab_row).collect(),
+        row_dimension: req.row_dimension,
+        column_dimension: req.column_dimension,
+        start_date: Some(date(period.start)),
+        end_date: Some(date(period.end)),
+        truncated,
+    })
+}
+
+/// A dimension a cross-tab can split by (SKILL cannot: its rows overlap).
+fn crosstab_dimension(
+    field: &str,
+    raw: i32,
+) -> Result<breakdown::Dimension, academy_domain::FieldViolation> {
+    let dimension = convert::dimension(raw).map_err(|_| {
+        academy_domain::FieldViolation::new(field, "must be one of the DIMENSION_* values")
+    })?;
+    if crosstab::supported(dimension) {
+        Ok(dimension)
+    } else {
+        Err(academy_domain::FieldViolation::new(
+            field,
+            "a cross-tab splits by learner attributes or COURSE, not SKILL",
+        ))
+    }
 }

@@ -12,6 +12,7 @@ pub const REPORTING_SERVICE: &[(&str, &str)] = &[
     ("ExportReport", REPORTS_READ),
     ("GetFeedStatus", REPORTS_READ),
     ("RebuildProjections", ADMIN),
+    ("GetCrossTab", REPORTS_READ),
 ];
 
 /// What this service's own calls to the feeds need.

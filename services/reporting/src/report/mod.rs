@@ -3,6 +3,7 @@
 //! the day indexes of a period. Every function reads one consistent model.
 
 pub mod breakdown;
+pub mod crosstab;
 pub mod funnel;
 pub mod series;
 pub mod summary;
