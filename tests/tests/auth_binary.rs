@@ -225,6 +225,7 @@ async fn expired_forged_and_foreign_tokens_are_refused() {
             nbf: now - 7200,
             exp: now - 3600,
             scope: "catalog.read".into(),
+            data: Default::default(),
         },
         &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
     )

@@ -59,6 +59,7 @@ async fn main() -> anyhow::Result<()> {
                     program_id: scope.clone(),
                     period: period(&half),
                 },
+                &academy_reporting::access::Access::unlimited(),
             )
             .is_ok()
         });
@@ -76,6 +77,7 @@ async fn main() -> anyhow::Result<()> {
                         dimension: d,
                         limit: 0,
                     },
+                    &academy_reporting::access::Access::unlimited(),
                 )
                 .is_ok()
             });
@@ -94,6 +96,7 @@ async fn main() -> anyhow::Result<()> {
                         column_dimension: columns as i32,
                         limit: 0,
                     },
+                    &academy_reporting::access::Access::unlimited(),
                 )
                 .is_ok()
             });
@@ -105,6 +108,7 @@ async fn main() -> anyhow::Result<()> {
                     program_id: scope.clone(),
                     period: period(&half),
                 },
+                &academy_reporting::access::Access::unlimited(),
             )
             .is_ok()
         });
@@ -127,6 +131,7 @@ async fn main() -> anyhow::Result<()> {
                             day: 30,
                         }),
                     },
+                    &academy_reporting::access::Access::unlimited(),
                 )
                 .is_ok()
             });

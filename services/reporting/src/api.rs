@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
+use crate::access::Access;
 use crate::engine::Engine;
 use crate::rebuild::Rebuilder;
 use crate::{export, reports};
@@ -81,7 +82,7 @@ impl ReportingService for ReportingApi {
         r: Request<GetProgramSummaryRequest>,
     ) -> Result<Response<ProgramSummary>, Status> {
         let model = self.engine.read().map_err(to_status)?;
-        respond(reports::summary(&model, r.get_ref()))
+        respond(reports::summary(&model, r.get_ref(), &Access::of(&r)))
     }
 
     async fn get_breakdown(
@@ -89,7 +90,7 @@ impl ReportingService for ReportingApi {
         r: Request<GetBreakdownRequest>,
     ) -> Result<Response<GetBreakdownResponse>, Status> {
         let model = self.engine.read().map_err(to_status)?;
-        respond(reports::breakdown(&model, r.get_ref()))
+        respond(reports::breakdown(&model, r.get_ref(), &Access::of(&r)))
     }
 
     async fn get_time_series(
@@ -97,7 +98,7 @@ impl ReportingService for ReportingApi {
         r: Request<GetTimeSeriesRequest>,
     ) -> Result<Response<GetTimeSeriesResponse>, Status> {
         let model = self.engine.read().map_err(to_status)?;
-        respond(reports::time_series(&model, r.get_ref()))
+        respond(reports::time_series(&model, r.get_ref(), &Access::of(&r)))
     }
 
     async fn get_funnel(
@@ -105,7 +106,7 @@ impl ReportingService for ReportingApi {
         r: Request<GetFunnelRequest>,
     ) -> Result<Response<GetFunnelResponse>, Status> {
         let model = self.engine.read().map_err(to_status)?;
-        respond(reports::funnel(&model, r.get_ref()))
+        respond(reports::funnel(&model, r.get_ref(), &Access::of(&r)))
     }
 
     async fn get_cross_tab(
@@ -113,7 +114,7 @@ impl ReportingService for ReportingApi {
         r: Request<GetCrossTabRequest>,
     ) -> Result<Response<GetCrossTabResponse>, Status> {
         let model = self.engine.read().map_err(to_status)?;
-        respond(reports::crosstab(&model, r.get_ref()))
+        respond(reports::crosstab(&model, r.get_ref(), &Access::of(&r)))
     }
 
     type ExportReportStream = CsvStream;
@@ -126,7 +127,7 @@ impl ReportingService for ReportingApi {
         // half-written file.
         let rows = {
             let model = self.engine.read().map_err(to_status)?;
-            export::rows(&model, r.get_ref()).map_err(to_status)?
+            export::rows(&model, r.get_ref(), &Access::of(&r)).map_err(to_status)?
         };
         let (tx, rx) = mpsc::channel(4);
         tokio::spawn(export::send(rows, tx));

@@ -8,6 +8,7 @@ use academy_domain::csv::neutralise;
 use academy_proto::reporting::*;
 use academy_runtime::time::date;
 
+use crate::access::Access;
 use crate::engine::Model;
 use tokio::sync::mpsc;
 use tonic::Status;
@@ -25,7 +26,11 @@ pub async fn send(rows: Vec<Vec<String>>, tx: mpsc::Sender<Result<ExportReportRe
 
 /// Validates and answers the report before streaming, so a bad request is an
 /// error status, not a half-written file.
-pub fn rows(model: &Model, req: &ExportReportRequest) -> Result<Vec<Vec<String>>, DomainError> {
+pub fn rows(
+    model: &Model,
+    req: &ExportReportRequest,
+    access: &Access,
+) -> Result<Vec<Vec<String>>, DomainError> {
     let kind = ReportKind::try_from(req.kind).unwrap_or(ReportKind::Unspecified);
     let fmt_date = |d: Option<academy_proto::google::r#type::Date>| {
         d.map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
@@ -39,6 +44,7 @@ pub fn rows(model: &Model, req: &ExportReportRequest) -> Result<Vec<Vec<String>>
                     program_id: req.program_id.clone(),
                     period: req.period.clone(),
                 },
+                access,
             )?;
             let mut out = vec![header(&[
                 "period_start",
@@ -95,6 +101,7 @@ pub fn rows(model: &Model, req: &ExportReportRequest) -> Result<Vec<Vec<String>>
                     dimension: req.dimension,
                     limit: 0,
                 },
+                access,
             )?;
             let mut out = vec![header(&[
                 "key",
@@ -129,6 +136,7 @@ pub fn rows(model: &Model, req: &ExportReportRequest) -> Result<Vec<Vec<String>>
                     start_date: Some(date(period.start)),
                     end_date: Some(date(period.end)),
                 },
+                access,
             )?;
             let mut out = vec![header(&["date", "value"])];
             out.extend(
@@ -145,6 +153,7 @@ pub fn rows(model: &Model, req: &ExportReportRequest) -> Result<Vec<Vec<String>>
                     program_id: req.program_id.clone(),
                     period: req.period.clone(),
                 },
+                access,
             )?;
             let mut out = vec![header(&["stage", "count", "conversion_from_previous"])];
             out.extend(f.stages.into_iter().map(|s| {
@@ -166,6 +175,7 @@ pub fn rows(model: &Model, req: &ExportReportRequest) -> Result<Vec<Vec<String>>
                     column_dimension: req.second_dimension,
                     limit: 0,
                 },
+                access,
             )?;
             let mut out = vec![header(&[
                 "row_key",

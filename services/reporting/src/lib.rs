@@ -12,6 +12,7 @@
 //! a replica has caught up; the lease that picks the writing replica is
 //! `academy_runtime::feed::lease`.
 
+pub mod access;
 pub mod api;
 pub mod config;
 pub mod convert;

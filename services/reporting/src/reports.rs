@@ -5,9 +5,10 @@ use academy_domain::{DomainError, Period, Violations};
 use academy_proto::reporting::*;
 use academy_runtime::time::date;
 
+use crate::access::Access;
 use crate::convert;
 use crate::engine::Model;
-use crate::report::{Scope, breakdown, crosstab, funnel, rate, series, summary};
+use crate::report::{Scope, breakdown, crosstab, funnel, rate, series, slice, summary};
 
 /// Largest breakdown answered.
 pub const MAX_ROWS: usize = 1000;
@@ -36,22 +37,29 @@ fn missing() -> DomainError {
 pub fn summary(
     model: &Model,
     req: &GetProgramSummaryRequest,
+    access: &Access,
 ) -> Result<ProgramSummary, DomainError> {
     let mut v = Violations::new();
     let program_id = v.check(convert::program_id(&req.program_id)).flatten();
     let period = period(&mut v, req.period.as_ref())?;
     v.finish()?;
     let period = period.ok_or_else(missing)?;
+    access.program(program_id.as_deref())?;
     let scope = Scope::resolve(model, program_id.as_deref())?;
     let before = period.previous();
-    let current = summary::figures(model, &scope, &period);
-    let previous = summary::figures(model, &scope, &before);
+    let figures = |p: &Period| match access.slice(model) {
+        Some(s) => slice::summary(model, &scope, p, &s),
+        None => summary::figures(model, &scope, p),
+    };
+    let current = figures(&period);
+    let previous = figures(&before);
     Ok(convert::summary(&current, &period, &previous, &before))
 }
 
 pub fn breakdown(
     model: &Model,
     req: &GetBreakdownRequest,
+    access: &Access,
 ) -> Result<GetBreakdownResponse, DomainError> {
     let mut v = Violations::new();
     let program_id = v.check(convert::program_id(&req.program_id)).flatten();
@@ -67,8 +75,13 @@ pub fn breakdown(
     let (Some(dimension), Some(limit), Some(period)) = (dimension, limit, period) else {
         return Err(missing());
     };
+    access.program(program_id.as_deref())?;
+    if dimension == breakdown::Dimension::Skill {
+        access.whole_learners_only("a breakdown by SKILL")?;
+    }
     let scope = Scope::resolve(model, program_id.as_deref())?;
-    let mut rows = breakdown::breakdown(model, &scope, &period, dimension);
+    let slice = access.slice(model);
+    let mut rows = breakdown::breakdown(model, &scope, &period, dimension, slice.as_ref());
     rows.sort_by(|a, b| {
         b.enrollments
             .cmp(&a.enrollments)
@@ -86,6 +99,7 @@ pub fn breakdown(
 pub fn time_series(
     model: &Model,
     req: &GetTimeSeriesRequest,
+    access: &Access,
 ) -> Result<GetTimeSeriesResponse, DomainError> {
     let mut v = Violations::new();
     let program_id = v.check(convert::program_id(&req.program_id)).flatten();
@@ -114,6 +128,8 @@ pub fn time_series(
             ),
         ));
     }
+    access.program(program_id.as_deref())?;
+    access.whole_learners_only("GetTimeSeries")?;
     let scope = Scope::resolve(model, program_id.as_deref())?;
     let values = series::series(model, &scope, &range, &buckets, metric);
     Ok(GetTimeSeriesResponse {
@@ -128,12 +144,18 @@ pub fn time_series(
     })
 }
 
-pub fn funnel(model: &Model, req: &GetFunnelRequest) -> Result<GetFunnelResponse, DomainError> {
+pub fn funnel(
+    model: &Model,
+    req: &GetFunnelRequest,
+    access: &Access,
+) -> Result<GetFunnelResponse, DomainError> {
     let mut v = Violations::new();
     let program_id = v.check(convert::program_id(&req.program_id)).flatten();
     let period = period(&mut v, req.period.as_ref())?;
     v.finish()?;
     let period = period.ok_or_else(missing)?;
+    access.program(program_id.as_deref())?;
+    access.whole_learners_only("GetFunnel")?;
     let scope = Scope::resolve(model, program_id.as_deref())?;
     let stages = funnel::funnel(model, &scope, &period);
     let mut previous = None;
@@ -156,6 +178,7 @@ pub fn funnel(model: &Model, req: &GetFunnelRequest) -> Result<GetFunnelResponse
 pub fn crosstab(
     model: &Model,
     req: &GetCrossTabRequest,
+    access: &Access,
 ) -> Result<GetCrossTabResponse, DomainError> {
     let mut v = Violations::new();
     let program_id = v.check(convert::program_id(&req.program_id)).flatten();
@@ -179,8 +202,10 @@ pub fn crosstab(
     else {
         return Err(missing());
     };
+    access.program(program_id.as_deref())?;
     let scope = Scope::resolve(model, program_id.as_deref())?;
-    let mut cells = crosstab::crosstab(model, &scope, &period, rows, columns);
+    let slice = access.slice(model);
+    let mut cells = crosstab::crosstab(model, &scope, &period, rows, columns, slice.as_ref());
     cells.sort_by(|a, b| {
         b.figures
             .enrollments

@@ -14,6 +14,7 @@ use academy_domain::{AgeBand, Period};
 use std::collections::{BTreeMap, HashMap};
 
 use super::breakdown::Dimension;
+use super::slice::Slice;
 use super::{Scope, days};
 use crate::engine::enrollments::{FIRST_IN_PROGRAM, FIRST_OVERALL};
 use crate::engine::names::NONE;
@@ -173,16 +174,21 @@ pub fn tally(
 }
 
 /// The cross-tab of `rows` × `columns` (both supported, not equal), every
-/// non-empty pair, in no particular order.
+/// non-empty pair, in no particular order; over `slice`'s learners only
+/// when given.
 pub fn crosstab(
     model: &Model,
     scope: &Scope,
     period: &Period,
     rows: Dimension,
     columns: Dimension,
+    slice: Option<&Slice>,
 ) -> Vec<Cell> {
     let by_course = rows == Dimension::Course || columns == Dimension::Course;
     let cells = tally(model, scope, period, by_course, |learner, course| {
+        if slice.is_some_and(|s| !s.admits(model, learner)) {
+            return None;
+        }
         Some((
             value(model, rows, learner, course),
             value(model, columns, learner, course),

@@ -6,6 +6,7 @@ pub mod breakdown;
 pub mod crosstab;
 pub mod funnel;
 pub mod series;
+pub mod slice;
 pub mod summary;
 
 use academy_domain::{DomainError, Period};

@@ -17,6 +17,8 @@ pub type ScopeTable = HashMap<String, &'static str>;
 pub struct Caller {
     pub subject: String,
     pub scopes: Vec<String>,
+    /// The slice of data the token limits the caller to.
+    pub data: super::DataScope,
 }
 
 impl Caller {
@@ -91,6 +93,7 @@ impl AuthLayer {
             return Ok(Some(Caller {
                 subject: "anonymous (auth disabled)".into(),
                 scopes: super::scope::ALL.iter().map(|s| (*s).to_owned()).collect(),
+                data: super::DataScope::default(),
             }));
         };
         let token = bearer(request.headers()).map_err(unauthenticated)?;
@@ -108,6 +111,7 @@ impl AuthLayer {
         Ok(Some(Caller {
             subject: claims.sub,
             scopes,
+            data: claims.data,
         }))
     }
 }

@@ -9,15 +9,17 @@
 
 mod client;
 mod config;
+mod data_scope;
 mod layer;
 mod token;
 mod verify;
 
 pub use client::ClientToken;
 pub use config::AuthConfig;
+pub use data_scope::{DataScope, data_scope};
 pub(crate) use layer::is_public;
 pub use layer::{AuthLayer, Caller, ScopeTable, caller_may};
-pub use token::{Claims, mint};
+pub use token::{Claims, mint, mint_limited};
 pub use verify::{AuthError, MAX_SUBJECT_LEN, MAX_TOKEN_LIFETIME_SECS, Verifier};
 
 /// Every scope a method can require.

@@ -15,6 +15,9 @@ pub struct Claims {
     pub nbf: i64,
     pub iat: i64,
     pub scope: String,
+    /// Data-scope claims (`programs`, `regions`, `organizations`), when any.
+    #[serde(flatten)]
+    pub data: super::DataScope,
 }
 
 /// Signs an HS256 token for `subject` with `scopes`, valid from now for `ttl`.
@@ -26,6 +29,27 @@ pub fn mint(
     scopes: &[&str],
     ttl: Duration,
 ) -> anyhow::Result<String> {
+    mint_limited(
+        secret,
+        issuer,
+        audience,
+        subject,
+        scopes,
+        &super::DataScope::default(),
+        ttl,
+    )
+}
+
+/// As [`mint`], with data-scope claims limiting the token to a slice.
+pub fn mint_limited(
+    secret: &str,
+    issuer: &str,
+    audience: &str,
+    subject: &str,
+    scopes: &[&str],
+    data: &super::DataScope,
+    ttl: Duration,
+) -> anyhow::Result<String> {
     let now = chrono::Utc::now().timestamp();
     let claims = Claims {
         sub: subject.to_owned(),
@@ -35,6 +59,7 @@ pub fn mint(
         nbf: now,
         exp: now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)),
         scope: scopes.join(" "),
+        data: data.clone(),
     };
     super::verify::install_crypto();
     Ok(jsonwebtoken::encode(
