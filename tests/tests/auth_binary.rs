@@ -171,7 +171,7 @@ async fn every_method_of_every_service_checks_token_and_scope() {
     println!("walked {walked} methods × (no token, wrong scope, right scope)");
     // Per binary: its own services, the feed where it produces one, and the
     // audit log everywhere.
-    assert_eq!(walked, (12 + 2 + 1) + (6 + 9 + 2 + 1) + (7 + 1));
+    assert_eq!(walked, (12 + 2 + 1) + (6 + 9 + 2 + 1) + (8 + 1));
 
     // Health and reflection stay open to probes and grpcurl.
     for process in [&course, &learner, &reporting] {
