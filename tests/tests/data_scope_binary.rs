@@ -1,7 +1,9 @@
 //! Data scopes on the real binaries with auth on (issue #15, item 6): a
 //! token limited by its `programs`, `regions` or `organizations` claims
 //! sees only that slice in every report, export and learner list, and is
-//! refused (PERMISSION_DENIED) where a slice is not offered.
+//! refused (PERMISSION_DENIED) where a slice is not offered. A reader
+//! without `reports.exact` gets small breakdown counts withheld (the
+//! minimum cell size, here set to 3).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -266,6 +268,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
     let learner = ServiceProcess::start("academy-learner", &env).await;
     let learner_url = learner.endpoint();
     env.push(("ACADEMY_LEARNER_ENDPOINT", &learner_url));
+    env.push(("ACADEMY_MIN_CELL_SIZE", "3"));
     let reporting = ServiceProcess::start("academy-reporting", &env).await;
 
     let admin = token(&scope::ALL, &DataScope::default());
@@ -277,6 +280,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
     let baku = token(
         &[
             scope::REPORTS_READ,
+            scope::REPORTS_EXACT,
             scope::LEARNERS_READ,
             scope::LEARNERS_WRITE,
         ],
@@ -371,7 +375,11 @@ async fn data_scoped_tokens_see_only_their_slice() {
 
     // An ACME-limited cross-tab has ACME rows only.
     let acme = token(
-        &[scope::REPORTS_READ, scope::LEARNERS_READ],
+        &[
+            scope::REPORTS_READ,
+            scope::REPORTS_EXACT,
+            scope::LEARNERS_READ,
+        ],
         &organizations(&["ACME"]),
     );
     let tab = reports
@@ -459,7 +467,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
 
     // A program-limited token: its program only, never the platform.
     let program_only = token(
-        &[scope::REPORTS_READ],
+        &[scope::REPORTS_READ, scope::REPORTS_EXACT],
         &DataScope {
             programs: Some(vec![setup.program_id.clone()]),
             ..Default::default()
@@ -562,6 +570,86 @@ async fn data_scoped_tokens_see_only_their_slice() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
+
+    // Without `reports.exact`: ACME (4) and Beta (2) by organisation; 2 is
+    // below 3, and ACME goes too, or it would be the total minus ACME.
+    let plain = token(&[scope::REPORTS_READ], &DataScope::default());
+    let by_org = reports
+        .get_breakdown(authed(breakdown(Dimension::Organization), &plain))
+        .await
+        .unwrap()
+        .into_inner()
+        .rows;
+    assert_eq!(by_org.len(), 2);
+    for row in &by_org {
+        assert_eq!(
+            (row.new_learners, row.enrollments, row.learning_hours),
+            (0, 0, 0.0),
+            "{}",
+            row.key
+        );
+        assert_eq!(
+            row.suppressed,
+            [
+                "new_learners",
+                "enrollments",
+                "completions",
+                "completion_rate",
+                "learning_hours"
+            ]
+        );
+    }
+    // Counts of 3 and more stay: all six are women.
+    let by_gender = reports
+        .get_breakdown(authed(breakdown(Dimension::Gender), &plain))
+        .await
+        .unwrap()
+        .into_inner()
+        .rows;
+    let female = by_gender.iter().find(|r| r.key == "FEMALE").unwrap();
+    assert_eq!((female.new_learners, female.suppressed.len()), (6, 0));
+    let tab = reports
+        .get_cross_tab(authed(
+            GetCrossTabRequest {
+                program_id: String::new(),
+                period: whole_history(),
+                row_dimension: Dimension::Organization as i32,
+                column_dimension: Dimension::Region as i32,
+                limit: 0,
+            },
+            &plain,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        tab.rows
+            .iter()
+            .all(|r| r.new_learners == 0 && !r.suppressed.is_empty()),
+        "{tab:?}"
+    );
+    let mut stream = reports
+        .export_report(authed(
+            ExportReportRequest {
+                period: whole_history(),
+                kind: ReportKind::Breakdown as i32,
+                dimension: Dimension::Organization as i32,
+                ..Default::default()
+            },
+            &plain,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut csv = Vec::new();
+    while let Some(chunk) = stream.message().await.unwrap() {
+        csv.extend(chunk.csv_chunk);
+    }
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(
+        csv.contains("ACME,ACME,suppressed,suppressed,suppressed,suppressed,suppressed"),
+        "{csv}"
+    );
 
     // A data-scope claim that cannot be read makes the token invalid.
     let bad = token(&[scope::REPORTS_READ], &regions(&["Atlantis"]));

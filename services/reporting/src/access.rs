@@ -4,7 +4,8 @@
 //! organisation-limited one gets summaries, breakdowns and cross-tabs
 //! computed over its slice of learners, and PERMISSION_DENIED for the
 //! reports that cannot be computed exactly for a slice here (time series,
-//! funnel, breakdown by SKILL).
+//! funnel, breakdown by SKILL). Without `reports.exact`, breakdowns and
+//! cross-tabs withhold small counts (`crate::suppress`).
 
 use academy_domain::DomainError;
 use academy_runtime::auth::DataScope;
@@ -12,20 +13,33 @@ use academy_runtime::auth::DataScope;
 use crate::engine::Model;
 use crate::report::slice::Slice;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Access {
     pub data: DataScope,
+    /// Whether small counts are shown as they are (`reports.exact`).
+    pub exact: bool,
+    /// The minimum cell size applied when not `exact`.
+    pub min_cell_size: i64,
 }
 
 impl Access {
-    /// Everything: the default caller with auth disabled, and tools.
+    /// Everything, exactly: tools in-process.
     pub fn unlimited() -> Self {
-        Self::default()
+        Self {
+            data: DataScope::default(),
+            exact: true,
+            min_cell_size: 1,
+        }
     }
 
-    pub fn of<T>(request: &tonic::Request<T>) -> Self {
+    pub fn of<T>(request: &tonic::Request<T>, min_cell_size: i64) -> Self {
         Self {
             data: academy_runtime::auth::data_scope(request),
+            exact: academy_runtime::auth::caller_may(
+                request,
+                academy_runtime::auth::scope::REPORTS_EXACT,
+            ),
+            min_cell_size,
         }
     }
 

@@ -23,6 +23,9 @@ pub struct ReportingApi {
     engine: Engine,
     feeds: Vec<watch::Receiver<FeedState>>,
     rebuilder: Rebuilder,
+    /// Smaller breakdown counts are withheld from callers without
+    /// `reports.exact`.
+    min_cell_size: i64,
 }
 
 impl ReportingApi {
@@ -35,7 +38,14 @@ impl ReportingApi {
             engine,
             feeds,
             rebuilder,
+            min_cell_size: 5,
         }
+    }
+
+    /// Sets the minimum cell size (`ACADEMY_MIN_CELL_SIZE`).
+    pub fn with_min_cell_size(mut self, min_cell_size: i64) -> Self {
+        self.min_cell_size = min_cell_size;
+        self
     }
 
     pub fn into_server(self, max_message_bytes: usize) -> ReportingServiceServer<Self> {
@@ -82,7 +92,11 @@ impl ReportingService for ReportingApi {
         r: Request<GetProgramSummaryRequest>,
     ) -> Result<Response<ProgramSummary>, Status> {
         let model = self.engine.read().map_err(to_status)?;
-        respond(reports::summary(&model, r.get_ref(), &Access::of(&r)))
+        respond(reports::summary(
+            &model,
+            r.get_ref(),
+            &Access::of(&r, self.min_cell_size),
+        ))
     }
 
     async fn get_breakdown(
@@ -90,7 +104,11 @@ impl ReportingService for ReportingApi {
         r: Request<GetBreakdownRequest>,
     ) -> Result<Response<GetBreakdownResponse>, Status> {
         let model = self.engine.read().map_err(to_status)?;
-        respond(reports::breakdown(&model, r.get_ref(), &Access::of(&r)))
+        respond(reports::breakdown(
+            &model,
+            r.get_ref(),
+            &Access::of(&r, self.min_cell_size),
+        ))
     }
 
     async fn get_time_series(
@@ -98,7 +116,11 @@ impl ReportingService for ReportingApi {
         r: Request<GetTimeSeriesRequest>,
     ) -> Result<Response<GetTimeSeriesResponse>, Status> {
         let model = self.engine.read().map_err(to_status)?;
-        respond(reports::time_series(&model, r.get_ref(), &Access::of(&r)))
+        respond(reports::time_series(
+            &model,
+            r.get_ref(),
+            &Access::of(&r, self.min_cell_size),
+        ))
     }
 
     async fn get_funnel(
@@ -106,7 +128,11 @@ impl ReportingService for ReportingApi {
         r: Request<GetFunnelRequest>,
     ) -> Result<Response<GetFunnelResponse>, Status> {
         let model = self.engine.read().map_err(to_status)?;
-        respond(reports::funnel(&model, r.get_ref(), &Access::of(&r)))
+        respond(reports::funnel(
+            &model,
+            r.get_ref(),
+            &Access::of(&r, self.min_cell_size),
+        ))
     }
 
     async fn get_cross_tab(
@@ -114,7 +140,11 @@ impl ReportingService for ReportingApi {
         r: Request<GetCrossTabRequest>,
     ) -> Result<Response<GetCrossTabResponse>, Status> {
         let model = self.engine.read().map_err(to_status)?;
-        respond(reports::crosstab(&model, r.get_ref(), &Access::of(&r)))
+        respond(reports::crosstab(
+            &model,
+            r.get_ref(),
+            &Access::of(&r, self.min_cell_size),
+        ))
     }
 
     type ExportReportStream = CsvStream;
@@ -127,7 +157,8 @@ impl ReportingService for ReportingApi {
         // half-written file.
         let rows = {
             let model = self.engine.read().map_err(to_status)?;
-            export::rows(&model, r.get_ref(), &Access::of(&r)).map_err(to_status)?
+            export::rows(&model, r.get_ref(), &Access::of(&r, self.min_cell_size))
+                .map_err(to_status)?
         };
         let (tx, rx) = mpsc::channel(4);
         tokio::spawn(export::send(rows, tx));

@@ -105,6 +105,7 @@ pub fn breakdown_row(row: Row) -> pb::BreakdownRow {
         new_learners: row.new_learners,
         enrollments: row.enrollments,
         completions: row.completions,
+        suppressed: Vec::new(),
     }
 }
 
@@ -120,6 +121,7 @@ pub fn crosstab_row(cell: crate::report::crosstab::Cell) -> pb::CrossTabRow {
         completions: f.completions,
         completion_rate: rate(f.completed_of_created, f.enrollments),
         learning_hours: f.learning_minutes as f64 / 60.0,
+        suppressed: Vec::new(),
     }
 }
 

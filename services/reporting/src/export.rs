@@ -113,14 +113,15 @@ pub fn rows(
                 "learning_hours",
             ])];
             out.extend(b.rows.into_iter().map(|r| {
+                let shown = shown(&r.suppressed);
                 vec![
                     r.key,
                     r.label,
-                    r.new_learners.to_string(),
-                    r.enrollments.to_string(),
-                    r.completions.to_string(),
-                    r.completion_rate.to_string(),
-                    r.learning_hours.to_string(),
+                    shown("new_learners", r.new_learners.to_string()),
+                    shown("enrollments", r.enrollments.to_string()),
+                    shown("completions", r.completions.to_string()),
+                    shown("completion_rate", r.completion_rate.to_string()),
+                    shown("learning_hours", r.learning_hours.to_string()),
                 ]
             }));
             Ok(out)
@@ -189,16 +190,17 @@ pub fn rows(
                 "learning_hours",
             ])];
             out.extend(t.rows.into_iter().map(|r| {
+                let shown = shown(&r.suppressed);
                 vec![
                     r.row_key,
                     r.row_label,
                     r.column_key,
                     r.column_label,
-                    r.new_learners.to_string(),
-                    r.enrollments.to_string(),
-                    r.completions.to_string(),
-                    r.completion_rate.to_string(),
-                    r.learning_hours.to_string(),
+                    shown("new_learners", r.new_learners.to_string()),
+                    shown("enrollments", r.enrollments.to_string()),
+                    shown("completions", r.completions.to_string()),
+                    shown("completion_rate", r.completion_rate.to_string()),
+                    shown("learning_hours", r.learning_hours.to_string()),
                 ]
             }));
             Ok(out)
@@ -207,6 +209,20 @@ pub fn rows(
             "kind",
             "must be one of the REPORT_KIND_* values",
         )),
+    }
+}
+
+/// The marker a withheld figure is written as (the minimum cell size).
+pub const SUPPRESSED: &str = "suppressed";
+
+/// A figure's CSV cell: its value, or the marker when it was withheld.
+fn shown(suppressed: &[String]) -> impl Fn(&str, String) -> String + '_ {
+    move |field, value| {
+        if suppressed.iter().any(|s| s == field) {
+            SUPPRESSED.to_owned()
+        } else {
+            value
+        }
     }
 }
 

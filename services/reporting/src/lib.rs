@@ -25,6 +25,7 @@ pub mod rebuild;
 pub mod report;
 pub mod reports;
 pub mod scopes;
+pub mod suppress;
 
 use academy_proto::reporting::reporting_service_server;
 use academy_runtime::auth::ClientToken;
@@ -132,7 +133,11 @@ pub async fn serve(
     }
     services.health_check(health::CAUGHT_UP, health::caught_up(feeds.clone()));
     services
-        .add(api::ReportingApi::new(engine, feeds, rebuilder).into_server(config.max_message_bytes))
+        .add(
+            api::ReportingApi::new(engine, feeds, rebuilder)
+                .with_min_cell_size(settings.min_cell_size)
+                .into_server(config.max_message_bytes),
+        )
         .authorize(
             reporting_service_server::SERVICE_NAME,
             scopes::REPORTING_SERVICE,

@@ -6,9 +6,9 @@ use academy_proto::reporting::*;
 use academy_runtime::time::date;
 
 use crate::access::Access;
-use crate::convert;
 use crate::engine::Model;
 use crate::report::{Scope, breakdown, crosstab, funnel, rate, series, slice, summary};
+use crate::{convert, suppress};
 
 /// Largest breakdown answered.
 pub const MAX_ROWS: usize = 1000;
@@ -81,7 +81,15 @@ pub fn breakdown(
     }
     let scope = Scope::resolve(model, program_id.as_deref())?;
     let slice = access.slice(model);
-    let mut rows = breakdown::breakdown(model, &scope, &period, dimension, slice.as_ref());
+    let mut rows: Vec<BreakdownRow> =
+        breakdown::breakdown(model, &scope, &period, dimension, slice.as_ref())
+            .into_iter()
+            .map(convert::breakdown_row)
+            .collect();
+    // Withheld counts are sorted as shown, so the order tells nothing more.
+    if !access.exact {
+        suppress::breakdown(&mut rows, access.min_cell_size);
+    }
     rows.sort_by(|a, b| {
         b.enrollments
             .cmp(&a.enrollments)
@@ -89,7 +97,7 @@ pub fn breakdown(
     });
     rows.truncate(if limit == 0 { MAX_ROWS } else { limit as usize });
     Ok(GetBreakdownResponse {
-        rows: rows.into_iter().map(convert::breakdown_row).collect(),
+        rows,
         dimension: req.dimension,
         start_date: Some(date(period.start)),
         end_date: Some(date(period.end)),
@@ -205,11 +213,17 @@ pub fn crosstab(
     access.program(program_id.as_deref())?;
     let scope = Scope::resolve(model, program_id.as_deref())?;
     let slice = access.slice(model);
-    let mut cells = crosstab::crosstab(model, &scope, &period, rows, columns, slice.as_ref());
+    let mut cells: Vec<CrossTabRow> =
+        crosstab::crosstab(model, &scope, &period, rows, columns, slice.as_ref())
+            .into_iter()
+            .map(convert::crosstab_row)
+            .collect();
+    if !access.exact {
+        suppress::crosstab(&mut cells, access.min_cell_size);
+    }
     cells.sort_by(|a, b| {
-        b.figures
-            .enrollments
-            .cmp(&a.figures.enrollments)
+        b.enrollments
+            .cmp(&a.enrollments)
             .then_with(|| a.row_key.cmp(&b.row_key))
             .then_with(|| a.column_key.cmp(&b.column_key))
     });
@@ -221,7 +235,7 @@ pub fn crosstab(
     let truncated = cells.len() > limit;
     cells.truncate(limit);
     Ok(GetCrossTabResponse {
-        rows: cells.into_iter().map(convert::crosstab_row).collect(),
+        rows: cells,
         row_dimension: req.row_dimension,
         column_dimension: req.column_dimension,
         start_date: Some(date(period.start)),

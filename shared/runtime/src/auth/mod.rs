@@ -32,9 +32,11 @@ pub mod scope {
     pub const REPORTS_READ: &str = "reports.read";
     pub const EVENTS_READ: &str = "events.read";
     pub const ADMIN: &str = "admin";
+    /// Reports without the minimum cell size: small counts shown exactly.
+    pub const REPORTS_EXACT: &str = "reports.exact";
 
     /// All of them: what a development token for a person at a laptop gets.
-    pub const ALL: [&str; 8] = [
+    pub const ALL: [&str; 9] = [
         CATALOG_READ,
         CATALOG_WRITE,
         LEARNERS_READ,
@@ -43,5 +45,6 @@ pub mod scope {
         REPORTS_READ,
         EVENTS_READ,
         ADMIN,
+        REPORTS_EXACT,
     ];
 }
