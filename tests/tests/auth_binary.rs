@@ -182,6 +182,22 @@ async fn every_method_of_every_service_checks_token_and_scope() {
         );
     }
 
+    // VerifyCertificate has a scope of its own: `learners.read` (every
+    // learner's personal data) does not open it, `certificates.verify`
+    // (which opens nothing else) does.
+    let verify = "/academy.learner.v1.EnrollmentService/VerifyCertificate";
+    let reader = token(&[scope::LEARNERS_READ], Duration::from_secs(300));
+    assert_eq!(
+        call(learner.channel().await, verify, Some(&reader)).await,
+        Code::PermissionDenied
+    );
+    let verifier = token(&[scope::CERTIFICATES_VERIFY], Duration::from_secs(300));
+    assert_eq!(
+        call(learner.channel().await, verify, Some(&verifier)).await,
+        Code::InvalidArgument,
+        "admitted; the empty code is then refused"
+    );
+
     // Reporting follows both feeds with its own events.read token.
     let mut client =
         academy_proto::reporting::reporting_service_client::ReportingServiceClient::new(

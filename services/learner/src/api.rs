@@ -185,6 +185,7 @@ impl EnrollmentService for EnrollmentApi {
         &self,
         r: Request<VerifyCertificateRequest>,
     ) -> Result<Response<Certificate>, Status> {
-        respond(certificates::verify(&self.registry, r.into_inner()).await)
+        let trace = TraceContext::current();
+        respond(certificates::verify(&self.registry, r.into_inner(), trace).await)
     }
 }

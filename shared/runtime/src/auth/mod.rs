@@ -34,9 +34,11 @@ pub mod scope {
     pub const ADMIN: &str = "admin";
     /// Reports without the minimum cell size: small counts shown exactly.
     pub const REPORTS_EXACT: &str = "reports.exact";
+    /// VerifyCertificate alone: a certificate's learner name and course title.
+    pub const CERTIFICATES_VERIFY: &str = "certificates.verify";
 
     /// All of them: what a development token for a person at a laptop gets.
-    pub const ALL: [&str; 9] = [
+    pub const ALL: [&str; 10] = [
         CATALOG_READ,
         CATALOG_WRITE,
         LEARNERS_READ,
@@ -46,5 +48,6 @@ pub mod scope {
         EVENTS_READ,
         ADMIN,
         REPORTS_EXACT,
+        CERTIFICATES_VERIFY,
     ];
 }
