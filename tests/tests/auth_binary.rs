@@ -2,8 +2,9 @@
 //! the contract's descriptors, refuses a call without a token
 //! (UNAUTHENTICATED) and with a token holding every scope but its own
 //! (PERMISSION_DENIED), and admits one holding just its own scope. Health
-//! and reflection stay open; services reach each other with their own
-//! least-scope tokens; a binary with no key refuses to start.
+//! stays open and reflection takes any valid token; services reach each
+//! other with their own least-scope tokens; a binary with no key refuses
+//! to start.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -173,13 +174,32 @@ async fn every_method_of_every_service_checks_token_and_scope() {
     // audit log everywhere.
     assert_eq!(walked, (12 + 2 + 1) + (6 + 9 + 2 + 1) + (8 + 1));
 
-    // Health and reflection stay open to probes and grpcurl.
+    // Health stays open to probes; reflection takes any valid token
+    // (here one whose only scope opens nothing on these services).
+    let any = token(&[scope::CERTIFICATES_VERIFY], Duration::from_secs(300));
     for process in [&course, &learner, &reporting] {
         let channel = process.channel().await;
         assert_eq!(
             call(channel.clone(), "/grpc.health.v1.Health/Check", None).await,
             Code::Ok
         );
+        for reflection in [
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ] {
+            assert_eq!(
+                call(channel.clone(), reflection, None).await,
+                Code::Unauthenticated,
+                "{reflection} without a token"
+            );
+            // Admitted: the reflection service itself then refuses the
+            // empty request.
+            assert_eq!(
+                call(channel.clone(), reflection, Some(&any)).await,
+                Code::InvalidArgument,
+                "{reflection} with a token"
+            );
+        }
     }
 
     // VerifyCertificate has a scope of its own: `learners.read` (every

@@ -1,8 +1,9 @@
 //! Bearer-token authentication and per-method scopes.
 //!
-//! Every call but health and reflection carries `authorization: Bearer
-//! <JWT>`. The token is verified (signature, `exp`, `nbf`, `iss`, `aud`)
-//! against keys from configuration, and the method's scope, looked up by
+//! Every call but health carries `authorization: Bearer <JWT>` (reflection
+//! takes any valid token, whatever its scopes). The token is verified
+//! (signature, `exp`, `nbf`, `iss`, `aud`) against keys from
+//! configuration, and the method's scope, looked up by
 //! its `/package.Service/Method` path in the serving binary's scope table,
 //! must be among the token's space-separated `scope` claim. tonic
 //! interceptors cannot see the method, hence a tower layer.
@@ -17,8 +18,8 @@ mod verify;
 pub use client::ClientToken;
 pub use config::AuthConfig;
 pub use data_scope::{DataScope, data_scope};
-pub(crate) use layer::is_public;
 pub use layer::{AuthLayer, Caller, ScopeTable, caller_may};
+pub(crate) use layer::{is_public, is_reflection};
 pub use token::{Claims, mint, mint_limited};
 pub use verify::{AuthError, MAX_SUBJECT_LEN, MAX_TOKEN_LIFETIME_SECS, Verifier};
 
