@@ -53,6 +53,14 @@ pub async fn verify(
         .courses
         .course_title(&certificate.course_id, &trace)
         .await?;
+    // A learner's name was read: audited like any read of their record.
+    academy_runtime::audit::record_reads(
+        &registry.db,
+        "certificate.verified",
+        std::slice::from_ref(&certificate.learner_id),
+    )
+    .await
+    .map_err(db_error)?;
     Ok(pb::Certificate {
         learner_name,
         course_title,

@@ -147,8 +147,21 @@ pub async fn get(
     {
         return Err(DomainError::not_found("learner", id));
     }
-    load(registry, &id).await
+    let learner = load(registry, &id).await?;
+    audit_reads(registry, std::slice::from_ref(&learner.id)).await?;
+    Ok(learner)
 }
+
+/// Records who read these learners' records (issue #15, item 9); the
+/// answer is not sent unless the entries are written.
+async fn audit_reads(registry: &Registry, ids: &[String]) -> Result<(), DomainError> {
+    academy_runtime::audit::record_reads(&registry.db, READ, ids)
+        .await
+        .map_err(db_error)
+}
+
+/// The audit action of a read of a learner's personal data.
+pub const READ: &str = "learner.read";
 
 async fn load(registry: &Registry, id: &str) -> Result<pb::Learner, DomainError> {
     let row = learners::get(&registry.db, id)
@@ -185,6 +198,8 @@ pub async fn list(
         .await
         .map_err(db_error)?;
     let (rows, next_page_token) = page.finish(rows, |l| l.id.clone());
+    let ids: Vec<String> = rows.iter().map(|l| l.id.clone()).collect();
+    audit_reads(registry, &ids).await?;
     Ok(pb::ListLearnersResponse {
         learners: rows
             .into_iter()
