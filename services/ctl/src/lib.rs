@@ -8,4 +8,5 @@ pub mod export;
 pub mod feed;
 pub mod import;
 pub mod period;
+pub mod render;
 pub mod report;

@@ -10,7 +10,7 @@ use academy_proto::reporting::{Dimension, ExportReportRequest, Granularity, Metr
 use academy_runtime::tls::TlsConfig;
 use academyctl::client::{Bearer, connect_tls};
 use academyctl::period::PeriodArgs;
-use academyctl::{export, feed, import, report};
+use academyctl::{export, feed, import, render, report};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -153,6 +153,20 @@ enum ReportCommand {
         #[arg(long, short)]
         output: PathBuf,
     },
+    /// Writes the sponsor's document: one self-contained, printable HTML
+    /// file with charts, for a period's live figures or a published
+    /// snapshot.
+    Render {
+        #[command(flatten)]
+        scope: Scope,
+        /// A published snapshot's id: its frozen figures, period and
+        /// program (the period and program options are then ignored).
+        #[arg(long)]
+        snapshot: Option<String>,
+        /// The HTML file to write.
+        #[arg(long, short)]
+        output: PathBuf,
+    },
 }
 
 /// Which program and period a report covers.
@@ -264,6 +278,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if output.as_os_str() != "-" {
                 eprintln!("wrote {bytes} bytes to {}", output.display());
             }
+        }
+        Command::Report(ReportCommand::Render {
+            scope,
+            snapshot,
+            output,
+        }) => {
+            let mut client = reporting().await?;
+            let document = match snapshot {
+                Some(id) => render::fetch::snapshot(&mut client, &id).await?,
+                None => {
+                    render::fetch::live(&mut client, &scope.program, scope.period.to_proto())
+                        .await?
+                }
+            };
+            let html = render::html(&document)?;
+            std::fs::write(&output, &html)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
+            eprintln!("wrote {} bytes to {}", html.len(), output.display());
         }
         Command::Import(ImportCommand::Learners { file, batch_rows }) => {
             let parsed = import::read(&file)?;

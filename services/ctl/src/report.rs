@@ -156,6 +156,7 @@ mod tests {
             completion_rate: 0.3,
             learning_hours: 41.6,
             suppressed: Vec::new(),
+            targets: Vec::new(),
         }];
         let table = breakdown_table("Region", &rows);
         let lines: Vec<&str> = table.lines().collect();

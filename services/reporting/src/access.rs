@@ -78,6 +78,21 @@ impl Access {
     }
 }
 
+impl Access {
+    /// Published snapshots and targets are frozen for a whole program or
+    /// the platform, not for a slice: refused to any data-scoped token.
+    pub fn whole_data_only(&self, what: &str) -> Result<(), DomainError> {
+        if self.data.is_limited() {
+            Err(denied(&format!(
+                "{what} is not answered for a slice of the data; this token is limited \
+                 to programs, regions or organisations"
+            )))
+        } else {
+            Ok(())
+        }
+    }
+}
+
 fn denied(message: &str) -> DomainError {
     DomainError::PermissionDenied {
         message: message.to_owned(),

@@ -1,5 +1,6 @@
 //! The tonic face of the reporting service: each RPC hands its request to
-//! `reports.rs` (or `export.rs`, `rebuild.rs`) and maps the result once.
+//! `reports.rs` (or `export.rs`, `rebuild.rs`, `publish/` for snapshots and
+//! targets) and maps the result once.
 
 use academy_proto::reporting::reporting_service_server::{
     ReportingService, ReportingServiceServer,
@@ -14,6 +15,7 @@ use tonic::{Request, Response, Status};
 
 use crate::access::Access;
 use crate::engine::Engine;
+use crate::publish::Publisher;
 use crate::rebuild::Rebuilder;
 use crate::{export, reports};
 
@@ -23,6 +25,7 @@ pub struct ReportingApi {
     engine: Engine,
     feeds: Vec<watch::Receiver<FeedState>>,
     rebuilder: Rebuilder,
+    publisher: Publisher,
     /// Smaller breakdown counts are withheld from callers without
     /// `reports.exact`.
     min_cell_size: i64,
@@ -33,11 +36,13 @@ impl ReportingApi {
         engine: Engine,
         feeds: Vec<watch::Receiver<FeedState>>,
         rebuilder: Rebuilder,
+        publisher: Publisher,
     ) -> Self {
         Self {
             engine,
             feeds,
             rebuilder,
+            publisher,
             min_cell_size: 5,
         }
     }
@@ -91,24 +96,44 @@ impl ReportingService for ReportingApi {
         &self,
         r: Request<GetProgramSummaryRequest>,
     ) -> Result<Response<ProgramSummary>, Status> {
-        let model = self.engine.read().map_err(to_status)?;
-        respond(reports::summary(
-            &model,
-            r.get_ref(),
-            &Access::of(&r, self.min_cell_size),
-        ))
+        let mut summary = {
+            let model = self.engine.read().map_err(to_status)?;
+            reports::summary(&model, r.get_ref(), &Access::of(&r, self.min_cell_size))
+                .map_err(to_status)?
+        };
+        let targets = self
+            .publisher
+            .targets_for(
+                &r.get_ref().program_id,
+                summary.start_date.as_ref(),
+                summary.end_date.as_ref(),
+            )
+            .await
+            .map_err(to_status)?;
+        crate::publish::targets::on_summary(&mut summary, &targets);
+        Ok(Response::new(summary))
     }
 
     async fn get_breakdown(
         &self,
         r: Request<GetBreakdownRequest>,
     ) -> Result<Response<GetBreakdownResponse>, Status> {
-        let model = self.engine.read().map_err(to_status)?;
-        respond(reports::breakdown(
-            &model,
-            r.get_ref(),
-            &Access::of(&r, self.min_cell_size),
-        ))
+        let mut answer = {
+            let model = self.engine.read().map_err(to_status)?;
+            reports::breakdown(&model, r.get_ref(), &Access::of(&r, self.min_cell_size))
+                .map_err(to_status)?
+        };
+        let targets = self
+            .publisher
+            .targets_for(
+                &r.get_ref().program_id,
+                answer.start_date.as_ref(),
+                answer.end_date.as_ref(),
+            )
+            .await
+            .map_err(to_status)?;
+        crate::publish::targets::on_breakdown(&mut answer, &targets);
+        Ok(Response::new(answer))
     }
 
     async fn get_time_series(
@@ -182,5 +207,62 @@ impl ReportingService for ReportingApi {
                 .await
                 .map(|generation| RebuildProjectionsResponse { generation }),
         )
+    }
+
+    async fn publish_report(
+        &self,
+        r: Request<PublishReportRequest>,
+    ) -> Result<Response<PublishedReport>, Status> {
+        Access::of(&r, self.min_cell_size)
+            .whole_data_only("PublishReport")
+            .map_err(to_status)?;
+        respond(self.publisher.publish(r.get_ref()).await)
+    }
+
+    async fn get_published_report(
+        &self,
+        r: Request<GetPublishedReportRequest>,
+    ) -> Result<Response<PublishedReport>, Status> {
+        Access::of(&r, self.min_cell_size)
+            .whole_data_only("GetPublishedReport")
+            .map_err(to_status)?;
+        respond(self.publisher.get(r.get_ref()).await)
+    }
+
+    async fn list_published_reports(
+        &self,
+        r: Request<ListPublishedReportsRequest>,
+    ) -> Result<Response<ListPublishedReportsResponse>, Status> {
+        Access::of(&r, self.min_cell_size)
+            .whole_data_only("ListPublishedReports")
+            .map_err(to_status)?;
+        respond(self.publisher.list(r.get_ref()).await)
+    }
+
+    async fn compare_with_published(
+        &self,
+        r: Request<CompareWithPublishedRequest>,
+    ) -> Result<Response<CompareWithPublishedResponse>, Status> {
+        Access::of(&r, self.min_cell_size)
+            .whole_data_only("CompareWithPublished")
+            .map_err(to_status)?;
+        respond(self.publisher.compare(r.get_ref()).await)
+    }
+
+    async fn set_target(&self, r: Request<SetTargetRequest>) -> Result<Response<Target>, Status> {
+        Access::of(&r, self.min_cell_size)
+            .whole_data_only("SetTarget")
+            .map_err(to_status)?;
+        respond(self.publisher.set_target(r.get_ref()).await)
+    }
+
+    async fn list_targets(
+        &self,
+        r: Request<ListTargetsRequest>,
+    ) -> Result<Response<ListTargetsResponse>, Status> {
+        Access::of(&r, self.min_cell_size)
+            .whole_data_only("ListTargets")
+            .map_err(to_status)?;
+        respond(self.publisher.list_targets(r.get_ref()).await)
     }
 }

@@ -93,6 +93,11 @@ pub fn summary(
         end_date: Some(date(period.end)),
         previous_period: Some(period_figures(previous, before)),
         growth_rate: growth_rate(current.registered_learners, previous.registered_learners),
+        // Targets live in the database: the API adds them; reports.rs
+        // adds the year before.
+        targets: Vec::new(),
+        year_before: None,
+        year_on_year_growth: 0.0,
     }
 }
 
@@ -105,6 +110,7 @@ pub fn breakdown_row(row: Row) -> pb::BreakdownRow {
         new_learners: row.new_learners,
         enrollments: row.enrollments,
         completions: row.completions,
+        targets: Vec::new(),
         suppressed: Vec::new(),
     }
 }

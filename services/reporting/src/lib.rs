@@ -10,7 +10,8 @@
 //! (`load.rs` reads the tables at start, `model.rs` applies each committed
 //! batch). `rebuild.rs` builds and swaps generations; `health.rs` says when
 //! a replica has caught up; the lease that picks the writing replica is
-//! `academy_runtime::feed::lease`.
+//! `academy_runtime::feed::lease`. `publish/` freezes a period's figures
+//! into append-only snapshots (PublishReport and friends).
 
 pub mod access;
 pub mod api;
@@ -21,6 +22,7 @@ pub mod export;
 pub mod health;
 pub mod migration;
 pub mod projection;
+pub mod publish;
 pub mod rebuild;
 pub mod report;
 pub mod reports;
@@ -98,6 +100,7 @@ pub async fn serve(
         );
     }
     let feeds: Vec<_> = followers.iter().map(Follower::state).collect();
+    let publisher = publish::Publisher::new(db.clone(), engine.clone());
     let rebuilder = rebuild::Rebuilder::new(
         db.clone(),
         engine.clone(),
@@ -134,7 +137,7 @@ pub async fn serve(
     services.health_check(health::CAUGHT_UP, health::caught_up(feeds.clone()));
     services
         .add(
-            api::ReportingApi::new(engine, feeds, rebuilder)
+            api::ReportingApi::new(engine, feeds, rebuilder, publisher)
                 .with_min_cell_size(settings.min_cell_size)
                 .into_server(config.max_message_bytes),
         )

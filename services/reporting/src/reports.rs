@@ -16,7 +16,7 @@ pub const MAX_ROWS: usize = 1000;
 pub const MAX_CELLS: usize = 10_000;
 
 /// Adds the period's violations to `v`; the period when it is valid.
-fn period(
+pub(crate) fn period(
     v: &mut Violations,
     value: Option<&academy_proto::reporting::Period>,
 ) -> Result<Option<Period>, DomainError> {
@@ -53,7 +53,13 @@ pub fn summary(
     };
     let current = figures(&period);
     let previous = figures(&before);
-    Ok(convert::summary(&current, &period, &previous, &before))
+    let mut answer = convert::summary(&current, &period, &previous, &before);
+    let year_ago = summary::year_before(&period);
+    let then = figures(&year_ago);
+    answer.year_before = Some(convert::period_figures(&then, &year_ago));
+    answer.year_on_year_growth =
+        summary::growth_rate(current.registered_learners, then.registered_learners);
+    Ok(answer)
 }
 
 pub fn breakdown(

@@ -1,8 +1,9 @@
 //! The scope each reporting method needs: reports `reports.read`, a
-//! projection rebuild `admin`. The server refuses to start if a method of
+//! projection rebuild `admin`, publishing a snapshot or setting a target
+//! `reports.publish`. The server refuses to start if a method of
 //! the contract is missing here.
 
-use academy_runtime::auth::scope::{ADMIN, EVENTS_READ, REPORTS_READ};
+use academy_runtime::auth::scope::{ADMIN, EVENTS_READ, REPORTS_PUBLISH, REPORTS_READ};
 
 pub const REPORTING_SERVICE: &[(&str, &str)] = &[
     ("GetProgramSummary", REPORTS_READ),
@@ -13,6 +14,12 @@ pub const REPORTING_SERVICE: &[(&str, &str)] = &[
     ("GetFeedStatus", REPORTS_READ),
     ("RebuildProjections", ADMIN),
     ("GetCrossTab", REPORTS_READ),
+    ("PublishReport", REPORTS_PUBLISH),
+    ("GetPublishedReport", REPORTS_READ),
+    ("ListPublishedReports", REPORTS_READ),
+    ("CompareWithPublished", REPORTS_READ),
+    ("SetTarget", REPORTS_PUBLISH),
+    ("ListTargets", REPORTS_READ),
 ];
 
 /// What this service's own calls to the feeds need.

@@ -1,10 +1,13 @@
 //! The reporting service's schema: feed cursors, the projections, their
-//! generation and the lease of the replica that writes them.
+//! generation and the lease of the replica that writes them; published
+//! report snapshots, the idempotency keys of PublishReport, and targets.
 
 use sea_orm_migration::prelude::*;
 
 mod m20261128_000005_create_projections;
 mod m20261130_000006_create_generations;
+mod m20261130_000007_create_published_reports;
+mod m20261130_000008_create_targets;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -18,6 +21,10 @@ impl MigratorTrait for Migrator {
             Box::new(academy_runtime::audit::migration::CreateAuditLog),
             Box::new(m20261130_000006_create_generations::Migration),
             Box::new(academy_runtime::feed::lease::CreateFeedLeases),
+            Box::new(academy_runtime::idempotency::CreateIdempotencyKeys),
+            Box::new(academy_runtime::idempotency::ScopeIdempotencyKeys),
+            Box::new(m20261130_000007_create_published_reports::Migration),
+            Box::new(m20261130_000008_create_targets::Migration),
         ]
     }
 }

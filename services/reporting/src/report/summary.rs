@@ -1,6 +1,7 @@
 //! The headline figures of a period.
 
 use academy_domain::Period;
+use chrono::Months;
 
 use super::{Scope, days, rate};
 use crate::engine::{Day, Model, day_of};
@@ -50,5 +51,16 @@ pub fn growth_rate(current: i64, previous: i64) -> f64 {
         0.0
     } else {
         current as f64 / previous as f64 - 1.0
+    }
+}
+
+/// The same period one year earlier: both dates moved back 12 months
+/// (29 February becomes the 28th); a half stays a half.
+pub fn year_before(period: &Period) -> Period {
+    let back = |d: chrono::NaiveDate| d.checked_sub_months(Months::new(12)).unwrap_or(d);
+    Period {
+        start: back(period.start),
+        end: back(period.end),
+        half: period.half.map(|h| h.previous().previous()),
     }
 }

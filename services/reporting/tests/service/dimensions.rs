@@ -27,7 +27,7 @@ const DIMENSIONS: [Dimension; 7] = [
     Dimension::Skill,
 ];
 
-fn expected(
+pub(crate) fn expected(
     model: &Model,
     program: Option<&str>,
     p: &Period,

@@ -241,7 +241,10 @@ async fn seed(stack: &Stack) -> String {
 /// Waits until reporting has applied every event the producers hold now,
 /// asking them directly: the heads reporting reports are refreshed only
 /// every few seconds, and a late batch would be a commit during a "read".
-async fn caught_up_with_producers(stack: &Stack, reports: &mut ReportingServiceClient<Channel>) {
+pub(crate) async fn caught_up_with_producers(
+    stack: &Stack,
+    reports: &mut ReportingServiceClient<Channel>,
+) {
     let mut heads = Vec::new();
     for (source, addr) in [("course", stack.course), ("learner", stack.learner)] {
         let head = EventFeedClient::new(Stack::channel(addr).await)
@@ -652,6 +655,148 @@ async fn far_off_dates_are_invalid(db: TestDb) {
 }
 
 academy_testkit::on_both_backends!(far_off_dates_are_invalid);
+
+impl Hostile {
+    /// A call that may write when its input is valid: a refusal must have
+    /// committed nothing, and the service must answer afterwards.
+    fn write<T>(
+        &self,
+        name: &str,
+        call: impl Future<Output = Result<Response<T>, Status>>,
+    ) -> Result<Option<T>, TestCaseError> {
+        self.rt.block_on(async {
+            let before = self.commits.version().await;
+            let result = call.await;
+            let outcome: Outcome = h::judge(name, &result)?;
+            if !outcome.accepted() {
+                let after = self.commits.version().await;
+                prop_assert_eq!(before, after, "{} refused but committed", name);
+            }
+            self.alive(name).await?;
+            Ok(result.ok().map(Response::into_inner))
+        })
+    }
+}
+
+#[test]
+fn publishing_refuses_hostile_input_without_writing() {
+    let t = Hostile::start();
+    let strategy = (
+        program_id(t.program_id.clone()),
+        period(),
+        prop_oneof![Just(String::new()), h::text(), h::huge()],
+        prop_oneof![Just(String::new()), h::text()],
+        prop_oneof![Just(String::new()), h::text()],
+    );
+    h::check(
+        "PublishReport",
+        strategy,
+        |(program_id, period, note, reason, request_id)| {
+            let req = PublishReportRequest {
+                period,
+                program_id,
+                note,
+                request_id,
+                reason,
+            };
+            let mut c = t.reports.clone();
+            if let Some(report) =
+                t.write("PublishReport", async move { c.publish_report(req).await })?
+            {
+                let mut c = t.reports.clone();
+                let id = report.id.clone();
+                let again = t.read("GetPublishedReport", async move {
+                    c.get_published_report(GetPublishedReportRequest { id })
+                        .await
+                })?;
+                prop_assert_eq!(again, Some(report));
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn snapshot_reads_refuse_hostile_input_without_writing() {
+    let t = Hostile::start();
+    let strategy = (
+        h::id(),
+        program_id(t.program_id.clone()),
+        period(),
+        h::int32(),
+        prop_oneof![Just(String::new()), h::text(), h::page_token("None/None")],
+    );
+    h::check(
+        "GetPublishedReport/ListPublishedReports/CompareWithPublished/ListTargets",
+        strategy,
+        |(id, program_id, period, page_size, page_token)| {
+            let mut c = t.reports.clone();
+            let req = GetPublishedReportRequest { id: id.clone() };
+            t.read("GetPublishedReport", async move {
+                c.get_published_report(req).await
+            })?;
+            let mut c = t.reports.clone();
+            let req = CompareWithPublishedRequest { snapshot_id: id };
+            t.read("CompareWithPublished", async move {
+                c.compare_with_published(req).await
+            })?;
+            let mut c = t.reports.clone();
+            let req = ListPublishedReportsRequest {
+                period: period.clone(),
+                program_id: program_id.clone(),
+                page_size,
+                page_token,
+            };
+            if let Some(list) = t.read("ListPublishedReports", async move {
+                c.list_published_reports(req).await
+            })? {
+                prop_assert!(page_size >= 0 && list.reports.is_empty());
+            }
+            let mut c = t.reports.clone();
+            let req = ListTargetsRequest { program_id, period };
+            t.read("ListTargets", async move { c.list_targets(req).await })?;
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn targets_refuse_hostile_input_without_writing() {
+    let t = Hostile::start();
+    let strategy = (
+        program_id(t.program_id.clone()),
+        period(),
+        (h::enum_value(), h::enum_value()),
+        prop_oneof![
+            Just(String::new()),
+            Just("Baku".to_owned()),
+            h::text(),
+            h::huge()
+        ],
+        h::double(),
+    );
+    h::check(
+        "SetTarget",
+        strategy,
+        |(program_id, period, (metric, dimension), key, value)| {
+            let req = SetTargetRequest {
+                program_id,
+                period,
+                metric,
+                dimension,
+                key,
+                value,
+            };
+            let mut c = t.reports.clone();
+            if let Some(target) = t.write("SetTarget", async move { c.set_target(req).await })? {
+                prop_assert!(value.is_finite() && value >= 0.0);
+                prop_assert!((1..=7).contains(&metric) && (0..=7).contains(&dimension));
+                prop_assert_eq!(target.value, value);
+            }
+            Ok(())
+        },
+    );
+}
 
 #[test]
 fn crosstab_refuses_hostile_input_without_writing() {

@@ -10,4 +10,8 @@ mod exactness;
 mod hostile;
 mod lease;
 mod model;
+mod publish;
+mod restate;
 mod stack;
+mod targets;
+mod yoy;

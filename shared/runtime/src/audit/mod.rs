@@ -47,6 +47,12 @@ pub(crate) fn current() -> CallInfo {
     })
 }
 
+/// Who is making the current call (the token's subject), or the system
+/// outside one; for records that name their author themselves.
+pub fn current_actor() -> String {
+    current().actor
+}
+
 /// One committed change, as the audit log describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {

@@ -33,13 +33,15 @@ pub mod scope {
     pub const REPORTS_READ: &str = "reports.read";
     pub const EVENTS_READ: &str = "events.read";
     pub const ADMIN: &str = "admin";
+    /// Freezing a period's report figures into a published snapshot.
+    pub const REPORTS_PUBLISH: &str = "reports.publish";
     /// Reports without the minimum cell size: small counts shown exactly.
     pub const REPORTS_EXACT: &str = "reports.exact";
     /// VerifyCertificate alone: a certificate's learner name and course title.
     pub const CERTIFICATES_VERIFY: &str = "certificates.verify";
 
     /// All of them: what a development token for a person at a laptop gets.
-    pub const ALL: [&str; 10] = [
+    pub const ALL: [&str; 11] = [
         CATALOG_READ,
         CATALOG_WRITE,
         LEARNERS_READ,
@@ -48,6 +50,7 @@ pub mod scope {
         REPORTS_READ,
         EVENTS_READ,
         ADMIN,
+        REPORTS_PUBLISH,
         REPORTS_EXACT,
         CERTIFICATES_VERIFY,
     ];

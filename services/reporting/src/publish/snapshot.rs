@@ -1,0 +1,151 @@
+//! What a snapshot freezes, computed from one consistent model through the
+//! same report functions the Get RPCs use (so a snapshot and a live answer
+//! can only differ because the data did), and its digest.
+
+use academy_domain::{DomainError, Period};
+use academy_proto::reporting as pb;
+use academy_runtime::time::date;
+use prost::Message;
+use sha2::{Digest, Sha256};
+
+use crate::access::Access;
+use crate::engine::Model;
+use crate::reports;
+
+/// Dimensions and metrics in enum order: a snapshot holds every one.
+const DIMENSIONS: [pb::Dimension; 7] = [
+    pb::Dimension::Region,
+    pb::Dimension::Gender,
+    pb::Dimension::AgeBand,
+    pb::Dimension::EmploymentStatus,
+    pb::Dimension::Organization,
+    pb::Dimension::Course,
+    pb::Dimension::Skill,
+];
+const METRICS: [pb::Metric; 7] = [
+    pb::Metric::RegisteredLearners,
+    pb::Metric::NewLearners,
+    pb::Metric::ActiveLearners,
+    pb::Metric::Enrollments,
+    pb::Metric::Completions,
+    pb::Metric::CertificatesIssued,
+    pb::Metric::LearningHours,
+];
+
+/// The figures of `period` for `program_id` (empty: the platform) as the
+/// model has them now, with the feed positions they reflect. Provenance
+/// (version, actor, time, note) is filled in by the caller.
+pub fn figures(
+    model: &Model,
+    period: &Period,
+    program_id: &str,
+) -> Result<pb::PublishedContent, DomainError> {
+    // A half stays a half: its previous period is the previous half.
+    let proto_period = match period.half {
+        Some(half) => pb::Period {
+            half: half.to_string(),
+            ..Default::default()
+        },
+        None => pb::Period {
+            half: String::new(),
+            start_date: Some(date(period.start)),
+            end_date: Some(date(period.end)),
+        },
+    };
+    let summary = reports::summary(
+        model,
+        &pb::GetProgramSummaryRequest {
+            program_id: program_id.to_owned(),
+            period: Some(proto_period.clone()),
+        },
+        &Access::unlimited(),
+    )?;
+    let breakdowns = DIMENSIONS
+        .iter()
+        .map(|d| {
+            reports::breakdown(
+                model,
+                &pb::GetBreakdownRequest {
+                    program_id: program_id.to_owned(),
+                    period: Some(proto_period.clone()),
+                    dimension: *d as i32,
+                    limit: 0,
+                },
+                &Access::unlimited(),
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let funnel = reports::funnel(
+        model,
+        &pb::GetFunnelRequest {
+            program_id: program_id.to_owned(),
+            period: Some(proto_period),
+        },
+        &Access::unlimited(),
+    )?;
+    let series = METRICS
+        .iter()
+        .map(|m| {
+            reports::time_series(
+                model,
+                &pb::GetTimeSeriesRequest {
+                    program_id: program_id.to_owned(),
+                    metric: *m as i32,
+                    granularity: pb::Granularity::Month as i32,
+                    start_date: Some(date(period.start)),
+                    end_date: Some(date(period.end)),
+                },
+                &Access::unlimited(),
+            )
+            .map(|s| pb::MetricSeries {
+                metric: *m as i32,
+                points: s.points,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(pb::PublishedContent {
+        start_date: Some(date(period.start)),
+        end_date: Some(date(period.end)),
+        program_id: program_id.to_owned(),
+        positions: ["course", "learner"]
+            .into_iter()
+            .map(|service| pb::FeedPosition {
+                service: service.to_owned(),
+                sequence: model.position(service),
+            })
+            .collect(),
+        summary: Some(summary),
+        breakdowns,
+        funnel: Some(funnel),
+        series,
+        half: period.half.map(|h| h.to_string()).unwrap_or_default(),
+        ..Default::default()
+    })
+}
+
+/// Whether nothing happened in the period: no one new, active, enrolled,
+/// completing or certified (a snapshot of it would publish only zeros).
+pub fn is_empty(content: &pb::PublishedContent) -> bool {
+    content.summary.as_ref().is_none_or(|s| {
+        s.new_learners == 0
+            && s.active_learners == 0
+            && s.enrollments == 0
+            && s.completions == 0
+            && s.certificates_issued == 0
+    })
+}
+
+/// The canonical encoding of a snapshot: its protobuf encoding, fields in
+/// field-number order (prost, like every standard encoder, writes them so;
+/// the content has no maps, whose order would vary).
+pub fn encode(content: &pb::PublishedContent) -> Vec<u8> {
+    content.encode_to_vec()
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn digest(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

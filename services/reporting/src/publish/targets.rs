@@ -1,0 +1,299 @@
+//! Targets: SetTarget and ListTargets, and the attainment each summary and
+//! breakdown answer carries.
+
+use academy_domain::{DomainError, Period, Violations, text};
+use academy_proto::reporting as pb;
+use academy_runtime::audit;
+use academy_runtime::db::{begin_write, db_error};
+use academy_runtime::feed::outbox::placeholders;
+use academy_runtime::time::{date, parse_date};
+use chrono::{NaiveDate, Utc};
+use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
+
+use super::Publisher;
+use crate::report::{Scope, breakdown};
+use crate::{convert, reports};
+
+/// Longest dimension key accepted (organisations are free text).
+const MAX_KEY: usize = 200;
+
+fn day(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// The value of `metric` in a summary, if it has one.
+fn summary_value(s: &pb::ProgramSummary, metric: i32) -> Option<f64> {
+    use pb::Metric as M;
+    Some(match M::try_from(metric).ok()? {
+        M::RegisteredLearners => s.registered_learners as f64,
+        M::NewLearners => s.new_learners as f64,
+        M::ActiveLearners => s.active_learners as f64,
+        M::Enrollments => s.enrollments as f64,
+        M::Completions => s.completions as f64,
+        M::CertificatesIssued => s.certificates_issued as f64,
+        M::LearningHours => s.learning_hours,
+        M::Unspecified => return None,
+    })
+}
+
+/// The value of `metric` in a breakdown row, if rows carry it.
+fn row_value(r: &pb::BreakdownRow, metric: i32) -> Option<f64> {
+    use pb::Metric as M;
+    match M::try_from(metric).ok()? {
+        M::NewLearners => Some(r.new_learners as f64),
+        M::Enrollments => Some(r.enrollments as f64),
+        M::Completions => Some(r.completions as f64),
+        M::LearningHours => Some(r.learning_hours),
+        _ => None,
+    }
+}
+
+fn attainment(t: &pb::Target, actual: f64) -> pb::TargetAttainment {
+    pb::TargetAttainment {
+        metric: t.metric,
+        target: t.value,
+        actual,
+        attainment: if t.value == 0.0 {
+            0.0
+        } else {
+            actual / t.value
+        },
+    }
+}
+
+/// Puts the headline targets on `summary`.
+pub fn on_summary(summary: &mut pb::ProgramSummary, targets: &[pb::Target]) {
+    summary.targets = targets
+        .iter()
+        .filter(|t| t.dimension == 0)
+        .filter_map(|t| summary_value(summary, t.metric).map(|v| attainment(t, v)))
+        .collect();
+}
+
+/// Puts each row's targets on the rows of `answer`.
+pub fn on_breakdown(answer: &mut pb::GetBreakdownResponse, targets: &[pb::Target]) {
+    for row in &mut answer.rows {
+        row.targets = targets
+            .iter()
+            .filter(|t| t.dimension == answer.dimension && t.key == row.key)
+            .filter_map(|t| row_value(row, t.metric).map(|v| attainment(t, v)))
+            .collect();
+    }
+}
+
+/// Whether `key` is a value of `dimension`: among the rows of its
+/// breakdown over all time on the platform (the fixed dimensions list every
+/// value; courses, skills and organisations those seen in the data).
+fn known_key(model: &crate::engine::Model, dimension: breakdown::Dimension, key: &str) -> bool {
+    let all_time = Period {
+        start: NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN),
+        end: NaiveDate::from_ymd_opt(2999, 12, 31).unwrap_or(NaiveDate::MAX),
+        half: None,
+    };
+    breakdown::breakdown(model, &Scope { program: None }, &all_time, dimension, None)
+        .iter()
+        .any(|r| r.key == key)
+}
+
+impl Publisher {
+    pub async fn set_target(&self, req: &pb::SetTargetRequest) -> Result<pb::Target, DomainError> {
+        let mut v = Violations::new();
+        let program_id = v.check(convert::program_id(&req.program_id)).flatten();
+        let period = reports::period(&mut v, req.period.as_ref())?;
+        v.check(convert::metric(req.metric));
+        let dimension = if req.dimension == 0 {
+            None
+        } else {
+            v.check(convert::dimension(req.dimension))
+        };
+        let key = v.check(text::optional("key", &req.key, MAX_KEY));
+        if !req.value.is_finite() || req.value < 0.0 {
+            v.push(academy_domain::FieldViolation::new(
+                "value",
+                "must be a finite number, not negative",
+            ));
+        }
+        v.finish()?;
+        let (Some(period), Some(key)) = (period, key) else {
+            return Err(DomainError::internal(
+                "validation passed with a missing field",
+            ));
+        };
+        let target = pb::Target {
+            program_id: program_id.clone().unwrap_or_default(),
+            start_date: Some(date(period.start)),
+            end_date: Some(date(period.end)),
+            metric: req.metric,
+            dimension: req.dimension,
+            key: key.clone(),
+            value: req.value,
+        };
+        {
+            let model = self.engine.read()?;
+            Scope::resolve(&model, program_id.as_deref())?;
+            match dimension {
+                None if !key.is_empty() => {
+                    return Err(DomainError::invalid("key", "needs a dimension"));
+                }
+                None => {}
+                Some(d) => {
+                    let probe = pb::BreakdownRow::default();
+                    if row_value(&probe, req.metric).is_none() {
+                        return Err(DomainError::invalid(
+                            "metric",
+                            "a breakdown row carries only NEW_LEARNERS, ENROLLMENTS, COMPLETIONS and LEARNING_HOURS",
+                        ));
+                    }
+                    if !known_key(&model, d, &key) {
+                        return Err(DomainError::invalid(
+                            "key",
+                            format!(
+                                "{} is not a value of this dimension",
+                                text::excerpt(&key, 40)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        let txn = begin_write(&self.db).await.map_err(db_error)?;
+        let write = async {
+            upsert(&txn, &target, period.start, period.end).await?;
+            audit::record(
+                &txn,
+                audit::Change {
+                    action: "SetTarget".to_owned(),
+                    resource_id: target.program_id.clone(),
+                    count: 1,
+                    first_sequence: 0,
+                    last_sequence: 0,
+                },
+            )
+            .await
+        };
+        match write.await {
+            Ok(()) => txn.commit().await.map_err(db_error)?,
+            Err(err) => {
+                let _ = txn.rollback().await;
+                return Err(db_error(err));
+            }
+        }
+        Ok(target)
+    }
+
+    pub async fn list_targets(
+        &self,
+        req: &pb::ListTargetsRequest,
+    ) -> Result<pb::ListTargetsResponse, DomainError> {
+        let mut v = Violations::new();
+        let program_id = v.check(convert::program_id(&req.program_id)).flatten();
+        let period = reports::period(&mut v, req.period.as_ref())?;
+        v.finish()?;
+        let period = period.ok_or_else(|| DomainError::internal("no period after validation"))?;
+        let targets = self
+            .targets(
+                program_id.as_deref().unwrap_or(""),
+                period.start,
+                period.end,
+            )
+            .await?;
+        Ok(pb::ListTargetsResponse { targets })
+    }
+
+    /// The targets of exactly this program ("" platform) and period.
+    pub async fn targets(
+        &self,
+        program_id: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> Result<Vec<pb::Target>, DomainError> {
+        select(&self.db, program_id, start, end)
+            .await
+            .map_err(db_error)
+    }
+
+    /// The targets for an answer about `program_id` (as the request gave
+    /// it, already validated) between the answer's dates.
+    pub async fn targets_for(
+        &self,
+        program_id: &str,
+        start: Option<&academy_proto::google::r#type::Date>,
+        end: Option<&academy_proto::google::r#type::Date>,
+    ) -> Result<Vec<pb::Target>, DomainError> {
+        let program = convert::program_id(program_id)?.unwrap_or_default();
+        let (Ok(start), Ok(end)) = (parse_date("start_date", start), parse_date("end_date", end))
+        else {
+            return Err(DomainError::internal("an answer without its dates"));
+        };
+        self.targets(&program, start, end).await
+    }
+}
+
+async fn upsert<C: ConnectionTrait>(
+    txn: &C,
+    t: &pb::Target,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<(), DbErr> {
+    let backend = txn.get_database_backend();
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        placeholders(
+            backend,
+            "INSERT INTO r_target (program_id, period_start, period_end, metric, dimension, \
+             key, value, set_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (program_id, period_start, period_end, metric, dimension, key) \
+             DO UPDATE SET value = excluded.value, set_time = excluded.set_time",
+        ),
+        [
+            Value::from(t.program_id.as_str()),
+            Value::from(day(start)),
+            Value::from(day(end)),
+            Value::from(t.metric),
+            Value::from(t.dimension),
+            Value::from(t.key.as_str()),
+            Value::from(t.value),
+            Value::from(Utc::now()),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+async fn select<C: ConnectionTrait>(
+    db: &C,
+    program_id: &str,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<Vec<pb::Target>, DbErr> {
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            placeholders(
+                backend,
+                "SELECT metric, dimension, key, value FROM r_target \
+                 WHERE program_id = ? AND period_start = ? AND period_end = ? \
+                 ORDER BY dimension, key, metric",
+            ),
+            [
+                Value::from(program_id),
+                Value::from(day(start)),
+                Value::from(day(end)),
+            ],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(pb::Target {
+                program_id: program_id.to_owned(),
+                start_date: Some(date(start)),
+                end_date: Some(date(end)),
+                metric: r.try_get("", "metric")?,
+                dimension: r.try_get("", "dimension")?,
+                key: r.try_get("", "key")?,
+                value: r.try_get("", "value")?,
+            })
+        })
+        .collect()
+}

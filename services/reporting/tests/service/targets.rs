@@ -1,0 +1,321 @@
+//! SetTarget and ListTargets: summary and breakdown answers carry each
+//! target with the figure it aims at (checked against the independent
+//! model) and its attainment; a snapshot keeps the targets it was
+//! published with; bad targets are refused and write nothing.
+
+use academy_domain::Period;
+use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
+use academy_proto::reporting::{self as pb, Dimension, Metric};
+use academy_testkit::{TestDb, on_both_backends};
+use tonic::Code;
+use tonic::transport::Channel;
+
+use crate::exactness::{half, history};
+use crate::hostile::caught_up_with_producers;
+use crate::model::*;
+use crate::publish::publish;
+use crate::stack::Stack;
+
+on_both_backends!(targets_carry_attainment_and_stay_with_snapshots,);
+
+fn target(
+    program: &str,
+    metric: Metric,
+    d: Dimension,
+    key: &str,
+    value: f64,
+) -> pb::SetTargetRequest {
+    pb::SetTargetRequest {
+        program_id: program.into(),
+        period: Some(half("2024-H2")),
+        metric: metric as i32,
+        dimension: d as i32,
+        key: key.into(),
+        value,
+    }
+}
+
+async fn list(reports: &mut ReportingServiceClient<Channel>, program: &str) -> Vec<pb::Target> {
+    reports
+        .list_targets(pb::ListTargetsRequest {
+            program_id: program.into(),
+            period: Some(half("2024-H2")),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .targets
+}
+
+async fn targets_carry_attainment_and_stay_with_snapshots(db: TestDb) {
+    let stack = Stack::start(db).await;
+    let mut model = Model::default();
+    let program = history(&stack, &mut model).await;
+    let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
+    caught_up_with_producers(&stack, &mut reports).await;
+    let period = Period::half("period", "2024-H2").unwrap();
+
+    for req in [
+        target("", Metric::NewLearners, Dimension::Unspecified, "", 20.0),
+        target("", Metric::LearningHours, Dimension::Unspecified, "", 10.0),
+        target(
+            &program,
+            Metric::Enrollments,
+            Dimension::Unspecified,
+            "",
+            8.0,
+        ),
+        target("", Metric::NewLearners, Dimension::Region, "Baku", 4.0),
+        target("", Metric::Enrollments, Dimension::Gender, "FEMALE", 5.0),
+    ] {
+        let set = reports.set_target(req.clone()).await.unwrap().into_inner();
+        assert_eq!((set.metric, set.value), (req.metric, req.value));
+    }
+    // Setting a target again replaces it.
+    reports
+        .set_target(target(
+            "",
+            Metric::NewLearners,
+            Dimension::Unspecified,
+            "",
+            25.0,
+        ))
+        .await
+        .unwrap();
+    let platform = list(&mut reports, "").await;
+    assert_eq!(platform.len(), 4, "{platform:?}");
+    assert_eq!(list(&mut reports, &program).await.len(), 1);
+
+    let summary = reports
+        .get_program_summary(pb::GetProgramSummaryRequest {
+            program_id: String::new(),
+            period: Some(half("2024-H2")),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let want = model.figures(None, &period);
+    let carried: Vec<_> = summary
+        .targets
+        .iter()
+        .map(|t| (t.metric, t.target, t.actual, t.attainment))
+        .collect();
+    assert_eq!(
+        carried,
+        [
+            (
+                Metric::NewLearners as i32,
+                25.0,
+                want.new as f64,
+                want.new as f64 / 25.0
+            ),
+            (
+                Metric::LearningHours as i32,
+                10.0,
+                want.minutes as f64 / 60.0,
+                want.minutes as f64 / 60.0 / 10.0
+            ),
+        ]
+    );
+    let in_program = reports
+        .get_program_summary(pb::GetProgramSummaryRequest {
+            program_id: program.clone(),
+            period: Some(half("2024-H2")),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let want_program = model.figures(Some(&program), &period);
+    assert_eq!(in_program.targets.len(), 1);
+    assert_eq!(
+        in_program.targets[0].actual,
+        want_program.enrollments as f64
+    );
+    // Another period has none.
+    let other = reports
+        .get_program_summary(pb::GetProgramSummaryRequest {
+            program_id: String::new(),
+            period: Some(half("2024-H1")),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(other.targets.is_empty());
+
+    let by_region = model.by_learner(&period, |l| l.region.clone());
+    let by_gender = model.by_learner(&period, |l| l.gender.clone());
+    for (d, key, metric, target, want) in [
+        (
+            Dimension::Region,
+            "Baku",
+            Metric::NewLearners,
+            4.0,
+            by_region.get("Baku").map_or(0, |r| r.new),
+        ),
+        (
+            Dimension::Gender,
+            "FEMALE",
+            Metric::Enrollments,
+            5.0,
+            by_gender.get("FEMALE").map_or(0, |r| r.enrollments),
+        ),
+    ] {
+        let answer = reports
+            .get_breakdown(pb::GetBreakdownRequest {
+                program_id: String::new(),
+                period: Some(half("2024-H2")),
+                dimension: d as i32,
+                limit: 0,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        for row in &answer.rows {
+            if row.key == key {
+                let t = &row.targets;
+                assert_eq!(t.len(), 1, "{key}");
+                assert_eq!((t[0].metric, t[0].target), (metric as i32, target));
+                assert_eq!(t[0].actual, want as f64, "{key}");
+                assert_eq!(t[0].attainment, want as f64 / target);
+            } else {
+                assert!(row.targets.is_empty(), "{}", row.key);
+            }
+        }
+    }
+
+    // A snapshot keeps the targets it was published with.
+    let published = reports
+        .publish_report(publish("2024-H2", ""))
+        .await
+        .unwrap()
+        .into_inner();
+    let content = published.content.clone().unwrap();
+    assert_eq!(content.targets, platform);
+    assert_eq!(content.summary.as_ref().unwrap().targets, summary.targets);
+    reports
+        .set_target(target(
+            "",
+            Metric::NewLearners,
+            Dimension::Unspecified,
+            "",
+            30.0,
+        ))
+        .await
+        .unwrap();
+    let again = reports
+        .get_published_report(pb::GetPublishedReportRequest {
+            id: published.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again, published);
+    let live = reports
+        .get_program_summary(pb::GetProgramSummaryRequest {
+            program_id: String::new(),
+            period: Some(half("2024-H2")),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(live.targets[0].target, 30.0);
+    let compared = reports
+        .compare_with_published(pb::CompareWithPublishedRequest {
+            snapshot_id: published.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!compared.drifted, "a new target is not a restated figure");
+
+    // Bad targets: the exact code, nothing written.
+    let before = list(&mut reports, "").await;
+    let bad = [
+        (
+            target("", Metric::NewLearners, Dimension::Unspecified, "", -1.0),
+            Code::InvalidArgument,
+        ),
+        (
+            target(
+                "",
+                Metric::NewLearners,
+                Dimension::Unspecified,
+                "",
+                f64::NAN,
+            ),
+            Code::InvalidArgument,
+        ),
+        (
+            target(
+                "",
+                Metric::NewLearners,
+                Dimension::Unspecified,
+                "",
+                f64::INFINITY,
+            ),
+            Code::InvalidArgument,
+        ),
+        (
+            target("", Metric::Unspecified, Dimension::Unspecified, "", 1.0),
+            Code::InvalidArgument,
+        ),
+        (
+            pb::SetTargetRequest {
+                metric: 99,
+                ..target("", Metric::NewLearners, Dimension::Unspecified, "", 1.0)
+            },
+            Code::InvalidArgument,
+        ),
+        (
+            target("", Metric::NewLearners, Dimension::Region, "Atlantis", 1.0),
+            Code::InvalidArgument,
+        ),
+        (
+            target(
+                "",
+                Metric::NewLearners,
+                Dimension::Course,
+                "no-such-course",
+                1.0,
+            ),
+            Code::InvalidArgument,
+        ),
+        (
+            target("", Metric::ActiveLearners, Dimension::Region, "Baku", 1.0),
+            Code::InvalidArgument,
+        ),
+        (
+            target("", Metric::NewLearners, Dimension::Unspecified, "Baku", 1.0),
+            Code::InvalidArgument,
+        ),
+        (
+            pb::SetTargetRequest {
+                dimension: 42,
+                ..target("", Metric::NewLearners, Dimension::Region, "Baku", 1.0)
+            },
+            Code::InvalidArgument,
+        ),
+        (
+            target(
+                "00000000-0000-4000-8000-000000000000",
+                Metric::NewLearners,
+                Dimension::Unspecified,
+                "",
+                1.0,
+            ),
+            Code::NotFound,
+        ),
+        (
+            pb::SetTargetRequest {
+                period: None,
+                ..target("", Metric::NewLearners, Dimension::Unspecified, "", 1.0)
+            },
+            Code::InvalidArgument,
+        ),
+    ];
+    for (req, code) in bad {
+        let err = reports.set_target(req.clone()).await.unwrap_err();
+        assert_eq!(err.code(), code, "{req:?}: {err:?}");
+    }
+    assert_eq!(list(&mut reports, "").await, before);
+}
