@@ -16,7 +16,8 @@ use academy_proto::course::{
 use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{
-    EmploymentStatus, EnrollRequest, EraseLearnerRequest, Gender, Learner, RegisterLearnerRequest,
+    EmploymentStatus, EnrollRequest, EraseLearnerRequest, Gender, GetLearnerRequest, Learner,
+    ListLearnersRequest, RegisterLearnerRequest,
 };
 use academy_runtime::auth::{mint, scope};
 use academy_testkit::TestDb;
@@ -345,6 +346,54 @@ async fn walkthrough(database: Option<(&str, &str)>) {
     }
     let after = entries(learner.channel().await, ListAuditEntriesRequest::default()).await;
     assert_eq!(summary(&after), summary(&learner_log));
+
+    // Reads of personal data are audited too: who read whose record. A
+    // read that finds nobody records nothing.
+    let mut learners = LearnerServiceClient::new(learner.channel().await);
+    let reader = |message| authed(message, "reader:nigar", &[scope::LEARNERS_READ]);
+    learners
+        .get_learner(reader(GetLearnerRequest {
+            id: registered.id.clone(),
+        }))
+        .await
+        .unwrap();
+    let missing = learners
+        .get_learner(reader(GetLearnerRequest {
+            id: "01900000-0000-7000-8000-000000000000".into(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    let listed = learners
+        .list_learners(authed(
+            ListLearnersRequest {
+                page_size: 10,
+                ..Default::default()
+            },
+            "reader:nigar",
+            &[scope::LEARNERS_READ],
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .learners;
+    assert_eq!(listed.len(), 1);
+    let reads = entries(
+        learner.channel().await,
+        ListAuditEntriesRequest {
+            actor: "reader:nigar".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        summary(&reads),
+        vec![
+            row("reader:nigar", "ListLearners", "learner.read", id),
+            row("reader:nigar", "GetLearner", "learner.read", id),
+        ]
+    );
+    assert!(reads.iter().all(|e| e.first_sequence == 0));
     println!(
         "audit: course {} entries, learner {} entries; tampering refused",
         course_log.len(),

@@ -2,8 +2,9 @@
 //! the contract's descriptors, refuses a call without a token
 //! (UNAUTHENTICATED) and with a token holding every scope but its own
 //! (PERMISSION_DENIED), and admits one holding just its own scope. Health
-//! and reflection stay open; services reach each other with their own
-//! least-scope tokens; a binary with no key refuses to start.
+//! stays open and reflection takes any valid token; services reach each
+//! other with their own least-scope tokens; a binary with no key refuses
+//! to start.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -171,18 +172,54 @@ async fn every_method_of_every_service_checks_token_and_scope() {
     println!("walked {walked} methods × (no token, wrong scope, right scope)");
     // Per binary: its own services, the feed where it produces one, and the
     // audit log everywhere. Reporting: 7 reports and admin methods, 6 of
-    // published results (publish, get, list, compare, set and list targets).
-    // Issue #17 added LookupCourse (course) and LookupLearner, SyncLearners (learner).
-    assert_eq!(walked, (13 + 2 + 1) + (8 + 9 + 2 + 1) + (7 + 6 + 1));
+    // published results (publish, get, list, compare, set and list targets),
+    // GetCrossTab. Issue #17 added LookupCourse (course) and LookupLearner,
+    // SyncLearners (learner).
+    assert_eq!(walked, (13 + 2 + 1) + (8 + 9 + 2 + 1) + (7 + 6 + 1 + 1));
 
-    // Health and reflection stay open to probes and grpcurl.
+    // Health stays open to probes; reflection takes any valid token
+    // (here one whose only scope opens nothing on these services).
+    let any = token(&[scope::CERTIFICATES_VERIFY], Duration::from_secs(300));
     for process in [&course, &learner, &reporting] {
         let channel = process.channel().await;
         assert_eq!(
             call(channel.clone(), "/grpc.health.v1.Health/Check", None).await,
             Code::Ok
         );
+        for reflection in [
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ] {
+            assert_eq!(
+                call(channel.clone(), reflection, None).await,
+                Code::Unauthenticated,
+                "{reflection} without a token"
+            );
+            // Admitted: the reflection service itself then refuses the
+            // empty request.
+            assert_eq!(
+                call(channel.clone(), reflection, Some(&any)).await,
+                Code::InvalidArgument,
+                "{reflection} with a token"
+            );
+        }
     }
+
+    // VerifyCertificate has a scope of its own: `learners.read` (every
+    // learner's personal data) does not open it, `certificates.verify`
+    // (which opens nothing else) does.
+    let verify = "/academy.learner.v1.EnrollmentService/VerifyCertificate";
+    let reader = token(&[scope::LEARNERS_READ], Duration::from_secs(300));
+    assert_eq!(
+        call(learner.channel().await, verify, Some(&reader)).await,
+        Code::PermissionDenied
+    );
+    let verifier = token(&[scope::CERTIFICATES_VERIFY], Duration::from_secs(300));
+    assert_eq!(
+        call(learner.channel().await, verify, Some(&verifier)).await,
+        Code::InvalidArgument,
+        "admitted; the empty code is then refused"
+    );
 
     // Reporting follows both feeds with its own events.read token.
     let mut client =
@@ -227,6 +264,7 @@ async fn expired_forged_and_foreign_tokens_are_refused() {
             nbf: now - 7200,
             exp: now - 3600,
             scope: "catalog.read".into(),
+            data: Default::default(),
         },
         &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
     )

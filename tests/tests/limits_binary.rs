@@ -90,3 +90,73 @@ async fn a_connection_flood_does_not_grow_memory_for_good() {
         "serving after the flood"
     );
 }
+
+/// Health says NOT_SERVING while every in-flight slot is taken (issue #15,
+/// item 3), so a readiness probe sends new work elsewhere, and SERVING
+/// again once calls end, cancelled ones included.
+#[tokio::test]
+async fn health_turns_not_serving_while_the_in_flight_limit_is_exhausted() {
+    use academy_proto::learner::RegisterLearnerRequest;
+    use academy_proto::learner::learner_service_client::LearnerServiceClient;
+
+    let course = ServiceProcess::start("academy-course", &[]).await;
+    let course_url = course.endpoint();
+    let learner = ServiceProcess::start(
+        "academy-learner",
+        &[
+            ("ACADEMY_COURSE_ENDPOINT", course_url.as_str()),
+            ("ACADEMY_MAX_CONCURRENT_CALLS", "4"),
+            ("ACADEMY_STREAM_IDLE_TIMEOUT_SECS", "120"),
+        ],
+    )
+    .await;
+    assert_eq!(learner.health().await, Some(ServingStatus::Serving as i32));
+    let client = LearnerServiceClient::new(learner.channel().await);
+    // Four imports that never send a row hold the four slots.
+    let held: Vec<_> = (0..4)
+        .map(|_| {
+            let mut client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .import_learners(tokio_stream::pending::<RegisterLearnerRequest>())
+                    .await
+            })
+        })
+        .collect();
+    let mut saw_not_serving = false;
+    for _ in 0..50 {
+        if learner.health().await == Some(ServingStatus::NotServing as i32) {
+            saw_not_serving = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        saw_not_serving,
+        "health still SERVING with every slot taken"
+    );
+    let refused = client
+        .clone()
+        .list_learners(academy_proto::learner::ListLearnersRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
+    // The clients give up: their slots free and health comes back.
+    for task in &held {
+        task.abort();
+    }
+    let mut serving = false;
+    for _ in 0..50 {
+        if learner.health().await == Some(ServingStatus::Serving as i32) {
+            serving = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(serving, "health did not come back once the slots were free");
+    client
+        .clone()
+        .list_learners(academy_proto::learner::ListLearnersRequest::default())
+        .await
+        .expect("served again");
+}

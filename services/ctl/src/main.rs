@@ -99,6 +99,17 @@ struct TokenArgs {
     /// Hours until the token expires (at most 24: the services refuse longer).
     #[arg(long, default_value_t = 12)]
     ttl_hours: u64,
+    /// Limit the token to this program (its `programs` claim); repeatable.
+    #[arg(long = "program")]
+    programs: Vec<String>,
+    /// Limit the token to learners of this region (its `regions` claim);
+    /// repeatable.
+    #[arg(long = "region")]
+    regions: Vec<String>,
+    /// Limit the token to learners of this organisation (its
+    /// `organizations` claim); repeatable.
+    #[arg(long = "organization")]
+    organizations: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,12 +134,15 @@ enum ReportCommand {
     Export {
         #[command(flatten)]
         scope: Scope,
-        /// summary, breakdown, time-series or funnel.
+        /// summary, breakdown, time-series, funnel or cross-tab.
         #[arg(long, value_parser = parse_kind)]
         kind: ReportKind,
-        /// For breakdown: what to split by.
+        /// For breakdown and cross-tab: what to split by (a cross-tab's rows).
         #[arg(long, value_parser = parse_dimension)]
         dimension: Option<Dimension>,
+        /// For cross-tab: the second dimension (its columns).
+        #[arg(long, value_parser = parse_dimension)]
+        second_dimension: Option<Dimension>,
         /// For time-series: day, week or month.
         #[arg(long, value_parser = parse_granularity)]
         granularity: Option<Granularity>,
@@ -246,6 +260,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             scope,
             kind,
             dimension,
+            second_dimension,
             granularity,
             metric,
             output,
@@ -257,6 +272,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 dimension: dimension.unwrap_or_default() as i32,
                 granularity: granularity.unwrap_or_default() as i32,
                 metric: metric.unwrap_or_default() as i32,
+                second_dimension: second_dimension.unwrap_or_default() as i32,
             };
             let bytes = export::export_csv(&mut reporting().await?, request, &output).await?;
             if output.as_os_str() != "-" {
@@ -335,12 +351,19 @@ fn token(args: &TokenArgs) -> anyhow::Result<String> {
             "--ttl-hours must be 1 to {max_hours}: the services refuse longer-lived tokens"
         );
     }
-    academy_runtime::auth::mint(
+    let claim = |values: &[String]| (!values.is_empty()).then(|| values.to_vec());
+    let data = academy_runtime::auth::DataScope {
+        programs: claim(&args.programs),
+        regions: claim(&args.regions),
+        organizations: claim(&args.organizations),
+    };
+    academy_runtime::auth::mint_limited(
         &args.secret,
         &args.issuer,
         &args.audience,
         &args.subject,
         &scopes,
+        &data,
         std::time::Duration::from_secs(args.ttl_hours.saturating_mul(3600)),
     )
 }
@@ -367,7 +390,7 @@ fn parse_dimension(text: &str) -> Result<Dimension, String> {
 fn parse_kind(text: &str) -> Result<ReportKind, String> {
     ReportKind::from_str_name(&proto_name("REPORT_KIND_", text))
         .filter(|k| *k != ReportKind::Unspecified)
-        .ok_or_else(|| "expected summary, breakdown, time-series or funnel".into())
+        .ok_or_else(|| "expected summary, breakdown, time-series, funnel or cross-tab".into())
 }
 
 fn parse_granularity(text: &str) -> Result<Granularity, String> {

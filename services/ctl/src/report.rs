@@ -97,14 +97,25 @@ pub fn breakdown_table(title: &str, rows: &[BreakdownRow]) -> String {
         "new", "enrollments", "completions", "completion", "hours"
     );
     for r in rows {
+        // A figure withheld by the minimum cell size shows as "-".
+        let shown = |field: &str, value: String| {
+            if r.suppressed.iter().any(|s| s == field) {
+                "-".to_owned()
+            } else {
+                value
+            }
+        };
         out += &format!(
-            "  {:<26}{:>10}{:>13}{:>13}{:>11.1}%{:>10.0}\n",
+            "  {:<26}{:>10}{:>13}{:>13}{:>12}{:>10}\n",
             r.label,
-            r.new_learners,
-            r.enrollments,
-            r.completions,
-            r.completion_rate * 100.0,
-            r.learning_hours
+            shown("new_learners", r.new_learners.to_string()),
+            shown("enrollments", r.enrollments.to_string()),
+            shown("completions", r.completions.to_string()),
+            shown(
+                "completion_rate",
+                format!("{:.1}%", r.completion_rate * 100.0)
+            ),
+            shown("learning_hours", format!("{:.0}", r.learning_hours)),
         );
     }
     out
@@ -144,6 +155,7 @@ mod tests {
             completions: 9,
             completion_rate: 0.3,
             learning_hours: 41.6,
+            suppressed: Vec::new(),
             targets: Vec::new(),
         }];
         let table = breakdown_table("Region", &rows);

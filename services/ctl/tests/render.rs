@@ -25,6 +25,7 @@ fn row(key: &str, label: &str, new: i64, enrollments: i64) -> BreakdownRow {
         completion_rate: 0.31,
         learning_hours: enrollments as f64 * 2.5,
         targets: Vec::new(),
+        suppressed: Vec::new(),
     }
 }
 

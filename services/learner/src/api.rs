@@ -6,12 +6,26 @@ use academy_proto::learner::enrollment_service_server::{
 };
 use academy_proto::learner::learner_service_server::{LearnerService, LearnerServiceServer};
 use academy_proto::learner::*;
-use academy_runtime::auth::{caller_may, scope};
+use academy_runtime::auth::{caller_may, data_scope, scope};
 use academy_runtime::respond;
 use academy_runtime::trace::TraceContext;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::rpc::{Registry, bulk_enroll, certificates, enrollments, import, learners, progress};
+
+/// Refuses a call from a token limited to a slice of the data (its
+/// `programs`, `regions` or `organizations` claims): only GetLearner and
+/// ListLearners answer within a slice; the other methods would read or
+/// change learners outside it (issue #15, item 6).
+fn whole_data_only<T>(r: &Request<T>) -> Result<(), Status> {
+    if data_scope(r).is_limited() {
+        return Err(Status::permission_denied(
+            "this token is limited to a slice of the data (programs, regions or organizations); \
+             only GetLearner and ListLearners answer within a slice",
+        ));
+    }
+    Ok(())
+}
 
 /// `academy.learner.v1.LearnerService`.
 #[derive(Debug, Clone)]
@@ -55,6 +69,7 @@ impl LearnerService for LearnerApi {
         &self,
         r: Request<RegisterLearnerRequest>,
     ) -> Result<Response<Learner>, Status> {
+        whole_data_only(&r)?;
         let reads = caller_may(&r, scope::LEARNERS_READ);
         respond(learners::register(&self.registry, r.into_inner(), reads).await)
     }
@@ -63,20 +78,23 @@ impl LearnerService for LearnerApi {
         &self,
         r: Request<GetLearnerRequest>,
     ) -> Result<Response<Learner>, Status> {
-        respond(learners::get(&self.registry, r.into_inner()).await)
+        let data = data_scope(&r);
+        respond(learners::get(&self.registry, r.into_inner(), &data).await)
     }
 
     async fn list_learners(
         &self,
         r: Request<ListLearnersRequest>,
     ) -> Result<Response<ListLearnersResponse>, Status> {
-        respond(learners::list(&self.registry, r.into_inner()).await)
+        let data = data_scope(&r);
+        respond(learners::list(&self.registry, r.into_inner(), &data).await)
     }
 
     async fn update_learner(
         &self,
         r: Request<UpdateLearnerRequest>,
     ) -> Result<Response<Learner>, Status> {
+        whole_data_only(&r)?;
         let reads = caller_may(&r, scope::LEARNERS_READ);
         respond(learners::update(&self.registry, r.into_inner(), reads).await)
     }
@@ -85,6 +103,7 @@ impl LearnerService for LearnerApi {
         &self,
         r: Request<Streaming<RegisterLearnerRequest>>,
     ) -> Result<Response<ImportLearnersResponse>, Status> {
+        whole_data_only(&r)?;
         let reads = caller_may(&r, scope::LEARNERS_READ);
         respond(import::import(&self.registry, r.into_inner(), reads).await)
     }
@@ -93,6 +112,7 @@ impl LearnerService for LearnerApi {
         &self,
         r: Request<EraseLearnerRequest>,
     ) -> Result<Response<Learner>, Status> {
+        whole_data_only(&r)?;
         respond(learners::erase(&self.registry, r.into_inner()).await)
     }
 
@@ -115,6 +135,7 @@ impl LearnerService for LearnerApi {
 #[tonic::async_trait]
 impl EnrollmentService for EnrollmentApi {
     async fn enroll(&self, r: Request<EnrollRequest>) -> Result<Response<Enrollment>, Status> {
+        whole_data_only(&r)?;
         let trace = TraceContext::current();
         respond(enrollments::enroll(&self.registry, r.into_inner(), trace).await)
     }
@@ -123,6 +144,7 @@ impl EnrollmentService for EnrollmentApi {
         &self,
         r: Request<GetEnrollmentRequest>,
     ) -> Result<Response<Enrollment>, Status> {
+        whole_data_only(&r)?;
         respond(enrollments::get(&self.registry, r.into_inner()).await)
     }
 
@@ -130,6 +152,7 @@ impl EnrollmentService for EnrollmentApi {
         &self,
         r: Request<ListEnrollmentsRequest>,
     ) -> Result<Response<ListEnrollmentsResponse>, Status> {
+        whole_data_only(&r)?;
         respond(enrollments::list(&self.registry, r.into_inner()).await)
     }
 
@@ -137,6 +160,7 @@ impl EnrollmentService for EnrollmentApi {
         &self,
         r: Request<Streaming<EnrollRequest>>,
     ) -> Result<Response<BulkEnrollResponse>, Status> {
+        whole_data_only(&r)?;
         let trace = TraceContext::current();
         respond(bulk_enroll::bulk_enroll(&self.registry, r.into_inner(), trace).await)
     }
@@ -145,6 +169,7 @@ impl EnrollmentService for EnrollmentApi {
         &self,
         r: Request<RecordProgressRequest>,
     ) -> Result<Response<Enrollment>, Status> {
+        whole_data_only(&r)?;
         let trace = TraceContext::current();
         respond(progress::record(&self.registry, r.into_inner(), trace).await)
     }
@@ -153,6 +178,7 @@ impl EnrollmentService for EnrollmentApi {
         &self,
         r: Request<Streaming<RecordProgressRequest>>,
     ) -> Result<Response<BulkRecordProgressResponse>, Status> {
+        whole_data_only(&r)?;
         let trace = TraceContext::current();
         respond(progress::record_many(&self.registry, r.into_inner(), trace).await)
     }
@@ -161,6 +187,7 @@ impl EnrollmentService for EnrollmentApi {
         &self,
         r: Request<WithdrawEnrollmentRequest>,
     ) -> Result<Response<Enrollment>, Status> {
+        whole_data_only(&r)?;
         respond(enrollments::withdraw(&self.registry, r.into_inner()).await)
     }
 
@@ -168,6 +195,7 @@ impl EnrollmentService for EnrollmentApi {
         &self,
         r: Request<ListCertificatesRequest>,
     ) -> Result<Response<ListCertificatesResponse>, Status> {
+        whole_data_only(&r)?;
         respond(certificates::list(&self.registry, r.into_inner()).await)
     }
 
@@ -175,6 +203,7 @@ impl EnrollmentService for EnrollmentApi {
         &self,
         r: Request<VerifyCertificateRequest>,
     ) -> Result<Response<Certificate>, Status> {
-        respond(certificates::verify(&self.registry, r.into_inner()).await)
+        let trace = TraceContext::current();
+        respond(certificates::verify(&self.registry, r.into_inner(), trace).await)
     }
 }

@@ -305,6 +305,8 @@ pub fn certificate_to_proto(c: certificate::Model) -> pb::Certificate {
         course_id: c.course_id,
         enrollment_id: c.enrollment_id,
         issue_time: Some(timestamp(c.issue_time)),
+        learner_name: String::new(),
+        course_title: String::new(),
     }
 }
 

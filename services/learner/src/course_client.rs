@@ -98,6 +98,27 @@ impl CourseClient {
         })
     }
 
+    /// The course's title, whatever its state (a certificate outlives the
+    /// course's publication).
+    pub async fn course_title(
+        &self,
+        course_id: &str,
+        trace: &TraceContext,
+    ) -> Result<String, DomainError> {
+        let mut request = Request::new(GetCourseRequest {
+            id: course_id.to_owned(),
+        });
+        self.prepare(&mut request, trace);
+        let course = self
+            .client
+            .clone()
+            .get_course(request)
+            .await
+            .map_err(|status| classify(status, "course", course_id))?
+            .into_inner();
+        Ok(course.title)
+    }
+
     /// Fails unless the program exists and includes the course.
     pub async fn ensure_program_includes(
         &self,

@@ -1,8 +1,11 @@
 //! The scope each learner-service method needs: reads `learners.read`,
-//! changes `learners.write`, erasure its own `learners.erase`. The server
+//! changes `learners.write`, erasure its own `learners.erase`, certificate
+//! verification its own `certificates.verify`. The server
 //! refuses to start if a method of the contract is missing here.
 
-use academy_runtime::auth::scope::{CATALOG_READ, LEARNERS_ERASE, LEARNERS_READ, LEARNERS_WRITE};
+use academy_runtime::auth::scope::{
+    CATALOG_READ, CERTIFICATES_VERIFY, LEARNERS_ERASE, LEARNERS_READ, LEARNERS_WRITE,
+};
 
 pub const LEARNER_SERVICE: &[(&str, &str)] = &[
     ("RegisterLearner", LEARNERS_WRITE),
@@ -24,7 +27,7 @@ pub const ENROLLMENT_SERVICE: &[(&str, &str)] = &[
     ("BulkRecordProgress", LEARNERS_WRITE),
     ("WithdrawEnrollment", LEARNERS_WRITE),
     ("ListCertificates", LEARNERS_READ),
-    ("VerifyCertificate", LEARNERS_READ),
+    ("VerifyCertificate", CERTIFICATES_VERIFY),
 ];
 
 /// What this service's own calls to the course service need.

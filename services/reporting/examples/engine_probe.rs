@@ -59,6 +59,7 @@ async fn main() -> anyhow::Result<()> {
                     program_id: scope.clone(),
                     period: period(&half),
                 },
+                &academy_reporting::access::Access::unlimited(),
             )
             .is_ok()
         });
@@ -76,6 +77,26 @@ async fn main() -> anyhow::Result<()> {
                         dimension: d,
                         limit: 0,
                     },
+                    &academy_reporting::access::Access::unlimited(),
+                )
+                .is_ok()
+            });
+        }
+        for (rows, columns) in [
+            (pb::Dimension::Gender, pb::Dimension::Region),
+            (pb::Dimension::Course, pb::Dimension::Organization),
+        ] {
+            time(&format!("cross-tab {rows:?} x {columns:?}"), &|| {
+                reports::crosstab(
+                    &model,
+                    &pb::GetCrossTabRequest {
+                        program_id: scope.clone(),
+                        period: period(&half),
+                        row_dimension: rows as i32,
+                        column_dimension: columns as i32,
+                        limit: 0,
+                    },
+                    &academy_reporting::access::Access::unlimited(),
                 )
                 .is_ok()
             });
@@ -87,6 +108,7 @@ async fn main() -> anyhow::Result<()> {
                     program_id: scope.clone(),
                     period: period(&half),
                 },
+                &academy_reporting::access::Access::unlimited(),
             )
             .is_ok()
         });
@@ -109,6 +131,7 @@ async fn main() -> anyhow::Result<()> {
                             day: 30,
                         }),
                     },
+                    &academy_reporting::access::Access::unlimited(),
                 )
                 .is_ok()
             });

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
+use crate::access::Access;
 use crate::engine::Engine;
 use crate::publish::Publisher;
 use crate::rebuild::Rebuilder;
@@ -25,6 +26,9 @@ pub struct ReportingApi {
     feeds: Vec<watch::Receiver<FeedState>>,
     rebuilder: Rebuilder,
     publisher: Publisher,
+    /// Smaller breakdown counts are withheld from callers without
+    /// `reports.exact`.
+    min_cell_size: i64,
 }
 
 impl ReportingApi {
@@ -39,7 +43,14 @@ impl ReportingApi {
             feeds,
             rebuilder,
             publisher,
+            min_cell_size: 5,
         }
+    }
+
+    /// Sets the minimum cell size (`ACADEMY_MIN_CELL_SIZE`).
+    pub fn with_min_cell_size(mut self, min_cell_size: i64) -> Self {
+        self.min_cell_size = min_cell_size;
+        self
     }
 
     pub fn into_server(self, max_message_bytes: usize) -> ReportingServiceServer<Self> {
@@ -87,7 +98,8 @@ impl ReportingService for ReportingApi {
     ) -> Result<Response<ProgramSummary>, Status> {
         let mut summary = {
             let model = self.engine.read().map_err(to_status)?;
-            reports::summary(&model, r.get_ref()).map_err(to_status)?
+            reports::summary(&model, r.get_ref(), &Access::of(&r, self.min_cell_size))
+                .map_err(to_status)?
         };
         let targets = self
             .publisher
@@ -108,7 +120,8 @@ impl ReportingService for ReportingApi {
     ) -> Result<Response<GetBreakdownResponse>, Status> {
         let mut answer = {
             let model = self.engine.read().map_err(to_status)?;
-            reports::breakdown(&model, r.get_ref()).map_err(to_status)?
+            reports::breakdown(&model, r.get_ref(), &Access::of(&r, self.min_cell_size))
+                .map_err(to_status)?
         };
         let targets = self
             .publisher
@@ -128,7 +141,11 @@ impl ReportingService for ReportingApi {
         r: Request<GetTimeSeriesRequest>,
     ) -> Result<Response<GetTimeSeriesResponse>, Status> {
         let model = self.engine.read().map_err(to_status)?;
-        respond(reports::time_series(&model, r.get_ref()))
+        respond(reports::time_series(
+            &model,
+            r.get_ref(),
+            &Access::of(&r, self.min_cell_size),
+        ))
     }
 
     async fn get_funnel(
@@ -136,7 +153,23 @@ impl ReportingService for ReportingApi {
         r: Request<GetFunnelRequest>,
     ) -> Result<Response<GetFunnelResponse>, Status> {
         let model = self.engine.read().map_err(to_status)?;
-        respond(reports::funnel(&model, r.get_ref()))
+        respond(reports::funnel(
+            &model,
+            r.get_ref(),
+            &Access::of(&r, self.min_cell_size),
+        ))
+    }
+
+    async fn get_cross_tab(
+        &self,
+        r: Request<GetCrossTabRequest>,
+    ) -> Result<Response<GetCrossTabResponse>, Status> {
+        let model = self.engine.read().map_err(to_status)?;
+        respond(reports::crosstab(
+            &model,
+            r.get_ref(),
+            &Access::of(&r, self.min_cell_size),
+        ))
     }
 
     type ExportReportStream = CsvStream;
@@ -149,7 +182,8 @@ impl ReportingService for ReportingApi {
         // half-written file.
         let rows = {
             let model = self.engine.read().map_err(to_status)?;
-            export::rows(&model, r.get_ref()).map_err(to_status)?
+            export::rows(&model, r.get_ref(), &Access::of(&r, self.min_cell_size))
+                .map_err(to_status)?
         };
         let (tx, rx) = mpsc::channel(4);
         tokio::spawn(export::send(rows, tx));
@@ -179,6 +213,9 @@ impl ReportingService for ReportingApi {
         &self,
         r: Request<PublishReportRequest>,
     ) -> Result<Response<PublishedReport>, Status> {
+        Access::of(&r, self.min_cell_size)
+            .whole_data_only("PublishReport")
+            .map_err(to_status)?;
         respond(self.publisher.publish(r.get_ref()).await)
     }
 
@@ -186,6 +223,9 @@ impl ReportingService for ReportingApi {
         &self,
         r: Request<GetPublishedReportRequest>,
     ) -> Result<Response<PublishedReport>, Status> {
+        Access::of(&r, self.min_cell_size)
+            .whole_data_only("GetPublishedReport")
+            .map_err(to_status)?;
         respond(self.publisher.get(r.get_ref()).await)
     }
 
@@ -193,6 +233,9 @@ impl ReportingService for ReportingApi {
         &self,
         r: Request<ListPublishedReportsRequest>,
     ) -> Result<Response<ListPublishedReportsResponse>, Status> {
+        Access::of(&r, self.min_cell_size)
+            .whole_data_only("ListPublishedReports")
+            .map_err(to_status)?;
         respond(self.publisher.list(r.get_ref()).await)
     }
 
@@ -200,10 +243,16 @@ impl ReportingService for ReportingApi {
         &self,
         r: Request<CompareWithPublishedRequest>,
     ) -> Result<Response<CompareWithPublishedResponse>, Status> {
+        Access::of(&r, self.min_cell_size)
+            .whole_data_only("CompareWithPublished")
+            .map_err(to_status)?;
         respond(self.publisher.compare(r.get_ref()).await)
     }
 
     async fn set_target(&self, r: Request<SetTargetRequest>) -> Result<Response<Target>, Status> {
+        Access::of(&r, self.min_cell_size)
+            .whole_data_only("SetTarget")
+            .map_err(to_status)?;
         respond(self.publisher.set_target(r.get_ref()).await)
     }
 
@@ -211,6 +260,9 @@ impl ReportingService for ReportingApi {
         &self,
         r: Request<ListTargetsRequest>,
     ) -> Result<Response<ListTargetsResponse>, Status> {
+        Access::of(&r, self.min_cell_size)
+            .whole_data_only("ListTargets")
+            .map_err(to_status)?;
         respond(self.publisher.list_targets(r.get_ref()).await)
     }
 }

@@ -111,6 +111,23 @@ pub fn breakdown_row(row: Row) -> pb::BreakdownRow {
         enrollments: row.enrollments,
         completions: row.completions,
         targets: Vec::new(),
+        suppressed: Vec::new(),
+    }
+}
+
+pub fn crosstab_row(cell: crate::report::crosstab::Cell) -> pb::CrossTabRow {
+    let f = cell.figures;
+    pb::CrossTabRow {
+        row_key: cell.row_key,
+        row_label: cell.row_label,
+        column_key: cell.column_key,
+        column_label: cell.column_label,
+        new_learners: f.new_learners,
+        enrollments: f.enrollments,
+        completions: f.completions,
+        completion_rate: rate(f.completed_of_created, f.enrollments),
+        learning_hours: f.learning_minutes as f64 / 60.0,
+        suppressed: Vec::new(),
     }
 }
 

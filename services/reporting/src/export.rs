@@ -8,6 +8,7 @@ use academy_domain::csv::neutralise;
 use academy_proto::reporting::*;
 use academy_runtime::time::date;
 
+use crate::access::Access;
 use crate::engine::Model;
 use tokio::sync::mpsc;
 use tonic::Status;
@@ -25,7 +26,11 @@ pub async fn send(rows: Vec<Vec<String>>, tx: mpsc::Sender<Result<ExportReportRe
 
 /// Validates and answers the report before streaming, so a bad request is an
 /// error status, not a half-written file.
-pub fn rows(model: &Model, req: &ExportReportRequest) -> Result<Vec<Vec<String>>, DomainError> {
+pub fn rows(
+    model: &Model,
+    req: &ExportReportRequest,
+    access: &Access,
+) -> Result<Vec<Vec<String>>, DomainError> {
     let kind = ReportKind::try_from(req.kind).unwrap_or(ReportKind::Unspecified);
     let fmt_date = |d: Option<academy_proto::google::r#type::Date>| {
         d.map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
@@ -39,6 +44,7 @@ pub fn rows(model: &Model, req: &ExportReportRequest) -> Result<Vec<Vec<String>>
                     program_id: req.program_id.clone(),
                     period: req.period.clone(),
                 },
+                access,
             )?;
             let mut out = vec![header(&[
                 "period_start",
@@ -95,6 +101,7 @@ pub fn rows(model: &Model, req: &ExportReportRequest) -> Result<Vec<Vec<String>>
                     dimension: req.dimension,
                     limit: 0,
                 },
+                access,
             )?;
             let mut out = vec![header(&[
                 "key",
@@ -106,14 +113,15 @@ pub fn rows(model: &Model, req: &ExportReportRequest) -> Result<Vec<Vec<String>>
                 "learning_hours",
             ])];
             out.extend(b.rows.into_iter().map(|r| {
+                let shown = shown(&r.suppressed);
                 vec![
                     r.key,
                     r.label,
-                    r.new_learners.to_string(),
-                    r.enrollments.to_string(),
-                    r.completions.to_string(),
-                    r.completion_rate.to_string(),
-                    r.learning_hours.to_string(),
+                    shown("new_learners", r.new_learners.to_string()),
+                    shown("enrollments", r.enrollments.to_string()),
+                    shown("completions", r.completions.to_string()),
+                    shown("completion_rate", r.completion_rate.to_string()),
+                    shown("learning_hours", r.learning_hours.to_string()),
                 ]
             }));
             Ok(out)
@@ -129,6 +137,7 @@ pub fn rows(model: &Model, req: &ExportReportRequest) -> Result<Vec<Vec<String>>
                     start_date: Some(date(period.start)),
                     end_date: Some(date(period.end)),
                 },
+                access,
             )?;
             let mut out = vec![header(&["date", "value"])];
             out.extend(
@@ -145,6 +154,7 @@ pub fn rows(model: &Model, req: &ExportReportRequest) -> Result<Vec<Vec<String>>
                     program_id: req.program_id.clone(),
                     period: req.period.clone(),
                 },
+                access,
             )?;
             let mut out = vec![header(&["stage", "count", "conversion_from_previous"])];
             out.extend(f.stages.into_iter().map(|s| {
@@ -156,10 +166,63 @@ pub fn rows(model: &Model, req: &ExportReportRequest) -> Result<Vec<Vec<String>>
             }));
             Ok(out)
         }
+        ReportKind::CrossTab => {
+            let t = reports::crosstab(
+                model,
+                &GetCrossTabRequest {
+                    program_id: req.program_id.clone(),
+                    period: req.period.clone(),
+                    row_dimension: req.dimension,
+                    column_dimension: req.second_dimension,
+                    limit: 0,
+                },
+                access,
+            )?;
+            let mut out = vec![header(&[
+                "row_key",
+                "row_label",
+                "column_key",
+                "column_label",
+                "new_learners",
+                "enrollments",
+                "completions",
+                "completion_rate",
+                "learning_hours",
+            ])];
+            out.extend(t.rows.into_iter().map(|r| {
+                let shown = shown(&r.suppressed);
+                vec![
+                    r.row_key,
+                    r.row_label,
+                    r.column_key,
+                    r.column_label,
+                    shown("new_learners", r.new_learners.to_string()),
+                    shown("enrollments", r.enrollments.to_string()),
+                    shown("completions", r.completions.to_string()),
+                    shown("completion_rate", r.completion_rate.to_string()),
+                    shown("learning_hours", r.learning_hours.to_string()),
+                ]
+            }));
+            Ok(out)
+        }
         ReportKind::Unspecified => Err(DomainError::invalid(
             "kind",
             "must be one of the REPORT_KIND_* values",
         )),
+    }
+}
+
+/// The marker a withheld figure is written as (the minimum cell size).
+pub const SUPPRESSED: &str = "suppressed";
+
+/// A figure's CSV cell: its value, or the marker when it was withheld.
+fn shown(suppressed: &[String]) -> impl Fn(&str, String) -> String + '_ {
+    move |field, value| {
+        if suppressed.iter().any(|s| s == field) {
+            SUPPRESSED.to_owned()
+        } else {
+            value
+        }
     }
 }
 

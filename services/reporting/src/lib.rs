@@ -13,6 +13,7 @@
 //! `academy_runtime::feed::lease`. `publish/` freezes a period's figures
 //! into append-only snapshots (PublishReport and friends).
 
+pub mod access;
 pub mod api;
 pub mod config;
 pub mod convert;
@@ -26,6 +27,7 @@ pub mod rebuild;
 pub mod report;
 pub mod reports;
 pub mod scopes;
+pub mod suppress;
 
 use academy_proto::reporting::reporting_service_server;
 use academy_runtime::auth::ClientToken;
@@ -150,6 +152,7 @@ pub async fn serve(
     services
         .add(
             api::ReportingApi::new(engine, feeds, rebuilder, publisher)
+                .with_min_cell_size(settings.min_cell_size)
                 .into_server(config.max_message_bytes),
         )
         .authorize(

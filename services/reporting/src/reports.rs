@@ -5,12 +5,15 @@ use academy_domain::{DomainError, Period, Violations};
 use academy_proto::reporting::*;
 use academy_runtime::time::date;
 
-use crate::convert;
+use crate::access::Access;
 use crate::engine::Model;
-use crate::report::{Scope, breakdown, funnel, rate, series, summary};
+use crate::report::{Scope, breakdown, crosstab, funnel, rate, series, slice, summary};
+use crate::{convert, suppress};
 
 /// Largest breakdown answered.
 pub const MAX_ROWS: usize = 1000;
+/// Largest cross-tab answered.
+pub const MAX_CELLS: usize = 10_000;
 
 /// Adds the period's violations to `v`; the period when it is valid.
 pub(crate) fn period(
@@ -34,19 +37,25 @@ fn missing() -> DomainError {
 pub fn summary(
     model: &Model,
     req: &GetProgramSummaryRequest,
+    access: &Access,
 ) -> Result<ProgramSummary, DomainError> {
     let mut v = Violations::new();
     let program_id = v.check(convert::program_id(&req.program_id)).flatten();
     let period = period(&mut v, req.period.as_ref())?;
     v.finish()?;
     let period = period.ok_or_else(missing)?;
+    access.program(program_id.as_deref())?;
     let scope = Scope::resolve(model, program_id.as_deref())?;
     let before = period.previous();
-    let current = summary::figures(model, &scope, &period);
-    let previous = summary::figures(model, &scope, &before);
+    let figures = |p: &Period| match access.slice(model) {
+        Some(s) => slice::summary(model, &scope, p, &s),
+        None => summary::figures(model, &scope, p),
+    };
+    let current = figures(&period);
+    let previous = figures(&before);
     let mut answer = convert::summary(&current, &period, &previous, &before);
     let year_ago = summary::year_before(&period);
-    let then = summary::figures(model, &scope, &year_ago);
+    let then = figures(&year_ago);
     answer.year_before = Some(convert::period_figures(&then, &year_ago));
     answer.year_on_year_growth =
         summary::growth_rate(current.registered_learners, then.registered_learners);
@@ -56,6 +65,7 @@ pub fn summary(
 pub fn breakdown(
     model: &Model,
     req: &GetBreakdownRequest,
+    access: &Access,
 ) -> Result<GetBreakdownResponse, DomainError> {
     let mut v = Violations::new();
     let program_id = v.check(convert::program_id(&req.program_id)).flatten();
@@ -71,8 +81,21 @@ pub fn breakdown(
     let (Some(dimension), Some(limit), Some(period)) = (dimension, limit, period) else {
         return Err(missing());
     };
+    access.program(program_id.as_deref())?;
+    if dimension == breakdown::Dimension::Skill {
+        access.whole_learners_only("a breakdown by SKILL")?;
+    }
     let scope = Scope::resolve(model, program_id.as_deref())?;
-    let mut rows = breakdown::breakdown(model, &scope, &period, dimension);
+    let slice = access.slice(model);
+    let mut rows: Vec<BreakdownRow> =
+        breakdown::breakdown(model, &scope, &period, dimension, slice.as_ref())
+            .into_iter()
+            .map(convert::breakdown_row)
+            .collect();
+    // Withheld counts are sorted as shown, so the order tells nothing more.
+    if !access.exact {
+        suppress::breakdown(&mut rows, access.min_cell_size);
+    }
     rows.sort_by(|a, b| {
         b.enrollments
             .cmp(&a.enrollments)
@@ -80,7 +103,7 @@ pub fn breakdown(
     });
     rows.truncate(if limit == 0 { MAX_ROWS } else { limit as usize });
     Ok(GetBreakdownResponse {
-        rows: rows.into_iter().map(convert::breakdown_row).collect(),
+        rows,
         dimension: req.dimension,
         start_date: Some(date(period.start)),
         end_date: Some(date(period.end)),
@@ -90,6 +113,7 @@ pub fn breakdown(
 pub fn time_series(
     model: &Model,
     req: &GetTimeSeriesRequest,
+    access: &Access,
 ) -> Result<GetTimeSeriesResponse, DomainError> {
     let mut v = Violations::new();
     let program_id = v.check(convert::program_id(&req.program_id)).flatten();
@@ -118,6 +142,8 @@ pub fn time_series(
             ),
         ));
     }
+    access.program(program_id.as_deref())?;
+    access.whole_learners_only("GetTimeSeries")?;
     let scope = Scope::resolve(model, program_id.as_deref())?;
     let values = series::series(model, &scope, &range, &buckets, metric);
     Ok(GetTimeSeriesResponse {
@@ -132,12 +158,18 @@ pub fn time_series(
     })
 }
 
-pub fn funnel(model: &Model, req: &GetFunnelRequest) -> Result<GetFunnelResponse, DomainError> {
+pub fn funnel(
+    model: &Model,
+    req: &GetFunnelRequest,
+    access: &Access,
+) -> Result<GetFunnelResponse, DomainError> {
     let mut v = Violations::new();
     let program_id = v.check(convert::program_id(&req.program_id)).flatten();
     let period = period(&mut v, req.period.as_ref())?;
     v.finish()?;
     let period = period.ok_or_else(missing)?;
+    access.program(program_id.as_deref())?;
+    access.whole_learners_only("GetFunnel")?;
     let scope = Scope::resolve(model, program_id.as_deref())?;
     let stages = funnel::funnel(model, &scope, &period);
     let mut previous = None;
@@ -155,4 +187,83 @@ pub fn funnel(model: &Model, req: &GetFunnelRequest) -> Result<GetFunnelResponse
             })
             .collect(),
     })
+}
+
+pub fn crosstab(
+    model: &Model,
+    req: &GetCrossTabRequest,
+    access: &Access,
+) -> Result<GetCrossTabResponse, DomainError> {
+    let mut v = Violations::new();
+    let program_id = v.check(convert::program_id(&req.program_id)).flatten();
+    let rows = v.check(crosstab_dimension("row_dimension", req.row_dimension));
+    let columns = v.check(crosstab_dimension("column_dimension", req.column_dimension));
+    if rows.is_some() && rows == columns {
+        v.push(academy_domain::FieldViolation::new(
+            "column_dimension",
+            "must differ from row_dimension",
+        ));
+    }
+    let limit = v.check(academy_domain::text::in_range(
+        "limit",
+        req.limit,
+        0,
+        MAX_CELLS as i32,
+    ));
+    let period = period(&mut v, req.period.as_ref())?;
+    v.finish()?;
+    let (Some(rows), Some(columns), Some(limit), Some(period)) = (rows, columns, limit, period)
+    else {
+        return Err(missing());
+    };
+    access.program(program_id.as_deref())?;
+    let scope = Scope::resolve(model, program_id.as_deref())?;
+    let slice = access.slice(model);
+    let mut cells: Vec<CrossTabRow> =
+        crosstab::crosstab(model, &scope, &period, rows, columns, slice.as_ref())
+            .into_iter()
+            .map(convert::crosstab_row)
+            .collect();
+    if !access.exact {
+        suppress::crosstab(&mut cells, access.min_cell_size);
+    }
+    cells.sort_by(|a, b| {
+        b.enrollments
+            .cmp(&a.enrollments)
+            .then_with(|| a.row_key.cmp(&b.row_key))
+            .then_with(|| a.column_key.cmp(&b.column_key))
+    });
+    let limit = if limit == 0 {
+        MAX_CELLS
+    } else {
+        limit as usize
+    };
+    let truncated = cells.len() > limit;
+    cells.truncate(limit);
+    Ok(GetCrossTabResponse {
+        rows: cells,
+        row_dimension: req.row_dimension,
+        column_dimension: req.column_dimension,
+        start_date: Some(date(period.start)),
+        end_date: Some(date(period.end)),
+        truncated,
+    })
+}
+
+/// A dimension a cross-tab can split by (SKILL cannot: its rows overlap).
+fn crosstab_dimension(
+    field: &str,
+    raw: i32,
+) -> Result<breakdown::Dimension, academy_domain::FieldViolation> {
+    let dimension = convert::dimension(raw).map_err(|_| {
+        academy_domain::FieldViolation::new(field, "must be one of the DIMENSION_* values")
+    })?;
+    if crosstab::supported(dimension) {
+        Ok(dimension)
+    } else {
+        Err(academy_domain::FieldViolation::new(
+            field,
+            "a cross-tab splits by learner attributes or COURSE, not SKILL",
+        ))
+    }
 }

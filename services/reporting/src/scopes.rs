@@ -13,6 +13,7 @@ pub const REPORTING_SERVICE: &[(&str, &str)] = &[
     ("ExportReport", REPORTS_READ),
     ("GetFeedStatus", REPORTS_READ),
     ("RebuildProjections", ADMIN),
+    ("GetCrossTab", REPORTS_READ),
     ("PublishReport", REPORTS_PUBLISH),
     ("GetPublishedReport", REPORTS_READ),
     ("ListPublishedReports", REPORTS_READ),

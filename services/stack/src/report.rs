@@ -32,8 +32,8 @@ pub(crate) async fn print(
     let auth = "-H \"authorization: Bearer $ACADEMY_TOKEN\"";
     println!("\nExplore further (with the development token):");
     println!("  export ACADEMY_TOKEN=$(cat {})", token_file.display());
-    // Reflection and health need no token.
-    println!("  grpcurl -plaintext {addr} list");
+    // Reflection takes any valid token.
+    println!("  grpcurl -plaintext {auth} {addr} list");
     println!(
         "  grpcurl -plaintext {auth} -d '{{\"period\": {{\"half\": \"{half}\"}}}}' {addr} academy.reporting.v1.ReportingService/GetProgramSummary"
     );

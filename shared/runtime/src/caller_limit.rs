@@ -143,6 +143,7 @@ mod tests {
             request.extensions_mut().insert(Caller {
                 subject: subject.to_owned(),
                 scopes: Vec::new(),
+                data: Default::default(),
             });
         }
         request

@@ -62,9 +62,9 @@ where
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         let path = request.uri().path();
-        // Health and reflection (the paths open without a token) are answered
-        // whatever the database's state.
-        if *self.up.borrow() || crate::auth::is_public(path) {
+        // Health and reflection (they read no data) are answered whatever
+        // the database's state.
+        if *self.up.borrow() || crate::auth::is_public(path) || crate::auth::is_reflection(path) {
             return Box::pin(self.inner.call(request));
         }
         let status = crate::status::to_status(DomainError::Unavailable { what: "database" });

@@ -131,10 +131,12 @@ pub async fn serve(
         .set_service_status(crate::startup::LIVENESS, ServingStatus::Serving)
         .await;
     let (database_up, gate) = crate::gate::database_gate();
+    let shed = ShedLayer::new(config.max_concurrent_calls);
     let watcher = tokio::spawn(watch_database(
         db,
         health.clone(),
         database_up,
+        shed.saturated(),
         names.clone(),
         shutdown.clone(),
     ));
@@ -209,7 +211,7 @@ pub async fn serve(
         .layer(trace)
         .layer(GrpcMetricsLayer::new(known_paths(&services.scopes)))
         .layer(crate::codes::PreciseCodesLayer)
-        .layer(ShedLayer::new(config.max_concurrent_calls))
+        .layer(shed)
         .layer(auth)
         // Without auth every call is the same anonymous caller: the
         // server-wide limit is the only one.
@@ -400,38 +402,63 @@ fn reflection(names: &[&'static str]) -> tonic_reflection::server::Builder<'stat
     builder
 }
 
-/// Keeps the health status in step with the database: NOT_SERVING until it
-/// answers, while it does not, and from the moment shutdown starts. The
-/// database gate hears the same verdict, so calls fail at once while the
-/// database is away instead of waiting for their deadline.
+/// Keeps the health status in step with the database and the load:
+/// NOT_SERVING until the database answers, while it does not, while every
+/// in-flight slot is taken (`saturated`, from the shed layer), and from the
+/// moment shutdown starts. The database gate hears the database's verdict
+/// alone, so calls fail at once while the database is away instead of
+/// waiting for their deadline.
 async fn watch_database(
     db: DatabaseConnection,
     health: HealthReporter,
     database_up: watch::Sender<bool>,
+    mut saturated: watch::Receiver<bool>,
     names: Vec<&'static str>,
     shutdown: CancellationToken,
 ) {
     let mut last = None;
+    let mut reachable = false;
+    let mut next_ping = tokio::time::Instant::now();
     loop {
-        let status = match tokio::time::timeout(PING_TIMEOUT, db.ping()).await {
-            Ok(Ok(())) => ServingStatus::Serving,
-            _ => ServingStatus::NotServing,
+        if tokio::time::Instant::now() >= next_ping {
+            reachable = matches!(
+                tokio::time::timeout(PING_TIMEOUT, db.ping()).await,
+                Ok(Ok(()))
+            );
+            // For the "database down" alert.
+            metrics::gauge!("academy_database_up").set(f64::from(u8::from(reachable)));
+            if database_up.send_replace(reachable) != reachable {
+                if reachable {
+                    tracing::info!("database reachable");
+                } else {
+                    tracing::warn!("database unreachable: NOT_SERVING");
+                }
+            }
+            next_ping = tokio::time::Instant::now() + HEALTH_INTERVAL;
+        }
+        let busy = *saturated.borrow_and_update();
+        let status = if reachable && !busy {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
         };
         if last != Some(status) {
-            if status == ServingStatus::Serving {
-                tracing::info!("database reachable: SERVING");
-            } else {
-                tracing::warn!("database unreachable: NOT_SERVING");
+            if busy {
+                tracing::warn!("every in-flight slot taken: NOT_SERVING until some free");
+            } else if status == ServingStatus::Serving {
+                tracing::info!("SERVING");
             }
             set_health(&health, &names, status).await;
-            database_up.send_replace(status == ServingStatus::Serving);
-            // For the "database down" alert.
-            metrics::gauge!("academy_database_up")
-                .set(f64::from(u8::from(status == ServingStatus::Serving)));
             last = Some(status);
         }
         tokio::select! {
-            _ = tokio::time::sleep(HEALTH_INTERVAL) => {}
+            _ = tokio::time::sleep_until(next_ping) => {}
+            changed = saturated.changed() => {
+                if changed.is_err() {
+                    // The server is gone; only the database is watched now.
+                    saturated = watch::channel(false).1;
+                }
+            }
             _ = shutdown.cancelled() => {
                 set_health(&health, &names, ServingStatus::NotServing).await;
                 return;

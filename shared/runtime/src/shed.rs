@@ -1,11 +1,15 @@
 //! Server-wide load shedding: at most N calls in flight; the next one is
 //! answered RESOURCE_EXHAUSTED at once instead of waiting in a queue that
 //! grows without end. Health checks are never shed, so an overloaded
-//! replica is not also restarted by its liveness probe.
+//! replica is not also restarted by its liveness probe; instead health says
+//! NOT_SERVING while the replica is saturated (issue #15, item 3), so a
+//! readiness probe sends new work elsewhere. Saturated means every slot is
+//! taken or a call was just refused, until a tenth of the slots are free
+//! again (so health does not flap with every call that ends).
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tonic::Status;
 use tower::{Layer, Service};
 
@@ -13,6 +17,7 @@ use tower::{Layer, Service};
 pub struct ShedLayer {
     permits: Arc<Semaphore>,
     limit: usize,
+    saturated: Arc<watch::Sender<bool>>,
 }
 
 impl ShedLayer {
@@ -21,6 +26,26 @@ impl ShedLayer {
         Self {
             permits: Arc::new(Semaphore::new(limit)),
             limit,
+            saturated: Arc::new(watch::channel(false).0),
+        }
+    }
+
+    /// Whether every slot is taken (see the module's definition).
+    pub fn saturated(&self) -> watch::Receiver<bool> {
+        self.saturated.subscribe()
+    }
+
+    fn mark_saturated(&self) {
+        self.saturated
+            .send_if_modified(|s| !std::mem::replace(s, true));
+    }
+
+    /// After a call ends: clears the mark once enough slots are free.
+    fn mark_freed(&self) {
+        let free = self.permits.available_permits();
+        if free >= (self.limit / 10).max(1) {
+            self.saturated
+                .send_if_modified(|s| std::mem::replace(s, false));
         }
     }
 }
@@ -33,6 +58,20 @@ impl<S> Layer<S> for ShedLayer {
             inner,
             layer: self.clone(),
         }
+    }
+}
+
+/// One call's slot: freed when the call ends or is dropped (a cancelled
+/// call too), which may clear the saturation mark.
+struct Slot {
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    layer: ShedLayer,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        self.layer.mark_freed();
     }
 }
 
@@ -63,14 +102,22 @@ where
         }
         match self.layer.permits.clone().try_acquire_owned() {
             Ok(permit) => {
+                if self.layer.permits.available_permits() == 0 {
+                    self.layer.mark_saturated();
+                }
                 let call = self.inner.call(request);
+                let slot = Slot {
+                    permit: Some(permit),
+                    layer: self.layer.clone(),
+                };
                 Box::pin(async move {
                     let response = call.await;
-                    drop(permit);
+                    drop(slot);
                     response
                 })
             }
             Err(_) => {
+                self.layer.mark_saturated();
                 let status = Status::resource_exhausted(format!(
                     "server busy: {} calls in flight; retry with backoff",
                     self.layer.limit
@@ -121,5 +168,39 @@ mod tests {
         let _ = busy.await;
         let after = service.call(request("/a.S/Other")).await.expect("response");
         assert_eq!(code(&after), None, "served again once the slot is free");
+    }
+
+    #[tokio::test]
+    async fn saturation_is_marked_when_the_slots_run_out_and_cleared_when_one_frees() {
+        let inner = tower::service_fn(|req: http::Request<()>| async move {
+            if req.uri().path() == "/a.S/Slow" {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Ok::<_, Infallible>(http::Response::new(tonic::body::Body::empty()))
+        });
+        let layer = ShedLayer::new(2);
+        let mut saturated = layer.saturated();
+        let mut service = layer.layer(inner);
+        let request = |path: &str| {
+            http::Request::builder()
+                .uri(path)
+                .body(())
+                .expect("request")
+        };
+        let one = tokio::spawn(service.call(request("/a.S/Slow")));
+        assert!(!*saturated.borrow_and_update(), "a slot is still free");
+        let two = tokio::spawn(service.call(request("/a.S/Slow")));
+        assert!(*saturated.borrow_and_update(), "the last slot taken");
+        one.await.expect("join").expect("response");
+        two.await.expect("join").expect("response");
+        assert!(!*saturated.borrow(), "free again");
+        // A call dropped before it ends (a cancelled one) frees its slot too.
+        let one = tokio::spawn(service.call(request("/a.S/Slow")));
+        let two = tokio::spawn(service.call(request("/a.S/Slow")));
+        assert!(*saturated.borrow_and_update());
+        one.abort();
+        two.abort();
+        let _ = (one.await, two.await);
+        assert!(!*saturated.borrow(), "free after cancellation");
     }
 }

@@ -4,7 +4,8 @@
 //! default; set it to 60 or more for a soak). The learner service sheds
 //! above 32 calls in flight (twice its 16 PostgreSQL connections, so no
 //! call waits long for one), so RESOURCE_EXHAUSTED is deliberate and
-//! retried; every other error fails the case. Resident memory of each
+//! retried; every other error fails the case, and the learner's health may
+//! say NOT_SERVING only while it is saturated. Resident memory of each
 //! service is sampled every second and must stay within a stated bound,
 //! and reporting's lag is back to zero within seconds of the load stopping.
 
@@ -208,16 +209,27 @@ async fn sixty_four_clients_of_mixed_traffic_within_bounds() {
         .collect();
 
     let mut samples: Vec<(Duration, Vec<u64>)> = Vec::new();
-    // Health under load: a busy server is still SERVING (a probe that
-    // failed it would take a healthy replica out, and the database gate
-    // would refuse its calls).
+    // Health under load: the learner service, saturated on purpose, may say
+    // NOT_SERVING while every slot is taken (issue #15: health reflects
+    // saturation, so a readiness probe sends new work elsewhere); the
+    // others stay SERVING, and the learner is SERVING again once the load
+    // stops. Saturation is not a database outage: the database gate does
+    // not hear it, so only shed calls are refused.
     let mut not_serving = Vec::new();
+    let mut saturated = Vec::new();
     while Instant::now() < until {
         tokio::time::sleep(Duration::from_secs(1)).await;
         samples.push((started.elapsed(), rss(&services)));
         for service in services {
             let health = service.health().await;
-            if health != Some(ServingStatus::Serving as i32) {
+            if health == Some(ServingStatus::Serving as i32) {
+                continue;
+            }
+            if service.binary == "academy-learner"
+                && health == Some(ServingStatus::NotServing as i32)
+            {
+                saturated.push(started.elapsed());
+            } else {
                 not_serving.push((started.elapsed(), service.binary, health));
             }
         }
@@ -261,13 +273,27 @@ async fn sixty_four_clients_of_mixed_traffic_within_bounds() {
     }
     eprintln!(
         "[load] feed lag back to zero {lag:.1?} after the load stopped; health samples other \
-         than SERVING during the load: {not_serving:?}"
+         than SERVING during the load: {not_serving:?}; learner saturated (NOT_SERVING) at \
+         {saturated:?}"
     );
 
     assert!(
         not_serving.is_empty(),
-        "SERVING throughout the load: {not_serving:?}"
+        "SERVING throughout the load, but for saturation: {not_serving:?}"
     );
+    assert!(
+        saturated.is_empty() || shed > 0,
+        "NOT_SERVING without any shedding: {saturated:?}"
+    );
+    let mut back = false;
+    for _ in 0..50 {
+        if stack.learner.health().await == Some(ServingStatus::Serving as i32) {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(back, "the learner service is SERVING again after the load");
     assert!(
         outcomes.unexpected(&[Code::ResourceExhausted]).is_empty(),
         "no errors but deliberate shedding: {failures:?} {:?}",

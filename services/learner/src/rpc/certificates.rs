@@ -4,7 +4,8 @@ use academy_runtime::db::db_error;
 
 use super::Registry;
 use crate::convert;
-use crate::store::certificates;
+use crate::store::{certificates, learners};
+use academy_runtime::trace::TraceContext;
 
 pub async fn list(
     registry: &Registry,
@@ -30,14 +31,39 @@ pub async fn list(
 }
 
 /// Codes are matched case-insensitively: people type them in from paper.
+/// The answer carries the learner's name and the course title only: a
+/// verifier (scope `certificates.verify`) learns nothing else about the
+/// learner, not even their id.
 pub async fn verify(
     registry: &Registry,
     req: pb::VerifyCertificateRequest,
+    trace: TraceContext,
 ) -> Result<pb::Certificate, DomainError> {
     let code = text::required("code", &req.code, 32)?.to_uppercase();
-    certificates::by_code(&registry.db, &code)
+    let certificate = certificates::by_code(&registry.db, &code)
         .await
         .map_err(db_error)?
-        .map(convert::certificate_to_proto)
-        .ok_or_else(|| DomainError::not_found("certificate", code))
+        .ok_or_else(|| DomainError::not_found("certificate", code))?;
+    let learner_name = learners::get(&registry.db, &certificate.learner_id)
+        .await
+        .map_err(db_error)?
+        .map(|l| l.full_name)
+        .unwrap_or_default();
+    let course_title = registry
+        .courses
+        .course_title(&certificate.course_id, &trace)
+        .await?;
+    // A learner's name was read: audited like any read of their record.
+    academy_runtime::audit::record_reads(
+        &registry.db,
+        "certificate.verified",
+        std::slice::from_ref(&certificate.learner_id),
+    )
+    .await
+    .map_err(db_error)?;
+    Ok(pb::Certificate {
+        learner_name,
+        course_title,
+        ..Default::default()
+    })
 }

@@ -1,6 +1,7 @@
 use academy_domain::{DomainError, PageRequest, Region, Violations, id};
 use academy_proto::events::{LearnerErased, event::Payload};
 use academy_proto::learner as pb;
+use academy_runtime::auth::DataScope;
 use academy_runtime::db::{begin_write, db_error};
 use academy_runtime::feed::outbox;
 use academy_runtime::idempotency::{self, Key, WriteError};
@@ -131,13 +132,36 @@ async fn ensure_unique<C: sea_orm::ConnectionTrait>(
     Ok(())
 }
 
+/// GetLearner; a learner outside the caller's data scope is NOT_FOUND (as
+/// if it did not exist: the answer does not say who is registered).
 pub async fn get(
     registry: &Registry,
     req: pb::GetLearnerRequest,
+    data: &DataScope,
 ) -> Result<pb::Learner, DomainError> {
     let id = id::parse_id("id", &req.id)?;
-    load(registry, &id).await
+    if data.is_limited()
+        && !learners::visible(&registry.db, &id, data)
+            .await
+            .map_err(db_error)?
+    {
+        return Err(DomainError::not_found("learner", id));
+    }
+    let learner = load(registry, &id).await?;
+    audit_reads(registry, std::slice::from_ref(&learner.id)).await?;
+    Ok(learner)
 }
+
+/// Records who read these learners' records (issue #15, item 9); the
+/// answer is not sent unless the entries are written.
+async fn audit_reads(registry: &Registry, ids: &[String]) -> Result<(), DomainError> {
+    academy_runtime::audit::record_reads(&registry.db, READ, ids)
+        .await
+        .map_err(db_error)
+}
+
+/// The audit action of a read of a learner's personal data.
+pub const READ: &str = "learner.read";
 
 async fn load(registry: &Registry, id: &str) -> Result<pb::Learner, DomainError> {
     let row = learners::get(&registry.db, id)
@@ -147,9 +171,11 @@ async fn load(registry: &Registry, id: &str) -> Result<pb::Learner, DomainError>
     convert::learner_to_proto(row)
 }
 
+/// ListLearners, over the caller's data scope only.
 pub async fn list(
     registry: &Registry,
     req: pb::ListLearnersRequest,
+    data: &DataScope,
 ) -> Result<pb::ListLearnersResponse, DomainError> {
     let mut v = Violations::new();
     let region = if req.region.trim().is_empty() {
@@ -162,12 +188,18 @@ pub async fn list(
         .check(id::parse_optional_id("program_id", &req.program_id))
         .flatten();
     v.finish()?;
-    let filter = LearnerFilter { region, program_id };
+    let filter = LearnerFilter {
+        region,
+        program_id,
+        data: data.clone(),
+    };
     let page = PageRequest::parse(req.page_size, &req.page_token, &filter.describe())?;
     let rows = learners::list(&registry.db, &filter, &page)
         .await
         .map_err(db_error)?;
     let (rows, next_page_token) = page.finish(rows, |l| l.id.clone());
+    let ids: Vec<String> = rows.iter().map(|l| l.id.clone()).collect();
+    audit_reads(registry, &ids).await?;
     Ok(pb::ListLearnersResponse {
         learners: rows
             .into_iter()

@@ -1,4 +1,5 @@
 use academy_domain::PageRequest;
+use academy_runtime::auth::DataScope;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
@@ -108,12 +109,59 @@ pub async fn get_many<C: ConnectionTrait>(
 pub struct LearnerFilter {
     pub region: Option<String>,
     pub program_id: Option<String>,
+    /// The caller's data scope: only learners in its slice.
+    pub data: DataScope,
 }
 
 impl LearnerFilter {
     pub fn describe(&self) -> String {
-        format!("region={:?};program={:?}", self.region, self.program_id)
+        format!(
+            "region={:?};program={:?};data={:?}",
+            self.region, self.program_id, self.data
+        )
     }
+}
+
+/// Narrows a learner query to a data scope's slice: the learner's region
+/// and organisation among the scope's, and an enrollment in one of its
+/// programs.
+fn in_data_scope(
+    mut query: sea_orm::Select<learner::Entity>,
+    data: &DataScope,
+) -> sea_orm::Select<learner::Entity> {
+    if let Some(regions) = &data.regions {
+        query = query.filter(learner::Column::Region.is_in(regions.iter().map(String::as_str)));
+    }
+    if let Some(organizations) = &data.organizations {
+        query = query
+            .filter(learner::Column::Organization.is_in(organizations.iter().map(String::as_str)));
+    }
+    if let Some(programs) = &data.programs {
+        let in_programs = enrollment::Entity::find()
+            .select_only()
+            .column(enrollment::Column::LearnerId)
+            .filter(enrollment::Column::ProgramId.is_in(programs.iter().map(String::as_str)))
+            .into_query();
+        query = query.filter(learner::Column::Id.in_subquery(in_programs));
+    }
+    query
+}
+
+/// Whether learner `id` is in the data scope's slice.
+pub async fn visible<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    data: &DataScope,
+) -> Result<bool, DbErr> {
+    let query = learner::Entity::find()
+        .select_only()
+        .column(learner::Column::Id)
+        .filter(learner::Column::Id.eq(id));
+    Ok(in_data_scope(query, data)
+        .into_tuple::<String>()
+        .one(db)
+        .await?
+        .is_some())
 }
 
 pub async fn list<C: ConnectionTrait>(
@@ -138,7 +186,7 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(after) = &page.after {
         query = query.filter(learner::Column::Id.gt(after.as_str()));
     }
-    query.all(db).await
+    in_data_scope(query, &filter.data).all(db).await
 }
 
 /// Writes a new profile if the row is still at `revision`.

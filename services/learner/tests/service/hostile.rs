@@ -148,6 +148,17 @@ impl Hostile {
         self.run(name, call, false)
     }
 
+    /// A read of personal data: an answered one appends its audit entries
+    /// (`tests/tests/audit_binary.rs` checks which); a refused one commits
+    /// nothing.
+    fn audited_read<T>(
+        &self,
+        name: &str,
+        call: impl Future<Output = Result<Response<T>, Status>>,
+    ) -> Result<Option<T>, TestCaseError> {
+        self.run(name, call, false)
+    }
+
     /// A call that only reads: nothing committed, whatever the answer.
     fn read<T>(
         &self,
@@ -487,7 +498,7 @@ fn get_and_erase_learner_refuse_hostile_ids_without_writing() {
     let strategy = (h::id(), id_or(vec![t.victim.id.clone()]));
     h::check("GetLearner/EraseLearner", strategy, |(get_id, erase_id)| {
         let mut c = t.learners.clone();
-        let found = t.read("GetLearner", async move {
+        let found = t.audited_read("GetLearner", async move {
             c.get_learner(GetLearnerRequest { id: get_id }).await
         })?;
         prop_assert!(found.is_none(), "a made-up id found a learner");
@@ -526,7 +537,9 @@ fn list_learners_refuses_hostile_filters_and_tokens() {
                 program_id,
             };
             let mut c = t.learners.clone();
-            if let Some(page) = t.read("ListLearners", async move { c.list_learners(req).await })? {
+            if let Some(page) =
+                t.audited_read("ListLearners", async move { c.list_learners(req).await })?
+            {
                 prop_assert!(page_size >= 0);
                 prop_assert!(page.learners.len() <= 1000);
             }
@@ -693,7 +706,7 @@ fn verify_certificate_refuses_hostile_codes() {
     ];
     h::check("VerifyCertificate", strategy, |code| {
         let mut c = t.enrollments.clone();
-        let found = t.read("VerifyCertificate", async move {
+        let found = t.audited_read("VerifyCertificate", async move {
             c.verify_certificate(VerifyCertificateRequest { code })
                 .await
         })?;
@@ -794,11 +807,11 @@ fn hostile_metadata_on_every_learner_rpc_is_harmless() {
             },
             &headers,
         );
-        let got = t.read("GetLearner", async move { c.get_learner(req).await })?;
+        let got = t.audited_read("GetLearner", async move { c.get_learner(req).await })?;
         prop_assert!(got.is_some(), "a valid GetLearner was refused");
         let mut c = t.learners.clone();
         let req = h::request(ListLearnersRequest::default(), &headers);
-        let listed = t.read("ListLearners", async move { c.list_learners(req).await })?;
+        let listed = t.audited_read("ListLearners", async move { c.list_learners(req).await })?;
         prop_assert!(listed.is_some(), "a valid ListLearners was refused");
         let mut c = t.enrollments.clone();
         let req = h::request(

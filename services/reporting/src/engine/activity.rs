@@ -8,6 +8,8 @@ use super::Day;
 pub struct Progress {
     pub day: Day,
     pub program: u32,
+    /// The course's number (cross-tabs by course split minutes by it).
+    pub course: u32,
     pub minutes: i64,
 }
 

@@ -40,8 +40,8 @@ pub enum FirstChange {
     TakenFrom(u32),
 }
 
-const FIRST_OVERALL: u8 = 1;
-const FIRST_IN_PROGRAM: u8 = 2;
+pub const FIRST_OVERALL: u8 = 1;
+pub const FIRST_IN_PROGRAM: u8 = 2;
 
 /// A new enrollment's columns.
 #[derive(Debug, Clone, Copy)]

@@ -241,6 +241,7 @@ impl Model {
             Progress {
                 day,
                 program,
+                course,
                 minutes,
             },
         );

@@ -8,6 +8,7 @@ use academy_runtime::time::date;
 use prost::Message;
 use sha2::{Digest, Sha256};
 
+use crate::access::Access;
 use crate::engine::Model;
 use crate::reports;
 
@@ -57,6 +58,7 @@ pub fn figures(
             program_id: program_id.to_owned(),
             period: Some(proto_period.clone()),
         },
+        &Access::unlimited(),
     )?;
     let breakdowns = DIMENSIONS
         .iter()
@@ -69,6 +71,7 @@ pub fn figures(
                     dimension: *d as i32,
                     limit: 0,
                 },
+                &Access::unlimited(),
             )
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -78,6 +81,7 @@ pub fn figures(
             program_id: program_id.to_owned(),
             period: Some(proto_period),
         },
+        &Access::unlimited(),
     )?;
     let series = METRICS
         .iter()
@@ -91,6 +95,7 @@ pub fn figures(
                     start_date: Some(date(period.start)),
                     end_date: Some(date(period.end)),
                 },
+                &Access::unlimited(),
             )
             .map(|s| pb::MetricSeries {
                 metric: *m as i32,

@@ -90,7 +90,7 @@ fn known_key(model: &crate::engine::Model, dimension: breakdown::Dimension, key:
         end: NaiveDate::from_ymd_opt(2999, 12, 31).unwrap_or(NaiveDate::MAX),
         half: None,
     };
-    breakdown::breakdown(model, &Scope { program: None }, &all_time, dimension)
+    breakdown::breakdown(model, &Scope { program: None }, &all_time, dimension, None)
         .iter()
         .any(|r| r.key == key)
 }

@@ -4,7 +4,8 @@
 use academy_domain::{AgeBand, EmploymentStatus, Gender, Period, Region};
 use std::collections::BTreeMap;
 
-use super::{Scope, days};
+use super::slice::Slice;
+use super::{Scope, crosstab, days};
 use crate::engine::cube::Axis;
 use crate::engine::names::NONE;
 use crate::engine::scopes::ScopeDays;
@@ -34,7 +35,15 @@ pub struct Row {
     pub learning_minutes: i64,
 }
 
-pub fn breakdown(model: &Model, scope: &Scope, period: &Period, dimension: Dimension) -> Vec<Row> {
+/// The breakdown of `dimension`; over `slice`'s learners only when given
+/// (not for SKILL: the caller refuses that).
+pub fn breakdown(
+    model: &Model,
+    scope: &Scope,
+    period: &Period,
+    dimension: Dimension,
+    slice: Option<&Slice>,
+) -> Vec<Row> {
     let scope_key = scope.program.unwrap_or(NONE);
     let range = days(period);
     let end = day_of(period.end);
@@ -51,6 +60,27 @@ pub fn breakdown(model: &Model, scope: &Scope, period: &Period, dimension: Dimen
     };
     let mut rows: BTreeMap<String, Row> = BTreeMap::new();
     match axis(dimension) {
+        Some(axis) if let Some(slice) = slice => {
+            let by_course = dimension == Dimension::Course;
+            let cells = crosstab::tally(model, scope, period, by_course, |learner, course| {
+                slice
+                    .admits(model, learner)
+                    .then(|| (crosstab::value(model, dimension, learner, course), 0))
+            });
+            for ((value, _), t) in cells {
+                rows.insert(
+                    key(model, axis, value),
+                    Row {
+                        new_learners: t.new_learners,
+                        enrollments: t.enrollments,
+                        completions: t.completions,
+                        completed_of_created: t.completed_of_created,
+                        learning_minutes: t.learning_minutes,
+                        ..Row::default()
+                    },
+                );
+            }
+        }
         Some(axis) => {
             for (value, cell) in model.cube.values(scope_key, axis) {
                 let row = figures(cell);

@@ -3,8 +3,10 @@
 //! the day indexes of a period. Every function reads one consistent model.
 
 pub mod breakdown;
+pub mod crosstab;
 pub mod funnel;
 pub mod series;
+pub mod slice;
 pub mod summary;
 
 use academy_domain::{DomainError, Period};

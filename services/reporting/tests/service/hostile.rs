@@ -440,12 +440,13 @@ fn export_refuses_hostile_input_without_writing() {
             h::enum_value(),
             h::enum_value(),
             h::enum_value(),
+            h::enum_value(),
         ),
     );
     h::check(
         "ExportReport",
         strategy,
-        |(program_id, period, (kind, dimension, granularity, metric))| {
+        |(program_id, period, (kind, dimension, granularity, metric, second_dimension))| {
             let req = ExportReportRequest {
                 program_id,
                 period,
@@ -453,6 +454,7 @@ fn export_refuses_hostile_input_without_writing() {
                 dimension,
                 granularity,
                 metric,
+                second_dimension,
             };
             let mut c = t.reports.clone();
             let csv = t.read("ExportReport", async move {
@@ -465,7 +467,7 @@ fn export_refuses_hostile_input_without_writing() {
                 Ok(Response::new(csv))
             })?;
             if let Some(csv) = csv {
-                prop_assert!((1..=4).contains(&kind));
+                prop_assert!((1..=5).contains(&kind));
                 let text = String::from_utf8(csv);
                 prop_assert!(text.is_ok(), "the CSV is not UTF-8");
                 prop_assert!(text.unwrap_or_default().lines().count() >= 2);
@@ -790,6 +792,41 @@ fn targets_refuse_hostile_input_without_writing() {
                 prop_assert!(value.is_finite() && value >= 0.0);
                 prop_assert!((1..=7).contains(&metric) && (0..=7).contains(&dimension));
                 prop_assert_eq!(target.value, value);
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn crosstab_refuses_hostile_input_without_writing() {
+    let t = Hostile::start();
+    let strategy = (
+        program_id(t.program_id.clone()),
+        period(),
+        (h::enum_value(), h::enum_value()),
+        h::int32(),
+    );
+    h::check(
+        "GetCrossTab",
+        strategy,
+        |(program_id, period, (row_dimension, column_dimension), limit)| {
+            let req = GetCrossTabRequest {
+                program_id,
+                period,
+                row_dimension,
+                column_dimension,
+                limit,
+            };
+            let mut c = t.reports.clone();
+            if let Some(reply) = t.read("GetCrossTab", async move { c.get_cross_tab(req).await })? {
+                // Learner dimensions and COURSE (1..=6), two different ones.
+                prop_assert!(
+                    (1..=6).contains(&row_dimension) && (1..=6).contains(&column_dimension)
+                );
+                prop_assert!(row_dimension != column_dimension);
+                prop_assert!((0..=10_000).contains(&limit));
+                prop_assert!(reply.rows.iter().all(|r| r.enrollments >= 0));
             }
             Ok(())
         },

@@ -317,3 +317,56 @@ impl Model {
         ]
     }
 }
+
+impl Model {
+    /// A cross-tab: each row counted under the pair of keys `key` gives its
+    /// learner (and course: "" for a registration). `by_course`: new
+    /// learners are first enrollments per course, else the scope's new
+    /// members.
+    pub fn crosstab(
+        &self,
+        program: Option<&str>,
+        p: &Period,
+        by_course: bool,
+        key: impl Fn(&LearnerFact, &str) -> (String, String),
+    ) -> BTreeMap<(String, String), RowFigures> {
+        let of: BTreeMap<&str, &LearnerFact> =
+            self.learners.iter().map(|l| (l.id.as_str(), l)).collect();
+        let mut rows: BTreeMap<(String, String), RowFigures> = BTreeMap::new();
+        if by_course {
+            let mut first: BTreeMap<(&str, &str), NaiveDate> = BTreeMap::new();
+            for e in self.in_scope(program) {
+                let day = first
+                    .entry((e.learner.as_str(), e.course.as_str()))
+                    .or_insert(e.enroll_day);
+                *day = (*day).min(e.enroll_day);
+            }
+            for ((learner, course), day) in first {
+                if p.contains(day) {
+                    rows.entry(key(of[learner], course)).or_default().new += 1;
+                }
+            }
+        } else {
+            for (learner, day) in self.member_days(program) {
+                if p.contains(day) {
+                    rows.entry(key(of[learner.as_str()], "")).or_default().new += 1;
+                }
+            }
+        }
+        for e in self.in_scope(program) {
+            count_enrollment(
+                rows.entry(key(of[e.learner.as_str()], &e.course))
+                    .or_default(),
+                e,
+                p,
+            );
+        }
+        for a in self.activity_in(program, p) {
+            rows.entry(key(of[a.learner.as_str()], &a.course))
+                .or_default()
+                .minutes += a.minutes;
+        }
+        rows.retain(|_, f| *f != RowFigures::default());
+        rows
+    }
+}

@@ -115,6 +115,7 @@ async fn spawn_reporting(
     let settings = academy_reporting::ReportingSettings {
         course_endpoint: format!("http://{course}"),
         learner_endpoint: format!("http://{learner}"),
+        min_cell_size: 5,
     };
     tokio::spawn(async move {
         academy_reporting::serve(&config, &settings, listener, conn, shutdown).await

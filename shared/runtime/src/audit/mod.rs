@@ -1,4 +1,5 @@
-//! The append-only audit log: who (token subject) changed what, and when.
+//! The append-only audit log: who (token subject) changed what, and when;
+//! and who read whose personal data ([`record_reads`]).
 //!
 //! The caller travels with the call: the auth layer runs every handler
 //! inside [`with_call`], and [`record`] reads it back. Writes in course and
@@ -90,6 +91,44 @@ pub async fn record<C: ConnectionTrait>(txn: &C, change: Change) -> Result<(), D
         ],
     ))
     .await?;
+    Ok(())
+}
+
+/// Appends one entry per resource whose personal data the current caller
+/// read (`action` e.g. `learner.read`; no change, so no count of changed
+/// rows and no feed sequences): who read whose record. Outside a
+/// transaction; a read whose entries cannot be written is to fail.
+pub async fn record_reads<C: ConnectionTrait>(
+    db: &C,
+    action: &str,
+    resource_ids: &[String],
+) -> Result<(), DbErr> {
+    let call = current();
+    let backend = db.get_database_backend();
+    let now = Utc::now();
+    // 8 values a row: 100 rows stay far below every backend's limit.
+    for chunk in resource_ids.chunks(100) {
+        let rows = vec!["(?, ?, ?, ?, ?, 0, 0, 0)"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO audit_log (record_time, actor, method, action, resource_id, \
+             change_count, first_sequence, last_sequence) VALUES {rows}"
+        );
+        let values = chunk.iter().flat_map(|id| {
+            [
+                Value::from(now),
+                Value::from(call.actor.clone()),
+                Value::from(call.method.clone()),
+                Value::from(action.to_owned()),
+                Value::from(id.clone()),
+            ]
+        });
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            placeholders(backend, &sql),
+            values,
+        ))
+        .await?;
+    }
     Ok(())
 }
 

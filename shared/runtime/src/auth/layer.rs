@@ -17,6 +17,8 @@ pub type ScopeTable = HashMap<String, &'static str>;
 pub struct Caller {
     pub subject: String,
     pub scopes: Vec<String>,
+    /// The slice of data the token limits the caller to.
+    pub data: super::DataScope,
 }
 
 impl Caller {
@@ -35,15 +37,17 @@ pub fn caller_may<T>(request: &tonic::Request<T>, scope: &str) -> bool {
         .is_some_and(|caller| caller.may(scope))
 }
 
-/// Paths anyone may call: Kubernetes probes and grpcurl discovery.
+/// Paths anyone may call without a token: the Kubernetes probes' health.
 pub(crate) fn is_public(path: &str) -> bool {
-    [
-        "/grpc.health.v1.Health/",
-        "/grpc.reflection.v1.",
-        "/grpc.reflection.v1alpha.",
-    ]
-    .iter()
-    .any(|prefix| path.starts_with(prefix))
+    path.starts_with("/grpc.health.v1.Health/")
+}
+
+/// Server reflection (grpcurl's discovery): any valid token, whatever its
+/// scopes, since it describes the contract and no data (issue #15, item 9).
+pub(crate) fn is_reflection(path: &str) -> bool {
+    ["/grpc.reflection.v1.", "/grpc.reflection.v1alpha."]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
 }
 
 #[derive(Debug, Clone)]
@@ -97,15 +101,23 @@ impl AuthLayer {
             return Ok(Some(Caller {
                 subject: "anonymous (auth disabled)".into(),
                 scopes: super::scope::ALL.iter().map(|s| (*s).to_owned()).collect(),
+                data: super::DataScope::default(),
             }));
         };
         let token = bearer(request.headers()).map_err(unauthenticated)?;
         let claims = verifier.current().verify(token).map_err(unauthenticated)?;
+        let scopes: Vec<String> = claims.scope.split_whitespace().map(str::to_owned).collect();
+        if is_reflection(path) {
+            return Ok(Some(Caller {
+                subject: claims.sub,
+                scopes,
+                data: claims.data,
+            }));
+        }
         let needed =
             self.scopes.get(path).copied().ok_or_else(|| {
                 Status::permission_denied(format!("{path} is not open to any scope"))
             })?;
-        let scopes: Vec<String> = claims.scope.split_whitespace().map(str::to_owned).collect();
         if !scopes.iter().any(|s| s == needed) {
             return Err(Status::permission_denied(format!(
                 "this call needs the `{needed}` scope"
@@ -114,6 +126,7 @@ impl AuthLayer {
         Ok(Some(Caller {
             subject: claims.sub,
             scopes,
+            data: claims.data,
         }))
     }
 }
@@ -211,17 +224,24 @@ mod tests {
     }
 
     #[test]
-    fn health_and_reflection_need_no_token() {
+    fn health_needs_no_token_and_reflection_any_valid_one() {
         let layer = layer();
+        assert!(matches!(
+            layer.admit(&request("/grpc.health.v1.Health/Check", None)),
+            Ok(None)
+        ));
+        let any = token(&["events.read"]);
         for path in [
-            "/grpc.health.v1.Health/Check",
             "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
             "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
         ] {
-            assert!(
-                matches!(layer.admit(&request(path, None)), Ok(None)),
+            assert_eq!(
+                code(layer.admit(&request(path, None))),
+                tonic::Code::Unauthenticated,
                 "{path}"
             );
+            let caller = layer.admit(&request(path, Some(&any))).expect("admitted");
+            assert_eq!(caller.map(|c| c.subject), Some("ops".to_owned()), "{path}");
         }
     }
 

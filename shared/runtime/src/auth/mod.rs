@@ -1,14 +1,16 @@
 //! Bearer-token authentication and per-method scopes.
 //!
-//! Every call but health and reflection carries `authorization: Bearer
-//! <JWT>`. The token is verified (signature, `exp`, `nbf`, `iss`, `aud`)
-//! against keys from configuration, and the method's scope, looked up by
+//! Every call but health carries `authorization: Bearer <JWT>` (reflection
+//! takes any valid token, whatever its scopes). The token is verified
+//! (signature, `exp`, `nbf`, `iss`, `aud`) against keys from
+//! configuration, and the method's scope, looked up by
 //! its `/package.Service/Method` path in the serving binary's scope table,
 //! must be among the token's space-separated `scope` claim. tonic
 //! interceptors cannot see the method, hence a tower layer.
 
 mod client;
 mod config;
+mod data_scope;
 mod layer;
 pub mod reload;
 mod token;
@@ -16,9 +18,10 @@ mod verify;
 
 pub use client::ClientToken;
 pub use config::AuthConfig;
-pub(crate) use layer::is_public;
+pub use data_scope::{DataScope, data_scope};
 pub use layer::{AuthLayer, Caller, ScopeTable, caller_may};
-pub use token::{Claims, mint};
+pub(crate) use layer::{is_public, is_reflection};
+pub use token::{Claims, mint, mint_limited};
 pub use verify::{AuthError, MAX_SUBJECT_LEN, MAX_TOKEN_LIFETIME_SECS, Verifier};
 
 /// Every scope a method can require.
@@ -33,9 +36,13 @@ pub mod scope {
     pub const ADMIN: &str = "admin";
     /// Freezing a period's report figures into a published snapshot.
     pub const REPORTS_PUBLISH: &str = "reports.publish";
+    /// Reports without the minimum cell size: small counts shown exactly.
+    pub const REPORTS_EXACT: &str = "reports.exact";
+    /// VerifyCertificate alone: a certificate's learner name and course title.
+    pub const CERTIFICATES_VERIFY: &str = "certificates.verify";
 
     /// All of them: what a development token for a person at a laptop gets.
-    pub const ALL: [&str; 9] = [
+    pub const ALL: [&str; 11] = [
         CATALOG_READ,
         CATALOG_WRITE,
         LEARNERS_READ,
@@ -45,5 +52,7 @@ pub mod scope {
         EVENTS_READ,
         ADMIN,
         REPORTS_PUBLISH,
+        REPORTS_EXACT,
+        CERTIFICATES_VERIFY,
     ];
 }

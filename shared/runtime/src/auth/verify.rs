@@ -26,6 +26,8 @@ pub enum AuthError {
     Lifetime,
     #[error("token subject not accepted: it must be 1-256 characters with no control characters")]
     Subject,
+    #[error("token data scope not accepted: {0}")]
+    DataScope(String),
     #[error("invalid token")]
     Invalid,
 }
@@ -64,6 +66,9 @@ pub(super) struct Verified {
     #[serde(default)]
     iat: Option<i64>,
     exp: i64,
+    /// The data-scope claims (`programs`, `regions`, `organizations`).
+    #[serde(flatten)]
+    pub(super) data: super::DataScope,
 }
 
 /// Longest accepted lifetime of a token (`exp - iat`): a stolen token is
@@ -78,7 +83,7 @@ impl Verified {
     /// future and at most [`MAX_TOKEN_LIFETIME_SECS`] before `exp`; `sub`
     /// short, not blank, and free of control characters (it is written
     /// to the audit log as the actor, where a newline could forge a line).
-    fn check(self, now: i64) -> Result<Self, AuthError> {
+    fn check(mut self, now: i64) -> Result<Self, AuthError> {
         let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(0);
         match self.iat {
             Some(iat)
@@ -94,6 +99,7 @@ impl Verified {
         {
             return Err(AuthError::Subject);
         }
+        self.data = self.data.validated().map_err(AuthError::DataScope)?;
         Ok(self)
     }
 }
@@ -160,6 +166,7 @@ impl Verifier {
         self.verify(token).map(|claims| super::Caller {
             subject: claims.sub,
             scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
+            data: claims.data,
         })
     }
 
@@ -297,6 +304,7 @@ mod tests {
                 nbf,
                 exp,
                 scope: String::new(),
+                data: Default::default(),
             };
             jsonwebtoken::encode(
                 &jsonwebtoken::Header::new(Algorithm::HS256),
@@ -397,5 +405,42 @@ mod tests {
         none.auth_hs256_secret = None;
         assert!(Verifier::from_config(&none).is_err());
         assert!(Verifier::from_config(&AuthConfig::hs256("short")).is_err());
+    }
+
+    #[test]
+    fn data_scope_claims_are_read_and_bad_ones_refuse_the_token() {
+        let v = verifier();
+        let sign = |data: serde_json::Value| {
+            let now = chrono::Utc::now().timestamp();
+            let mut claims = serde_json::json!({
+                "sub": "officer", "iss": "academy", "aud": "academy",
+                "iat": now, "nbf": now, "exp": now + 60, "scope": "reports.read",
+            });
+            if let (Some(c), Some(d)) = (claims.as_object_mut(), data.as_object()) {
+                c.extend(d.clone());
+            }
+            jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(Algorithm::HS256),
+                &claims,
+                &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+            )
+            .expect("encode")
+        };
+        let good = v
+            .verify(&sign(
+                serde_json::json!({"regions": ["baku"], "programs": ["p1"]}),
+            ))
+            .expect("valid");
+        assert_eq!(good.data.regions, Some(vec!["Baku".to_owned()]));
+        assert_eq!(good.data.programs, Some(vec!["p1".to_owned()]));
+        assert_eq!(good.data.organizations, None);
+        for bad in [
+            serde_json::json!({"regions": "Baku"}),
+            serde_json::json!({"regions": ["Atlantis"]}),
+            serde_json::json!({"organizations": [""]}),
+            serde_json::json!({"programs": [1]}),
+        ] {
+            assert!(v.verify(&sign(bad.clone())).is_err(), "{bad}");
+        }
     }
 }
