@@ -11,7 +11,9 @@ use academy_runtime::respond;
 use academy_runtime::trace::TraceContext;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::rpc::{Registry, bulk_enroll, certificates, enrollments, import, learners, progress};
+use crate::rpc::{
+    Registry, bulk_enroll, certificates, duplicates, enrollments, import, learners, merge, progress,
+};
 
 /// `academy.learner.v1.LearnerService`.
 #[derive(Debug, Clone)]
@@ -93,6 +95,20 @@ impl LearnerService for LearnerApi {
         r: Request<EraseLearnerRequest>,
     ) -> Result<Response<Learner>, Status> {
         respond(learners::erase(&self.registry, r.into_inner()).await)
+    }
+
+    async fn find_duplicate_learners(
+        &self,
+        r: Request<FindDuplicateLearnersRequest>,
+    ) -> Result<Response<FindDuplicateLearnersResponse>, Status> {
+        respond(duplicates::find(&self.registry, r.into_inner()).await)
+    }
+
+    async fn merge_learners(
+        &self,
+        r: Request<MergeLearnersRequest>,
+    ) -> Result<Response<MergeLearnersResponse>, Status> {
+        respond(merge::merge(&self.registry, r.into_inner()).await)
     }
 }
 

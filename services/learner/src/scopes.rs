@@ -11,6 +11,8 @@ pub const LEARNER_SERVICE: &[(&str, &str)] = &[
     ("UpdateLearner", LEARNERS_WRITE),
     ("ImportLearners", LEARNERS_WRITE),
     ("EraseLearner", LEARNERS_ERASE),
+    ("FindDuplicateLearners", LEARNERS_READ),
+    ("MergeLearners", LEARNERS_WRITE),
 ];
 
 pub const ENROLLMENT_SERVICE: &[(&str, &str)] = &[

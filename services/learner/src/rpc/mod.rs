@@ -3,9 +3,11 @@
 
 pub mod bulk_enroll;
 pub mod certificates;
+pub mod duplicates;
 pub mod enrollments;
 pub mod import;
 pub mod learners;
+pub mod merge;
 pub mod progress;
 
 use academy_domain::DomainError;

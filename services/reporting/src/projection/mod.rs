@@ -63,6 +63,9 @@ impl Projection for Projector {
             }
             // Withdrawn enrollments still count as enrollments.
             Payload::EnrollmentWithdrawn(_) => {}
+            // Reports do not follow merges yet (issue #19 item 3): stop
+            // loudly, as for an unknown event, rather than count wrongly.
+            Payload::LearnerMerged(_) => return Err(not_understood()),
         }
         Ok(())
     }
