@@ -290,4 +290,34 @@ mod tests {
         assert_eq!(groups[1].learner_ids, ["05", "06"]);
         assert_eq!(groups[1].score, WEAK);
     }
+
+    /// The program's size: one pass and a hash map, not pairs.
+    #[test]
+    fn groups_191_000_learners_in_one_pass() {
+        let n = 191_000;
+        let c: Vec<Candidate> = (0..n)
+            .map(|i| {
+                // Every 100th learner registered twice, the second time
+                // under a gmail alias of the first address.
+                let person = if i % 100 == 1 { i - 1 } else { i };
+                let email = if person == i {
+                    format!("learner.{i}@gmail.com")
+                } else {
+                    format!("Learner{person}+again@googlemail.com")
+                };
+                candidate(
+                    &format!("{i:08}"),
+                    &email,
+                    None,
+                    &format!("Person {i}"),
+                    1990,
+                )
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let groups = group(&c);
+        eprintln!("grouped {n} learners in {:?}", started.elapsed());
+        assert_eq!(groups.len(), n / 100);
+        assert!(groups.iter().all(|g| g.learner_ids.len() == 2));
+    }
 }

@@ -214,7 +214,10 @@ async fn merge_moves_folds_and_leaves_a_tombstone(db: TestDb) {
     assert!(dry.dry_run);
     assert_eq!(dry.moved_enrollment_ids, std::slice::from_ref(&d_other.id));
     // The duplicate's enrollment is further along (two modules): it stays.
-    assert_eq!(dry.folded_enrollment_ids, std::slice::from_ref(&s_shared.id));
+    assert_eq!(
+        dry.folded_enrollment_ids,
+        std::slice::from_ref(&s_shared.id)
+    );
     assert_eq!((dry.moved_certificates, dry.moved_earned_skills), (1, 1));
     assert_eq!(
         feed_types(&stack).await,
