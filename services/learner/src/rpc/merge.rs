@@ -61,7 +61,8 @@ pub async fn merge(
     )
     .await
     {
-        Ok(moved) => moved,
+        Ok(Written::Moved(moved)) => moved,
+        Ok(Written::Replayed(duplicate)) => return replay(registry, &duplicate).await,
         // A concurrent call with the same key won: answer as it did.
         Err(err) => {
             let duplicate = idempotency::recover(&registry.db, key.as_ref(), err, || {
@@ -109,6 +110,13 @@ async fn answer(
     })
 }
 
+/// What the merge's transaction did.
+enum Written {
+    Moved(Moved),
+    /// A concurrent call with the same key merged first: its tombstone.
+    Replayed(String),
+}
+
 /// The merge's transaction; rolled back (dropped) on a dry run or an error.
 async fn write(
     registry: &Registry,
@@ -116,12 +124,10 @@ async fn write(
     duplicate_id: &str,
     dry_run: bool,
     key: Option<&Key>,
-) -> Result<Moved, WriteError> {
+) -> Result<Written, WriteError> {
     let txn = begin_write(&registry.db).await?;
     if let Some(existing) = idempotency::replayed(&txn, key).await? {
-        return Err(WriteError::Domain(DomainError::internal(format!(
-            "replayed inside the transaction: {existing}"
-        ))));
+        return Ok(Written::Replayed(existing));
     }
     // Locked in id order, so two merges of the same pair cannot deadlock.
     let (first, second) = if survivor_id < duplicate_id {
@@ -147,7 +153,7 @@ async fn write(
         moved_earned_skills: count(merge::count_earned_skills(&txn, &handed).await?),
     };
     if dry_run {
-        return Ok(moved);
+        return Ok(Written::Moved(moved));
     }
     for e in &plan.moved {
         merge::move_enrollment(&txn, e, survivor_id, now).await?;
@@ -169,7 +175,7 @@ async fn write(
     registry.outbox.append(&txn, now, event).await?;
     txn.commit().await?;
     registry.outbox.committed();
-    Ok(moved)
+    Ok(Written::Moved(moved))
 }
 
 fn count(n: u64) -> i32 {
