@@ -63,8 +63,13 @@ pub async fn merge(
     {
         Ok(Written::Moved(moved)) => moved,
         Ok(Written::Replayed(duplicate)) => return replay(registry, &duplicate).await,
-        // A concurrent call with the same key won: answer as it did.
+        // A concurrent call with the same key may have won (on PostgreSQL
+        // this call then waited on its row locks and found the duplicate
+        // MERGED): answer as it did; otherwise the error stands.
         Err(err) => {
+            if let Some(duplicate) = idempotency::replayed(&registry.db, key.as_ref()).await? {
+                return replay(registry, &duplicate).await;
+            }
             let duplicate = idempotency::recover(&registry.db, key.as_ref(), err, || {
                 DomainError::precondition(
                     "LEARNER_MERGED",

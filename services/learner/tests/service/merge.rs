@@ -12,7 +12,8 @@ on_both_backends!(
     duplicates_are_found_by_mailbox_external_id_and_name,
     merge_moves_folds_and_leaves_a_tombstone,
     merge_refuses_bad_pairs_and_writes_nothing,
-    erasing_a_survivor_erases_what_it_absorbed
+    erasing_a_survivor_erases_what_it_absorbed,
+    concurrent_merges_write_one_merge
 );
 
 async fn register_as(
@@ -511,4 +512,50 @@ async fn feed_types(stack: &Stack) -> Vec<String> {
     .into_iter()
     .map(|row| row.try_get::<String>("", "event_type").unwrap())
     .collect()
+}
+
+/// Racing calls: the same request twice gets one merge and the same
+/// answer; two survivors claiming one duplicate get one merge and one
+/// FAILED_PRECONDITION.
+async fn concurrent_merges_write_one_merge(db: TestDb) {
+    let stack = Stack::start(db).await;
+    let a = registered(&stack, "race.a@example.az").await;
+    let b = registered(&stack, "race.b@example.az").await;
+    let c = registered(&stack, "race.c@example.az").await;
+    let request = MergeLearnersRequest {
+        survivor_id: a.id.clone(),
+        duplicate_id: b.id.clone(),
+        request_id: "race-1".into(),
+        dry_run: false,
+    };
+    let (mut one, mut two) = (stack.learners().await, stack.learners().await);
+    let (first, second) = tokio::join!(
+        one.merge_learners(request.clone()),
+        two.merge_learners(request.clone())
+    );
+    let (first, second) = (first.unwrap().into_inner(), second.unwrap().into_inner());
+    assert_eq!(first, second);
+
+    let d = registered(&stack, "race.d@example.az").await;
+    let claim = |survivor: &Learner| MergeLearnersRequest {
+        survivor_id: survivor.id.clone(),
+        duplicate_id: d.id.clone(),
+        request_id: String::new(),
+        dry_run: false,
+    };
+    let (x, y) = tokio::join!(one.merge_learners(claim(&a)), two.merge_learners(claim(&c)));
+    let codes: Vec<Option<Code>> = [&x, &y]
+        .iter()
+        .map(|r| r.as_ref().err().map(tonic::Status::code))
+        .collect();
+    assert!(
+        codes.contains(&None) && codes.contains(&Some(Code::FailedPrecondition)),
+        "one wins, one is refused: {x:?} {y:?}"
+    );
+    let merges = feed_types(&stack)
+        .await
+        .into_iter()
+        .filter(|t| t == "learner.merged")
+        .count();
+    assert_eq!(merges, 2);
 }
