@@ -172,7 +172,8 @@ async fn every_method_of_every_service_checks_token_and_scope() {
     // Per binary: its own services, the feed where it produces one, and the
     // audit log everywhere. Reporting: 7 reports and admin methods, 6 of
     // published results (publish, get, list, compare, set and list targets).
-    assert_eq!(walked, (12 + 2 + 1) + (6 + 9 + 2 + 1) + (7 + 6 + 1));
+    // Learner: 8 learner methods (with FindDuplicateLearners, MergeLearners).
+    assert_eq!(walked, (12 + 2 + 1) + (8 + 9 + 2 + 1) + (7 + 6 + 1));
 
     // Health and reflection stay open to probes and grpcurl.
     for process in [&course, &learner, &reporting] {
