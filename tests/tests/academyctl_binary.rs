@@ -264,3 +264,92 @@ async fn an_exported_formula_cell_is_neutralised() {
         }
     }
 }
+
+/// `learners duplicates` names the pair and why; `learners merge --dry-run`
+/// says what would move and writes nothing; `learners merge` merges, and
+/// running it again (same default request id) answers the same.
+#[tokio::test]
+async fn learners_duplicates_and_merge_from_the_command_line() {
+    use academy_proto::learner::{
+        GetLearnerRequest, Learner, LearnerState, RegisterLearnerRequest,
+    };
+    let course = ServiceProcess::start("academy-course", &[]).await;
+    let learner = ServiceProcess::start(
+        "academy-learner",
+        &[("ACADEMY_COURSE_ENDPOINT", &course.endpoint())],
+    )
+    .await;
+    let mut client = LearnerServiceClient::new(learner.channel().await);
+    let mut ids = Vec::new();
+    for email in ["samir.quliyev@gmail.com", "SamirQuliyev+old@gmail.com"] {
+        let registered = client
+            .register_learner(RegisterLearnerRequest {
+                learner: Some(Learner {
+                    email: email.into(),
+                    full_name: format!("Samir {email}"),
+                    region: "Baku".into(),
+                    gender: 2,
+                    birth_year: 1990,
+                    employment_status: 1,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        ids.push(registered.id);
+    }
+    let envs = [("ACADEMY_LEARNER_ENDPOINT", learner.endpoint())];
+
+    let (code, stdout, stderr) = academyctl(&["learners", "duplicates"], &envs).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("score  60  same mailbox"), "{stdout}");
+    assert!(
+        stdout.contains(&ids[0]) && stdout.contains(&ids[1]),
+        "{stdout}"
+    );
+
+    let merge = ["learners", "merge", ids[0].as_str(), ids[1].as_str()];
+    let (code, stdout, _) = academyctl(&[&merge[..], &["--dry-run"]].concat(), &envs).await;
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.starts_with(&format!("would merge {} into {}", ids[1], ids[0])),
+        "{stdout}"
+    );
+    let state = |l: Learner| (l.id, l.state);
+    let read = client
+        .get_learner(GetLearnerRequest { id: ids[1].clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(state(read), (ids[1].clone(), LearnerState::Active as i32));
+
+    let (code, first, _) = academyctl(&merge, &envs).await;
+    assert_eq!(code, 0, "{first}");
+    assert!(
+        first.starts_with(&format!("merged {} into {}", ids[1], ids[0])),
+        "{first}"
+    );
+    let (code, again, _) = academyctl(&merge, &envs).await;
+    assert_eq!(
+        (code, again),
+        (0, first),
+        "the same merge again answers the same"
+    );
+    let read = client
+        .get_learner(GetLearnerRequest { id: ids[1].clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(read.merged_from_id, ids[1]);
+    assert_eq!(state(read), (ids[0].clone(), LearnerState::Active as i32));
+
+    // A refused merge is an error, exit status 1, in words.
+    let (code, _, stderr) = academyctl(&["learners", "merge", &ids[0], &ids[0]], &envs).await;
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("MergeLearners failed") && stderr.contains("duplicate_id"),
+        "{stderr}"
+    );
+}

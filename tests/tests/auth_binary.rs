@@ -174,8 +174,8 @@ async fn every_method_of_every_service_checks_token_and_scope() {
     // audit log everywhere. Reporting: 7 reports and admin methods, 6 of
     // published results (publish, get, list, compare, set and list targets),
     // GetCrossTab. Issue #17 added LookupCourse (course) and LookupLearner,
-    // SyncLearners (learner).
-    assert_eq!(walked, (13 + 2 + 1) + (8 + 9 + 2 + 1) + (7 + 6 + 1 + 1));
+    // SyncLearners (learner); issue #19 FindDuplicateLearners, MergeLearners.
+    assert_eq!(walked, (13 + 2 + 1) + (10 + 9 + 2 + 1) + (7 + 6 + 1 + 1));
 
     // Health stays open to probes; reflection takes any valid token
     // (here one whose only scope opens nothing on these services).

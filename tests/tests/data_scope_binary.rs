@@ -208,6 +208,7 @@ async fn history(course: Channel, learner: Channel, admin: &str) -> Setup {
                     },
                     request_id: String::new(),
                     enrolled_at: at(10 + i as i64),
+                    ..Default::default()
                 },
                 admin,
             ))
@@ -222,6 +223,7 @@ async fn history(course: Channel, learner: Channel, admin: &str) -> Setup {
                     minutes_spent: 30,
                     occurred_at: at(20 + i as i64),
                     request_id: String::new(),
+                    ..Default::default()
                 },
                 admin,
             ))

@@ -7,6 +7,7 @@ pub mod client;
 pub mod export;
 pub mod feed;
 pub mod import;
+pub mod learners;
 pub mod period;
 pub mod render;
 pub mod report;

@@ -1,5 +1,5 @@
-//! `academyctl`: reports, CSV exports, CSV learner imports and feed status
-//! for operators, over the public gRPC API.
+//! `academyctl`: reports, CSV exports, CSV learner imports, duplicate
+//! learners and feed status for operators, over the public gRPC API.
 //!
 //! Exit status: 0 on success, 1 on an error, 3 when an import finished but
 //! rejected rows (listed with their line numbers).
@@ -10,7 +10,7 @@ use academy_proto::reporting::{Dimension, ExportReportRequest, Granularity, Metr
 use academy_runtime::tls::TlsConfig;
 use academyctl::client::{Bearer, connect_tls};
 use academyctl::period::PeriodArgs;
-use academyctl::{export, feed, import, render, report};
+use academyctl::{export, feed, import, learners, render, report};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -79,6 +79,35 @@ enum Command {
     Feed(FeedCommand),
     /// Prints a development token signed with ACADEMY_AUTH_HS256_SECRET.
     Token(TokenArgs),
+    /// Learners registered twice: find and merge them.
+    #[command(subcommand)]
+    Learners(LearnersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LearnersCommand {
+    /// Groups of learners that are probably one person, with score and reasons.
+    Duplicates {
+        /// Groups per page.
+        #[arg(long, default_value_t = 20)]
+        limit: i32,
+        /// The next page, as printed after the previous one.
+        #[arg(long, default_value = "")]
+        page_token: String,
+    },
+    /// Merges DUPLICATE into SURVIVOR: its enrollments, progress,
+    /// certificates and earned skills move; it becomes MERGED.
+    Merge {
+        survivor: String,
+        duplicate: String,
+        /// Only show what would move; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Idempotency key (default: built from the two ids, so repeating
+        /// the same merge is safe).
+        #[arg(long)]
+        request_id: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -318,6 +347,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Token(args) => println!("{}", token(&args)?),
+        Command::Learners(command) => {
+            let mut client =
+                LearnerServiceClient::new(connect_tls(&cli.learner_endpoint, &bearer, &tls).await?);
+            match command {
+                LearnersCommand::Duplicates { limit, page_token } => {
+                    learners::print_duplicates(&mut client, limit, &page_token).await?;
+                }
+                LearnersCommand::Merge {
+                    survivor,
+                    duplicate,
+                    dry_run,
+                    request_id,
+                } => {
+                    let text = learners::merge(
+                        &mut client,
+                        &survivor,
+                        &duplicate,
+                        request_id.as_deref(),
+                        dry_run,
+                    )
+                    .await?;
+                    print!("{text}");
+                }
+            }
+        }
         Command::Feed(FeedCommand::Status) => {
             if !feed::print_status(&mut reporting().await?).await? {
                 return Ok(ExitCode::from(4));

@@ -11,7 +11,9 @@ use academy_runtime::respond;
 use academy_runtime::trace::TraceContext;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::rpc::{Registry, bulk_enroll, certificates, enrollments, import, learners, progress};
+use crate::rpc::{
+    Registry, bulk_enroll, certificates, duplicates, enrollments, import, learners, merge, progress,
+};
 
 /// Refuses a call from a token limited to a slice of the data (its
 /// `programs`, `regions` or `organizations` claims): only GetLearner and
@@ -120,6 +122,7 @@ impl LearnerService for LearnerApi {
         &self,
         r: Request<Streaming<RegisterLearnerRequest>>,
     ) -> Result<Response<ImportLearnersResponse>, Status> {
+        whole_data_only(&r)?;
         let reads = caller_may(&r, scope::LEARNERS_READ);
         respond(import::sync(&self.registry, r.into_inner(), reads).await)
     }
@@ -128,7 +131,24 @@ impl LearnerService for LearnerApi {
         &self,
         r: Request<LookupLearnerRequest>,
     ) -> Result<Response<Learner>, Status> {
+        whole_data_only(&r)?;
         respond(learners::lookup(&self.registry, r.into_inner()).await)
+    }
+
+    async fn find_duplicate_learners(
+        &self,
+        r: Request<FindDuplicateLearnersRequest>,
+    ) -> Result<Response<FindDuplicateLearnersResponse>, Status> {
+        whole_data_only(&r)?;
+        respond(duplicates::find(&self.registry, r.into_inner()).await)
+    }
+
+    async fn merge_learners(
+        &self,
+        r: Request<MergeLearnersRequest>,
+    ) -> Result<Response<MergeLearnersResponse>, Status> {
+        whole_data_only(&r)?;
+        respond(merge::merge(&self.registry, r.into_inner()).await)
     }
 }
 

@@ -222,6 +222,7 @@ pub fn learner_to_proto(r: row::Model) -> Result<pb::Learner, DomainError> {
     let state = match LearnerState::from_stored(&r.state)? {
         LearnerState::Active => pb::LearnerState::Active,
         LearnerState::Erased => pb::LearnerState::Erased,
+        LearnerState::Merged => pb::LearnerState::Merged,
     };
     let gender = match Gender::parse(&r.gender) {
         Some(Gender::Female) => pb::Gender::Female,
@@ -254,6 +255,7 @@ pub fn learner_to_proto(r: row::Model) -> Result<pb::Learner, DomainError> {
         update_time: Some(timestamp(r.update_time)),
         etag: etag(r.revision),
         register_time: Some(timestamp(r.register_time)),
+        merged_from_id: String::new(),
     })
 }
 

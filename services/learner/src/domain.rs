@@ -10,6 +10,8 @@ pub const MAX_MINUTES_PER_RECORD: i32 = 10_000;
 pub enum LearnerState {
     Active,
     Erased,
+    /// Merged into another learner (MergeLearners); a tombstone.
+    Merged,
 }
 
 impl LearnerState {
@@ -17,6 +19,7 @@ impl LearnerState {
         match self {
             Self::Active => "ACTIVE",
             Self::Erased => "ERASED",
+            Self::Merged => "MERGED",
         }
     }
 
@@ -24,6 +27,7 @@ impl LearnerState {
         match value {
             "ACTIVE" => Ok(Self::Active),
             "ERASED" => Ok(Self::Erased),
+            "MERGED" => Ok(Self::Merged),
             other => Err(DomainError::internal(format!(
                 "unknown stored learner state {other:?}"
             ))),
@@ -36,6 +40,10 @@ impl LearnerState {
             Self::Erased => Err(DomainError::precondition(
                 "LEARNER_ERASED",
                 "learner has been erased",
+            )),
+            Self::Merged => Err(DomainError::precondition(
+                "LEARNER_MERGED",
+                "learner was merged into another learner; use the survivor's id",
             )),
         }
     }

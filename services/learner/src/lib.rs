@@ -1,5 +1,6 @@
 //! Academy's learner service: learners, bulk import, enrollments, progress,
-//! certificates, earned skills and erasure.
+//! certificates, earned skills, erasure, and finding and merging duplicate
+//! learners (`rpc/duplicates.rs`, `rpc/merge.rs`, `store/merge.rs`).
 //!
 //! From the proto to the code: `api.rs` (tonic traits) → `rpc/<group>.rs`
 //! (handler: validate, transaction, events) → `convert.rs` (proto ↔ domain)

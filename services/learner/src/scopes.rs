@@ -16,6 +16,8 @@ pub const LEARNER_SERVICE: &[(&str, &str)] = &[
     ("EraseLearner", LEARNERS_ERASE),
     ("LookupLearner", LEARNERS_READ),
     ("SyncLearners", LEARNERS_WRITE),
+    ("FindDuplicateLearners", LEARNERS_READ),
+    ("MergeLearners", LEARNERS_WRITE),
 ];
 
 pub const ENROLLMENT_SERVICE: &[(&str, &str)] = &[

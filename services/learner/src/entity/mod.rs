@@ -4,4 +4,5 @@ pub mod certificate;
 pub mod earned_skill;
 pub mod enrollment;
 pub mod learner;
+pub mod learner_merge;
 pub mod progress_record;

@@ -140,15 +140,19 @@ pub async fn get(
     data: &DataScope,
 ) -> Result<pb::Learner, DomainError> {
     let id = id::parse_id("id", &req.id)?;
+    let survivor = super::merge::resolve(&registry.db, &id).await?;
     if data.is_limited()
-        && !learners::visible(&registry.db, &id, data)
+        && !learners::visible(&registry.db, &survivor, data)
             .await
             .map_err(db_error)?
     {
         return Err(DomainError::not_found("learner", id));
     }
-    let learner = load(registry, &id).await?;
+    let mut learner = load(registry, &survivor).await?;
     audit_reads(registry, std::slice::from_ref(&learner.id)).await?;
+    if survivor != id {
+        learner.merged_from_id = id;
+    }
     Ok(learner)
 }
 
@@ -306,22 +310,33 @@ pub async fn erase(
         let row = learners::get(&txn, &id)
             .await?
             .ok_or_else(|| DomainError::not_found("learner", &id))?;
-        if LearnerState::from_stored(&row.state)? == LearnerState::Erased {
+        let state = LearnerState::from_stored(&row.state)?;
+        if state == LearnerState::Erased {
             return Ok(());
         }
+        // A MERGED learner is erased through its survivor.
+        state.ensure_active()?;
         let now = Utc::now();
         learners::erase(&txn, &id, now).await?;
         // Request ids are often built from an e-mail (`signup:<email>`):
         // the keys of every call about the learner go too.
         let mut resources = crate::store::enrollments::ids_of_learner(&txn, &id).await?;
         resources.push(id.clone());
+        // The learners merged into this one are the same person (#19).
+        let absorbed = super::merge::absorbed(&txn, &id).await?;
+        for person in absorbed.iter().chain(std::iter::once(&id)) {
+            if person != &id {
+                learners::erase(&txn, person, now).await?;
+                resources.push(person.clone());
+            }
+            outbox::redact(&txn, person, |payload| match payload {
+                Payload::LearnerRegistered(e) => e.organization.clear(),
+                Payload::LearnerUpdated(e) => e.organization.clear(),
+                _ => {}
+            })
+            .await?;
+        }
         idempotency::forget(&txn, &resources).await?;
-        outbox::redact(&txn, &id, |payload| match payload {
-            Payload::LearnerRegistered(e) => e.organization.clear(),
-            Payload::LearnerUpdated(e) => e.organization.clear(),
-            _ => {}
-        })
-        .await?;
         let event = Payload::LearnerErased(LearnerErased {
             learner_id: id.clone(),
         });
@@ -366,5 +381,12 @@ pub async fn lookup(
             ));
         }
     };
-    load(registry, &found).await
+    // A MERGED learner keeps its keys: they answer its survivor (issue #19).
+    let survivor = super::merge::resolve(&registry.db, &found).await?;
+    let mut learner = load(registry, &survivor).await?;
+    audit_reads(registry, std::slice::from_ref(&learner.id)).await?;
+    if survivor != found {
+        learner.merged_from_id = found;
+    }
+    Ok(learner)
 }

@@ -3,10 +3,12 @@
 
 pub mod bulk_enroll;
 pub mod certificates;
+pub mod duplicates;
 pub mod enrollments;
 pub mod import;
 pub mod keys;
 pub mod learners;
+pub mod merge;
 pub mod progress;
 
 use academy_domain::DomainError;

@@ -4,3 +4,4 @@
 pub mod certificates;
 pub mod enrollments;
 pub mod learners;
+pub mod merge;

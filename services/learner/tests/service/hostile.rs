@@ -993,3 +993,69 @@ fn sync_learners_rejects_hostile_rows_and_writes_only_what_it_creates_or_updates
         Ok(())
     });
 }
+
+#[test]
+fn find_duplicate_learners_refuses_hostile_pages() {
+    let t = Hostile::start();
+    let strategy = (
+        h::int32(),
+        prop_oneof![Just(String::new()), h::page_token("duplicates")],
+    );
+    h::check(
+        "FindDuplicateLearners",
+        strategy,
+        |(page_size, page_token)| {
+            let req = FindDuplicateLearnersRequest {
+                page_size,
+                page_token,
+            };
+            let mut c = t.learners.clone();
+            if let Some(page) = t.read("FindDuplicateLearners", async move {
+                c.find_duplicate_learners(req).await
+            })? {
+                prop_assert!(page_size >= 0);
+                prop_assert!(page.groups.iter().all(|g| g.learner_ids.len() >= 2));
+            }
+            Ok(())
+        },
+    );
+}
+
+/// Unknown, malformed, equal, merged and erased ids, and request ids
+/// retried with other ids: refused with a client code, nothing written.
+#[test]
+fn merge_learners_refuses_hostile_input_without_writing() {
+    let t = Hostile::start();
+    let known = vec![t.learner.id.clone(), t.victim.id.clone()];
+    let strategy = (
+        id_or(known.clone()),
+        id_or(known),
+        prop_oneof![Just(String::new()), Just("retried".to_owned()), h::text()],
+        any::<bool>(),
+    );
+    h::check(
+        "MergeLearners",
+        strategy,
+        |(survivor_id, duplicate_id, request_id, dry_run)| {
+            let req = MergeLearnersRequest {
+                survivor_id: survivor_id.clone(),
+                duplicate_id: duplicate_id.clone(),
+                request_id,
+                dry_run,
+            };
+            let mut c = t.learners.clone();
+            let call = async move { c.merge_learners(req).await };
+            let answer = if dry_run {
+                t.read("MergeLearners (dry run)", call)?
+            } else {
+                t.write("MergeLearners", call)?
+            };
+            if let Some(answer) = answer {
+                prop_assert_ne!(&survivor_id, &duplicate_id);
+                prop_assert_eq!(answer.dry_run, dry_run);
+                prop_assert_eq!(answer.survivor.map(|s| s.id), Some(survivor_id));
+            }
+            Ok(())
+        },
+    );
+}

@@ -13,6 +13,7 @@ mod hostile;
 mod idempotency;
 mod import;
 mod learners;
+mod merge;
 mod progress;
 mod stream_limits;
 mod wire;

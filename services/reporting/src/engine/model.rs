@@ -141,6 +141,8 @@ impl Model {
             }
             // Withdrawn enrollments still count as enrollments.
             Payload::EnrollmentWithdrawn(_) => {}
+            // Not followed yet (issue #19 item 3): the projection stops on it.
+            Payload::LearnerMerged(_) => return Err(NotUnderstood),
         }
         Ok(())
     }

@@ -63,6 +63,9 @@ impl Projection for Projector {
             }
             // Withdrawn enrollments still count as enrollments.
             Payload::EnrollmentWithdrawn(_) => {}
+            // Reports do not follow merges yet (issue #19 item 3): stop
+            // loudly, as for an unknown event, rather than count wrongly.
+            Payload::LearnerMerged(_) => return Err(not_understood()),
         }
         Ok(())
     }
@@ -209,5 +212,45 @@ mod tests {
             other => panic!("expected event 4 refused, got {other:?}"),
         }
         assert_eq!(learner_ids(&conn).await, ["a", "b"]);
+    }
+
+    /// Reports do not follow merges yet (#19 item 3): a `learner.merged`
+    /// stops the projection before it, so no figure counts the merge wrongly.
+    #[tokio::test]
+    async fn a_merge_stops_the_projection_before_it() {
+        let dir = academy_testkit::TestDb::sqlite();
+        let conn = db::connect(&dir.url).await.expect("connect");
+        db::migrate::<Migrator>(&conn).await.expect("migrate");
+        let mut merged = registration(3, "a", true);
+        merged.r#type = "learner.merged".into();
+        merged.payload = Some(Payload::LearnerMerged(
+            academy_proto::events::LearnerMerged {
+                survivor_learner_id: "a".into(),
+                duplicate_learner_id: "b".into(),
+                ..Default::default()
+            },
+        ));
+        let events = [
+            registration(1, "a", true),
+            registration(2, "b", true),
+            merged,
+            registration(4, "c", true),
+        ];
+        let refs: Vec<&Event> = events.iter().collect();
+        let txn = conn.begin().await.expect("begin");
+        let result = Projector::default().apply_all(&txn, "learner", &refs).await;
+        txn.commit().await.expect("commit");
+        match result {
+            Err(ApplyError::NotUnderstood { sequence, kind }) => {
+                assert_eq!((sequence, kind.as_str()), (3, "learner.merged"))
+            }
+            other => panic!("expected the merge refused, got {other:?}"),
+        }
+        assert_eq!(learner_ids(&conn).await, ["a", "b"]);
+        let mut model = crate::engine::model::Model::default();
+        assert_eq!(
+            model.apply_all("learner", &events),
+            Err(crate::engine::model::Stop::NotUnderstood(3))
+        );
     }
 }

@@ -256,6 +256,7 @@ pub fn subject_of(payload: &Payload) -> Option<&str> {
         Payload::EnrollmentCompleted(e) => Some(&e.learner_id),
         Payload::CertificateIssued(e) => Some(&e.learner_id),
         Payload::EnrollmentWithdrawn(e) => Some(&e.learner_id),
+        Payload::LearnerMerged(e) => Some(&e.survivor_learner_id),
         Payload::SkillCreated(_)
         | Payload::CourseCreated(_)
         | Payload::CourseUpdated(_)
@@ -317,6 +318,7 @@ pub fn event_type(payload: &Payload) -> &'static str {
         Payload::EnrollmentCompleted(_) => "enrollment.completed",
         Payload::CertificateIssued(_) => "certificate.issued",
         Payload::EnrollmentWithdrawn(_) => "enrollment.withdrawn",
+        Payload::LearnerMerged(_) => "learner.merged",
     }
 }
 

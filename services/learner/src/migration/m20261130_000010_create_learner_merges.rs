@@ -1,0 +1,69 @@
+//! Merge tombstones (issue #19): which learner each MERGED learner went into.
+
+use academy_runtime::schema::{id, index, instant};
+use sea_orm_migration::prelude::*;
+
+#[derive(Debug, DeriveMigrationName)]
+pub(super) struct Migration;
+
+#[derive(DeriveIden)]
+enum LearnerMerges {
+    Table,
+    DuplicateId,
+    SurvivorId,
+    MergeTime,
+    MovedEnrollmentIds,
+    FoldedEnrollmentIds,
+    MovedCertificates,
+    MovedEarnedSkills,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(LearnerMerges::Table)
+                    .col(id(LearnerMerges::DuplicateId).primary_key())
+                    .col(id(LearnerMerges::SurvivorId))
+                    .col(instant(LearnerMerges::MergeTime))
+                    // What moved, so a replayed request answers as the first.
+                    .col(
+                        ColumnDef::new(LearnerMerges::MovedEnrollmentIds)
+                            .text()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(LearnerMerges::FoldedEnrollmentIds)
+                            .text()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(LearnerMerges::MovedCertificates)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(LearnerMerges::MovedEarnedSkills)
+                            .integer()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "idx_learner_merges_survivor",
+                LearnerMerges::Table,
+                &["survivor_id"],
+            ))
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(LearnerMerges::Table).to_owned())
+            .await
+    }
+}
