@@ -3,6 +3,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261128_000003_create_learners;
+mod m20261130_000004_add_education_level;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_create_learners::Migration),
             Box::new(academy_runtime::audit::migration::CreateAuditLog),
             Box::new(academy_runtime::idempotency::ScopeIdempotencyKeys),
+            Box::new(m20261130_000004_add_education_level::Migration),
         ]
     }
 }
