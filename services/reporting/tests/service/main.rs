@@ -13,4 +13,5 @@ mod publish;
 mod restate;
 mod stack;
 mod targets;
+mod unknowns;
 mod yoy;
