@@ -193,6 +193,9 @@ mod tests {
         assert!(EducationLevel::parse("e", Some(9)).is_err());
         assert!(EducationLevel::parse("e", Some(-1)).is_err());
         assert_eq!(EducationLevel::all().count(), 9);
+        // Events from before education was recorded carry none: unknown.
+        assert_eq!(EducationLevel::reported(""), "unknown");
+        assert_eq!(EducationLevel::reported("ISCED_4"), "ISCED_4");
     }
 
     #[test]
