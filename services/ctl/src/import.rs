@@ -15,7 +15,7 @@ use std::path::Path;
 use crate::client::{Authed, describe};
 
 /// The columns a file may have; the first three are required.
-pub const COLUMNS: [&str; 9] = [
+pub const COLUMNS: [&str; 10] = [
     "email",
     "full_name",
     "region",
@@ -25,6 +25,7 @@ pub const COLUMNS: [&str; 9] = [
     "external_id",
     "organization",
     "registered_at",
+    "education_level",
 ];
 const REQUIRED: usize = 3;
 
@@ -214,12 +215,7 @@ fn to_request(
         gender: enum_value(get("gender"), "gender", "GENDER_", |n| {
             Gender::from_str_name(n).map(|g| g as i32)
         })?,
-        birth_year: match get("birth_year") {
-            "" => 0,
-            year => year
-                .parse()
-                .map_err(|_| format!("birth_year: {year:?} is not a year"))?,
-        },
+        birth_year: birth_year(get("birth_year"))?,
         employment_status: enum_value(
             get("employment_status"),
             "employment_status",
@@ -228,6 +224,7 @@ fn to_request(
         )?,
         external_id: (!external_id.is_empty()).then(|| external_id.to_owned()),
         organization: get("organization").to_owned(),
+        education_level: education_level(get("education_level"))?,
         ..Default::default()
     };
     Ok(RegisterLearnerRequest {
@@ -235,6 +232,36 @@ fn to_request(
         request_id: String::new(),
         registered_at: registered_at(get("registered_at"))?,
     })
+}
+
+/// A year, or `unknown` (sent as 0, the API's unknown birth year). Empty is
+/// refused here: the API would read 0 as unknown, and unknown must be said.
+fn birth_year(text: &str) -> Result<i32, String> {
+    match text.trim() {
+        "" => Err("birth_year: is required (write `unknown` when it is not known)".to_owned()),
+        t if t.eq_ignore_ascii_case("unknown") => Ok(0),
+        year => year
+            .parse()
+            .map_err(|_| format!("birth_year: {year:?} is not a year")),
+    }
+}
+
+/// An ISCED 2011 level `0`-`8` (or `ISCED_3`, `isced 3`); empty or
+/// `unknown` is unknown. Other numbers go to the service, which names the
+/// field when it refuses them.
+fn education_level(text: &str) -> Result<Option<i32>, String> {
+    let t = text.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("unknown") {
+        return Ok(None);
+    }
+    let upper = t.to_ascii_uppercase();
+    let digits = upper.strip_prefix("ISCED").map_or(upper.as_str(), |rest| {
+        rest.trim_start_matches([' ', '_', '-'])
+    });
+    digits
+        .parse()
+        .map(Some)
+        .map_err(|_| format!("education_level: {text:?} is not an ISCED level 0-8"))
 }
 
 /// Accepts `female`, `FEMALE` or `GENDER_FEMALE` alike; empty is unset.
@@ -292,11 +319,13 @@ mod tests {
              b@example.az,Bad Year,Baku,male,nineteen\n\
              c@example.az,Too,Many,Fields,1990,extra\n\
              d@example.az,Unknown Gender,Baku,robot,1980\n\
-             e@example.az,Elvin Aliyev,Ganja-Dashkasan,GENDER_MALE,\n",
+             e@example.az,Elvin Aliyev,Ganja-Dashkasan,GENDER_MALE,unknown\n\
+             f@example.az,No Year,Baku,male,\n",
         );
         assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 6]);
         let lines: Vec<u64> = rejected.iter().map(|r| r.line).collect();
-        assert_eq!(lines, [3, 4, 5]);
+        assert_eq!(lines, [3, 4, 5, 7]);
+        assert!(rejected[3].reason.contains("birth_year"), "{rejected:?}");
         assert!(rejected[0].reason.contains("birth_year"), "{rejected:?}");
         assert!(rejected[1].reason.contains("6 fields"), "{rejected:?}");
         assert!(rejected[2].reason.contains("gender"), "{rejected:?}");
@@ -306,11 +335,51 @@ mod tests {
     }
 
     #[test]
+    fn unknown_demographics_and_education_levels_are_read() {
+        let (rows, rejected) = parse_text(
+            "email,full_name,region,gender,birth_year,employment_status,education_level\n\
+             a@example.az,A,unknown,unknown,unknown,unknown,\n\
+             b@example.az,B,Baku,female,1990,employed,ISCED_6\n\
+             c@example.az,C,Baku,female,1990,employed,3\n\
+             d@example.az,D,Baku,female,1990,employed,Unknown\n\
+             e@example.az,E,Baku,female,1990,employed,college\n\
+             f@example.az,F,Baku,female,1990,employed,9\n",
+        );
+        let learner = |i: usize| rows[i].request.learner.clone().expect("learner");
+        assert_eq!(rows.len(), 5, "{rejected:?}");
+        let unknown = learner(0);
+        assert_eq!(
+            (
+                unknown.region.as_str(),
+                unknown.gender,
+                unknown.birth_year,
+                unknown.employment_status,
+                unknown.education_level
+            ),
+            (
+                "unknown",
+                Gender::Unknown as i32,
+                0,
+                EmploymentStatus::Unknown as i32,
+                None
+            )
+        );
+        assert_eq!(learner(1).education_level, Some(6));
+        assert_eq!(learner(2).education_level, Some(3));
+        assert_eq!(learner(3).education_level, None);
+        // Out of range is the service's to refuse, with the field.
+        assert_eq!(learner(4).education_level, Some(9));
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(rejected[0].line, 6);
+        assert!(rejected[0].reason.contains("education_level"));
+    }
+
+    #[test]
     fn quoted_fields_may_span_lines_and_later_lines_stay_right() {
         let (rows, rejected) = parse_text(
-            "email,full_name,region,organization\n\
-             a@example.az,A,Baku,\"Line one\nline two\"\n\
-             b@example.az,B,Baku,Plain\n",
+            "email,full_name,region,birth_year,organization\n\
+             a@example.az,A,Baku,1990,\"Line one\nline two\"\n\
+             b@example.az,B,Baku,unknown,Plain\n",
         );
         assert!(rejected.is_empty());
         assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 4]);

@@ -130,6 +130,7 @@ fn dimension_title(dimension: Dimension) -> &'static str {
         Dimension::Organization => "Organization",
         Dimension::Course => "Course",
         Dimension::Skill => "Skill",
+        Dimension::EducationLevel => "Education level",
         Dimension::Unspecified => "",
     }
 }

@@ -2,7 +2,8 @@
 //! back into protobuf and feed events. Feed events never carry e-mail or name.
 
 use academy_domain::{
-    DomainError, Email, EmploymentStatus, FieldViolation, Gender, Region, Violations, learner, text,
+    DomainError, EducationLevel, Email, EmploymentStatus, FieldViolation, Gender, Region,
+    Violations, learner, text,
 };
 use academy_proto::events as ev;
 use academy_proto::learner as pb;
@@ -78,6 +79,7 @@ fn profile(l: &pb::Learner, v: &mut Violations, now: DateTime<Utc>) -> Option<Pr
     ));
     let employment_status = v.check(employment_status(l.employment_status));
     let organization = v.check(text::optional("learner.organization", &l.organization, 200));
+    let education_level = v.check(education_level(l.education_level));
     Some(Profile {
         email: email?,
         external_id: external_id?,
@@ -87,7 +89,12 @@ fn profile(l: &pb::Learner, v: &mut Violations, now: DateTime<Utc>) -> Option<Pr
         birth_year: birth_year?,
         employment_status: employment_status?,
         organization: organization?,
+        education_level: education_level?,
     })
+}
+
+fn education_level(raw: Option<i32>) -> Result<Option<EducationLevel>, FieldViolation> {
+    EducationLevel::parse("learner.education_level", raw)
 }
 
 fn external_id(raw: Option<&str>) -> Result<Option<String>, FieldViolation> {
@@ -101,9 +108,10 @@ fn gender(raw: i32) -> Result<Gender, FieldViolation> {
         Ok(pb::Gender::Male) => Ok(Gender::Male),
         Ok(pb::Gender::Other) => Ok(Gender::Other),
         Ok(pb::Gender::Undisclosed) => Ok(Gender::Undisclosed),
+        Ok(pb::Gender::Unknown) => Ok(Gender::Unknown),
         Ok(pb::Gender::Unspecified) | Err(_) => Err(FieldViolation::new(
             "learner.gender",
-            "must be GENDER_FEMALE, GENDER_MALE, GENDER_OTHER or GENDER_UNDISCLOSED",
+            "must be GENDER_FEMALE, GENDER_MALE, GENDER_OTHER, GENDER_UNDISCLOSED or GENDER_UNKNOWN",
         )),
     }
 }
@@ -117,6 +125,7 @@ fn employment_status(raw: i32) -> Result<EmploymentStatus, FieldViolation> {
         Ok(P::Student) => Ok(EmploymentStatus::Student),
         Ok(P::Retired) => Ok(EmploymentStatus::Retired),
         Ok(P::Other) => Ok(EmploymentStatus::Other),
+        Ok(P::Unknown) => Ok(EmploymentStatus::Unknown),
         Ok(P::Unspecified) | Err(_) => Err(FieldViolation::new(
             "learner.employment_status",
             "must be one of the EMPLOYMENT_STATUS_* values other than UNSPECIFIED",
@@ -124,7 +133,7 @@ fn employment_status(raw: i32) -> Result<EmploymentStatus, FieldViolation> {
     }
 }
 
-pub const UPDATABLE_PATHS: [&str; 8] = [
+pub const UPDATABLE_PATHS: [&str; 9] = [
     "email",
     "external_id",
     "full_name",
@@ -133,6 +142,7 @@ pub const UPDATABLE_PATHS: [&str; 8] = [
     "birth_year",
     "employment_status",
     "organization",
+    "education_level",
 ];
 
 pub fn learner_patch(
@@ -183,6 +193,9 @@ pub fn learner_patch(
                 patch.organization =
                     v.check(text::optional("learner.organization", &l.organization, 200))
             }
+            "education_level" => {
+                patch.education_level = v.check(education_level(l.education_level))
+            }
             other => v.push(FieldViolation::new(
                 "update_mask",
                 format!(
@@ -211,6 +224,8 @@ pub fn stored_profile(r: &row::Model) -> Result<Profile, DomainError> {
         employment_status: EmploymentStatus::parse(&r.employment_status)
             .ok_or_else(|| corrupt("employment status"))?,
         organization: r.organization.clone(),
+        education_level: EducationLevel::parse("education_level", r.education_level)
+            .map_err(|_| corrupt("education level"))?,
     })
 }
 
@@ -229,6 +244,7 @@ pub fn learner_to_proto(r: row::Model) -> Result<pb::Learner, DomainError> {
         Some(Gender::Male) => pb::Gender::Male,
         Some(Gender::Other) => pb::Gender::Other,
         Some(Gender::Undisclosed) => pb::Gender::Undisclosed,
+        Some(Gender::Unknown) => pb::Gender::Unknown,
         None => pb::Gender::Unspecified,
     };
     let employment = match EmploymentStatus::parse(&r.employment_status) {
@@ -238,6 +254,7 @@ pub fn learner_to_proto(r: row::Model) -> Result<pb::Learner, DomainError> {
         Some(EmploymentStatus::Student) => pb::EmploymentStatus::Student,
         Some(EmploymentStatus::Retired) => pb::EmploymentStatus::Retired,
         Some(EmploymentStatus::Other) => pb::EmploymentStatus::Other,
+        Some(EmploymentStatus::Unknown) => pb::EmploymentStatus::Unknown,
         None => pb::EmploymentStatus::Unspecified,
     };
     Ok(pb::Learner {
@@ -256,6 +273,7 @@ pub fn learner_to_proto(r: row::Model) -> Result<pb::Learner, DomainError> {
         etag: etag(r.revision),
         register_time: Some(timestamp(r.register_time)),
         merged_from_id: String::new(),
+        education_level: r.education_level,
     })
 }
 
@@ -321,6 +339,7 @@ pub fn learner_registered(id: &str, p: &Profile) -> ev::event::Payload {
         birth_year: p.birth_year,
         employment_status: p.employment_status.as_str().to_owned(),
         organization: p.organization.clone(),
+        education_level: EducationLevel::name(p.education_level).to_owned(),
     })
 }
 
@@ -332,6 +351,7 @@ pub fn learner_updated(id: &str, p: &Profile) -> ev::event::Payload {
         birth_year: p.birth_year,
         employment_status: p.employment_status.as_str().to_owned(),
         organization: p.organization.clone(),
+        education_level: EducationLevel::name(p.education_level).to_owned(),
     })
 }
 

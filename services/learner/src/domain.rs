@@ -1,7 +1,7 @@
 //! The learner service's own rules: learner and enrollment states, the
 //! validated shape of a learner, and what recording progress does.
 
-use academy_domain::{DomainError, Email, EmploymentStatus, Gender, Region};
+use academy_domain::{DomainError, EducationLevel, Email, EmploymentStatus, Gender, Region};
 use chrono::{DateTime, Utc};
 
 pub const MAX_MINUTES_PER_RECORD: i32 = 10_000;
@@ -106,6 +106,8 @@ pub struct Profile {
     pub birth_year: i32,
     pub employment_status: EmploymentStatus,
     pub organization: String,
+    /// `None` when unknown.
+    pub education_level: Option<EducationLevel>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -126,6 +128,8 @@ pub struct LearnerPatch {
     pub birth_year: Option<i32>,
     pub employment_status: Option<EmploymentStatus>,
     pub organization: Option<String>,
+    /// `Some(None)` sets it to unknown.
+    pub education_level: Option<Option<EducationLevel>>,
 }
 
 impl LearnerPatch {
@@ -153,6 +157,9 @@ impl LearnerPatch {
         }
         if let Some(v) = &self.organization {
             profile.organization.clone_from(v);
+        }
+        if let Some(v) = self.education_level {
+            profile.education_level = v;
         }
     }
 }

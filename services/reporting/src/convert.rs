@@ -52,6 +52,7 @@ pub fn dimension(raw: i32) -> Result<Dimension, FieldViolation> {
         Ok(P::Organization) => Ok(Dimension::Organization),
         Ok(P::Course) => Ok(Dimension::Course),
         Ok(P::Skill) => Ok(Dimension::Skill),
+        Ok(P::EducationLevel) => Ok(Dimension::EducationLevel),
         Ok(P::Unspecified) | Err(_) => Err(FieldViolation::new(
             "dimension",
             "must be one of the DIMENSION_* values",

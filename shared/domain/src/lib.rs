@@ -16,7 +16,7 @@ pub mod text;
 
 pub use email::Email;
 pub use error::{DomainError, FieldViolation, Result, Violations};
-pub use learner::{EmploymentStatus, Gender};
+pub use learner::{EducationLevel, EmploymentStatus, Gender};
 pub use page::{PageRequest, PageToken};
 pub use period::{AgeBand, Half, Period};
 pub use region::Region;

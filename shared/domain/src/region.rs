@@ -27,6 +27,10 @@ impl Region {
         "Shirvan-Salyan",
     ];
 
+    /// The region when not known (a provider export without it), stored,
+    /// carried in events and reported as "unknown". Not one of `ALL`.
+    pub const UNKNOWN: Region = Region(crate::learner::UNKNOWN);
+
     /// Other spellings read as a canonical name: the English ones the
     /// contract once listed.
     const ALIASES: [(&'static str, &'static str); 2] = [
@@ -37,10 +41,15 @@ impl Region {
     /// Accepts a canonical name (or an alias) in any case, with spaces,
     /// hyphens or underscores between words ("ganja_dashkasan" is
     /// "Ganja-Dashkasan").
+    ///
+    /// "unknown" (any case) is the explicit unknown region, [`Region::UNKNOWN`].
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
         let key = comparable(raw);
         if key.is_empty() {
             return Err(FieldViolation::new(field, "is required"));
+        }
+        if key == crate::learner::UNKNOWN {
+            return Ok(Self::UNKNOWN);
         }
         let canonical = Self::ALIASES
             .iter()
@@ -119,6 +128,12 @@ mod tests {
             Region::parse("r", " central aran ").unwrap().as_str(),
             "Central Aran"
         );
+    }
+
+    #[test]
+    fn reads_the_explicit_unknown() {
+        assert_eq!(Region::parse("r", " Unknown ").unwrap(), Region::UNKNOWN);
+        assert_eq!(Region::UNKNOWN.as_str(), "unknown");
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub struct Model {
     pub birth_year: i32,
     pub employment_status: String,
     pub organization: String,
+    /// ISCED 2011 level 0-8; `None` when unknown.
+    pub education_level: Option<i32>,
     /// `ACTIVE` or `ERASED`.
     pub state: String,
     pub revision: i64,

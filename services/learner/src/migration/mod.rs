@@ -3,6 +3,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261128_000003_create_learners;
+mod m20261130_000004_add_education_level;
 mod m20261130_000010_create_learner_merges;
 
 #[derive(Debug)]
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(academy_runtime::idempotency::ScopeIdempotencyKeys),
             Box::new(academy_runtime::feed::epoch::CreateFeedEpoch),
             Box::new(m20261130_000010_create_learner_merges::Migration),
+            Box::new(m20261130_000004_add_education_level::Migration),
         ]
     }
 }

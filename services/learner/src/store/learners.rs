@@ -22,6 +22,7 @@ pub fn new_row(id: &str, new: &NewLearner, now: DateTime<Utc>) -> learner::Activ
         birth_year: Set(p.birth_year),
         employment_status: Set(p.employment_status.as_str().to_owned()),
         organization: Set(p.organization.clone()),
+        education_level: Set(p.education_level.map(|e| e.level())),
         state: Set(LearnerState::Active.as_str().to_owned()),
         revision: Set(1),
         register_time: Set(new.register_time),
@@ -217,6 +218,10 @@ pub async fn update_profile<C: ConnectionTrait>(
         .col_expr(
             learner::Column::Organization,
             Expr::value(p.organization.clone()),
+        )
+        .col_expr(
+            learner::Column::EducationLevel,
+            Expr::value(p.education_level.map(|e| e.level())),
         )
         .col_expr(learner::Column::Revision, Expr::value(revision + 1))
         .col_expr(learner::Column::UpdateTime, Expr::value(now))

@@ -310,7 +310,7 @@ fn optional_id_or(known: Vec<String>) -> BoxedStrategy<String> {
 fn region() -> BoxedStrategy<String> {
     prop_oneof![
         2 => h::text(),
-        1 => proptest::sample::select(vec!["Baku", "ganja_dashkasan", " central aran ", "BAKU\0", "Bak%"])
+        1 => proptest::sample::select(vec!["Baku", "ganja_dashkasan", " central aran ", "BAKU\0", "Bak%", "unknown", " UNKNOWN "])
             .prop_map(str::to_owned),
     ]
     .boxed()
@@ -327,18 +327,24 @@ fn learner() -> BoxedStrategy<Learner> {
             h::enum_value(),
         ),
         (
-            prop_oneof![h::int32(), 1950..2005i32],
+            prop_oneof![h::int32(), 1950..2005i32, Just(0)],
             h::enum_value(),
             text_or("[A-Za-z ]{0,30}"),
             h::id(),
             h::enum_value(),
             h::text(),
+            // Education level: unset (unknown), a level, or out of range.
+            prop_oneof![
+                Just(None),
+                (0..=8i32).prop_map(Some),
+                h::int32().prop_map(Some)
+            ],
         ),
     )
         .prop_map(
             |(
                 (email, external_id, full_name, region, gender),
-                (birth_year, employment_status, organization, id, state, etag),
+                (birth_year, employment_status, organization, id, state, etag, education_level),
             )| Learner {
                 id,
                 email,
@@ -351,6 +357,7 @@ fn learner() -> BoxedStrategy<Learner> {
                 organization,
                 state,
                 etag,
+                education_level,
                 ..Default::default()
             },
         )
@@ -458,7 +465,7 @@ fn progress_request(
         .boxed()
 }
 
-const UPDATABLE: [&str; 8] = [
+const UPDATABLE: [&str; 9] = [
     "email",
     "external_id",
     "full_name",
@@ -467,6 +474,7 @@ const UPDATABLE: [&str; 8] = [
     "birth_year",
     "employment_status",
     "organization",
+    "education_level",
 ];
 
 #[test]

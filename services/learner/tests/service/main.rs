@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 mod common;
+mod demographics;
 mod enrollments;
 mod erasure;
 mod external_keys;

@@ -20,16 +20,19 @@ pub enum Axis {
     Employment,
     Organization,
     Course,
+    /// Appended after Course: the index of each axis's cells.
+    Education,
 }
 
 impl Axis {
     /// The axes that follow a learner's current attributes.
-    pub const LEARNER: [Axis; 5] = [
+    pub const LEARNER: [Axis; 6] = [
         Axis::Region,
         Axis::Gender,
         Axis::BirthYear,
         Axis::Employment,
         Axis::Organization,
+        Axis::Education,
     ];
 }
 
@@ -44,7 +47,7 @@ impl Axis {
 /// so an update costs an index, not a hash.
 #[derive(Debug, Default)]
 struct ScopeCells {
-    axes: [Vec<ScopeDays>; 6],
+    axes: [Vec<ScopeDays>; 7],
 }
 
 #[derive(Debug, Default)]

@@ -15,6 +15,8 @@ pub struct Attributes<'a> {
     pub birth_year: i32,
     pub employment_status: &'a str,
     pub organization: &'a str,
+    /// "ISCED_0" to "ISCED_8" or "unknown".
+    pub education_level: &'a str,
 }
 
 /// The first day a learner reached each funnel stage (NEVER until then).
@@ -49,6 +51,7 @@ pub struct Learners {
     pub birth_year: Vec<i32>,
     pub employment: Vec<u32>,
     pub organization: Vec<u32>,
+    pub education: Vec<u32>,
     pub firsts: Vec<Firsts>,
     /// The newest of the learner's enrollments (a list threaded through
     /// `Enrollments::next_of_learner`).
@@ -78,6 +81,7 @@ impl Learners {
         self.birth_year.push(0);
         self.employment.push(blank);
         self.organization.push(blank);
+        self.education.push(blank);
         self.firsts.push(Firsts::default());
         self.enrollments_head.push(NONE);
         i
@@ -107,10 +111,11 @@ impl Learners {
         self.birth_year[i] = a.birth_year;
         self.employment[i] = self.values.intern(a.employment_status);
         self.organization[i] = self.values.intern(a.organization);
+        self.education[i] = self.values.intern(a.education_level);
     }
 
     /// The learner's value on each learner axis (`Axis::LEARNER` order).
-    pub fn axis_values(&self, learner: u32) -> [u32; 5] {
+    pub fn axis_values(&self, learner: u32) -> [u32; 6] {
         let i = learner as usize;
         [
             self.region[i],
@@ -118,6 +123,7 @@ impl Learners {
             self.birth_year[i] as u32,
             self.employment[i],
             self.organization[i],
+            self.education[i],
         ]
     }
 
@@ -139,6 +145,7 @@ impl Learners {
         self.birth_year.shrink_to_fit();
         self.employment.shrink_to_fit();
         self.organization.shrink_to_fit();
+        self.education.shrink_to_fit();
         self.firsts.shrink_to_fit();
         self.enrollments_head.shrink_to_fit();
     }

@@ -142,7 +142,8 @@ pub async fn load(db: &DatabaseConnection) -> Result<Model, DbErr> {
     for_each_row(
         &txn,
         "r_learners",
-        "learner_id, register_day, region, gender, birth_year, employment_status, organization",
+        "learner_id, register_day, region, gender, birth_year, employment_status, organization, \
+         education_level",
         &[("learner_id", KeyType::Text)],
         |row| {
             let id: String = row.try_get("", "learner_id")?;
@@ -153,7 +154,9 @@ pub async fn load(db: &DatabaseConnection) -> Result<Model, DbErr> {
                 row.try_get("", "employment_status")?,
                 row.try_get("", "organization")?,
             );
+            let education: String = row.try_get("", "education_level")?;
             let attributes = Attributes {
+                education_level: &education,
                 region: &region,
                 gender: &gender,
                 birth_year: row.try_get("", "birth_year")?,

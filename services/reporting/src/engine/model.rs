@@ -3,6 +3,7 @@
 //! loaded from those tables and one that applied the same events hold the
 //! same model.
 
+use academy_domain::EducationLevel;
 use academy_proto::events::Event;
 use academy_proto::events::event::Payload;
 use std::collections::BTreeMap;
@@ -89,6 +90,7 @@ impl Model {
                     birth_year: e.birth_year,
                     employment_status: &e.employment_status,
                     organization: &e.organization,
+                    education_level: EducationLevel::reported(&e.education_level),
                 };
                 self.register(&e.learner_id, day, &attributes);
             }
@@ -102,6 +104,7 @@ impl Model {
                         birth_year: e.birth_year,
                         employment_status: &e.employment_status,
                         organization: &e.organization,
+                        education_level: EducationLevel::reported(&e.education_level),
                     };
                     self.contribute(l, -1);
                     self.learners.set_attributes(l, &attributes);

@@ -1,5 +1,6 @@
 //! Learners, enrollments, program membership and activity.
 
+use academy_domain::EducationLevel;
 use academy_proto::events::event::Payload;
 use academy_proto::events::{
     EnrollmentCreated, Event, LearnerRegistered, LearnerUpdated, ProgressRecorded,
@@ -12,8 +13,9 @@ use std::collections::BTreeMap;
 use super::exec;
 
 const INSERT_LEARNERS: &str = "INSERT INTO r_learners \
-    (learner_id, register_day, region, gender, birth_year, employment_status, organization) VALUES";
-/// Rows per multi-row statement: at most seven bind parameters a row, far
+    (learner_id, register_day, region, gender, birth_year, employment_status, organization, \
+    education_level) VALUES";
+/// Rows per multi-row statement: at most eight bind parameters a row, far
 /// below both backends' limits.
 const ROWS_PER_INSERT: usize = 500;
 
@@ -56,7 +58,7 @@ pub(super) async fn apply_run(
     }
     match kind {
         Run::Registrations => {
-            let rows: Vec<[Value; 7]> = understood
+            let rows: Vec<[Value; 8]> = understood
                 .iter()
                 .filter_map(|(p, day)| match p {
                     Payload::LearnerRegistered(e) => Some(learner_row(e, *day)),
@@ -202,7 +204,7 @@ const MEMBER_KEEPS_EARLIEST: &str = "ON CONFLICT (program_id, learner_id) DO UPD
 const ACTIVITY_ADDS_MINUTES: &str = "ON CONFLICT (learner_id, program_id, course_id, day) \
      DO UPDATE SET minutes = r_activity.minutes + excluded.minutes";
 
-fn learner_row(e: &LearnerRegistered, day: NaiveDate) -> [Value; 7] {
+fn learner_row(e: &LearnerRegistered, day: NaiveDate) -> [Value; 8] {
     [
         Value::from(e.learner_id.as_str()),
         Value::from(day),
@@ -211,6 +213,7 @@ fn learner_row(e: &LearnerRegistered, day: NaiveDate) -> [Value; 7] {
         Value::from(e.birth_year),
         Value::from(e.employment_status.as_str()),
         Value::from(e.organization.as_str()),
+        Value::from(EducationLevel::reported(&e.education_level)),
     ]
 }
 
@@ -218,13 +221,13 @@ fn learner_row(e: &LearnerRegistered, day: NaiveDate) -> [Value; 7] {
 /// within one statement.
 async fn insert_learners(
     txn: &DatabaseTransaction,
-    rows: Vec<[Value; 7]>,
+    rows: Vec<[Value; 8]>,
 ) -> Result<(), ApplyError> {
     let rows = rows.into_iter().map(Vec::from).collect();
     insert_rows(
         txn,
         INSERT_LEARNERS,
-        7,
+        8,
         "ON CONFLICT (learner_id) DO NOTHING",
         rows,
     )
@@ -238,14 +241,15 @@ pub(super) async fn updated(
 ) -> Result<(), ApplyError> {
     exec(
         txn,
-        "UPDATE r_learners SET region = ?, gender = ?, birth_year = ?, employment_status = ?, organization = ? \
-         WHERE learner_id = ?",
+        "UPDATE r_learners SET region = ?, gender = ?, birth_year = ?, employment_status = ?, organization = ?, \
+         education_level = ? WHERE learner_id = ?",
         vec![
             Value::from(e.region.as_str()),
             Value::from(e.gender.as_str()),
             Value::from(e.birth_year),
             Value::from(e.employment_status.as_str()),
             Value::from(e.organization.as_str()),
+            Value::from(EducationLevel::reported(&e.education_level)),
             Value::from(e.learner_id.as_str()),
         ],
     )

@@ -13,7 +13,7 @@ use crate::engine::Model;
 use crate::reports;
 
 /// Dimensions and metrics in enum order: a snapshot holds every one.
-const DIMENSIONS: [pb::Dimension; 7] = [
+const DIMENSIONS: [pb::Dimension; 8] = [
     pb::Dimension::Region,
     pb::Dimension::Gender,
     pb::Dimension::AgeBand,
@@ -21,6 +21,7 @@ const DIMENSIONS: [pb::Dimension; 7] = [
     pb::Dimension::Organization,
     pb::Dimension::Course,
     pb::Dimension::Skill,
+    pb::Dimension::EducationLevel,
 ];
 const METRICS: [pb::Metric; 7] = [
     pb::Metric::RegisteredLearners,

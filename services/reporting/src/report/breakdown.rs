@@ -1,7 +1,8 @@
 //! Figures of a period split by one dimension. Learner dimensions group by
 //! each learner's current attributes; course and skill rows may overlap.
 
-use academy_domain::{AgeBand, EmploymentStatus, Gender, Period, Region};
+use academy_domain::learner::{UNKNOWN, UNKNOWN_BIRTH_YEAR};
+use academy_domain::{AgeBand, EducationLevel, EmploymentStatus, Gender, Period, Region};
 use std::collections::BTreeMap;
 
 use super::slice::Slice;
@@ -20,6 +21,7 @@ pub enum Dimension {
     Organization,
     Course,
     Skill,
+    EducationLevel,
 }
 
 /// One row of a breakdown, before rates are computed.
@@ -137,6 +139,7 @@ fn axis(dimension: Dimension) -> Option<Axis> {
         Dimension::Organization => Some(Axis::Organization),
         Dimension::Course => Some(Axis::Course),
         Dimension::Skill => None,
+        Dimension::EducationLevel => Some(Axis::Education),
     }
 }
 
@@ -206,17 +209,22 @@ fn first_with_skill(model: &Model, scope: &Scope, i: u32, skill: u32) -> bool {
     })
 }
 
-/// Values listed even when zero: the closed sets.
+/// Values listed even when zero: the closed sets, and "unknown" for the
+/// attributes that may be recorded as not known.
 fn all_values(dimension: Dimension) -> Vec<String> {
-    match dimension {
+    let known: Vec<String> = match dimension {
         Dimension::Region => Region::ALL.iter().map(|r| r.to_string()).collect(),
         Dimension::Gender => Gender::ALL.iter().map(|g| g.as_str().to_owned()).collect(),
         Dimension::EmploymentStatus => EmploymentStatus::ALL
             .iter()
             .map(|s| s.as_str().to_owned())
             .collect(),
-        _ => Vec::new(),
-    }
+        Dimension::EducationLevel => EducationLevel::all()
+            .map(|e| e.as_str().to_owned())
+            .collect(),
+        _ => return Vec::new(),
+    };
+    known.into_iter().chain([UNKNOWN.to_owned()]).collect()
 }
 
 /// Folds per-birth-year rows into age bands at the period's end.
@@ -236,6 +244,11 @@ fn age_bands(period: &Period, years: BTreeMap<String, Row>) -> Vec<Row> {
             label: b.label().to_owned(),
             ..Default::default()
         })
+        .chain([Row {
+            key: UNKNOWN.to_owned(),
+            label: UNKNOWN.to_owned(),
+            ..Default::default()
+        }])
         .collect();
     for (year, figures) in years {
         let Ok(birth_year) = year.parse::<i32>() else {
@@ -244,10 +257,11 @@ fn age_bands(period: &Period, years: BTreeMap<String, Row>) -> Vec<Row> {
         // Registration needs age 15, so younger bands can only come from a
         // period ending before the learner turned 15: count them as 15-24.
         let band = match AgeBand::at(birth_year, period.end) {
-            AgeBand::Under15 => AgeBand::From15To24,
-            band => band,
+            _ if birth_year == UNKNOWN_BIRTH_YEAR => UNKNOWN,
+            AgeBand::Under15 => AgeBand::From15To24.label(),
+            band => band.label(),
         };
-        let Some(row) = rows.iter_mut().find(|r| r.key == band.label()) else {
+        let Some(row) = rows.iter_mut().find(|r| r.key == band) else {
             continue;
         };
         row.new_learners += figures.new_learners;

@@ -10,6 +10,7 @@
 //! not the whole history; the same walk answers a breakdown restricted to a
 //! slice of learners (a data scope), which the cells cannot.
 
+use academy_domain::learner::{UNKNOWN, UNKNOWN_BIRTH_YEAR};
 use academy_domain::{AgeBand, Period};
 use std::collections::{BTreeMap, HashMap};
 
@@ -73,6 +74,7 @@ pub fn value(model: &Model, dimension: Dimension, learner: u32, course: u32) -> 
         Dimension::AgeBand => l.birth_year[i] as u32,
         Dimension::EmploymentStatus => l.employment[i],
         Dimension::Organization => l.organization[i],
+        Dimension::EducationLevel => l.education[i],
         Dimension::Course | Dimension::Skill => course,
     }
 }
@@ -218,6 +220,7 @@ pub fn key(model: &Model, dimension: Dimension, period: &Period, value: u32) -> 
     match dimension {
         Dimension::Course | Dimension::Skill => model.catalog.courses.name(value).to_owned(),
         Dimension::AgeBand => match AgeBand::at(value as i32, period.end) {
+            _ if value as i32 == UNKNOWN_BIRTH_YEAR => UNKNOWN.to_owned(),
             AgeBand::Under15 => AgeBand::From15To24.label().to_owned(),
             band => band.label().to_owned(),
         },

@@ -17,7 +17,7 @@ use crate::stack::Stack;
 
 on_both_backends!(every_dimension_metric_granularity_and_csv_column_matches,);
 
-const DIMENSIONS: [Dimension; 7] = [
+const DIMENSIONS: [Dimension; 8] = [
     Dimension::Region,
     Dimension::Gender,
     Dimension::AgeBand,
@@ -25,6 +25,7 @@ const DIMENSIONS: [Dimension; 7] = [
     Dimension::Organization,
     Dimension::Course,
     Dimension::Skill,
+    Dimension::EducationLevel,
 ];
 
 pub(crate) fn expected(
@@ -41,6 +42,7 @@ pub(crate) fn expected(
         Dimension::Organization => model.by_learner_in(program, p, |l| l.organization.clone()),
         Dimension::Course => model.by_catalog(program, p, |c| vec![c.to_owned()]),
         Dimension::Skill => model.by_catalog(program, p, |c| model.skills_of(c)),
+        Dimension::EducationLevel => model.by_learner_in(program, p, |l| l.education.clone()),
         Dimension::Unspecified => BTreeMap::new(),
     };
     rows.into_iter()

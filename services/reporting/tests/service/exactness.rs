@@ -152,6 +152,17 @@ pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
         let birth_year = 1960 + rng.below(46) as i32;
         let employment = EMPLOYMENT[rng.below(EMPLOYMENT.len() as u64) as usize];
         let organization = format!("Org {}", rng.below(4));
+        // Some attributes unknown, as in provider exports; derived from `i`
+        // so the seeded draws (and so the rest of the data) stay the same.
+        let region = if i % 7 == 3 { "Unknown" } else { region };
+        let gender = if i % 5 == 2 { Gender::Unknown } else { gender };
+        let birth_year = if i % 6 == 1 { 0 } else { birth_year };
+        let employment = if i % 8 == 4 {
+            EmploymentStatus::Unknown
+        } else {
+            employment
+        };
+        let education_level = (i % 11 < 9).then_some((i % 11) as i32);
         let created = learners
             .register_learner(learner_pb::RegisterLearnerRequest {
                 learner: Some(learner_pb::Learner {
@@ -162,6 +173,7 @@ pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
                     birth_year,
                     employment_status: employment as i32,
                     organization: organization.clone(),
+                    education_level,
                     ..Default::default()
                 }),
                 request_id: String::new(),
@@ -173,15 +185,26 @@ pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
         model.learners.push(LearnerFact {
             id: created.id.clone(),
             register_day,
-            region: region.into(),
-            gender: academy_domain::Gender::ALL[gender as usize - 1]
-                .as_str()
-                .into(),
+            region: if region == "Unknown" {
+                "unknown".into()
+            } else {
+                region.into()
+            },
+            gender: match gender {
+                Gender::Unknown => "unknown".into(),
+                known => academy_domain::Gender::ALL[known as usize - 1]
+                    .as_str()
+                    .into(),
+            },
             birth_year,
-            employment: academy_domain::EmploymentStatus::ALL[employment as usize - 1]
-                .as_str()
-                .into(),
+            employment: match employment {
+                EmploymentStatus::Unknown => "unknown".into(),
+                known => academy_domain::EmploymentStatus::ALL[known as usize - 1]
+                    .as_str()
+                    .into(),
+            },
             organization,
+            education: education_level.map_or("unknown".into(), |l| format!("ISCED_{l}")),
         });
         let first = rng.below(4) as usize;
         for c in 0..rng.below(3) as usize {
@@ -274,6 +297,26 @@ pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
             .await
             .unwrap();
         l.region = region.into();
+    }
+    // Education learned later, or found wrong: the learner's whole history
+    // moves to the new value (or to unknown).
+    for (n, l) in model.learners.iter_mut().skip(2).step_by(9).enumerate() {
+        let education_level = (n % 3 != 0).then_some((n % 9) as i32);
+        learners
+            .update_learner(learner_pb::UpdateLearnerRequest {
+                learner: Some(learner_pb::Learner {
+                    id: l.id.clone(),
+                    education_level,
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["education_level".into()],
+                }),
+                etag: String::new(),
+            })
+            .await
+            .unwrap();
+        l.education = education_level.map_or("unknown".into(), |l| format!("ISCED_{l}"));
     }
     // Erased learners still count, anonymously (no organisation).
     for l in model.learners.iter_mut().step_by(17) {
@@ -432,11 +475,25 @@ async fn every_figure_matches_the_source_data(db: TestDb) {
     let by_gender = model.by_learner(&parsed, |l| l.gender.clone());
     let by_age = model.by_learner(&parsed, |l| Model::age_band(l, &parsed));
     let by_course = model.by_course(&parsed);
+    let by_employment = model.by_learner(&parsed, |l| l.employment.clone());
+    let by_education = model.by_learner(&parsed, |l| l.education.clone());
+    assert!(
+        ["unknown", "ISCED_0", "ISCED_8"]
+            .iter()
+            .all(|k| by_education.contains_key(*k))
+            && by_region.contains_key("unknown")
+            && by_gender.contains_key("unknown")
+            && by_age.contains_key("unknown")
+            && by_employment.contains_key("unknown"),
+        "the period has unknowns and education levels in every breakdown"
+    );
     for (dimension, want) in [
         (Dimension::Region, by_region),
         (Dimension::Gender, by_gender),
         (Dimension::AgeBand, by_age),
         (Dimension::Course, by_course),
+        (Dimension::EmploymentStatus, by_employment),
+        (Dimension::EducationLevel, by_education),
     ] {
         let got = reports
             .get_breakdown(pb::GetBreakdownRequest {

@@ -14,4 +14,5 @@ mod publish;
 mod restate;
 mod stack;
 mod targets;
+mod unknowns;
 mod yoy;

@@ -34,6 +34,8 @@ pub struct LearnerFact {
     pub birth_year: i32,
     pub employment: String,
     pub organization: String,
+    /// "ISCED_0" to "ISCED_8" or "unknown".
+    pub education: String,
 }
 
 #[derive(Debug, Clone)]
@@ -261,6 +263,9 @@ impl Model {
     }
 
     pub fn age_band(l: &LearnerFact, p: &Period) -> String {
+        if l.birth_year == 0 {
+            return "unknown".to_owned();
+        }
         match AgeBand::at(l.birth_year, p.end) {
             AgeBand::Under15 => AgeBand::From15To24.label().to_owned(),
             band => band.label().to_owned(),

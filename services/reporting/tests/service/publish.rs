@@ -82,7 +82,7 @@ async fn a_snapshot_freezes_the_live_figures_and_restates(db: TestDb) {
         .unwrap()
         .into_inner();
     assert_eq!(content.summary.as_ref(), Some(&live));
-    assert_eq!(content.breakdowns.len(), 7, "every dimension");
+    assert_eq!(content.breakdowns.len(), 8, "every dimension");
     assert_eq!(content.series.len(), 7, "every metric");
     assert!(
         content.series.iter().all(|s| s.points.len() == 6),

@@ -108,6 +108,7 @@ fn figures(model: &Model, p: &Period) -> BTreeMap<Place, f64> {
         Dimension::Organization,
         Dimension::Course,
         Dimension::Skill,
+        Dimension::EducationLevel,
     ] {
         for (key, r) in expected(model, None, p, d) {
             let row = [
@@ -257,6 +258,7 @@ async fn a_snapshot_survives_backfill_update_and_erasure(db: TestDb) {
         birth_year: 1990,
         employment: "STUDENT".into(),
         organization: "Org late".into(),
+        education: "unknown".into(),
     });
     model.enrollments.push(EnrollmentFact {
         learner: late.id.clone(),
