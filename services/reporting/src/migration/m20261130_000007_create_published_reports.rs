@@ -2,7 +2,6 @@
 //! refuse an UPDATE or DELETE (and, on PostgreSQL, a TRUNCATE), whoever
 //! runs it, as `audit_log` does; a restatement is a new row.
 
-use sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
@@ -21,22 +20,6 @@ enum RPublishedReport {
     Digest,
     Content,
 }
-
-const SQLITE_GUARDS: &[&str] = &[
-    "CREATE TRIGGER r_published_report_no_update BEFORE UPDATE ON r_published_report \
-     BEGIN SELECT RAISE(ABORT, 'r_published_report is append-only'); END",
-    "CREATE TRIGGER r_published_report_no_delete BEFORE DELETE ON r_published_report \
-     BEGIN SELECT RAISE(ABORT, 'r_published_report is append-only'); END",
-];
-
-const POSTGRES_GUARDS: &[&str] = &[
-    "CREATE FUNCTION r_published_report_append_only() RETURNS trigger LANGUAGE plpgsql AS \
-     $$ BEGIN RAISE EXCEPTION 'r_published_report is append-only'; END $$",
-    "CREATE TRIGGER r_published_report_no_change BEFORE UPDATE OR DELETE ON r_published_report \
-     FOR EACH ROW EXECUTE FUNCTION r_published_report_append_only()",
-    "CREATE TRIGGER r_published_report_no_truncate BEFORE TRUNCATE ON r_published_report \
-     FOR EACH STATEMENT EXECUTE FUNCTION r_published_report_append_only()",
-];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -83,25 +66,10 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        let db = manager.get_connection();
-        let guards = match db.get_database_backend() {
-            DbBackend::Postgres => POSTGRES_GUARDS,
-            _ => SQLITE_GUARDS,
-        };
-        for statement in guards {
-            db.execute_unprepared(statement).await?;
-        }
-        Ok(())
+        academy_runtime::schema::make_append_only(manager, "r_published_report").await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        db.execute_unprepared("DROP TABLE r_published_report")
-            .await?;
-        if db.get_database_backend() == DbBackend::Postgres {
-            db.execute_unprepared("DROP FUNCTION r_published_report_append_only()")
-                .await?;
-        }
-        Ok(())
+        academy_runtime::schema::drop_append_only(manager, "r_published_report").await
     }
 }

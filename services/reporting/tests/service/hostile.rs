@@ -386,7 +386,7 @@ fn breakdown_refuses_hostile_input_without_writing() {
             if let Some(reply) =
                 t.read("GetBreakdown", async move { c.get_breakdown(req).await })?
             {
-                prop_assert!((1..=7).contains(&dimension) && (0..=1000).contains(&limit));
+                prop_assert!((1..=8).contains(&dimension) && (0..=1000).contains(&limit));
                 if limit > 0 {
                     prop_assert!(reply.rows.len() <= limit as usize);
                 }
@@ -790,7 +790,7 @@ fn targets_refuse_hostile_input_without_writing() {
             let mut c = t.reports.clone();
             if let Some(target) = t.write("SetTarget", async move { c.set_target(req).await })? {
                 prop_assert!(value.is_finite() && value >= 0.0);
-                prop_assert!((1..=7).contains(&metric) && (0..=7).contains(&dimension));
+                prop_assert!((1..=7).contains(&metric) && (0..=8).contains(&dimension));
                 prop_assert_eq!(target.value, value);
             }
             Ok(())
@@ -820,10 +820,10 @@ fn crosstab_refuses_hostile_input_without_writing() {
             };
             let mut c = t.reports.clone();
             if let Some(reply) = t.read("GetCrossTab", async move { c.get_cross_tab(req).await })? {
-                // Learner dimensions and COURSE (1..=6), two different ones.
-                prop_assert!(
-                    (1..=6).contains(&row_dimension) && (1..=6).contains(&column_dimension)
-                );
+                // Learner dimensions and COURSE (1..=8 but SKILL, 7), two
+                // different ones.
+                let side = |d: i32| (1..=8).contains(&d) && d != 7;
+                prop_assert!(side(row_dimension) && side(column_dimension));
                 prop_assert!(row_dimension != column_dimension);
                 prop_assert!((0..=10_000).contains(&limit));
                 prop_assert!(reply.rows.iter().all(|r| r.enrollments >= 0));

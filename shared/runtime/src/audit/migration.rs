@@ -2,7 +2,6 @@
 //! migrations. Triggers make it append-only on both backends: an UPDATE or
 //! DELETE (or, on PostgreSQL, a TRUNCATE) fails, whoever runs it.
 
-use sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug)]
@@ -27,22 +26,6 @@ impl MigrationName for CreateAuditLog {
         "m20261129_000001_create_audit_log"
     }
 }
-
-const SQLITE_GUARDS: &[&str] = &[
-    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log \
-     BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log \
-     BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-];
-
-const POSTGRES_GUARDS: &[&str] = &[
-    "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS \
-     $$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
-    "CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log \
-     FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
-    "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log \
-     FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
-];
 
 #[async_trait::async_trait]
 impl MigrationTrait for CreateAuditLog {
@@ -101,27 +84,10 @@ impl MigrationTrait for CreateAuditLog {
                 )
                 .await?;
         }
-        let db = manager.get_connection();
-        let guards = match db.get_database_backend() {
-            DbBackend::Postgres => POSTGRES_GUARDS,
-            _ => SQLITE_GUARDS,
-        };
-        for statement in guards {
-            db.execute_unprepared(statement).await?;
-        }
-        Ok(())
+        crate::schema::make_append_only(manager, "audit_log").await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        if db.get_database_backend() == DbBackend::Postgres {
-            db.execute_unprepared("DROP TABLE audit_log").await?;
-            db.execute_unprepared("DROP FUNCTION audit_log_append_only()")
-                .await?;
-            return Ok(());
-        }
-        manager
-            .drop_table(Table::drop().table(AuditLog::Table).to_owned())
-            .await
+        crate::schema::drop_append_only(manager, "audit_log").await
     }
 }
