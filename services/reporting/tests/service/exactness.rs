@@ -348,11 +348,11 @@ async fn merge_duplicates(learners: &mut LearnerServiceClient<Channel>, model: &
     let mut pairs = Vec::new();
     let mut used = std::collections::HashSet::new();
     for s in (6..LEARNERS).step_by(13) {
-        if s % 17 == 0 || used.contains(&s) {
+        if s.is_multiple_of(17) || used.contains(&s) {
             continue;
         }
         let mine = courses_of(model, s);
-        let free = |d: &usize| d % 17 != 0 && !used.contains(d);
+        let free = |d: &usize| !d.is_multiple_of(17) && !used.contains(d);
         let d = (s + 1..LEARNERS)
             .filter(free)
             .find(|&d| !courses_of(model, d).is_disjoint(&mine))
