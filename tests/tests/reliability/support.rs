@@ -589,7 +589,10 @@ pub(crate) struct Figures {
 impl Figures {
     pub(crate) async fn of_source(learner_db: &Sql) -> Self {
         Self {
-            learners: learner_db.count("learners").await,
+            // A merged-away learner (a tombstone) no longer counts.
+            learners: learner_db
+                .int("SELECT COUNT(*) AS n FROM learners WHERE state <> 'MERGED'")
+                .await,
             enrollments: learner_db.count("enrollments").await,
             completions: learner_db
                 .int("SELECT COUNT(*) AS n FROM enrollments WHERE state = 'COMPLETED'")

@@ -98,10 +98,25 @@ impl Learners {
         if self.is_registered(i) {
             return false;
         }
-        self.register[i as usize] = day;
-        self.by_register.entry(day).or_default().push(i);
+        self.register_at(i, day);
         self.set_attributes(i, attributes);
         true
+    }
+
+    /// Dates the registration of a known, unregistered learner.
+    pub fn register_at(&mut self, learner: u32, day: Day) {
+        self.register[learner as usize] = day;
+        self.by_register.entry(day).or_default().push(learner);
+    }
+
+    /// Forgets every registration, funnel day and enrollment list, keeping
+    /// the learner numbers and attributes; the registration days it had.
+    pub fn restart(&mut self) -> Vec<Day> {
+        let n = self.register.len();
+        self.by_register.clear();
+        self.firsts = vec![Firsts::default(); n];
+        self.enrollments_head = vec![NONE; n];
+        std::mem::replace(&mut self.register, vec![NEVER; n])
     }
 
     pub fn set_attributes(&mut self, learner: u32, a: &Attributes<'_>) {

@@ -13,6 +13,7 @@
 //!   (roaring) for the platform and each program.
 //! - `cube.rs`: the same per-day counters per attribute value and course,
 //!   per scope, for breakdowns.
+//! - `merge.rs`: following a merge of duplicate learners.
 //! - `catalog.rs`: labels; `names.rs`: string interning and id keys.
 
 pub mod activity;
@@ -22,6 +23,7 @@ pub mod cube;
 pub mod enrollments;
 pub mod learners;
 pub mod load;
+mod merge;
 pub mod model;
 pub mod names;
 pub mod scopes;

@@ -144,8 +144,11 @@ impl Model {
             }
             // Withdrawn enrollments still count as enrollments.
             Payload::EnrollmentWithdrawn(_) => {}
-            // Not followed yet (issue #19 item 3): the projection stops on it.
-            Payload::LearnerMerged(_) => return Err(NotUnderstood),
+            Payload::LearnerMerged(e) => self.merge(
+                &e.survivor_learner_id,
+                &e.duplicate_learner_id,
+                &e.folded_enrollment_ids,
+            ),
         }
         Ok(())
     }
@@ -158,13 +161,18 @@ impl Model {
     }
 
     pub fn register(&mut self, learner_id: &str, day: Day, attributes: &Attributes<'_>) {
-        if self.learners.register(learner_id, day, attributes) {
-            self.scopes.platform.count(day).new_members += 1;
-            // Also whatever the learner did before its registration arrived.
-            if let Some(l) = self.learners.find(learner_id) {
-                self.contribute(l, 1);
-            }
+        if self.learners.register(learner_id, day, attributes)
+            && let Some(l) = self.learners.find(learner_id)
+        {
+            self.registered(l, day);
         }
+    }
+
+    /// Counts a learner just registered on `day` (attributes set).
+    pub(super) fn registered(&mut self, learner: u32, day: Day) {
+        self.scopes.platform.count(day).new_members += 1;
+        // Also whatever the learner did before its registration arrived.
+        self.contribute(learner, 1);
     }
 
     /// A replayed enrollment (same id, same learner) is kept once.
@@ -177,24 +185,32 @@ impl Model {
         day: Day,
     ) -> Option<u32> {
         let learner = self.learners.find_or_add(learner_id);
-        let print = fingerprint(enrollment_id);
+        let program = self.program_number(program_id);
+        let course = self.catalog.courses.intern(course_id);
+        self.enroll_numbered(NewEnrollment {
+            learner,
+            course,
+            program,
+            enrolled: day,
+            fingerprint: fingerprint(enrollment_id),
+        })
+    }
+
+    /// `enroll` once the learner, course and program have their numbers.
+    pub(super) fn enroll_numbered(&mut self, new: NewEnrollment) -> Option<u32> {
+        let NewEnrollment {
+            learner,
+            course,
+            program,
+            enrolled: day,
+            fingerprint: print,
+        } = new;
         let head = self.learners.enrollments_head[learner as usize];
         if self.enrollments.find(head, print).is_some() {
             return None;
         }
-        let program = self.program_number(program_id);
-        let course = self.catalog.courses.intern(course_id);
         let head = &mut self.learners.enrollments_head[learner as usize];
-        let e = self.enrollments.push(
-            NewEnrollment {
-                learner,
-                course,
-                program,
-                enrolled: day,
-                fingerprint: print,
-            },
-            head,
-        );
+        let e = self.enrollments.push(new, head);
         self.scopes.each(program, |s| s.count(day).enrollments += 1);
         self.cells_enrolled(learner, course, program, day);
         let firsts = &mut self.learners.firsts[learner as usize];
@@ -241,7 +257,7 @@ impl Model {
         let learner = self.learners.find_or_add(learner_id);
         let program = self.program_number(program_id);
         let course = self.catalog.courses.intern(course_id);
-        self.activity.push(
+        self.progress_numbered(
             learner,
             Progress {
                 day,
@@ -250,8 +266,13 @@ impl Model {
                 minutes,
             },
         );
-        self.mark_active(learner, program, day, minutes);
-        self.cells_progress(learner, course, program, day, minutes);
+    }
+
+    /// `progress` once the learner, course and program have their numbers.
+    pub(super) fn progress_numbered(&mut self, learner: u32, p: Progress) {
+        self.activity.push(learner, p);
+        self.mark_active(learner, p.program, p.day, p.minutes);
+        self.cells_progress(learner, p.course, p.program, p.day, p.minutes);
     }
 
     /// Counts a day of activity in the scopes and the funnel days.

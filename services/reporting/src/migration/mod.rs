@@ -9,6 +9,7 @@ mod m20261130_000006_create_generations;
 mod m20261130_000007_create_published_reports;
 mod m20261130_000008_create_targets;
 mod m20261130_000009_add_learner_education;
+mod m20261130_000010_index_enrollment_learner;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_create_targets::Migration),
             Box::new(academy_runtime::feed::epoch::AddCursorEpoch),
             Box::new(m20261130_000009_add_learner_education::Migration),
+            Box::new(m20261130_000010_index_enrollment_learner::Migration),
         ]
     }
 }

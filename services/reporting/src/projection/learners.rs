@@ -3,7 +3,7 @@
 use academy_domain::EducationLevel;
 use academy_proto::events::event::Payload;
 use academy_proto::events::{
-    EnrollmentCreated, Event, LearnerRegistered, LearnerUpdated, ProgressRecorded,
+    EnrollmentCreated, Event, LearnerMerged, LearnerRegistered, LearnerUpdated, ProgressRecorded,
 };
 use academy_runtime::feed::ApplyError;
 use chrono::NaiveDate;
@@ -348,6 +348,83 @@ pub(super) async fn certified(
         txn,
         "UPDATE r_enrollments SET certificate_day = ? WHERE enrollment_id = ?",
         vec![Value::from(day), Value::from(enrollment_id)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A merge of duplicate learners, by the rule in `engine/merge.rs`: the
+/// duplicate's rows go to the survivor (activity minutes summed per day),
+/// the folded enrollments and the duplicate's registration go, the survivor
+/// keeps the earlier registration day, and program membership is derived
+/// again from the survivor's remaining enrollments.
+pub(super) async fn merged(txn: &DatabaseTransaction, e: &LearnerMerged) -> Result<(), ApplyError> {
+    let (survivor, duplicate) = (
+        e.survivor_learner_id.as_str(),
+        e.duplicate_learner_id.as_str(),
+    );
+    if survivor == duplicate {
+        return Ok(());
+    }
+    exec(
+        txn,
+        "UPDATE r_learners SET register_day = \
+         (SELECT d.register_day FROM r_learners d WHERE d.learner_id = ?) \
+         WHERE learner_id = ? AND register_day > \
+         (SELECT d.register_day FROM r_learners d WHERE d.learner_id = ?)",
+        vec![duplicate.into(), survivor.into(), duplicate.into()],
+    )
+    .await?;
+    exec(
+        txn,
+        "DELETE FROM r_learners WHERE learner_id = ?",
+        vec![duplicate.into()],
+    )
+    .await?;
+    for folded in &e.folded_enrollment_ids {
+        exec(
+            txn,
+            "DELETE FROM r_enrollments WHERE enrollment_id = ?",
+            vec![folded.as_str().into()],
+        )
+        .await?;
+    }
+    exec(
+        txn,
+        "UPDATE r_enrollments SET learner_id = ? WHERE learner_id = ?",
+        vec![survivor.into(), duplicate.into()],
+    )
+    .await?;
+    // `WHERE` before `ON CONFLICT` keeps SQLite's parser off the ambiguity
+    // of INSERT ... SELECT ... ON.
+    exec(
+        txn,
+        &format!(
+            "INSERT INTO r_activity (learner_id, program_id, course_id, day, minutes) \
+             SELECT ?, program_id, course_id, day, minutes FROM r_activity WHERE learner_id = ? \
+             {ACTIVITY_ADDS_MINUTES}"
+        ),
+        vec![survivor.into(), duplicate.into()],
+    )
+    .await?;
+    exec(
+        txn,
+        "DELETE FROM r_activity WHERE learner_id = ?",
+        vec![duplicate.into()],
+    )
+    .await?;
+    exec(
+        txn,
+        "DELETE FROM r_program_members WHERE learner_id IN (?, ?)",
+        vec![survivor.into(), duplicate.into()],
+    )
+    .await?;
+    exec(
+        txn,
+        "INSERT INTO r_program_members (program_id, learner_id, first_day) \
+         SELECT program_id, learner_id, MIN(enroll_day) FROM r_enrollments \
+         WHERE learner_id = ? AND program_id <> '' GROUP BY program_id, learner_id",
+        vec![survivor.into()],
     )
     .await?;
     Ok(())

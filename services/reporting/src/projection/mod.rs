@@ -63,9 +63,7 @@ impl Projection for Projector {
             }
             // Withdrawn enrollments still count as enrollments.
             Payload::EnrollmentWithdrawn(_) => {}
-            // Reports do not follow merges yet (issue #19 item 3): stop
-            // loudly, as for an unknown event, rather than count wrongly.
-            Payload::LearnerMerged(_) => return Err(not_understood()),
+            Payload::LearnerMerged(e) => learners::merged(txn, e).await?,
         }
         Ok(())
     }
@@ -214,43 +212,201 @@ mod tests {
         assert_eq!(learner_ids(&conn).await, ["a", "b"]);
     }
 
-    /// Reports do not follow merges yet (#19 item 3): a `learner.merged`
-    /// stops the projection before it, so no figure counts the merge wrongly.
+    /// An event of `kind` on day `day` (days after 2025-06-15).
+    fn event(sequence: i64, day: i64, payload: Payload) -> Event {
+        Event {
+            sequence,
+            r#type: "test".into(),
+            occurred_at: Some(prost_types::Timestamp {
+                seconds: 1_750_000_000 + day * 86_400,
+                nanos: 0,
+            }),
+            payload: Some(payload),
+            ..Default::default()
+        }
+    }
+
+    fn enrolled(learner: &str, enrollment: &str, course: &str, program: &str) -> Payload {
+        Payload::EnrollmentCreated(academy_proto::events::EnrollmentCreated {
+            enrollment_id: enrollment.into(),
+            learner_id: learner.into(),
+            course_id: course.into(),
+            program_id: program.into(),
+            ..Default::default()
+        })
+    }
+
+    fn progress(learner: &str, enrollment: &str, course: &str, program: &str) -> Payload {
+        Payload::ProgressRecorded(academy_proto::events::ProgressRecorded {
+            enrollment_id: enrollment.into(),
+            learner_id: learner.into(),
+            course_id: course.into(),
+            program_id: program.into(),
+            minutes_spent: 30,
+            ..Default::default()
+        })
+    }
+
+    /// b (registered first) is merged into a; both enrolled in c1 in the
+    /// program, b's enrollment (completed, certified) is kept and a's is
+    /// folded into it; b's c2 enrollment moves.
+    fn history_with_a_merge() -> Vec<Event> {
+        use academy_proto::events::{CertificateIssued, EnrollmentCompleted, LearnerMerged};
+        let mut events = vec![registration(1, "a", true), registration(2, "b", true)];
+        events[1].occurred_at = Some(prost_types::Timestamp {
+            seconds: 1_750_000_000 - 20 * 86_400,
+            nanos: 0,
+        });
+        let mut sequence = 2;
+        let mut next = |day, payload| {
+            sequence += 1;
+            event(sequence, day, payload)
+        };
+        events.extend([
+            next(1, enrolled("a", "ea", "c1", "p")),
+            next(3, enrolled("b", "eb", "c1", "p")),
+            next(4, enrolled("b", "eb2", "c2", "")),
+            next(5, progress("a", "ea", "c1", "p")),
+            next(5, progress("b", "eb", "c1", "p")),
+            next(6, progress("b", "eb2", "c2", "")),
+            next(
+                7,
+                Payload::EnrollmentCompleted(EnrollmentCompleted {
+                    enrollment_id: "eb".into(),
+                    learner_id: "b".into(),
+                    ..Default::default()
+                }),
+            ),
+            next(
+                8,
+                Payload::CertificateIssued(CertificateIssued {
+                    enrollment_id: "eb".into(),
+                    learner_id: "b".into(),
+                    ..Default::default()
+                }),
+            ),
+            next(
+                9,
+                Payload::LearnerMerged(LearnerMerged {
+                    survivor_learner_id: "a".into(),
+                    duplicate_learner_id: "b".into(),
+                    moved_enrollment_ids: vec!["eb2".into()],
+                    folded_enrollment_ids: vec!["ea".into()],
+                    folded_into_enrollment_ids: vec!["eb".into()],
+                }),
+            ),
+            next(10, progress("a", "eb2", "c2", "")),
+        ]);
+        events.push(registration(sequence + 1, "c", true));
+        events
+    }
+
+    /// What reports read of a model, independent of its numbering.
+    fn figures(model: &crate::engine::Model) -> String {
+        use crate::engine::cube::Axis;
+        use crate::engine::names::NONE;
+        let scope = |s: &crate::engine::scopes::ScopeDays| {
+            let active: Vec<_> = s.active.iter().map(|(d, b)| (*d, b.len())).collect();
+            format!("{:?} {active:?} {:?}", s.counts, s.completed_by_created)
+        };
+        let mut out = format!("platform {}\n", scope(&model.scopes.platform));
+        let mut programs: Vec<_> = model.scopes.programs.iter().collect();
+        programs.sort_by_key(|(p, _)| **p);
+        for (p, s) in programs {
+            let members: Vec<_> = model.scopes.members_by_day[p]
+                .iter()
+                .map(|(d, l)| (*d, l.len()))
+                .collect();
+            out += &format!("program {p} {} members {members:?}\n", scope(s));
+        }
+        for program in [NONE, 0] {
+            for (region, s) in model.cube.values(program, Axis::Region) {
+                let name = model.learners.values.name(region);
+                out += &format!("{program} region {name} {}\n", scope(s));
+            }
+            for (course, s) in model.cube.values(program, Axis::Course) {
+                out += &format!("{program} course {course} {}\n", scope(s));
+            }
+        }
+        let registered: Vec<_> = model
+            .learners
+            .by_register
+            .iter()
+            .map(|(d, l)| (*d, l.len()))
+            .collect();
+        out + &format!("registered {registered:?}")
+    }
+
+    /// A merge re-homes the duplicate's rows in the tables and the model
+    /// alike: the model that applied the events and one loaded from the
+    /// tables report the same, and count the person once.
     #[tokio::test]
-    async fn a_merge_stops_the_projection_before_it() {
+    async fn a_merge_is_followed_by_the_tables_and_the_model_alike() {
         let dir = academy_testkit::TestDb::sqlite();
         let conn = db::connect(&dir.url).await.expect("connect");
         db::migrate::<Migrator>(&conn).await.expect("migrate");
-        let mut merged = registration(3, "a", true);
-        merged.r#type = "learner.merged".into();
-        merged.payload = Some(Payload::LearnerMerged(
-            academy_proto::events::LearnerMerged {
-                survivor_learner_id: "a".into(),
-                duplicate_learner_id: "b".into(),
-                ..Default::default()
-            },
-        ));
-        let events = [
-            registration(1, "a", true),
-            registration(2, "b", true),
-            merged,
-            registration(4, "c", true),
-        ];
+        let events = history_with_a_merge();
         let refs: Vec<&Event> = events.iter().collect();
         let txn = conn.begin().await.expect("begin");
-        let result = Projector::default().apply_all(&txn, "learner", &refs).await;
+        Projector::default()
+            .apply_all(&txn, "learner", &refs)
+            .await
+            .expect("the merge is understood");
         txn.commit().await.expect("commit");
-        match result {
-            Err(ApplyError::NotUnderstood { sequence, kind }) => {
-                assert_eq!((sequence, kind.as_str()), (3, "learner.merged"))
-            }
-            other => panic!("expected the merge refused, got {other:?}"),
-        }
-        assert_eq!(learner_ids(&conn).await, ["a", "b"]);
-        let mut model = crate::engine::model::Model::default();
+        assert_eq!(learner_ids(&conn).await, ["a", "c"]);
+        let rows = conn
+            .query_all_raw(Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT enrollment_id, learner_id FROM r_enrollments ORDER BY enrollment_id",
+            ))
+            .await
+            .expect("query");
+        let owners: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get("", "enrollment_id").unwrap(),
+                    r.try_get("", "learner_id").unwrap(),
+                )
+            })
+            .collect();
         assert_eq!(
-            model.apply_all("learner", &events),
-            Err(crate::engine::model::Stop::NotUnderstood(3))
+            owners,
+            [("eb".into(), "a".into()), ("eb2".into(), "a".into())]
+        );
+
+        let mut applied = crate::engine::Model::default();
+        applied.apply_all("learner", &events).expect("applied");
+        let loaded = crate::engine::load::load(&conn).await.expect("load");
+        assert_eq!(figures(&applied), figures(&loaded));
+
+        // Two registered (a on b's earlier day, and c), one person active,
+        // the folded enrollment gone, the kept one's milestones counted.
+        let all = applied.scopes.platform.sum(0..=crate::engine::NEVER - 1);
+        assert_eq!(
+            (
+                all.new_members,
+                all.enrollments,
+                all.completions,
+                all.certificates
+            ),
+            (2, 2, 1, 1)
+        );
+        assert_eq!(all.minutes, 120);
+        assert_eq!(
+            applied
+                .scopes
+                .platform
+                .active_learners(0..=crate::engine::NEVER - 1),
+            1
+        );
+        let a = applied.learners.find("a").expect("a");
+        let b_day = crate::engine::event_day(&events[1]).expect("day");
+        assert_eq!(applied.learners.register[a as usize], b_day);
+        assert!(
+            !applied
+                .learners
+                .is_registered(applied.learners.find("b").expect("b"))
         );
     }
 }

@@ -40,6 +40,8 @@ pub struct LearnerFact {
 
 #[derive(Debug, Clone)]
 pub struct EnrollmentFact {
+    /// The enrollment's id (a merge folds some away by id).
+    pub id: String,
     pub learner: String,
     pub course: String,
     pub program: String,
@@ -110,6 +112,37 @@ impl RowFigures {
 }
 
 impl Model {
+    /// A merge of `duplicate` into `survivor`, by the rule in
+    /// ARCHITECTURE.md: the history is as if the duplicate's enrollments
+    /// and progress had always been the survivor's, without the enrollments
+    /// folded away and without the duplicate's registration; the survivor
+    /// keeps the earlier registration day and its own attributes.
+    pub fn merge(&mut self, survivor: &str, duplicate: &str, folded: &[String]) {
+        let gone = self
+            .learners
+            .iter()
+            .position(|l| l.id == duplicate)
+            .expect("the duplicate is a learner of the model");
+        let gone = self.learners.remove(gone);
+        let kept = self
+            .learners
+            .iter_mut()
+            .find(|l| l.id == survivor)
+            .expect("the survivor is a learner of the model");
+        kept.register_day = kept.register_day.min(gone.register_day);
+        self.enrollments.retain(|e| !folded.contains(&e.id));
+        for e in self
+            .enrollments
+            .iter_mut()
+            .filter(|e| e.learner == duplicate)
+        {
+            e.learner = survivor.to_owned();
+        }
+        for a in self.activity.iter_mut().filter(|a| a.learner == duplicate) {
+            a.learner = survivor.to_owned();
+        }
+    }
+
     fn in_scope<'a>(
         &'a self,
         program: Option<&'a str>,
