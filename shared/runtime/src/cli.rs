@@ -74,10 +74,16 @@ where
                 // Lazy: a database that is down now is waited for, below.
                 let db = crate::db::connect_lazy(&url, config.db_pool_size).await?;
                 let shutdown = crate::shutdown::on_signal();
-                let wait = crate::startup::wait_ready::<M>(&db, config.migrate, &shutdown);
-                if !crate::startup::answer_health_while(config, &listener, wait).await? {
-                    tracing::info!("stopped before the database was ready");
-                    return Ok(());
+                // The usual start (database up, schema current) serves at
+                // once: no stand-in health server that would hand the
+                // listener over with a GOAWAY, which tonic clients report
+                // as INTERNAL for a call sent in that instant.
+                if !crate::startup::ready_now::<M>(&db, config.migrate).await {
+                    let wait = crate::startup::wait_ready::<M>(&db, config.migrate, &shutdown);
+                    if !crate::startup::answer_health_while(config, &listener, wait).await? {
+                        tracing::info!("stopped before the database was ready");
+                        return Ok(());
+                    }
                 }
                 serve(listener, db, shutdown).await
             }

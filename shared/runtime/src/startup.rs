@@ -93,6 +93,28 @@ pub async fn ready<M: MigratorTrait>(
     }
 }
 
+/// How long the first look at the database may take before the binary
+/// starts answering health checks while it waits.
+const FIRST_LOOK: Duration = Duration::from_secs(2);
+
+/// One quick attempt at readiness, before anything listens: true when the
+/// database answered within [`FIRST_LOOK`] and [`ready`] succeeded.
+pub async fn ready_now<M: MigratorTrait>(db: &DatabaseConnection, mode: MigrateMode) -> bool {
+    if !matches!(
+        tokio::time::timeout(FIRST_LOOK, db.ping()).await,
+        Ok(Ok(()))
+    ) {
+        return false;
+    }
+    match ready::<M>(db, mode).await {
+        Ok(()) => true,
+        Err(err) => {
+            tracing::warn!(%err, "not ready: NOT_SERVING");
+            false
+        }
+    }
+}
+
 /// Retries [`ready`] with a growing pause until it succeeds (`true`) or
 /// `shutdown` is cancelled (`false`).
 pub async fn wait_ready<M: MigratorTrait>(

@@ -47,7 +47,7 @@ async fn cross_tabs_match_the_source_data(db: TestDb) {
     let mut model = Model::default();
     let program = history(&stack, &mut model).await;
     let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
-    caught_up(&mut reports).await;
+    caught_up(&stack, &mut reports).await;
 
     let pairs = [
         (Dimension::Gender, Dimension::Region),

@@ -124,7 +124,7 @@ async fn every_dimension_metric_granularity_and_csv_column_matches(db: TestDb) {
     let mut model = Model::default();
     let program = history(&stack, &mut model).await;
     let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
-    caught_up(&mut reports).await;
+    caught_up(&stack, &mut reports).await;
     assert!(
         model
             .learners
@@ -261,7 +261,7 @@ async fn every_dimension_metric_granularity_and_csv_column_matches(db: TestDb) {
     // A second replica loads its model from the tables: same answers.
     let second = stack.another_reporting().await;
     let mut other = ReportingServiceClient::new(Stack::channel(second).await);
-    caught_up(&mut other).await;
+    caught_up(&stack, &mut other).await;
     for scope in [None, Some(program.as_str())] {
         for d in DIMENSIONS {
             assert_eq!(

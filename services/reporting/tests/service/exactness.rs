@@ -380,7 +380,11 @@ async fn merge_duplicates(learners: &mut LearnerServiceClient<Channel>, model: &
     assert!(folds > 0, "some merge folded an enrollment");
 }
 
-pub(crate) async fn caught_up(reports: &mut ReportingServiceClient<Channel>) {
+/// Waits until reporting has applied every event the producers hold now
+/// (asked of the producers themselves: the heads GetFeedStatus shows are
+/// refreshed only every few seconds) and both feeds are healthy.
+pub(crate) async fn caught_up(stack: &Stack, reports: &mut ReportingServiceClient<Channel>) {
+    crate::hostile::caught_up_with_producers(stack, reports).await;
     for _ in 0..300 {
         let status = reports
             .get_feed_status(pb::GetFeedStatusRequest {})
@@ -474,7 +478,7 @@ async fn every_figure_matches_the_source_data(db: TestDb) {
     let mut model = Model::default();
     let program = history(&stack, &mut model).await;
     let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
-    caught_up(&mut reports).await;
+    caught_up(&stack, &mut reports).await;
     assert!(
         model.enrollments.iter().any(|e| e.complete_day.is_some()),
         "the data has completions"
@@ -648,7 +652,7 @@ async fn series_funnel_export_and_rebuild_match_too(db: TestDb) {
     let mut model = Model::default();
     let program = history(&stack, &mut model).await;
     let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
-    caught_up(&mut reports).await;
+    caught_up(&stack, &mut reports).await;
 
     // Monthly series over 2022: each point equals the month's figures.
     for metric in [
@@ -795,7 +799,7 @@ async fn series_funnel_export_and_rebuild_match_too(db: TestDb) {
         .generation;
     assert_eq!(generation, 1, "the first rebuild builds generation 1");
     serving_generation(&mut reports, generation).await;
-    caught_up(&mut reports).await;
+    caught_up(&stack, &mut reports).await;
     assert_eq!(
         summary(&mut reports).await,
         before,
