@@ -114,7 +114,7 @@ enum LearnersCommand {
 struct TokenArgs {
     /// The key the services verify tokens with.
     #[arg(long, env = "ACADEMY_AUTH_HS256_SECRET", hide_env_values = true)]
-    secret: String,
+    secret: academy_runtime::auth::Secret,
     #[arg(long, env = "ACADEMY_AUTH_ISSUER", default_value = "academy")]
     issuer: String,
     #[arg(long, env = "ACADEMY_AUTH_AUDIENCE", default_value = "academy")]
@@ -412,7 +412,7 @@ fn token(args: &TokenArgs) -> anyhow::Result<String> {
         organizations: claim(&args.organizations),
     };
     academy_runtime::auth::mint_limited(
-        &args.secret,
+        args.secret.expose(),
         &args.issuer,
         &args.audience,
         &args.subject,

@@ -14,7 +14,7 @@ const DEV_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
 
 #[derive(Debug)]
 pub(crate) struct LocalAuth {
-    pub(crate) secret: String,
+    pub(crate) secret: academy_runtime::auth::Secret,
     pub(crate) token: String,
     pub(crate) token_file: PathBuf,
 }
@@ -38,7 +38,7 @@ impl LocalAuth {
         let token_file = data_dir.join("dev.token");
         write_private(&token_file, &token)?;
         Ok(Self {
-            secret,
+            secret: academy_runtime::auth::Secret::new(secret),
             token,
             token_file,
         })

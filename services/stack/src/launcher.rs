@@ -157,7 +157,7 @@ async fn start(
         .env("ACADEMY_DATA_DIR", &options.data_dir)
         .env("ACADEMY_COURSE_ENDPOINT", course)
         .env("ACADEMY_LEARNER_ENDPOINT", learner)
-        .env("ACADEMY_AUTH_HS256_SECRET", &auth.secret)
+        .env("ACADEMY_AUTH_HS256_SECRET", auth.secret.expose())
         // The development token is minted for the default issuer and
         // audience with this key alone: settings from the shell must not
         // make the services expect anything else.

@@ -105,7 +105,7 @@ impl ClientToken {
             }
         } else if let Some(secret) = &config.auth_hs256_secret {
             minted(
-                EncodingKey::from_secret(secret.as_bytes()),
+                EncodingKey::from_secret(secret.expose().as_bytes()),
                 Header::new(Algorithm::HS256),
             )
         } else {

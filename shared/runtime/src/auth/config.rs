@@ -7,7 +7,7 @@ use std::path::PathBuf;
 pub struct AuthConfig {
     /// Shared HS256 key for bearer tokens (local use; the stack sets one).
     #[arg(long, env = "ACADEMY_AUTH_HS256_SECRET", hide_env_values = true)]
-    pub auth_hs256_secret: Option<String>,
+    pub auth_hs256_secret: Option<super::Secret>,
 
     /// JSON Web Key Set file with the public keys (RS256/ES256) of
     /// production tokens; re-read when it changes (checked every 30 s).
@@ -64,7 +64,7 @@ impl AuthConfig {
     /// Verifies tokens signed with `secret`; for tests and the local stack.
     pub fn hs256(secret: impl Into<String>) -> Self {
         Self {
-            auth_hs256_secret: Some(secret.into()),
+            auth_hs256_secret: Some(super::Secret::new(secret)),
             auth_disabled: false,
             ..Self::disabled()
         }

@@ -13,6 +13,7 @@ mod config;
 mod data_scope;
 mod layer;
 pub mod reload;
+mod secret;
 mod token;
 mod verify;
 
@@ -21,6 +22,7 @@ pub use config::AuthConfig;
 pub use data_scope::{DataScope, data_scope};
 pub use layer::{AuthLayer, Caller, ScopeTable, caller_may};
 pub(crate) use layer::{is_public, is_reflection};
+pub use secret::Secret;
 pub use token::{Claims, mint, mint_limited};
 pub use verify::{AuthError, MAX_SUBJECT_LEN, MAX_TOKEN_LIFETIME_SECS, Verifier};
 

@@ -124,7 +124,7 @@ impl Verifier {
     pub fn from_config(config: &AuthConfig) -> anyhow::Result<Self> {
         install_crypto();
         let mut keys = Vec::new();
-        if let Some(secret) = config.auth_hs256_secret.as_deref() {
+        if let Some(secret) = config.auth_hs256_secret.as_ref().map(super::Secret::expose) {
             if secret.len() < 32 {
                 anyhow::bail!("ACADEMY_AUTH_HS256_SECRET must be at least 32 characters");
             }
