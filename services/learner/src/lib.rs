@@ -4,8 +4,9 @@
 //!
 //! From the proto to the code: `api.rs` (tonic traits) → `rpc/<group>.rs`
 //! (handler: validate, transaction, events) → `convert.rs` (proto ↔ domain)
-//! and `store/<table>.rs` (SQL) → `tests/api/<group>.rs`. Enroll asks the
-//! course service through `course_client.rs`.
+//! and `store/<table>.rs` (SQL) → `tests/service/<group>.rs`. Rows that
+//! name a learner or course by a provider key are resolved in
+//! `rpc/keys.rs`. Enroll asks the course service through `course_client.rs`.
 
 pub mod api;
 pub mod config;

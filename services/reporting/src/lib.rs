@@ -11,7 +11,9 @@
 //! batch). `rebuild.rs` builds and swaps generations; `health.rs` says when
 //! a replica has caught up; the lease that picks the writing replica is
 //! `academy_runtime::feed::lease`. `publish/` freezes a period's figures
-//! into append-only snapshots (PublishReport and friends).
+//! into append-only snapshots (PublishReport and friends). `access.rs`
+//! reads a caller's data scope (programs, regions, organisations) and
+//! `suppress.rs` withholds small counts below the minimum cell size.
 
 pub mod access;
 pub mod api;
