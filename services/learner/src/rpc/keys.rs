@@ -29,20 +29,17 @@ impl Resolver {
         req: &mut pb::EnrollRequest,
         trace: &TraceContext,
     ) -> Result<(), DomainError> {
-        let learner = learner_id(
-            registry,
-            &req.learner_id,
-            &req.learner_external_id,
-            "learner_external_id",
-        )
-        .await;
-        let course = self
-            .course_id(
+        let (learner, course) = self
+            .both(
                 registry,
-                CourseKeys {
-                    course_id: &req.course_id,
-                    code: &req.course_code,
-                    provider_course_id: &req.provider_course_id,
+                RowKeys {
+                    learner_id: &req.learner_id,
+                    learner_external_id: &req.learner_external_id,
+                    course: CourseKeys {
+                        course_id: &req.course_id,
+                        code: &req.course_code,
+                        provider_course_id: &req.provider_course_id,
+                    },
                 },
                 trace,
             )
@@ -82,20 +79,17 @@ impl Resolver {
                 "set enrollment_id or the learner and the course, not both",
             ));
         }
-        let learner = learner_id(
-            registry,
-            &req.learner_id,
-            &req.learner_external_id,
-            "learner_external_id",
-        )
-        .await;
-        let course = self
-            .course_id(
+        let (learner, course) = self
+            .both(
                 registry,
-                CourseKeys {
-                    course_id: &req.course_id,
-                    code: &req.course_code,
-                    provider_course_id: &req.provider_course_id,
+                RowKeys {
+                    learner_id: &req.learner_id,
+                    learner_external_id: &req.learner_external_id,
+                    course: CourseKeys {
+                        course_id: &req.course_id,
+                        code: &req.course_code,
+                        provider_course_id: &req.provider_course_id,
+                    },
                 },
                 trace,
             )
@@ -115,6 +109,28 @@ impl Resolver {
             .map_err(db_error)?
             .ok_or_else(|| DomainError::not_found("enrollment", format!("{learner}:{course}")))?;
         Ok(())
+    }
+
+    /// The ids a row's learner and course keys name (each `None` when the
+    /// row uses the Academy id or names nothing).
+    async fn both(
+        &mut self,
+        registry: &Registry,
+        keys: RowKeys<'_>,
+        trace: &TraceContext,
+    ) -> (
+        Result<Option<String>, DomainError>,
+        Result<Option<String>, DomainError>,
+    ) {
+        let learner = learner_id(
+            registry,
+            keys.learner_id,
+            keys.learner_external_id,
+            "learner_external_id",
+        )
+        .await;
+        let course = self.course_id(registry, keys.course, trace).await;
+        (learner, course)
     }
 
     /// The id of the course a row names by code or provider id (`None`
@@ -141,6 +157,13 @@ impl Resolver {
             .unwrap_or_else(|| Err(DomainError::internal("course answer missing")))
             .map(Some)
     }
+}
+
+/// How a row names its learner and its course.
+struct RowKeys<'a> {
+    learner_id: &'a str,
+    learner_external_id: &'a str,
+    course: CourseKeys<'a>,
 }
 
 /// The three ways a row may name a course.
