@@ -106,7 +106,7 @@ pub async fn record_reads<C: ConnectionTrait>(
     let call = current();
     let backend = db.get_database_backend();
     let now = Utc::now();
-    // 8 values a row: 100 rows stay far below every backend's limit.
+    // 5 bound values a row: 100 rows stay far below every backend's limit.
     for chunk in resource_ids.chunks(100) {
         let rows = vec!["(?, ?, ?, ?, ?, 0, 0, 0)"; chunk.len()].join(", ");
         let sql = format!(
