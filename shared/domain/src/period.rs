@@ -27,6 +27,10 @@ impl Half {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
         let invalid = || FieldViolation::new(field, "must look like 2025-H1 or 2025-H2");
         let (year, half) = raw.trim().split_once('-').ok_or_else(invalid)?;
+        // Four digits exactly: `str::parse` would also take "+2025" or "02025".
+        if year.len() != 4 || !year.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid());
+        }
         let year: i32 = year.parse().map_err(|_| invalid())?;
         let half = match half {
             "H1" | "h1" => 1,
@@ -242,7 +246,9 @@ mod tests {
 
     #[test]
     fn malformed_halves_are_rejected() {
-        for bad in ["2025", "2025-H3", "25-H1", "2025-h", "", "abcd-H1"] {
+        for bad in [
+            "2025", "2025-H3", "25-H1", "2025-h", "", "abcd-H1", "+2025-H1", "02025-H1", "-202-H1",
+        ] {
             assert!(Period::half("p", bad).is_err(), "{bad:?} accepted");
         }
     }
