@@ -96,13 +96,6 @@ pub async fn serve(
             enrollment_service_server::SERVICE_NAME,
             scopes::ENROLLMENT_SERVICE,
         )
-        .authorize(event_feed_server::SERVICE_NAME, feed::service::SCOPES)
-        .streaming(learner_service_server::SERVICE_NAME, "ImportLearners")
-        .streaming(learner_service_server::SERVICE_NAME, "SyncLearners")
-        .streaming(enrollment_service_server::SERVICE_NAME, "BulkEnroll")
-        .streaming(
-            enrollment_service_server::SERVICE_NAME,
-            "BulkRecordProgress",
-        );
+        .authorize(event_feed_server::SERVICE_NAME, feed::service::SCOPES);
     server::serve(config, listener, db, services, shutdown).await
 }

@@ -15,7 +15,7 @@ pub mod region;
 pub mod text;
 
 pub use email::Email;
-pub use error::{DomainError, FieldViolation, Result, Violations};
+pub use error::{AllValid, DomainError, FieldViolation, IntoViolations, Result, Violations};
 pub use learner::{EducationLevel, EmploymentStatus, Gender};
 pub use page::{PageRequest, PageToken};
 pub use period::{AgeBand, Half, Period};

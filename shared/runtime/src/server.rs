@@ -48,7 +48,6 @@ const STREAM_WINDOW: u32 = 256 * 1024;
 pub struct Services {
     routes: RoutesBuilder,
     names: Vec<&'static str>,
-    streaming: Vec<String>,
     /// Extra health entries (e.g. one per followed feed) and whether each is up.
     checks: Vec<(String, watch::Receiver<bool>)>,
     /// The scope each method needs.
@@ -91,13 +90,6 @@ impl Services {
         for (method, scope) in table {
             self.scopes.insert(format!("/{service}/{method}"), *scope);
         }
-        self
-    }
-
-    /// Exempts a streaming method (`Service/Method` of a service already
-    /// added, e.g. `LearnerService/ImportLearners`) from the unary deadline.
-    pub fn streaming(&mut self, service: &str, method: &str) -> &mut Self {
-        self.streaming.push(format!("/{service}/{method}"));
         self
     }
 }
@@ -162,7 +154,9 @@ pub async fn serve(
 
     let addr = listener.local_addr()?;
     tracing::info!(%addr, services = ?names, "serving gRPC");
-    let mut streaming = services.streaming.clone();
+    // Client streams run as long as the client sends: the method list comes
+    // from the contract, so no method can be forgotten or misspelt.
+    let mut streaming = client_streaming_methods(&names)?;
     streaming.push(format!(
         "/{}/Subscribe",
         academy_proto::events::event_feed_server::SERVICE_NAME
@@ -332,6 +326,31 @@ pub fn unscoped_methods(names: &[&str], scopes: &ScopeTable) -> anyhow::Result<V
         }
     }
     Ok(missing)
+}
+
+/// The client-streaming methods of the served services, from the
+/// contract's descriptors: their handlers read the stream to its end, so
+/// the unary deadline must not apply to them.
+pub fn client_streaming_methods(names: &[&str]) -> anyhow::Result<Vec<String>> {
+    use prost::Message;
+    let set = prost_types::FileDescriptorSet::decode(FILE_DESCRIPTOR_SET)?;
+    let mut paths = Vec::new();
+    for file in &set.file {
+        for service in &file.service {
+            let full = format!("{}.{}", file.package(), service.name());
+            if !names.contains(&full.as_str()) {
+                continue;
+            }
+            paths.extend(
+                service
+                    .method
+                    .iter()
+                    .filter(|m| m.client_streaming())
+                    .map(|m| format!("/{full}/{}", m.name())),
+            );
+        }
+    }
+    Ok(paths)
 }
 
 /// The files of the contract that describe `names` (the services this
@@ -538,6 +557,33 @@ mod tests {
         assert!(
             files.iter().any(|f| f.starts_with("google/protobuf/")),
             "{files:?}"
+        );
+    }
+
+    #[test]
+    fn client_streams_come_from_the_contract() {
+        let learner = [
+            "academy.learner.v1.LearnerService",
+            "academy.learner.v1.EnrollmentService",
+            "academy.events.v1.EventFeed",
+        ];
+        let mut streams = client_streaming_methods(&learner).expect("descriptors");
+        streams.sort();
+        assert_eq!(
+            streams,
+            [
+                "/academy.learner.v1.EnrollmentService/BulkEnroll",
+                "/academy.learner.v1.EnrollmentService/BulkRecordProgress",
+                "/academy.learner.v1.LearnerService/ImportLearners",
+                "/academy.learner.v1.LearnerService/SyncLearners",
+            ]
+        );
+        // Server streams (ExportReport) keep the deadline on their first answer.
+        let reporting = ["academy.reporting.v1.ReportingService"];
+        assert!(
+            client_streaming_methods(&reporting)
+                .expect("descriptors")
+                .is_empty()
         );
     }
 }

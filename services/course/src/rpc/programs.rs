@@ -1,4 +1,4 @@
-use academy_domain::{DomainError, PageRequest, id};
+use academy_domain::{AllValid, DomainError, PageRequest, id};
 use academy_proto::course as pb;
 use academy_proto::events::{CourseAddedToProgram, ProgramCreated, event::Payload};
 use academy_runtime::db::db_error;
@@ -114,13 +114,11 @@ pub async fn add_course(
     catalog: &Catalog,
     req: pb::AddCourseToProgramRequest,
 ) -> Result<pb::Program, DomainError> {
-    let mut v = academy_domain::Violations::new();
-    let program_id = v.check(id::parse_id("program_id", &req.program_id));
-    let course_id = v.check(id::parse_id("course_id", &req.course_id));
-    v.finish()?;
-    let (Some(program_id), Some(course_id)) = (program_id, course_id) else {
-        return Err(DomainError::internal("validation passed with a missing id"));
-    };
+    let (program_id, course_id) = (
+        id::parse_id("program_id", &req.program_id),
+        id::parse_id("course_id", &req.course_id),
+    )
+        .all_valid()?;
     add(catalog, &program_id, &course_id)
         .await
         .map_err(DomainError::from)?;

@@ -3,7 +3,7 @@
 //! transaction with one `learner.merged` event; the duplicate stays as a
 //! MERGED tombstone naming the survivor (table `learner_merges`).
 
-use academy_domain::{DomainError, Violations, id};
+use academy_domain::{AllValid, DomainError, id};
 use academy_proto::events::{LearnerMerged, event::Payload};
 use academy_proto::learner as pb;
 use academy_runtime::db::{begin_write, db_error};
@@ -27,16 +27,12 @@ pub async fn merge(
     registry: &Registry,
     req: pb::MergeLearnersRequest,
 ) -> Result<pb::MergeLearnersResponse, DomainError> {
-    let mut v = Violations::new();
-    let survivor_id = v.check(id::parse_id("survivor_id", &req.survivor_id));
-    let duplicate_id = v.check(id::parse_id("duplicate_id", &req.duplicate_id));
-    let request_id = v.check(idempotency::parse_request_id(&req.request_id));
-    v.finish()?;
-    let (Some(survivor_id), Some(duplicate_id), Some(request_id)) =
-        (survivor_id, duplicate_id, request_id)
-    else {
-        return Err(DomainError::internal("validated fields missing"));
-    };
+    let (survivor_id, duplicate_id, request_id) = (
+        id::parse_id("survivor_id", &req.survivor_id),
+        id::parse_id("duplicate_id", &req.duplicate_id),
+        idempotency::parse_request_id(&req.request_id),
+    )
+        .all_valid()?;
     if survivor_id == duplicate_id {
         return Err(DomainError::invalid(
             "duplicate_id",
