@@ -94,6 +94,8 @@ pub enum ApplyError {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FeedState {
     pub source: String,
+    /// The last event this replica's answers reflect (its memory copy's
+    /// position when the projection keeps one, else the tables' cursor).
     pub applied_sequence: i64,
     pub applied_record_time: Option<DateTime<Utc>>,
     pub head_sequence: i64,
@@ -622,10 +624,17 @@ impl Follower {
         if erased {
             crate::db::flush_erased(&self.db).await;
         }
+        // What answers reflect: a new leader re-applying to the tables from
+        // an older cursor serves its memory copy, already further along, and
+        // must not report going back.
+        let reflected = self
+            .projection
+            .memory_position(&self.source)
+            .map_or(applied, |m| m.max(applied));
         self.state.send_modify(|s| {
-            s.applied_sequence = applied;
+            s.applied_sequence = reflected;
             s.applied_record_time = applied_time.or(s.applied_record_time);
-            s.head_sequence = s.head_sequence.max(applied);
+            s.head_sequence = s.head_sequence.max(reflected);
         });
         match stopped {
             Some(ended) => Err(ended),
