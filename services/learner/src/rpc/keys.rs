@@ -3,7 +3,7 @@
 //! that names them is resolved to Academy ids before the usual checks, so
 //! everything after (validation, idempotency, the write) is unchanged.
 
-use academy_domain::{DomainError, FieldViolation, Violations, id, text};
+use academy_domain::{AllValid, DomainError, FieldViolation, id, text};
 use academy_proto::learner as pb;
 use academy_runtime::db::db_error;
 use academy_runtime::trace::TraceContext;
@@ -95,15 +95,12 @@ impl Resolver {
             )
             .await;
         let (learner, course) = (learner?, course?);
-        let mut v = Violations::new();
-        let learner = learner.or_else(|| v.check(id::parse_id("learner_id", &req.learner_id)));
-        let course = course.or_else(|| v.check(id::parse_id("course_id", &req.course_id)));
-        v.finish()?;
-        let (Some(learner), Some(course)) = (learner, course) else {
-            return Err(DomainError::internal(
-                "validation passed with a missing key",
-            ));
-        };
+        // A key the row named was resolved; otherwise the Academy id must do.
+        let (learner, course) = (
+            learner.map_or_else(|| id::parse_id("learner_id", &req.learner_id), Ok),
+            course.map_or_else(|| id::parse_id("course_id", &req.course_id), Ok),
+        )
+            .all_valid()?;
         req.enrollment_id = enrollments::active_id(&registry.db, &learner, &course)
             .await
             .map_err(db_error)?
