@@ -64,6 +64,25 @@ impl Projection for Projector {
             // Withdrawn enrollments still count as enrollments.
             Payload::EnrollmentWithdrawn(_) => {}
             Payload::LearnerMerged(e) => learners::merged(txn, e).await?,
+            // Provider progress (issue #17): activity on the row's day; a
+            // re-dated completion moves the completion and the certificate.
+            Payload::ProgressReported(e) => {
+                learners::activity(
+                    txn,
+                    learners::Activity {
+                        learner_id: &e.learner_id,
+                        program_id: &e.program_id,
+                        course_id: &e.course_id,
+                        day,
+                        minutes: i64::from(e.minutes_spent),
+                    },
+                )
+                .await?
+            }
+            Payload::CompletionRedated(e) => {
+                learners::completed(txn, &e.enrollment_id, day).await?;
+                learners::certified(txn, &e.enrollment_id, day).await?
+            }
         }
         Ok(())
     }
@@ -107,7 +126,9 @@ fn run_kind(event: &Event) -> Option<learners::Run> {
     match event.payload {
         Some(Payload::LearnerRegistered(_)) => Some(learners::Run::Registrations),
         Some(Payload::EnrollmentCreated(_)) => Some(learners::Run::Enrollments),
-        Some(Payload::ProgressRecorded(_)) => Some(learners::Run::Progress),
+        Some(Payload::ProgressRecorded(_) | Payload::ProgressReported(_)) => {
+            Some(learners::Run::Progress)
+        }
         _ => None,
     }
 }
