@@ -24,15 +24,17 @@ pub struct CourseInfo {
 }
 
 /// When a course takes enrollments and progress (issue #17): a PUBLISHED
-/// course always; an ARCHIVED one only for history that fell while it was
-/// published (a history import), never for new activity.
+/// course always (backdated history included); an ARCHIVED one that was
+/// published only for history dated before it was archived (a history
+/// import), never for new activity. Backdated history before the
+/// publication is taken as it is by a published course, so the same
+/// provider file loads the same before and after the archive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Openness {
     Published,
-    /// Archived: published from `published` (None if it never was) until
-    /// `archived`.
+    /// Archived at `archived`; `was_published` false if it never was.
     Archived {
-        published: Option<DateTime<Utc>>,
+        was_published: bool,
         archived: DateTime<Utc>,
     },
     Draft,
@@ -44,12 +46,12 @@ impl Openness {
         match self {
             Self::Published => Ok(()),
             Self::Archived {
-                published: Some(from),
+                was_published: true,
                 archived,
-            } if from <= at && at < archived => Ok(()),
+            } if at < archived => Ok(()),
             Self::Archived { .. } => Err(DomainError::precondition(
                 "COURSE_ARCHIVED",
-                "the course is archived: only history from while it was published can be recorded",
+                "the course is archived: only history dated before its archive_time can be recorded",
             )),
             Self::Draft => Err(DomainError::precondition(
                 "COURSE_NOT_PUBLISHED",
@@ -144,7 +146,7 @@ impl CourseClient {
             Openness::Published
         } else if course.state == CourseState::Archived as i32 {
             Openness::Archived {
-                published: time(course.publish_time.as_ref()),
+                was_published: course.publish_time.is_some(),
                 // A course archived without a time (an older course
                 // service) takes no history: refused, never admitted wrongly.
                 archived: time(course.archive_time.as_ref()).unwrap_or(DateTime::<Utc>::MIN_UTC),
@@ -298,5 +300,30 @@ fn classify(status: Status, resource: &'static str, id: &str) -> DomainError {
             status.code(),
             status.message()
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Openness;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn an_archived_course_takes_only_history_from_before_its_archive() {
+        let day = |d| Utc.with_ymd_and_hms(2025, 5, d, 0, 0, 0).unwrap();
+        let archived = Openness::Archived {
+            was_published: true,
+            archived: day(10),
+        };
+        assert!(archived.admits(day(1)).is_ok());
+        assert!(archived.admits(day(10)).is_err());
+        assert!(archived.admits(day(11)).is_err());
+        let never = Openness::Archived {
+            was_published: false,
+            archived: day(10),
+        };
+        assert!(never.admits(day(1)).is_err());
+        assert!(Openness::Published.admits(day(30)).is_ok());
+        assert!(Openness::Draft.admits(day(1)).is_err());
     }
 }

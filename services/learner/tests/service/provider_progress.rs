@@ -387,9 +387,14 @@ async fn history_goes_into_an_archived_course_but_new_activity_does_not(db: Test
     row.occurred_at = when(published + 2);
     let done = client.record_progress(row).await.unwrap().into_inner();
     assert_eq!(done.state, EnrollmentState::Completed as i32);
-    // ...new activity is not: enrolling now, earlier than its publication,
-    // or progress now.
-    for enrolled_at in [None, when(published - 86_400)] {
+    // History from before the publication too, as a published course
+    // takes it (the same file loads before and after the archive)...
+    let mut older = enroll(&registered(&stack, "old@example.org").await.id, &course.id);
+    older.enrolled_at = when(published - 86_400);
+    client.enroll(older).await.unwrap();
+    // ...new activity is not: enrolling now or after the archive, or
+    // progress now.
+    for enrolled_at in [None, when(archive_time.seconds + 1)] {
         let mut now = enroll(&late.id, &course.id);
         now.learner_id = registered(&stack, &format!("n{}@example.org", enrolled_at.is_some()))
             .await
