@@ -351,12 +351,15 @@ async fn provider_history(
         from.checked_add_days(Days::new(rng.below(days))).unwrap()
     };
     let archived = archived_course(stack, model).await;
+    // (out-of-order completions, late re-dates, provider completions,
+    // provider re-dates, history rows into the archived course)
+    let mut seen = [0usize; 5];
     let learners: Vec<(String, NaiveDate)> = model
         .learners
         .iter()
         .map(|l| (l.id.clone(), l.register_day))
         .collect();
-    for (n, (learner, registered)) in learners.iter().enumerate().step_by(3) {
+    for (k, (learner, registered)) in learners.iter().step_by(3).enumerate() {
         let taken = |c: &course_pb::Course| {
             model
                 .enrollments
@@ -397,7 +400,7 @@ async fn provider_history(
                 minutes,
             });
         };
-        if n % 2 == 0 {
+        if k % 2 == 0 {
             // Module rows, the latest first; some late rows with earlier days.
             let mut rows: Vec<(String, NaiveDate, i32)> = course
                 .modules
@@ -405,11 +408,13 @@ async fn provider_history(
                 .map(|m| (m.id.clone(), offset(&mut rng, enroll_day, 90), 5 + rng.below(50) as i32))
                 .collect();
             rows.sort_by_key(|r| std::cmp::Reverse(r.1));
-            if n % 4 == 0 {
+            if k % 4 == 0 {
                 let (module, day, _) = rows[0].clone();
                 let earlier = enroll_day + (day - enroll_day) / 2;
                 rows.push((module, earlier, 7));
+                seen[1] += 1;
             }
+            seen[0] += 1;
             let after = offset(&mut rng, rows.iter().map(|r| r.1).max().unwrap(), 30);
             rows.push((course.modules[0].id.clone(), after, 11));
             for (module, day, minutes) in &rows {
@@ -441,7 +446,7 @@ async fn provider_history(
                 (first_day, 40, 30 + rng.below(60) as i32, None),
                 // Reported again later with a lower total: adds nothing.
                 (offset(&mut rng, first_day, 10), 30, 20, None),
-                (done_day, 100, 150 + rng.below(200) as i32, (n % 3 != 0).then_some(done_day)),
+                (done_day, 100, 150 + rng.below(200) as i32, (k % 3 != 0).then_some(done_day)),
             ];
             for (i, (day, percent, total, completed)) in reports.into_iter().enumerate() {
                 let request = learner_pb::RecordProgressRequest {
@@ -464,10 +469,11 @@ async fn provider_history(
                 activity(day, added, model);
                 if let Some(done) = completed {
                     fact.complete_day = Some(fact.complete_day.map_or(done, |d| d.min(done)));
+                    seen[2] += 1;
                 }
             }
             if let Some(done) = fact.complete_day
-                && n % 5 == 1
+                && k % 5 == 1
             {
                 // Late evidence of an earlier completion re-dates it.
                 let earlier = first_day + (done - first_day) / 2;
@@ -483,11 +489,12 @@ async fn provider_history(
                     .unwrap();
                 activity(earlier, 0, model);
                 fact.complete_day = Some(earlier);
+                seen[3] += 1;
             }
         }
         model.enrollments.push(fact);
         // History into the course archived since: dated before the archive.
-        if n % 9 == 0 {
+        if k % 9 == 0 {
             let day = offset(&mut rng, *registered, 200);
             let e = enrollments
                 .enroll(learner_pb::EnrollRequest {
@@ -536,8 +543,10 @@ async fn provider_history(
                 .await
                 .unwrap_err();
             assert_eq!(refused.code(), Code::FailedPrecondition);
+            seen[4] += 1;
         }
     }
+    assert!(seen.iter().all(|n| *n >= 2), "every provider case occurs: {seen:?}");
 }
 
 /// A one-module course, published then archived at once: only history
