@@ -109,7 +109,10 @@ fn parse(reader: impl std::io::Read, program_id: &str) -> anyhow::Result<ParsedF
         .trim(csv::Trim::All)
         .flexible(true)
         .from_reader(reader);
-    let header = csv.headers().context("cannot read the header line")?.clone();
+    let header = csv
+        .headers()
+        .context("cannot read the header line")?
+        .clone();
     let columns = columns(&header)?;
     let mut rows = Vec::new();
     let mut rejected = Vec::new();
@@ -292,11 +295,15 @@ fn time(column: &str, text: &str) -> Result<Option<DateTime<Utc>>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .or_else(|_| {
-            ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f"]
-                .iter()
-                .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
-                .map(|t| t.and_utc())
-                .ok_or(())
+            [
+                "%Y-%m-%d %H:%M:%S",
+                "%Y-%m-%dT%H:%M:%S",
+                "%Y-%m-%d %H:%M:%S%.f",
+            ]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+            .map(|t| t.and_utc())
+            .ok_or(())
         })
         .map(Some)
         .map_err(|()| format!("{column}: {text:?} is not an ISO-8601 time"))
@@ -494,8 +501,8 @@ pub fn write_errors(path: &Path, rejected: &[Rejection]) -> anyhow::Result<()> {
             _ => return Ok(()),
         }
     }
-    let mut out = csv::Writer::from_path(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let mut out =
+        csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
     out.write_record(["line", "row", "reason"])?;
     for r in rejected {
         out.write_record([r.line.to_string().as_str(), &r.row, &r.reason])?;
@@ -529,7 +536,10 @@ mod tests {
         assert_eq!(row.enroll.learner_external_id, "ext-1");
         assert_eq!(row.enroll.provider_course_id, "python-101");
         assert_eq!(row.enroll.program_id, "prog");
-        assert_eq!(row.enroll.enrolled_at.map(|t| t.seconds), Some(1_741_083_072));
+        assert_eq!(
+            row.enroll.enrolled_at.map(|t| t.seconds),
+            Some(1_741_083_072)
+        );
         let p = row.progress.clone().expect("progress");
         assert_eq!(p.percent_complete, Some(87));
         assert_eq!(p.total_minutes, Some(150));
@@ -559,7 +569,8 @@ mod tests {
 
     #[test]
     fn a_row_without_progress_only_enrolls() {
-        let file = parse_text("B,b@example.org,ext-2,Python,python-101,2025-03-04 10:11:12,,0,0,No,,\n");
+        let file =
+            parse_text("B,b@example.org,ext-2,Python,python-101,2025-03-04 10:11:12,,0,0,No,,\n");
         assert!(file.rejected.is_empty(), "{:?}", file.rejected);
         assert!(file.rows[0].progress.is_none());
     }
@@ -606,7 +617,10 @@ mod tests {
 
     #[test]
     fn a_bad_header_stops_the_import_before_anything_is_sent() {
-        let unknown = parse("External Id,Course Slug,Enrollment Time,Shoe Size\n".as_bytes(), "p");
+        let unknown = parse(
+            "External Id,Course Slug,Enrollment Time,Shoe Size\n".as_bytes(),
+            "p",
+        );
         assert!(unknown.is_err_and(|e| e.to_string().contains("Shoe Size")));
         let missing = parse("External Id,Enrollment Time\n".as_bytes(), "p");
         assert!(missing.is_err_and(|e| e.to_string().contains("Course Slug")));

@@ -65,10 +65,10 @@ impl MigrationTrait for Migration {
             .exec_stmt(
                 Query::update()
                     .table(Enrollments::Table)
-                    .value(Enrollments::LastActivityTime, SimpleExpr::SubQuery(
-                        None,
-                        Box::new(latest.into_sub_query_statement()),
-                    ))
+                    .value(
+                        Enrollments::LastActivityTime,
+                        SimpleExpr::SubQuery(None, Box::new(latest.into_sub_query_statement())),
+                    )
                     .to_owned(),
             )
             .await

@@ -8,8 +8,8 @@
 
 use academy_domain::{DomainError, FieldViolation, Violations, id, text};
 use academy_proto::events::{
-    CertificateIssued, CompletionRedated, EnrollmentCompleted, ProgressRecorded,
-    ProgressReported, event::Payload,
+    CertificateIssued, CompletionRedated, EnrollmentCompleted, ProgressRecorded, ProgressReported,
+    event::Payload,
 };
 use academy_proto::learner as pb;
 use academy_runtime::db::{begin_write, db_error};

@@ -225,7 +225,10 @@ pub async fn apply_progress<C: ConnectionTrait>(
             enrollment::Column::MinutesSpent,
             Expr::col(enrollment::Column::MinutesSpent).add(u.add_minutes),
         )
-        .col_expr(enrollment::Column::CompleteTime, Expr::value(u.complete_time))
+        .col_expr(
+            enrollment::Column::CompleteTime,
+            Expr::value(u.complete_time),
+        )
         .col_expr(
             enrollment::Column::PercentComplete,
             Expr::value(u.percent_complete),

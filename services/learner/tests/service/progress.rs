@@ -125,7 +125,11 @@ async fn progress_to_completion_issues_a_certificate(db: TestDb) {
         .unwrap()
         .into_inner()
         .certificates;
-    assert_eq!(certificates.len(), 1, "one certificate, whatever comes after");
+    assert_eq!(
+        certificates.len(),
+        1,
+        "one certificate, whatever comes after"
+    );
 
     // Skills earned on completion, in the database.
     let conn = academy_runtime::db::connect(&stack.db.url).await.unwrap();

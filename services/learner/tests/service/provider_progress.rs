@@ -46,7 +46,12 @@ fn report(enrollment_id: &str) -> RecordProgressRequest {
     }
 }
 
-async fn enrolled_at(stack: &Stack, email: &str, course_id: &str, when: DateTime<Utc>) -> Enrollment {
+async fn enrolled_at(
+    stack: &Stack,
+    email: &str,
+    course_id: &str,
+    when: DateTime<Utc>,
+) -> Enrollment {
     let learner = registered(stack, email).await;
     let mut request = enroll(&learner.id, course_id);
     request.enrolled_at = ts(when);
@@ -122,7 +127,10 @@ async fn provider_rows_never_lower_progress_and_complete_by_their_time(db: TestD
     let after = client.record_progress(first).await.unwrap().into_inner();
     assert_eq!(after.state, EnrollmentState::InProgress as i32);
     assert_eq!((after.percent_complete, after.minutes_spent), (40, 90));
-    assert_eq!(seconds(&after.last_activity_time), Some(at(2025, 2, 10).timestamp()));
+    assert_eq!(
+        seconds(&after.last_activity_time),
+        Some(at(2025, 2, 10).timestamp())
+    );
     assert_eq!(after.progress_percent, 0, "modules are counted apart");
     assert_eq!(after.grade, None);
 
@@ -148,7 +156,10 @@ async fn provider_rows_never_lower_progress_and_complete_by_their_time(db: TestD
     done.last_activity_at = ts(at(2025, 2, 21));
     let after = client.record_progress(done).await.unwrap().into_inner();
     assert_eq!(after.state, EnrollmentState::Completed as i32);
-    assert_eq!(seconds(&after.complete_time), Some(at(2025, 2, 20).timestamp()));
+    assert_eq!(
+        seconds(&after.complete_time),
+        Some(at(2025, 2, 20).timestamp())
+    );
     assert_eq!((after.percent_complete, after.minutes_spent), (100, 200));
     assert_eq!(after.grade, Some(88.5));
     let certificates = certificate_of(&stack, &e.learner_id).await;
@@ -165,13 +176,19 @@ async fn provider_rows_never_lower_progress_and_complete_by_their_time(db: TestD
     later.completed_at = ts(at(2025, 2, 25));
     later.last_activity_at = ts(at(2025, 2, 25));
     let after = client.record_progress(later).await.unwrap().into_inner();
-    assert_eq!(seconds(&after.complete_time), Some(at(2025, 2, 20).timestamp()));
+    assert_eq!(
+        seconds(&after.complete_time),
+        Some(at(2025, 2, 20).timestamp())
+    );
     let mut earlier = report(&e.id);
     earlier.completed = true;
     earlier.completed_at = ts(at(2025, 2, 18));
     earlier.last_activity_at = ts(at(2025, 2, 18));
     let after = client.record_progress(earlier).await.unwrap().into_inner();
-    assert_eq!(seconds(&after.complete_time), Some(at(2025, 2, 18).timestamp()));
+    assert_eq!(
+        seconds(&after.complete_time),
+        Some(at(2025, 2, 18).timestamp())
+    );
     let mut undo = report(&e.id);
     undo.percent_complete = Some(10);
     undo.completed = false;
@@ -203,7 +220,10 @@ async fn provider_rows_never_lower_progress_and_complete_by_their_time(db: TestD
     );
     let kinds: Vec<&str> = events.iter().map(|e| e.r#type.as_str()).collect();
     assert_eq!(
-        kinds.iter().filter(|k| **k == "enrollment.completed").count(),
+        kinds
+            .iter()
+            .filter(|k| **k == "enrollment.completed")
+            .count(),
         1
     );
     let redated: Vec<&Event> = events
@@ -237,14 +257,31 @@ async fn module_completion_is_dated_by_the_evidence_and_moves_earlier(db: TestDb
     };
     client.record_progress(row(&m2, 10)).await.unwrap();
     // m1 arrives last but happened first: the set was done on the 10th.
-    let after = client.record_progress(row(&m1, 3)).await.unwrap().into_inner();
+    let after = client
+        .record_progress(row(&m1, 3))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(after.state, EnrollmentState::Completed as i32);
-    assert_eq!(seconds(&after.complete_time), Some(at(2025, 1, 10).timestamp()));
+    assert_eq!(
+        seconds(&after.complete_time),
+        Some(at(2025, 1, 10).timestamp())
+    );
     // A late row shows m2 done on the 5th: completion and certificate move.
-    let after = client.record_progress(row(&m2, 5)).await.unwrap().into_inner();
-    assert_eq!(seconds(&after.complete_time), Some(at(2025, 1, 5).timestamp()));
+    let after = client
+        .record_progress(row(&m2, 5))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        seconds(&after.complete_time),
+        Some(at(2025, 1, 5).timestamp())
+    );
     assert_eq!(after.minutes_spent, 30);
-    assert_eq!(seconds(&after.last_activity_time), Some(at(2025, 1, 10).timestamp()));
+    assert_eq!(
+        seconds(&after.last_activity_time),
+        Some(at(2025, 1, 10).timestamp())
+    );
     let certificates = certificate_of(&stack, &e.learner_id).await;
     assert_eq!(certificates.len(), 1);
     assert_eq!(
@@ -252,8 +289,15 @@ async fn module_completion_is_dated_by_the_evidence_and_moves_earlier(db: TestDb
         Some(at(2025, 1, 5).timestamp())
     );
     // Activity after completion is taken and dates nothing.
-    let after = client.record_progress(row(&m1, 20)).await.unwrap().into_inner();
-    assert_eq!(seconds(&after.complete_time), Some(at(2025, 1, 5).timestamp()));
+    let after = client
+        .record_progress(row(&m1, 20))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        seconds(&after.complete_time),
+        Some(at(2025, 1, 5).timestamp())
+    );
     assert_eq!(after.minutes_spent, 40);
     let events = events(&stack).await;
     let dated = |kind: &str| -> Vec<i64> {
@@ -334,7 +378,10 @@ async fn bad_provider_rows_name_the_field_and_write_nothing(db: TestDb) {
     cases.push((r, "percent_complete")); // a module row with provider progress
     for (request, field) in cases {
         let shown = format!("{request:?}");
-        let status = expect_code(client.record_progress(request.clone()).await, Code::InvalidArgument);
+        let status = expect_code(
+            client.record_progress(request.clone()).await,
+            Code::InvalidArgument,
+        );
         assert_eq!(violated_fields(&status), [field], "{shown}");
         let reply = client
             .bulk_record_progress(tokio_stream::iter(vec![request]))
@@ -354,7 +401,7 @@ async fn bad_provider_rows_name_the_field_and_write_nothing(db: TestDb) {
 async fn history_goes_into_an_archived_course_but_new_activity_does_not(db: TestDb) {
     let stack = Stack::start(db).await;
     let course = course(&stack, "AR-1", 1, true).await;
-    let published = course.publish_time.clone().expect("published").seconds;
+    let published = course.publish_time.expect("published").seconds;
     let learner = registered(&stack, "ar@example.org").await;
     let late = registered(&stack, "late@example.org").await;
     let mut client = stack.enrollments().await;
@@ -375,9 +422,14 @@ async fn history_goes_into_an_archived_course_but_new_activity_does_not(db: Test
         .await
         .unwrap()
         .into_inner();
-    let archive_time = archived.archive_time.clone().expect("archive_time set");
+    let archive_time = archived.archive_time.expect("archive_time set");
     assert!(archive_time.seconds >= published + 2, "{archive_time:?}");
-    let when = |s: i64| Some(Timestamp { seconds: s, nanos: 0 });
+    let when = |s: i64| {
+        Some(Timestamp {
+            seconds: s,
+            nanos: 0,
+        })
+    };
 
     // History from while it was published is taken...
     let mut history = enroll(&learner.id, &course.id);
@@ -412,7 +464,10 @@ async fn history_goes_into_an_archived_course_but_new_activity_does_not(db: Test
     assert!(status.message().contains("archived"), "{status:?}");
     let mut provider = report(&before_archive.id);
     provider.percent_complete = Some(50);
-    expect_code(client.record_progress(provider).await, Code::FailedPrecondition);
+    expect_code(
+        client.record_progress(provider).await,
+        Code::FailedPrecondition,
+    );
     assert_eq!(get(&stack, &before_archive.id).await.minutes_spent, 0);
     // In bulk, the same answer per row.
     let mut backdated = progress(&before_archive.id, &course.modules[0].id, 5);

@@ -189,7 +189,10 @@ impl<'a> Activity<'a> {
 }
 
 /// Progress in multi-row statements, minutes summed per key within the run.
-async fn progress_many(txn: &DatabaseTransaction, recorded: &[Activity<'_>]) -> Result<(), ApplyError> {
+async fn progress_many(
+    txn: &DatabaseTransaction,
+    recorded: &[Activity<'_>],
+) -> Result<(), ApplyError> {
     let mut minutes: BTreeMap<(&str, &str, &str, NaiveDate), i64> = BTreeMap::new();
     for a in recorded {
         *minutes

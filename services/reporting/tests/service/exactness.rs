@@ -405,7 +405,13 @@ async fn provider_history(
             let mut rows: Vec<(String, NaiveDate, i32)> = course
                 .modules
                 .iter()
-                .map(|m| (m.id.clone(), offset(&mut rng, enroll_day, 90), 5 + rng.below(50) as i32))
+                .map(|m| {
+                    (
+                        m.id.clone(),
+                        offset(&mut rng, enroll_day, 90),
+                        5 + rng.below(50) as i32,
+                    )
+                })
                 .collect();
             rows.sort_by_key(|r| std::cmp::Reverse(r.1));
             if k % 4 == 0 {
@@ -446,7 +452,12 @@ async fn provider_history(
                 (first_day, 40, 30 + rng.below(60) as i32, None),
                 // Reported again later with a lower total: adds nothing.
                 (offset(&mut rng, first_day, 10), 30, 20, None),
-                (done_day, 100, 150 + rng.below(200) as i32, (k % 3 != 0).then_some(done_day)),
+                (
+                    done_day,
+                    100,
+                    150 + rng.below(200) as i32,
+                    (k % 3 != 0).then_some(done_day),
+                ),
             ];
             for (i, (day, percent, total, completed)) in reports.into_iter().enumerate() {
                 let request = learner_pb::RecordProgressRequest {
@@ -546,7 +557,10 @@ async fn provider_history(
             seen[4] += 1;
         }
     }
-    assert!(seen.iter().all(|n| *n >= 2), "every provider case occurs: {seen:?}");
+    assert!(
+        seen.iter().all(|n| *n >= 2),
+        "every provider case occurs: {seen:?}"
+    );
 }
 
 /// A one-module course, published then archived at once: only history
