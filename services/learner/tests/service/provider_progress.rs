@@ -21,6 +21,7 @@ on_both_backends!(
     bad_provider_rows_name_the_field_and_write_nothing,
     history_goes_into_an_archived_course_but_new_activity_does_not,
     bulk_provider_rows_by_external_keys_import_once,
+    progress_without_the_course_service_is_unavailable_and_writes_nothing,
 );
 
 fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
@@ -541,4 +542,29 @@ async fn bulk_provider_rows_by_external_keys_import_once(db: TestDb) {
     assert_eq!((e.percent_complete, e.minutes_spent), (100, 120));
     assert_eq!(seconds(&e.complete_time), Some(at(2025, 4, 20).timestamp()));
     assert_eq!(certificate_of(&stack, &learner.id).await.len(), 1);
+}
+
+/// Progress asks the course service whether the course still takes
+/// activity: without it, UNAVAILABLE and nothing written (in bulk too: the
+/// stream fails, as BulkEnroll's does).
+async fn progress_without_the_course_service_is_unavailable_and_writes_nothing(db: TestDb) {
+    let mut stack = Stack::start(db).await;
+    let course = course(&stack, "UN-1", 1, true).await;
+    let e = enrolled_at(&stack, "un@example.org", &course.id, at(2025, 6, 1)).await;
+    let before = get(&stack, &e.id).await;
+    stack.stop_course_service().await;
+    let mut client = stack.enrollments().await;
+    let mut row = report(&e.id);
+    row.percent_complete = Some(50);
+    let status = expect_code(client.record_progress(row.clone()).await, Code::Unavailable);
+    assert!(status.message().contains("course service"), "{status:?}");
+    let status = client
+        .bulk_record_progress(tokio_stream::iter(vec![
+            row,
+            progress(&e.id, &course.modules[0].id, 5),
+        ]))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert_eq!(get(&stack, &e.id).await, before, "nothing written");
 }
