@@ -326,6 +326,7 @@ pub fn course_to_proto(record: CourseRecord) -> Result<pb::Course, DomainError> 
         etag: etag(course.revision),
         publish_time: course.publish_time.map(timestamp),
         provider_course_id: course.provider_course_id,
+        archive_time: course.archive_time.map(timestamp),
     })
 }
 

@@ -4,6 +4,7 @@
 //! Exit status: 0 on success, 1 on an error, 3 when an import finished but
 //! rejected rows (listed with their line numbers).
 
+use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::{Dimension, ExportReportRequest, Granularity, Metric, ReportKind};
@@ -220,6 +221,25 @@ enum ImportCommand {
         #[arg(long, default_value_t = 1000)]
         batch_rows: usize,
     },
+    /// Loads a course provider's enrollment/usage report (Coursera-style
+    /// columns: External Id, Course Slug, Enrollment Time, Last Course
+    /// Activity Time, Overall Progress, Estimated Learning Hours, Completed,
+    /// Completion Time, Course Grade) into a program: enrolls each learner
+    /// and records the provider's progress. Importing the same file again
+    /// changes nothing.
+    Enrollments {
+        file: PathBuf,
+        /// Id of the program the enrollments count for.
+        #[arg(long)]
+        program: String,
+        /// Where refused rows go (line, row, reason); default
+        /// `<FILE>.errors.csv`.
+        #[arg(long)]
+        errors: Option<PathBuf>,
+        /// Rows per BulkEnroll / BulkRecordProgress stream.
+        #[arg(long, default_value_t = 1000)]
+        batch_rows: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -343,6 +363,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("  line {}: {}", rejection.line, rejection.reason);
             }
             if outcome.rejected_count > 0 {
+                return Ok(ExitCode::from(3));
+            }
+        }
+        Command::Import(ImportCommand::Enrollments {
+            file,
+            program,
+            errors,
+            batch_rows,
+        }) => {
+            use academyctl::provider::enrollments;
+            let parsed = enrollments::read(&file, &program)?;
+            let mut client = EnrollmentServiceClient::new(
+                connect_tls(&cli.learner_endpoint, &bearer, &tls).await?,
+            );
+            let outcome = enrollments::send(&mut client, parsed, batch_rows).await?;
+            let errors = errors.unwrap_or_else(|| enrollments::default_errors_path(&file));
+            enrollments::write_errors(&errors, &outcome.rejected)?;
+            println!(
+                "{}: {} rows: {} enrolled, {} already enrolled, {} progress recorded, \
+                 {} progress unchanged, {} rejected",
+                file.display(),
+                outcome.rows,
+                outcome.enrolled,
+                outcome.already_enrolled,
+                outcome.progress_recorded,
+                outcome.progress_unchanged,
+                outcome.rejected.len()
+            );
+            if !outcome.rejected.is_empty() {
+                println!("rejected rows are in {}", errors.display());
                 return Ok(ExitCode::from(3));
             }
         }

@@ -314,6 +314,9 @@ pub fn enrollment_to_proto(e: enrollment::Model) -> Result<pb::Enrollment, Domai
         minutes_spent: i32::try_from(e.minutes_spent).unwrap_or(i32::MAX),
         completed_module_ids: completed,
         withdraw_time: e.withdraw_time.map(timestamp),
+        percent_complete: e.percent_complete,
+        grade: e.grade_centi.map(|g| f64::from(g) / 100.0),
+        last_activity_time: e.last_activity_time.map(timestamp),
     })
 }
 

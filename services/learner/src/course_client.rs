@@ -10,15 +10,55 @@ use academy_proto::course::{
 };
 use academy_runtime::auth::ClientToken;
 use academy_runtime::trace::TraceContext;
+use chrono::{DateTime, Utc};
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Request, Status};
 
-/// The facts of a course an enrollment keeps.
+/// The facts of a course an enrollment keeps, and when it takes activity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CourseInfo {
     pub module_ids: Vec<String>,
     pub skill_ids: Vec<String>,
+    pub open: Openness,
+}
+
+/// When a course takes enrollments and progress (issue #17): a PUBLISHED
+/// course always (backdated history included); an ARCHIVED one that was
+/// published only for history dated before it was archived (a history
+/// import), never for new activity. Backdated history before the
+/// publication is taken as it is by a published course, so the same
+/// provider file loads the same before and after the archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Openness {
+    Published,
+    /// Archived at `archived`; `was_published` false if it never was.
+    Archived {
+        was_published: bool,
+        archived: DateTime<Utc>,
+    },
+    Draft,
+}
+
+impl Openness {
+    /// Whether something that happened at `at` may be recorded.
+    pub fn admits(self, at: DateTime<Utc>) -> Result<(), DomainError> {
+        match self {
+            Self::Published => Ok(()),
+            Self::Archived {
+                was_published: true,
+                archived,
+            } if at < archived => Ok(()),
+            Self::Archived { .. } => Err(DomainError::precondition(
+                "COURSE_ARCHIVED",
+                "the course is archived: only history dated before its archive_time can be recorded",
+            )),
+            Self::Draft => Err(DomainError::precondition(
+                "COURSE_NOT_PUBLISHED",
+                "only a published course can be enrolled in",
+            )),
+        }
+    }
 }
 
 /// How a provider's export names a course (issue #17).
@@ -68,8 +108,21 @@ impl CourseClient {
         }
     }
 
-    /// The course, if it exists and is PUBLISHED.
+    /// The course, if it exists and takes an enrollment at `at`: PUBLISHED,
+    /// or ARCHIVED with `at` while it was published.
     pub async fn enrollable_course(
+        &self,
+        course_id: &str,
+        at: DateTime<Utc>,
+        trace: &TraceContext,
+    ) -> Result<CourseInfo, DomainError> {
+        let course = self.course_info(course_id, trace).await?;
+        course.open.admits(at)?;
+        Ok(course)
+    }
+
+    /// The course's facts whatever its state; NOT_FOUND if there is none.
+    pub async fn course_info(
         &self,
         course_id: &str,
         trace: &TraceContext,
@@ -86,15 +139,25 @@ impl CourseClient {
             .await
             .map_err(|status| classify(status, "course", course_id))?
             .into_inner();
-        if course.state != CourseState::Published as i32 {
-            return Err(DomainError::precondition(
-                "COURSE_NOT_PUBLISHED",
-                "only a published course can be enrolled in",
-            ));
-        }
+        let time = |ts: Option<&prost_types::Timestamp>| {
+            ts.and_then(|ts| DateTime::from_timestamp(ts.seconds, ts.nanos.max(0) as u32))
+        };
+        let open = if course.state == CourseState::Published as i32 {
+            Openness::Published
+        } else if course.state == CourseState::Archived as i32 {
+            Openness::Archived {
+                was_published: course.publish_time.is_some(),
+                // A course archived without a time (an older course
+                // service) takes no history: refused, never admitted wrongly.
+                archived: time(course.archive_time.as_ref()).unwrap_or(DateTime::<Utc>::MIN_UTC),
+            }
+        } else {
+            Openness::Draft
+        };
         Ok(CourseInfo {
             module_ids: course.modules.into_iter().map(|m| m.id).collect(),
             skill_ids: course.skill_ids,
+            open,
         })
     }
 
@@ -237,5 +300,30 @@ fn classify(status: Status, resource: &'static str, id: &str) -> DomainError {
             status.code(),
             status.message()
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Openness;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn an_archived_course_takes_only_history_from_before_its_archive() {
+        let day = |d| Utc.with_ymd_and_hms(2025, 5, d, 0, 0, 0).unwrap();
+        let archived = Openness::Archived {
+            was_published: true,
+            archived: day(10),
+        };
+        assert!(archived.admits(day(1)).is_ok());
+        assert!(archived.admits(day(10)).is_err());
+        assert!(archived.admits(day(11)).is_err());
+        let never = Openness::Archived {
+            was_published: false,
+            archived: day(10),
+        };
+        assert!(never.admits(day(1)).is_err());
+        assert!(Openness::Published.admits(day(30)).is_ok());
+        assert!(Openness::Draft.admits(day(1)).is_err());
     }
 }

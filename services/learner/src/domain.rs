@@ -79,7 +79,16 @@ impl EnrollmentState {
         }
     }
 
-    /// Progress and withdrawal need an enrollment that is still open.
+    /// Progress is taken until the enrollment is withdrawn: activity after
+    /// completion still counts (learning hours, active learners).
+    pub fn ensure_takes_progress(self) -> Result<(), DomainError> {
+        match self {
+            Self::Withdrawn => self.ensure_open("record progress"),
+            _ => Ok(()),
+        }
+    }
+
+    /// Withdrawal needs an enrollment that is still open.
     pub fn ensure_open(self, action: &str) -> Result<(), DomainError> {
         match self {
             Self::Enrolled | Self::InProgress => Ok(()),
@@ -197,6 +206,24 @@ pub fn record_progress(modules: &[String], completed: &[String], module_id: &str
     }
 }
 
+/// The business time at which every module was done: the latest of the
+/// modules' earliest completions (`earliest`), so rows that arrive out of
+/// order date it by the evidence, not by arrival. None while one is missing.
+pub fn modules_complete_at(
+    modules: &[String],
+    earliest: &std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    if modules.is_empty() {
+        return None;
+    }
+    modules
+        .iter()
+        .map(|m| earliest.get(m).copied())
+        .collect::<Option<Vec<_>>>()?
+        .into_iter()
+        .max()
+}
+
 /// Whole percent of modules completed, rounded down (100 only when all are).
 pub fn percent(done: usize, total: usize) -> i32 {
     if total == 0 {
@@ -233,6 +260,20 @@ pub fn split_ids(stored: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn completion_is_dated_by_the_evidence_not_by_arrival() {
+        use chrono::{TimeZone, Utc};
+        let at = |d| Utc.with_ymd_and_hms(2025, 3, d, 12, 0, 0).unwrap();
+        let modules = ids(&["a", "b"]);
+        let mut earliest = std::collections::HashMap::new();
+        earliest.insert("b".to_owned(), at(9));
+        assert_eq!(super::modules_complete_at(&modules, &earliest), None);
+        // "a" arrives last but happened first: the set was done on the 9th.
+        earliest.insert("a".to_owned(), at(2));
+        assert_eq!(super::modules_complete_at(&modules, &earliest), Some(at(9)));
+        assert_eq!(super::modules_complete_at(&[], &earliest), None);
+    }
+
     use super::*;
 
     fn ids(v: &[&str]) -> Vec<String> {

@@ -6,7 +6,10 @@
 //! (handler: validate, transaction, events) → `convert.rs` (proto ↔ domain)
 //! and `store/<table>.rs` (SQL) → `tests/service/<group>.rs`. Rows that
 //! name a learner or course by a provider key are resolved in
-//! `rpc/keys.rs`. Enroll asks the course service through `course_client.rs`.
+//! `rpc/keys.rs`. Enroll asks the course service through `course_client.rs`,
+//! and so does progress (whether an archived course still takes history).
+//! Provider progress (a report of the enrollment as a whole) and the
+//! business-time completion are in `rpc/progress.rs`.
 
 pub mod api;
 pub mod config;

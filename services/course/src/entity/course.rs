@@ -21,6 +21,9 @@ pub struct Model {
     pub create_time: DateTimeUtc,
     pub update_time: DateTimeUtc,
     pub publish_time: Option<DateTimeUtc>,
+    /// When the course was archived (issue #17): the end of the window in
+    /// which history may still be recorded into it.
+    pub archive_time: Option<DateTimeUtc>,
     /// The provider's own id of the course (e.g. a slug); unique when set.
     #[sea_orm(unique)]
     pub provider_course_id: Option<String>,

@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261128_000003_create_catalog;
 mod m20261130_000004_add_provider_course_id;
+mod m20261130_000021_add_archive_time;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(academy_runtime::idempotency::ScopeIdempotencyKeys),
             Box::new(m20261130_000004_add_provider_course_id::Migration),
             Box::new(academy_runtime::feed::epoch::CreateFeedEpoch),
+            Box::new(m20261130_000021_add_archive_time::Migration),
         ]
     }
 }

@@ -59,6 +59,7 @@ pub async fn insert<C: ConnectionTrait>(
         create_time: Set(now),
         update_time: Set(now),
         publish_time: Set(None),
+        archive_time: Set(None),
         provider_course_id: Set(new.provider_course_id.clone()),
     })
     .exec_without_returning(db)
@@ -208,6 +209,9 @@ pub async fn update<C: ConnectionTrait>(
         update = update.col_expr(course::Column::State, Expr::value(state.as_str()));
         if state == CourseState::Published {
             update = update.col_expr(course::Column::PublishTime, Expr::value(Some(now)));
+        }
+        if state == CourseState::Archived {
+            update = update.col_expr(course::Column::ArchiveTime, Expr::value(Some(now)));
         }
     }
     Ok(update.exec(db).await?.rows_affected == 1)

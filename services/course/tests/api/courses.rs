@@ -381,6 +381,7 @@ async fn state_rules_are_enforced(db: TestDb) {
     let published = publish(&mut client, &created.id).await;
     assert_eq!(published.state, CourseState::Published as i32);
     assert!(published.publish_time.is_some());
+    assert_eq!(published.archive_time, None, "not archived yet");
     expect_code(
         client
             .publish_course(PublishCourseRequest {
@@ -422,6 +423,25 @@ async fn state_rules_are_enforced(db: TestDb) {
         .unwrap()
         .into_inner();
     assert_eq!(archived.state, CourseState::Archived as i32);
+    // The archive time bounds the history an archived course still takes
+    // (issue #17): set on archiving, not before.
+    let archive_time = archived.archive_time.expect("archive_time set");
+    assert!(
+        archived
+            .publish_time
+            .is_some_and(|p| p.seconds <= archive_time.seconds)
+    );
+    assert_eq!(
+        client
+            .get_course(GetCourseRequest {
+                id: created.id.clone()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .archive_time,
+        Some(archive_time)
+    );
     for result in [
         client
             .archive_course(ArchiveCourseRequest {

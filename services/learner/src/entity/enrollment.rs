@@ -23,6 +23,13 @@ pub struct Model {
     pub enroll_time: DateTimeUtc,
     pub complete_time: Option<DateTimeUtc>,
     pub withdraw_time: Option<DateTimeUtc>,
+    /// The provider's overall progress, 0-100: the highest reported.
+    pub percent_complete: i32,
+    /// The provider's grade in hundredths of a point (0-10000); NULL until
+    /// reported.
+    pub grade_centi: Option<i32>,
+    /// Latest business time of any progress recorded.
+    pub last_activity_time: Option<DateTimeUtc>,
     pub create_time: DateTimeUtc,
     pub update_time: DateTimeUtc,
 }

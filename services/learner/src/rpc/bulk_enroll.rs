@@ -167,10 +167,7 @@ async fn check_row(
         .ok_or_else(|| DomainError::not_found("learner", &row.learner_id))?;
     LearnerState::from_stored(state)?.ensure_active()?;
     if !answers.courses.contains_key(&row.course_id) {
-        let answer = registry
-            .courses
-            .enrollable_course(&row.course_id, trace)
-            .await;
+        let answer = registry.courses.course_info(&row.course_id, trace).await;
         if let Err(DomainError::Unavailable { what }) = answer {
             return Err(DomainError::Unavailable { what });
         }
@@ -181,6 +178,7 @@ async fn check_row(
         .get(&row.course_id)
         .cloned()
         .unwrap_or_else(|| Err(DomainError::internal("course answer missing")))?;
+    course.open.admits(row.enroll_time)?;
     if let Some(program_id) = &row.program_id {
         let key = (program_id.clone(), row.course_id.clone());
         if !answers.programs.contains_key(&key) {

@@ -79,7 +79,7 @@ pub async fn enroll(
     // written unless it answers that the course can be enrolled in.
     let course = registry
         .courses
-        .enrollable_course(&row.course_id, &trace)
+        .enrollable_course(&row.course_id, row.enroll_time, &trace)
         .await?;
     if let Some(program_id) = &row.program_id {
         registry

@@ -250,13 +250,14 @@ pub fn plan(
 
 /// True when `a` is further along than `b`: completed beats open (the
 /// earlier completion beats the later), then more modules done, then the
-/// earlier enrollment; a tie keeps `b` (the survivor's).
+/// higher provider percent, then the earlier enrollment; a tie keeps `b` (the survivor's).
 fn further(a: &enrollment::Model, b: &enrollment::Model) -> bool {
     let rank = |e: &enrollment::Model| {
         (
             e.complete_time.is_none(),
             e.complete_time,
             std::cmp::Reverse(split_ids(&e.completed_module_ids).len()),
+            std::cmp::Reverse(e.percent_complete),
             e.enroll_time,
         )
     };
@@ -284,6 +285,12 @@ fn fold(
     }
     kept.completed_module_ids = join_ids(&completed);
     kept.minutes_spent += other.minutes_spent;
+    // Provider progress: the highest percent, the kept grade (else the
+    // other's), the latest activity; the completion is the kept one's,
+    // which is the earlier (see `further`).
+    kept.percent_complete = kept.percent_complete.max(other.percent_complete);
+    kept.grade_centi = kept.grade_centi.or(other.grade_centi);
+    kept.last_activity_time = kept.last_activity_time.max(other.last_activity_time);
     kept.learner_id = survivor_id.to_owned();
     kept.active_key = Some(format!("{survivor_id}:{}", kept.course_id));
     kept.update_time = now;
@@ -355,9 +362,30 @@ mod tests {
             enroll_time: at(1),
             complete_time: completed.map(at),
             withdraw_time: None,
+            percent_complete: 0,
+            grade_centi: None,
+            last_activity_time: None,
             create_time: at(1),
             update_time: at(1),
         }
+    }
+
+    #[test]
+    fn provider_progress_folds_to_the_highest_and_latest() {
+        let mut s = enrollment("es", "S", "", None);
+        s.percent_complete = 40;
+        s.last_activity_time = Some(at(7));
+        let mut d = enrollment("ed", "D", "", None);
+        d.percent_complete = 70;
+        d.grade_centi = Some(8_550);
+        d.last_activity_time = Some(at(3));
+        let plan = plan("S", vec![s], vec![d], at(10));
+        let (kept, folded) = &plan.folds[0];
+        // The duplicate's enrollment is further along (higher percent).
+        assert_eq!((kept.id.as_str(), folded.as_str()), ("ed", "es"));
+        assert_eq!(kept.percent_complete, 70);
+        assert_eq!(kept.grade_centi, Some(8_550));
+        assert_eq!(kept.last_activity_time, Some(at(7)));
     }
 
     #[test]

@@ -1,21 +1,28 @@
-//! RecordProgress: one module done, minutes spent. Completing the last
-//! module completes the enrollment, issues the certificate and earns the
-//! course's skills, all in the same transaction as the progress itself.
+//! RecordProgress: a module done, or the course provider's report of the
+//! enrollment as a whole (percent, grade, completion, total minutes). The
+//! completion is dated by business time (the evidence, not the arrival
+//! order) and issues the certificate and earns the course's skills in the
+//! same transaction as the progress itself; later, earlier evidence
+//! re-dates them. Progress after completion is taken; into an archived
+//! course only history from while it was published.
 
-use academy_domain::{DomainError, Violations, id, text};
+use academy_domain::{DomainError, FieldViolation, Violations, id, text};
 use academy_proto::events::{
-    CertificateIssued, EnrollmentCompleted, ProgressRecorded, event::Payload,
+    CertificateIssued, CompletionRedated, EnrollmentCompleted, ProgressRecorded, ProgressReported,
+    event::Payload,
 };
 use academy_proto::learner as pb;
-use academy_runtime::db::begin_write;
+use academy_runtime::db::{begin_write, db_error};
 use academy_runtime::idempotency::{self, Key, WriteError};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseTransaction;
+use std::collections::HashMap;
 
 use super::Registry;
 use super::enrollments::load;
 use super::keys::Resolver;
 use crate::convert;
+use crate::course_client::Openness;
 use crate::domain::{self, EnrollmentState, MAX_MINUTES_PER_RECORD, split_ids};
 use crate::entity::{certificate, enrollment, progress_record};
 use crate::store::certificates;
@@ -24,49 +31,152 @@ use academy_runtime::trace::TraceContext;
 
 const RECORD: &str = "RecordProgress";
 
+/// The most minutes a provider may report as an enrollment's total.
+pub const MAX_TOTAL_MINUTES: i32 = 10_000_000;
+
 struct Request {
     enrollment_id: String,
-    module_id: String,
+    what: Row,
     minutes: i32,
-    occurred_at: DateTime<Utc>,
+    /// Business time of the row's activity, and the field it came from.
+    at: DateTime<Utc>,
+    at_field: &'static str,
     key: Option<Key>,
+}
+
+enum Row {
+    Module(String),
+    Provider(ProviderRow),
+}
+
+/// A provider's report of the enrollment as a whole.
+struct ProviderRow {
+    percent: Option<i32>,
+    grade_centi: Option<i32>,
+    completed: bool,
+    /// When, if the row says; else the row's activity time.
+    completed_at: Option<DateTime<Utc>>,
+    total_minutes: Option<i32>,
+}
+
+/// The provider fields a row sets, by name (a module row sets none).
+fn provider_fields(req: &pb::RecordProgressRequest) -> Vec<&'static str> {
+    [
+        ("percent_complete", req.percent_complete.is_some()),
+        ("grade", req.grade.is_some()),
+        ("completed", req.completed),
+        ("completed_at", req.completed_at.is_some()),
+        ("last_activity_at", req.last_activity_at.is_some()),
+        ("total_minutes", req.total_minutes.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
 }
 
 fn parse(req: &pb::RecordProgressRequest, now: DateTime<Utc>) -> Result<Request, DomainError> {
     let mut v = Violations::new();
     let enrollment_id = v.check(id::parse_id("enrollment_id", &req.enrollment_id));
-    let module_id = v.check(id::parse_id("module_id", &req.module_id));
+    let provider = provider_fields(req);
     let minutes = v.check(text::in_range(
         "minutes_spent",
         req.minutes_spent,
         0,
         MAX_MINUTES_PER_RECORD,
     ));
-    let occurred_at = v.check(convert::business_time(
-        "occurred_at",
-        req.occurred_at.as_ref(),
-        now,
-    ));
+    let (at_field, at_value) = match (&req.occurred_at, &req.last_activity_at) {
+        (Some(_), Some(_)) => {
+            v.push(FieldViolation::new(
+                "last_activity_at",
+                "set occurred_at or last_activity_at, not both",
+            ));
+            ("occurred_at", req.occurred_at.as_ref())
+        }
+        (None, Some(at)) => ("last_activity_at", Some(at)),
+        (at, None) => ("occurred_at", at.as_ref()),
+    };
+    let at = v.check(convert::business_time(at_field, at_value, now));
     let request_id = v.check(idempotency::parse_request_id(&req.request_id));
+    let what = if provider.is_empty() {
+        v.check(id::parse_id("module_id", &req.module_id))
+            .map(Row::Module)
+    } else {
+        if !req.module_id.trim().is_empty() {
+            v.push(FieldViolation::new(
+                provider[0],
+                "a module row carries no provider progress: send it as a row of its own, without module_id",
+            ));
+        }
+        parse_provider(req, now, &mut v).map(Row::Provider)
+    };
     v.finish()?;
-    match (enrollment_id, module_id, minutes, occurred_at, request_id) {
-        (
-            Some(enrollment_id),
-            Some(module_id),
-            Some(minutes),
-            Some(occurred_at),
-            Some(request_id),
-        ) => Ok(Request {
-            enrollment_id,
-            module_id,
-            minutes,
-            occurred_at,
-            key: Key::new(RECORD, request_id.as_deref(), req),
-        }),
+    match (enrollment_id, what, minutes, at, request_id) {
+        (Some(enrollment_id), Some(what), Some(minutes), Some(at), Some(request_id)) => {
+            Ok(Request {
+                enrollment_id,
+                what,
+                minutes,
+                at,
+                at_field,
+                key: Key::new(RECORD, request_id.as_deref(), req),
+            })
+        }
         _ => Err(DomainError::internal(
             "validation passed with a missing field",
         )),
     }
+}
+
+fn parse_provider(
+    req: &pb::RecordProgressRequest,
+    now: DateTime<Utc>,
+    v: &mut Violations,
+) -> Option<ProviderRow> {
+    let percent = v.check(
+        req.percent_complete
+            .map(|p| text::in_range("percent_complete", p, 0, 100))
+            .transpose(),
+    );
+    let grade_centi = v.check(
+        req.grade
+            .map(|g| {
+                if g.is_finite() && (0.0..=100.0).contains(&g) {
+                    Ok((g * 100.0).round() as i32)
+                } else {
+                    Err(FieldViolation::new(
+                        "grade",
+                        format!("must be between 0 and 100 (got {g})"),
+                    ))
+                }
+            })
+            .transpose(),
+    );
+    let completed_at = v.check(match (&req.completed_at, req.completed) {
+        (Some(_), false) => Err(FieldViolation::new(
+            "completed_at",
+            "is set only when completed is true",
+        )),
+        (None, _) => Ok(None),
+        (Some(at), true) => convert::business_time("completed_at", Some(at), now).map(Some),
+    });
+    if req.total_minutes.is_some() && req.minutes_spent != 0 {
+        v.push(FieldViolation::new(
+            "total_minutes",
+            "set minutes_spent or total_minutes, not both",
+        ));
+    }
+    let total_minutes = v.check(
+        req.total_minutes
+            .map(|m| text::in_range("total_minutes", m, 0, MAX_TOTAL_MINUTES))
+            .transpose(),
+    );
+    Some(ProviderRow {
+        percent: percent?,
+        grade_centi: grade_centi?,
+        completed: req.completed,
+        completed_at: completed_at?,
+        total_minutes: total_minutes?,
+    })
 }
 
 pub async fn record(
@@ -82,7 +192,11 @@ pub async fn record(
         .await?
         .is_none()
     {
-        match apply(registry, &req).await {
+        let mut openings = Openings::default();
+        let open = openings
+            .of_enrollments(registry, [req.enrollment_id.as_str()], &trace)
+            .await?;
+        match apply(registry, &req, open.get(&req.enrollment_id).cloned()).await {
             Ok(()) => {}
             Err(err) => {
                 idempotency::recover(&registry.db, req.key.as_ref(), err, || {
@@ -95,9 +209,51 @@ pub async fn record(
     load(registry, &req.enrollment_id).await
 }
 
-async fn apply(registry: &Registry, req: &Request) -> Result<(), WriteError> {
+/// The course service's answers on whether each course takes activity,
+/// cached for a stream.
+#[derive(Debug, Default)]
+struct Openings {
+    courses: HashMap<String, Result<Openness, DomainError>>,
+}
+
+impl Openings {
+    /// Openness of the course of each enrollment named that exists (the
+    /// others are refused later, NOT_FOUND). Only UNAVAILABLE fails the call.
+    async fn of_enrollments<'a>(
+        &mut self,
+        registry: &Registry,
+        ids: impl IntoIterator<Item = &'a str>,
+        trace: &TraceContext,
+    ) -> Result<HashMap<String, Result<Openness, DomainError>>, DomainError> {
+        let ids: Vec<String> = ids.into_iter().map(str::to_owned).collect();
+        let courses = enrollments::course_ids_of(&registry.db, ids)
+            .await
+            .map_err(db_error)?;
+        let mut out = HashMap::with_capacity(courses.len());
+        for (enrollment_id, course_id) in courses {
+            if !self.courses.contains_key(&course_id) {
+                let answer = registry.courses.course_info(&course_id, trace).await;
+                if let Err(DomainError::Unavailable { what }) = answer {
+                    return Err(DomainError::Unavailable { what });
+                }
+                self.courses
+                    .insert(course_id.clone(), answer.map(|c| c.open));
+            }
+            if let Some(answer) = self.courses.get(&course_id) {
+                out.insert(enrollment_id, answer.clone());
+            }
+        }
+        Ok(out)
+    }
+}
+
+async fn apply(
+    registry: &Registry,
+    req: &Request,
+    open: Option<Result<Openness, DomainError>>,
+) -> Result<(), WriteError> {
     let txn = begin_write(&registry.db).await?;
-    if let Some(events) = apply_in(&txn, req).await? {
+    if let Some(events) = apply_in(&txn, req, open).await? {
         registry.outbox.append_many(&txn, events).await?;
         txn.commit().await?;
         registry.outbox.committed();
@@ -105,13 +261,17 @@ async fn apply(registry: &Registry, req: &Request) -> Result<(), WriteError> {
     Ok(())
 }
 
+type Events = Vec<(DateTime<Utc>, Payload)>;
+
 /// Applies one progress row in `txn`; returns its events, or `None` when
 /// its request id was used before. Every check comes before any write, so a
-/// refused row leaves the transaction usable for the next one.
+/// refused row leaves the transaction usable for the next one. `open` is
+/// the course's openness (None: not asked, as the enrollment was not found).
 async fn apply_in(
     txn: &DatabaseTransaction,
     req: &Request,
-) -> Result<Option<Vec<(DateTime<Utc>, Payload)>>, WriteError> {
+    open: Option<Result<Openness, DomainError>>,
+) -> Result<Option<Events>, WriteError> {
     if idempotency::replayed(txn, req.key.as_ref())
         .await?
         .is_some()
@@ -121,67 +281,156 @@ async fn apply_in(
     let row = enrollments::get_for_update(txn, &req.enrollment_id)
         .await?
         .ok_or_else(|| DomainError::not_found("enrollment", &req.enrollment_id))?;
-    EnrollmentState::from_stored(&row.state)?.ensure_open("record progress")?;
-    let modules = split_ids(&row.module_ids);
-    if !modules.contains(&req.module_id) {
+    let state = EnrollmentState::from_stored(&row.state)?;
+    state.ensure_takes_progress()?;
+    let open = open.ok_or_else(|| DomainError::internal("course openness not asked"))??;
+    if req.at < row.enroll_time {
         return Err(DomainError::invalid(
-            "module_id",
-            "is not a module of this enrollment's course",
-        )
-        .into());
-    }
-    if req.occurred_at < row.enroll_time {
-        return Err(DomainError::invalid(
-            "occurred_at",
+            req.at_field,
             "must not be before the enrollment's enroll_time",
         )
         .into());
     }
-    let progress = domain::record_progress(
-        &modules,
-        &split_ids(&row.completed_module_ids),
-        &req.module_id,
-    );
+    open.admits(req.at)?;
+    let modules = split_ids(&row.module_ids);
+    let mut completed_modules = split_ids(&row.completed_module_ids);
+    let mut percent_complete = row.percent_complete;
+    let mut grade_centi = row.grade_centi;
+    let mut add_minutes = i64::from(req.minutes);
+    // The business completion time this row's evidence shows, if any.
+    let evidence: Option<DateTime<Utc>>;
+    let mut module_event = None;
+    match &req.what {
+        Row::Module(module_id) => {
+            if !modules.contains(module_id) {
+                return Err(DomainError::invalid(
+                    "module_id",
+                    "is not a module of this enrollment's course",
+                )
+                .into());
+            }
+            let progress = domain::record_progress(&modules, &completed_modules, module_id);
+            let mut earliest: HashMap<String, DateTime<Utc>> =
+                enrollments::earliest_per_module(txn, &row.id)
+                    .await?
+                    .into_iter()
+                    .collect();
+            let first = earliest.entry(module_id.clone()).or_insert(req.at);
+            *first = (*first).min(req.at);
+            evidence = domain::modules_complete_at(&modules, &earliest);
+            completed_modules = progress.completed;
+            module_event = Some((progress.first_completion, progress.percent));
+        }
+        Row::Provider(p) => {
+            let completed_at = p.completed.then(|| p.completed_at.unwrap_or(req.at));
+            if let Some(at) = completed_at {
+                if at < row.enroll_time {
+                    return Err(DomainError::invalid(
+                        "completed_at",
+                        "must not be before the enrollment's enroll_time",
+                    )
+                    .into());
+                }
+                open.admits(at)?;
+            }
+            evidence = completed_at;
+            if let Some(p) = p.percent {
+                percent_complete = percent_complete.max(p);
+            }
+            if p.grade_centi.is_some() {
+                grade_centi = p.grade_centi;
+            }
+            if let Some(total) = p.total_minutes {
+                add_minutes += (i64::from(total) - row.minutes_spent).max(0);
+            }
+        }
+    }
+    // Completion only ever moves earlier: the earliest evidence wins.
+    let complete_time = match (row.complete_time, evidence) {
+        (Some(was), Some(now)) => Some(was.min(now)),
+        (was, now) => was.or(now),
+    };
+    let newly_completed = row.complete_time.is_none() && complete_time.is_some();
+    let redated = row
+        .complete_time
+        .zip(complete_time)
+        .filter(|(was, now)| now < was)
+        .map(|(was, _)| was);
+    let new_state = if complete_time.is_some() {
+        EnrollmentState::Completed
+    } else {
+        EnrollmentState::InProgress
+    };
     let now = Utc::now();
-    let completed = progress.state == EnrollmentState::Completed;
     let update = ProgressUpdate {
-        state: progress.state,
-        completed_module_ids: &progress.completed,
-        add_minutes: i64::from(req.minutes),
-        complete_time: completed.then_some(req.occurred_at),
+        state: new_state,
+        completed_module_ids: &completed_modules,
+        add_minutes,
+        complete_time,
+        percent_complete,
+        grade_centi,
+        last_activity_time: Some(row.last_activity_time.map_or(req.at, |t| t.max(req.at))),
     };
     enrollments::apply_progress(txn, &row.id, &update, now).await?;
-    enrollments::record(
-        txn,
-        progress_record::Model {
-            id: id::new_id(),
-            enrollment_id: row.id.clone(),
-            module_id: req.module_id.clone(),
-            minutes_spent: req.minutes,
-            occurred_at: req.occurred_at,
-            create_time: now,
-        },
-    )
-    .await?;
+    if let Row::Module(module_id) = &req.what {
+        enrollments::record(
+            txn,
+            progress_record::Model {
+                id: id::new_id(),
+                enrollment_id: row.id.clone(),
+                module_id: module_id.clone(),
+                minutes_spent: req.minutes,
+                occurred_at: req.at,
+                create_time: now,
+            },
+        )
+        .await?;
+    }
     if let Some(key) = &req.key {
         idempotency::remember(txn, RECORD, key, &row.id).await?;
     }
     let (enrollment_id, learner_id, course_id, program_id) = convert::enrollment_keys(&row);
     let mut events = vec![(
-        req.occurred_at,
-        Payload::ProgressRecorded(ProgressRecorded {
-            enrollment_id,
-            learner_id,
-            course_id,
-            program_id,
-            module_id: req.module_id.clone(),
-            minutes_spent: req.minutes,
-            module_first_completed: progress.first_completion,
-            progress_percent: progress.percent,
-        }),
+        req.at,
+        match (&req.what, module_event) {
+            (Row::Module(module_id), Some((first, percent))) => {
+                Payload::ProgressRecorded(ProgressRecorded {
+                    enrollment_id: enrollment_id.clone(),
+                    learner_id: learner_id.clone(),
+                    course_id: course_id.clone(),
+                    program_id: program_id.clone(),
+                    module_id: module_id.clone(),
+                    minutes_spent: req.minutes,
+                    module_first_completed: first,
+                    progress_percent: percent,
+                })
+            }
+            _ => Payload::ProgressReported(ProgressReported {
+                enrollment_id: enrollment_id.clone(),
+                learner_id: learner_id.clone(),
+                course_id: course_id.clone(),
+                program_id: program_id.clone(),
+                minutes_spent: i32::try_from(add_minutes).unwrap_or(i32::MAX),
+                percent_complete,
+            }),
+        },
     )];
-    if completed {
-        events.extend(complete(txn, &row, req.occurred_at).await?);
+    match (complete_time, newly_completed, redated) {
+        (Some(at), true, _) => events.extend(complete(txn, &row, at).await?),
+        (Some(at), false, Some(was)) => {
+            certificates::redate(txn, &row.id, at).await?;
+            events.push((
+                at,
+                Payload::CompletionRedated(CompletionRedated {
+                    enrollment_id,
+                    learner_id,
+                    course_id,
+                    program_id,
+                    previous_complete_time: Some(academy_runtime::time::timestamp(was)),
+                }),
+            ));
+        }
+        _ => {}
     }
     Ok(Some(events))
 }
@@ -194,6 +443,7 @@ pub async fn record_many(
 ) -> Result<pb::BulkRecordProgressResponse, DomainError> {
     let mut tally = super::Tally::default();
     let mut resolver = Resolver::default();
+    let mut openings = Openings::default();
     let mut batch = Vec::with_capacity(registry.batch_size);
     let mut index = 0i64;
     loop {
@@ -209,6 +459,7 @@ pub async fn record_many(
                     std::mem::take(&mut batch),
                     &mut tally,
                     &mut resolver,
+                    &mut openings,
                     &trace,
                 )
                 .await?;
@@ -222,6 +473,7 @@ pub async fn record_many(
                 std::mem::take(&mut batch),
                 &mut tally,
                 &mut resolver,
+                &mut openings,
                 &trace,
             )
             .await?;
@@ -235,12 +487,21 @@ pub async fn record_many(
                 std::mem::take(&mut batch),
                 &mut tally,
                 &mut resolver,
+                &mut openings,
                 &trace,
             )
             .await?;
         }
     }
-    record_batch(registry, batch, &mut tally, &mut resolver, &trace).await?;
+    record_batch(
+        registry,
+        batch,
+        &mut tally,
+        &mut resolver,
+        &mut openings,
+        &trace,
+    )
+    .await?;
     super::import::record_rows("BulkRecordProgress", &tally);
     Ok(pb::BulkRecordProgressResponse {
         recorded: tally.created,
@@ -255,6 +516,7 @@ async fn record_batch(
     rows: Vec<(i64, pb::RecordProgressRequest)>,
     tally: &mut super::Tally,
     resolver: &mut Resolver,
+    openings: &mut Openings,
     trace: &TraceContext,
 ) -> Result<(), DomainError> {
     if rows.is_empty() {
@@ -273,13 +535,27 @@ async fn record_batch(
         }
     }
     let now = Utc::now();
+    let parsed: Vec<(i64, Result<Request, DomainError>)> = resolved
+        .into_iter()
+        .map(|(index, raw)| (index, raw.and_then(|raw| parse(&raw, now))))
+        .collect();
+    // The courses' openness too is asked before the transaction opens.
+    let open = openings
+        .of_enrollments(
+            registry,
+            parsed
+                .iter()
+                .filter_map(|(_, r)| r.as_ref().ok().map(|r| r.enrollment_id.as_str())),
+            trace,
+        )
+        .await?;
     let txn = begin_write(&registry.db)
         .await
         .map_err(academy_runtime::db::db_error)?;
     let (mut events, mut recorded, mut duplicates, mut rejected) = (Vec::new(), 0, 0, Vec::new());
-    for (index, raw) in resolved {
-        let outcome = match raw.and_then(|raw| parse(&raw, now)) {
-            Ok(req) => apply_in(&txn, &req).await,
+    for (index, req) in parsed {
+        let outcome = match req {
+            Ok(req) => apply_in(&txn, &req, open.get(&req.enrollment_id).cloned()).await,
             Err(err) => Err(err.into()),
         };
         match outcome {

@@ -1,5 +1,6 @@
 use academy_domain::PageRequest;
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -68,4 +69,24 @@ pub async fn list<C: ConnectionTrait>(
         query = query.filter(certificate::Column::Id.gt(after.as_str()));
     }
     query.all(db).await
+}
+
+/// Moves an enrollment's certificate and earned skills to its (earlier)
+/// business completion time.
+pub async fn redate<C: ConnectionTrait>(
+    db: &C,
+    enrollment_id: &str,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    certificate::Entity::update_many()
+        .col_expr(certificate::Column::IssueTime, Expr::value(at))
+        .filter(certificate::Column::EnrollmentId.eq(enrollment_id))
+        .exec(db)
+        .await?;
+    earned_skill::Entity::update_many()
+        .col_expr(earned_skill::Column::EarnTime, Expr::value(at))
+        .filter(earned_skill::Column::EnrollmentId.eq(enrollment_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }

@@ -42,6 +42,9 @@ pub fn new_row(e: &NewEnrollment<'_>, now: DateTime<Utc>) -> enrollment::ActiveM
         enroll_time: Set(e.enroll_time),
         complete_time: Set(None),
         withdraw_time: Set(None),
+        percent_complete: Set(0),
+        grade_centi: Set(None),
+        last_activity_time: Set(None),
         create_time: Set(now),
         update_time: Set(now),
     }
@@ -113,6 +116,26 @@ pub async fn active_id<C: ConnectionTrait>(
         .await
 }
 
+/// The course of each of the enrollments `ids` that exists.
+pub async fn course_ids_of<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<String>,
+) -> Result<Vec<(String, String)>, DbErr> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(String, String)> = enrollment::Entity::find()
+            .select_only()
+            .column(enrollment::Column::Id)
+            .column(enrollment::Column::CourseId)
+            .filter(enrollment::Column::Id.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
 /// Which of `keys` belong to an active enrollment.
 pub async fn taken_active_keys<C: ConnectionTrait>(
     db: &C,
@@ -172,13 +195,18 @@ pub async fn list<C: ConnectionTrait>(
     query.all(db).await
 }
 
-/// The state and counters after one RecordProgress.
+/// The enrollment after one RecordProgress, written whole (computed from
+/// the row read for update).
 #[derive(Debug)]
 pub struct ProgressUpdate<'a> {
     pub state: EnrollmentState,
     pub completed_module_ids: &'a [String],
     pub add_minutes: i64,
+    /// The business completion time (unchanged, set, or moved earlier).
     pub complete_time: Option<DateTime<Utc>>,
+    pub percent_complete: i32,
+    pub grade_centi: Option<i32>,
+    pub last_activity_time: Option<DateTime<Utc>>,
 }
 
 pub async fn apply_progress<C: ConnectionTrait>(
@@ -187,7 +215,7 @@ pub async fn apply_progress<C: ConnectionTrait>(
     u: &ProgressUpdate<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let mut update = enrollment::Entity::update_many()
+    enrollment::Entity::update_many()
         .col_expr(enrollment::Column::State, Expr::value(u.state.as_str()))
         .col_expr(
             enrollment::Column::CompletedModuleIds,
@@ -197,13 +225,41 @@ pub async fn apply_progress<C: ConnectionTrait>(
             enrollment::Column::MinutesSpent,
             Expr::col(enrollment::Column::MinutesSpent).add(u.add_minutes),
         )
+        .col_expr(
+            enrollment::Column::CompleteTime,
+            Expr::value(u.complete_time),
+        )
+        .col_expr(
+            enrollment::Column::PercentComplete,
+            Expr::value(u.percent_complete),
+        )
+        .col_expr(enrollment::Column::GradeCenti, Expr::value(u.grade_centi))
+        .col_expr(
+            enrollment::Column::LastActivityTime,
+            Expr::value(u.last_activity_time),
+        )
         .col_expr(enrollment::Column::UpdateTime, Expr::value(now))
-        .filter(enrollment::Column::Id.eq(id));
-    if let Some(at) = u.complete_time {
-        update = update.col_expr(enrollment::Column::CompleteTime, Expr::value(Some(at)));
-    }
-    update.exec(db).await?;
+        .filter(enrollment::Column::Id.eq(id))
+        .exec(db)
+        .await?;
     Ok(())
+}
+
+/// Each module's earliest recorded completion in the enrollment: the
+/// business time the module was first done, whatever order rows came in.
+pub async fn earliest_per_module<C: ConnectionTrait>(
+    db: &C,
+    enrollment_id: &str,
+) -> Result<Vec<(String, DateTime<Utc>)>, DbErr> {
+    progress_record::Entity::find()
+        .select_only()
+        .column(progress_record::Column::ModuleId)
+        .column_as(progress_record::Column::OccurredAt.min(), "earliest")
+        .filter(progress_record::Column::EnrollmentId.eq(enrollment_id))
+        .group_by(progress_record::Column::ModuleId)
+        .into_tuple()
+        .all(db)
+        .await
 }
 
 pub async fn record<C: ConnectionTrait>(

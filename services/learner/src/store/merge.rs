@@ -189,6 +189,18 @@ pub async fn fold_enrollment<C: ConnectionTrait>(
             Expr::value(kept.complete_time),
         )
         .col_expr(
+            enrollment::Column::PercentComplete,
+            Expr::value(kept.percent_complete),
+        )
+        .col_expr(
+            enrollment::Column::GradeCenti,
+            Expr::value(kept.grade_centi),
+        )
+        .col_expr(
+            enrollment::Column::LastActivityTime,
+            Expr::value(kept.last_activity_time),
+        )
+        .col_expr(
             enrollment::Column::UpdateTime,
             Expr::value(kept.update_time),
         )

@@ -435,19 +435,21 @@ fn progress_request(
     ];
     (
         target,
-        id_or(module_ids),
+        prop_oneof![2 => id_or(module_ids), 1 => Just(String::new())],
         prop_oneof![h::int32(), 0..120i32],
         h::timestamp(),
         prop_oneof![Just(String::new()), h::text()],
+        provider_progress(),
     )
         .prop_map(
-            |((enrollment_id, keys), module_id, minutes_spent, occurred_at, request_id): (
-                (String, ProgressKeys),
-                _,
-                _,
-                _,
-                _,
-            )| {
+            |(
+                (enrollment_id, keys),
+                module_id,
+                minutes_spent,
+                occurred_at,
+                request_id,
+                provider,
+            ): ((String, ProgressKeys), _, _, _, _, ProviderProgress)| {
                 RecordProgressRequest {
                     enrollment_id,
                     module_id,
@@ -459,10 +461,56 @@ fn progress_request(
                     course_id: keys.2,
                     course_code: keys.3,
                     provider_course_id: keys.4,
+                    percent_complete: provider.0,
+                    grade: provider.1,
+                    completed: provider.2,
+                    completed_at: provider.3,
+                    last_activity_at: provider.4,
+                    total_minutes: provider.5,
                 }
             },
         )
         .boxed()
+}
+
+/// percent_complete, grade, completed, completed_at, last_activity_at,
+/// total_minutes.
+type ProviderProgress = (
+    Option<i32>,
+    Option<f64>,
+    bool,
+    Option<prost_types::Timestamp>,
+    Option<prost_types::Timestamp>,
+    Option<i32>,
+);
+
+/// A provider's progress fields (issue #17): mostly unset (a module row),
+/// else plausible or hostile values: percents and grades outside 0-100,
+/// NaN and infinite grades, completion without the flag, any timestamps.
+fn provider_progress() -> BoxedStrategy<ProviderProgress> {
+    let some = |s: BoxedStrategy<i32>| prop_oneof![Just(None), s.prop_map(Some)];
+    let grade = prop_oneof![
+        Just(None),
+        (0.0..=100.0f64).prop_map(Some),
+        Just(Some(f64::NAN)),
+        Just(Some(f64::INFINITY)),
+        Just(Some(-0.5)),
+        Just(Some(100.01)),
+        any::<f64>().prop_map(Some),
+    ];
+    let set = (
+        some(prop_oneof![0..=100i32, h::int32()].boxed()),
+        grade,
+        any::<bool>(),
+        prop_oneof![Just(None), h::timestamp()],
+        prop_oneof![Just(None), h::timestamp()],
+        some(prop_oneof![0..=600i32, h::int32()].boxed()),
+    );
+    prop_oneof![
+        2 => Just((None, None, false, None, None, None)),
+        3 => set,
+    ]
+    .boxed()
 }
 
 const UPDATABLE: [&str; 9] = [

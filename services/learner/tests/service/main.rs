@@ -16,6 +16,7 @@ mod import;
 mod learners;
 mod merge;
 mod progress;
+mod provider_progress;
 mod stream_limits;
 mod wire;
 mod write_scope;

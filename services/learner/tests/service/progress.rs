@@ -106,12 +106,29 @@ async fn progress_to_completion_issues_a_certificate(db: TestDb) {
     );
     assert_eq!(violated_fields(&status), ["code"]);
 
-    // Completed: no more progress.
-    expect_code(
-        client
-            .record_progress(progress(&enrollment.id, &m2, 5))
-            .await,
-        Code::FailedPrecondition,
+    // Completed: later activity is still taken (learning hours, active
+    // learners, issue #17); the completion and its certificate stay.
+    let after = client
+        .record_progress(progress(&enrollment.id, &m2, 5))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(after.state, EnrollmentState::Completed as i32);
+    assert_eq!(after.minutes_spent, 70);
+    assert_eq!(after.complete_time, done.complete_time);
+    let certificates = client
+        .list_certificates(ListCertificatesRequest {
+            learner_id: learner.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .certificates;
+    assert_eq!(
+        certificates.len(),
+        1,
+        "one certificate, whatever comes after"
     );
 
     // Skills earned on completion, in the database.
@@ -250,7 +267,7 @@ async fn bulk_progress_has_per_row_results(db: TestDb) {
     let mut again = progress(&enrollments[0], &m1, 10);
     again.request_id = "bp-0-1".into();
     rows.push(again); // 12: duplicate request id
-    rows.push(progress(&enrollments[1], &m1, 5)); // 13: completed already
+    rows.push(progress(&enrollments[1], &m1, 5)); // 13: after completion: taken
     rows.push(progress(UNKNOWN_ID, &m1, 5)); // 14: unknown enrollment
     rows.push(progress(&enrollments[2], "bad", 5)); // 15: malformed module id
     let reply = client
@@ -258,13 +275,13 @@ async fn bulk_progress_has_per_row_results(db: TestDb) {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!((reply.recorded, reply.duplicates), (12, 1));
+    assert_eq!((reply.recorded, reply.duplicates), (13, 1));
     assert_eq!(
         reply.rejected.iter().map(|r| r.index).collect::<Vec<_>>(),
-        [13, 14, 15]
+        [14, 15]
     );
-    assert_eq!(reply.rejected[2].field, "module_id");
-    for id in &enrollments {
+    assert_eq!(reply.rejected[1].field, "module_id");
+    for (i, id) in enrollments.iter().enumerate() {
         let e = client
             .get_enrollment(GetEnrollmentRequest { id: id.clone() })
             .await
@@ -272,7 +289,10 @@ async fn bulk_progress_has_per_row_results(db: TestDb) {
             .into_inner();
         assert_eq!(
             (e.state, e.minutes_spent),
-            (EnrollmentState::Completed as i32, 30),
+            (
+                EnrollmentState::Completed as i32,
+                if i == 1 { 35 } else { 30 }
+            ),
             "{id}"
         );
     }

@@ -149,6 +149,21 @@ impl Model {
                 &e.duplicate_learner_id,
                 &e.folded_enrollment_ids,
             ),
+            // Provider progress (issue #17): a day of activity, as module
+            // progress is; a re-dated completion moves both milestones.
+            Payload::ProgressReported(e) => {
+                self.progress(
+                    &e.learner_id,
+                    &e.program_id,
+                    &e.course_id,
+                    day,
+                    i64::from(e.minutes_spent),
+                );
+            }
+            Payload::CompletionRedated(e) => {
+                self.milestone(&e.learner_id, &e.enrollment_id, Milestone::Completed, day);
+                self.milestone(&e.learner_id, &e.enrollment_id, Milestone::Certified, day);
+            }
         }
         Ok(())
     }

@@ -78,12 +78,9 @@ pub(super) async fn apply_run(
             enrolled_many(txn, &created).await?;
         }
         Run::Progress => {
-            let recorded: Vec<(&ProgressRecorded, NaiveDate)> = understood
+            let recorded: Vec<Activity<'_>> = understood
                 .iter()
-                .filter_map(|(p, day)| match p {
-                    Payload::ProgressRecorded(e) => Some((e, *day)),
-                    _ => None,
-                })
+                .filter_map(|(p, day)| Activity::of(p, *day))
                 .collect();
             progress_many(txn, &recorded).await?;
         }
@@ -158,21 +155,49 @@ async fn enrolled_many(
     .await
 }
 
+/// A day of a learner's activity in a course, with minutes: what module
+/// progress and a provider's progress row both record.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Activity<'a> {
+    pub learner_id: &'a str,
+    pub program_id: &'a str,
+    pub course_id: &'a str,
+    pub day: NaiveDate,
+    pub minutes: i64,
+}
+
+impl<'a> Activity<'a> {
+    fn of(payload: &'a Payload, day: NaiveDate) -> Option<Self> {
+        match payload {
+            Payload::ProgressRecorded(e) => Some(Self {
+                learner_id: &e.learner_id,
+                program_id: &e.program_id,
+                course_id: &e.course_id,
+                day,
+                minutes: i64::from(e.minutes_spent),
+            }),
+            Payload::ProgressReported(e) => Some(Self {
+                learner_id: &e.learner_id,
+                program_id: &e.program_id,
+                course_id: &e.course_id,
+                day,
+                minutes: i64::from(e.minutes_spent),
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// Progress in multi-row statements, minutes summed per key within the run.
 async fn progress_many(
     txn: &DatabaseTransaction,
-    recorded: &[(&ProgressRecorded, NaiveDate)],
+    recorded: &[Activity<'_>],
 ) -> Result<(), ApplyError> {
     let mut minutes: BTreeMap<(&str, &str, &str, NaiveDate), i64> = BTreeMap::new();
-    for (e, day) in recorded {
+    for a in recorded {
         *minutes
-            .entry((
-                e.learner_id.as_str(),
-                e.program_id.as_str(),
-                e.course_id.as_str(),
-                *day,
-            ))
-            .or_default() += i64::from(e.minutes_spent);
+            .entry((a.learner_id, a.program_id, a.course_id, a.day))
+            .or_default() += a.minutes;
     }
     let rows = minutes
         .into_iter()
@@ -308,17 +333,31 @@ pub(super) async fn progress(
     e: &ProgressRecorded,
     day: NaiveDate,
 ) -> Result<(), ApplyError> {
+    activity(
+        txn,
+        Activity {
+            learner_id: &e.learner_id,
+            program_id: &e.program_id,
+            course_id: &e.course_id,
+            day,
+            minutes: i64::from(e.minutes_spent),
+        },
+    )
+    .await
+}
+
+pub(super) async fn activity(txn: &DatabaseTransaction, a: Activity<'_>) -> Result<(), ApplyError> {
     exec(
         txn,
         &format!(
             "INSERT INTO r_activity (learner_id, program_id, course_id, day, minutes) VALUES (?, ?, ?, ?, ?) {ACTIVITY_ADDS_MINUTES}"
         ),
         vec![
-            Value::from(e.learner_id.as_str()),
-            Value::from(e.program_id.as_str()),
-            Value::from(e.course_id.as_str()),
-            Value::from(day),
-            Value::from(i64::from(e.minutes_spent)),
+            Value::from(a.learner_id),
+            Value::from(a.program_id),
+            Value::from(a.course_id),
+            Value::from(a.day),
+            Value::from(a.minutes),
         ],
     )
     .await?;

@@ -64,6 +64,25 @@ impl Projection for Projector {
             // Withdrawn enrollments still count as enrollments.
             Payload::EnrollmentWithdrawn(_) => {}
             Payload::LearnerMerged(e) => learners::merged(txn, e).await?,
+            // Provider progress (issue #17): activity on the row's day; a
+            // re-dated completion moves the completion and the certificate.
+            Payload::ProgressReported(e) => {
+                learners::activity(
+                    txn,
+                    learners::Activity {
+                        learner_id: &e.learner_id,
+                        program_id: &e.program_id,
+                        course_id: &e.course_id,
+                        day,
+                        minutes: i64::from(e.minutes_spent),
+                    },
+                )
+                .await?
+            }
+            Payload::CompletionRedated(e) => {
+                learners::completed(txn, &e.enrollment_id, day).await?;
+                learners::certified(txn, &e.enrollment_id, day).await?
+            }
         }
         Ok(())
     }
@@ -107,7 +126,9 @@ fn run_kind(event: &Event) -> Option<learners::Run> {
     match event.payload {
         Some(Payload::LearnerRegistered(_)) => Some(learners::Run::Registrations),
         Some(Payload::EnrollmentCreated(_)) => Some(learners::Run::Enrollments),
-        Some(Payload::ProgressRecorded(_)) => Some(learners::Run::Progress),
+        Some(Payload::ProgressRecorded(_) | Payload::ProgressReported(_)) => {
+            Some(learners::Run::Progress)
+        }
         _ => None,
     }
 }
@@ -408,5 +429,88 @@ mod tests {
                 .learners
                 .is_registered(applied.learners.find("b").expect("b"))
         );
+    }
+
+    /// Provider progress (issue #17): `progress.reported` is a day of
+    /// activity like module progress (also in a mixed run), activity after
+    /// completion counts, and `completion.redated` moves the completion and
+    /// the certificate to its day; the tables and the model agree.
+    #[tokio::test]
+    async fn provider_progress_and_a_redated_completion_are_followed_alike() {
+        use academy_proto::events::{
+            CertificateIssued, CompletionRedated, EnrollmentCompleted, ProgressReported,
+        };
+        let dir = academy_testkit::TestDb::sqlite();
+        let conn = db::connect(&dir.url).await.expect("connect");
+        db::migrate::<Migrator>(&conn).await.expect("migrate");
+        let reported = |minutes| {
+            Payload::ProgressReported(ProgressReported {
+                enrollment_id: "ea".into(),
+                learner_id: "a".into(),
+                course_id: "c1".into(),
+                program_id: "p".into(),
+                minutes_spent: minutes,
+                percent_complete: 50,
+            })
+        };
+        let events = vec![
+            registration(1, "a", true),
+            event(2, 1, enrolled("a", "ea", "c1", "p")),
+            event(3, 2, reported(40)),
+            event(4, 3, progress("a", "ea", "c1", "p")),
+            event(
+                5,
+                9,
+                Payload::EnrollmentCompleted(EnrollmentCompleted {
+                    enrollment_id: "ea".into(),
+                    learner_id: "a".into(),
+                    ..Default::default()
+                }),
+            ),
+            event(
+                6,
+                9,
+                Payload::CertificateIssued(CertificateIssued {
+                    enrollment_id: "ea".into(),
+                    learner_id: "a".into(),
+                    ..Default::default()
+                }),
+            ),
+            event(7, 12, reported(0)),
+            event(
+                8,
+                6,
+                Payload::CompletionRedated(CompletionRedated {
+                    enrollment_id: "ea".into(),
+                    learner_id: "a".into(),
+                    course_id: "c1".into(),
+                    program_id: "p".into(),
+                    previous_complete_time: None,
+                }),
+            ),
+        ];
+        let refs: Vec<&Event> = events.iter().collect();
+        let txn = conn.begin().await.expect("begin");
+        Projector::default()
+            .apply_all(&txn, "learner", &refs)
+            .await
+            .expect("provider events are understood");
+        txn.commit().await.expect("commit");
+        let mut applied = crate::engine::Model::default();
+        applied.apply_all("learner", &events).expect("applied");
+        let loaded = crate::engine::load::load(&conn).await.expect("load");
+        assert_eq!(figures(&applied), figures(&loaded));
+
+        let day = |i: usize| crate::engine::event_day(&events[i]).expect("day");
+        let platform = &applied.scopes.platform;
+        let all = platform.sum(0..=crate::engine::NEVER - 1);
+        assert_eq!((all.completions, all.certificates, all.minutes), (1, 1, 70));
+        let redated = platform.sum(day(7)..=day(7));
+        assert_eq!((redated.completions, redated.certificates), (1, 1));
+        let first = platform.sum(day(4)..=day(5));
+        assert_eq!((first.completions, first.certificates), (0, 0));
+        // Active on the day after completion, with no minutes.
+        assert_eq!(platform.active_learners(day(6)..=day(6)), 1);
+        assert_eq!(platform.active_learners(day(2)..=day(2)), 1);
     }
 }

@@ -279,6 +279,7 @@ pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
             model.enrollments.push(fact);
         }
     }
+    provider_history(stack, &mut enrollments, model, &courses, &program).await;
     // A learner who moves counts under the new region in every period (a
     // breakdown uses current attributes).
     for l in model.learners.iter_mut().skip(5).step_by(11) {
@@ -329,6 +330,285 @@ pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
     }
     merge_duplicates(&mut learners, model).await;
     program
+}
+
+/// Provider progress (issue #17), from its own seed so the data before
+/// stays the same: module rows sent out of order and late (a completion is
+/// dated by the evidence: the latest of each module's earliest day),
+/// activity after completion, a provider's percent rows with cumulative
+/// minutes (counted once however often reported, a lower total adds
+/// nothing but the day's activity), completions re-dated by earlier
+/// evidence, and history imported into a course archived since.
+async fn provider_history(
+    stack: &Stack,
+    enrollments: &mut EnrollmentServiceClient<Channel>,
+    model: &mut Model,
+    courses: &[course_pb::Course],
+    program: &str,
+) {
+    let mut rng = Rng::new(17_0003);
+    let offset = |rng: &mut Rng, from: NaiveDate, days: u64| {
+        from.checked_add_days(Days::new(rng.below(days))).unwrap()
+    };
+    let archived = archived_course(stack, model).await;
+    // (out-of-order completions, late re-dates, provider completions,
+    // provider re-dates, history rows into the archived course)
+    let mut seen = [0usize; 5];
+    let learners: Vec<(String, NaiveDate)> = model
+        .learners
+        .iter()
+        .map(|l| (l.id.clone(), l.register_day))
+        .collect();
+    for (k, (learner, registered)) in learners.iter().step_by(3).enumerate() {
+        let taken = |c: &course_pb::Course| {
+            model
+                .enrollments
+                .iter()
+                .any(|e| &e.learner == learner && e.course == c.id)
+        };
+        let Some(course) = courses.iter().find(|c| !taken(c)) else {
+            continue;
+        };
+        let in_program = courses[..2].iter().any(|c| c.id == course.id);
+        let program_id = if in_program { program } else { "" };
+        let enroll_day = offset(&mut rng, *registered, 60);
+        let enrollment = enrollments
+            .enroll(learner_pb::EnrollRequest {
+                learner_id: learner.clone(),
+                course_id: course.id.clone(),
+                program_id: program_id.into(),
+                enrolled_at: Some(noon(enroll_day)),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let mut fact = EnrollmentFact {
+            id: enrollment.id.clone(),
+            learner: learner.clone(),
+            course: course.id.clone(),
+            program: program_id.into(),
+            enroll_day,
+            complete_day: None,
+        };
+        let activity = |day: NaiveDate, minutes: i64, model: &mut Model| {
+            model.activity.push(ActivityFact {
+                learner: learner.clone(),
+                program: program_id.into(),
+                course: course.id.clone(),
+                day,
+                minutes,
+            });
+        };
+        if k % 2 == 0 {
+            // Module rows, the latest first; some late rows with earlier days.
+            let mut rows: Vec<(String, NaiveDate, i32)> = course
+                .modules
+                .iter()
+                .map(|m| {
+                    (
+                        m.id.clone(),
+                        offset(&mut rng, enroll_day, 90),
+                        5 + rng.below(50) as i32,
+                    )
+                })
+                .collect();
+            rows.sort_by_key(|r| std::cmp::Reverse(r.1));
+            if k % 4 == 0 {
+                let (module, day, _) = rows[0].clone();
+                let earlier = enroll_day + (day - enroll_day) / 2;
+                rows.push((module, earlier, 7));
+                seen[1] += 1;
+            }
+            seen[0] += 1;
+            let after = offset(&mut rng, rows.iter().map(|r| r.1).max().unwrap(), 30);
+            rows.push((course.modules[0].id.clone(), after, 11));
+            for (module, day, minutes) in &rows {
+                enrollments
+                    .record_progress(learner_pb::RecordProgressRequest {
+                        enrollment_id: enrollment.id.clone(),
+                        module_id: module.clone(),
+                        minutes_spent: *minutes,
+                        occurred_at: Some(noon(*day)),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+                activity(*day, i64::from(*minutes), model);
+            }
+            // By the evidence: each module's earliest day, the latest of those.
+            fact.complete_day = course
+                .modules
+                .iter()
+                .map(|m| rows.iter().filter(|r| r.0 == m.id).map(|r| r.1).min())
+                .collect::<Option<Vec<_>>>()
+                .and_then(|days| days.into_iter().max());
+        } else {
+            // The provider's reports: cumulative minutes, percent, completion.
+            let mut counted = 0i64;
+            let first_day = offset(&mut rng, enroll_day, 40);
+            let done_day = offset(&mut rng, first_day, 60);
+            let reports = [
+                (first_day, 40, 30 + rng.below(60) as i32, None),
+                // Reported again later with a lower total: adds nothing.
+                (offset(&mut rng, first_day, 10), 30, 20, None),
+                (
+                    done_day,
+                    100,
+                    150 + rng.below(200) as i32,
+                    (k % 3 != 0).then_some(done_day),
+                ),
+            ];
+            for (i, (day, percent, total, completed)) in reports.into_iter().enumerate() {
+                let request = learner_pb::RecordProgressRequest {
+                    enrollment_id: enrollment.id.clone(),
+                    percent_complete: Some(percent),
+                    total_minutes: Some(total),
+                    completed: completed.is_some(),
+                    completed_at: completed.map(noon),
+                    last_activity_at: Some(noon(day)),
+                    grade: completed.map(|_| 80.0),
+                    request_id: format!("provider-{}-{i}", enrollment.id),
+                    ..Default::default()
+                };
+                // Sent twice: the replay records nothing.
+                for _ in 0..2 {
+                    enrollments.record_progress(request.clone()).await.unwrap();
+                }
+                let added = (i64::from(total) - counted).max(0);
+                counted += added;
+                activity(day, added, model);
+                if let Some(done) = completed {
+                    fact.complete_day = Some(fact.complete_day.map_or(done, |d| d.min(done)));
+                    seen[2] += 1;
+                }
+            }
+            if let Some(done) = fact.complete_day
+                && k % 5 == 1
+            {
+                // Late evidence of an earlier completion re-dates it.
+                let earlier = first_day + (done - first_day) / 2;
+                enrollments
+                    .record_progress(learner_pb::RecordProgressRequest {
+                        enrollment_id: enrollment.id.clone(),
+                        completed: true,
+                        completed_at: Some(noon(earlier)),
+                        last_activity_at: Some(noon(earlier)),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+                activity(earlier, 0, model);
+                fact.complete_day = Some(earlier);
+                seen[3] += 1;
+            }
+        }
+        model.enrollments.push(fact);
+        // History into the course archived since: dated before the archive.
+        if k % 9 == 0 {
+            let day = offset(&mut rng, *registered, 200);
+            let e = enrollments
+                .enroll(learner_pb::EnrollRequest {
+                    learner_id: learner.clone(),
+                    course_id: archived.id.clone(),
+                    enrolled_at: Some(noon(day)),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            let done = offset(&mut rng, day, 30);
+            enrollments
+                .record_progress(learner_pb::RecordProgressRequest {
+                    enrollment_id: e.id.clone(),
+                    module_id: archived.modules[0].id.clone(),
+                    minutes_spent: 25,
+                    occurred_at: Some(noon(done)),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            model.activity.push(ActivityFact {
+                learner: learner.clone(),
+                program: String::new(),
+                course: archived.id.clone(),
+                day: done,
+                minutes: 25,
+            });
+            model.enrollments.push(EnrollmentFact {
+                id: e.id,
+                learner: learner.clone(),
+                course: archived.id.clone(),
+                program: String::new(),
+                enroll_day: day,
+                complete_day: Some(done),
+            });
+            // New activity there is refused and counts nowhere.
+            let refused = enrollments
+                .record_progress(learner_pb::RecordProgressRequest {
+                    enrollment_id: model.enrollments.last().unwrap().id.clone(),
+                    module_id: archived.modules[0].id.clone(),
+                    minutes_spent: 25,
+                    ..Default::default()
+                })
+                .await
+                .unwrap_err();
+            assert_eq!(refused.code(), Code::FailedPrecondition);
+            seen[4] += 1;
+        }
+    }
+    assert!(
+        seen.iter().all(|n| *n >= 2),
+        "every provider case occurs: {seen:?}"
+    );
+}
+
+/// A one-module course, published then archived at once: only history
+/// goes into it.
+async fn archived_course(stack: &Stack, model: &mut Model) -> course_pb::Course {
+    let mut client = CourseServiceClient::new(Stack::channel(stack.course).await);
+    let created = client
+        .create_course(course_pb::CreateCourseRequest {
+            course: Some(course_pb::Course {
+                code: "C-ARCHIVED".into(),
+                title: "Archived course".into(),
+                provider: "Coursera".into(),
+                language: "az".into(),
+                level: CourseLevel::Beginner as i32,
+                estimated_hours: 2.0,
+                modules: vec![CourseModule {
+                    title: "Only".into(),
+                    estimated_minutes: 30,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    for archive in [false, true] {
+        let request = |id: String| (id, String::new());
+        let (id, etag) = request(created.id.clone());
+        if archive {
+            client
+                .archive_course(course_pb::ArchiveCourseRequest { id, etag })
+                .await
+                .unwrap();
+        } else {
+            client
+                .publish_course(course_pb::PublishCourseRequest { id, etag })
+                .await
+                .unwrap();
+        }
+    }
+    model.course_skills.insert(created.id.clone(), Vec::new());
+    client
+        .get_course(course_pb::GetCourseRequest { id: created.id })
+        .await
+        .unwrap()
+        .into_inner()
 }
 
 /// Merges pairs of (not erased) learners, most of them sharing a course so

@@ -257,6 +257,9 @@ pub fn subject_of(payload: &Payload) -> Option<&str> {
         Payload::CertificateIssued(e) => Some(&e.learner_id),
         Payload::EnrollmentWithdrawn(e) => Some(&e.learner_id),
         Payload::LearnerMerged(e) => Some(&e.survivor_learner_id),
+        // Provider progress (issue #17).
+        Payload::ProgressReported(e) => Some(&e.learner_id),
+        Payload::CompletionRedated(e) => Some(&e.learner_id),
         Payload::SkillCreated(_)
         | Payload::CourseCreated(_)
         | Payload::CourseUpdated(_)
@@ -319,6 +322,9 @@ pub fn event_type(payload: &Payload) -> &'static str {
         Payload::CertificateIssued(_) => "certificate.issued",
         Payload::EnrollmentWithdrawn(_) => "enrollment.withdrawn",
         Payload::LearnerMerged(_) => "learner.merged",
+        // Provider progress (issue #17).
+        Payload::ProgressReported(_) => "progress.reported",
+        Payload::CompletionRedated(_) => "completion.redated",
     }
 }
 

@@ -1,0 +1,305 @@
+//! The real `academyctl import enrollments` against real services: the
+//! provider's enrollment report (tests/data/provider/enrollments.csv)
+//! enrolls its learners and records their progress, the reports show the
+//! file's figures (completions dated by the file's completion times,
+//! learning hours on the last activity days), importing it again changes
+//! nothing, and refused rows go to the error file with line and reason.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use academy_e2e::{ServiceProcess, binary};
+use academy_proto::course::course_service_client::CourseServiceClient;
+use academy_proto::course::{
+    AddCourseToProgramRequest, Course, CourseLevel, CourseModule, CreateCourseRequest,
+    CreateProgramRequest, Program, PublishCourseRequest,
+};
+use academy_proto::learner::learner_service_client::LearnerServiceClient;
+use academy_proto::learner::{EmploymentStatus, Gender, Learner, RegisterLearnerRequest};
+use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
+use academy_proto::reporting::{
+    GetFeedStatusRequest, GetProgramSummaryRequest, Period, ProgramSummary,
+};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::process::Command;
+
+async fn academyctl(args: &[&str], envs: &[(&str, String)]) -> (i32, String, String) {
+    let output = Command::new(binary("academyctl"))
+        .args(args)
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn sample() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/provider/enrollments.csv")
+}
+
+/// Three published courses named by the sample's slugs, in one program.
+async fn catalog(course: &ServiceProcess) -> String {
+    let mut client = CourseServiceClient::new(course.channel().await);
+    let program = client
+        .create_program(CreateProgramRequest {
+            program: Some(Program {
+                name: "Provider sample program".into(),
+                start_date: Some(academy_proto::google::r#type::Date {
+                    year: 2025,
+                    month: 1,
+                    day: 1,
+                }),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    for (code, slug) in [
+        ("PY4E", "python-for-everybody"),
+        ("DA-INTRO", "data-analysis-intro"),
+        ("DL-BASICS", "digital-literacy-basics"),
+    ] {
+        let created = client
+            .create_course(CreateCourseRequest {
+                course: Some(Course {
+                    code: code.into(),
+                    title: format!("Course {code}"),
+                    provider: "Coursera".into(),
+                    language: "en".into(),
+                    level: CourseLevel::Beginner as i32,
+                    estimated_hours: 10.0,
+                    modules: vec![CourseModule {
+                        title: "Module".into(),
+                        estimated_minutes: 60,
+                        ..Default::default()
+                    }],
+                    provider_course_id: Some(slug.into()),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        client
+            .publish_course(PublishCourseRequest {
+                id: created.id.clone(),
+                etag: String::new(),
+            })
+            .await
+            .unwrap();
+        client
+            .add_course_to_program(AddCourseToProgramRequest {
+                program_id: program.id.clone(),
+                course_id: created.id,
+            })
+            .await
+            .unwrap();
+    }
+    program.id
+}
+
+/// The members of the sample: ext-0001 … ext-0020.
+async fn members(learner: &ServiceProcess) {
+    let rows = (1..=20).map(|i| RegisterLearnerRequest {
+        learner: Some(Learner {
+            email: format!("learner{i:04}@example.org"),
+            full_name: format!("Sample Learner {i:04}"),
+            external_id: Some(format!("ext-{i:04}")),
+            region: "Baku".into(),
+            gender: Gender::Unknown as i32,
+            birth_year: 0,
+            employment_status: EmploymentStatus::Unknown as i32,
+            ..Default::default()
+        }),
+        request_id: String::new(),
+        registered_at: Some(prost_types::Timestamp {
+            seconds: 1_735_689_600, // 2025-01-01
+            nanos: 0,
+        }),
+    });
+    let reply = LearnerServiceClient::new(learner.channel().await)
+        .import_learners(tokio_stream::iter(rows))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.created, 20);
+}
+
+/// Waits until reporting has applied both feeds up to their heads.
+async fn caught_up(reports: &mut ReportingServiceClient<tonic::transport::Channel>) {
+    for _ in 0..600 {
+        let status = reports
+            .get_feed_status(GetFeedStatusRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        if status.sources.len() == 2
+            && status
+                .sources
+                .iter()
+                .all(|s| s.head_sequence > 0 && s.applied_sequence == s.head_sequence)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("reporting did not catch up");
+}
+
+async fn summary(
+    reports: &mut ReportingServiceClient<tonic::transport::Channel>,
+    program: &str,
+    half: &str,
+) -> ProgramSummary {
+    reports
+        .get_program_summary(GetProgramSummaryRequest {
+            program_id: program.into(),
+            period: Some(Period {
+                half: half.into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test]
+async fn the_enrollment_report_imports_once_and_reports_its_figures() {
+    let course = ServiceProcess::start("academy-course", &[]).await;
+    let learner = ServiceProcess::start(
+        "academy-learner",
+        &[("ACADEMY_COURSE_ENDPOINT", &course.endpoint())],
+    )
+    .await;
+    let reporting = ServiceProcess::start(
+        "academy-reporting",
+        &[
+            ("ACADEMY_COURSE_ENDPOINT", &course.endpoint()),
+            ("ACADEMY_LEARNER_ENDPOINT", &learner.endpoint()),
+        ],
+    )
+    .await;
+    let program = catalog(&course).await;
+    members(&learner).await;
+    let dir = tempfile::tempdir().unwrap();
+    let errors = dir.path().join("errors.csv");
+    let envs = [("ACADEMY_LEARNER_ENDPOINT", learner.endpoint())];
+    let sample = sample();
+    let args = [
+        "import",
+        "enrollments",
+        sample.to_str().unwrap(),
+        "--program",
+        program.as_str(),
+        "--errors",
+        errors.to_str().unwrap(),
+    ];
+
+    let (code, stdout, stderr) = academyctl(&args, &envs).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains(
+            "20 rows: 20 enrolled, 0 already enrolled, 17 progress recorded, \
+             0 progress unchanged, 0 rejected"
+        ),
+        "{stdout}"
+    );
+    // Not a terminal: plain progress lines, no bar.
+    assert!(stderr.contains("imported 20/20 rows"), "{stderr}");
+    assert!(!errors.exists(), "no error file when every row went in");
+
+    let mut reports = ReportingServiceClient::new(reporting.channel().await);
+    caught_up(&mut reports).await;
+    // Figures of the file, counted by hand (see the sample's rows):
+    // H1 2025 has rows 1-15 enrolled, 12 of them active, completions dated
+    // in H1 for rows 1, 3, 5, 8, 10 and 14, and 94 hours on activity days
+    // in H1; H2 the other 5 enrollments, 3 completions and 55 hours.
+    let first = summary(&mut reports, &program, "2025-H1").await;
+    let second = summary(&mut reports, &program, "2025-H2").await;
+    let figures = |s: &ProgramSummary| {
+        (
+            s.enrollments,
+            s.active_learners,
+            s.completions,
+            s.certificates_issued,
+            s.learning_hours,
+        )
+    };
+    assert_eq!(figures(&first), (15, 12, 6, 6, 94.0));
+    assert_eq!(figures(&second), (5, 5, 3, 3, 55.0));
+
+    // The same file again: nothing changes.
+    let (code, stdout, stderr) = academyctl(&args, &envs).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains(
+            "20 rows: 0 enrolled, 20 already enrolled, 0 progress recorded, \
+             17 progress unchanged, 0 rejected"
+        ),
+        "{stdout}"
+    );
+    caught_up(&mut reports).await;
+    assert_eq!(summary(&mut reports, &program, "2025-H1").await, first);
+    assert_eq!(summary(&mut reports, &program, "2025-H2").await, second);
+
+    // Refused rows: by the file (a bad time) and by the service (unknown
+    // learner, unknown slug, a percent above 100), each with line and reason.
+    let bad = dir.path().join("bad.csv");
+    let header = std::fs::read_to_string(&sample)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    std::fs::write(
+        &bad,
+        format!(
+            "{header}\n\
+             X,x@example.org,ext-9999,Python,python-for-everybody,2025-01-15T09:00:00Z,,0,0,No,,\n\
+             Y,y@example.org,ext-0001,Nope,no-such-course,2025-01-15T09:00:00Z,,0,0,No,,\n\
+             Z,z@example.org,ext-0002,Python,python-for-everybody,2025-01-20 08:30:00,2025-02-11 10:00:00,120,6,No,,\n\
+             W,w@example.org,ext-0003,Data,data-analysis-intro,someday,,0,0,No,,\n"
+        ),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = academyctl(
+        &[
+            "import",
+            "enrollments",
+            bad.to_str().unwrap(),
+            "--program",
+            program.as_str(),
+        ],
+        &envs,
+    )
+    .await;
+    assert_eq!(code, 3, "{stdout}{stderr}");
+    assert!(stdout.contains("4 rejected"), "{stdout}");
+    let default_errors = dir.path().join("bad.csv.errors.csv");
+    let text = std::fs::read_to_string(&default_errors).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("line,row,reason"));
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 4, "{text}");
+    for (row, (line, reason)) in rows.iter().zip([
+        (2, "learner"),
+        (3, "course"),
+        (4, "percent_complete"),
+        (5, "Enrollment Time"),
+    ]) {
+        assert!(row.starts_with(&format!("{line},")), "{text}");
+        assert!(row.contains(reason), "line {line} names {reason}: {text}");
+    }
+    // Row 4's learner was already enrolled; its refused progress changed
+    // nothing.
+    caught_up(&mut reports).await;
+    assert_eq!(summary(&mut reports, &program, "2025-H1").await, first);
+}
