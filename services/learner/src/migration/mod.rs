@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261128_000003_create_learners;
 mod m20261130_000004_add_education_level;
 mod m20261130_000010_create_learner_merges;
+mod m20261130_000030_create_invitations;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(academy_runtime::feed::epoch::CreateFeedEpoch),
             Box::new(m20261130_000010_create_learner_merges::Migration),
             Box::new(m20261130_000004_add_education_level::Migration),
+            Box::new(m20261130_000030_create_invitations::Migration),
         ]
     }
 }

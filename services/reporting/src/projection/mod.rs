@@ -2,6 +2,7 @@
 //! family; each runs inside the follower's transaction, next to the cursor.
 
 mod catalog;
+mod invitations;
 mod learners;
 
 use academy_proto::events::Event;
@@ -63,7 +64,14 @@ impl Projection for Projector {
             }
             // Withdrawn enrollments still count as enrollments.
             Payload::EnrollmentWithdrawn(_) => {}
-            Payload::LearnerMerged(e) => learners::merged(txn, e).await?,
+            Payload::LearnerMerged(e) => {
+                learners::merged(txn, e).await?;
+                invitations::merged(txn, e).await?;
+            }
+            Payload::InvitationCreated(e) => invitations::created(txn, e, day).await?,
+            Payload::InvitationJoined(e) => invitations::joined(txn, e, day).await?,
+            // Declined invitations still count as invited.
+            Payload::InvitationDeclined(_) => {}
         }
         Ok(())
     }
@@ -143,6 +151,7 @@ pub async fn clear<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
         "r_course_skills",
         "r_skills",
         "r_programs",
+        "r_invitations",
     ] {
         txn.execute_unprepared(&format!("DELETE FROM {table}"))
             .await?;

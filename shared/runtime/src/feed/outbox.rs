@@ -257,7 +257,11 @@ pub fn subject_of(payload: &Payload) -> Option<&str> {
         Payload::CertificateIssued(e) => Some(&e.learner_id),
         Payload::EnrollmentWithdrawn(e) => Some(&e.learner_id),
         Payload::LearnerMerged(e) => Some(&e.survivor_learner_id),
-        Payload::SkillCreated(_)
+        Payload::InvitationCreated(e) if !e.learner_id.is_empty() => Some(&e.learner_id),
+        Payload::InvitationJoined(e) => Some(&e.learner_id),
+        Payload::InvitationCreated(_)
+        | Payload::InvitationDeclined(_)
+        | Payload::SkillCreated(_)
         | Payload::CourseCreated(_)
         | Payload::CourseUpdated(_)
         | Payload::CoursePublished(_)
@@ -285,6 +289,8 @@ fn resource_of(payload: &Payload) -> &str {
         Payload::CourseArchived(e) => course(&e.course),
         Payload::ProgramCreated(e) => &e.program_id,
         Payload::CourseAddedToProgram(e) => &e.program_id,
+        Payload::InvitationCreated(e) => &e.invitation_id,
+        Payload::InvitationDeclined(e) => &e.invitation_id,
         _ => "",
     }
 }
@@ -319,6 +325,9 @@ pub fn event_type(payload: &Payload) -> &'static str {
         Payload::CertificateIssued(_) => "certificate.issued",
         Payload::EnrollmentWithdrawn(_) => "enrollment.withdrawn",
         Payload::LearnerMerged(_) => "learner.merged",
+        Payload::InvitationCreated(_) => "invitation.created",
+        Payload::InvitationJoined(_) => "invitation.joined",
+        Payload::InvitationDeclined(_) => "invitation.declined",
     }
 }
 
