@@ -9,5 +9,6 @@ pub mod feed;
 pub mod import;
 pub mod learners;
 pub mod period;
+pub mod provider;
 pub mod render;
 pub mod report;

@@ -484,7 +484,7 @@ async fn answer(
         }
         let event = match wanted {
             Answer::Accept => {
-                let Some(learner_id) = row.learner_id.clone() else {
+                let Some(learner_id) = invitee_now(&txn, &row).await? else {
                     return Err(DomainError::precondition(
                         "INVITEE_NOT_REGISTERED",
                         "the invitee is not a learner yet: register them (or let them enroll) first",
@@ -510,6 +510,32 @@ async fn answer(
     .await;
     result?;
     load(registry, &id).await
+}
+
+/// The learner an invitation is for now: its learner, or the ACTIVE
+/// learner who registered since with its external id or email.
+async fn invitee_now<C: ConnectionTrait>(
+    txn: &C,
+    i: &invitation::Model,
+) -> Result<Option<String>, WriteError> {
+    if let Some(id) = &i.learner_id {
+        return Ok(Some(id.clone()));
+    }
+    let mut found = None;
+    if let Some(external_id) = &i.external_id {
+        found = learners::id_by_external_id(txn, external_id).await?;
+    }
+    if found.is_none()
+        && let Some(email) = &i.email
+    {
+        found = learners::id_by_email(txn, email).await?;
+    }
+    let Some(id) = found else { return Ok(None) };
+    let l = learners::get(txn, &id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("learner", &id))?;
+    LearnerState::from_stored(&l.state)?.ensure_active()?;
+    Ok(Some(id))
 }
 
 pub fn to_proto(i: invitation::Model, now: DateTime<Utc>) -> Result<pb::Invitation, DomainError> {
