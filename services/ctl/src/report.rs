@@ -158,6 +158,7 @@ mod tests {
             learning_hours: 41.6,
             suppressed: Vec::new(),
             targets: Vec::new(),
+            ..Default::default()
         }];
         let table = breakdown_table("Region", &rows);
         let lines: Vec<&str> = table.lines().collect();

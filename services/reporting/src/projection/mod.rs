@@ -302,6 +302,7 @@ mod tests {
                     moved_enrollment_ids: vec!["eb2".into()],
                     folded_enrollment_ids: vec!["ea".into()],
                     folded_into_enrollment_ids: vec!["eb".into()],
+                    ..Default::default()
                 }),
             ),
             next(10, progress("a", "eb2", "c2", "")),
