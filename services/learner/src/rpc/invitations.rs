@@ -327,9 +327,14 @@ async fn write_one(
         idempotency::remember(&txn, INVITE, key, program_id).await?;
     }
     registry.outbox.append_many(&txn, events).await?;
+    // As stored (PostgreSQL keeps microseconds), so a later read answers
+    // the same invitation.
+    let stored = invitations::get(&txn, &id)
+        .await?
+        .ok_or_else(|| DomainError::internal("an invitation just written is missing"))?;
     txn.commit().await?;
     registry.outbox.committed();
-    Ok((true, new))
+    Ok((true, stored))
 }
 
 fn joined_event(i: &invitation::Model, learner_id: &str) -> Payload {
