@@ -82,10 +82,11 @@ async fn the_membership_report_imports_once_and_reports_reach() {
     let program_id = program(&course, "Provider cohort").await;
     let dir = tempfile::tempdir().unwrap();
     let errors = dir.path().join("errors.csv");
+    let sample = sample();
     let args = [
         "import",
         "members",
-        sample().to_str().unwrap(),
+        sample.to_str().unwrap(),
         "--program",
         &program_id,
         "--errors",
