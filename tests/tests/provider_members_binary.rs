@@ -182,11 +182,18 @@ async fn the_membership_report_imports_once_and_reports_reach() {
             .unwrap()
             .into_inner();
         assert_eq!(
-            (summary.invited, summary.joined, summary.invitation_conversion),
+            (
+                summary.invited,
+                summary.joined,
+                summary.invitation_conversion
+            ),
             (25, 20, 0.8),
             "program {program:?}"
         );
-        assert_eq!(summary.new_learners, if program.is_empty() { 20 } else { 0 });
+        assert_eq!(
+            summary.new_learners,
+            if program.is_empty() { 20 } else { 0 }
+        );
     }
     let funnel = reports
         .get_funnel(GetFunnelRequest {
@@ -262,8 +269,17 @@ async fn bad_rows_go_to_the_error_file_with_their_line() {
     let written = std::fs::read_to_string(dir.path().join("report.csv.errors.csv")).unwrap();
     let lines: Vec<&str> = written.lines().collect();
     assert_eq!(lines[0], "line,row,reason");
-    assert!(lines[1].starts_with("3,") && lines[1].contains("Member State"), "{written}");
-    assert!(lines[2].starts_with("4,") && lines[2].contains("email"), "{written}");
-    assert!(lines[3].starts_with("5,") && lines[3].contains("registering"), "{written}");
+    assert!(
+        lines[1].starts_with("3,") && lines[1].contains("Member State"),
+        "{written}"
+    );
+    assert!(
+        lines[2].starts_with("4,") && lines[2].contains("email"),
+        "{written}"
+    );
+    assert!(
+        lines[3].starts_with("5,") && lines[3].contains("registering"),
+        "{written}"
+    );
     assert_eq!(lines.len(), 4, "{written}");
 }

@@ -332,18 +332,15 @@ impl InvitationState {
     /// Why an invitation in this state cannot become `target`.
     pub fn refusal(self) -> DomainError {
         match self {
-            Self::Joined => DomainError::precondition(
-                "INVITATION_JOINED",
-                "the invitation was already joined",
-            ),
-            Self::Declined => DomainError::precondition(
-                "INVITATION_DECLINED",
-                "the invitation was declined",
-            ),
-            Self::Expired => DomainError::precondition(
-                "INVITATION_EXPIRED",
-                "the invitation expired",
-            ),
+            Self::Joined => {
+                DomainError::precondition("INVITATION_JOINED", "the invitation was already joined")
+            }
+            Self::Declined => {
+                DomainError::precondition("INVITATION_DECLINED", "the invitation was declined")
+            }
+            Self::Expired => {
+                DomainError::precondition("INVITATION_EXPIRED", "the invitation expired")
+            }
             Self::Invited => DomainError::internal("an INVITED invitation can change"),
         }
     }

@@ -19,11 +19,7 @@ const COUNTS: [&str; 3] = ["new_learners", "enrollments", "completions"];
 
 /// Which counts of each row to hide: below `min` first, then enough others
 /// that no group of rows (indexes into `values`) has a single hidden count.
-fn hidden<const N: usize>(
-    values: &[[i64; N]],
-    groups: &[Vec<usize>],
-    min: i64,
-) -> Vec<[bool; N]> {
+fn hidden<const N: usize>(values: &[[i64; N]], groups: &[Vec<usize>], min: i64) -> Vec<[bool; N]> {
     let mut hide: Vec<[bool; N]> = values.iter().map(|v| v.map(|n| n > 0 && n < min)).collect();
     // Each pass hides at least one more count or stops: at most every count.
     let mut changed = true;

@@ -168,10 +168,7 @@ pub fn parse(reader: impl std::io::Read) -> anyhow::Result<(Vec<Member>, Vec<Row
 fn columns(header: &csv::StringRecord) -> anyhow::Result<HashMap<&'static str, usize>> {
     let mut found = HashMap::new();
     for (position, name) in header.iter().enumerate() {
-        let Some(known) = COLUMNS
-            .iter()
-            .find(|c| c.eq_ignore_ascii_case(name.trim()))
-        else {
+        let Some(known) = COLUMNS.iter().find(|c| c.eq_ignore_ascii_case(name.trim())) else {
             anyhow::bail!(
                 "unknown column {name:?}; a membership report has {}",
                 COLUMNS.join(", ")
@@ -500,8 +497,8 @@ async fn settle(
 
 /// Writes the error file: `line,row,reason`, the row as the file had it.
 pub fn write_errors(path: &Path, errors: &[RowError]) -> anyhow::Result<()> {
-    let mut out = csv::Writer::from_path(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let mut out =
+        csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
     out.write_record(["line", "row", "reason"])?;
     for e in errors {
         let mut row = csv::Writer::from_writer(Vec::new());
@@ -551,7 +548,8 @@ mod tests {
         assert_eq!(rows[1].state, MemberState::Invited);
         // A member without an invitation date was invited when they joined.
         assert_eq!(rows[2].invited_at, rows[2].joined_at.expect("joined"));
-        let reasons: Vec<(u64, &str)> = errors.iter().map(|e| (e.line, e.reason.as_str())).collect();
+        let reasons: Vec<(u64, &str)> =
+            errors.iter().map(|e| (e.line, e.reason.as_str())).collect();
         assert_eq!(reasons.len(), 5, "{reasons:?}");
         assert!(reasons[0].1.contains("both empty"), "{reasons:?}");
         assert!(reasons[1].1.contains("Member State"), "{reasons:?}");
@@ -591,7 +589,10 @@ mod tests {
         )
         .expect("write");
         let text = std::fs::read_to_string(&path).expect("read");
-        assert_eq!(text, "line,row,reason\n7,\"\"\"Ann, Jr.\"\",ann@example.org\",why\n");
+        assert_eq!(
+            text,
+            "line,row,reason\n7,\"\"\"Ann, Jr.\"\",ann@example.org\",why\n"
+        );
         assert_eq!(
             default_errors_path(Path::new("/tmp/m.csv")),
             PathBuf::from("/tmp/m.csv.errors.csv")

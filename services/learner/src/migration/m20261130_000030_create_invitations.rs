@@ -49,7 +49,11 @@ impl MigrationTrait for Migration {
                     .col(id(Invitations::ProgramId))
                     .col(ColumnDef::new(Invitations::LearnerId).string_len(36).null())
                     .col(ColumnDef::new(Invitations::Email).string_len(320).null())
-                    .col(ColumnDef::new(Invitations::ExternalId).string_len(200).null())
+                    .col(
+                        ColumnDef::new(Invitations::ExternalId)
+                            .string_len(200)
+                            .null(),
+                    )
                     .col(ColumnDef::new(Invitations::State).string_len(16).not_null())
                     .col(instant(Invitations::InviteTime))
                     .col(optional_instant(Invitations::ExpireTime))

@@ -6,7 +6,9 @@
 //! ([`join_on_enroll`], called by Enroll and BulkEnroll) or accepts.
 
 use academy_domain::{DomainError, Email, FieldViolation, PageRequest, Violations, id, text};
-use academy_proto::events::{InvitationCreated, InvitationDeclined, InvitationJoined, event::Payload};
+use academy_proto::events::{
+    InvitationCreated, InvitationDeclined, InvitationJoined, event::Payload,
+};
 use academy_proto::learner as pb;
 use academy_runtime::db::{begin_write, db_error, is_unique_violation};
 use academy_runtime::idempotency::{self, Key, WriteError};
@@ -37,20 +39,23 @@ struct Row {
     expire_time: Option<DateTime<Utc>>,
 }
 
-fn parse_row(
-    index: usize,
-    invitee: &pb::Invitee,
-    now: DateTime<Utc>,
-) -> Result<Row, DomainError> {
+fn parse_row(index: usize, invitee: &pb::Invitee, now: DateTime<Utc>) -> Result<Row, DomainError> {
     let field = |name: &str| format!("invitees[{index}].{name}");
     let mut v = Violations::new();
     let learner_id = v
-        .check(id::parse_optional_id(&field("learner_id"), &invitee.learner_id))
+        .check(id::parse_optional_id(
+            &field("learner_id"),
+            &invitee.learner_id,
+        ))
         .flatten();
     let external_id = if invitee.external_id.trim().is_empty() {
         None
     } else {
-        v.check(text::required(&field("external_id"), &invitee.external_id, 200))
+        v.check(text::required(
+            &field("external_id"),
+            &invitee.external_id,
+            200,
+        ))
     };
     let email = if invitee.email.trim().is_empty() {
         None
@@ -66,8 +71,11 @@ fn parse_row(
     let expire_time = match &invitee.expire_time {
         None => None,
         Some(ts) => v.check(
-            academy_runtime::time::parse_timestamp(&field("expire_time"), Some(ts))
-                .and_then(|t| t.ok_or_else(|| FieldViolation::new(field("expire_time"), "is not a valid timestamp"))),
+            academy_runtime::time::parse_timestamp(&field("expire_time"), Some(ts)).and_then(|t| {
+                t.ok_or_else(|| {
+                    FieldViolation::new(field("expire_time"), "is not a valid timestamp")
+                })
+            }),
         ),
     };
     if let (Some(invited), Some(expiry)) = (invite_time, expire_time)
@@ -156,7 +164,10 @@ pub async fn invite(
     let program_id = v.check(id::parse_id("program_id", &req.program_id));
     let request_id = v.check(idempotency::parse_request_id(&req.request_id));
     if req.invitees.is_empty() {
-        v.push(FieldViolation::new("invitees", "at least one invitee is required"));
+        v.push(FieldViolation::new(
+            "invitees",
+            "at least one invitee is required",
+        ));
     } else if req.invitees.len() > MAX_INVITEES {
         v.push(FieldViolation::new(
             "invitees",
@@ -219,7 +230,10 @@ fn rejected(index: i64, err: DomainError) -> pb::InviteResult {
     let code = code_of(&err);
     let (field, reason) = match err {
         DomainError::InvalidArgument { violations } => (
-            violations.first().map(|v| v.field.clone()).unwrap_or_default(),
+            violations
+                .first()
+                .map(|v| v.field.clone())
+                .unwrap_or_default(),
             violations
                 .iter()
                 .map(ToString::to_string)
@@ -425,7 +439,10 @@ fn state_filter(raw: i32) -> Result<Option<InvitationState>, FieldViolation> {
         Ok(S::Joined) => Ok(Some(InvitationState::Joined)),
         Ok(S::Declined) => Ok(Some(InvitationState::Declined)),
         Ok(S::Expired) => Ok(Some(InvitationState::Expired)),
-        Err(_) => Err(FieldViolation::new("state", "is not a known invitation state")),
+        Err(_) => Err(FieldViolation::new(
+            "state",
+            "is not a known invitation state",
+        )),
     }
 }
 
@@ -440,14 +457,28 @@ pub async fn accept(
     registry: &Registry,
     req: pb::AcceptInvitationRequest,
 ) -> Result<pb::Invitation, DomainError> {
-    answer(registry, &req.id, req.accepted_at.as_ref(), "accepted_at", Answer::Accept).await
+    answer(
+        registry,
+        &req.id,
+        req.accepted_at.as_ref(),
+        "accepted_at",
+        Answer::Accept,
+    )
+    .await
 }
 
 pub async fn decline(
     registry: &Registry,
     req: pb::DeclineInvitationRequest,
 ) -> Result<pb::Invitation, DomainError> {
-    answer(registry, &req.id, req.declined_at.as_ref(), "declined_at", Answer::Decline).await
+    answer(
+        registry,
+        &req.id,
+        req.declined_at.as_ref(),
+        "declined_at",
+        Answer::Decline,
+    )
+    .await
 }
 
 /// AcceptInvitation / DeclineInvitation: INVITED → JOINED or DECLINED at
@@ -618,7 +649,8 @@ pub async fn merge<C: ConnectionTrait>(
         match ours {
             None => invitations::move_to(txn, &theirs.id, &survivor.id, now).await?,
             Some(ours) => {
-                let rank = |i: &invitation::Model| (i.state != "JOINED", i.invite_time, i.id.clone());
+                let rank =
+                    |i: &invitation::Model| (i.state != "JOINED", i.invite_time, i.id.clone());
                 let (kept, dropped) = if rank(&theirs) < rank(&ours) {
                     (theirs, ours)
                 } else {

@@ -4,8 +4,7 @@ use academy_domain::PageRequest;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::domain::InvitationState;
@@ -82,10 +81,7 @@ pub async fn insert<C: ConnectionTrait>(db: &C, row: invitation::Model) -> Resul
     Ok(())
 }
 
-pub async fn get<C: ConnectionTrait>(
-    db: &C,
-    id: &str,
-) -> Result<Option<invitation::Model>, DbErr> {
+pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<invitation::Model>, DbErr> {
     invitation::Entity::find_by_id(id.to_owned()).one(db).await
 }
 
@@ -263,4 +259,3 @@ pub fn new_row(
         update_time: now,
     }
 }
-

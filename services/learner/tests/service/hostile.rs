@@ -1116,35 +1116,46 @@ fn invite_learners_rejects_hostile_rows_and_writes_only_what_it_creates() {
         proptest::collection::vec(invitee(learners), 0..5),
         prop_oneof![Just(String::new()), h::text()],
     );
-    h::check("InviteLearners", strategy, |(program_id, invitees, request_id)| {
-        let rows = invitees.len();
-        let req = InviteLearnersRequest {
-            program_id,
-            invitees,
-            request_id,
-        };
-        let before = t.rt.block_on(t.commits.count("invitations"));
-        let mut c = client.clone();
-        let answer = t.write("InviteLearners", async move { c.invite_learners(req).await })?;
-        let after = t.rt.block_on(t.commits.count("invitations"));
-        match answer {
-            None => prop_assert_eq!(before, after),
-            Some(answer) => {
-                prop_assert_eq!(answer.results.len(), rows);
-                prop_assert_eq!(
-                    answer.created + answer.duplicates + answer.rejected,
-                    rows as i64
-                );
-                prop_assert_eq!(after - before, answer.created, "one row per created invitation");
-                for r in &answer.results {
-                    let rejected = r.outcome == InviteOutcome::Rejected as i32;
-                    prop_assert_eq!(rejected, r.invitation.is_none());
-                    prop_assert!(!rejected || !r.code.is_empty() && r.reason.len() <= 4096);
+    h::check(
+        "InviteLearners",
+        strategy,
+        |(program_id, invitees, request_id)| {
+            let rows = invitees.len();
+            let req = InviteLearnersRequest {
+                program_id,
+                invitees,
+                request_id,
+            };
+            let before = t.rt.block_on(t.commits.count("invitations"));
+            let mut c = client.clone();
+            let answer = t.write(
+                "InviteLearners",
+                async move { c.invite_learners(req).await },
+            )?;
+            let after = t.rt.block_on(t.commits.count("invitations"));
+            match answer {
+                None => prop_assert_eq!(before, after),
+                Some(answer) => {
+                    prop_assert_eq!(answer.results.len(), rows);
+                    prop_assert_eq!(
+                        answer.created + answer.duplicates + answer.rejected,
+                        rows as i64
+                    );
+                    prop_assert_eq!(
+                        after - before,
+                        answer.created,
+                        "one row per created invitation"
+                    );
+                    for r in &answer.results {
+                        let rejected = r.outcome == InviteOutcome::Rejected as i32;
+                        prop_assert_eq!(rejected, r.invitation.is_none());
+                        prop_assert!(!rejected || !r.code.is_empty() && r.reason.len() <= 4096);
+                    }
                 }
             }
-        }
-        Ok(())
-    });
+            Ok(())
+        },
+    );
 }
 
 #[test]
@@ -1195,13 +1206,18 @@ fn invitation_reads_and_answers_refuse_hostile_input_without_writing() {
                     id: id.clone(),
                     accepted_at: at,
                 };
-                t.write("AcceptInvitation", async move { c.accept_invitation(req).await })?
+                t.write(
+                    "AcceptInvitation",
+                    async move { c.accept_invitation(req).await },
+                )?
             } else {
                 let req = DeclineInvitationRequest {
                     id: id.clone(),
                     declined_at: at,
                 };
-                t.write("DeclineInvitation", async move { c.decline_invitation(req).await })?
+                t.write("DeclineInvitation", async move {
+                    c.decline_invitation(req).await
+                })?
             };
             if let Some(answered) = answered {
                 prop_assert_eq!(answered.id, invited.id.clone());
@@ -1214,7 +1230,12 @@ fn invitation_reads_and_answers_refuse_hostile_input_without_writing() {
                 page_token,
             };
             let mut c = client.clone();
-            if let Some(page) = t.read("ListInvitations", async move { c.list_invitations(req).await })? {
+            if let Some(page) =
+                t.read(
+                    "ListInvitations",
+                    async move { c.list_invitations(req).await },
+                )?
+            {
                 prop_assert!(page_size >= 0 && page.invitations.len() <= 1000);
             }
             Ok(())

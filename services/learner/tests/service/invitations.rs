@@ -181,7 +181,10 @@ async fn invitations_are_made_once_per_person_and_program(db: TestDb) {
     );
     let unregistered = first.results[0].invitation.clone().unwrap();
     let of_known = first.results[1].invitation.clone().unwrap();
-    assert_eq!(first.results[2].invitation.as_ref().unwrap().id, unregistered.id);
+    assert_eq!(
+        first.results[2].invitation.as_ref().unwrap().id,
+        unregistered.id
+    );
     assert_eq!(unregistered.learner_id, "");
     assert_eq!(unregistered.email, "new@example.org");
     assert_eq!(unregistered.state, InvitationState::Invited as i32);
@@ -202,8 +205,14 @@ async fn invitations_are_made_once_per_person_and_program(db: TestDb) {
     )
     .await;
     assert_eq!((again.created, again.duplicates), (0, 3));
-    assert_eq!(again.results[0].invitation.as_ref().unwrap().id, of_known.id);
-    assert_eq!(again.results[1].invitation.as_ref().unwrap().id, of_known.id);
+    assert_eq!(
+        again.results[0].invitation.as_ref().unwrap().id,
+        of_known.id
+    );
+    assert_eq!(
+        again.results[1].invitation.as_ref().unwrap().id,
+        of_known.id
+    );
 
     // The same request_id with another request is refused; with the same
     // request it answers duplicates.
@@ -212,13 +221,24 @@ async fn invitations_are_made_once_per_person_and_program(db: TestDb) {
         invitees: vec![by_email("third@example.org")],
         request_id: "invite-1".into(),
     };
-    let once = client.invite_learners(keyed.clone()).await.unwrap().into_inner();
+    let once = client
+        .invite_learners(keyed.clone())
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(once.created, 1);
-    let twice = client.invite_learners(keyed.clone()).await.unwrap().into_inner();
+    let twice = client
+        .invite_learners(keyed.clone())
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!((twice.created, twice.duplicates), (0, 1));
     let mut other = keyed;
     other.invitees = vec![by_email("fourth@example.org")];
-    expect_code(client.invite_learners(other).await, Code::FailedPrecondition);
+    expect_code(
+        client.invite_learners(other).await,
+        Code::FailedPrecondition,
+    );
 
     let listed = list(&mut client, &program, InvitationState::Unspecified).await;
     assert_eq!(listed.len(), 3);
@@ -263,12 +283,7 @@ async fn the_first_enrollment_in_the_program_joins_the_invitation(db: TestDb) {
     enrollment.program_id = program.clone();
     let enrolled_at = invited_at + 3600;
     enrollment.enrolled_at = Some(at(enrolled_at));
-    stack
-        .enrollments()
-        .await
-        .enroll(enrollment)
-        .await
-        .unwrap();
+    stack.enrollments().await.enroll(enrollment).await.unwrap();
     let joined = client
         .get_invitation(GetInvitationRequest { id: id.clone() })
         .await
@@ -278,11 +293,15 @@ async fn the_first_enrollment_in_the_program_joins_the_invitation(db: TestDb) {
     assert_eq!(joined.learner_id, learner.id);
     assert_eq!(joined.join_time.map(|t| t.seconds), Some(enrolled_at));
     assert_eq!(
-        list(&mut client, &program, InvitationState::Joined).await.len(),
+        list(&mut client, &program, InvitationState::Joined)
+            .await
+            .len(),
         1
     );
     assert_eq!(
-        list(&mut client, &program, InvitationState::Invited).await.len(),
+        list(&mut client, &program, InvitationState::Invited)
+            .await
+            .len(),
         1
     );
     let events = invitation_events(&stack).await;
@@ -294,7 +313,13 @@ async fn the_first_enrollment_in_the_program_joins_the_invitation(db: TestDb) {
         })
         .collect();
     assert_eq!(joins.len(), 1);
-    assert_eq!((joins[0].invitation_id.as_str(), joins[0].learner_id.as_str()), (id.as_str(), learner.id.as_str()));
+    assert_eq!(
+        (
+            joins[0].invitation_id.as_str(),
+            joins[0].learner_id.as_str()
+        ),
+        (id.as_str(), learner.id.as_str())
+    );
 
     // A learner already in the program is invited as JOINED at once.
     let member = registered(&stack, "member@example.org").await;
@@ -360,7 +385,10 @@ async fn answers_move_invited_to_joined_or_declined_only(db: TestDb) {
             accepted_at: Some(at(now - 2000)),
         })
         .await;
-    assert_eq!(violated_fields(&expect_code(early, Code::InvalidArgument)), ["accepted_at"]);
+    assert_eq!(
+        violated_fields(&expect_code(early, Code::InvalidArgument)),
+        ["accepted_at"]
+    );
     for _ in 0..2 {
         let accepted = client
             .accept_invitation(AcceptInvitationRequest {
@@ -379,9 +407,11 @@ async fn answers_move_invited_to_joined_or_declined_only(db: TestDb) {
             declined_at: None,
         })
         .await;
-    assert!(expect_code(refused, Code::FailedPrecondition)
-        .message()
-        .contains("joined"));
+    assert!(
+        expect_code(refused, Code::FailedPrecondition)
+            .message()
+            .contains("joined")
+    );
 
     // Declined, twice; then it cannot be accepted.
     for _ in 0..2 {
@@ -419,9 +449,11 @@ async fn answers_move_invited_to_joined_or_declined_only(db: TestDb) {
             })
             .await,
     ] {
-        assert!(expect_code(result, Code::FailedPrecondition)
-            .message()
-            .contains("expired"));
+        assert!(
+            expect_code(result, Code::FailedPrecondition)
+                .message()
+                .contains("expired")
+        );
     }
     // Not a learner yet: nobody to join.
     expect_code(
@@ -527,7 +559,9 @@ async fn hostile_invitations_are_refused_and_nothing_is_written(db: TestDb) {
         Code::InvalidArgument,
     );
     assert_eq!(violated_fields(&status), ["invitees"]);
-    let many = (0..1001).map(|i| by_email(&format!("m{i}@example.org"))).collect();
+    let many = (0..1001)
+        .map(|i| by_email(&format!("m{i}@example.org")))
+        .collect();
     let status = expect_code(
         client.invite_learners(request(&program, many)).await,
         Code::InvalidArgument,
@@ -658,7 +692,11 @@ async fn hostile_invitations_are_refused_and_nothing_is_written(db: TestDb) {
     assert_eq!(violated_fields(&status), ["program_id", "state"]);
 
     assert_eq!(head().await, before, "no event, no audit entry");
-    assert!(list(&mut client, "", InvitationState::Unspecified).await.is_empty());
+    assert!(
+        list(&mut client, "", InvitationState::Unspecified)
+            .await
+            .is_empty()
+    );
 }
 
 async fn erasure_and_merge_follow_the_person(db: TestDb) {
@@ -705,13 +743,9 @@ async fn erasure_and_merge_follow_the_person(db: TestDb) {
         .invitation
         .clone()
         .unwrap();
-    let dup_other = invite(
-        &mut client,
-        &other_program,
-        vec![by_email("d@example.org")],
-    )
-    .await
-    .results[0]
+    let dup_other = invite(&mut client, &other_program, vec![by_email("d@example.org")])
+        .await
+        .results[0]
         .invitation
         .clone()
         .unwrap();
@@ -729,7 +763,10 @@ async fn erasure_and_merge_follow_the_person(db: TestDb) {
     // The joined one stays, now the survivor's; the survivor's own goes.
     let kept = list(&mut client, &program, InvitationState::Unspecified).await;
     assert_eq!(kept.len(), 1);
-    assert_eq!((kept[0].id.as_str(), kept[0].learner_id.as_str()), (dup_first.id.as_str(), survivor.id.as_str()));
+    assert_eq!(
+        (kept[0].id.as_str(), kept[0].learner_id.as_str()),
+        (dup_first.id.as_str(), survivor.id.as_str())
+    );
     expect_code(
         client
             .get_invitation(GetInvitationRequest {
@@ -739,7 +776,10 @@ async fn erasure_and_merge_follow_the_person(db: TestDb) {
         Code::NotFound,
     );
     let moved = list(&mut client, &other_program, InvitationState::Unspecified).await;
-    assert_eq!((moved[0].id.as_str(), moved[0].learner_id.as_str()), (dup_other.id.as_str(), survivor.id.as_str()));
+    assert_eq!(
+        (moved[0].id.as_str(), moved[0].learner_id.as_str()),
+        (dup_other.id.as_str(), survivor.id.as_str())
+    );
     let merged = invitation_events(&stack).await;
     assert!(merged.iter().all(|(t, _)| t.starts_with("invitation.")));
 

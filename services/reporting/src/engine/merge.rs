@@ -92,7 +92,8 @@ impl Model {
                 NONE => NONE,
                 l => owner(l),
             };
-            let Some(n) = self.invite_numbered(inv.id_key[i], inv.program[i], learner, inv.invited[i])
+            let Some(n) =
+                self.invite_numbered(inv.id_key[i], inv.program[i], learner, inv.invited[i])
             else {
                 continue;
             };

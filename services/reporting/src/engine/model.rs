@@ -155,7 +155,9 @@ impl Model {
             Payload::InvitationCreated(e) => {
                 self.invite(&e.invitation_id, &e.program_id, &e.learner_id, day);
             }
-            Payload::InvitationJoined(e) => self.join_invitation(&e.invitation_id, &e.learner_id, day),
+            Payload::InvitationJoined(e) => {
+                self.join_invitation(&e.invitation_id, &e.learner_id, day)
+            }
             // A declined invitation still counts as invited.
             Payload::InvitationDeclined(_) => {}
         }

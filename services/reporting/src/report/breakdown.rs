@@ -170,7 +170,10 @@ fn sliced_reach(
         if !scope.includes(inv.program[i]) || learner == NONE || !slice.admits(model, learner) {
             continue;
         }
-        let (invited, joined) = (range.contains(&inv.invited[i]), range.contains(&inv.joined[i]));
+        let (invited, joined) = (
+            range.contains(&inv.invited[i]),
+            range.contains(&inv.joined[i]),
+        );
         if !invited && !joined {
             continue;
         }

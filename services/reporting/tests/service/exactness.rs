@@ -211,7 +211,17 @@ pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
         // Every third learner is invited to the program as they register
         // (issue #17): their first enrollment in it joins the invitation.
         let invitation = if i % 3 == 0 {
-            Some(invite(&mut invitations, &program, &created.id, "", register_day, model).await)
+            Some(
+                invite(
+                    &mut invitations,
+                    &program,
+                    &created.id,
+                    "",
+                    register_day,
+                    model,
+                )
+                .await,
+            )
         } else {
             None
         };
@@ -322,7 +332,9 @@ pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
     // People invited by email who never registered: in every learner
     // breakdown's `unknown` row; some expire (still invited).
     for n in 0..12u64 {
-        let invite_day = day(2021, 1, 10).checked_add_days(Days::new(n * 150)).unwrap();
+        let invite_day = day(2021, 1, 10)
+            .checked_add_days(Days::new(n * 150))
+            .unwrap();
         invite(
             &mut invitations,
             &program,
@@ -653,8 +665,16 @@ async fn every_figure_matches_the_source_data(db: TestDb) {
         (Dimension::Region, |l, _| l.region.clone(), "unknown"),
         (Dimension::Gender, |l, _| l.gender.clone(), "unknown"),
         (Dimension::AgeBand, |l, p| Model::age_band(l, p), "unknown"),
-        (Dimension::EmploymentStatus, |l, _| l.employment.clone(), "unknown"),
-        (Dimension::EducationLevel, |l, _| l.education.clone(), "unknown"),
+        (
+            Dimension::EmploymentStatus,
+            |l, _| l.employment.clone(),
+            "unknown",
+        ),
+        (
+            Dimension::EducationLevel,
+            |l, _| l.education.clone(),
+            "unknown",
+        ),
         (Dimension::Organization, |l, _| l.organization.clone(), ""),
     ];
     for program_id in [None, Some(program.as_str())] {

@@ -169,7 +169,11 @@ impl Model {
                 .iter()
                 .find(|i| of(i, survivor) && i.program == theirs.program)
             {
-                let loser = if rank(theirs) < rank(ours) { ours } else { theirs };
+                let loser = if rank(theirs) < rank(ours) {
+                    ours
+                } else {
+                    theirs
+                };
                 dropped.push(loser.id.clone());
             }
         }
