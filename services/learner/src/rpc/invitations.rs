@@ -116,10 +116,7 @@ async fn invitee_learner<C: ConnectionTrait>(
     db: &C,
     row: &Row,
 ) -> Result<Option<learner::Model>, WriteError> {
-    let mut id = match &row.learner_id {
-        Some(id) => Some(id.clone()),
-        None => None,
-    };
+    let mut id = row.learner_id.clone();
     if id.is_none()
         && let Some(external_id) = &row.external_id
     {
