@@ -414,7 +414,8 @@ async fn invite(
                 learner_id: learner_id.into(),
                 email: email.into(),
                 invited_at: Some(noon(invite_day)),
-                expire_time: (!email.is_empty() && email.len().is_multiple_of(2)).then(|| noon(invite_day)),
+                expire_time: (!email.is_empty() && email.len().is_multiple_of(2))
+                    .then(|| noon(invite_day)),
                 ..Default::default()
             }],
             request_id: String::new(),
