@@ -169,6 +169,32 @@ mod tests {
     }
 
     #[test]
+    fn small_reach_counts_are_withheld_by_the_same_rule() {
+        let row = |key: &str, invited: i64, joined: i64| BreakdownRow {
+            key: key.into(),
+            new_learners: 50,
+            enrollments: 50,
+            completions: 50,
+            invited,
+            joined,
+            ..Default::default()
+        };
+        let mut rows = vec![row("a", 2, 0), row("b", 30, 6), row("c", 40, 25)];
+        breakdown(&mut rows, 5);
+        // invited: 2 is below 5, then 30 (the next smallest) goes with it;
+        // joined: nothing below 5 (0 is shown).
+        assert_eq!(
+            rows.iter()
+                .map(|r| (r.invited, r.joined))
+                .collect::<Vec<_>>(),
+            [(0, 0), (0, 6), (40, 25)]
+        );
+        assert_eq!(rows[0].suppressed, ["invited"]);
+        assert_eq!(rows[1].suppressed, ["invited"]);
+        assert!(rows[2].suppressed.is_empty());
+    }
+
+    #[test]
     fn the_rate_and_hours_go_with_a_hidden_count() {
         let mut rows = vec![
             BreakdownRow {
