@@ -193,7 +193,9 @@ pub async fn invite(
         let index = index as i64;
         answer.results.push(match result {
             Ok((created, invitation)) => {
-                remembered = true;
+                // The key is stored with the first invitation it created
+                // (a call that creates none leaves nothing to remember).
+                remembered |= created;
                 if created {
                     answer.created += 1;
                 } else {
