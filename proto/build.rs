@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "academy/learner/v1/learner.proto",
     "academy/learner/v1/learner_service.proto",
     "academy/learner/v1/enrollment_service.proto",
+    "academy/learner/v1/invitation_service.proto",
     "academy/reporting/v1/reporting_service.proto",
     "academy/events/v1/events.proto",
     "academy/events/v1/event_feed.proto",

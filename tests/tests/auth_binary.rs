@@ -126,6 +126,7 @@ async fn every_method_of_every_service_checks_token_and_scope() {
     use academy_proto::course::course_service_server::SERVICE_NAME as COURSE;
     use academy_proto::events::event_feed_server::SERVICE_NAME as FEED;
     use academy_proto::learner::enrollment_service_server::SERVICE_NAME as ENROLLMENT;
+    use academy_proto::learner::invitation_service_server::SERVICE_NAME as INVITATION;
     use academy_proto::learner::learner_service_server::SERVICE_NAME as LEARNER;
     use academy_proto::reporting::reporting_service_server::SERVICE_NAME as REPORTING;
     use academy_runtime::audit::service::SCOPES as AUDIT_SCOPES;
@@ -156,6 +157,10 @@ async fn every_method_of_every_service_checks_token_and_scope() {
         ENROLLMENT,
         academy_learner::scopes::ENROLLMENT_SERVICE,
     ));
+    learner_scopes.extend(table(
+        INVITATION,
+        academy_learner::scopes::INVITATION_SERVICE,
+    ));
     learner_scopes.extend(table(FEED, FEED_SCOPES));
     learner_scopes.extend(table(AUDIT, AUDIT_SCOPES));
     let mut reporting_scopes = table(REPORTING, academy_reporting::scopes::REPORTING_SERVICE);
@@ -164,7 +169,7 @@ async fn every_method_of_every_service_checks_token_and_scope() {
     let walked = walk(&course, &[COURSE, FEED, AUDIT], &course_scopes).await
         + walk(
             &learner,
-            &[LEARNER, ENROLLMENT, FEED, AUDIT],
+            &[LEARNER, ENROLLMENT, INVITATION, FEED, AUDIT],
             &learner_scopes,
         )
         .await
@@ -174,8 +179,12 @@ async fn every_method_of_every_service_checks_token_and_scope() {
     // audit log everywhere. Reporting: 7 reports and admin methods, 6 of
     // published results (publish, get, list, compare, set and list targets),
     // GetCrossTab. Issue #17 added LookupCourse (course) and LookupLearner,
-    // SyncLearners (learner); issue #19 FindDuplicateLearners, MergeLearners.
-    assert_eq!(walked, (13 + 2 + 1) + (10 + 9 + 2 + 1) + (7 + 6 + 1 + 1));
+    // SyncLearners (learner); issue #19 FindDuplicateLearners, MergeLearners;
+    // issue #17 item 4 the 5 methods of InvitationService (learner).
+    assert_eq!(
+        walked,
+        (13 + 2 + 1) + (10 + 9 + 5 + 2 + 1) + (7 + 6 + 1 + 1)
+    );
 
     // Health stays open to probes; reflection takes any valid token
     // (here one whose only scope opens nothing on these services).

@@ -5,6 +5,7 @@
 //! rejected rows (listed with their line numbers).
 
 use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
+use academy_proto::learner::invitation_service_client::InvitationServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::{Dimension, ExportReportRequest, Granularity, Metric, ReportKind};
@@ -240,6 +241,20 @@ enum ImportCommand {
         #[arg(long, default_value_t = 1000)]
         batch_rows: usize,
     },
+    /// Imports a provider's membership report (CSV with the columns Name,
+    /// Email, External Id, Member State, Invitation Date, Join Date) into
+    /// learners and invitations to one program; importing the same file
+    /// again changes nothing.
+    Members {
+        file: PathBuf,
+        /// The program the members were invited to.
+        #[arg(long)]
+        program: String,
+        /// Where to write the rows that failed (line, row, reason);
+        /// default `<FILE>.errors.csv`.
+        #[arg(long)]
+        errors: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -393,6 +408,41 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             if !outcome.rejected.is_empty() {
                 println!("rejected rows are in {}", errors.display());
+                return Ok(ExitCode::from(3));
+            }
+        }
+        Command::Import(ImportCommand::Members {
+            file,
+            program,
+            errors,
+        }) => {
+            use academyctl::provider::members;
+            let (rows, refused) = members::read(&file)?;
+            let channel = connect_tls(&cli.learner_endpoint, &bearer, &tls).await?;
+            let mut learners = LearnerServiceClient::new(channel.clone());
+            let mut invitations = InvitationServiceClient::new(channel);
+            let clients = members::Clients {
+                learners: &mut learners,
+                invitations: &mut invitations,
+            };
+            let outcome = members::send(clients, &program, rows, refused).await?;
+            let errors = errors.unwrap_or_else(|| members::default_errors_path(&file));
+            members::write_errors(&errors, &outcome.errors)?;
+            println!(
+                "{}: {} rows: {} learners registered, {} invitations created, {} already there, \
+                 {} joined, {} declined, {} unchanged, {} errors (in {})",
+                file.display(),
+                outcome.rows,
+                outcome.learners_created,
+                outcome.invitations_created,
+                outcome.invitations_existing,
+                outcome.joined,
+                outcome.declined,
+                outcome.unchanged,
+                outcome.errors.len(),
+                errors.display()
+            );
+            if !outcome.errors.is_empty() {
                 return Ok(ExitCode::from(3));
             }
         }

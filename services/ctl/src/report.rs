@@ -65,6 +65,15 @@ pub fn summary_table(s: &ProgramSummary) -> String {
         "learning hours", s.learning_hours, previous.learning_hours
     );
     out += &format!("  {:<22}{:>11.1}%\n", "growth", s.growth_rate * 100.0);
+    // Reach (issue #17): program invitations made and joined.
+    out += &count("invited", s.invited, previous.invited);
+    out += &count("joined", s.joined, previous.joined);
+    out += &format!(
+        "  {:<22}{:>11.1}%  ({:.1}%)\n",
+        "invitation conversion",
+        s.invitation_conversion * 100.0,
+        previous.invitation_conversion * 100.0
+    );
     out
 }
 
@@ -158,6 +167,7 @@ mod tests {
             learning_hours: 41.6,
             suppressed: Vec::new(),
             targets: Vec::new(),
+            ..Default::default()
         }];
         let table = breakdown_table("Region", &rows);
         let lines: Vec<&str> = table.lines().collect();

@@ -26,6 +26,7 @@ fn row(key: &str, label: &str, new: i64, enrollments: i64) -> BreakdownRow {
         learning_hours: enrollments as f64 * 2.5,
         targets: Vec::new(),
         suppressed: Vec::new(),
+        ..Default::default()
     }
 }
 
@@ -63,6 +64,7 @@ pub fn demo_like() -> Document {
         }],
         year_before: Some(figures(102_650, 31_200)),
         year_on_year_growth: 0.861,
+        ..Default::default()
     };
     let regions = [
         "Baku",

@@ -4,6 +4,9 @@
 use academy_proto::learner::enrollment_service_server::{
     EnrollmentService, EnrollmentServiceServer,
 };
+use academy_proto::learner::invitation_service_server::{
+    InvitationService, InvitationServiceServer,
+};
 use academy_proto::learner::learner_service_server::{LearnerService, LearnerServiceServer};
 use academy_proto::learner::*;
 use academy_runtime::auth::{caller_may, data_scope, scope};
@@ -12,7 +15,8 @@ use academy_runtime::trace::TraceContext;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::rpc::{
-    Registry, bulk_enroll, certificates, duplicates, enrollments, import, learners, merge, progress,
+    Registry, bulk_enroll, certificates, duplicates, enrollments, import, invitations, learners,
+    merge, progress,
 };
 
 /// Refuses a call from a token limited to a slice of the data (its
@@ -225,5 +229,67 @@ impl EnrollmentService for EnrollmentApi {
     ) -> Result<Response<Certificate>, Status> {
         let trace = TraceContext::current();
         respond(certificates::verify(&self.registry, r.into_inner(), trace).await)
+    }
+}
+
+/// `academy.learner.v1.InvitationService` (issue #17, item 4).
+#[derive(Debug, Clone)]
+pub struct InvitationApi {
+    registry: Registry,
+}
+
+impl InvitationApi {
+    pub fn new(registry: Registry) -> Self {
+        Self { registry }
+    }
+
+    pub fn into_server(self, max_message_bytes: usize) -> InvitationServiceServer<Self> {
+        InvitationServiceServer::new(self)
+            .max_decoding_message_size(max_message_bytes)
+            .max_encoding_message_size(max_message_bytes)
+    }
+}
+
+#[tonic::async_trait]
+impl InvitationService for InvitationApi {
+    async fn invite_learners(
+        &self,
+        r: Request<InviteLearnersRequest>,
+    ) -> Result<Response<InviteLearnersResponse>, Status> {
+        whole_data_only(&r)?;
+        let trace = TraceContext::current();
+        respond(invitations::invite(&self.registry, r.into_inner(), trace).await)
+    }
+
+    async fn get_invitation(
+        &self,
+        r: Request<GetInvitationRequest>,
+    ) -> Result<Response<Invitation>, Status> {
+        whole_data_only(&r)?;
+        respond(invitations::get(&self.registry, r.into_inner()).await)
+    }
+
+    async fn list_invitations(
+        &self,
+        r: Request<ListInvitationsRequest>,
+    ) -> Result<Response<ListInvitationsResponse>, Status> {
+        whole_data_only(&r)?;
+        respond(invitations::list(&self.registry, r.into_inner()).await)
+    }
+
+    async fn accept_invitation(
+        &self,
+        r: Request<AcceptInvitationRequest>,
+    ) -> Result<Response<Invitation>, Status> {
+        whole_data_only(&r)?;
+        respond(invitations::accept(&self.registry, r.into_inner()).await)
+    }
+
+    async fn decline_invitation(
+        &self,
+        r: Request<DeclineInvitationRequest>,
+    ) -> Result<Response<Invitation>, Status> {
+        whole_data_only(&r)?;
+        respond(invitations::decline(&self.registry, r.into_inner()).await)
     }
 }

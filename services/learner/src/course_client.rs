@@ -182,6 +182,25 @@ impl CourseClient {
         Ok(course.title)
     }
 
+    /// Fails (NOT_FOUND) unless the program exists.
+    pub async fn ensure_program(
+        &self,
+        program_id: &str,
+        trace: &TraceContext,
+    ) -> Result<(), DomainError> {
+        self.with_fresh_token(|| {
+            let mut request = Request::new(GetProgramRequest {
+                id: program_id.to_owned(),
+            });
+            self.prepare(&mut request, trace);
+            let mut client = self.client.clone();
+            async move { client.get_program(request).await }
+        })
+        .await
+        .map_err(|status| classify(status, "program", program_id))?;
+        Ok(())
+    }
+
     /// Fails unless the program exists and includes the course.
     pub async fn ensure_program_includes(
         &self,

@@ -326,3 +326,63 @@ mod tests {
         assert!(split_ids("").is_empty());
     }
 }
+
+/// The state of a program invitation (issue #17, item 4). EXPIRED is never
+/// stored: an INVITED invitation reads EXPIRED once its expiry has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationState {
+    Invited,
+    Joined,
+    Declined,
+    Expired,
+}
+
+impl InvitationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invited => "INVITED",
+            Self::Joined => "JOINED",
+            Self::Declined => "DECLINED",
+            Self::Expired => "EXPIRED",
+        }
+    }
+
+    /// The state as read at `now`: the stored one, EXPIRED for an INVITED
+    /// invitation whose expiry is not after `now`.
+    pub fn read(
+        stored: &str,
+        expire_time: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, DomainError> {
+        let state = match stored {
+            "INVITED" => Self::Invited,
+            "JOINED" => Self::Joined,
+            "DECLINED" => Self::Declined,
+            other => {
+                return Err(DomainError::internal(format!(
+                    "unknown stored invitation state {other:?}"
+                )));
+            }
+        };
+        Ok(match (state, expire_time) {
+            (Self::Invited, Some(expiry)) if expiry <= now => Self::Expired,
+            _ => state,
+        })
+    }
+
+    /// Why an invitation in this state cannot become `target`.
+    pub fn refusal(self) -> DomainError {
+        match self {
+            Self::Joined => {
+                DomainError::precondition("INVITATION_JOINED", "the invitation was already joined")
+            }
+            Self::Declined => {
+                DomainError::precondition("INVITATION_DECLINED", "the invitation was declined")
+            }
+            Self::Expired => {
+                DomainError::precondition("INVITATION_EXPIRED", "the invitation expired")
+            }
+            Self::Invited => DomainError::internal("an INVITED invitation can change"),
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Academy's learner service: learners, bulk import, enrollments, progress,
-//! certificates, earned skills, erasure, and finding and merging duplicate
-//! learners (`rpc/duplicates.rs`, `rpc/merge.rs`, `store/merge.rs`).
+//! certificates, earned skills, erasure, finding and merging duplicate
+//! learners (`rpc/duplicates.rs`, `rpc/merge.rs`, `store/merge.rs`), and
+//! program invitations (`rpc/invitations.rs`, `store/invitations.rs`).
 //!
 //! From the proto to the code: `api.rs` (tonic traits) → `rpc/<group>.rs`
 //! (handler: validate, transaction, events) → `convert.rs` (proto ↔ domain)
@@ -23,7 +24,9 @@ pub mod scopes;
 pub mod store;
 
 use academy_proto::events::event_feed_server;
-use academy_proto::learner::{enrollment_service_server, learner_service_server};
+use academy_proto::learner::{
+    enrollment_service_server, invitation_service_server, learner_service_server,
+};
 use academy_runtime::auth::ClientToken;
 use academy_runtime::cli::Cli;
 use academy_runtime::feed::{self, FeedService, Outbox};
@@ -81,7 +84,8 @@ pub async fn serve(
     let mut services = Services::new();
     services
         .add(api::LearnerApi::new(registry.clone()).into_server(config.max_message_bytes))
-        .add(api::EnrollmentApi::new(registry).into_server(config.max_message_bytes))
+        .add(api::EnrollmentApi::new(registry.clone()).into_server(config.max_message_bytes))
+        .add(api::InvitationApi::new(registry).into_server(config.max_message_bytes))
         .add(
             FeedService::new(
                 db.clone(),
@@ -98,6 +102,10 @@ pub async fn serve(
         .authorize(
             enrollment_service_server::SERVICE_NAME,
             scopes::ENROLLMENT_SERVICE,
+        )
+        .authorize(
+            invitation_service_server::SERVICE_NAME,
+            scopes::INVITATION_SERVICE,
         )
         .authorize(event_feed_server::SERVICE_NAME, feed::service::SCOPES);
     server::serve(config, listener, db, services, shutdown).await

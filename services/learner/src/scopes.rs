@@ -4,7 +4,8 @@
 //! refuses to start if a method of the contract is missing here.
 
 use academy_runtime::auth::scope::{
-    CATALOG_READ, CERTIFICATES_VERIFY, LEARNERS_ERASE, LEARNERS_READ, LEARNERS_WRITE,
+    CATALOG_READ, CERTIFICATES_VERIFY, INVITATIONS_READ, INVITATIONS_WRITE, LEARNERS_ERASE,
+    LEARNERS_READ, LEARNERS_WRITE,
 };
 
 pub const LEARNER_SERVICE: &[(&str, &str)] = &[
@@ -30,6 +31,16 @@ pub const ENROLLMENT_SERVICE: &[(&str, &str)] = &[
     ("WithdrawEnrollment", LEARNERS_WRITE),
     ("ListCertificates", LEARNERS_READ),
     ("VerifyCertificate", CERTIFICATES_VERIFY),
+];
+
+/// Program invitations (issue #17, item 4): their own scopes, so a
+/// program operator can invite without reading or changing learners.
+pub const INVITATION_SERVICE: &[(&str, &str)] = &[
+    ("InviteLearners", INVITATIONS_WRITE),
+    ("GetInvitation", INVITATIONS_READ),
+    ("ListInvitations", INVITATIONS_READ),
+    ("AcceptInvitation", INVITATIONS_WRITE),
+    ("DeclineInvitation", INVITATIONS_WRITE),
 ];
 
 /// What this service's own calls to the course service need.

@@ -72,6 +72,9 @@ pub fn period_figures(f: &Figures, p: &Period) -> pb::PeriodFigures {
         learning_hours: f.learning_hours(),
         start_date: Some(date(p.start)),
         end_date: Some(date(p.end)),
+        invited: f.invited,
+        joined: f.joined,
+        invitation_conversion: crate::report::rate(f.joined, f.invited),
     }
 }
 
@@ -99,6 +102,9 @@ pub fn summary(
         targets: Vec::new(),
         year_before: None,
         year_on_year_growth: 0.0,
+        invited: current.invited,
+        joined: current.joined,
+        invitation_conversion: crate::report::rate(current.joined, current.invited),
     }
 }
 
@@ -113,6 +119,8 @@ pub fn breakdown_row(row: Row) -> pb::BreakdownRow {
         completions: row.completions,
         targets: Vec::new(),
         suppressed: Vec::new(),
+        invited: row.invited,
+        joined: row.joined,
     }
 }
 
@@ -142,6 +150,8 @@ pub fn metric(raw: i32) -> Result<Metric, FieldViolation> {
         Ok(P::Completions) => Ok(Metric::Completions),
         Ok(P::CertificatesIssued) => Ok(Metric::CertificatesIssued),
         Ok(P::LearningHours) => Ok(Metric::LearningHours),
+        Ok(P::Invited) => Ok(Metric::Invited),
+        Ok(P::Joined) => Ok(Metric::Joined),
         Ok(P::Unspecified) | Err(_) => Err(FieldViolation::new(
             "metric",
             "must be one of the METRIC_* values",

@@ -58,6 +58,9 @@ pub fn rows(
                 "certificates_issued",
                 "learning_hours",
                 "growth_rate",
+                "invited",
+                "joined",
+                "invitation_conversion",
             ])];
             let mut line = |f: &PeriodFigures, growth: String| {
                 out.push(vec![
@@ -72,6 +75,9 @@ pub fn rows(
                     f.certificates_issued.to_string(),
                     f.learning_hours.to_string(),
                     growth,
+                    f.invited.to_string(),
+                    f.joined.to_string(),
+                    f.invitation_conversion.to_string(),
                 ])
             };
             if let Some(previous) = &s.previous_period {
@@ -88,6 +94,9 @@ pub fn rows(
                 learning_hours: s.learning_hours,
                 start_date: s.start_date,
                 end_date: s.end_date,
+                invited: s.invited,
+                joined: s.joined,
+                invitation_conversion: s.invitation_conversion,
             };
             line(&current, s.growth_rate.to_string());
             Ok(out)
@@ -111,6 +120,8 @@ pub fn rows(
                 "completions",
                 "completion_rate",
                 "learning_hours",
+                "invited",
+                "joined",
             ])];
             out.extend(b.rows.into_iter().map(|r| {
                 let shown = shown(&r.suppressed);
@@ -122,6 +133,8 @@ pub fn rows(
                     shown("completions", r.completions.to_string()),
                     shown("completion_rate", r.completion_rate.to_string()),
                     shown("learning_hours", r.learning_hours.to_string()),
+                    shown("invited", r.invited.to_string()),
+                    shown("joined", r.joined.to_string()),
                 ]
             }));
             Ok(out)

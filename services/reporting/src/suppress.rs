@@ -19,13 +19,13 @@ const COUNTS: [&str; 3] = ["new_learners", "enrollments", "completions"];
 
 /// Which counts of each row to hide: below `min` first, then enough others
 /// that no group of rows (indexes into `values`) has a single hidden count.
-fn hidden(values: &[[i64; 3]], groups: &[Vec<usize>], min: i64) -> Vec<[bool; 3]> {
-    let mut hide: Vec<[bool; 3]> = values.iter().map(|v| v.map(|n| n > 0 && n < min)).collect();
+fn hidden<const N: usize>(values: &[[i64; N]], groups: &[Vec<usize>], min: i64) -> Vec<[bool; N]> {
+    let mut hide: Vec<[bool; N]> = values.iter().map(|v| v.map(|n| n > 0 && n < min)).collect();
     // Each pass hides at least one more count or stops: at most every count.
     let mut changed = true;
     while changed {
         changed = false;
-        for m in 0..COUNTS.len() {
+        for m in 0..N {
             for group in groups {
                 let alone = group
                     .iter()
@@ -75,15 +75,26 @@ pub fn breakdown(rows: &mut [BreakdownRow], min: i64) {
         .iter()
         .map(|r| [r.new_learners, r.enrollments, r.completions])
         .collect();
-    let hide = hidden(&values, &[(0..rows.len()).collect()], min);
-    for (row, hide) in rows.iter_mut().zip(hide) {
-        let names = withheld(hide);
+    let groups = [(0..rows.len()).collect::<Vec<usize>>()];
+    let hide = hidden(&values, &groups, min);
+    // Reach (issue #17): invitations, counted per invitee, by the same rule.
+    let reach: Vec<[i64; 2]> = rows.iter().map(|r| [r.invited, r.joined]).collect();
+    let hide_reach = hidden(&reach, &groups, min);
+    for ((row, hide), hide_reach) in rows.iter_mut().zip(hide).zip(hide_reach) {
+        let mut names = withheld(hide);
+        for (name, hidden) in ["invited", "joined"].into_iter().zip(hide_reach) {
+            if hidden {
+                names.push(name.to_owned());
+            }
+        }
         for name in &names {
             match name.as_str() {
                 "new_learners" => row.new_learners = 0,
                 "enrollments" => row.enrollments = 0,
                 "completions" => row.completions = 0,
                 "completion_rate" => row.completion_rate = 0.0,
+                "invited" => row.invited = 0,
+                "joined" => row.joined = 0,
                 _ => row.learning_hours = 0.0,
             }
         }
@@ -155,6 +166,32 @@ mod tests {
             assert_ne!(n, 1, "{g:?}: {hide:?}");
         }
         assert!(hide[0][0]);
+    }
+
+    #[test]
+    fn small_reach_counts_are_withheld_by_the_same_rule() {
+        let row = |key: &str, invited: i64, joined: i64| BreakdownRow {
+            key: key.into(),
+            new_learners: 50,
+            enrollments: 50,
+            completions: 50,
+            invited,
+            joined,
+            ..Default::default()
+        };
+        let mut rows = vec![row("a", 2, 0), row("b", 30, 6), row("c", 40, 25)];
+        breakdown(&mut rows, 5);
+        // invited: 2 is below 5, then 30 (the next smallest) goes with it;
+        // joined: nothing below 5 (0 is shown).
+        assert_eq!(
+            rows.iter()
+                .map(|r| (r.invited, r.joined))
+                .collect::<Vec<_>>(),
+            [(0, 0), (0, 6), (40, 25)]
+        );
+        assert_eq!(rows[0].suppressed, ["invited"]);
+        assert_eq!(rows[1].suppressed, ["invited"]);
+        assert!(rows[2].suppressed.is_empty());
     }
 
     #[test]

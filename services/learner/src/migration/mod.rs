@@ -6,6 +6,7 @@ mod m20261128_000003_create_learners;
 mod m20261130_000004_add_education_level;
 mod m20261130_000010_create_learner_merges;
 mod m20261130_000020_add_provider_progress;
+mod m20261130_000030_create_invitations;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000010_create_learner_merges::Migration),
             Box::new(m20261130_000004_add_education_level::Migration),
             Box::new(m20261130_000020_add_provider_progress::Migration),
+            Box::new(m20261130_000030_create_invitations::Migration),
         ]
     }
 }

@@ -233,6 +233,18 @@ async fn insert_new(registry: &Registry, rows: &[Ready]) -> Result<(i64, i64), D
             keys.push((key.clone(), id.clone()));
         }
         events.push((row.enroll_time, single::created_event(id, row, course)));
+        // The learner's invitation to the program joins (issue #17, item 4).
+        if let Some(program_id) = &row.program_id {
+            events.extend(
+                super::invitations::join_on_enroll(
+                    &txn,
+                    &row.learner_id,
+                    program_id,
+                    row.enroll_time,
+                )
+                .await?,
+            );
+        }
     }
     idempotency::remember_many(&txn, ENROLL, &keys).await?;
     if !events.is_empty() {

@@ -127,10 +127,14 @@ async fn insert(
     if let Some(key) = &row.key {
         idempotency::remember(&txn, ENROLL, key, id).await?;
     }
-    registry
-        .outbox
-        .append(&txn, row.enroll_time, created_event(id, row, course))
-        .await?;
+    let mut events = vec![(row.enroll_time, created_event(id, row, course))];
+    if let Some(program_id) = &row.program_id {
+        events.extend(
+            super::invitations::join_on_enroll(&txn, &row.learner_id, program_id, row.enroll_time)
+                .await?,
+        );
+    }
+    registry.outbox.append_many(&txn, events).await?;
     txn.commit().await?;
     registry.outbox.committed();
     Ok(id.to_owned())

@@ -317,6 +317,11 @@ pub async fn erase(
         // A MERGED learner is erased through its survivor.
         state.ensure_active()?;
         let now = Utc::now();
+        // The person's invitations lose their email and external id too
+        // (issue #17), found while the learner rows still hold the keys.
+        let mut people = super::merge::absorbed(&txn, &id).await?;
+        people.push(id.clone());
+        super::invitations::erase_invitee(&txn, &people, now).await?;
         learners::erase(&txn, &id, now).await?;
         // Request ids are often built from an e-mail (`signup:<email>`):
         // the keys of every call about the learner go too.

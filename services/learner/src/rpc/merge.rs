@@ -162,6 +162,7 @@ async fn write(
     for (kept, folded) in &plan.folds {
         merge::fold_enrollment(&txn, kept, folded).await?;
     }
+    let folded_invitation_ids = super::invitations::merge(&txn, &survivor, &duplicate, now).await?;
     merge::tombstone(&txn, &duplicate, &survivor, &moved, now).await?;
     if let Some(key) = key {
         idempotency::remember(&txn, MERGE, key, duplicate_id).await?;
@@ -172,6 +173,7 @@ async fn write(
         moved_enrollment_ids: moved.moved_enrollment_ids.clone(),
         folded_enrollment_ids: moved.folded_enrollment_ids.clone(),
         folded_into_enrollment_ids: plan.folds.iter().map(|(k, _)| k.id.clone()).collect(),
+        folded_invitation_ids,
     });
     registry.outbox.append(&txn, now, event).await?;
     txn.commit().await?;

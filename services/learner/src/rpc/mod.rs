@@ -6,6 +6,7 @@ pub mod certificates;
 pub mod duplicates;
 pub mod enrollments;
 pub mod import;
+pub mod invitations;
 pub mod keys;
 pub mod learners;
 pub mod merge;

@@ -314,3 +314,20 @@ pub async fn ids_of_learner<C: ConnectionTrait>(
         .all(db)
         .await
 }
+
+/// Whether the learner has an enrollment (any state) in the program.
+pub async fn in_program<C: ConnectionTrait>(
+    db: &C,
+    learner_id: &str,
+    program_id: &str,
+) -> Result<bool, DbErr> {
+    Ok(enrollment::Entity::find()
+        .select_only()
+        .column(enrollment::Column::Id)
+        .filter(enrollment::Column::LearnerId.eq(learner_id))
+        .filter(enrollment::Column::ProgramId.eq(program_id))
+        .into_tuple::<String>()
+        .one(db)
+        .await?
+        .is_some())
+}

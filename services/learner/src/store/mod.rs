@@ -3,5 +3,6 @@
 
 pub mod certificates;
 pub mod enrollments;
+pub mod invitations;
 pub mod learners;
 pub mod merge;

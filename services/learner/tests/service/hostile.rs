@@ -1,6 +1,6 @@
-//! Property tests with hostile input: every LearnerService and
-//! EnrollmentService RPC, the three client streams included, gets huge
-//! strings, control characters, SQL fragments, odd unicode, ids that are not
+//! Property tests with hostile input: every LearnerService,
+//! EnrollmentService and InvitationService RPC, the three client streams
+//! included, gets huge strings, control characters, SQL fragments, odd unicode, ids that are not
 //! ids, edge numbers, out-of-range enums, times far off or with impossible
 //! nanos, garbage page tokens and hostile metadata. Every call must be
 //! answered OK (only for input that happens to be valid) or refused with a
@@ -1110,6 +1110,181 @@ fn merge_learners_refuses_hostile_input_without_writing() {
                 prop_assert_ne!(&survivor_id, &duplicate_id);
                 prop_assert_eq!(answer.dry_run, dry_run);
                 prop_assert_eq!(answer.survivor.map(|s| s.id), Some(survivor_id));
+            }
+            Ok(())
+        },
+    );
+}
+
+// --- InvitationService (issue #17, item 4) ---
+
+impl Hostile {
+    fn invitations(
+        &self,
+    ) -> academy_proto::learner::invitation_service_client::InvitationServiceClient<Channel> {
+        let addr = self.stack.as_ref().map(|s| s.learner.addr).unwrap();
+        self.rt.block_on(async {
+            academy_proto::learner::invitation_service_client::InvitationServiceClient::connect(
+                format!("http://{addr}"),
+            )
+            .await
+            .unwrap()
+        })
+    }
+}
+
+/// An invitee with every field hostile or valid.
+fn invitee(learner_ids: Vec<String>) -> BoxedStrategy<Invitee> {
+    (
+        optional_id_or(learner_ids),
+        prop_oneof![Just(String::new()), text_or("ext-hostile")],
+        prop_oneof![Just(String::new()), text_or("invitee@example.org")],
+        h::timestamp(),
+        h::timestamp(),
+    )
+        .prop_map(
+            |(learner_id, external_id, email, invited_at, expire_time)| Invitee {
+                learner_id,
+                external_id,
+                email,
+                invited_at,
+                expire_time,
+            },
+        )
+        .boxed()
+}
+
+#[test]
+fn invite_learners_rejects_hostile_rows_and_writes_only_what_it_creates() {
+    let t = Hostile::start();
+    let client = t.invitations();
+    let learners = vec![t.learner.id.clone(), t.victim.id.clone()];
+    let strategy = (
+        id_or(vec![t.program_id.clone()]),
+        proptest::collection::vec(invitee(learners), 0..5),
+        prop_oneof![Just(String::new()), h::text()],
+    );
+    h::check(
+        "InviteLearners",
+        strategy,
+        |(program_id, invitees, request_id)| {
+            let rows = invitees.len();
+            let req = InviteLearnersRequest {
+                program_id,
+                invitees,
+                request_id,
+            };
+            let before = t.rt.block_on(t.commits.count("invitations"));
+            let mut c = client.clone();
+            let answer = t.write(
+                "InviteLearners",
+                async move { c.invite_learners(req).await },
+            )?;
+            let after = t.rt.block_on(t.commits.count("invitations"));
+            match answer {
+                None => prop_assert_eq!(before, after),
+                Some(answer) => {
+                    prop_assert_eq!(answer.results.len(), rows);
+                    prop_assert_eq!(
+                        answer.created + answer.duplicates + answer.rejected,
+                        rows as i64
+                    );
+                    prop_assert_eq!(
+                        after - before,
+                        answer.created,
+                        "one row per created invitation"
+                    );
+                    for r in &answer.results {
+                        let rejected = r.outcome == InviteOutcome::Rejected as i32;
+                        prop_assert_eq!(rejected, r.invitation.is_none());
+                        prop_assert!(!rejected || !r.code.is_empty() && r.reason.len() <= 4096);
+                    }
+                }
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn invitation_reads_and_answers_refuse_hostile_input_without_writing() {
+    let t = Hostile::start();
+    let client = t.invitations();
+    let invited = t.rt.block_on(async {
+        client
+            .clone()
+            .invite_learners(InviteLearnersRequest {
+                program_id: t.program_id.clone(),
+                invitees: vec![Invitee {
+                    learner_id: t.victim.id.clone(),
+                    ..Default::default()
+                }],
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .results[0]
+            .invitation
+            .clone()
+            .unwrap()
+    });
+    let strategy = (
+        id_or(vec![invited.id.clone()]),
+        h::timestamp(),
+        any::<bool>(),
+        optional_id_or(vec![t.program_id.clone()]),
+        h::enum_value(),
+        h::int32(),
+        prop_oneof![
+            Just(String::new()),
+            h::page_token("program=None;state=None")
+        ],
+    );
+    h::check(
+        "Get/Accept/Decline/ListInvitations",
+        strategy,
+        |(id, at, accept, program_id, state, page_size, page_token)| {
+            let mut c = client.clone();
+            let get = GetInvitationRequest { id: id.clone() };
+            t.read("GetInvitation", async move { c.get_invitation(get).await })?;
+            let mut c = client.clone();
+            let answered = if accept {
+                let req = AcceptInvitationRequest {
+                    id: id.clone(),
+                    accepted_at: at,
+                };
+                t.write(
+                    "AcceptInvitation",
+                    async move { c.accept_invitation(req).await },
+                )?
+            } else {
+                let req = DeclineInvitationRequest {
+                    id: id.clone(),
+                    declined_at: at,
+                };
+                t.write("DeclineInvitation", async move {
+                    c.decline_invitation(req).await
+                })?
+            };
+            if let Some(answered) = answered {
+                prop_assert_eq!(answered.id, invited.id.clone());
+                prop_assert_ne!(answered.state, InvitationState::Invited as i32);
+            }
+            let req = ListInvitationsRequest {
+                program_id,
+                state,
+                page_size,
+                page_token,
+            };
+            let mut c = client.clone();
+            if let Some(page) =
+                t.read(
+                    "ListInvitations",
+                    async move { c.list_invitations(req).await },
+                )?
+            {
+                prop_assert!(page_size >= 0 && page.invitations.len() <= 1000);
             }
             Ok(())
         },

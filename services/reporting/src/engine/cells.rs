@@ -3,6 +3,8 @@
 //! the course, and what a learner's whole history contributes when their
 //! attributes change.
 
+use academy_domain::learner::{UNKNOWN, UNKNOWN_BIRTH_YEAR};
+
 use super::cube::Axis;
 use super::enrollments::Milestone;
 use super::model::Model;
@@ -221,5 +223,54 @@ impl Model {
                 add(s, p.day, sign * p.minutes, |c| &mut c.minutes)
             });
         }
+        for invitation in self.invitations.of(learner) {
+            self.cells_invitation(invitation, sign);
+        }
+    }
+
+    /// Adds (`sign` 1) or removes (-1) an invitation's figures (invited,
+    /// joined) in the cells of its invitee's current attribute values, or
+    /// of the `unknown` values while the invitee is not a registered
+    /// learner (issue #17, item 4).
+    pub(super) fn cells_invitation(&mut self, invitation: u32, sign: i64) {
+        let i = invitation as usize;
+        let (program, learner, invited, joined) = (
+            self.invitations.program[i],
+            self.invitations.learner[i],
+            self.invitations.invited[i],
+            self.invitations.joined[i],
+        );
+        let change = |s: &mut ScopeDays| {
+            add(s, invited, sign, |c| &mut c.invited);
+            if joined != NEVER {
+                add(s, joined, sign, |c| &mut c.joined);
+            }
+        };
+        let scopes = scopes_of(program);
+        if learner != NONE && self.learners.is_registered(learner) {
+            self.learner_cells(learner, scopes.as_slice(), change);
+            return;
+        }
+        let values = self.unknown_values();
+        for &scope in scopes.as_slice() {
+            for (axis, value) in Axis::LEARNER.into_iter().zip(values) {
+                change(self.cube.cell(scope, axis, value));
+            }
+        }
+    }
+
+    /// The value of "not known" on each learner axis (`Axis::LEARNER`
+    /// order): what a learner registered with nothing known has.
+    fn unknown_values(&mut self) -> [u32; 6] {
+        let unknown = self.learners.values.intern(UNKNOWN);
+        let no_organization = self.learners.values.intern("");
+        [
+            unknown,
+            unknown,
+            UNKNOWN_BIRTH_YEAR as u32,
+            unknown,
+            no_organization,
+            unknown,
+        ]
     }
 }

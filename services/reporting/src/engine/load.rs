@@ -218,6 +218,27 @@ pub async fn load(db: &DatabaseConnection) -> Result<Model, DbErr> {
         },
     )
     .await?;
+    // After the learners: an invitation counts under its learner's
+    // attributes (issue #17, item 4).
+    for_each_row(
+        &txn,
+        "r_invitations",
+        "invitation_id, program_id, learner_id, invite_day, join_day",
+        &[("invitation_id", KeyType::Text)],
+        |row| {
+            let id: String = row.try_get("", "invitation_id")?;
+            let program: String = row.try_get("", "program_id")?;
+            let learner: String = row.try_get("", "learner_id")?;
+            let invited: NaiveDate = row.try_get("", "invite_day")?;
+            model.invite(&id, &program, &learner, day_of(invited));
+            let joined = stored_day(row.try_get::<Option<NaiveDate>>("", "join_day")?);
+            if joined != NEVER {
+                model.join_invitation(&id, &learner, joined);
+            }
+            Ok(())
+        },
+    )
+    .await?;
     txn.commit().await?;
     model.learners.shrink_to_fit();
     model.enrollments.shrink_to_fit();

@@ -19,10 +19,16 @@ use std::collections::HashSet;
 use super::NEVER;
 use super::enrollments::{Milestone, NewEnrollment};
 use super::model::Model;
-use super::names::fingerprint;
+use super::names::{NONE, fingerprint, key};
 
 impl Model {
-    pub(super) fn merge(&mut self, survivor_id: &str, duplicate_id: &str, folded_ids: &[String]) {
+    pub(super) fn merge(
+        &mut self,
+        survivor_id: &str,
+        duplicate_id: &str,
+        folded_ids: &[String],
+        folded_invitation_ids: &[String],
+    ) {
         let survivor = self.learners.find_or_add(survivor_id);
         let duplicate = self.learners.find(duplicate_id).filter(|&d| d != survivor);
         let folded = self.folded(survivor, duplicate, folded_ids);
@@ -74,6 +80,25 @@ impl Model {
         for (l, rows) in old.activity.of_learner.iter().enumerate() {
             for &p in rows {
                 self.progress_numbered(owner(l as u32), p);
+            }
+        }
+
+        // Invitations: the folded ones go, the duplicate's others are the
+        // survivor's (issue #17, item 4).
+        let dropped: HashSet<u128> = folded_invitation_ids.iter().map(|id| key(id)).collect();
+        let inv = &old.invitations;
+        for i in (0..inv.len()).filter(|&i| !dropped.contains(&inv.id_key[i])) {
+            let learner = match inv.learner[i] {
+                NONE => NONE,
+                l => owner(l),
+            };
+            let Some(n) =
+                self.invite_numbered(inv.id_key[i], inv.program[i], learner, inv.invited[i])
+            else {
+                continue;
+            };
+            if inv.joined[i] != NEVER {
+                self.join_numbered(n, learner, inv.joined[i]);
             }
         }
     }

@@ -14,6 +14,7 @@
 //! - `cube.rs`: the same per-day counters per attribute value and course,
 //!   per scope, for breakdowns.
 //! - `merge.rs`: following a merge of duplicate learners.
+//! - `invitations.rs`: program invitations (reach: invited, joined).
 //! - `catalog.rs`: labels; `names.rs`: string interning and id keys.
 
 pub mod activity;
@@ -21,6 +22,7 @@ pub mod catalog;
 mod cells;
 pub mod cube;
 pub mod enrollments;
+pub mod invitations;
 pub mod learners;
 pub mod load;
 mod merge;

@@ -13,8 +13,9 @@ use super::catalog::Catalog;
 use super::cells::move_milestone;
 use super::cube::Cube;
 use super::enrollments::{Enrollments, FirstChange, Milestone, NewEnrollment};
+use super::invitations::Invitations;
 use super::learners::{Attributes, Firsts, Learners};
-use super::names::{NONE, fingerprint};
+use super::names::{NONE, fingerprint, key};
 use super::scopes::Scopes;
 use super::{Day, NEVER, day_of};
 
@@ -30,6 +31,7 @@ pub struct Model {
     pub catalog: Catalog,
     pub scopes: Scopes,
     pub cube: Cube,
+    pub invitations: Invitations,
 }
 
 /// Why the model stopped applying a batch.
@@ -148,6 +150,7 @@ impl Model {
                 &e.survivor_learner_id,
                 &e.duplicate_learner_id,
                 &e.folded_enrollment_ids,
+                &e.folded_invitation_ids,
             ),
             // Provider progress (issue #17): a day of activity, as module
             // progress is; a re-dated completion moves both milestones.
@@ -164,6 +167,14 @@ impl Model {
                 self.milestone(&e.learner_id, &e.enrollment_id, Milestone::Completed, day);
                 self.milestone(&e.learner_id, &e.enrollment_id, Milestone::Certified, day);
             }
+            Payload::InvitationCreated(e) => {
+                self.invite(&e.invitation_id, &e.program_id, &e.learner_id, day);
+            }
+            Payload::InvitationJoined(e) => {
+                self.join_invitation(&e.invitation_id, &e.learner_id, day)
+            }
+            // A declined invitation still counts as invited.
+            Payload::InvitationDeclined(_) => {}
         }
         Ok(())
     }
@@ -176,6 +187,16 @@ impl Model {
     }
 
     pub fn register(&mut self, learner_id: &str, day: Day, attributes: &Attributes<'_>) {
+        // Invitations of a learner not yet registered sit in the `unknown`
+        // cells; the registration's contribution counts them under the
+        // learner's attributes.
+        if let Some(l) = self.learners.find(learner_id)
+            && !self.learners.is_registered(l)
+        {
+            for invitation in self.invitations.of(l) {
+                self.cells_invitation(invitation, -1);
+            }
+        }
         if self.learners.register(learner_id, day, attributes)
             && let Some(l) = self.learners.find(learner_id)
         {
@@ -302,6 +323,62 @@ impl Model {
             let member = self.scopes.member(program, learner);
             member.active = member.active.min(day);
         }
+    }
+
+    /// A program invitation made on `day`; `learner_id` empty while the
+    /// invitee is not a learner. A replayed one is kept once.
+    pub fn invite(&mut self, invitation_id: &str, program_id: &str, learner_id: &str, day: Day) {
+        let program = self.program_number(program_id);
+        let learner = if learner_id.is_empty() {
+            NONE
+        } else {
+            self.learners.find_or_add(learner_id)
+        };
+        self.invite_numbered(key(invitation_id), program, learner, day);
+    }
+
+    /// `invite` once the program and learner have their numbers.
+    pub(super) fn invite_numbered(
+        &mut self,
+        id_key: u128,
+        program: u32,
+        learner: u32,
+        day: Day,
+    ) -> Option<u32> {
+        let invitation = self.invitations.push(id_key, program, learner, day)?;
+        self.scopes.each(program, |s| s.count(day).invited += 1);
+        self.cells_invitation(invitation, 1);
+        Some(invitation)
+    }
+
+    /// An invitation joined by `learner_id` on `day`.
+    pub fn join_invitation(&mut self, invitation_id: &str, learner_id: &str, day: Day) {
+        let Some(invitation) = self.invitations.find(invitation_id) else {
+            return;
+        };
+        let learner = if learner_id.is_empty() {
+            self.invitations.learner[invitation as usize]
+        } else {
+            self.learners.find_or_add(learner_id)
+        };
+        self.join_numbered(invitation, learner, day);
+    }
+
+    /// `join_invitation` once the invitation and learner have numbers.
+    pub(super) fn join_numbered(&mut self, invitation: u32, learner: u32, day: Day) {
+        let i = invitation as usize;
+        self.cells_invitation(invitation, -1);
+        let (program, before) = (self.invitations.program[i], self.invitations.joined[i]);
+        self.scopes.each(program, |s| {
+            if before != NEVER {
+                s.count(before).joined -= 1;
+                s.tidy(before);
+            }
+            s.count(day).joined += 1;
+        });
+        self.invitations.joined[i] = day;
+        self.invitations.set_learner(invitation, learner);
+        self.cells_invitation(invitation, 1);
     }
 
     fn program_number(&mut self, program_id: &str) -> u32 {

@@ -21,6 +21,10 @@ pub struct Counts {
     pub completions: i64,
     pub certificates: i64,
     pub minutes: i64,
+    /// Program invitations made that day (issue #17, item 4).
+    pub invited: i64,
+    /// Program invitations joined that day.
+    pub joined: i64,
 }
 
 impl Counts {
@@ -30,6 +34,8 @@ impl Counts {
         self.completions += other.completions;
         self.certificates += other.certificates;
         self.minutes += other.minutes;
+        self.invited += other.invited;
+        self.joined += other.joined;
     }
 }
 

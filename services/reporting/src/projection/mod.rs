@@ -2,6 +2,7 @@
 //! family; each runs inside the follower's transaction, next to the cursor.
 
 mod catalog;
+mod invitations;
 mod learners;
 
 use academy_proto::events::Event;
@@ -63,7 +64,10 @@ impl Projection for Projector {
             }
             // Withdrawn enrollments still count as enrollments.
             Payload::EnrollmentWithdrawn(_) => {}
-            Payload::LearnerMerged(e) => learners::merged(txn, e).await?,
+            Payload::LearnerMerged(e) => {
+                learners::merged(txn, e).await?;
+                invitations::merged(txn, e).await?;
+            }
             // Provider progress (issue #17): activity on the row's day; a
             // re-dated completion moves the completion and the certificate.
             Payload::ProgressReported(e) => {
@@ -83,6 +87,10 @@ impl Projection for Projector {
                 learners::completed(txn, &e.enrollment_id, day).await?;
                 learners::certified(txn, &e.enrollment_id, day).await?
             }
+            Payload::InvitationCreated(e) => invitations::created(txn, e, day).await?,
+            Payload::InvitationJoined(e) => invitations::joined(txn, e, day).await?,
+            // Declined invitations still count as invited.
+            Payload::InvitationDeclined(_) => {}
         }
         Ok(())
     }
@@ -164,6 +172,7 @@ pub async fn clear<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
         "r_course_skills",
         "r_skills",
         "r_programs",
+        "r_invitations",
     ] {
         txn.execute_unprepared(&format!("DELETE FROM {table}"))
             .await?;
@@ -314,6 +323,7 @@ mod tests {
                     moved_enrollment_ids: vec!["eb2".into()],
                     folded_enrollment_ids: vec!["ea".into()],
                     folded_into_enrollment_ids: vec!["eb".into()],
+                    ..Default::default()
                 }),
             ),
             next(10, progress("a", "eb2", "c2", "")),

@@ -32,6 +32,8 @@ fn summary_value(s: &pb::ProgramSummary, metric: i32) -> Option<f64> {
         M::Completions => s.completions as f64,
         M::CertificatesIssued => s.certificates_issued as f64,
         M::LearningHours => s.learning_hours,
+        M::Invited => s.invited as f64,
+        M::Joined => s.joined as f64,
         M::Unspecified => return None,
     })
 }
@@ -44,6 +46,8 @@ fn row_value(r: &pb::BreakdownRow, metric: i32) -> Option<f64> {
         M::Enrollments => Some(r.enrollments as f64),
         M::Completions => Some(r.completions as f64),
         M::LearningHours => Some(r.learning_hours),
+        M::Invited => Some(r.invited as f64),
+        M::Joined => Some(r.joined as f64),
         _ => None,
     }
 }

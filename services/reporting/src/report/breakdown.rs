@@ -35,6 +35,10 @@ pub struct Row {
     /// Of the enrollments created in the period, those completed by its end.
     pub completed_of_created: i64,
     pub learning_minutes: i64,
+    /// Program invitations made in the period (issue #17, item 4).
+    pub invited: i64,
+    /// Program invitations joined in the period.
+    pub joined: i64,
 }
 
 /// The breakdown of `dimension`; over `slice`'s learners only when given
@@ -57,6 +61,8 @@ pub fn breakdown(
             completions: sums.completions,
             completed_of_created: cell.completed_of_created(range.clone(), end),
             learning_minutes: sums.minutes,
+            invited: sums.invited,
+            joined: sums.joined,
             ..Row::default()
         }
     };
@@ -81,6 +87,9 @@ pub fn breakdown(
                         ..Row::default()
                     },
                 );
+            }
+            if !by_course {
+                sliced_reach(model, scope, period, dimension, axis, slice, &mut rows);
             }
         }
         Some(axis) => {
@@ -143,8 +152,42 @@ fn axis(dimension: Dimension) -> Option<Axis> {
     }
 }
 
+/// Invitations over a slice's learners, by the invitee's current value
+/// (an invitee without a learner record is in no slice).
+fn sliced_reach(
+    model: &Model,
+    scope: &Scope,
+    period: &Period,
+    dimension: Dimension,
+    axis: Axis,
+    slice: &Slice,
+    rows: &mut BTreeMap<String, Row>,
+) {
+    let range = days(period);
+    let inv = &model.invitations;
+    for i in 0..inv.len() {
+        let learner = inv.learner[i];
+        if !scope.includes(inv.program[i]) || learner == NONE || !slice.admits(model, learner) {
+            continue;
+        }
+        let (invited, joined) = (
+            range.contains(&inv.invited[i]),
+            range.contains(&inv.joined[i]),
+        );
+        if !invited && !joined {
+            continue;
+        }
+        let value = crosstab::value(model, dimension, learner, NONE);
+        let row = rows.entry(key(model, axis, value)).or_default();
+        row.invited += i64::from(invited);
+        row.joined += i64::from(joined);
+    }
+}
+
 fn is_empty(row: &Row) -> bool {
-    row.new_learners == 0
+    row.invited == 0
+        && row.joined == 0
+        && row.new_learners == 0
         && row.enrollments == 0
         && row.completions == 0
         && row.completed_of_created == 0
@@ -269,6 +312,8 @@ fn age_bands(period: &Period, years: BTreeMap<String, Row>) -> Vec<Row> {
         row.completions += figures.completions;
         row.completed_of_created += figures.completed_of_created;
         row.learning_minutes += figures.learning_minutes;
+        row.invited += figures.invited;
+        row.joined += figures.joined;
     }
     rows
 }

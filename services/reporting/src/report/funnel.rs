@@ -1,5 +1,7 @@
-//! The learner funnel: of the learners new in the period, how many enrolled,
-//! were active, completed and got a certificate, by the period's end.
+//! The funnel: it starts at reach (issue #17, item 4): the invitations of
+//! the period and, of those, the ones joined by its end; then the learners
+//! new in the period and how many of them enrolled, were active, completed
+//! and got a certificate, by the period's end.
 
 use academy_domain::Period;
 
@@ -7,10 +9,29 @@ use super::{Scope, days};
 use crate::engine::learners::Firsts;
 use crate::engine::{Model, day_of};
 
-pub const STAGES: [&str; 5] = ["registered", "enrolled", "active", "completed", "certified"];
+pub const STAGES: [&str; 7] = [
+    "invited",
+    "joined",
+    "registered",
+    "enrolled",
+    "active",
+    "completed",
+    "certified",
+];
 
 pub fn funnel(model: &Model, scope: &Scope, period: &Period) -> Vec<(&'static str, i64)> {
     let end = day_of(period.end);
+    let range = days(period);
+    let inv = &model.invitations;
+    let (mut invited, mut joined) = (0i64, 0i64);
+    for i in (0..inv.len()).filter(|&i| scope.includes(inv.program[i])) {
+        if range.contains(&inv.invited[i]) {
+            invited += 1;
+            if inv.joined[i] <= end {
+                joined += 1;
+            }
+        }
+    }
     let mut counts = [0i64; 5];
     let mut count = |f: &Firsts| {
         counts[0] += 1;
@@ -46,5 +67,8 @@ pub fn funnel(model: &Model, scope: &Scope, period: &Period) -> Vec<(&'static st
             }
         }
     }
-    STAGES.into_iter().zip(counts).collect()
+    STAGES
+        .into_iter()
+        .zip([invited, joined].into_iter().chain(counts))
+        .collect()
 }

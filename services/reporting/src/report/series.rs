@@ -19,6 +19,10 @@ pub enum Metric {
     Completions,
     CertificatesIssued,
     LearningHours,
+    /// Program invitations made (issue #17, item 4).
+    Invited,
+    /// Program invitations joined.
+    Joined,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +93,8 @@ pub fn series(
                 Metric::Completions => scoped.sum(range).completions as f64,
                 Metric::CertificatesIssued => scoped.sum(range).certificates as f64,
                 Metric::LearningHours => scoped.sum(range).minutes as f64 / 60.0,
+                Metric::Invited => scoped.sum(range).invited as f64,
+                Metric::Joined => scoped.sum(range).joined as f64,
             }
         })
         .collect()

@@ -96,13 +96,34 @@ pub fn summary(model: &Model, scope: &Scope, period: &Period, slice: &Slice) -> 
     };
     let active = match model.scopes.of(scope.program) {
         Some(days) => {
-            let mut union = days.active.range(range).map(|(_, s)| s).union();
+            let mut union = days.active.range(range.clone()).map(|(_, s)| s).union();
             union &= slice.learners(model);
             union.len() as i64
         }
         None => 0,
     };
+    // Invitations whose invitee is a learner of the slice (an invitee
+    // without a learner record is in no region or organisation).
+    let inv = &model.invitations;
+    let mut reach = (0, 0);
+    for i in 0..inv.len() {
+        let learner = inv.learner[i];
+        if !scope.includes(inv.program[i])
+            || learner == crate::engine::names::NONE
+            || !slice.admits(model, learner)
+        {
+            continue;
+        }
+        if range.contains(&inv.invited[i]) {
+            reach.0 += 1;
+        }
+        if range.contains(&inv.joined[i]) {
+            reach.1 += 1;
+        }
+    }
     Figures {
+        invited: reach.0,
+        joined: reach.1,
         registered_learners: registered,
         new_learners: t.new_learners,
         active_learners: active,

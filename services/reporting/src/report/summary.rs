@@ -17,6 +17,10 @@ pub struct Figures {
     pub completion_rate: f64,
     pub certificates_issued: i64,
     pub learning_minutes: i64,
+    /// Program invitations made in the period (issue #17, item 4).
+    pub invited: i64,
+    /// Program invitations joined in the period.
+    pub joined: i64,
 }
 
 impl Figures {
@@ -42,6 +46,8 @@ pub fn figures(model: &Model, scope: &Scope, period: &Period) -> Figures {
         ),
         certificates_issued: sums.certificates,
         learning_minutes: sums.minutes,
+        invited: sums.invited,
+        joined: sums.joined,
     }
 }
 

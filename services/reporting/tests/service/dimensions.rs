@@ -97,6 +97,8 @@ fn metric_value(want: &Expected, metric: pb::Metric) -> f64 {
         // A certificate is issued with every completion.
         pb::Metric::Completions | pb::Metric::CertificatesIssued => want.completions as f64,
         pb::Metric::LearningHours => want.minutes as f64 / 60.0,
+        // This suite sends no invitations.
+        pb::Metric::Invited | pb::Metric::Joined => 0.0,
         pb::Metric::Unspecified => f64::NAN,
     }
 }
@@ -226,6 +228,9 @@ async fn every_dimension_metric_granularity_and_csv_column_matches(db: TestDb) {
                 summary.certificates_issued as f64,
                 summary.learning_hours,
                 summary.growth_rate,
+                summary.invited as f64,
+                summary.joined as f64,
+                summary.invitation_conversion,
             ],
             "summary CSV columns"
         );
@@ -252,6 +257,8 @@ async fn every_dimension_metric_granularity_and_csv_column_matches(db: TestDb) {
                     row.completions.to_string(),
                     row.completion_rate.to_string(),
                     row.learning_hours.to_string(),
+                    row.invited.to_string(),
+                    row.joined.to_string(),
                 ];
                 assert_eq!(line.as_slice(), want.as_slice(), "{d:?} CSV row");
             }

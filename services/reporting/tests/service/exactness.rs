@@ -1,7 +1,8 @@
-use academy_domain::Region;
+use academy_domain::{Period, Region};
 use academy_proto::course::course_service_client::CourseServiceClient;
 use academy_proto::course::{self as course_pb, CourseLevel, CourseModule};
 use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
+use academy_proto::learner::invitation_service_client::InvitationServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{self as learner_pb, EmploymentStatus, Gender};
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
@@ -135,6 +136,7 @@ pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
     let (courses, program) = catalog(Stack::channel(stack.course).await, model).await;
     let channel = Stack::channel(stack.learner).await;
     let mut learners = LearnerServiceClient::new(channel.clone());
+    let mut invitations = InvitationServiceClient::new(channel.clone());
     let mut enrollments = EnrollmentServiceClient::new(channel);
     let mut rng = Rng::new(20_250_701);
     let genders = [
@@ -206,6 +208,23 @@ pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
             organization,
             education: education_level.map_or("unknown".into(), |l| format!("ISCED_{l}")),
         });
+        // Every third learner is invited to the program as they register
+        // (issue #17): their first enrollment in it joins the invitation.
+        let invitation = if i % 3 == 0 {
+            Some(
+                invite(
+                    &mut invitations,
+                    &program,
+                    &created.id,
+                    "",
+                    register_day,
+                    model,
+                )
+                .await,
+            )
+        } else {
+            None
+        };
         let first = rng.below(4) as usize;
         for c in 0..rng.below(3) as usize {
             let course = &courses[(first + c) % courses.len()];
@@ -230,6 +249,12 @@ pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
                 .await
                 .unwrap()
                 .into_inner();
+            if in_program
+                && let Some(k) = invitation
+                && model.invitations[k].join_day.is_none()
+            {
+                model.invitations[k].join_day = Some(enroll_day);
+            }
             let mut fact = EnrollmentFact {
                 id: enrollment.id.clone(),
                 learner: created.id.clone(),
@@ -278,6 +303,47 @@ pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
             }
             model.enrollments.push(fact);
         }
+        // Some invitees accept without enrolling, some decline.
+        if let Some(k) = invitation
+            && model.invitations[k].join_day.is_none()
+        {
+            let id = model.invitations[k].id.clone();
+            if i % 6 == 3 {
+                let accepted_day = register_day.checked_add_days(Days::new(2)).unwrap();
+                invitations
+                    .accept_invitation(learner_pb::AcceptInvitationRequest {
+                        id,
+                        accepted_at: Some(noon(accepted_day)),
+                    })
+                    .await
+                    .unwrap();
+                model.invitations[k].join_day = Some(accepted_day);
+            } else if i % 9 == 6 {
+                invitations
+                    .decline_invitation(learner_pb::DeclineInvitationRequest {
+                        id,
+                        declined_at: None,
+                    })
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+    // People invited by email who never registered: in every learner
+    // breakdown's `unknown` row; some expire (still invited).
+    for n in 0..12u64 {
+        let invite_day = day(2021, 1, 10)
+            .checked_add_days(Days::new(n * 150))
+            .unwrap();
+        invite(
+            &mut invitations,
+            &program,
+            "",
+            &format!("outsider{n}@example.org"),
+            invite_day,
+            model,
+        )
+        .await;
     }
     provider_history(stack, &mut enrollments, model, &courses, &program).await;
     // A learner who moves counts under the new region in every period (a
@@ -611,6 +677,44 @@ async fn archived_course(stack: &Stack, model: &mut Model) -> course_pb::Course 
         .into_inner()
 }
 
+/// Invites one person (a learner by id, or an email) to `program` on
+/// `invite_day` and records it in the model; its index there.
+async fn invite(
+    client: &mut InvitationServiceClient<Channel>,
+    program: &str,
+    learner_id: &str,
+    email: &str,
+    invite_day: NaiveDate,
+    model: &mut Model,
+) -> usize {
+    let made = client
+        .invite_learners(learner_pb::InviteLearnersRequest {
+            program_id: program.into(),
+            invitees: vec![learner_pb::Invitee {
+                learner_id: learner_id.into(),
+                email: email.into(),
+                invited_at: Some(noon(invite_day)),
+                expire_time: (!email.is_empty() && email.len().is_multiple_of(2))
+                    .then(|| noon(invite_day)),
+                ..Default::default()
+            }],
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(made.created, 1, "{made:?}");
+    let invitation = made.results[0].invitation.clone().unwrap();
+    model.invitations.push(InvitationFact {
+        id: invitation.id,
+        program: program.into(),
+        learner: (!learner_id.is_empty()).then(|| learner_id.to_owned()),
+        invite_day,
+        join_day: None,
+    });
+    model.invitations.len() - 1
+}
+
 /// Merges pairs of (not erased) learners, most of them sharing a course so
 /// that enrollments fold as well as move; the survivor is sometimes the one
 /// registered later. The model follows each merge as the service answered
@@ -751,6 +855,20 @@ fn assert_summary(got: &pb::ProgramSummary, want: &Expected, what: &str) {
         (got.completion_rate - rate).abs() < 1e-9,
         "{what}: completion rate"
     );
+    assert_eq!(
+        (got.invited, got.joined),
+        (want.invited, want.joined),
+        "{what}: invited, joined"
+    );
+    let conversion = if want.invited == 0 {
+        0.0
+    } else {
+        want.joined as f64 / want.invited as f64
+    };
+    assert!(
+        (got.invitation_conversion - conversion).abs() < 1e-9,
+        "{what}: invitation conversion"
+    );
 }
 
 async fn every_figure_matches_the_source_data(db: TestDb) {
@@ -822,6 +940,47 @@ async fn every_figure_matches_the_source_data(db: TestDb) {
             && by_employment.contains_key("unknown"),
         "the period has unknowns and education levels in every breakdown"
     );
+    // Reach by the invitee's current attributes (issue #17).
+    type Key = fn(&LearnerFact, &Period) -> String;
+    let reach_keys: [(Dimension, Key, &str); 6] = [
+        (Dimension::Region, |l, _| l.region.clone(), "unknown"),
+        (Dimension::Gender, |l, _| l.gender.clone(), "unknown"),
+        (Dimension::AgeBand, |l, p| Model::age_band(l, p), "unknown"),
+        (
+            Dimension::EmploymentStatus,
+            |l, _| l.employment.clone(),
+            "unknown",
+        ),
+        (
+            Dimension::EducationLevel,
+            |l, _| l.education.clone(),
+            "unknown",
+        ),
+        (Dimension::Organization, |l, _| l.organization.clone(), ""),
+    ];
+    for program_id in [None, Some(program.as_str())] {
+        for (dimension, key, unknown) in reach_keys {
+            let want = model.reach_by_learner(program_id, &parsed, |l| key(l, &parsed), unknown);
+            assert!(want.values().any(|r| r.0 > 0), "the period has invitations");
+            let got = reports
+                .get_breakdown(pb::GetBreakdownRequest {
+                    program_id: program_id.unwrap_or_default().into(),
+                    period: Some(period.clone()),
+                    dimension: dimension as i32,
+                    limit: 0,
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            let got: BTreeMap<String, (i64, i64)> = got
+                .rows
+                .iter()
+                .filter(|r| (r.invited, r.joined) != (0, 0))
+                .map(|r| (r.key.clone(), (r.invited, r.joined)))
+                .collect();
+            assert_eq!(got, want, "{dimension:?} reach program={program_id:?}");
+        }
+    }
     for (dimension, want) in [
         (Dimension::Region, by_region),
         (Dimension::Gender, by_gender),
@@ -995,7 +1154,15 @@ async fn series_funnel_export_and_rebuild_match_too(db: TestDb) {
         let names: Vec<&str> = got.stages.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(
             names,
-            ["registered", "enrolled", "active", "completed", "certified"]
+            [
+                "invited",
+                "joined",
+                "registered",
+                "enrolled",
+                "active",
+                "completed",
+                "certified"
+            ]
         );
         let counts: Vec<i64> = got.stages.iter().map(|s| s.count).collect();
         assert_eq!(
@@ -1035,7 +1202,10 @@ async fn series_funnel_export_and_rebuild_match_too(db: TestDb) {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("key,label,new_learners,enrollments,completions,completion_rate,learning_hours")
+        Some(
+            "key,label,new_learners,enrollments,completions,completion_rate,learning_hours,\
+             invited,joined"
+        )
     );
     let exported: Vec<Vec<String>> = lines
         .map(|l| l.split(',').map(str::to_owned).collect())

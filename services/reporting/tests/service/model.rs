@@ -58,12 +58,24 @@ pub struct ActivityFact {
     pub minutes: i64,
 }
 
+/// A program invitation (issue #17, item 4).
+#[derive(Debug, Clone)]
+pub struct InvitationFact {
+    pub id: String,
+    pub program: String,
+    /// None while the invitee is not a learner.
+    pub learner: Option<String>,
+    pub invite_day: NaiveDate,
+    pub join_day: Option<NaiveDate>,
+}
+
 #[derive(Debug, Default)]
 pub struct Model {
     pub learners: Vec<LearnerFact>,
     pub enrollments: Vec<EnrollmentFact>,
     pub activity: Vec<ActivityFact>,
     pub course_skills: BTreeMap<String, Vec<String>>,
+    pub invitations: Vec<InvitationFact>,
 }
 
 /// The headline figures the service must report.
@@ -76,6 +88,10 @@ pub struct Expected {
     pub completions: i64,
     pub completed_of_created: i64,
     pub minutes: i64,
+    /// Invitations made in the period.
+    pub invited: i64,
+    /// Invitations joined in the period.
+    pub joined: i64,
 }
 
 /// One breakdown row's figures.
@@ -141,6 +157,73 @@ impl Model {
         for a in self.activity.iter_mut().filter(|a| a.learner == duplicate) {
             a.learner = survivor.to_owned();
         }
+        // Invitations: where both were invited to a program, the JOINED one
+        // stays (else the earlier invitation, then the smaller id); the
+        // duplicate's others become the survivor's.
+        let of = |i: &InvitationFact, who: &str| i.learner.as_deref() == Some(who);
+        let rank = |i: &InvitationFact| (i.join_day.is_none(), i.invite_day, i.id.clone());
+        let mut dropped = Vec::new();
+        for theirs in self.invitations.iter().filter(|i| of(i, duplicate)) {
+            if let Some(ours) = self
+                .invitations
+                .iter()
+                .find(|i| of(i, survivor) && i.program == theirs.program)
+            {
+                let loser = if rank(theirs) < rank(ours) {
+                    ours
+                } else {
+                    theirs
+                };
+                dropped.push(loser.id.clone());
+            }
+        }
+        self.invitations.retain(|i| !dropped.contains(&i.id));
+        for i in self.invitations.iter_mut().filter(|i| of(i, duplicate)) {
+            i.learner = Some(survivor.to_owned());
+        }
+    }
+
+    /// (invited, joined) in the period and scope.
+    pub fn reach(&self, program: Option<&str>, p: &Period) -> (i64, i64) {
+        let scoped = || {
+            self.invitations
+                .iter()
+                .filter(move |i| program.is_none_or(|pr| i.program == pr))
+        };
+        (
+            scoped().filter(|i| p.contains(i.invite_day)).count() as i64,
+            scoped()
+                .filter(|i| i.join_day.is_some_and(|d| p.contains(d)))
+                .count() as i64,
+        )
+    }
+
+    /// (invited, joined) in the period by the invitee's current `key`; an
+    /// invitee who is no learner is under `unknown` (and organisation "").
+    pub fn reach_by_learner(
+        &self,
+        program: Option<&str>,
+        p: &Period,
+        key: impl Fn(&LearnerFact) -> String,
+        unknown: &str,
+    ) -> BTreeMap<String, (i64, i64)> {
+        let mut rows: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        for i in self
+            .invitations
+            .iter()
+            .filter(|i| program.is_none_or(|pr| i.program == pr))
+        {
+            let k = i
+                .learner
+                .as_deref()
+                .and_then(|l| self.learners.iter().find(|x| x.id == l))
+                .map_or_else(|| unknown.to_owned(), &key);
+            let row = rows.entry(k).or_default();
+            row.0 += i64::from(p.contains(i.invite_day));
+            row.1 += i64::from(i.join_day.is_some_and(|d| p.contains(d)));
+        }
+        rows.retain(|_, r| *r != (0, 0));
+        rows
     }
 
     fn in_scope<'a>(
@@ -200,6 +283,8 @@ impl Model {
                 .filter(|e| e.complete_day.is_some_and(|d| d <= p.end))
                 .count() as i64,
             minutes: activity.iter().map(|a| a.minutes).sum(),
+            invited: self.reach(program, p).0,
+            joined: self.reach(program, p).1,
         }
     }
 
@@ -346,7 +431,17 @@ impl Model {
             .collect::<HashSet<_>>()
             .len() as i64;
         let completed = learners_where(&|e| e.complete_day.is_some_and(|d| d <= p.end));
+        let invited: Vec<&InvitationFact> = self
+            .invitations
+            .iter()
+            .filter(|i| program.is_none_or(|pr| i.program == pr) && p.contains(i.invite_day))
+            .collect();
         vec![
+            invited.len() as i64,
+            invited
+                .iter()
+                .filter(|i| i.join_day.is_some_and(|d| d <= p.end))
+                .count() as i64,
             cohort.len() as i64,
             learners_where(&|e| e.enroll_day <= p.end),
             active,

@@ -88,7 +88,7 @@ async fn a_snapshot_freezes_the_live_figures_and_restates(db: TestDb) {
         content.series.iter().all(|s| s.points.len() == 6),
         "monthly"
     );
-    assert_eq!(content.funnel.as_ref().unwrap().stages.len(), 5);
+    assert_eq!(content.funnel.as_ref().unwrap().stages.len(), 7);
     let status = reports
         .get_feed_status(pb::GetFeedStatusRequest {})
         .await

@@ -127,7 +127,15 @@ fn figures(model: &Model, p: &Period) -> BTreeMap<Place, f64> {
         }
     }
     let stages = model.funnel(None, p);
-    let names = ["registered", "enrolled", "active", "completed", "certified"];
+    let names = [
+        "invited",
+        "joined",
+        "registered",
+        "enrolled",
+        "active",
+        "completed",
+        "certified",
+    ];
     for (i, (name, count)) in names.iter().zip(&stages).enumerate() {
         put(&mut out, "funnel", 0, 0, name, "count", *count as f64);
         let conversion = if i == 0 {

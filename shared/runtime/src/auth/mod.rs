@@ -42,9 +42,13 @@ pub mod scope {
     pub const REPORTS_EXACT: &str = "reports.exact";
     /// VerifyCertificate alone: a certificate's learner name and course title.
     pub const CERTIFICATES_VERIFY: &str = "certificates.verify";
+    /// Reading program invitations (issue #17, item 4).
+    pub const INVITATIONS_READ: &str = "invitations.read";
+    /// Inviting to programs and recording the answers.
+    pub const INVITATIONS_WRITE: &str = "invitations.write";
 
     /// All of them: what a development token for a person at a laptop gets.
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 13] = [
         CATALOG_READ,
         CATALOG_WRITE,
         LEARNERS_READ,
@@ -56,5 +60,7 @@ pub mod scope {
         REPORTS_PUBLISH,
         REPORTS_EXACT,
         CERTIFICATES_VERIFY,
+        INVITATIONS_READ,
+        INVITATIONS_WRITE,
     ];
 }

@@ -260,7 +260,11 @@ pub fn subject_of(payload: &Payload) -> Option<&str> {
         // Provider progress (issue #17).
         Payload::ProgressReported(e) => Some(&e.learner_id),
         Payload::CompletionRedated(e) => Some(&e.learner_id),
-        Payload::SkillCreated(_)
+        Payload::InvitationCreated(e) if !e.learner_id.is_empty() => Some(&e.learner_id),
+        Payload::InvitationJoined(e) => Some(&e.learner_id),
+        Payload::InvitationCreated(_)
+        | Payload::InvitationDeclined(_)
+        | Payload::SkillCreated(_)
         | Payload::CourseCreated(_)
         | Payload::CourseUpdated(_)
         | Payload::CoursePublished(_)
@@ -288,6 +292,8 @@ fn resource_of(payload: &Payload) -> &str {
         Payload::CourseArchived(e) => course(&e.course),
         Payload::ProgramCreated(e) => &e.program_id,
         Payload::CourseAddedToProgram(e) => &e.program_id,
+        Payload::InvitationCreated(e) => &e.invitation_id,
+        Payload::InvitationDeclined(e) => &e.invitation_id,
         _ => "",
     }
 }
@@ -325,6 +331,9 @@ pub fn event_type(payload: &Payload) -> &'static str {
         // Provider progress (issue #17).
         Payload::ProgressReported(_) => "progress.reported",
         Payload::CompletionRedated(_) => "completion.redated",
+        Payload::InvitationCreated(_) => "invitation.created",
+        Payload::InvitationJoined(_) => "invitation.joined",
+        Payload::InvitationDeclined(_) => "invitation.declined",
     }
 }
 

@@ -1,0 +1,665 @@
+//! InvitationService (issue #17, item 4): program invitations and their
+//! states. Who an invitee is: a learner (by id or external id) or, not yet
+//! registered, an email; one person has at most one invitation per program
+//! (any of their keys matching makes a second one a duplicate). An
+//! invitation joins when its learner first enrolls in the program
+//! ([`join_on_enroll`], called by Enroll and BulkEnroll) or accepts.
+
+use academy_domain::{DomainError, Email, FieldViolation, PageRequest, Violations, id, text};
+use academy_proto::events::{
+    InvitationCreated, InvitationDeclined, InvitationJoined, event::Payload,
+};
+use academy_proto::learner as pb;
+use academy_runtime::db::{begin_write, db_error, is_unique_violation};
+use academy_runtime::idempotency::{self, Key, WriteError};
+use academy_runtime::time::timestamp;
+use academy_runtime::trace::TraceContext;
+use chrono::{DateTime, Utc};
+use sea_orm::ConnectionTrait;
+
+use super::Registry;
+use crate::convert::business_time;
+use crate::domain::{InvitationState, LearnerState};
+use crate::entity::{invitation, learner};
+use crate::store::invitations::{self, InvitationFilter, PersonKeys};
+use crate::store::learners;
+
+const INVITE: &str = "InviteLearners";
+
+/// Most invitees one InviteLearners call may carry.
+pub const MAX_INVITEES: usize = 1000;
+
+/// One validated row: the invitee's keys as given, and its times.
+#[derive(Debug, Clone)]
+struct Row {
+    learner_id: Option<String>,
+    external_id: Option<String>,
+    email: Option<String>,
+    invite_time: DateTime<Utc>,
+    expire_time: Option<DateTime<Utc>>,
+}
+
+fn parse_row(index: usize, invitee: &pb::Invitee, now: DateTime<Utc>) -> Result<Row, DomainError> {
+    let field = |name: &str| format!("invitees[{index}].{name}");
+    let mut v = Violations::new();
+    let learner_id = v
+        .check(id::parse_optional_id(
+            &field("learner_id"),
+            &invitee.learner_id,
+        ))
+        .flatten();
+    let external_id = if invitee.external_id.trim().is_empty() {
+        None
+    } else {
+        v.check(text::required(
+            &field("external_id"),
+            &invitee.external_id,
+            200,
+        ))
+    };
+    let email = if invitee.email.trim().is_empty() {
+        None
+    } else {
+        v.check(Email::parse(&field("email"), &invitee.email))
+            .map(|e| e.as_str().to_owned())
+    };
+    let invite_time = v.check(business_time(
+        &field("invited_at"),
+        invitee.invited_at.as_ref(),
+        now,
+    ));
+    let expire_time = match &invitee.expire_time {
+        None => None,
+        Some(ts) => v.check(
+            academy_runtime::time::parse_timestamp(&field("expire_time"), Some(ts)).and_then(|t| {
+                t.ok_or_else(|| {
+                    FieldViolation::new(field("expire_time"), "is not a valid timestamp")
+                })
+            }),
+        ),
+    };
+    if let (Some(invited), Some(expiry)) = (invite_time, expire_time)
+        && expiry < invited
+    {
+        v.push(FieldViolation::new(
+            field("expire_time"),
+            "must not be before invited_at",
+        ));
+    }
+    if learner_id.is_none()
+        && external_id.is_none()
+        && email.is_none()
+        && invitee.learner_id.trim().is_empty()
+        && invitee.external_id.trim().is_empty()
+        && invitee.email.trim().is_empty()
+    {
+        v.push(FieldViolation::new(
+            format!("invitees[{index}]"),
+            "set at least one of learner_id, external_id or email",
+        ));
+    }
+    v.finish()?;
+    let invite_time = invite_time.ok_or_else(|| DomainError::internal("validated time missing"))?;
+    Ok(Row {
+        learner_id,
+        external_id,
+        email,
+        invite_time,
+        expire_time,
+    })
+}
+
+/// The learner a row names, if any: NOT_FOUND for a learner id or an
+/// external id (without an email to invite instead) that names no one;
+/// FAILED_PRECONDITION for an ERASED or MERGED learner.
+async fn invitee_learner<C: ConnectionTrait>(
+    db: &C,
+    row: &Row,
+) -> Result<Option<learner::Model>, WriteError> {
+    let mut id = row.learner_id.clone();
+    if id.is_none()
+        && let Some(external_id) = &row.external_id
+    {
+        id = learners::id_by_external_id(db, external_id).await?;
+        if id.is_none() && row.email.is_none() {
+            return Err(DomainError::not_found("learner", "with this external_id").into());
+        }
+    }
+    if id.is_none()
+        && let Some(email) = &row.email
+    {
+        id = learners::id_by_email(db, email).await?;
+    }
+    let Some(id) = id else { return Ok(None) };
+    let found = learners::get(db, &id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("learner", &id))?;
+    LearnerState::from_stored(&found.state)?.ensure_active()?;
+    Ok(Some(found))
+}
+
+/// Every key a person is known by: the row's and, for a learner, theirs.
+fn person_keys(row: &Row, learner: Option<&learner::Model>) -> PersonKeys {
+    let mut keys = PersonKeys {
+        learner_id: learner.map(|l| l.id.clone()),
+        emails: row.email.iter().cloned().collect(),
+        external_ids: row.external_id.iter().cloned().collect(),
+    };
+    if let Some(l) = learner {
+        keys.emails.extend(l.email.iter().cloned());
+        keys.external_ids.extend(l.external_id.iter().cloned());
+    }
+    keys
+}
+
+pub async fn invite(
+    registry: &Registry,
+    req: pb::InviteLearnersRequest,
+    trace: TraceContext,
+) -> Result<pb::InviteLearnersResponse, DomainError> {
+    let mut v = Violations::new();
+    let program_id = v.check(id::parse_id("program_id", &req.program_id));
+    let request_id = v.check(idempotency::parse_request_id(&req.request_id));
+    if req.invitees.is_empty() {
+        v.push(FieldViolation::new(
+            "invitees",
+            "at least one invitee is required",
+        ));
+    } else if req.invitees.len() > MAX_INVITEES {
+        v.push(FieldViolation::new(
+            "invitees",
+            format!("at most {MAX_INVITEES} invitees per call; send the rest in another call"),
+        ));
+    }
+    v.finish()?;
+    let (Some(program_id), Some(request_id)) = (program_id, request_id) else {
+        return Err(DomainError::internal("validated fields missing"));
+    };
+    // A request id used before for another request is refused before anything.
+    let key = Key::new(INVITE, request_id.as_deref(), &req);
+    idempotency::replayed(&registry.db, key.as_ref()).await?;
+    registry.courses.ensure_program(&program_id, &trace).await?;
+    let now = Utc::now();
+    let mut answer = pb::InviteLearnersResponse::default();
+    let mut remembered = false;
+    for (index, invitee) in req.invitees.iter().enumerate() {
+        let result = match parse_row(index, invitee, now) {
+            Err(err) => Err(err),
+            Ok(row) => {
+                let remember = if remembered { None } else { key.as_ref() };
+                invite_one(registry, &program_id, &row, remember).await
+            }
+        };
+        let index = index as i64;
+        answer.results.push(match result {
+            Ok((created, invitation)) => {
+                // The key is stored with the first invitation it created
+                // (a call that creates none leaves nothing to remember).
+                remembered |= created;
+                if created {
+                    answer.created += 1;
+                } else {
+                    answer.duplicates += 1;
+                }
+                pb::InviteResult {
+                    index,
+                    outcome: if created {
+                        pb::InviteOutcome::Created
+                    } else {
+                        pb::InviteOutcome::Duplicate
+                    } as i32,
+                    invitation: Some(to_proto(invitation, now)?),
+                    ..Default::default()
+                }
+            }
+            Err(DomainError::Unavailable { what }) => {
+                return Err(DomainError::Unavailable { what });
+            }
+            Err(err) => {
+                answer.rejected += 1;
+                rejected(index, err)
+            }
+        });
+    }
+    Ok(answer)
+}
+
+/// A rejected row's result: reason, first field and gRPC code.
+fn rejected(index: i64, err: DomainError) -> pb::InviteResult {
+    let code = code_of(&err);
+    let (field, reason) = match err {
+        DomainError::InvalidArgument { violations } => (
+            violations
+                .first()
+                .map(|v| v.field.clone())
+                .unwrap_or_default(),
+            violations
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        other => (String::new(), other.to_string()),
+    };
+    pb::InviteResult {
+        index,
+        outcome: pb::InviteOutcome::Rejected as i32,
+        reason,
+        field,
+        code: code.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// The gRPC code a row's error would be on its own, as its canonical name.
+fn code_of(err: &DomainError) -> &'static str {
+    match err {
+        DomainError::InvalidArgument { .. } => "INVALID_ARGUMENT",
+        DomainError::NotFound { .. } => "NOT_FOUND",
+        DomainError::AlreadyExists { .. } => "ALREADY_EXISTS",
+        DomainError::FailedPrecondition { .. } => "FAILED_PRECONDITION",
+        DomainError::PermissionDenied { .. } => "PERMISSION_DENIED",
+        DomainError::Aborted { .. } => "ABORTED",
+        DomainError::Unavailable { .. } => "UNAVAILABLE",
+        DomainError::DeadlineExceeded { .. } => "DEADLINE_EXCEEDED",
+        DomainError::ResourceExhausted { .. } => "RESOURCE_EXHAUSTED",
+        _ => "INTERNAL",
+    }
+}
+
+/// Invites one person: (true, new invitation) or (false, theirs already
+/// there). A unique-key race with a concurrent invite is retried once (the
+/// winner's invitation is then found).
+async fn invite_one(
+    registry: &Registry,
+    program_id: &str,
+    row: &Row,
+    key: Option<&Key>,
+) -> Result<(bool, invitation::Model), DomainError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match write_one(registry, program_id, row, key).await {
+            Ok(done) => return Ok(done),
+            Err(WriteError::Db(err)) if is_unique_violation(&err) && attempt < 2 => continue,
+            Err(WriteError::Db(err)) => return Err(db_error(err)),
+            Err(WriteError::Domain(err)) => return Err(err),
+        }
+    }
+}
+
+async fn write_one(
+    registry: &Registry,
+    program_id: &str,
+    row: &Row,
+    key: Option<&Key>,
+) -> Result<(bool, invitation::Model), WriteError> {
+    let txn = begin_write(&registry.db).await?;
+    let learner = invitee_learner(&txn, row).await?;
+    let keys = person_keys(row, learner.as_ref());
+    if let Some(existing) = invitations::of_person(&txn, program_id, &keys)
+        .await?
+        .into_iter()
+        .next()
+    {
+        return Ok((false, existing));
+    }
+    let now = Utc::now();
+    let id = id::new_id();
+    let mut new = invitations::new_row(
+        &id,
+        program_id,
+        (
+            learner.as_ref().map(|l| l.id.clone()),
+            row.email.clone(),
+            row.external_id.clone(),
+        ),
+        row.invite_time,
+        row.expire_time,
+        now,
+    );
+    invitations::insert(&txn, new.clone()).await?;
+    let mut events = vec![(
+        row.invite_time,
+        Payload::InvitationCreated(InvitationCreated {
+            invitation_id: id.clone(),
+            program_id: program_id.to_owned(),
+            learner_id: new.learner_id.clone().unwrap_or_default(),
+        }),
+    )];
+    // Already a member of the program: joined at once, as of the invitation.
+    if let Some(l) = &learner
+        && crate::store::enrollments::in_program(&txn, &l.id, program_id).await?
+    {
+        invitations::join(&txn, &id, &l.id, row.invite_time, now).await?;
+        new.state = InvitationState::Joined.as_str().to_owned();
+        new.join_time = Some(row.invite_time);
+        events.push((row.invite_time, joined_event(&new, &l.id)));
+    }
+    if let Some(key) = key {
+        idempotency::remember(&txn, INVITE, key, program_id).await?;
+    }
+    registry.outbox.append_many(&txn, events).await?;
+    // As stored (PostgreSQL keeps microseconds), so a later read answers
+    // the same invitation.
+    let stored = invitations::get(&txn, &id)
+        .await?
+        .ok_or_else(|| DomainError::internal("an invitation just written is missing"))?;
+    txn.commit().await?;
+    registry.outbox.committed();
+    Ok((true, stored))
+}
+
+fn joined_event(i: &invitation::Model, learner_id: &str) -> Payload {
+    Payload::InvitationJoined(InvitationJoined {
+        invitation_id: i.id.clone(),
+        program_id: i.program_id.clone(),
+        learner_id: learner_id.to_owned(),
+    })
+}
+
+/// Joins the INVITED, unexpired invitations of an enrolling learner to
+/// `program_id` (as of `at`, the enrollment's business time) and returns
+/// their events, for the enrollment's transaction to append.
+pub async fn join_on_enroll<C: ConnectionTrait>(
+    txn: &C,
+    learner_id: &str,
+    program_id: &str,
+    at: DateTime<Utc>,
+) -> Result<Vec<(DateTime<Utc>, Payload)>, sea_orm::DbErr> {
+    let Some(l) = learners::get(txn, learner_id).await? else {
+        return Ok(Vec::new());
+    };
+    let keys = PersonKeys {
+        learner_id: Some(l.id.clone()),
+        emails: l.email.iter().cloned().collect(),
+        external_ids: l.external_id.iter().cloned().collect(),
+    };
+    let now = Utc::now();
+    let mut events = Vec::new();
+    for i in invitations::of_person(txn, program_id, &keys).await? {
+        let open = InvitationState::read(&i.state, i.expire_time, at)
+            .is_ok_and(|s| s == InvitationState::Invited);
+        if open && at >= i.invite_time {
+            invitations::join(txn, &i.id, learner_id, at, now).await?;
+            events.push((at, joined_event(&i, learner_id)));
+        }
+    }
+    Ok(events)
+}
+
+pub async fn get(
+    registry: &Registry,
+    req: pb::GetInvitationRequest,
+) -> Result<pb::Invitation, DomainError> {
+    let id = id::parse_id("id", &req.id)?;
+    load(registry, &id).await
+}
+
+async fn load(registry: &Registry, id: &str) -> Result<pb::Invitation, DomainError> {
+    let row = invitations::get(&registry.db, id)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| DomainError::not_found("invitation", id))?;
+    to_proto(row, Utc::now())
+}
+
+pub async fn list(
+    registry: &Registry,
+    req: pb::ListInvitationsRequest,
+) -> Result<pb::ListInvitationsResponse, DomainError> {
+    let mut v = Violations::new();
+    let program_id = v
+        .check(id::parse_optional_id("program_id", &req.program_id))
+        .flatten();
+    let state = v.check(state_filter(req.state)).flatten();
+    v.finish()?;
+    let filter = InvitationFilter { program_id, state };
+    let page = PageRequest::parse(req.page_size, &req.page_token, &filter.describe())?;
+    let now = Utc::now();
+    let rows = invitations::list(&registry.db, &filter, &page, now)
+        .await
+        .map_err(db_error)?;
+    let (rows, next_page_token) = page.finish(rows, |i| i.id.clone());
+    Ok(pb::ListInvitationsResponse {
+        invitations: rows
+            .into_iter()
+            .map(|r| to_proto(r, now))
+            .collect::<Result<_, _>>()?,
+        next_page_token,
+    })
+}
+
+fn state_filter(raw: i32) -> Result<Option<InvitationState>, FieldViolation> {
+    use pb::InvitationState as S;
+    match S::try_from(raw) {
+        Ok(S::Unspecified) => Ok(None),
+        Ok(S::Invited) => Ok(Some(InvitationState::Invited)),
+        Ok(S::Joined) => Ok(Some(InvitationState::Joined)),
+        Ok(S::Declined) => Ok(Some(InvitationState::Declined)),
+        Ok(S::Expired) => Ok(Some(InvitationState::Expired)),
+        Err(_) => Err(FieldViolation::new(
+            "state",
+            "is not a known invitation state",
+        )),
+    }
+}
+
+/// Which transition a call asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Accept,
+    Decline,
+}
+
+pub async fn accept(
+    registry: &Registry,
+    req: pb::AcceptInvitationRequest,
+) -> Result<pb::Invitation, DomainError> {
+    answer(
+        registry,
+        &req.id,
+        req.accepted_at.as_ref(),
+        "accepted_at",
+        Answer::Accept,
+    )
+    .await
+}
+
+pub async fn decline(
+    registry: &Registry,
+    req: pb::DeclineInvitationRequest,
+) -> Result<pb::Invitation, DomainError> {
+    answer(
+        registry,
+        &req.id,
+        req.declined_at.as_ref(),
+        "declined_at",
+        Answer::Decline,
+    )
+    .await
+}
+
+/// AcceptInvitation / DeclineInvitation: INVITED → JOINED or DECLINED at
+/// the business time given (the state is judged as of that time, so a
+/// backfilled acceptance before the expiry still joins). Repeating the same
+/// answer returns the invitation unchanged.
+async fn answer(
+    registry: &Registry,
+    raw_id: &str,
+    at: Option<&prost_types::Timestamp>,
+    at_field: &str,
+    wanted: Answer,
+) -> Result<pb::Invitation, DomainError> {
+    let now = Utc::now();
+    let mut v = Violations::new();
+    let id = v.check(id::parse_id("id", raw_id));
+    let at = v.check(business_time(at_field, at, now));
+    v.finish()?;
+    let (Some(id), Some(at)) = (id, at) else {
+        return Err(DomainError::internal("validated fields missing"));
+    };
+    let result: Result<(), WriteError> = async {
+        let txn = begin_write(&registry.db).await?;
+        let row = invitations::get_for_update(&txn, &id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("invitation", &id))?;
+        let state = InvitationState::read(&row.state, row.expire_time, at)?;
+        match (state, wanted) {
+            (InvitationState::Joined, Answer::Accept)
+            | (InvitationState::Declined, Answer::Decline) => return Ok(()),
+            (InvitationState::Invited, _) => {}
+            (other, _) => return Err(other.refusal().into()),
+        }
+        if at < row.invite_time {
+            return Err(
+                DomainError::invalid(at_field, "must not be before the invitation's invite_time")
+                    .into(),
+            );
+        }
+        let event = match wanted {
+            Answer::Accept => {
+                let Some(learner_id) = invitee_now(&txn, &row).await? else {
+                    return Err(DomainError::precondition(
+                        "INVITEE_NOT_REGISTERED",
+                        "the invitee is not a learner yet: register them (or let them enroll) first",
+                    )
+                    .into());
+                };
+                invitations::join(&txn, &id, &learner_id, at, now).await?;
+                joined_event(&row, &learner_id)
+            }
+            Answer::Decline => {
+                invitations::decline(&txn, &id, at, now).await?;
+                Payload::InvitationDeclined(InvitationDeclined {
+                    invitation_id: id.clone(),
+                    program_id: row.program_id.clone(),
+                })
+            }
+        };
+        registry.outbox.append(&txn, at, event).await?;
+        txn.commit().await?;
+        registry.outbox.committed();
+        Ok(())
+    }
+    .await;
+    result?;
+    load(registry, &id).await
+}
+
+/// The learner an invitation is for now: its learner, or the ACTIVE
+/// learner who registered since with its external id or email.
+async fn invitee_now<C: ConnectionTrait>(
+    txn: &C,
+    i: &invitation::Model,
+) -> Result<Option<String>, WriteError> {
+    if let Some(id) = &i.learner_id {
+        return Ok(Some(id.clone()));
+    }
+    let mut found = None;
+    if let Some(external_id) = &i.external_id {
+        found = learners::id_by_external_id(txn, external_id).await?;
+    }
+    if found.is_none()
+        && let Some(email) = &i.email
+    {
+        found = learners::id_by_email(txn, email).await?;
+    }
+    let Some(id) = found else { return Ok(None) };
+    let l = learners::get(txn, &id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("learner", &id))?;
+    LearnerState::from_stored(&l.state)?.ensure_active()?;
+    Ok(Some(id))
+}
+
+pub fn to_proto(i: invitation::Model, now: DateTime<Utc>) -> Result<pb::Invitation, DomainError> {
+    let state = match InvitationState::read(&i.state, i.expire_time, now)? {
+        InvitationState::Invited => pb::InvitationState::Invited,
+        InvitationState::Joined => pb::InvitationState::Joined,
+        InvitationState::Declined => pb::InvitationState::Declined,
+        InvitationState::Expired => pb::InvitationState::Expired,
+    };
+    Ok(pb::Invitation {
+        id: i.id,
+        program_id: i.program_id,
+        learner_id: i.learner_id.unwrap_or_default(),
+        email: i.email.unwrap_or_default(),
+        external_id: i.external_id.unwrap_or_default(),
+        state: state as i32,
+        invite_time: Some(timestamp(i.invite_time)),
+        expire_time: i.expire_time.map(timestamp),
+        join_time: i.join_time.map(timestamp),
+        decline_time: i.decline_time.map(timestamp),
+        create_time: Some(timestamp(i.create_time)),
+        update_time: Some(timestamp(i.update_time)),
+    })
+}
+
+/// Erasure: the email and external id of these learners' invitations go
+/// (called before the learner rows lose their keys, which find unlinked
+/// invitations).
+pub async fn erase_invitee<C: ConnectionTrait>(
+    txn: &C,
+    learner_ids: &[String],
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    for id in learner_ids {
+        let Some(l) = learners::get(txn, id).await? else {
+            continue;
+        };
+        let keys = PersonKeys {
+            learner_id: Some(l.id.clone()),
+            emails: l.email.iter().cloned().collect(),
+            external_ids: l.external_id.iter().cloned().collect(),
+        };
+        let ids: Vec<String> = invitations::of_learner(txn, &keys)
+            .await?
+            .into_iter()
+            .map(|i| i.id)
+            .collect();
+        invitations::erase_keys(txn, &ids, now).await?;
+    }
+    Ok(())
+}
+
+/// MergeLearners: the duplicate's invitations become the survivor's. Where
+/// both were invited to the same program one invitation stays (the JOINED
+/// one if either is, else the earlier invitation); the ids of those dropped
+/// are returned for the `learner.merged` event.
+pub async fn merge<C: ConnectionTrait>(
+    txn: &C,
+    survivor: &learner::Model,
+    duplicate: &learner::Model,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, sea_orm::DbErr> {
+    let keys_of = |l: &learner::Model| PersonKeys {
+        learner_id: Some(l.id.clone()),
+        emails: l.email.iter().cloned().collect(),
+        external_ids: l.external_id.iter().cloned().collect(),
+    };
+    let survivor_keys = keys_of(survivor);
+    let mut folded = Vec::new();
+    for theirs in invitations::of_learner(txn, &keys_of(duplicate)).await? {
+        let ours = invitations::of_person(txn, &theirs.program_id, &survivor_keys)
+            .await?
+            .into_iter()
+            .find(|i| i.id != theirs.id);
+        match ours {
+            None => invitations::move_to(txn, &theirs.id, &survivor.id, now).await?,
+            Some(ours) => {
+                let rank =
+                    |i: &invitation::Model| (i.state != "JOINED", i.invite_time, i.id.clone());
+                let (kept, dropped) = if rank(&theirs) < rank(&ours) {
+                    (theirs, ours)
+                } else {
+                    (ours, theirs)
+                };
+                invitations::delete(txn, &dropped.id).await?;
+                invitations::move_to(txn, &kept.id, &survivor.id, now).await?;
+                folded.push(dropped.id);
+            }
+        }
+    }
+    Ok(folded)
+}

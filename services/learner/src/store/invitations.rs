@@ -1,0 +1,261 @@
+//! SQL of the `invitations` table.
+
+use academy_domain::PageRequest;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::domain::InvitationState;
+use crate::entity::invitation;
+
+/// The keys one person is known by; any of them matching an invitation of
+/// the program makes it that person's.
+#[derive(Debug, Clone, Default)]
+pub struct PersonKeys {
+    pub learner_id: Option<String>,
+    pub emails: Vec<String>,
+    pub external_ids: Vec<String>,
+}
+
+impl PersonKeys {
+    fn condition(&self) -> Option<Condition> {
+        let mut any = Condition::any();
+        let mut empty = true;
+        if let Some(l) = &self.learner_id {
+            any = any.add(invitation::Column::LearnerId.eq(l.as_str()));
+            empty = false;
+        }
+        if !self.emails.is_empty() {
+            any = any.add(invitation::Column::Email.is_in(self.emails.iter().map(String::as_str)));
+            empty = false;
+        }
+        if !self.external_ids.is_empty() {
+            any = any.add(
+                invitation::Column::ExternalId.is_in(self.external_ids.iter().map(String::as_str)),
+            );
+            empty = false;
+        }
+        (!empty).then_some(any)
+    }
+}
+
+/// The program's invitations of this person, oldest first.
+pub async fn of_person<C: ConnectionTrait>(
+    db: &C,
+    program_id: &str,
+    keys: &PersonKeys,
+) -> Result<Vec<invitation::Model>, DbErr> {
+    let Some(condition) = keys.condition() else {
+        return Ok(Vec::new());
+    };
+    invitation::Entity::find()
+        .filter(invitation::Column::ProgramId.eq(program_id))
+        .filter(condition)
+        .order_by_asc(invitation::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Every invitation of a learner (by id or, not yet linked, by its keys).
+pub async fn of_learner<C: ConnectionTrait>(
+    db: &C,
+    keys: &PersonKeys,
+) -> Result<Vec<invitation::Model>, DbErr> {
+    let Some(condition) = keys.condition() else {
+        return Ok(Vec::new());
+    };
+    invitation::Entity::find()
+        .filter(condition)
+        .order_by_asc(invitation::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn insert<C: ConnectionTrait>(db: &C, row: invitation::Model) -> Result<(), DbErr> {
+    let active: invitation::ActiveModel = row.into();
+    invitation::Entity::insert(active)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<invitation::Model>, DbErr> {
+    invitation::Entity::find_by_id(id.to_owned()).one(db).await
+}
+
+/// The invitation, locked for the rest of the transaction (PostgreSQL).
+pub async fn get_for_update<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+) -> Result<Option<invitation::Model>, DbErr> {
+    let mut query = invitation::Entity::find_by_id(id.to_owned());
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    query.one(db).await
+}
+
+/// Marks an invitation JOINED by `learner_id` at `at`.
+pub async fn join<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    learner_id: &str,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::State,
+            Expr::value(InvitationState::Joined.as_str()),
+        )
+        .col_expr(invitation::Column::LearnerId, Expr::value(learner_id))
+        .col_expr(invitation::Column::JoinTime, Expr::value(at))
+        .col_expr(invitation::Column::UpdateTime, Expr::value(now))
+        .filter(invitation::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Marks an invitation DECLINED at `at`.
+pub async fn decline<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::State,
+            Expr::value(InvitationState::Declined.as_str()),
+        )
+        .col_expr(invitation::Column::DeclineTime, Expr::value(at))
+        .col_expr(invitation::Column::UpdateTime, Expr::value(now))
+        .filter(invitation::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Hands an invitation to another learner (a merge).
+pub async fn move_to<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    learner_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    invitation::Entity::update_many()
+        .col_expr(invitation::Column::LearnerId, Expr::value(learner_id))
+        .col_expr(invitation::Column::UpdateTime, Expr::value(now))
+        .filter(invitation::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete<C: ConnectionTrait>(db: &C, id: &str) -> Result<(), DbErr> {
+    invitation::Entity::delete_by_id(id.to_owned())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Erasure: the invitee's email and external id go from these invitations
+/// (the learner id, an anonymous key, stays so reports keep their counts).
+pub async fn erase_keys<C: ConnectionTrait>(
+    db: &C,
+    ids: &[String],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::Email,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            invitation::Column::ExternalId,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(invitation::Column::UpdateTime, Expr::value(now))
+        .filter(invitation::Column::Id.is_in(ids.iter().map(String::as_str)))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InvitationFilter {
+    pub program_id: Option<String>,
+    pub state: Option<InvitationState>,
+}
+
+impl InvitationFilter {
+    pub fn describe(&self) -> String {
+        format!("program={:?};state={:?}", self.program_id, self.state)
+    }
+}
+
+/// A page of invitations in id (creation) order; the state filter is the
+/// state as read at `now` (an INVITED invitation past its expiry is EXPIRED).
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    filter: &InvitationFilter,
+    page: &PageRequest,
+    now: DateTime<Utc>,
+) -> Result<Vec<invitation::Model>, DbErr> {
+    use invitation::Column as C;
+    let mut query = invitation::Entity::find()
+        .order_by_asc(C::Id)
+        .limit(page.fetch_limit());
+    if let Some(program_id) = &filter.program_id {
+        query = query.filter(C::ProgramId.eq(program_id.as_str()));
+    }
+    let invited = InvitationState::Invited.as_str();
+    query = match filter.state {
+        None => query,
+        Some(InvitationState::Invited) => query.filter(C::State.eq(invited)).filter(
+            Condition::any()
+                .add(C::ExpireTime.is_null())
+                .add(C::ExpireTime.gt(now)),
+        ),
+        Some(InvitationState::Expired) => query
+            .filter(C::State.eq(invited))
+            .filter(C::ExpireTime.lte(now)),
+        Some(other) => query.filter(C::State.eq(other.as_str())),
+    };
+    if let Some(after) = &page.after {
+        query = query.filter(C::Id.gt(after.as_str()));
+    }
+    query.all(db).await
+}
+
+/// A new row's fields.
+pub fn new_row(
+    id: &str,
+    program_id: &str,
+    keys: (Option<String>, Option<String>, Option<String>),
+    invite_time: DateTime<Utc>,
+    expire_time: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> invitation::Model {
+    let (learner_id, email, external_id) = keys;
+    invitation::Model {
+        id: id.to_owned(),
+        program_id: program_id.to_owned(),
+        learner_id,
+        email,
+        external_id,
+        state: InvitationState::Invited.as_str().to_owned(),
+        invite_time,
+        expire_time,
+        join_time: None,
+        decline_time: None,
+        create_time: now,
+        update_time: now,
+    }
+}

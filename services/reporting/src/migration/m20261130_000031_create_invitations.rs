@@ -1,0 +1,55 @@
+//! `r_invitations` (issue #17, item 4): each program invitation's day,
+//! learner (empty until known) and join day, for reach (invited, joined).
+
+use academy_runtime::schema::{id, index};
+use sea_orm_migration::prelude::*;
+
+#[derive(Debug, DeriveMigrationName)]
+pub(super) struct Migration;
+
+#[derive(DeriveIden)]
+enum RInvitations {
+    Table,
+    InvitationId,
+    ProgramId,
+    LearnerId,
+    InviteDay,
+    JoinDay,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(RInvitations::Table)
+                    .col(id(RInvitations::InvitationId).primary_key())
+                    .col(id(RInvitations::ProgramId))
+                    // '' while the invitee is not known to be a learner.
+                    .col(
+                        ColumnDef::new(RInvitations::LearnerId)
+                            .string_len(36)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(RInvitations::InviteDay).date().not_null())
+                    .col(ColumnDef::new(RInvitations::JoinDay).date().null())
+                    .to_owned(),
+            )
+            .await?;
+        // A merge re-homes a duplicate's invitations by learner id.
+        manager
+            .create_index(index(
+                "idx_r_invitations_learner",
+                RInvitations::Table,
+                &["learner_id"],
+            ))
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(RInvitations::Table).to_owned())
+            .await
+    }
+}

@@ -1,0 +1,285 @@
+//! `academyctl import members` against the real binaries (issue #17, items
+//! 4 and 5): the synthetic membership report in `tests/data/provider`
+//! registers its members and invites everyone to the program; importing it
+//! again changes nothing; the reporting service counts reach (invited,
+//! joined); bad rows land in the error file with their line.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use academy_e2e::{ServiceProcess, binary};
+use academy_proto::course::course_service_client::CourseServiceClient;
+use academy_proto::course::{CreateProgramRequest, Program};
+use academy_proto::events::GetHeadRequest;
+use academy_proto::events::event_feed_client::EventFeedClient;
+use academy_proto::learner::invitation_service_client::InvitationServiceClient;
+use academy_proto::learner::{InvitationState, ListInvitationsRequest};
+use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
+use academy_proto::reporting::{
+    Dimension, GetBreakdownRequest, GetFeedStatusRequest, GetFunnelRequest,
+    GetProgramSummaryRequest, Period,
+};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::process::Command;
+
+fn sample() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/provider/members.csv")
+}
+
+async fn academyctl(args: &[&str], learner: &str) -> (i32, String, String) {
+    let output = Command::new(binary("academyctl"))
+        .args(args)
+        .env("ACADEMY_LEARNER_ENDPOINT", learner)
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+async fn program(course: &ServiceProcess, name: &str) -> String {
+    CourseServiceClient::new(course.channel().await)
+        .create_program(CreateProgramRequest {
+            program: Some(Program {
+                name: name.into(),
+                start_date: Some(academy_proto::google::r#type::Date {
+                    year: 2025,
+                    month: 1,
+                    day: 1,
+                }),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .id
+}
+
+async fn learner_head(learner: &ServiceProcess) -> i64 {
+    EventFeedClient::new(learner.channel().await)
+        .get_head(GetHeadRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .head_sequence
+}
+
+#[tokio::test]
+async fn the_membership_report_imports_once_and_reports_reach() {
+    let course = ServiceProcess::start("academy-course", &[]).await;
+    let course_url = course.endpoint();
+    let learner = ServiceProcess::start(
+        "academy-learner",
+        &[("ACADEMY_COURSE_ENDPOINT", &course_url)],
+    )
+    .await;
+    let learner_url = learner.endpoint();
+    let program_id = program(&course, "Provider cohort").await;
+    let dir = tempfile::tempdir().unwrap();
+    let errors = dir.path().join("errors.csv");
+    let sample = sample();
+    let args = [
+        "import",
+        "members",
+        sample.to_str().unwrap(),
+        "--program",
+        &program_id,
+        "--errors",
+        errors.to_str().unwrap(),
+    ];
+
+    let (code, stdout, stderr) = academyctl(&args, &learner_url).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains(
+            "25 rows: 20 learners registered, 25 invitations created, 0 already there, \
+             20 joined, 2 declined, 3 unchanged, 0 errors"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&errors).unwrap(),
+        "line,row,reason\n"
+    );
+    let head = learner_head(&learner).await;
+
+    // The same file again: every row is there already, nothing is written.
+    let (code, stdout, stderr) = academyctl(&args, &learner_url).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains(
+            "25 rows: 0 learners registered, 0 invitations created, 25 already there, \
+             0 joined, 0 declined, 25 unchanged, 0 errors"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(learner_head(&learner).await, head, "no event on re-import");
+
+    let mut invitations = InvitationServiceClient::new(learner.channel().await);
+    for (state, count) in [
+        (InvitationState::Joined, 20),
+        (InvitationState::Invited, 2),
+        (InvitationState::Declined, 2),
+        (InvitationState::Expired, 1),
+    ] {
+        let listed = invitations
+            .list_invitations(ListInvitationsRequest {
+                program_id: program_id.clone(),
+                state: state as i32,
+                page_size: 100,
+                page_token: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .invitations;
+        assert_eq!(listed.len(), count, "{state:?}");
+    }
+
+    // Reach in the reports, once the reporting service has caught up.
+    let env = [
+        ("ACADEMY_COURSE_ENDPOINT", course_url.as_str()),
+        ("ACADEMY_LEARNER_ENDPOINT", learner_url.as_str()),
+    ];
+    let reporting = ServiceProcess::start("academy-reporting", &env).await;
+    let mut reports = ReportingServiceClient::new(reporting.channel().await);
+    let mut caught_up = false;
+    for _ in 0..300 {
+        let status = reports
+            .get_feed_status(GetFeedStatusRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        if status
+            .sources
+            .iter()
+            .any(|s| s.service == "learner" && s.applied_sequence == head)
+        {
+            caught_up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(caught_up, "reporting caught up with the learner feed");
+    let half = || {
+        Some(Period {
+            half: "2025-H1".into(),
+            ..Default::default()
+        })
+    };
+    for program in [program_id.clone(), String::new()] {
+        let summary = reports
+            .get_program_summary(GetProgramSummaryRequest {
+                program_id: program.clone(),
+                period: half(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (
+                summary.invited,
+                summary.joined,
+                summary.invitation_conversion
+            ),
+            (25, 20, 0.8),
+            "program {program:?}"
+        );
+        assert_eq!(
+            summary.new_learners,
+            if program.is_empty() { 20 } else { 0 }
+        );
+    }
+    let funnel = reports
+        .get_funnel(GetFunnelRequest {
+            program_id: program_id.clone(),
+            period: half(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let stages: Vec<(&str, i64)> = funnel
+        .stages
+        .iter()
+        .take(2)
+        .map(|s| (s.name.as_str(), s.count))
+        .collect();
+    assert_eq!(stages, [("invited", 25), ("joined", 20)]);
+    assert_eq!(funnel.stages[1].conversion_from_previous, 0.8);
+    // Nothing is known of the members' regions: all reach is `unknown`.
+    let regions = reports
+        .get_breakdown(GetBreakdownRequest {
+            program_id: program_id.clone(),
+            period: half(),
+            dimension: Dimension::Region as i32,
+            limit: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let unknown = regions.rows.iter().find(|r| r.key == "unknown").unwrap();
+    assert_eq!((unknown.invited, unknown.joined), (25, 20));
+    assert_eq!(
+        regions.rows.iter().map(|r| r.invited).sum::<i64>(),
+        25,
+        "every invitation in exactly one row"
+    );
+}
+
+#[tokio::test]
+async fn bad_rows_go_to_the_error_file_with_their_line() {
+    let course = ServiceProcess::start("academy-course", &[]).await;
+    let learner = ServiceProcess::start(
+        "academy-learner",
+        &[("ACADEMY_COURSE_ENDPOINT", &course.endpoint())],
+    )
+    .await;
+    let program_id = program(&course, "Errors").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.csv");
+    std::fs::write(
+        &file,
+        "Name,Email,External Id,Member State,Invitation Date,Join Date\n\
+         Good Person,good@example.org,ext-g,MEMBER,2025-01-02,2025-01-03\n\
+         Bad State,bad@example.org,ext-b,LURKING,2025-01-02,\n\
+         Bad Mail,not-an-email,ext-m,INVITED,2025-01-02,\n\
+         Clash,good@example.org,ext-other,MEMBER,2025-01-02,2025-01-03\n",
+    )
+    .unwrap();
+
+    let (code, stdout, stderr) = academyctl(
+        &[
+            "import",
+            "members",
+            file.to_str().unwrap(),
+            "--program",
+            &program_id,
+        ],
+        &learner.endpoint(),
+    )
+    .await;
+    assert_eq!(code, 3, "errors give exit status 3: {stdout}{stderr}");
+    assert!(stdout.contains("3 errors"), "{stdout}");
+    // The default error file sits beside the input.
+    let written = std::fs::read_to_string(dir.path().join("report.csv.errors.csv")).unwrap();
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(lines[0], "line,row,reason");
+    assert!(
+        lines[1].starts_with("3,") && lines[1].contains("Member State"),
+        "{written}"
+    );
+    assert!(
+        lines[2].starts_with("4,") && lines[2].contains("email"),
+        "{written}"
+    );
+    assert!(
+        lines[3].starts_with("5,") && lines[3].contains("registering"),
+        "{written}"
+    );
+    assert_eq!(lines.len(), 4, "{written}");
+}
