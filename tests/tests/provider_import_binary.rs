@@ -13,6 +13,8 @@ use academy_proto::course::{
     AddCourseToProgramRequest, Course, CourseLevel, CourseModule, CreateCourseRequest,
     CreateProgramRequest, Program, PublishCourseRequest,
 };
+use academy_proto::events::GetHeadRequest;
+use academy_proto::events::event_feed_client::EventFeedClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{EmploymentStatus, Gender, Learner, RegisterLearnerRequest};
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
@@ -133,24 +135,42 @@ async fn members(learner: &ServiceProcess) {
 }
 
 /// Waits until reporting has applied both feeds up to their heads.
-async fn caught_up(reports: &mut ReportingServiceClient<tonic::transport::Channel>) {
+/// Waits until reporting has applied every event the producers hold now
+/// (asked of the producers: the heads reporting knows are refreshed only
+/// every few seconds).
+async fn caught_up(
+    reports: &mut ReportingServiceClient<tonic::transport::Channel>,
+    producers: [&ServiceProcess; 2],
+) {
+    let mut heads = Vec::new();
+    for (source, producer) in ["course", "learner"].into_iter().zip(producers) {
+        let head = EventFeedClient::new(producer.channel().await)
+            .get_head(GetHeadRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .head_sequence;
+        heads.push((source, head));
+    }
     for _ in 0..600 {
         let status = reports
             .get_feed_status(GetFeedStatusRequest {})
             .await
             .unwrap()
             .into_inner();
-        if status.sources.len() == 2
-            && status
+        let applied = |source: &str| {
+            status
                 .sources
                 .iter()
-                .all(|s| s.head_sequence > 0 && s.applied_sequence == s.head_sequence)
-        {
+                .find(|s| s.service == source)
+                .map_or(-1, |s| s.applied_sequence)
+        };
+        if heads.iter().all(|(source, head)| applied(source) >= *head) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("reporting did not catch up");
+    panic!("reporting did not catch up with {heads:?}");
 }
 
 async fn summary(
@@ -217,7 +237,7 @@ async fn the_enrollment_report_imports_once_and_reports_its_figures() {
     assert!(!errors.exists(), "no error file when every row went in");
 
     let mut reports = ReportingServiceClient::new(reporting.channel().await);
-    caught_up(&mut reports).await;
+    caught_up(&mut reports, [&course, &learner]).await;
     // Figures of the file, counted by hand (see the sample's rows):
     // H1 2025 has rows 1-15 enrolled, 12 of them active, completions dated
     // in H1 for rows 1, 3, 5, 8, 10 and 14, and 94 hours on activity days
@@ -246,7 +266,7 @@ async fn the_enrollment_report_imports_once_and_reports_its_figures() {
         ),
         "{stdout}"
     );
-    caught_up(&mut reports).await;
+    caught_up(&mut reports, [&course, &learner]).await;
     assert_eq!(summary(&mut reports, &program, "2025-H1").await, first);
     assert_eq!(summary(&mut reports, &program, "2025-H2").await, second);
 
@@ -300,6 +320,6 @@ async fn the_enrollment_report_imports_once_and_reports_its_figures() {
     }
     // Row 4's learner was already enrolled; its refused progress changed
     // nothing.
-    caught_up(&mut reports).await;
+    caught_up(&mut reports, [&course, &learner]).await;
     assert_eq!(summary(&mut reports, &program, "2025-H1").await, first);
 }

@@ -23,6 +23,7 @@ use academy_proto::learner::{
 use academy_runtime::time::timestamp;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
+use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -42,6 +43,9 @@ pub const COLUMNS: [&str; 6] = [
 
 /// Rows per ImportLearners stream and per InviteLearners call (its limit).
 const BATCH: usize = 1000;
+/// Accept and decline calls in flight at once (well under a caller's
+/// concurrency limit on the server).
+const SETTLING_CALLS: usize = 8;
 
 /// A member's state in the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -413,6 +417,7 @@ async fn invite(
             )
         })?
         .into_inner();
+    let mut to_settle = Vec::new();
     for result in reply.results {
         let Some(m) = usize::try_from(result.index).ok().and_then(|i| rows.get(i)) else {
             continue;
@@ -438,7 +443,20 @@ async fn invite(
             }
         };
         let now = InvitationState::try_from(invitation.state).unwrap_or_default();
-        match settle(client, m, &invitation.id, now).await {
+        to_settle.push((*m, invitation.id, now));
+    }
+    // Accepting and declining are one call per invitation: a few at a time,
+    // or a large report waits on round trips.
+    let settled: Vec<_> = futures::stream::iter(to_settle)
+        .map(|(m, id, now)| {
+            let mut client = client.clone();
+            async move { (m, settle(&mut client, m, &id, now).await) }
+        })
+        .buffer_unordered(SETTLING_CALLS)
+        .collect()
+        .await;
+    for (m, result) in settled {
+        match result {
             Ok(Settled::Joined) => outcome.joined += 1,
             Ok(Settled::Declined) => outcome.declined += 1,
             Ok(Settled::Unchanged) => outcome.unchanged += 1,

@@ -326,6 +326,7 @@ pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
                     })
                     .await
                     .unwrap();
+                model.invitations[k].declined = true;
             }
         }
     }
@@ -398,6 +399,20 @@ pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
     program
 }
 
+/// The learner service's rule: an enrollment in a program joins the
+/// learner's open invitations to it (INVITED, not declined, invited by then).
+fn join_on_enroll(model: &mut Model, learner: &str, program: &str, day: NaiveDate) {
+    for i in model.invitations.iter_mut().filter(|i| {
+        i.learner.as_deref() == Some(learner)
+            && i.program == program
+            && i.join_day.is_none()
+            && !i.declined
+            && i.invite_day <= day
+    }) {
+        i.join_day = Some(day);
+    }
+}
+
 /// Provider progress (issue #17), from its own seed so the data before
 /// stays the same: module rows sent out of order and late (a completion is
 /// dated by the evidence: the latest of each module's earliest day),
@@ -449,6 +464,9 @@ async fn provider_history(
             .await
             .unwrap()
             .into_inner();
+        if in_program {
+            join_on_enroll(model, learner, program, enroll_day);
+        }
         let mut fact = EnrollmentFact {
             id: enrollment.id.clone(),
             learner: learner.clone(),
@@ -711,6 +729,7 @@ async fn invite(
         learner: (!learner_id.is_empty()).then(|| learner_id.to_owned()),
         invite_day,
         join_day: None,
+        declined: false,
     });
     model.invitations.len() - 1
 }

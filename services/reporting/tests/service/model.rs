@@ -67,6 +67,8 @@ pub struct InvitationFact {
     pub learner: Option<String>,
     pub invite_day: NaiveDate,
     pub join_day: Option<NaiveDate>,
+    /// DECLINED: an enrollment does not join it any more.
+    pub declined: bool,
 }
 
 #[derive(Debug, Default)]
