@@ -1,7 +1,7 @@
 //! The edge: protobuf requests into validated domain values, stored rows
 //! back into protobuf. Field paths in violations follow the request message.
 
-use academy_domain::{DomainError, FieldViolation, Violations, id, text};
+use academy_domain::{AllValid, DomainError, FieldViolation, Violations, id, text};
 use academy_proto::course as pb;
 use academy_proto::events as ev;
 use academy_runtime::time::{date, parse_date, timestamp};
@@ -237,28 +237,17 @@ pub fn course_patch(
 
 pub fn new_program(program: Option<pb::Program>) -> Result<NewProgram, DomainError> {
     let program = program.ok_or_else(|| DomainError::invalid("program", "is required"))?;
-    let mut v = Violations::new();
-    let name = v.check(text::required("program.name", &program.name, 200));
-    let description = v.check(text::optional(
-        "program.description",
-        &program.description,
-        5000,
-    ));
-    let start_date = v.check(parse_date(
-        "program.start_date",
-        program.start_date.as_ref(),
-    ));
-    v.finish()?;
-    match (name, description, start_date) {
-        (Some(name), Some(description), Some(start_date)) => Ok(NewProgram {
-            name,
-            description,
-            start_date,
-        }),
-        _ => Err(DomainError::internal(
-            "validation passed with a missing field",
-        )),
-    }
+    let (name, description, start_date) = (
+        text::required("program.name", &program.name, 200),
+        text::optional("program.description", &program.description, 5000),
+        parse_date("program.start_date", program.start_date.as_ref()),
+    )
+        .all_valid()?;
+    Ok(NewProgram {
+        name,
+        description,
+        start_date,
+    })
 }
 
 /// Optional course-state filter of ListCourses.

@@ -1,4 +1,4 @@
-use academy_domain::{DomainError, FieldViolation, PageRequest, Violations, id};
+use academy_domain::{AllValid, DomainError, FieldViolation, PageRequest, Violations, id};
 use academy_proto::events::{EnrollmentCreated, EnrollmentWithdrawn, event::Payload};
 use academy_proto::learner as pb;
 use academy_runtime::db::{begin_write, db_error};
@@ -26,35 +26,21 @@ pub struct EnrollRow {
 }
 
 pub fn parse_enroll(req: &pb::EnrollRequest, now: DateTime<Utc>) -> Result<EnrollRow, DomainError> {
-    let mut v = Violations::new();
-    let learner_id = v.check(id::parse_id("learner_id", &req.learner_id));
-    let course_id = v.check(id::parse_id("course_id", &req.course_id));
-    let program_id = v.check(id::parse_optional_id("program_id", &req.program_id));
-    let request_id = v.check(idempotency::parse_request_id(&req.request_id));
-    let enroll_time = v.check(convert::business_time(
-        "enrolled_at",
-        req.enrolled_at.as_ref(),
-        now,
-    ));
-    v.finish()?;
-    match (learner_id, course_id, program_id, request_id, enroll_time) {
-        (
-            Some(learner_id),
-            Some(course_id),
-            Some(program_id),
-            Some(request_id),
-            Some(enroll_time),
-        ) => Ok(EnrollRow {
-            learner_id,
-            course_id,
-            program_id,
-            key: Key::new(ENROLL, request_id.as_deref(), req),
-            enroll_time,
-        }),
-        _ => Err(DomainError::internal(
-            "validation passed with a missing field",
-        )),
-    }
+    let (learner_id, course_id, program_id, request_id, enroll_time) = (
+        id::parse_id("learner_id", &req.learner_id),
+        id::parse_id("course_id", &req.course_id),
+        id::parse_optional_id("program_id", &req.program_id),
+        idempotency::parse_request_id(&req.request_id),
+        convert::business_time("enrolled_at", req.enrolled_at.as_ref(), now),
+    )
+        .all_valid()?;
+    Ok(EnrollRow {
+        learner_id,
+        course_id,
+        program_id,
+        key: Key::new(ENROLL, request_id.as_deref(), req),
+        enroll_time,
+    })
 }
 
 pub async fn enroll(
