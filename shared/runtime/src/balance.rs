@@ -7,6 +7,13 @@
 //! connection in tonic's balanced channel (power of two choices), pods
 //! that appear are added and pods that go are dropped. Several URLs may be
 //! given, separated by commas (their addresses are pooled).
+//!
+//! With https, each endpoint holds the TLS files' contents as read when it
+//! was built; when the CA, certificate or key file changes (cert-manager
+//! renewed them), every endpoint is built again from the new files and
+//! replaces the old one, so connections from then on present the renewed
+//! certificate (checked as often as the names are resolved, or every
+//! `ACADEMY_TLS_RELOAD_SECS` if that is sooner).
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -76,6 +83,13 @@ async fn follow_dns(
     changes: Sender<Change<SocketAddr, Endpoint>>,
 ) {
     let mut current: HashSet<SocketAddr> = HashSet::new();
+    let https = targets.iter().any(|(url, _, _)| url.starts_with("https://"));
+    let files = if https {
+        crate::tls_client::ClientFiles::of(&tls).ok()
+    } else {
+        None
+    };
+    let mut seen = files.as_ref().map(|f| f.fingerprint());
     loop {
         let mut found = HashSet::new();
         for (url, host, port) in &targets {
@@ -87,6 +101,28 @@ async fn follow_dns(
         // A failed lookup keeps what was known: DNS trouble must not drop
         // every connection that still works.
         if !found.is_empty() {
+            let now = files.as_ref().map(|f| f.fingerprint());
+            if now != seen {
+                seen = now;
+                // Unusable new files (half written, wrong format) keep the
+                // connections that work; a later change is tried again.
+                match targets.iter().try_for_each(|(url, _, _)| tls.endpoint(url).map(drop)) {
+                    Err(err) => tracing::error!(
+                        err = %format!("{err:#}"),
+                        "cannot load the renewed client TLS files; keeping the connections in use"
+                    ),
+                    Ok(()) => {
+                        // Renewed certificate files: every endpoint is
+                        // rebuilt below.
+                        tracing::info!("client TLS files changed; reconnecting to peers with them");
+                        for old in current.drain() {
+                            if changes.send(Change::Remove(old)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
             let addrs: HashSet<SocketAddr> = found.iter().map(|(a, _)| *a).collect();
             for gone in current.difference(&addrs) {
                 if changes.send(Change::Remove(*gone)).await.is_err() {
@@ -117,6 +153,8 @@ async fn follow_dns(
         }
         let pause = if current.is_empty() {
             RESOLVE_RETRY
+        } else if https {
+            RESOLVE_EVERY.min(tls.reload_every())
         } else {
             RESOLVE_EVERY
         };

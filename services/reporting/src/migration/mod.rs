@@ -10,6 +10,8 @@ mod m20261130_000007_create_published_reports;
 mod m20261130_000008_create_targets;
 mod m20261130_000009_add_learner_education;
 mod m20261130_000010_index_enrollment_learner;
+// Helper C (finish): share targets.
+mod m20261130_000040_add_target_share;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -30,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(academy_runtime::feed::epoch::AddCursorEpoch),
             Box::new(m20261130_000009_add_learner_education::Migration),
             Box::new(m20261130_000010_index_enrollment_learner::Migration),
+            Box::new(m20261130_000040_add_target_share::Migration),
         ]
     }
 }

@@ -12,6 +12,8 @@ use crate::access::Access;
 use crate::engine::Model;
 use crate::reports;
 
+use super::targets;
+
 /// Dimensions and metrics in enum order: a snapshot holds every one.
 const DIMENSIONS: [pb::Dimension; 8] = [
     pb::Dimension::Region,
@@ -34,12 +36,15 @@ const METRICS: [pb::Metric; 7] = [
 ];
 
 /// The figures of `period` for `program_id` (empty: the platform) as the
-/// model has them now, with the feed positions they reflect. Provenance
+/// model has them now, with the feed positions they reflect, and `targets`
+/// with their attainment on the summary and the breakdown rows (from the
+/// same model, so a share's total is the one published). Provenance
 /// (version, actor, time, note) is filled in by the caller.
 pub fn figures(
     model: &Model,
     period: &Period,
     program_id: &str,
+    targets: &[pb::Target],
 ) -> Result<pb::PublishedContent, DomainError> {
     // A half stays a half: its previous period is the previous half.
     let proto_period = match period.half {
@@ -61,21 +66,27 @@ pub fn figures(
         },
         &Access::unlimited(),
     )?;
+    let mut summary = summary;
+    let request = |d: i32| pb::GetBreakdownRequest {
+        program_id: program_id.to_owned(),
+        period: Some(proto_period.clone()),
+        dimension: d,
+        limit: 0,
+    };
     let breakdowns = DIMENSIONS
         .iter()
         .map(|d| {
-            reports::breakdown(
-                model,
-                &pb::GetBreakdownRequest {
-                    program_id: program_id.to_owned(),
-                    period: Some(proto_period.clone()),
-                    dimension: *d as i32,
-                    limit: 0,
-                },
-                &Access::unlimited(),
-            )
+            let (mut answer, total) =
+                reports::breakdown_with_total(model, &request(*d as i32), &Access::unlimited())?;
+            targets::on_breakdown(&mut answer, targets, &total);
+            Ok(answer)
         })
+        .collect::<Result<Vec<_>, DomainError>>()?;
+    let bases = targets::share_dimensions(targets)
+        .into_iter()
+        .map(|d| reports::share_basis(model, &request(d), &Access::unlimited()))
         .collect::<Result<Vec<_>, _>>()?;
+    targets::on_summary(&mut summary, targets, &bases);
     let funnel = reports::funnel(
         model,
         &pb::GetFunnelRequest {
@@ -120,6 +131,7 @@ pub fn figures(
         funnel: Some(funnel),
         series,
         half: period.half.map(|h| h.to_string()).unwrap_or_default(),
+        targets: targets.to_vec(),
         ..Default::default()
     })
 }
@@ -138,7 +150,10 @@ pub fn is_empty(content: &pb::PublishedContent) -> bool {
 
 /// The canonical encoding of a snapshot: its protobuf encoding, fields in
 /// field-number order (prost, like every standard encoder, writes them so;
-/// the content has no maps, whose order would vary).
+/// the content has no maps, whose order would vary). Fields at their
+/// default (false, 0, "") are not written, as proto3 says: a field added
+/// later (e.g. `share` on targets) leaves the bytes, and so the digest, of
+/// every snapshot that does not use it as they were.
 pub fn encode(content: &pb::PublishedContent) -> Vec<u8> {
     content.encode_to_vec()
 }
