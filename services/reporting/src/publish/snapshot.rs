@@ -165,3 +165,52 @@ pub fn digest(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Field `n`, wire type 1 (64-bit), then the double.
+    fn double(n: u8, v: f64) -> Vec<u8> {
+        let mut out = vec![(n << 3) | 1];
+        out.extend(v.to_le_bytes());
+        out
+    }
+
+    /// Snapshots published before share targets existed keep their digest:
+    /// an absolute target and its attainment encode as they did then (no
+    /// `share`, `dimension` or `key` bytes), checked against the wire
+    /// format written out by hand.
+    #[test]
+    fn an_absolute_target_encodes_as_before_share_targets() {
+        let target = pb::Target {
+            metric: pb::Metric::NewLearners as i32,
+            value: 20_000.0,
+            ..Default::default()
+        };
+        let mut want = vec![0x20, 0x02]; // field 4 (metric), varint 2
+        want.extend(double(7, 20_000.0));
+        assert_eq!(target.encode_to_vec(), want);
+
+        let mut summary = pb::ProgramSummary {
+            new_learners: 5_000,
+            ..Default::default()
+        };
+        targets::on_summary(&mut summary, std::slice::from_ref(&target), &[]);
+        let attained = &summary.targets[0];
+        let mut want = vec![0x08, 0x02]; // field 1 (metric), varint 2
+        want.extend(double(2, 20_000.0));
+        want.extend(double(3, 5_000.0));
+        want.extend(double(4, 0.25));
+        assert_eq!(attained.encode_to_vec(), want);
+
+        // A share target does add its fields.
+        let share = pb::Target {
+            share: true,
+            dimension: pb::Dimension::Gender as i32,
+            key: "FEMALE".into(),
+            ..target.clone()
+        };
+        assert!(share.encoded_len() > target.encoded_len() + 8);
+    }
+}
