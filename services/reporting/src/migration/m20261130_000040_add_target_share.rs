@@ -100,12 +100,19 @@ async fn rebuild(
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.create_table(create(RTargetNext::Table, true)).await?;
-        rebuild(manager, "r_target", "r_target_next", true).await
+        // One transaction, so one connection: on SQLite a pooled connection
+        // other than the one that dropped the old table may still see it
+        // (and a failure half-way must not leave both tables behind).
+        let txn = manager.begin().await?;
+        txn.create_table(create(RTargetNext::Table, true)).await?;
+        rebuild(&txn, "r_target", "r_target_next", true).await?;
+        txn.commit().await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.create_table(create(RTargetNext::Table, false)).await?;
-        rebuild(manager, "r_target", "r_target_next", false).await
+        let txn = manager.begin().await?;
+        txn.create_table(create(RTargetNext::Table, false)).await?;
+        rebuild(&txn, "r_target", "r_target_next", false).await?;
+        txn.commit().await
     }
 }
