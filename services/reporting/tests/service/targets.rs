@@ -19,6 +19,7 @@ use crate::stack::Stack;
 on_both_backends!(
     targets_carry_attainment_and_stay_with_snapshots,
     share_targets_carry_the_keys_share_of_the_dimension,
+    the_share_migration_keeps_existing_targets,
 );
 
 fn target(
@@ -505,4 +506,54 @@ async fn share_targets_carry_the_keys_share_of_the_dimension(db: TestDb) {
         );
     }
     assert_eq!(list(&mut reports, "").await, before);
+}
+
+/// `r_target` before share targets: its rows become absolute targets, and
+/// going down keeps only those.
+async fn the_share_migration_keeps_existing_targets(db: TestDb) {
+    use sea_orm::ConnectionTrait;
+    use sea_orm_migration::MigratorTrait;
+    use academy_reporting::migration::Migrator;
+
+    let conn = academy_runtime::db::connect(&db.url).await.unwrap();
+    let before_share = Migrator::migrations().len() as u32 - 1;
+    Migrator::up(&conn, Some(before_share)).await.unwrap();
+    conn.execute_unprepared(
+        "INSERT INTO r_target (program_id, period_start, period_end, metric, dimension, key, \
+         value, set_time) VALUES ('', '2024-07-01', '2024-12-31', 2, 2, 'FEMALE', 20.0, \
+         '2026-01-01T00:00:00Z')",
+    )
+    .await
+    .unwrap();
+    Migrator::up(&conn, None).await.unwrap();
+    let rows = |conn: sea_orm::DatabaseConnection| async move {
+        let mut found = Vec::new();
+        for row in conn
+            .query_all_raw(sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT share, value FROM r_target ORDER BY share",
+            ))
+            .await
+            .unwrap()
+        {
+            found.push((
+                row.try_get::<bool>("", "share").unwrap(),
+                row.try_get::<f64>("", "value").unwrap(),
+            ));
+        }
+        found
+    };
+    assert_eq!(rows(conn.clone()).await, [(false, 20.0)]);
+    // The same key and metric can now also have a share target.
+    conn.execute_unprepared(
+        "INSERT INTO r_target (program_id, period_start, period_end, metric, dimension, key, \
+         share, value, set_time) VALUES ('', '2024-07-01', '2024-12-31', 2, 2, 'FEMALE', TRUE, \
+         40.0, '2026-01-01T00:00:00Z')",
+    )
+    .await
+    .unwrap();
+    assert_eq!(rows(conn.clone()).await, [(false, 20.0), (true, 40.0)]);
+    Migrator::down(&conn, Some(1)).await.unwrap();
+    Migrator::up(&conn, None).await.unwrap();
+    assert_eq!(rows(conn.clone()).await, [(false, 20.0)]);
 }
