@@ -152,12 +152,8 @@ impl ReportingService for ReportingApi {
     ) -> Result<Response<GetBreakdownResponse>, Status> {
         let (mut answer, total) = {
             let model = self.engine.read().map_err(to_status)?;
-            reports::breakdown_with_total(
-                &model,
-                r.get_ref(),
-                &Access::of(&r, self.min_cell_size),
-            )
-            .map_err(to_status)?
+            reports::breakdown_with_total(&model, r.get_ref(), &Access::of(&r, self.min_cell_size))
+                .map_err(to_status)?
         };
         let targets = self
             .publisher

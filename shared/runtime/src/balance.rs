@@ -83,7 +83,9 @@ async fn follow_dns(
     changes: Sender<Change<SocketAddr, Endpoint>>,
 ) {
     let mut current: HashSet<SocketAddr> = HashSet::new();
-    let https = targets.iter().any(|(url, _, _)| url.starts_with("https://"));
+    let https = targets
+        .iter()
+        .any(|(url, _, _)| url.starts_with("https://"));
     let files = if https {
         crate::tls_client::ClientFiles::of(&tls).ok()
     } else {
@@ -106,7 +108,10 @@ async fn follow_dns(
                 seen = now;
                 // Unusable new files (half written, wrong format) keep the
                 // connections that work; a later change is tried again.
-                match targets.iter().try_for_each(|(url, _, _)| tls.endpoint(url).map(drop)) {
+                match targets
+                    .iter()
+                    .try_for_each(|(url, _, _)| tls.endpoint(url).map(drop))
+                {
                     Err(err) => tracing::error!(
                         err = %format!("{err:#}"),
                         "cannot load the renewed client TLS files; keeping the connections in use"

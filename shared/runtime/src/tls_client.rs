@@ -89,7 +89,9 @@ impl ClientFiles {
                 let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
                     .with_context(|| format!("cannot read {}", cert.display()))?
                     .collect::<Result<_, _>>()
-                    .with_context(|| format!("{} is not a PEM certificate chain", cert.display()))?;
+                    .with_context(|| {
+                        format!("{} is not a PEM certificate chain", cert.display())
+                    })?;
                 let key = PrivateKeyDer::from_pem_file(key)
                     .with_context(|| format!("cannot read the key {}", key.display()))?;
                 builder.with_client_auth_cert(chain, key)?
@@ -250,7 +252,10 @@ mod tests {
             key: None,
         };
         let err = ReloadingClientTls::new(missing).expect_err("missing CA file");
-        assert!(format!("{err:#}").contains("/nonexistent/ca.pem"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("/nonexistent/ca.pem"),
+            "{err:#}"
+        );
     }
 
     #[test]

@@ -27,7 +27,8 @@ enum RTargetNext {
     Table,
 }
 
-const COLUMNS: &str = "program_id, period_start, period_end, metric, dimension, key, value, set_time";
+const COLUMNS: &str =
+    "program_id, period_start, period_end, metric, dimension, key, value, set_time";
 
 /// `r_target` as it is after this migration, named `table`, with or
 /// without `share` in the primary key.
@@ -50,12 +51,7 @@ fn create(table: impl IntoIden, with_share: bool) -> TableCreateStatement {
         .col(ColumnDef::new(T::Dimension).integer().not_null())
         .col(ColumnDef::new(T::Key).text().not_null());
     if with_share {
-        table_def.col(
-            ColumnDef::new(T::Share)
-                .boolean()
-                .not_null()
-                .default(false),
-        );
+        table_def.col(ColumnDef::new(T::Share).boolean().not_null().default(false));
         key.col(T::Share);
     }
     table_def
@@ -82,7 +78,11 @@ async fn rebuild(
             "INSERT INTO {to} ({COLUMNS}) SELECT {COLUMNS} FROM {from}{}",
             // Going down, a key's share target has no place: only absolute
             // ones are kept.
-            if with_share { "" } else { " WHERE share = FALSE" }
+            if with_share {
+                ""
+            } else {
+                " WHERE share = FALSE"
+            }
         ))
         .await?;
     manager

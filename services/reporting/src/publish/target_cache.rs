@@ -125,7 +125,10 @@ mod tests {
         let generation = cache.get(&key()).unwrap_err();
         cache.store(key(), generation, one(2.0));
         std::thread::sleep(Duration::from_millis(250));
-        assert!(cache.get(&key()).is_err(), "another replica's change shows after the TTL");
+        assert!(
+            cache.get(&key()).is_err(),
+            "another replica's change shows after the TTL"
+        );
     }
 
     #[test]

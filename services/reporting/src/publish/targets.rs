@@ -62,7 +62,11 @@ fn attainment(t: &pb::Target, actual: f64) -> pb::TargetAttainment {
         // A headline target's attainment encodes exactly as before share
         // targets existed (published digests depend on it).
         dimension: if t.share { t.dimension } else { 0 },
-        key: if t.share { t.key.clone() } else { String::new() },
+        key: if t.share {
+            t.key.clone()
+        } else {
+            String::new()
+        },
         share: t.share,
     }
 }

@@ -379,7 +379,12 @@ async fn share_targets_carry_the_keys_share_of_the_dimension(db: TestDb) {
     }
     // Setting a share again replaces only the share.
     reports
-        .set_target(share(Metric::NewLearners, Dimension::Gender, "FEMALE", 50.0))
+        .set_target(share(
+            Metric::NewLearners,
+            Dimension::Gender,
+            "FEMALE",
+            50.0,
+        ))
         .await
         .unwrap();
     let listed: Vec<_> = list(&mut reports, "")
@@ -411,7 +416,17 @@ async fn share_targets_carry_the_keys_share_of_the_dimension(db: TestDb) {
     let carried: Vec<_> = summary
         .targets
         .iter()
-        .map(|t| (t.share, t.dimension, t.key.clone(), t.metric, t.target, t.actual, t.attainment))
+        .map(|t| {
+            (
+                t.share,
+                t.dimension,
+                t.key.clone(),
+                t.metric,
+                t.target,
+                t.actual,
+                t.attainment,
+            )
+        })
         .collect();
     assert_eq!(
         carried,
@@ -489,13 +504,34 @@ async fn share_targets_carry_the_keys_share_of_the_dimension(db: TestDb) {
     // Bad share targets: the exact field, nothing written.
     let before = list(&mut reports, "").await;
     for (req, field) in [
-        (share(Metric::NewLearners, Dimension::Gender, "FEMALE", 100.5), "value"),
-        (share(Metric::NewLearners, Dimension::Gender, "FEMALE", -1.0), "value"),
-        (share(Metric::NewLearners, Dimension::Gender, "FEMALE", f64::NAN), "value"),
-        (share(Metric::NewLearners, Dimension::Unspecified, "", 40.0), "dimension"),
-        (share(Metric::NewLearners, Dimension::Region, "", 40.0), "key"),
-        (share(Metric::NewLearners, Dimension::Region, "Atlantis", 40.0), "key"),
-        (share(Metric::ActiveLearners, Dimension::Region, "Baku", 40.0), "metric"),
+        (
+            share(Metric::NewLearners, Dimension::Gender, "FEMALE", 100.5),
+            "value",
+        ),
+        (
+            share(Metric::NewLearners, Dimension::Gender, "FEMALE", -1.0),
+            "value",
+        ),
+        (
+            share(Metric::NewLearners, Dimension::Gender, "FEMALE", f64::NAN),
+            "value",
+        ),
+        (
+            share(Metric::NewLearners, Dimension::Unspecified, "", 40.0),
+            "dimension",
+        ),
+        (
+            share(Metric::NewLearners, Dimension::Region, "", 40.0),
+            "key",
+        ),
+        (
+            share(Metric::NewLearners, Dimension::Region, "Atlantis", 40.0),
+            "key",
+        ),
+        (
+            share(Metric::ActiveLearners, Dimension::Region, "Baku", 40.0),
+            "metric",
+        ),
     ] {
         let err = reports.set_target(req.clone()).await.unwrap_err();
         assert_eq!(err.code(), Code::InvalidArgument, "{req:?}: {err:?}");
@@ -511,9 +547,9 @@ async fn share_targets_carry_the_keys_share_of_the_dimension(db: TestDb) {
 /// `r_target` before share targets: its rows become absolute targets, and
 /// going down keeps only those.
 async fn the_share_migration_keeps_existing_targets(db: TestDb) {
+    use academy_reporting::migration::Migrator;
     use sea_orm::ConnectionTrait;
     use sea_orm_migration::MigratorTrait;
-    use academy_reporting::migration::Migrator;
 
     let conn = academy_runtime::db::connect(&db.url).await.unwrap();
     let before_share = Migrator::migrations().len() as u32 - 1;

@@ -180,9 +180,7 @@ impl Follower {
         db: DatabaseConnection,
         projection: Arc<dyn Projection>,
     ) -> Self {
-        let channel = endpoint
-            .connect_timeout(CONNECT_TIMEOUT)
-            .connect_lazy();
+        let channel = endpoint.connect_timeout(CONNECT_TIMEOUT).connect_lazy();
         Self::on_channel(source, channel, db, projection)
     }
 
