@@ -15,8 +15,10 @@
 //! certificate (checked as often as the names are resolved, or every
 //! `ACADEMY_TLS_RELOAD_SECS` if that is sooner).
 
+use futures::future::BoxFuture;
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::Sender;
 use tonic::transport::channel::Change;
@@ -29,6 +31,24 @@ const RESOLVE_EVERY: Duration = Duration::from_secs(10);
 /// How soon to try again while no address is known.
 const RESOLVE_RETRY: Duration = Duration::from_secs(1);
 
+/// Resolves a host and port to addresses: the system resolver in service,
+/// a fixed table in tests (a headless Service's several records for one
+/// name cannot be made on a test machine's resolver).
+pub type Resolver = Arc<
+    dyn Fn(String, u16) -> BoxFuture<'static, std::io::Result<Vec<SocketAddr>>> + Send + Sync,
+>;
+
+/// The system resolver (what `/etc/resolv.conf` and the cluster DNS say).
+pub fn system_resolver() -> Resolver {
+    Arc::new(|host: String, port: u16| {
+        Box::pin(async move {
+            Ok(tokio::net::lookup_host((host.as_str(), port))
+                .await?
+                .collect())
+        })
+    })
+}
+
 /// A channel that spreads calls over every address `urls` resolve to.
 /// `configure` sets each endpoint's timeouts. Must run inside a runtime.
 pub fn channel(
@@ -36,13 +56,23 @@ pub fn channel(
     urls: &str,
     configure: impl Fn(Endpoint) -> Endpoint + Send + 'static,
 ) -> anyhow::Result<Channel> {
+    channel_resolved_by(tls, urls, configure, system_resolver())
+}
+
+/// [`channel`] with the names resolved by `resolve`.
+pub fn channel_resolved_by(
+    tls: &TlsConfig,
+    urls: &str,
+    configure: impl Fn(Endpoint) -> Endpoint + Send + 'static,
+    resolve: Resolver,
+) -> anyhow::Result<Channel> {
     let targets = targets(urls)?;
     // Fail at start on what can never work (an https URL without a CA).
     for (url, _, _) in &targets {
         tls.endpoint(url)?;
     }
     let (channel, changes) = Channel::balance_channel::<SocketAddr>(64);
-    tokio::spawn(follow_dns(tls.clone(), targets, configure, changes));
+    tokio::spawn(follow_dns(tls.clone(), targets, configure, changes, resolve));
     Ok(channel)
 }
 
@@ -81,6 +111,7 @@ async fn follow_dns(
     targets: Vec<(String, String, u16)>,
     configure: impl Fn(Endpoint) -> Endpoint,
     changes: Sender<Change<SocketAddr, Endpoint>>,
+    resolve: Resolver,
 ) {
     let mut current: HashSet<SocketAddr> = HashSet::new();
     let https = targets
@@ -95,8 +126,8 @@ async fn follow_dns(
     loop {
         let mut found = HashSet::new();
         for (url, host, port) in &targets {
-            match tokio::net::lookup_host((host.as_str(), *port)).await {
-                Ok(addrs) => found.extend(addrs.map(|a| (a, url.clone()))),
+            match resolve(host.clone(), *port).await {
+                Ok(addrs) => found.extend(addrs.into_iter().map(|a| (a, url.clone()))),
                 Err(err) => tracing::warn!(%url, %err, "cannot resolve a peer's address"),
             }
         }
