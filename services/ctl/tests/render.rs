@@ -188,7 +188,10 @@ fn share_targets_show_as_percentages() {
         "{page}"
     );
     // The new learners' headline target is still the absolute one.
-    assert!(page.contains("<td>97%</td>") || page.contains("<td>96%</td>"), "{page}");
+    assert!(
+        page.contains("<td>97%</td>") || page.contains("<td>96%</td>"),
+        "{page}"
+    );
 }
 
 #[test]

@@ -34,9 +34,8 @@ const RESOLVE_RETRY: Duration = Duration::from_secs(1);
 /// Resolves a host and port to addresses: the system resolver in service,
 /// a fixed table in tests (a headless Service's several records for one
 /// name cannot be made on a test machine's resolver).
-pub type Resolver = Arc<
-    dyn Fn(String, u16) -> BoxFuture<'static, std::io::Result<Vec<SocketAddr>>> + Send + Sync,
->;
+pub type Resolver =
+    Arc<dyn Fn(String, u16) -> BoxFuture<'static, std::io::Result<Vec<SocketAddr>>> + Send + Sync>;
 
 /// The system resolver (what `/etc/resolv.conf` and the cluster DNS say).
 pub fn system_resolver() -> Resolver {
@@ -72,7 +71,13 @@ pub fn channel_resolved_by(
         tls.endpoint(url)?;
     }
     let (channel, changes) = Channel::balance_channel::<SocketAddr>(64);
-    tokio::spawn(follow_dns(tls.clone(), targets, configure, changes, resolve));
+    tokio::spawn(follow_dns(
+        tls.clone(),
+        targets,
+        configure,
+        changes,
+        resolve,
+    ));
     Ok(channel)
 }
 
