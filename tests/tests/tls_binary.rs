@@ -312,3 +312,170 @@ async fn a_renewed_certificate_is_served_without_a_restart() {
         "the old certificate is no longer served"
     );
 }
+
+/// Issue #20, item 8, the calling side: learner → course and reporting →
+/// course feed pick up renewed client certificate files without a restart.
+/// The course service trusts only the old CA for clients, then (after its
+/// restart, which drops every connection) only the new one; the learner and
+/// reporting certificate files are rewritten in place with certificates
+/// from the new CA. The calls after the reconnect must present the new
+/// certificates: with the files read only at start they would be refused
+/// forever.
+#[tokio::test]
+async fn renewed_client_certificates_are_used_without_a_restart() {
+    let pki = tempfile::tempdir().unwrap();
+    let old_ca = Authority::new(pki.path(), "old-ca");
+    let new_ca = Authority::new(pki.path(), "new-ca");
+    // Servers are verified against both CAs all along (a CA bundle during
+    // a CA rotation); the course service's client CA is what rotates.
+    let bundle = pki.path().join("bundle.pem");
+    std::fs::write(
+        &bundle,
+        format!(
+            "{}{}",
+            std::fs::read_to_string(&old_ca.pem).unwrap(),
+            std::fs::read_to_string(&new_ca.pem).unwrap()
+        ),
+    )
+    .unwrap();
+    let course_clients = pki.path().join("course-clients.pem");
+    std::fs::copy(&old_ca.pem, &course_clients).unwrap();
+    let course_id = old_ca.leaf(pki.path(), "course");
+    let operator_old = old_ca.leaf(pki.path(), "operator-old");
+    let operator_new = new_ca.leaf(pki.path(), "operator-new");
+    // The files learner and reporting read, rewritten in place below.
+    let mounted = |name: &str, leaf: &(PathBuf, PathBuf)| {
+        let files = (
+            pki.path().join(format!("{name}.crt")),
+            pki.path().join(format!("{name}.key")),
+        );
+        std::fs::copy(&leaf.0, &files.0).unwrap();
+        std::fs::copy(&leaf.1, &files.1).unwrap();
+        files
+    };
+    let learner_files = mounted("learner", &old_ca.leaf(pki.path(), "learner-old"));
+    let reporting_files = mounted("reporting", &old_ca.leaf(pki.path(), "reporting-old"));
+    let renew = |files: &(PathBuf, PathBuf), leaf: (PathBuf, PathBuf)| {
+        std::fs::copy(&leaf.0, &files.0).unwrap();
+        std::fs::copy(&leaf.1, &files.1).unwrap();
+    };
+
+    let mut course_env = tls_env(&course_clients, &course_id, &health_addr());
+    course_env[3].1 = bundle.display().to_string();
+    course_env.push(("ACADEMY_TLS_RELOAD_SECS", "1".to_owned()));
+    let mut course = start("academy-course", &course_env).await;
+    let mut learner_env = tls_env(&bundle, &learner_files, &health_addr());
+    learner_env.push(("ACADEMY_COURSE_ENDPOINT", https(&course)));
+    learner_env.push(("ACADEMY_TLS_RELOAD_SECS", "1".to_owned()));
+    let learner = start("academy-learner", &learner_env).await;
+    let mut reporting_env = tls_env(&bundle, &reporting_files, &health_addr());
+    reporting_env.push(("ACADEMY_COURSE_ENDPOINT", https(&course)));
+    reporting_env.push(("ACADEMY_LEARNER_ENDPOINT", https(&learner)));
+    reporting_env.push(("ACADEMY_TLS_RELOAD_SECS", "1".to_owned()));
+    let reporting = start("academy-reporting", &reporting_env).await;
+
+    let learners = channel(&https(&learner), &bundle, Some(&operator_old))
+        .await
+        .unwrap();
+    let registered = LearnerServiceClient::new(learners.clone())
+        .register_learner(RegisterLearnerRequest {
+            learner: Some(Learner {
+                email: "tls.rotation@example.az".into(),
+                full_name: "Tls Rotation".into(),
+                region: "Baku".into(),
+                gender: Gender::Female as i32,
+                birth_year: 1990,
+                employment_status: EmploymentStatus::Employed as i32,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let enroll = |course_id: String| EnrollRequest {
+        learner_id: registered.id.clone(),
+        course_id,
+        ..Default::default()
+    };
+    let mut reports = ReportingServiceClient::new(
+        channel(&https(&reporting), &bundle, Some(&operator_old))
+            .await
+            .unwrap(),
+    );
+    let course_applied = |status: academy_proto::reporting::GetFeedStatusResponse| {
+        status
+            .sources
+            .iter()
+            .find(|s| s.service == "course")
+            .map_or(0, |s| s.applied_sequence)
+    };
+
+    // Before: old certificates everywhere.
+    let courses = channel(&https(&course), &bundle, Some(&operator_old))
+        .await
+        .unwrap();
+    let (first, _) = academy_e2e::published_course(courses, "ROT-1", 1).await;
+    EnrollmentServiceClient::new(learners.clone())
+        .enroll(enroll(first))
+        .await
+        .expect("enroll with the old client certificate");
+
+    // cert-manager renews the client certificates from the new CA, and the
+    // course service now trusts only the new CA; its restart closes every
+    // connection, so the next calls connect again.
+    renew(&learner_files, new_ca.leaf(pki.path(), "learner-new"));
+    renew(&reporting_files, new_ca.leaf(pki.path(), "reporting-new"));
+    std::fs::copy(&new_ca.pem, &course_clients).unwrap();
+    course.child.kill().await.unwrap();
+    let data_dir = std::mem::replace(&mut course.data_dir, tempfile::tempdir().unwrap());
+    let course = ServiceProcess::start_at("academy-course", course.addr, data_dir, &{
+        let env: Vec<(&str, &str)> = course_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        env
+    })
+    .await;
+    assert!(
+        health_check(channel(&https(&course), &bundle, Some(&operator_old)).await)
+            .await
+            .is_err(),
+        "the course service still accepts the old CA"
+    );
+    let courses = channel(&https(&course), &bundle, Some(&operator_new))
+        .await
+        .unwrap();
+    let (second, _) = academy_e2e::published_course(courses, "ROT-2", 1).await;
+
+    // After: learner → course presents the renewed certificate.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match EnrollmentServiceClient::new(learners.clone())
+            .enroll(enroll(second.clone()))
+            .await
+        {
+            Ok(_) => break,
+            Err(status) => assert!(
+                Instant::now() < deadline,
+                "learner → course never used the renewed certificate: {status:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // And reporting follows the course feed again: created + published,
+    // twice.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = reports
+            .get_feed_status(GetFeedStatusRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        if course_applied(status.clone()) >= 4 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "reporting → course feed never used the renewed certificate: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}

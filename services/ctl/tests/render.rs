@@ -56,12 +56,25 @@ pub fn demo_like() -> Document {
         end_date: date(2025, 12, 31),
         previous_period: Some(figures(142_750, 40_100)),
         growth_rate: 0.338,
-        targets: vec![TargetAttainment {
-            metric: Metric::NewLearners as i32,
-            target: 50_000.0,
-            actual: 48_250.0,
-            attainment: 0.965,
-        }],
+        targets: vec![
+            TargetAttainment {
+                metric: Metric::NewLearners as i32,
+                target: 50_000.0,
+                actual: 48_250.0,
+                attainment: 0.965,
+                ..Default::default()
+            },
+            // 40% of new learners women; 52.0% are.
+            TargetAttainment {
+                metric: Metric::NewLearners as i32,
+                target: 40.0,
+                actual: 52.0,
+                attainment: 1.3,
+                dimension: Dimension::Gender as i32,
+                key: "FEMALE".into(),
+                share: true,
+            },
+        ],
         year_before: Some(figures(102_650, 31_200)),
         year_on_year_growth: 0.861,
         ..Default::default()
@@ -163,6 +176,26 @@ pub fn demo_like() -> Document {
     }
 }
 
+/// A share target is a percentage beside the headline figures, not a
+/// count, and does not take the place of the headline target of its
+/// metric.
+#[test]
+fn share_targets_show_as_percentages() {
+    let page = html(&demo_like()).unwrap();
+    assert!(page.contains("<h2>Share targets</h2>"), "{page}");
+    assert!(
+        page.contains(
+            "<tr><td>new learners (by gender)</td><td>FEMALE</td><td>52.0%</td><td>40.0%</td><td>130%</td></tr>"
+        ),
+        "{page}"
+    );
+    // The new learners' headline target is still the absolute one.
+    assert!(
+        page.contains("<td>97%</td>") || page.contains("<td>96%</td>"),
+        "{page}"
+    );
+}
+
 #[test]
 fn the_document_prints_with_its_headline_figures() {
     let dir = tempfile::tempdir().unwrap();
@@ -212,6 +245,8 @@ fn the_document_prints_with_its_headline_figures() {
         "27654",
         "+86.1%",
         "50000",
+        "Sharetargets",
+        "52.0%",
         "96%",
         "Learnersovertime",
         "Newlearnersbyregion",

@@ -110,7 +110,39 @@ impl ReportingService for ReportingApi {
             )
             .await
             .map_err(to_status)?;
-        crate::publish::targets::on_summary(&mut summary, &targets);
+        // Share targets need their dimension's breakdown, as this caller
+        // sees it (the model may have moved on since the figures above by
+        // the events applied meanwhile).
+        let dimensions = crate::publish::targets::share_dimensions(&targets);
+        let bases = if dimensions.is_empty() {
+            Vec::new()
+        } else {
+            let model = self.engine.read().map_err(to_status)?;
+            let access = Access::of(&r, self.min_cell_size);
+            let mut bases = Vec::new();
+            for dimension in dimensions {
+                let basis = reports::share_basis(
+                    &model,
+                    &GetBreakdownRequest {
+                        program_id: r.get_ref().program_id.clone(),
+                        period: r.get_ref().period.clone(),
+                        dimension,
+                        limit: 0,
+                    },
+                    &access,
+                );
+                match basis {
+                    Ok(basis) => bases.push(basis),
+                    // A breakdown this caller may not see (SKILL for a
+                    // token limited to a slice): its share targets are left
+                    // out rather than failing the summary.
+                    Err(academy_domain::DomainError::PermissionDenied { .. }) => {}
+                    Err(other) => return Err(to_status(other)),
+                }
+            }
+            bases
+        };
+        crate::publish::targets::on_summary(&mut summary, &targets, &bases);
         Ok(Response::new(summary))
     }
 
@@ -118,9 +150,9 @@ impl ReportingService for ReportingApi {
         &self,
         r: Request<GetBreakdownRequest>,
     ) -> Result<Response<GetBreakdownResponse>, Status> {
-        let mut answer = {
+        let (mut answer, total) = {
             let model = self.engine.read().map_err(to_status)?;
-            reports::breakdown(&model, r.get_ref(), &Access::of(&r, self.min_cell_size))
+            reports::breakdown_with_total(&model, r.get_ref(), &Access::of(&r, self.min_cell_size))
                 .map_err(to_status)?
         };
         let targets = self
@@ -132,7 +164,7 @@ impl ReportingService for ReportingApi {
             )
             .await
             .map_err(to_status)?;
-        crate::publish::targets::on_breakdown(&mut answer, &targets);
+        crate::publish::targets::on_breakdown(&mut answer, &targets, &total);
         Ok(Response::new(answer))
     }
 

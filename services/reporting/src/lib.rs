@@ -90,15 +90,19 @@ pub async fn serve(
         ("course", &settings.course_endpoint),
         ("learner", &settings.learner_endpoint),
     ] {
-        let endpoint = config.tls.endpoint(url)?;
-        let channel = endpoint.clone().connect_lazy();
+        // New connections (after a producer restart, a network blip) use
+        // the certificate files as they are then: renewed ones included.
+        let channel = academy_runtime::tls_client::channel(&config.tls, url, |e| e)?;
+        let follower_channel = academy_runtime::tls_client::channel(&config.tls, url, |e| {
+            e.connect_timeout(academy_runtime::feed::follower::CONNECT_TIMEOUT)
+        })?;
         sources.push(rebuild::Source {
             name: source.to_owned(),
             client: academy_proto::events::event_feed_client::EventFeedClient::new(channel),
             token: token.clone(),
         });
         followers.push(
-            Follower::new(source, endpoint, db.clone(), projector.clone())
+            Follower::on_channel(source, follower_channel, db.clone(), projector.clone())
                 .with_gate(gate.clone())
                 .with_lease(lease.clone())
                 .with_token(token.clone())

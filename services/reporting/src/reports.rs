@@ -67,6 +67,49 @@ pub fn breakdown(
     req: &GetBreakdownRequest,
     access: &Access,
 ) -> Result<GetBreakdownResponse, DomainError> {
+    breakdown_with_total(model, req, access).map(|(answer, _)| answer)
+}
+
+/// The sum of each figure over all rows of a breakdown, before any is
+/// withheld or cut by the limit: the dimension's total a share target
+/// divides by (key "", label "").
+fn total(rows: &[BreakdownRow]) -> BreakdownRow {
+    rows.iter().fold(BreakdownRow::default(), |mut t, r| {
+        t.new_learners += r.new_learners;
+        t.enrollments += r.enrollments;
+        t.completions += r.completions;
+        t.learning_hours += r.learning_hours;
+        t
+    })
+}
+
+/// GetBreakdown, and the dimension's total (see `total`).
+pub fn breakdown_with_total(
+    model: &Model,
+    req: &GetBreakdownRequest,
+    access: &Access,
+) -> Result<(GetBreakdownResponse, BreakdownRow), DomainError> {
+    breakdown_rows(model, req, access, true)
+}
+
+/// Every row of a breakdown as `access` sees it (no limit, not even
+/// MAX_ROWS: a share target's key must be found however many keys the
+/// dimension has), and the dimension's total. For the summary's share
+/// targets.
+pub fn share_basis(
+    model: &Model,
+    req: &GetBreakdownRequest,
+    access: &Access,
+) -> Result<(GetBreakdownResponse, BreakdownRow), DomainError> {
+    breakdown_rows(model, req, access, false)
+}
+
+fn breakdown_rows(
+    model: &Model,
+    req: &GetBreakdownRequest,
+    access: &Access,
+    cut: bool,
+) -> Result<(GetBreakdownResponse, BreakdownRow), DomainError> {
     let mut v = Violations::new();
     let program_id = v.check(convert::program_id(&req.program_id)).flatten();
     let dimension = v.check(convert::dimension(req.dimension));
@@ -92,6 +135,7 @@ pub fn breakdown(
             .into_iter()
             .map(convert::breakdown_row)
             .collect();
+    let total = total(&rows);
     // Withheld counts are sorted as shown, so the order tells nothing more.
     if !access.exact {
         suppress::breakdown(&mut rows, access.min_cell_size);
@@ -101,13 +145,18 @@ pub fn breakdown(
             .cmp(&a.enrollments)
             .then_with(|| a.key.cmp(&b.key))
     });
-    rows.truncate(if limit == 0 { MAX_ROWS } else { limit as usize });
-    Ok(GetBreakdownResponse {
-        rows,
-        dimension: req.dimension,
-        start_date: Some(date(period.start)),
-        end_date: Some(date(period.end)),
-    })
+    if cut {
+        rows.truncate(if limit == 0 { MAX_ROWS } else { limit as usize });
+    }
+    Ok((
+        GetBreakdownResponse {
+            rows,
+            dimension: req.dimension,
+            start_date: Some(date(period.start)),
+            end_date: Some(date(period.end)),
+        },
+        total,
+    ))
 }
 
 pub fn time_series(

@@ -7,9 +7,18 @@
 //! connection in tonic's balanced channel (power of two choices), pods
 //! that appear are added and pods that go are dropped. Several URLs may be
 //! given, separated by commas (their addresses are pooled).
+//!
+//! With https, each endpoint holds the TLS files' contents as read when it
+//! was built; when the CA, certificate or key file changes (cert-manager
+//! renewed them), every endpoint is built again from the new files and
+//! replaces the old one, so connections from then on present the renewed
+//! certificate (checked as often as the names are resolved, or every
+//! `ACADEMY_TLS_RELOAD_SECS` if that is sooner).
 
+use futures::future::BoxFuture;
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::Sender;
 use tonic::transport::channel::Change;
@@ -22,6 +31,23 @@ const RESOLVE_EVERY: Duration = Duration::from_secs(10);
 /// How soon to try again while no address is known.
 const RESOLVE_RETRY: Duration = Duration::from_secs(1);
 
+/// Resolves a host and port to addresses: the system resolver in service,
+/// a fixed table in tests (a headless Service's several records for one
+/// name cannot be made on a test machine's resolver).
+pub type Resolver =
+    Arc<dyn Fn(String, u16) -> BoxFuture<'static, std::io::Result<Vec<SocketAddr>>> + Send + Sync>;
+
+/// The system resolver (what `/etc/resolv.conf` and the cluster DNS say).
+pub fn system_resolver() -> Resolver {
+    Arc::new(|host: String, port: u16| {
+        Box::pin(async move {
+            Ok(tokio::net::lookup_host((host.as_str(), port))
+                .await?
+                .collect())
+        })
+    })
+}
+
 /// A channel that spreads calls over every address `urls` resolve to.
 /// `configure` sets each endpoint's timeouts. Must run inside a runtime.
 pub fn channel(
@@ -29,13 +55,29 @@ pub fn channel(
     urls: &str,
     configure: impl Fn(Endpoint) -> Endpoint + Send + 'static,
 ) -> anyhow::Result<Channel> {
+    channel_resolved_by(tls, urls, configure, system_resolver())
+}
+
+/// [`channel`] with the names resolved by `resolve`.
+pub fn channel_resolved_by(
+    tls: &TlsConfig,
+    urls: &str,
+    configure: impl Fn(Endpoint) -> Endpoint + Send + 'static,
+    resolve: Resolver,
+) -> anyhow::Result<Channel> {
     let targets = targets(urls)?;
     // Fail at start on what can never work (an https URL without a CA).
     for (url, _, _) in &targets {
         tls.endpoint(url)?;
     }
     let (channel, changes) = Channel::balance_channel::<SocketAddr>(64);
-    tokio::spawn(follow_dns(tls.clone(), targets, configure, changes));
+    tokio::spawn(follow_dns(
+        tls.clone(),
+        targets,
+        configure,
+        changes,
+        resolve,
+    ));
     Ok(channel)
 }
 
@@ -74,19 +116,54 @@ async fn follow_dns(
     targets: Vec<(String, String, u16)>,
     configure: impl Fn(Endpoint) -> Endpoint,
     changes: Sender<Change<SocketAddr, Endpoint>>,
+    resolve: Resolver,
 ) {
     let mut current: HashSet<SocketAddr> = HashSet::new();
+    let https = targets
+        .iter()
+        .any(|(url, _, _)| url.starts_with("https://"));
+    let files = if https {
+        crate::tls_client::ClientFiles::of(&tls).ok()
+    } else {
+        None
+    };
+    let mut seen = files.as_ref().map(|f| f.fingerprint());
     loop {
         let mut found = HashSet::new();
         for (url, host, port) in &targets {
-            match tokio::net::lookup_host((host.as_str(), *port)).await {
-                Ok(addrs) => found.extend(addrs.map(|a| (a, url.clone()))),
+            match resolve(host.clone(), *port).await {
+                Ok(addrs) => found.extend(addrs.into_iter().map(|a| (a, url.clone()))),
                 Err(err) => tracing::warn!(%url, %err, "cannot resolve a peer's address"),
             }
         }
         // A failed lookup keeps what was known: DNS trouble must not drop
         // every connection that still works.
         if !found.is_empty() {
+            let now = files.as_ref().map(|f| f.fingerprint());
+            if now != seen {
+                seen = now;
+                // Unusable new files (half written, wrong format) keep the
+                // connections that work; a later change is tried again.
+                match targets
+                    .iter()
+                    .try_for_each(|(url, _, _)| tls.endpoint(url).map(drop))
+                {
+                    Err(err) => tracing::error!(
+                        err = %format!("{err:#}"),
+                        "cannot load the renewed client TLS files; keeping the connections in use"
+                    ),
+                    Ok(()) => {
+                        // Renewed certificate files: every endpoint is
+                        // rebuilt below.
+                        tracing::info!("client TLS files changed; reconnecting to peers with them");
+                        for old in current.drain() {
+                            if changes.send(Change::Remove(old)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
             let addrs: HashSet<SocketAddr> = found.iter().map(|(a, _)| *a).collect();
             for gone in current.difference(&addrs) {
                 if changes.send(Change::Remove(*gone)).await.is_err() {
@@ -117,6 +194,8 @@ async fn follow_dns(
         }
         let pause = if current.is_empty() {
             RESOLVE_RETRY
+        } else if https {
+            RESOLVE_EVERY.min(tls.reload_every())
         } else {
             RESOLVE_EVERY
         };

@@ -25,6 +25,8 @@ pub mod status;
 pub mod telemetry;
 pub mod time;
 pub mod tls;
+// Helper C (finish): client certificates reloaded without a restart.
+pub mod tls_client;
 pub mod tls_reload;
 pub mod trace;
 

@@ -144,6 +144,7 @@ pub fn html(doc: &Document) -> anyhow::Result<String> {
     )?;
     headline(&mut out, &summary)?;
     figures_table(&mut out, &summary)?;
+    share_targets(&mut out, &summary)?;
     over_time(&mut out, c)?;
     for (dimension, title) in [
         (Dimension::Region, "New learners by region"),
@@ -212,7 +213,10 @@ fn headline(out: &mut String, s: &ProgramSummary) -> anyhow::Result<()> {
 }
 
 fn target_cells(targets: &[TargetAttainment], metric: Metric) -> String {
-    match targets.iter().find(|t| t.metric == metric as i32) {
+    match targets
+        .iter()
+        .find(|t| t.metric == metric as i32 && !t.share)
+    {
         Some(t) => format!(
             "<td>{}</td><td>{:.0}%</td>",
             count(t.target),
@@ -347,6 +351,56 @@ fn over_time(out: &mut String, c: &PublishedContent) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A metric's name for a reader: "new learners".
+fn metric_name(metric: i32) -> String {
+    Metric::try_from(metric)
+        .map_or("?", |m| m.as_str_name())
+        .trim_start_matches("METRIC_")
+        .to_lowercase()
+        .replace('_', " ")
+}
+
+/// A target's or actual value: a share as a percentage, else a count.
+fn target_value(t: &TargetAttainment, v: f64) -> String {
+    if t.share {
+        format!("{v:.1}%")
+    } else {
+        count(v)
+    }
+}
+
+/// The summary's share targets ("40% of new learners FEMALE").
+fn share_targets(out: &mut String, s: &ProgramSummary) -> anyhow::Result<()> {
+    let shares: Vec<&TargetAttainment> = s.targets.iter().filter(|t| t.share).collect();
+    if shares.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "<section><h2>Share targets</h2><table><tr><th>share of</th><th>key</th>\
+         <th>actual</th><th>target</th><th>attained</th></tr>"
+    )?;
+    for t in shares {
+        let dimension = Dimension::try_from(t.dimension)
+            .map_or("?", |d| d.as_str_name())
+            .trim_start_matches("DIMENSION_")
+            .to_lowercase()
+            .replace('_', " ");
+        writeln!(
+            out,
+            "<tr><td>{} (by {})</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}%</td></tr>",
+            escape(&metric_name(t.metric)),
+            escape(&dimension),
+            escape(&t.key),
+            target_value(t, t.actual),
+            target_value(t, t.target),
+            t.attainment * 100.0
+        )?;
+    }
+    writeln!(out, "</table></section>")?;
+    Ok(())
+}
+
 fn row_targets(out: &mut String, rows: &[BreakdownRow]) -> anyhow::Result<()> {
     let with: Vec<&BreakdownRow> = rows.iter().filter(|r| !r.targets.is_empty()).collect();
     if with.is_empty() {
@@ -358,19 +412,14 @@ fn row_targets(out: &mut String, rows: &[BreakdownRow]) -> anyhow::Result<()> {
     )?;
     for r in with {
         for t in &r.targets {
-            let metric = Metric::try_from(t.metric).map_or("?", |m| m.as_str_name());
             writeln!(
                 out,
-                "<tr><td>{} {}</td><td>{}</td><td>{}</td><td>{:.0}%</td></tr>",
+                "<tr><td>{} {}{}</td><td>{}</td><td>{}</td><td>{:.0}%</td></tr>",
                 escape(&r.label),
-                escape(
-                    &metric
-                        .trim_start_matches("METRIC_")
-                        .to_lowercase()
-                        .replace('_', " ")
-                ),
-                count(t.actual),
-                count(t.target),
+                escape(&metric_name(t.metric)),
+                if t.share { " (share)" } else { "" },
+                target_value(t, t.actual),
+                target_value(t, t.target),
                 t.attainment * 100.0
             )?;
         }

@@ -11,6 +11,7 @@ mod m20261130_000008_create_targets;
 mod m20261130_000009_add_learner_education;
 mod m20261130_000010_index_enrollment_learner;
 mod m20261130_000031_create_invitations;
+mod m20261130_000040_add_target_share;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000009_add_learner_education::Migration),
             Box::new(m20261130_000010_index_enrollment_learner::Migration),
             Box::new(m20261130_000031_create_invitations::Migration),
+            Box::new(m20261130_000040_add_target_share::Migration),
         ]
     }
 }

@@ -177,7 +177,8 @@ impl Publisher {
         let period = period_of(&published)?;
         let live = {
             let model = self.engine.read()?;
-            snapshot::figures(&model, &period, &published.program_id)?
+            // Targets are not figures: the comparison leaves them out.
+            snapshot::figures(&model, &period, &published.program_id, &[])?
         };
         let differences = differences(&published, &live);
         let drifted = !differences.is_empty();

@@ -13,7 +13,7 @@ use sea_orm::DatabaseConnection;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use super::{snapshot, store, targets};
+use super::{snapshot, store};
 use crate::engine::Engine;
 use crate::{convert, reports};
 
@@ -31,6 +31,8 @@ pub struct Publisher {
     pub(crate) engine: Engine,
     /// Snapshots found drifted at their last comparison (for the gauge).
     pub(crate) drifted: Arc<Mutex<BTreeSet<String>>>,
+    /// Targets for the summary and breakdown answers.
+    pub(crate) target_cache: super::target_cache::TargetCache,
 }
 
 /// A validated PublishReport.
@@ -73,6 +75,7 @@ impl Publisher {
             db,
             engine,
             drifted: Arc::default(),
+            target_cache: Default::default(),
         }
     }
 
@@ -95,24 +98,19 @@ impl Publisher {
                 ),
             ));
         }
-        let mut content = {
-            let model = self.engine.read()?;
-            snapshot::figures(&model, &publish.period, &publish.program_id)?
-        };
-        // The targets in force now are frozen with the figures.
-        content.targets = self
+        // The targets in force now (read from the database, not the cache)
+        // are frozen with the figures.
+        let targets = self
             .targets(
                 &publish.program_id,
                 publish.period.start,
                 publish.period.end,
             )
             .await?;
-        if let Some(summary) = content.summary.as_mut() {
-            targets::on_summary(summary, &content.targets);
-        }
-        for answer in &mut content.breakdowns {
-            targets::on_breakdown(answer, &content.targets);
-        }
+        let content = {
+            let model = self.engine.read()?;
+            snapshot::figures(&model, &publish.period, &publish.program_id, &targets)?
+        };
         if snapshot::is_empty(&content) {
             return Err(DomainError::precondition(
                 "PERIOD_EMPTY",

@@ -9,6 +9,7 @@ use academy_runtime::feed::outbox::placeholders;
 use academy_runtime::time::{date, parse_date};
 use chrono::{NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
+use std::sync::Arc;
 
 use super::Publisher;
 use crate::report::{Scope, breakdown};
@@ -62,26 +63,92 @@ fn attainment(t: &pb::Target, actual: f64) -> pb::TargetAttainment {
         } else {
             actual / t.value
         },
+        // A headline target's attainment encodes exactly as before share
+        // targets existed (published digests depend on it).
+        dimension: if t.share { t.dimension } else { 0 },
+        key: if t.share {
+            t.key.clone()
+        } else {
+            String::new()
+        },
+        share: t.share,
     }
 }
 
-/// Puts the headline targets on `summary`.
-pub fn on_summary(summary: &mut pb::ProgramSummary, targets: &[pb::Target]) {
-    summary.targets = targets
-        .iter()
-        .filter(|t| t.dimension == 0)
-        .filter_map(|t| summary_value(summary, t.metric).map(|v| attainment(t, v)))
-        .collect();
+/// `part` as a percentage of `total`; 0 when the total is 0.
+fn percent(part: f64, total: f64) -> f64 {
+    if total == 0.0 {
+        0.0
+    } else {
+        100.0 * part / total
+    }
 }
 
-/// Puts each row's targets on the rows of `answer`.
-pub fn on_breakdown(answer: &mut pb::GetBreakdownResponse, targets: &[pb::Target]) {
+/// A share target's attainment: the key's figure in `row` (the caller's
+/// view; absent: 0) against the dimension's `total`.
+fn share_attainment(
+    t: &pb::Target,
+    row: Option<&pb::BreakdownRow>,
+    total: &pb::BreakdownRow,
+) -> Option<pb::TargetAttainment> {
+    let total = row_value(total, t.metric)?;
+    let part = match row {
+        Some(r) => row_value(r, t.metric)?,
+        None => 0.0,
+    };
+    Some(attainment(t, percent(part, total)))
+}
+
+/// The dimensions the share targets among `targets` are set on: the
+/// breakdowns (see `reports::share_basis`) `on_summary` needs.
+pub fn share_dimensions(targets: &[pb::Target]) -> std::collections::BTreeSet<i32> {
+    targets
+        .iter()
+        .filter(|t| t.share)
+        .map(|t| t.dimension)
+        .collect()
+}
+
+/// Puts the headline targets, then the share targets, on `summary`.
+/// `bases` holds, for each of `share_dimensions`, the breakdown as the
+/// caller sees it and the dimension's total.
+pub fn on_summary(
+    summary: &mut pb::ProgramSummary,
+    targets: &[pb::Target],
+    bases: &[(pb::GetBreakdownResponse, pb::BreakdownRow)],
+) {
+    let headline = targets
+        .iter()
+        .filter(|t| t.dimension == 0 && !t.share)
+        .filter_map(|t| summary_value(summary, t.metric).map(|v| attainment(t, v)));
+    let shares = targets.iter().filter(|t| t.share).filter_map(|t| {
+        let (answer, total) = bases.iter().find(|(b, _)| b.dimension == t.dimension)?;
+        share_attainment(t, answer.rows.iter().find(|r| r.key == t.key), total)
+    });
+    summary.targets = headline.chain(shares).collect();
+}
+
+/// Puts each row's targets on the rows of `answer`: absolute ones, then
+/// shares of `total`, the dimension's total.
+pub fn on_breakdown(
+    answer: &mut pb::GetBreakdownResponse,
+    targets: &[pb::Target],
+    total: &pb::BreakdownRow,
+) {
     for row in &mut answer.rows {
-        row.targets = targets
-            .iter()
-            .filter(|t| t.dimension == answer.dimension && t.key == row.key)
-            .filter_map(|t| row_value(row, t.metric).map(|v| attainment(t, v)))
-            .collect();
+        let mine = || {
+            targets
+                .iter()
+                .filter(|t| t.dimension == answer.dimension && t.key == row.key)
+        };
+        let absolute = mine()
+            .filter(|t| !t.share)
+            .filter_map(|t| row_value(row, t.metric).map(|v| attainment(t, v)));
+        let shares = mine()
+            .filter(|t| t.share)
+            .filter_map(|t| share_attainment(t, Some(row), total));
+        let all: Vec<_> = absolute.chain(shares).collect();
+        row.targets = all;
     }
 }
 
@@ -116,6 +183,17 @@ impl Publisher {
                 "value",
                 "must be a finite number, not negative",
             ));
+        } else if req.share && req.value > 100.0 {
+            v.push(academy_domain::FieldViolation::new(
+                "value",
+                "a share is a percentage: at most 100",
+            ));
+        }
+        if req.share && req.dimension == 0 {
+            v.push(academy_domain::FieldViolation::new(
+                "dimension",
+                "a share target needs a dimension (the share is of its total)",
+            ));
         }
         v.finish()?;
         let (Some(period), Some(key)) = (period, key) else {
@@ -131,6 +209,7 @@ impl Publisher {
             dimension: req.dimension,
             key: key.clone(),
             value: req.value,
+            share: req.share,
         };
         {
             let model = self.engine.read()?;
@@ -140,6 +219,15 @@ impl Publisher {
                     return Err(DomainError::invalid("key", "needs a dimension"));
                 }
                 None => {}
+                // (An organisation's "" is a key: learners with none.)
+                Some(d)
+                    if key.is_empty() && req.share && d != breakdown::Dimension::Organization =>
+                {
+                    return Err(DomainError::invalid(
+                        "key",
+                        "a share target needs the key whose share it is",
+                    ));
+                }
                 Some(d) => {
                     let probe = pb::BreakdownRow::default();
                     if row_value(&probe, req.metric).is_none() {
@@ -175,13 +263,16 @@ impl Publisher {
             )
             .await
         };
-        match write.await {
-            Ok(()) => txn.commit().await.map_err(db_error)?,
+        let written = match write.await {
+            Ok(()) => txn.commit().await.map_err(db_error),
             Err(err) => {
                 let _ = txn.rollback().await;
-                return Err(db_error(err));
+                Err(db_error(err))
             }
-        }
+        };
+        // Also after a failed commit: whether it landed is unknown.
+        self.target_cache.invalidate();
+        written?;
         Ok(target)
     }
 
@@ -217,19 +308,28 @@ impl Publisher {
     }
 
     /// The targets for an answer about `program_id` (as the request gave
-    /// it, already validated) between the answer's dates.
+    /// it, already validated) between the answer's dates, from the cache
+    /// (see `target_cache.rs`: at most a few seconds behind another
+    /// replica's SetTarget).
     pub async fn targets_for(
         &self,
         program_id: &str,
         start: Option<&academy_proto::google::r#type::Date>,
         end: Option<&academy_proto::google::r#type::Date>,
-    ) -> Result<Vec<pb::Target>, DomainError> {
+    ) -> Result<Arc<Vec<pb::Target>>, DomainError> {
         let program = convert::program_id(program_id)?.unwrap_or_default();
         let (Ok(start), Ok(end)) = (parse_date("start_date", start), parse_date("end_date", end))
         else {
             return Err(DomainError::internal("an answer without its dates"));
         };
-        self.targets(&program, start, end).await
+        let key = (program, start, end);
+        let generation = match self.target_cache.get(&key) {
+            Ok(targets) => return Ok(targets),
+            Err(generation) => generation,
+        };
+        let targets = Arc::new(self.targets(&key.0, start, end).await?);
+        self.target_cache.store(key, generation, targets.clone());
+        Ok(targets)
     }
 }
 
@@ -245,8 +345,8 @@ async fn upsert<C: ConnectionTrait>(
         placeholders(
             backend,
             "INSERT INTO r_target (program_id, period_start, period_end, metric, dimension, \
-             key, value, set_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (program_id, period_start, period_end, metric, dimension, key) \
+             key, share, value, set_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (program_id, period_start, period_end, metric, dimension, key, share) \
              DO UPDATE SET value = excluded.value, set_time = excluded.set_time",
         ),
         [
@@ -256,6 +356,7 @@ async fn upsert<C: ConnectionTrait>(
             Value::from(t.metric),
             Value::from(t.dimension),
             Value::from(t.key.as_str()),
+            Value::from(t.share),
             Value::from(t.value),
             Value::from(Utc::now()),
         ],
@@ -276,9 +377,9 @@ async fn select<C: ConnectionTrait>(
             backend,
             placeholders(
                 backend,
-                "SELECT metric, dimension, key, value FROM r_target \
+                "SELECT metric, dimension, key, share, value FROM r_target \
                  WHERE program_id = ? AND period_start = ? AND period_end = ? \
-                 ORDER BY dimension, key, metric",
+                 ORDER BY share, dimension, key, metric",
             ),
             [
                 Value::from(program_id),
@@ -297,6 +398,7 @@ async fn select<C: ConnectionTrait>(
                 dimension: r.try_get("", "dimension")?,
                 key: r.try_get("", "key")?,
                 value: r.try_get("", "value")?,
+                share: r.try_get("", "share")?,
             })
         })
         .collect()

@@ -777,12 +777,12 @@ fn targets_refuse_hostile_input_without_writing() {
             h::text(),
             h::huge()
         ],
-        h::double(),
+        (h::double(), proptest::bool::ANY),
     );
     h::check(
         "SetTarget",
         strategy,
-        |(program_id, period, (metric, dimension), key, value)| {
+        |(program_id, period, (metric, dimension), key, (value, share))| {
             let req = SetTargetRequest {
                 program_id,
                 period,
@@ -790,12 +790,18 @@ fn targets_refuse_hostile_input_without_writing() {
                 dimension,
                 key,
                 value,
+                share,
             };
             let mut c = t.reports.clone();
             if let Some(target) = t.write("SetTarget", async move { c.set_target(req).await })? {
                 prop_assert!(value.is_finite() && value >= 0.0);
                 prop_assert!((1..=7).contains(&metric) && (0..=8).contains(&dimension));
                 prop_assert_eq!(target.value, value);
+                prop_assert_eq!(target.share, share);
+                if share {
+                    // A share is a percentage of a dimension's total.
+                    prop_assert!(value <= 100.0 && dimension != 0);
+                }
             }
             Ok(())
         },

@@ -170,6 +170,9 @@ impl std::fmt::Debug for Follower {
     }
 }
 
+/// How long a follower waits for a connection to its producer.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
 impl Follower {
     /// `source` names the producer in cursors and reports (`course`, `learner`);
     /// `endpoint` is where it serves (TLS already configured, if any).
@@ -179,9 +182,19 @@ impl Follower {
         db: DatabaseConnection,
         projection: Arc<dyn Projection>,
     ) -> Self {
-        let channel = endpoint
-            .connect_timeout(Duration::from_secs(3))
-            .connect_lazy();
+        let channel = endpoint.connect_timeout(CONNECT_TIMEOUT).connect_lazy();
+        Self::on_channel(source, channel, db, projection)
+    }
+
+    /// Like [`Follower::new`], over a channel made elsewhere (e.g. by
+    /// `tls_client::channel`, whose connections pick up renewed
+    /// certificates); give it a connect timeout of [`CONNECT_TIMEOUT`].
+    pub fn on_channel(
+        source: &str,
+        channel: Channel,
+        db: DatabaseConnection,
+        projection: Arc<dyn Projection>,
+    ) -> Self {
         let state = FeedState {
             source: source.to_owned(),
             ..Default::default()

@@ -4,9 +4,9 @@
 
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::{
-    Dimension, ExportReportRequest, GetBreakdownRequest, GetFunnelRequest,
-    GetProgramSummaryRequest, GetTimeSeriesRequest, Granularity, Metric, Period, ProgramSummary,
-    ReportKind,
+    CompareWithPublishedRequest, Dimension, ExportReportRequest, GetBreakdownRequest,
+    GetCrossTabRequest, GetFunnelRequest, GetProgramSummaryRequest, GetTimeSeriesRequest,
+    Granularity, Metric, Period, ProgramSummary, PublishReportRequest, ReportKind,
 };
 use academyctl::client::Authed;
 use chrono::NaiveDate;
@@ -44,6 +44,13 @@ pub(crate) enum Report {
     TimeSeries(Metric),
     /// The summary as CSV.
     Export,
+    /// Figures split by two dimensions (rows, columns).
+    CrossTab(Dimension, Dimension),
+    /// A publication of the half: every call a restatement (a new
+    /// snapshot row, all breakdowns, the funnel and the series frozen).
+    Publish,
+    /// The live figures against this snapshot.
+    Compare(String),
 }
 
 impl Report {
@@ -65,6 +72,8 @@ impl Report {
         all.push(Report::TimeSeries(Metric::ActiveLearners));
         all.push(Report::TimeSeries(Metric::Enrollments));
         all.push(Report::Export);
+        all.push(Report::CrossTab(Dimension::Gender, Dimension::Region));
+        all.push(Report::CrossTab(Dimension::Region, Dimension::Course));
         all
     }
 
@@ -81,6 +90,13 @@ impl Report {
                 m.as_str_name().trim_start_matches("METRIC_")
             ),
             Report::Export => "ExportReport(SUMMARY)".into(),
+            Report::CrossTab(r, c) => format!(
+                "GetCrossTab({} x {})",
+                r.as_str_name().trim_start_matches("DIMENSION_"),
+                c.as_str_name().trim_start_matches("DIMENSION_")
+            ),
+            Report::Publish => "PublishReport (restatement)".into(),
+            Report::Compare(_) => "CompareWithPublished".into(),
         }
     }
 
@@ -140,6 +156,33 @@ impl Report {
                 while stream.message().await?.is_some() {}
                 Ok(())
             }
+            Report::CrossTab(r, c) => client
+                .get_cross_tab(GetCrossTabRequest {
+                    program_id,
+                    period: period(half),
+                    row_dimension: *r as i32,
+                    column_dimension: *c as i32,
+                    limit: 0,
+                })
+                .await
+                .map(drop),
+            Report::Publish => client
+                .publish_report(PublishReportRequest {
+                    program_id,
+                    period: period(half),
+                    note: "bench".into(),
+                    reason: "bench restatement".into(),
+                    // A new request each time: every call publishes.
+                    request_id: String::new(),
+                })
+                .await
+                .map(drop),
+            Report::Compare(snapshot_id) => client
+                .compare_with_published(CompareWithPublishedRequest {
+                    snapshot_id: snapshot_id.clone(),
+                })
+                .await
+                .map(drop),
         }
     }
 }
@@ -171,6 +214,24 @@ fn two_years_to(half: &str) -> (NaiveDate, NaiveDate) {
         start.unwrap_or(NaiveDate::MIN),
         end.unwrap_or(NaiveDate::MAX),
     )
+}
+
+/// Publishes the half once; the snapshot's id.
+pub(crate) async fn publish_once(
+    client: &mut ReportingServiceClient<Authed>,
+    program_id: &str,
+    half: &str,
+) -> anyhow::Result<String> {
+    Ok(client
+        .publish_report(PublishReportRequest {
+            program_id: program_id.to_owned(),
+            period: period(half),
+            note: "bench".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .id)
 }
 
 /// Drives `report` for `spec`; `program_id` empty for the platform.

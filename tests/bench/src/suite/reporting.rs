@@ -1,7 +1,9 @@
 //! The reports on the bulk program: every report kind for a half-year, on
 //! the program and on the platform, at one and sixteen clients; the
 //! summary and the regional breakdown against the same figures computed
-//! naively over the learner service's tables. Also the reporting replica's
+//! naively over the learner service's tables (and the gender × region
+//! cross-tab); PublishReport and CompareWithPublished beside the naive
+//! summary plus breakdown. Also the reporting replica's
 //! cold start (from process start to SERVING with the model loaded) and its
 //! memory.
 
@@ -116,6 +118,15 @@ pub(crate) async fn run(suite: &mut Suite) -> anyhow::Result<()> {
         p.naive_runs,
     )
     .await?;
+    let naive_crosstab = naive::time(
+        &suite.pg,
+        &learner_db,
+        "naive_crosstab.sql",
+        PROGRAM_ID,
+        &half,
+        p.naive_runs,
+    )
+    .await?;
     // Counted calls, not a window; the check call above warmed the caches.
     let spec = |concurrency: usize| LoadSpec {
         concurrency,
@@ -127,6 +138,9 @@ pub(crate) async fn run(suite: &mut Suite) -> anyhow::Result<()> {
             let naive = match (&report, scope) {
                 (Report::Summary, "program") => Some(naive_summary.tps),
                 (Report::Breakdown(Dimension::Region), "program") => Some(naive_breakdown.tps),
+                (Report::CrossTab(Dimension::Gender, Dimension::Region), "program") => {
+                    Some(naive_crosstab.tps)
+                }
                 _ => None,
             };
             for c in REPORT_CONCURRENCY {
@@ -139,9 +153,38 @@ pub(crate) async fn run(suite: &mut Suite) -> anyhow::Result<()> {
             }
         }
     }
+    // Publishing and comparing (issue #18) on the program. A snapshot holds
+    // the summary, every breakdown, the funnel and the series; naively it
+    // would cost at least the naive summary plus the naive regional
+    // breakdown, the limit its rows stand beside. Publishing runs at one
+    // client only: concurrent publications of one period are refused by
+    // design (CONCURRENT_PUBLICATION).
+    let naive_snapshot_tps = 1000.0 / (naive_summary.latency_ms + naive_breakdown.latency_ms);
+    let snapshot_id = reports::publish_once(&mut client.clone(), PROGRAM_ID, p.half).await?;
+    for (report, levels) in [
+        (Report::Publish, &REPORT_CONCURRENCY[..1]),
+        (Report::Compare(snapshot_id), &REPORT_CONCURRENCY[..]),
+    ] {
+        for &c in levels {
+            settle().await;
+            let outcome =
+                reports::run(client.clone(), report.clone(), PROGRAM_ID, p.half, spec(c)).await?;
+            let mut row = Row::from_outcome(&format!("{} [program]", report.name()), &outcome);
+            if c == 1 {
+                row = row.against(
+                    "naive SQL summary + regional breakdown, 1 client",
+                    naive_snapshot_tps,
+                );
+            }
+            suite.push(row);
+        }
+    }
     suite.say(format!(
-        "naive SQL (1 client, {} runs each): summary {:.0} ms, regional breakdown {:.0} ms per report",
-        p.naive_runs, naive_summary.latency_ms, naive_breakdown.latency_ms
+        "naive SQL (1 client, {} runs each): summary {:.0} ms, regional breakdown {:.0} ms, gender × region cross-tab {:.0} ms per report",
+        p.naive_runs,
+        naive_summary.latency_ms,
+        naive_breakdown.latency_ms,
+        naive_crosstab.latency_ms
     ));
     suite.remember_memory(&reporting);
     reporting.stop().await?;
