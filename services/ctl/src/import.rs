@@ -174,27 +174,8 @@ fn parse(reader: impl std::io::Read) -> anyhow::Result<(Vec<Row>, Vec<Rejection>
     Ok((rows, rejected))
 }
 
-/// Column name → position, checked against the known columns.
 fn columns(header: &csv::StringRecord) -> anyhow::Result<HashMap<&'static str, usize>> {
-    let mut found = HashMap::new();
-    for (position, name) in header.iter().enumerate() {
-        let name = name.trim().to_ascii_lowercase();
-        let known = COLUMNS.iter().find(|c| **c == name).with_context(|| {
-            format!(
-                "unknown column {name:?}; the columns are {}",
-                COLUMNS.join(", ")
-            )
-        })?;
-        if found.insert(*known, position).is_some() {
-            anyhow::bail!("column {name:?} appears twice in the header");
-        }
-    }
-    for required in &COLUMNS[..REQUIRED] {
-        if !found.contains_key(required) {
-            anyhow::bail!("the header lacks the required column {required:?}");
-        }
-    }
-    Ok(found)
+    crate::csv_header::positions(header, &COLUMNS, &COLUMNS[..REQUIRED])
 }
 
 fn to_request(

@@ -4,6 +4,7 @@
 //! report tables after loading its demo program.
 
 pub mod client;
+pub mod csv_header;
 pub mod export;
 pub mod feed;
 pub mod import;

@@ -181,30 +181,8 @@ fn join(record: &csv::StringRecord) -> String {
         .unwrap_or_default()
 }
 
-/// Column name → position; names compare case-insensitively.
 fn columns(header: &csv::StringRecord) -> anyhow::Result<HashMap<&'static str, usize>> {
-    let mut found = HashMap::new();
-    for (position, name) in header.iter().enumerate() {
-        let name = name.trim();
-        let known = COLUMNS
-            .iter()
-            .find(|c| c.eq_ignore_ascii_case(name))
-            .with_context(|| {
-                format!(
-                    "unknown column {name:?}; the columns are {}",
-                    COLUMNS.join(", ")
-                )
-            })?;
-        if found.insert(*known, position).is_some() {
-            anyhow::bail!("column {name:?} appears twice in the header");
-        }
-    }
-    for required in REQUIRED {
-        if !found.contains_key(required) {
-            anyhow::bail!("the header lacks the required column {required:?}");
-        }
-    }
-    Ok(found)
+    crate::csv_header::positions(header, &COLUMNS, &REQUIRED)
 }
 
 fn to_row(

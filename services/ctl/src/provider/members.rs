@@ -168,26 +168,9 @@ pub fn parse(reader: impl std::io::Read) -> anyhow::Result<(Vec<Member>, Vec<Row
     Ok((rows, errors))
 }
 
-/// Column name → position; every column of the report is required.
+/// Every column of the report is required.
 fn columns(header: &csv::StringRecord) -> anyhow::Result<HashMap<&'static str, usize>> {
-    let mut found = HashMap::new();
-    for (position, name) in header.iter().enumerate() {
-        let Some(known) = COLUMNS.iter().find(|c| c.eq_ignore_ascii_case(name.trim())) else {
-            anyhow::bail!(
-                "unknown column {name:?}; a membership report has {}",
-                COLUMNS.join(", ")
-            );
-        };
-        if found.insert(*known, position).is_some() {
-            anyhow::bail!("column {name:?} appears twice in the header");
-        }
-    }
-    for required in COLUMNS {
-        if !found.contains_key(required) {
-            anyhow::bail!("the header lacks the column {required:?}");
-        }
-    }
-    Ok(found)
+    crate::csv_header::positions(header, &COLUMNS, &COLUMNS)
 }
 
 fn member(
