@@ -32,6 +32,7 @@ fn every_service_of_the_contract_is_described() {
             "academy.course.v1.CourseService",
             "academy.events.v1.EventFeed",
             "academy.learner.v1.EnrollmentService",
+            "academy.learner.v1.InvitationService",
             "academy.learner.v1.LearnerService",
             "academy.reporting.v1.ReportingService",
         ]
