@@ -5,7 +5,9 @@
 //! invitation joins when its learner first enrolls in the program
 //! ([`join_on_enroll`], called by Enroll and BulkEnroll) or accepts.
 
-use academy_domain::{DomainError, Email, FieldViolation, PageRequest, Violations, id, text};
+use academy_domain::{
+    AllValid, DomainError, Email, FieldViolation, PageRequest, Violations, id, text,
+};
 use academy_proto::events::{
     InvitationCreated, InvitationDeclined, InvitationJoined, event::Payload,
 };
@@ -492,13 +494,7 @@ async fn answer(
     wanted: Answer,
 ) -> Result<pb::Invitation, DomainError> {
     let now = Utc::now();
-    let mut v = Violations::new();
-    let id = v.check(id::parse_id("id", raw_id));
-    let at = v.check(business_time(at_field, at, now));
-    v.finish()?;
-    let (Some(id), Some(at)) = (id, at) else {
-        return Err(DomainError::internal("validated fields missing"));
-    };
+    let (id, at) = (id::parse_id("id", raw_id), business_time(at_field, at, now)).all_valid()?;
     let result: Result<(), WriteError> = async {
         let txn = begin_write(&registry.db).await?;
         let row = invitations::get_for_update(&txn, &id)
