@@ -16,65 +16,53 @@ use crate::store::courses::CourseRecord;
 
 pub fn new_skill(skill: Option<pb::Skill>) -> Result<NewSkill, DomainError> {
     let skill = skill.ok_or_else(|| DomainError::invalid("skill", "is required"))?;
-    let mut v = Violations::new();
-    let name = v.check(text::required("skill.name", &skill.name, 100));
-    let category = v.check(text::required("skill.category", &skill.category, 100));
-    v.finish()?;
-    Ok(NewSkill {
-        name: name.unwrap_or_default(),
-        category: category.unwrap_or_default(),
-    })
+    let (name, category) = (
+        text::required("skill.name", &skill.name, 100),
+        text::required("skill.category", &skill.category, 100),
+    )
+        .all_valid()?;
+    Ok(NewSkill { name, category })
 }
 
 pub fn new_course(course: Option<pb::Course>) -> Result<NewCourse, DomainError> {
     let course = course.ok_or_else(|| DomainError::invalid("course", "is required"))?;
-    let mut v = Violations::new();
-    let code = v.check(domain::course_code("course.code", &course.code));
-    let details = course_details(&course, &mut v);
-    let skill_ids = v.check(skill_ids("course.skill_ids", &course.skill_ids));
-    let modules = v.check(modules("course.modules", &course.modules));
-    let provider_course_id = v.check(provider_course_id(
-        "course.provider_course_id",
-        course.provider_course_id.as_deref(),
-    ));
-    v.finish()?;
-    match (code, details, skill_ids, modules, provider_course_id) {
-        (Some(code), Some(details), Some(skill_ids), Some(modules), Some(provider_course_id)) => {
-            Ok(NewCourse {
-                code,
-                details,
-                skill_ids,
-                modules,
-                provider_course_id,
-            })
-        }
-        _ => Err(DomainError::internal(
-            "validation passed with a missing field",
-        )),
-    }
+    let (code, details, skill_ids, modules, provider_course_id) = (
+        domain::course_code("course.code", &course.code),
+        course_details(&course),
+        skill_ids("course.skill_ids", &course.skill_ids),
+        modules("course.modules", &course.modules),
+        provider_course_id(
+            "course.provider_course_id",
+            course.provider_course_id.as_deref(),
+        ),
+    )
+        .all_valid()?;
+    Ok(NewCourse {
+        code,
+        details,
+        skill_ids,
+        modules,
+        provider_course_id,
+    })
 }
 
-fn course_details(course: &pb::Course, v: &mut Violations) -> Option<CourseDetails> {
-    let title = v.check(text::required("course.title", &course.title, 200));
-    let description = v.check(text::optional(
-        "course.description",
-        &course.description,
-        5000,
-    ));
-    let provider = v.check(text::required("course.provider", &course.provider, 200));
-    let language = v.check(domain::language("course.language", &course.language));
-    let level = v.check(level("course.level", course.level));
-    let hours = v.check(domain::estimated_hours(
-        "course.estimated_hours",
-        course.estimated_hours,
-    ));
-    Some(CourseDetails {
-        title: title?,
-        description: description?,
-        provider: provider?,
-        language: language?,
-        level: level?,
-        estimated_hours: hours?,
+fn course_details(course: &pb::Course) -> Result<CourseDetails, Vec<FieldViolation>> {
+    let (title, description, provider, language, level, estimated_hours) = (
+        text::required("course.title", &course.title, 200),
+        text::optional("course.description", &course.description, 5000),
+        text::required("course.provider", &course.provider, 200),
+        domain::language("course.language", &course.language),
+        level("course.level", course.level),
+        domain::estimated_hours("course.estimated_hours", course.estimated_hours),
+    )
+        .all_valid_or_violations()?;
+    Ok(CourseDetails {
+        title,
+        description,
+        provider,
+        language,
+        level,
+        estimated_hours,
     })
 }
 

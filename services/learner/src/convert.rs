@@ -2,7 +2,7 @@
 //! back into protobuf and feed events. Feed events never carry e-mail or name.
 
 use academy_domain::{
-    DomainError, EducationLevel, Email, EmploymentStatus, FieldViolation, Gender, Region,
+    AllValid, DomainError, EducationLevel, Email, EmploymentStatus, FieldViolation, Gender, Region,
     Violations, learner, text,
 };
 use academy_proto::events as ev;
@@ -47,49 +47,50 @@ pub fn new_learner(
         .learner
         .as_ref()
         .ok_or_else(|| DomainError::invalid("learner", "is required"))?;
-    let mut v = Violations::new();
-    let profile = profile(learner, &mut v, now);
-    let register_time = v.check(business_time(
-        "registered_at",
-        req.registered_at.as_ref(),
-        now,
-    ));
-    v.finish()?;
-    match (profile, register_time) {
-        (Some(profile), Some(register_time)) => Ok(NewLearner {
-            profile,
-            register_time,
-        }),
-        _ => Err(DomainError::internal(
-            "validation passed with a missing field",
-        )),
-    }
+    let (profile, register_time) = (
+        profile(learner, now),
+        business_time("registered_at", req.registered_at.as_ref(), now),
+    )
+        .all_valid()?;
+    Ok(NewLearner {
+        profile,
+        register_time,
+    })
 }
 
-fn profile(l: &pb::Learner, v: &mut Violations, now: DateTime<Utc>) -> Option<Profile> {
-    let email = v.check(Email::parse("learner.email", &l.email));
-    let external_id = v.check(external_id(l.external_id.as_deref()));
-    let full_name = v.check(text::required("learner.full_name", &l.full_name, 200));
-    let region = v.check(Region::parse("learner.region", &l.region));
-    let gender = v.check(gender(l.gender));
-    let birth_year = v.check(learner::birth_year(
-        "learner.birth_year",
-        l.birth_year,
-        now.date_naive(),
-    ));
-    let employment_status = v.check(employment_status(l.employment_status));
-    let organization = v.check(text::optional("learner.organization", &l.organization, 200));
-    let education_level = v.check(education_level(l.education_level));
-    Some(Profile {
-        email: email?,
-        external_id: external_id?,
-        full_name: full_name?,
-        region: region?,
-        gender: gender?,
-        birth_year: birth_year?,
-        employment_status: employment_status?,
-        organization: organization?,
-        education_level: education_level?,
+fn profile(l: &pb::Learner, now: DateTime<Utc>) -> Result<Profile, Vec<FieldViolation>> {
+    let (
+        email,
+        external_id,
+        full_name,
+        region,
+        gender,
+        birth_year,
+        employment_status,
+        organization,
+        education_level,
+    ) = (
+        Email::parse("learner.email", &l.email),
+        external_id(l.external_id.as_deref()),
+        text::required("learner.full_name", &l.full_name, 200),
+        Region::parse("learner.region", &l.region),
+        gender(l.gender),
+        learner::birth_year("learner.birth_year", l.birth_year, now.date_naive()),
+        employment_status(l.employment_status),
+        text::optional("learner.organization", &l.organization, 200),
+        education_level(l.education_level),
+    )
+        .all_valid_or_violations()?;
+    Ok(Profile {
+        email,
+        external_id,
+        full_name,
+        region,
+        gender,
+        birth_year,
+        employment_status,
+        organization,
+        education_level,
     })
 }
 

@@ -1,7 +1,7 @@
 //! The edge: report requests into validated periods and scopes, figures
 //! back into protobuf.
 
-use academy_domain::{DomainError, FieldViolation, Period, id};
+use academy_domain::{AllValid, FieldViolation, Period, id};
 use academy_proto::reporting as pb;
 use academy_runtime::time::{date, parse_date};
 
@@ -11,30 +11,29 @@ use crate::report::series::{Granularity, Metric};
 use crate::report::summary::{Figures, growth_rate};
 
 /// A half (`2025-H2`) or both dates, never both forms and never neither.
-pub fn period(field: &str, value: Option<&pb::Period>) -> Result<Period, DomainError> {
-    let p = value.ok_or_else(|| DomainError::invalid(field, "is required"))?;
+/// Every way a period can be wrong is a field violation, so callers check it
+/// with the request's other fields in one [`academy_domain::AllValid`].
+pub fn period(field: &str, value: Option<&pb::Period>) -> Result<Period, Vec<FieldViolation>> {
+    let p = value.ok_or_else(|| vec![FieldViolation::new(field, "is required")])?;
     let has_dates = p.start_date.is_some() || p.end_date.is_some();
     match (p.half.trim().is_empty(), has_dates) {
-        (false, false) => Ok(Period::half(&format!("{field}.half"), &p.half)?),
+        (false, false) => Period::half(&format!("{field}.half"), &p.half).map_err(|v| vec![v]),
         (true, true) => {
-            let mut violations = Vec::new();
-            let start = parse_date(&format!("{field}.start_date"), p.start_date.as_ref())
-                .map_err(|v| violations.push(v));
-            let end = parse_date(&format!("{field}.end_date"), p.end_date.as_ref())
-                .map_err(|v| violations.push(v));
-            match (start, end) {
-                (Ok(start), Ok(end)) => Ok(Period::range(field, start, end)?),
-                _ => Err(violations.into()),
-            }
+            let (start, end) = (
+                parse_date(&format!("{field}.start_date"), p.start_date.as_ref()),
+                parse_date(&format!("{field}.end_date"), p.end_date.as_ref()),
+            )
+                .all_valid_or_violations()?;
+            Period::range(field, start, end).map_err(|v| vec![v])
         }
-        (false, true) => Err(DomainError::invalid(
+        (false, true) => Err(vec![FieldViolation::new(
             field,
             "give either half or start_date and end_date, not both",
-        )),
-        (true, false) => Err(DomainError::invalid(
+        )]),
+        (true, false) => Err(vec![FieldViolation::new(
             field,
             "give half (e.g. 2025-H2) or start_date and end_date",
-        )),
+        )]),
     }
 }
 
@@ -176,20 +175,16 @@ pub fn granularity(raw: i32) -> Result<Granularity, FieldViolation> {
 pub fn date_range(
     start: Option<&academy_proto::google::r#type::Date>,
     end: Option<&academy_proto::google::r#type::Date>,
-) -> Result<Period, DomainError> {
-    let mut violations = Vec::new();
-    let start = parse_date("start_date", start).map_err(|v| violations.push(v));
-    let end = parse_date("end_date", end).map_err(|v| violations.push(v));
-    match (start, end) {
-        (Ok(start), Ok(end)) => Period::range("period", start, end).map_err(|v| {
-            // Name the request's own fields rather than a nested period.
-            let field = if v.field.ends_with("end_date") {
-                "end_date"
-            } else {
-                "start_date"
-            };
-            DomainError::invalid(field, v.description)
-        }),
-        _ => Err(violations.into()),
-    }
+) -> Result<Period, Vec<FieldViolation>> {
+    let (start, end) =
+        (parse_date("start_date", start), parse_date("end_date", end)).all_valid_or_violations()?;
+    Period::range("period", start, end).map_err(|v| {
+        // Name the request's own fields rather than a nested period.
+        let field = if v.field.ends_with("end_date") {
+            "end_date"
+        } else {
+            "start_date"
+        };
+        vec![FieldViolation::new(field, v.description)]
+    })
 }

@@ -140,7 +140,8 @@ pub fn rows(
             Ok(out)
         }
         ReportKind::TimeSeries => {
-            let period = crate::convert::period("period", req.period.as_ref())?;
+            let period =
+                crate::convert::period("period", req.period.as_ref()).map_err(DomainError::from)?;
             let t = reports::time_series(
                 model,
                 &GetTimeSeriesRequest {

@@ -1,7 +1,7 @@
 //! One function per report RPC: validate, resolve the scope, query, convert.
 //! ExportReport reuses them so the CSV always carries the same numbers.
 
-use academy_domain::{DomainError, Period, Violations};
+use academy_domain::{AllValid, DomainError, Period};
 use academy_proto::reporting::*;
 use academy_runtime::time::date;
 
@@ -16,34 +16,16 @@ pub const MAX_ROWS: usize = 1000;
 pub const MAX_CELLS: usize = 10_000;
 
 /// Adds the period's violations to `v`; the period when it is valid.
-pub(crate) fn period(
-    v: &mut Violations,
-    value: Option<&academy_proto::reporting::Period>,
-) -> Result<Option<Period>, DomainError> {
-    match convert::period("period", value) {
-        Ok(p) => Ok(Some(p)),
-        Err(DomainError::InvalidArgument { violations }) => {
-            violations.into_iter().for_each(|x| v.push(x));
-            Ok(None)
-        }
-        Err(other) => Err(other),
-    }
-}
-
-fn missing() -> DomainError {
-    DomainError::internal("validation passed with a missing field")
-}
-
 pub fn summary(
     model: &Model,
     req: &GetProgramSummaryRequest,
     access: &Access,
 ) -> Result<ProgramSummary, DomainError> {
-    let mut v = Violations::new();
-    let program_id = v.check(convert::program_id(&req.program_id)).flatten();
-    let period = period(&mut v, req.period.as_ref())?;
-    v.finish()?;
-    let period = period.ok_or_else(missing)?;
+    let (program_id, period) = (
+        convert::program_id(&req.program_id),
+        convert::period("period", req.period.as_ref()),
+    )
+        .all_valid()?;
     access.program(program_id.as_deref())?;
     let scope = Scope::resolve(model, program_id.as_deref())?;
     let before = period.previous();
@@ -110,20 +92,13 @@ fn breakdown_rows(
     access: &Access,
     cut: bool,
 ) -> Result<(GetBreakdownResponse, BreakdownRow), DomainError> {
-    let mut v = Violations::new();
-    let program_id = v.check(convert::program_id(&req.program_id)).flatten();
-    let dimension = v.check(convert::dimension(req.dimension));
-    let limit = v.check(academy_domain::text::in_range(
-        "limit",
-        req.limit,
-        0,
-        MAX_ROWS as i32,
-    ));
-    let period = period(&mut v, req.period.as_ref())?;
-    v.finish()?;
-    let (Some(dimension), Some(limit), Some(period)) = (dimension, limit, period) else {
-        return Err(missing());
-    };
+    let (program_id, dimension, limit, period) = (
+        convert::program_id(&req.program_id),
+        convert::dimension(req.dimension),
+        academy_domain::text::in_range("limit", req.limit, 0, MAX_ROWS as i32),
+        convert::period("period", req.period.as_ref()),
+    )
+        .all_valid()?;
     access.program(program_id.as_deref())?;
     if dimension == breakdown::Dimension::Skill {
         access.whole_learners_only("a breakdown by SKILL")?;
@@ -164,22 +139,13 @@ pub fn time_series(
     req: &GetTimeSeriesRequest,
     access: &Access,
 ) -> Result<GetTimeSeriesResponse, DomainError> {
-    let mut v = Violations::new();
-    let program_id = v.check(convert::program_id(&req.program_id)).flatten();
-    let metric = v.check(convert::metric(req.metric));
-    let granularity = v.check(convert::granularity(req.granularity));
-    let range = match convert::date_range(req.start_date.as_ref(), req.end_date.as_ref()) {
-        Ok(p) => Some(p),
-        Err(DomainError::InvalidArgument { violations }) => {
-            violations.into_iter().for_each(|x| v.push(x));
-            None
-        }
-        Err(other) => return Err(other),
-    };
-    v.finish()?;
-    let (Some(metric), Some(granularity), Some(range)) = (metric, granularity, range) else {
-        return Err(missing());
-    };
+    let (program_id, metric, granularity, range) = (
+        convert::program_id(&req.program_id),
+        convert::metric(req.metric),
+        convert::granularity(req.granularity),
+        convert::date_range(req.start_date.as_ref(), req.end_date.as_ref()),
+    )
+        .all_valid()?;
     let buckets = series::buckets(&range, granularity);
     if buckets.len() > series::MAX_BUCKETS {
         return Err(DomainError::invalid(
@@ -212,11 +178,11 @@ pub fn funnel(
     req: &GetFunnelRequest,
     access: &Access,
 ) -> Result<GetFunnelResponse, DomainError> {
-    let mut v = Violations::new();
-    let program_id = v.check(convert::program_id(&req.program_id)).flatten();
-    let period = period(&mut v, req.period.as_ref())?;
-    v.finish()?;
-    let period = period.ok_or_else(missing)?;
+    let (program_id, period) = (
+        convert::program_id(&req.program_id),
+        convert::period("period", req.period.as_ref()),
+    )
+        .all_valid()?;
     access.program(program_id.as_deref())?;
     access.whole_learners_only("GetFunnel")?;
     let scope = Scope::resolve(model, program_id.as_deref())?;
@@ -243,28 +209,13 @@ pub fn crosstab(
     req: &GetCrossTabRequest,
     access: &Access,
 ) -> Result<GetCrossTabResponse, DomainError> {
-    let mut v = Violations::new();
-    let program_id = v.check(convert::program_id(&req.program_id)).flatten();
-    let rows = v.check(crosstab_dimension("row_dimension", req.row_dimension));
-    let columns = v.check(crosstab_dimension("column_dimension", req.column_dimension));
-    if rows.is_some() && rows == columns {
-        v.push(academy_domain::FieldViolation::new(
-            "column_dimension",
-            "must differ from row_dimension",
-        ));
-    }
-    let limit = v.check(academy_domain::text::in_range(
-        "limit",
-        req.limit,
-        0,
-        MAX_CELLS as i32,
-    ));
-    let period = period(&mut v, req.period.as_ref())?;
-    v.finish()?;
-    let (Some(rows), Some(columns), Some(limit), Some(period)) = (rows, columns, limit, period)
-    else {
-        return Err(missing());
-    };
+    let (program_id, (rows, columns), limit, period) = (
+        convert::program_id(&req.program_id),
+        crosstab_dimensions(req),
+        academy_domain::text::in_range("limit", req.limit, 0, MAX_CELLS as i32),
+        convert::period("period", req.period.as_ref()),
+    )
+        .all_valid()?;
     access.program(program_id.as_deref())?;
     let scope = Scope::resolve(model, program_id.as_deref())?;
     let slice = access.slice(model);
@@ -300,6 +251,25 @@ pub fn crosstab(
 }
 
 /// A dimension a cross-tab can split by (SKILL cannot: its rows overlap).
+/// The two dimensions of a cross-tab: each one a cross-tab can split by,
+/// and not the same twice.
+fn crosstab_dimensions(
+    req: &GetCrossTabRequest,
+) -> Result<(breakdown::Dimension, breakdown::Dimension), Vec<academy_domain::FieldViolation>> {
+    let (rows, columns) = (
+        crosstab_dimension("row_dimension", req.row_dimension),
+        crosstab_dimension("column_dimension", req.column_dimension),
+    )
+        .all_valid_or_violations()?;
+    if rows == columns {
+        return Err(vec![academy_domain::FieldViolation::new(
+            "column_dimension",
+            "must differ from row_dimension",
+        )]);
+    }
+    Ok((rows, columns))
+}
+
 fn crosstab_dimension(
     field: &str,
     raw: i32,

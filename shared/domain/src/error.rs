@@ -206,9 +206,17 @@ impl IntoViolations for Violations {
 /// proves them valid, so no caller has a "validated but missing" branch.
 ///
 /// `let (id, minutes) = (parse_id("id", raw), minutes(m)).all_valid()?;`
-pub trait AllValid {
+pub trait AllValid: Sized {
     type Values;
-    fn all_valid(self) -> Result<Self::Values>;
+
+    /// The values, or every violation, for a caller that checks them again
+    /// together with other fields (a nested message's parts).
+    fn all_valid_or_violations(self) -> std::result::Result<Self::Values, Vec<FieldViolation>>;
+
+    fn all_valid(self) -> Result<Self::Values> {
+        self.all_valid_or_violations()
+            .map_err(|violations| DomainError::InvalidArgument { violations })
+    }
 }
 
 macro_rules! all_valid_for_tuple {
@@ -218,7 +226,9 @@ macro_rules! all_valid_for_tuple {
         {
             type Values = ($($value,)+);
 
-            fn all_valid(self) -> Result<Self::Values> {
+            fn all_valid_or_violations(
+                self,
+            ) -> std::result::Result<Self::Values, Vec<FieldViolation>> {
                 #[allow(non_snake_case)]
                 let ($($field,)+) = self;
                 match ($($field,)+) {
@@ -230,7 +240,7 @@ macro_rules! all_valid_for_tuple {
                                 violations.extend(error.into_violations());
                             }
                         )+
-                        Err(DomainError::InvalidArgument { violations })
+                        Err(violations)
                     }
                 }
             }

@@ -7,23 +7,21 @@
 //! unknown: the report has none; a learner already there is left as it
 //! is), then every row is invited to the program through `InviteLearners`
 //! (a person already invited is a duplicate, never a second invitation) and
-//! brought to the row's state: MEMBER accepts (JOINED at the Join Date),
-//! DECLINED declines, EXPIRED is invited with its expiry at the Invitation
-//! Date, INVITED stays. Each call changes only what is not so already, so
+//! brought to the row's state in the same call: MEMBER joined at the Join
+//! Date, DECLINED declined, EXPIRED invited with its expiry at the
+//! Invitation Date, INVITED stays. Each call changes only what is not so already, so
 //! importing the same file again changes nothing. Rows that fail are
 //! written to an error file (line, row, reason).
 
 use academy_proto::learner::invitation_service_client::InvitationServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{
-    AcceptInvitationRequest, DeclineInvitationRequest, EmploymentStatus, Gender,
-    ImportOutcome as LearnerOutcome, InvitationState, InviteLearnersRequest, InviteOutcome,
-    Invitee, Learner, RegisterLearnerRequest,
+    EmploymentStatus, Gender, ImportOutcome as LearnerOutcome, InvitationState,
+    InviteLearnersRequest, InviteOutcome, Invitee, Learner, RegisterLearnerRequest,
 };
 use academy_runtime::time::timestamp;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
-use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -43,9 +41,6 @@ pub const COLUMNS: [&str; 6] = [
 
 /// Rows per ImportLearners stream and per InviteLearners call (its limit).
 const BATCH: usize = 1000;
-/// Accept and decline calls in flight at once (well under a caller's
-/// concurrency limit on the server).
-const SETTLING_CALLS: usize = 8;
 
 /// A member's state in the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -382,6 +377,12 @@ async fn invite(
             // The report gives no expiry date: an EXPIRED member expired at
             // an unknown time after the invitation, recorded as at once.
             expire_time: (m.state == MemberState::Expired).then(|| timestamp(m.invited_at)),
+            // The answers are history, written in the same call (one
+            // transaction per batch rather than one call per member).
+            joined_at: (m.state == MemberState::Member)
+                .then(|| timestamp(m.joined_at.unwrap_or(m.invited_at))),
+            declined_at: (m.state == MemberState::Declined)
+                .then(|| timestamp(m.joined_at.unwrap_or(m.invited_at))),
         })
         .collect();
     let reply = client
@@ -400,7 +401,6 @@ async fn invite(
             )
         })?
         .into_inner();
-    let mut to_settle = Vec::new();
     for result in reply.results {
         let Some(m) = usize::try_from(result.index).ok().and_then(|i| rows.get(i)) else {
             continue;
@@ -426,20 +426,7 @@ async fn invite(
             }
         };
         let now = InvitationState::try_from(invitation.state).unwrap_or_default();
-        to_settle.push((*m, invitation.id, now));
-    }
-    // Accepting and declining are one call per invitation: a few at a time,
-    // or a large report waits on round trips.
-    let settled: Vec<_> = futures::stream::iter(to_settle)
-        .map(|(m, id, now)| {
-            let mut client = client.clone();
-            async move { (m, settle(&mut client, m, &id, now).await) }
-        })
-        .buffer_unordered(SETTLING_CALLS)
-        .collect()
-        .await;
-    for (m, result) in settled {
-        match result {
+        match settled(m.state, now, result.answered) {
             Ok(Settled::Joined) => outcome.joined += 1,
             Ok(Settled::Declined) => outcome.declined += 1,
             Ok(Settled::Unchanged) => outcome.unchanged += 1,
@@ -455,36 +442,13 @@ enum Settled {
     Unchanged,
 }
 
-/// Brings one invitation from `now` to the row's state, if it is not there.
-async fn settle(
-    client: &mut InvitationServiceClient<Authed>,
-    m: &Member,
-    id: &str,
-    now: InvitationState,
-) -> Result<Settled, String> {
+/// How the row's invitation ended up: answered by this call, already in
+/// the row's state, or (an error) in another state Academy keeps.
+fn settled(wanted: MemberState, now: InvitationState, answered: bool) -> Result<Settled, String> {
     use InvitationState as S;
-    match (m.state, now) {
-        (MemberState::Member, S::Invited) => {
-            let at = m.joined_at.unwrap_or(m.invited_at);
-            client
-                .accept_invitation(AcceptInvitationRequest {
-                    id: id.to_owned(),
-                    accepted_at: Some(timestamp(at)),
-                })
-                .await
-                .map_err(|s| format!("accepting the invitation: {}", describe(&s)))?;
-            Ok(Settled::Joined)
-        }
-        (MemberState::Declined, S::Invited) => {
-            client
-                .decline_invitation(DeclineInvitationRequest {
-                    id: id.to_owned(),
-                    declined_at: Some(timestamp(m.joined_at.unwrap_or(m.invited_at))),
-                })
-                .await
-                .map_err(|s| format!("declining the invitation: {}", describe(&s)))?;
-            Ok(Settled::Declined)
-        }
+    match (wanted, now) {
+        (MemberState::Member, S::Joined) if answered => Ok(Settled::Joined),
+        (MemberState::Declined, S::Declined) if answered => Ok(Settled::Declined),
         (MemberState::Member, S::Joined)
         | (MemberState::Declined, S::Declined)
         | (MemberState::Expired, S::Expired)

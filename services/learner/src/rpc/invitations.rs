@@ -17,7 +17,7 @@ use academy_runtime::idempotency::{self, Key, WriteError};
 use academy_runtime::time::timestamp;
 use academy_runtime::trace::TraceContext;
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
 
 use super::Registry;
 use crate::convert::business_time;
@@ -39,76 +39,123 @@ struct Row {
     email: Option<String>,
     invite_time: DateTime<Utc>,
     expire_time: Option<DateTime<Utc>>,
+    /// History from a provider's export: answered then, in the same call.
+    answered: Option<(Answer, DateTime<Utc>)>,
 }
 
 fn parse_row(index: usize, invitee: &pb::Invitee, now: DateTime<Utc>) -> Result<Row, DomainError> {
     let field = |name: &str| format!("invitees[{index}].{name}");
-    let mut v = Violations::new();
-    let learner_id = v
-        .check(id::parse_optional_id(
-            &field("learner_id"),
-            &invitee.learner_id,
-        ))
-        .flatten();
-    let external_id = if invitee.external_id.trim().is_empty() {
-        None
-    } else {
-        v.check(text::required(
-            &field("external_id"),
-            &invitee.external_id,
-            200,
-        ))
-    };
-    let email = if invitee.email.trim().is_empty() {
-        None
-    } else {
-        v.check(Email::parse(&field("email"), &invitee.email))
-            .map(|e| e.as_str().to_owned())
-    };
-    let invite_time = v.check(business_time(
-        &field("invited_at"),
-        invitee.invited_at.as_ref(),
-        now,
-    ));
-    let expire_time = match &invitee.expire_time {
-        None => None,
-        Some(ts) => v.check(
-            academy_runtime::time::parse_timestamp(&field("expire_time"), Some(ts)).and_then(|t| {
-                t.ok_or_else(|| {
-                    FieldViolation::new(field("expire_time"), "is not a valid timestamp")
-                })
-            }),
-        ),
-    };
-    if let (Some(invited), Some(expiry)) = (invite_time, expire_time)
-        && expiry < invited
-    {
-        v.push(FieldViolation::new(
-            field("expire_time"),
-            "must not be before invited_at",
-        ));
-    }
-    if learner_id.is_none()
-        && external_id.is_none()
-        && email.is_none()
-        && invitee.learner_id.trim().is_empty()
-        && invitee.external_id.trim().is_empty()
-        && invitee.email.trim().is_empty()
-    {
-        v.push(FieldViolation::new(
-            format!("invitees[{index}]"),
-            "set at least one of learner_id, external_id or email",
-        ));
-    }
-    v.finish()?;
-    let invite_time = invite_time.ok_or_else(|| DomainError::internal("validated time missing"))?;
+    let (learner_id, external_id, email, (), (invite_time, expire_time, answered)) = (
+        id::parse_optional_id(&field("learner_id"), &invitee.learner_id),
+        present(&invitee.external_id)
+            .map(|raw| text::required(&field("external_id"), raw, 200))
+            .transpose(),
+        present(&invitee.email)
+            .map(|raw| Email::parse(&field("email"), raw).map(|e| e.as_str().to_owned()))
+            .transpose(),
+        named(index, invitee),
+        times(index, invitee, now),
+    )
+        .all_valid()?;
     Ok(Row {
         learner_id,
         external_id,
         email,
         invite_time,
         expire_time,
+        answered,
     })
+}
+
+/// A key the row sets (blank means unset).
+fn present(raw: &str) -> Option<&str> {
+    (!raw.trim().is_empty()).then_some(raw)
+}
+
+/// A row names its invitee by at least one key.
+fn named(index: usize, invitee: &pb::Invitee) -> Result<(), FieldViolation> {
+    let keys = [&invitee.learner_id, &invitee.external_id, &invitee.email];
+    if keys.iter().all(|k| k.trim().is_empty()) {
+        Err(FieldViolation::new(
+            format!("invitees[{index}]"),
+            "set at least one of learner_id, external_id or email",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+type Times = (
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<(Answer, DateTime<Utc>)>,
+);
+
+/// A row's invitation time, expiry and answer, none before the invitation.
+fn times(
+    index: usize,
+    invitee: &pb::Invitee,
+    now: DateTime<Utc>,
+) -> Result<Times, Vec<FieldViolation>> {
+    let field = |name: &str| format!("invitees[{index}].{name}");
+    let expiry = invitee
+        .expire_time
+        .as_ref()
+        .map(|ts| {
+            academy_runtime::time::parse_timestamp(&field("expire_time"), Some(ts)).and_then(|t| {
+                t.ok_or_else(|| {
+                    FieldViolation::new(field("expire_time"), "is not a valid timestamp")
+                })
+            })
+        })
+        .transpose();
+    let (invite_time, expire_time, answered) = (
+        business_time(&field("invited_at"), invitee.invited_at.as_ref(), now),
+        expiry,
+        history(index, invitee, now),
+    )
+        .all_valid_or_violations()?;
+    let mut violations = Vec::new();
+    if expire_time.is_some_and(|expiry| expiry < invite_time) {
+        violations.push(FieldViolation::new(
+            field("expire_time"),
+            "must not be before invited_at",
+        ));
+    }
+    if let Some((answer, at)) = answered
+        && at < invite_time
+    {
+        violations.push(FieldViolation::new(
+            field(answer.history_field()),
+            "must not be before invited_at",
+        ));
+    }
+    if violations.is_empty() {
+        Ok((invite_time, expire_time, answered))
+    } else {
+        Err(violations)
+    }
+}
+
+/// A row's joined_at or declined_at (never both), as the answer it records.
+fn history(
+    index: usize,
+    invitee: &pb::Invitee,
+    now: DateTime<Utc>,
+) -> Result<Option<(Answer, DateTime<Utc>)>, FieldViolation> {
+    let field = |name: &str| format!("invitees[{index}].{name}");
+    match (&invitee.joined_at, &invitee.declined_at) {
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(FieldViolation::new(
+            field("declined_at"),
+            "set joined_at or declined_at, not both",
+        )),
+        (Some(at), None) => {
+            business_time(&field("joined_at"), Some(at), now).map(|at| Some((Answer::Accept, at)))
+        }
+        (None, Some(at)) => business_time(&field("declined_at"), Some(at), now)
+            .map(|at| Some((Answer::Decline, at))),
+    }
 }
 
 /// The learner a row names, if any: NOT_FOUND for a learner id or an
@@ -154,68 +201,67 @@ fn person_keys(row: &Row, learner: Option<&learner::Model>) -> PersonKeys {
     keys
 }
 
+/// One call invites at least one and at most [`MAX_INVITEES`] people.
+fn invitee_count(count: usize) -> Result<(), FieldViolation> {
+    if count == 0 {
+        Err(FieldViolation::new(
+            "invitees",
+            "at least one invitee is required",
+        ))
+    } else if count > MAX_INVITEES {
+        Err(FieldViolation::new(
+            "invitees",
+            format!("at most {MAX_INVITEES} invitees per call; send the rest in another call"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 pub async fn invite(
     registry: &Registry,
     req: pb::InviteLearnersRequest,
     trace: TraceContext,
 ) -> Result<pb::InviteLearnersResponse, DomainError> {
-    let mut v = Violations::new();
-    let program_id = v.check(id::parse_id("program_id", &req.program_id));
-    let request_id = v.check(idempotency::parse_request_id(&req.request_id));
-    if req.invitees.is_empty() {
-        v.push(FieldViolation::new(
-            "invitees",
-            "at least one invitee is required",
-        ));
-    } else if req.invitees.len() > MAX_INVITEES {
-        v.push(FieldViolation::new(
-            "invitees",
-            format!("at most {MAX_INVITEES} invitees per call; send the rest in another call"),
-        ));
-    }
-    v.finish()?;
-    let (Some(program_id), Some(request_id)) = (program_id, request_id) else {
-        return Err(DomainError::internal("validated fields missing"));
-    };
+    let (program_id, request_id, ()) = (
+        id::parse_id("program_id", &req.program_id),
+        idempotency::parse_request_id(&req.request_id),
+        invitee_count(req.invitees.len()),
+    )
+        .all_valid()?;
     // A request id used before for another request is refused before anything.
     let key = Key::new(INVITE, request_id.as_deref(), &req);
     idempotency::replayed(&registry.db, key.as_ref()).await?;
     registry.courses.ensure_program(&program_id, &trace).await?;
     let now = Utc::now();
+    let rows: Vec<Result<Row, DomainError>> = req
+        .invitees
+        .iter()
+        .enumerate()
+        .map(|(index, invitee)| parse_row(index, invitee, now))
+        .collect();
+    let written = write_rows(registry, &program_id, &rows, key.as_ref()).await?;
     let mut answer = pb::InviteLearnersResponse::default();
-    let mut remembered = false;
-    for (index, invitee) in req.invitees.iter().enumerate() {
-        let result = match parse_row(index, invitee, now) {
-            Err(err) => Err(err),
-            Ok(row) => {
-                let remember = if remembered { None } else { key.as_ref() };
-                invite_one(registry, &program_id, &row, remember).await
-            }
-        };
+    for (index, result) in written.into_iter().enumerate() {
         let index = index as i64;
         answer.results.push(match result {
-            Ok((created, invitation)) => {
-                // The key is stored with the first invitation it created
-                // (a call that creates none leaves nothing to remember).
-                remembered |= created;
-                if created {
+            Ok(done) => {
+                if done.created {
                     answer.created += 1;
                 } else {
                     answer.duplicates += 1;
                 }
                 pb::InviteResult {
                     index,
-                    outcome: if created {
+                    outcome: if done.created {
                         pb::InviteOutcome::Created
                     } else {
                         pb::InviteOutcome::Duplicate
                     } as i32,
-                    invitation: Some(to_proto(invitation, now)?),
+                    invitation: Some(to_proto(done.invitation, now)?),
+                    answered: done.answered,
                     ..Default::default()
                 }
-            }
-            Err(DomainError::Unavailable { what }) => {
-                return Err(DomainError::Unavailable { what });
             }
             Err(err) => {
                 answer.rejected += 1;
@@ -269,50 +315,146 @@ fn code_of(err: &DomainError) -> &'static str {
     }
 }
 
-/// Invites one person: (true, new invitation) or (false, theirs already
-/// there). A unique-key race with a concurrent invite is retried once (the
-/// winner's invitation is then found).
-async fn invite_one(
+/// What writing one row did.
+struct Written {
+    /// A new invitation (else the person's invitation already there).
+    created: bool,
+    /// The row's history answer was applied by this call.
+    answered: bool,
+    invitation: invitation::Model,
+}
+
+/// Writes every valid row in one transaction, each row in a savepoint so a
+/// rejected row leaves nothing while the others stay; per row, what
+/// happened. A unique-key race with a concurrent invite retries the whole
+/// call once (the winner's invitations are then duplicates).
+async fn write_rows(
     registry: &Registry,
     program_id: &str,
-    row: &Row,
+    rows: &[Result<Row, DomainError>],
     key: Option<&Key>,
-) -> Result<(bool, invitation::Model), DomainError> {
+) -> Result<Vec<Result<Written, DomainError>>, DomainError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match write_one(registry, program_id, row, key).await {
+        match write_batch(registry, program_id, rows, key).await {
             Ok(done) => return Ok(done),
-            Err(WriteError::Db(err)) if is_unique_violation(&err) && attempt < 2 => continue,
-            Err(WriteError::Db(err)) => return Err(db_error(err)),
-            Err(WriteError::Domain(err)) => return Err(err),
+            Err(err) if is_unique_violation(&err) && attempt < 2 => continue,
+            Err(err) => return Err(db_error(err)),
         }
     }
 }
 
-async fn write_one(
+async fn write_batch(
     registry: &Registry,
     program_id: &str,
-    row: &Row,
+    rows: &[Result<Row, DomainError>],
     key: Option<&Key>,
-) -> Result<(bool, invitation::Model), WriteError> {
+) -> Result<Vec<Result<Written, DomainError>>, DbErr> {
     let txn = begin_write(&registry.db).await?;
-    let learner = invitee_learner(&txn, row).await?;
+    let now = Utc::now();
+    let mut events = Vec::new();
+    let mut results = Vec::with_capacity(rows.len());
+    for row in rows {
+        let row = match row {
+            Ok(row) => row,
+            Err(err) => {
+                results.push(Err(err.clone()));
+                continue;
+            }
+        };
+        let savepoint = txn.begin().await?;
+        let mut row_events = Vec::new();
+        match write_row(&savepoint, program_id, row, now, &mut row_events).await {
+            Ok(done) => {
+                savepoint.commit().await?;
+                events.append(&mut row_events);
+                results.push(Ok(done));
+            }
+            Err(WriteError::Domain(err)) => {
+                savepoint.rollback().await?;
+                results.push(Err(err));
+            }
+            Err(WriteError::Db(err)) => return Err(err),
+        }
+    }
+    // The key is stored only when the call created something; a call that
+    // created nothing leaves nothing to replay.
+    if let Some(key) = key
+        && results.iter().any(|r| matches!(r, Ok(w) if w.created))
+    {
+        idempotency::remember(&txn, INVITE, key, program_id).await?;
+    }
+    if !events.is_empty() {
+        registry.outbox.append_many(&txn, events).await?;
+    }
+    txn.commit().await?;
+    registry.outbox.committed();
+    Ok(results)
+}
+
+/// Invites one person (or finds their invitation), then applies the row's
+/// history answer; the events go to `events`.
+async fn write_row<C: ConnectionTrait>(
+    txn: &C,
+    program_id: &str,
+    row: &Row,
+    now: DateTime<Utc>,
+    events: &mut Vec<(DateTime<Utc>, Payload)>,
+) -> Result<Written, WriteError> {
+    let learner = invitee_learner(txn, row).await?;
     let keys = person_keys(row, learner.as_ref());
-    if let Some(existing) = invitations::of_person(&txn, program_id, &keys)
+    let existing = invitations::of_person(txn, program_id, &keys)
         .await?
         .into_iter()
-        .next()
-    {
-        return Ok((false, existing));
+        .next();
+    let (created, invitation) = match existing {
+        Some(existing) => (false, existing),
+        None => (
+            true,
+            create(txn, program_id, row, learner.as_ref(), now, events).await?,
+        ),
+    };
+    let Some((wanted, at)) = row.answered else {
+        return Ok(Written {
+            created,
+            answered: false,
+            invitation,
+        });
+    };
+    let open = InvitationState::read(&invitation.state, invitation.expire_time, at)?
+        == InvitationState::Invited;
+    if !open || at < invitation.invite_time {
+        return Ok(Written {
+            created,
+            answered: false,
+            invitation,
+        });
     }
-    let now = Utc::now();
+    events.push((at, transition(txn, &invitation, wanted, at, now).await?));
+    Ok(Written {
+        created,
+        answered: true,
+        invitation: stored(txn, &invitation.id).await?,
+    })
+}
+
+/// A new invitation for the row's person; a learner already enrolled in the
+/// program has joined at once, as of the invitation.
+async fn create<C: ConnectionTrait>(
+    txn: &C,
+    program_id: &str,
+    row: &Row,
+    learner: Option<&learner::Model>,
+    now: DateTime<Utc>,
+    events: &mut Vec<(DateTime<Utc>, Payload)>,
+) -> Result<invitation::Model, WriteError> {
     let id = id::new_id();
-    let mut new = invitations::new_row(
+    let new = invitations::new_row(
         &id,
         program_id,
         (
-            learner.as_ref().map(|l| l.id.clone()),
+            learner.map(|l| l.id.clone()),
             row.email.clone(),
             row.external_id.clone(),
         ),
@@ -320,36 +462,30 @@ async fn write_one(
         row.expire_time,
         now,
     );
-    invitations::insert(&txn, new.clone()).await?;
-    let mut events = vec![(
+    invitations::insert(txn, new.clone()).await?;
+    events.push((
         row.invite_time,
         Payload::InvitationCreated(InvitationCreated {
             invitation_id: id.clone(),
             program_id: program_id.to_owned(),
             learner_id: new.learner_id.clone().unwrap_or_default(),
         }),
-    )];
-    // Already a member of the program: joined at once, as of the invitation.
-    if let Some(l) = &learner
-        && crate::store::enrollments::in_program(&txn, &l.id, program_id).await?
+    ));
+    if let Some(l) = learner
+        && crate::store::enrollments::in_program(txn, &l.id, program_id).await?
     {
-        invitations::join(&txn, &id, &l.id, row.invite_time, now).await?;
-        new.state = InvitationState::Joined.as_str().to_owned();
-        new.join_time = Some(row.invite_time);
+        invitations::join(txn, &id, &l.id, row.invite_time, now).await?;
         events.push((row.invite_time, joined_event(&new, &l.id)));
     }
-    if let Some(key) = key {
-        idempotency::remember(&txn, INVITE, key, program_id).await?;
-    }
-    registry.outbox.append_many(&txn, events).await?;
-    // As stored (PostgreSQL keeps microseconds), so a later read answers
-    // the same invitation.
-    let stored = invitations::get(&txn, &id)
+    stored(txn, &id).await
+}
+
+/// An invitation as stored (PostgreSQL keeps microseconds), so a later read
+/// answers the same invitation.
+async fn stored<C: ConnectionTrait>(txn: &C, id: &str) -> Result<invitation::Model, WriteError> {
+    Ok(invitations::get(txn, id)
         .await?
-        .ok_or_else(|| DomainError::internal("an invitation just written is missing"))?;
-    txn.commit().await?;
-    registry.outbox.committed();
-    Ok((true, stored))
+        .ok_or_else(|| DomainError::internal("an invitation just written is missing"))?)
 }
 
 fn joined_event(i: &invitation::Model, learner_id: &str) -> Payload {
@@ -454,6 +590,16 @@ enum Answer {
     Decline,
 }
 
+impl Answer {
+    /// The Invitee field that records this answer as history.
+    fn history_field(self) -> &'static str {
+        match self {
+            Answer::Accept => "joined_at",
+            Answer::Decline => "declined_at",
+        }
+    }
+}
+
 pub async fn accept(
     registry: &Registry,
     req: pb::AcceptInvitationRequest,
@@ -508,31 +654,13 @@ async fn answer(
             (other, _) => return Err(other.refusal().into()),
         }
         if at < row.invite_time {
-            return Err(
-                DomainError::invalid(at_field, "must not be before the invitation's invite_time")
-                    .into(),
-            );
+            return Err(DomainError::invalid(
+                at_field,
+                "must not be before the invitation's invite_time",
+            )
+            .into());
         }
-        let event = match wanted {
-            Answer::Accept => {
-                let Some(learner_id) = invitee_now(&txn, &row).await? else {
-                    return Err(DomainError::precondition(
-                        "INVITEE_NOT_REGISTERED",
-                        "the invitee is not a learner yet: register them (or let them enroll) first",
-                    )
-                    .into());
-                };
-                invitations::join(&txn, &id, &learner_id, at, now).await?;
-                joined_event(&row, &learner_id)
-            }
-            Answer::Decline => {
-                invitations::decline(&txn, &id, at, now).await?;
-                Payload::InvitationDeclined(InvitationDeclined {
-                    invitation_id: id.clone(),
-                    program_id: row.program_id.clone(),
-                })
-            }
-        };
+        let event = transition(&txn, &row, wanted, at, now).await?;
         registry.outbox.append(&txn, at, event).await?;
         txn.commit().await?;
         registry.outbox.committed();
@@ -541,6 +669,37 @@ async fn answer(
     .await;
     result?;
     load(registry, &id).await
+}
+
+/// INVITED → JOINED (the invitee must be a learner by now) or DECLINED at
+/// `at`; the event to append.
+async fn transition<C: ConnectionTrait>(
+    txn: &C,
+    row: &invitation::Model,
+    wanted: Answer,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Payload, WriteError> {
+    Ok(match wanted {
+        Answer::Accept => {
+            let Some(learner_id) = invitee_now(txn, row).await? else {
+                return Err(DomainError::precondition(
+                    "INVITEE_NOT_REGISTERED",
+                    "the invitee is not a learner yet: register them (or let them enroll) first",
+                )
+                .into());
+            };
+            invitations::join(txn, &row.id, &learner_id, at, now).await?;
+            joined_event(row, &learner_id)
+        }
+        Answer::Decline => {
+            invitations::decline(txn, &row.id, at, now).await?;
+            Payload::InvitationDeclined(InvitationDeclined {
+                invitation_id: row.id.clone(),
+                program_id: row.program_id.clone(),
+            })
+        }
+    })
 }
 
 /// The learner an invitation is for now: its learner, or the ACTIVE

@@ -6,7 +6,7 @@
 //! re-dates them. Progress after completion is taken; into an archived
 //! course only history from while it was published.
 
-use academy_domain::{DomainError, FieldViolation, Violations, id, text};
+use academy_domain::{AllValid, DomainError, FieldViolation, id, text};
 use academy_proto::events::{
     CertificateIssued, CompletionRedated, EnrollmentCompleted, ProgressRecorded, ProgressReported,
     event::Payload,
@@ -75,107 +75,119 @@ fn provider_fields(req: &pb::RecordProgressRequest) -> Vec<&'static str> {
 }
 
 fn parse(req: &pb::RecordProgressRequest, now: DateTime<Utc>) -> Result<Request, DomainError> {
-    let mut v = Violations::new();
-    let enrollment_id = v.check(id::parse_id("enrollment_id", &req.enrollment_id));
-    let provider = provider_fields(req);
-    let minutes = v.check(text::in_range(
-        "minutes_spent",
-        req.minutes_spent,
-        0,
-        MAX_MINUTES_PER_RECORD,
-    ));
-    let (at_field, at_value) = match (&req.occurred_at, &req.last_activity_at) {
+    let (enrollment_id, minutes, (at_field, at), request_id, what) = (
+        id::parse_id("enrollment_id", &req.enrollment_id),
+        text::in_range(
+            "minutes_spent",
+            req.minutes_spent,
+            0,
+            MAX_MINUTES_PER_RECORD,
+        ),
+        activity_time(req, now),
+        idempotency::parse_request_id(&req.request_id),
+        row(req, now),
+    )
+        .all_valid()?;
+    Ok(Request {
+        enrollment_id,
+        what,
+        minutes,
+        at,
+        at_field,
+        key: Key::new(RECORD, request_id.as_deref(), req),
+    })
+}
+
+/// The row's business time and the field it came from: `occurred_at` for a
+/// module row, `last_activity_at` for a provider's (never both), else now.
+fn activity_time(
+    req: &pb::RecordProgressRequest,
+    now: DateTime<Utc>,
+) -> Result<(&'static str, DateTime<Utc>), Vec<FieldViolation>> {
+    let (field, value) = match (&req.occurred_at, &req.last_activity_at) {
         (Some(_), Some(_)) => {
-            v.push(FieldViolation::new(
+            return Err(vec![FieldViolation::new(
                 "last_activity_at",
                 "set occurred_at or last_activity_at, not both",
-            ));
-            ("occurred_at", req.occurred_at.as_ref())
+            )]);
         }
         (None, Some(at)) => ("last_activity_at", Some(at)),
         (at, None) => ("occurred_at", at.as_ref()),
     };
-    let at = v.check(convert::business_time(at_field, at_value, now));
-    let request_id = v.check(idempotency::parse_request_id(&req.request_id));
-    let what = if provider.is_empty() {
-        v.check(id::parse_id("module_id", &req.module_id))
+    convert::business_time(field, value, now)
+        .map(|at| (field, at))
+        .map_err(|v| vec![v])
+}
+
+/// A module row (module_id) or a provider row (any provider field), never both.
+fn row(req: &pb::RecordProgressRequest, now: DateTime<Utc>) -> Result<Row, Vec<FieldViolation>> {
+    let provider = provider_fields(req);
+    match provider.first() {
+        None => id::parse_id("module_id", &req.module_id)
             .map(Row::Module)
-    } else {
-        if !req.module_id.trim().is_empty() {
-            v.push(FieldViolation::new(
-                provider[0],
-                "a module row carries no provider progress: send it as a row of its own, without module_id",
-            ));
+            .map_err(|v| vec![v]),
+        Some(first) => {
+            let mixed = if req.module_id.trim().is_empty() {
+                Ok(())
+            } else {
+                Err(FieldViolation::new(
+                    *first,
+                    "a module row carries no provider progress: send it as a row of its own, without module_id",
+                ))
+            };
+            let ((), provider) = (mixed, parse_provider(req, now)).all_valid_or_violations()?;
+            Ok(Row::Provider(provider))
         }
-        parse_provider(req, now, &mut v).map(Row::Provider)
-    };
-    v.finish()?;
-    match (enrollment_id, what, minutes, at, request_id) {
-        (Some(enrollment_id), Some(what), Some(minutes), Some(at), Some(request_id)) => {
-            Ok(Request {
-                enrollment_id,
-                what,
-                minutes,
-                at,
-                at_field,
-                key: Key::new(RECORD, request_id.as_deref(), req),
-            })
-        }
-        _ => Err(DomainError::internal(
-            "validation passed with a missing field",
-        )),
     }
 }
 
 fn parse_provider(
     req: &pb::RecordProgressRequest,
     now: DateTime<Utc>,
-    v: &mut Violations,
-) -> Option<ProviderRow> {
-    let percent = v.check(
-        req.percent_complete
-            .map(|p| text::in_range("percent_complete", p, 0, 100))
-            .transpose(),
-    );
-    let grade_centi = v.check(
-        req.grade
-            .map(|g| {
-                if g.is_finite() && (0.0..=100.0).contains(&g) {
-                    Ok((g * 100.0).round() as i32)
-                } else {
-                    Err(FieldViolation::new(
-                        "grade",
-                        format!("must be between 0 and 100 (got {g})"),
-                    ))
-                }
-            })
-            .transpose(),
-    );
-    let completed_at = v.check(match (&req.completed_at, req.completed) {
+) -> Result<ProviderRow, Vec<FieldViolation>> {
+    let percent = req
+        .percent_complete
+        .map(|p| text::in_range("percent_complete", p, 0, 100))
+        .transpose();
+    let grade_centi = req
+        .grade
+        .map(|g| {
+            if g.is_finite() && (0.0..=100.0).contains(&g) {
+                Ok((g * 100.0).round() as i32)
+            } else {
+                Err(FieldViolation::new(
+                    "grade",
+                    format!("must be between 0 and 100 (got {g})"),
+                ))
+            }
+        })
+        .transpose();
+    let completed_at = match (&req.completed_at, req.completed) {
         (Some(_), false) => Err(FieldViolation::new(
             "completed_at",
             "is set only when completed is true",
         )),
         (None, _) => Ok(None),
         (Some(at), true) => convert::business_time("completed_at", Some(at), now).map(Some),
-    });
-    if req.total_minutes.is_some() && req.minutes_spent != 0 {
-        v.push(FieldViolation::new(
+    };
+    let total_minutes = if req.total_minutes.is_some() && req.minutes_spent != 0 {
+        Err(FieldViolation::new(
             "total_minutes",
             "set minutes_spent or total_minutes, not both",
-        ));
-    }
-    let total_minutes = v.check(
+        ))
+    } else {
         req.total_minutes
             .map(|m| text::in_range("total_minutes", m, 0, MAX_TOTAL_MINUTES))
-            .transpose(),
-    );
-    Some(ProviderRow {
-        percent: percent?,
-        grade_centi: grade_centi?,
+            .transpose()
+    };
+    let (percent, grade_centi, completed_at, total_minutes) =
+        (percent, grade_centi, completed_at, total_minutes).all_valid_or_violations()?;
+    Ok(ProviderRow {
+        percent,
+        grade_centi,
         completed: req.completed,
-        completed_at: completed_at?,
-        total_minutes: total_minutes?,
+        completed_at,
+        total_minutes,
     })
 }
 

@@ -1141,14 +1141,27 @@ fn invitee(learner_ids: Vec<String>) -> BoxedStrategy<Invitee> {
         prop_oneof![Just(String::new()), text_or("invitee@example.org")],
         h::timestamp(),
         h::timestamp(),
+        // History answers: hostile times, both at once, or none.
+        (h::timestamp(), h::timestamp()),
     )
         .prop_map(
-            |(learner_id, external_id, email, invited_at, expire_time)| Invitee {
+            |(
                 learner_id,
                 external_id,
                 email,
                 invited_at,
                 expire_time,
+                (joined_at, declined_at),
+            )| {
+                Invitee {
+                    learner_id,
+                    external_id,
+                    email,
+                    invited_at,
+                    expire_time,
+                    joined_at,
+                    declined_at,
+                }
             },
         )
         .boxed()

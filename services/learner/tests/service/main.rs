@@ -13,6 +13,7 @@ mod feed_limits;
 mod hostile;
 mod idempotency;
 mod import;
+mod invitation_history;
 mod invitations;
 mod learners;
 mod merge;

@@ -2,7 +2,7 @@
 //! the snapshot's provenance, and the one transaction that appends it.
 
 use academy_domain::page::PageRequest;
-use academy_domain::{DomainError, Period, Violations, id, text};
+use academy_domain::{AllValid, DomainError, Period, id, text};
 use academy_proto::reporting as pb;
 use academy_runtime::db::{begin_write, db_error};
 use academy_runtime::idempotency::{self, Key, WriteError};
@@ -14,8 +14,8 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use super::{snapshot, store};
+use crate::convert;
 use crate::engine::Engine;
-use crate::{convert, reports};
 
 /// Longest note or restatement reason.
 pub const MAX_TEXT: usize = 2000;
@@ -44,20 +44,14 @@ struct Publish {
 }
 
 fn validate(req: &pb::PublishReportRequest) -> Result<(Publish, Option<String>), DomainError> {
-    let mut v = Violations::new();
-    let program_id = v.check(convert::program_id(&req.program_id)).flatten();
-    let note = v.check(text::optional("note", &req.note, MAX_TEXT));
-    let reason = v.check(text::optional("reason", &req.reason, MAX_TEXT));
-    let request_id = v
-        .check(idempotency::parse_request_id(&req.request_id))
-        .flatten();
-    let period = reports::period(&mut v, req.period.as_ref())?;
-    v.finish()?;
-    let (Some(note), Some(reason), Some(period)) = (note, reason, period) else {
-        return Err(DomainError::internal(
-            "validation passed with a missing field",
-        ));
-    };
+    let (program_id, note, reason, request_id, period) = (
+        convert::program_id(&req.program_id),
+        text::optional("note", &req.note, MAX_TEXT),
+        text::optional("reason", &req.reason, MAX_TEXT),
+        idempotency::parse_request_id(&req.request_id),
+        convert::period("period", req.period.as_ref()),
+    )
+        .all_valid()?;
     Ok((
         Publish {
             period,
@@ -157,20 +151,20 @@ impl Publisher {
         &self,
         req: &pb::ListPublishedReportsRequest,
     ) -> Result<pb::ListPublishedReportsResponse, DomainError> {
-        let mut v = Violations::new();
-        let program_id = v.check(convert::program_id(&req.program_id)).flatten();
-        let period = match req.period.as_ref() {
-            Some(p) => reports::period(&mut v, Some(p))?,
-            None => None,
-        };
+        let (program_id, period) = (
+            convert::program_id(&req.program_id),
+            req.period
+                .as_ref()
+                .map(|p| convert::period("period", Some(p)))
+                .transpose(),
+        )
+            .all_valid()?;
         let filters = format!(
             "{:?}/{:?}",
             period.as_ref().map(|p| (p.start, p.end)),
             program_id
         );
-        let page = v.check(PageRequest::parse(req.page_size, &req.page_token, &filters));
-        v.finish()?;
-        let page = page.ok_or_else(|| DomainError::internal("validation passed without a page"))?;
+        let page = PageRequest::parse(req.page_size, &req.page_token, &filters)?;
         let before = match page.after.as_deref() {
             Some(seq) => Some(
                 seq.parse::<i64>()

@@ -1,7 +1,7 @@
 //! Targets: SetTarget and ListTargets, and the attainment each summary and
 //! breakdown answer carries.
 
-use academy_domain::{DomainError, Period, Violations, text};
+use academy_domain::{AllValid, DomainError, FieldViolation, Period, text};
 use academy_proto::reporting as pb;
 use academy_runtime::audit;
 use academy_runtime::db::{begin_write, db_error};
@@ -12,8 +12,8 @@ use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 use std::sync::Arc;
 
 use super::Publisher;
+use crate::convert;
 use crate::report::{Scope, breakdown};
-use crate::{convert, reports};
 
 /// Longest dimension key accepted (organisations are free text).
 const MAX_KEY: usize = 200;
@@ -166,41 +166,54 @@ fn known_key(model: &crate::engine::Model, dimension: breakdown::Dimension, key:
         .any(|r| r.key == key)
 }
 
+/// A target's dimension: none (0, a figure of the whole scope) or a valid one.
+fn optional_dimension(raw: i32) -> Result<Option<breakdown::Dimension>, FieldViolation> {
+    if raw == 0 {
+        Ok(None)
+    } else {
+        convert::dimension(raw).map(Some)
+    }
+}
+
+/// A target's value: a finite count or rate, and a percentage for a share
+/// target, which also needs a dimension to be a share of.
+fn target_value(req: &pb::SetTargetRequest) -> Result<(), Vec<FieldViolation>> {
+    let mut violations = Vec::new();
+    if !req.value.is_finite() || req.value < 0.0 {
+        violations.push(FieldViolation::new(
+            "value",
+            "must be a finite number, not negative",
+        ));
+    } else if req.share && req.value > 100.0 {
+        violations.push(FieldViolation::new(
+            "value",
+            "a share is a percentage: at most 100",
+        ));
+    }
+    if req.share && req.dimension == 0 {
+        violations.push(FieldViolation::new(
+            "dimension",
+            "a share target needs a dimension (the share is of its total)",
+        ));
+    }
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(violations)
+    }
+}
+
 impl Publisher {
     pub async fn set_target(&self, req: &pb::SetTargetRequest) -> Result<pb::Target, DomainError> {
-        let mut v = Violations::new();
-        let program_id = v.check(convert::program_id(&req.program_id)).flatten();
-        let period = reports::period(&mut v, req.period.as_ref())?;
-        v.check(convert::metric(req.metric));
-        let dimension = if req.dimension == 0 {
-            None
-        } else {
-            v.check(convert::dimension(req.dimension))
-        };
-        let key = v.check(text::optional("key", &req.key, MAX_KEY));
-        if !req.value.is_finite() || req.value < 0.0 {
-            v.push(academy_domain::FieldViolation::new(
-                "value",
-                "must be a finite number, not negative",
-            ));
-        } else if req.share && req.value > 100.0 {
-            v.push(academy_domain::FieldViolation::new(
-                "value",
-                "a share is a percentage: at most 100",
-            ));
-        }
-        if req.share && req.dimension == 0 {
-            v.push(academy_domain::FieldViolation::new(
-                "dimension",
-                "a share target needs a dimension (the share is of its total)",
-            ));
-        }
-        v.finish()?;
-        let (Some(period), Some(key)) = (period, key) else {
-            return Err(DomainError::internal(
-                "validation passed with a missing field",
-            ));
-        };
+        let (program_id, period, _metric, dimension, key, ()) = (
+            convert::program_id(&req.program_id),
+            convert::period("period", req.period.as_ref()),
+            convert::metric(req.metric),
+            optional_dimension(req.dimension),
+            text::optional("key", &req.key, MAX_KEY),
+            target_value(req),
+        )
+            .all_valid()?;
         let target = pb::Target {
             program_id: program_id.clone().unwrap_or_default(),
             start_date: Some(date(period.start)),
@@ -280,11 +293,11 @@ impl Publisher {
         &self,
         req: &pb::ListTargetsRequest,
     ) -> Result<pb::ListTargetsResponse, DomainError> {
-        let mut v = Violations::new();
-        let program_id = v.check(convert::program_id(&req.program_id)).flatten();
-        let period = reports::period(&mut v, req.period.as_ref())?;
-        v.finish()?;
-        let period = period.ok_or_else(|| DomainError::internal("no period after validation"))?;
+        let (program_id, period) = (
+            convert::program_id(&req.program_id),
+            convert::period("period", req.period.as_ref()),
+        )
+            .all_valid()?;
         let targets = self
             .targets(
                 program_id.as_deref().unwrap_or(""),

@@ -1,7 +1,7 @@
 //! `academy.audit.v1.AuditService`: reads a service's audit log.
 
 use academy_domain::page::PageRequest;
-use academy_domain::{DomainError, Violations, text};
+use academy_domain::{AllValid, DomainError, text};
 use academy_proto::audit::audit_service_server::{AuditService as Api, AuditServiceServer};
 use academy_proto::audit::{AuditEntry, ListAuditEntriesRequest, ListAuditEntriesResponse};
 use chrono::{DateTime, Utc};
@@ -79,38 +79,27 @@ struct Query {
 
 impl Query {
     fn parse(req: &ListAuditEntriesRequest) -> Result<Self, DomainError> {
-        let mut v = Violations::new();
-        let actor = v.check(text::optional("actor", &req.actor, MAX_FILTER_LEN));
-        let resource_id = v.check(text::optional(
-            "resource_id",
-            &req.resource_id,
-            MAX_FILTER_LEN,
-        ));
         let filters = format!("actor={:?};resource={:?}", req.actor, req.resource_id);
-        let page = v.check(PageRequest::parse(req.page_size, &req.page_token, &filters));
-        let before = match page.as_ref().and_then(|p| p.after.as_deref()) {
-            None => None,
-            Some(key) => match key.parse::<i64>() {
-                Ok(id) => Some(id),
-                Err(_) => {
-                    v.push(academy_domain::FieldViolation::new(
-                        "page_token",
-                        "is not a valid page token",
-                    ));
-                    None
-                }
-            },
-        };
-        v.finish()?;
-        match (actor, resource_id, page) {
-            (Some(actor), Some(resource_id), Some(page)) => Ok(Self {
-                actor,
-                resource_id,
-                page,
-                before,
-            }),
-            _ => Err(DomainError::internal("validation passed without values")),
-        }
+        let (actor, resource_id, page) = (
+            text::optional("actor", &req.actor, MAX_FILTER_LEN),
+            text::optional("resource_id", &req.resource_id, MAX_FILTER_LEN),
+            PageRequest::parse(req.page_size, &req.page_token, &filters),
+        )
+            .all_valid()?;
+        let before = page
+            .after
+            .as_deref()
+            .map(|key| {
+                key.parse::<i64>()
+                    .map_err(|_| DomainError::invalid("page_token", "is not a valid page token"))
+            })
+            .transpose()?;
+        Ok(Self {
+            actor,
+            resource_id,
+            page,
+            before,
+        })
     }
 
     fn statement(&self, backend: sea_orm::DbBackend) -> Statement {

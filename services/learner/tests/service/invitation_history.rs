@@ -1,0 +1,206 @@
+//! InviteLearners with history (a provider's membership report): rows that
+//! carry joined_at or declined_at are answered in the same call, a row that
+//! cannot be answered leaves nothing behind while the rest of the call
+//! stays, and the same rows sent again change nothing. On SQLite and
+//! PostgreSQL.
+
+use academy_proto::course as course_pb;
+use academy_proto::learner::invitation_service_client::InvitationServiceClient;
+use academy_proto::learner::*;
+use academy_testkit::{TestDb, on_both_backends};
+use prost_types::Timestamp;
+use tonic::transport::Channel;
+
+use crate::common::*;
+
+on_both_backends!(
+    history_rows_are_answered_in_the_call_and_bad_ones_leave_nothing,
+    a_history_row_answers_an_invitation_still_open_and_nothing_else
+);
+
+fn at(seconds: i64) -> Timestamp {
+    Timestamp { seconds, nanos: 0 }
+}
+
+async fn program(stack: &Stack, name: &str) -> String {
+    stack
+        .catalog()
+        .await
+        .create_program(course_pb::CreateProgramRequest {
+            program: Some(course_pb::Program {
+                name: name.into(),
+                start_date: Some(academy_proto::google::r#type::Date {
+                    year: 2020,
+                    month: 1,
+                    day: 1,
+                }),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .id
+}
+
+async fn client(stack: &Stack) -> InvitationServiceClient<Channel> {
+    InvitationServiceClient::connect(format!("http://{}", stack.learner.addr))
+        .await
+        .unwrap()
+}
+
+async fn invite(
+    client: &mut InvitationServiceClient<Channel>,
+    program_id: &str,
+    invitees: Vec<Invitee>,
+) -> InviteLearnersResponse {
+    client
+        .invite_learners(InviteLearnersRequest {
+            program_id: program_id.into(),
+            invitees,
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn all(client: &mut InvitationServiceClient<Channel>, program_id: &str) -> Vec<Invitation> {
+    client
+        .list_invitations(ListInvitationsRequest {
+            program_id: program_id.into(),
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .invitations
+}
+
+fn state(r: &InviteResult) -> InvitationState {
+    InvitationState::try_from(r.invitation.as_ref().map_or(0, |i| i.state)).unwrap()
+}
+
+async fn history_rows_are_answered_in_the_call_and_bad_ones_leave_nothing(db: TestDb) {
+    let stack = Stack::start(db).await;
+    let program = program(&stack, "History").await;
+    let a = registered(&stack, "a@example.org").await;
+    let now = chrono::Utc::now().timestamp();
+    let mut client = client(&stack).await;
+    let rows = vec![
+        // Joined 500 s after an invitation 1000 s ago.
+        Invitee {
+            learner_id: a.id.clone(),
+            invited_at: Some(at(now - 1000)),
+            joined_at: Some(at(now - 500)),
+            ..Default::default()
+        },
+        // Declined; an invitee by email need not be registered to decline.
+        Invitee {
+            email: "no@example.org".into(),
+            invited_at: Some(at(now - 1000)),
+            declined_at: Some(at(now - 400)),
+            ..Default::default()
+        },
+        // Joined, but nobody has registered with this email: refused, and
+        // the invitation the row would have created is not kept either.
+        Invitee {
+            email: "ghost@example.org".into(),
+            invited_at: Some(at(now - 1000)),
+            joined_at: Some(at(now - 300)),
+            ..Default::default()
+        },
+        // Joined before being invited.
+        Invitee {
+            email: "early@example.org".into(),
+            invited_at: Some(at(now - 100)),
+            joined_at: Some(at(now - 200)),
+            ..Default::default()
+        },
+        // Both answers at once.
+        Invitee {
+            email: "both@example.org".into(),
+            joined_at: Some(at(now - 100)),
+            declined_at: Some(at(now - 100)),
+            ..Default::default()
+        },
+        // Joined in the future.
+        Invitee {
+            email: "later@example.org".into(),
+            joined_at: Some(at(now + 86_400)),
+            ..Default::default()
+        },
+    ];
+    let first = invite(&mut client, &program, rows.clone()).await;
+    assert_eq!((first.created, first.duplicates, first.rejected), (2, 0, 4));
+    let r = &first.results;
+    assert!(r[0].answered && state(&r[0]) == InvitationState::Joined);
+    let joined = r[0].invitation.as_ref().unwrap();
+    assert_eq!(joined.join_time.map(|t| t.seconds), Some(now - 500));
+    assert_eq!(joined.learner_id, a.id);
+    assert!(r[1].answered && state(&r[1]) == InvitationState::Declined);
+    assert_eq!(r[2].code, "FAILED_PRECONDITION", "{:?}", r[2]);
+    assert!(r[2].invitation.is_none());
+    assert_eq!(
+        (r[3].code.as_str(), r[3].field.as_str()),
+        ("INVALID_ARGUMENT", "invitees[3].joined_at")
+    );
+    assert_eq!(
+        (r[4].code.as_str(), r[4].field.as_str()),
+        ("INVALID_ARGUMENT", "invitees[4].declined_at")
+    );
+    assert_eq!(
+        (r[5].code.as_str(), r[5].field.as_str()),
+        ("INVALID_ARGUMENT", "invitees[5].joined_at")
+    );
+    // Only the two answered invitations exist: the refused rows left none.
+    let stored = all(&mut client, &program).await;
+    assert_eq!(stored.len(), 2, "{stored:?}");
+
+    // The same rows again: duplicates, answered already, nothing new.
+    let again = invite(&mut client, &program, rows).await;
+    assert_eq!((again.created, again.duplicates, again.rejected), (0, 2, 4));
+    assert!(!again.results[0].answered && !again.results[1].answered);
+    assert_eq!(state(&again.results[0]), InvitationState::Joined);
+    assert_eq!(state(&again.results[1]), InvitationState::Declined);
+    assert_eq!(all(&mut client, &program).await.len(), 2);
+}
+
+async fn a_history_row_answers_an_invitation_still_open_and_nothing_else(db: TestDb) {
+    let stack = Stack::start(db).await;
+    let program = program(&stack, "Open").await;
+    let b = registered(&stack, "b@example.org").await;
+    let c = registered(&stack, "c@example.org").await;
+    let now = chrono::Utc::now().timestamp();
+    let mut client = client(&stack).await;
+    let plain = |id: &str| Invitee {
+        learner_id: id.into(),
+        invited_at: Some(at(now - 1000)),
+        ..Default::default()
+    };
+    let made = invite(&mut client, &program, vec![plain(&b.id), plain(&c.id)]).await;
+    assert_eq!(made.created, 2);
+    assert!(made.results.iter().all(|r| !r.answered));
+
+    // b's open invitation is answered by a later report that says joined;
+    // c declined first, so a report saying joined leaves it DECLINED.
+    client
+        .decline_invitation(DeclineInvitationRequest {
+            id: made.results[1].invitation.as_ref().unwrap().id.clone(),
+            declined_at: Some(at(now - 900)),
+        })
+        .await
+        .unwrap();
+    let joined = |id: &str| Invitee {
+        joined_at: Some(at(now - 800)),
+        ..plain(id)
+    };
+    let report = invite(&mut client, &program, vec![joined(&b.id), joined(&c.id)]).await;
+    assert_eq!((report.created, report.duplicates), (0, 2));
+    assert!(report.results[0].answered);
+    assert_eq!(state(&report.results[0]), InvitationState::Joined);
+    assert!(!report.results[1].answered);
+    assert_eq!(state(&report.results[1]), InvitationState::Declined);
+}
