@@ -20,21 +20,33 @@ pub struct PersonKeys {
 }
 
 impl PersonKeys {
-    fn condition(&self) -> Option<Condition> {
+    /// Any of the keys, each within `program` when given. The program is
+    /// repeated in every branch so each branch is one (program, key) index
+    /// lookup: `program AND (a OR b OR c)` makes SQLite walk every
+    /// invitation of the program, per row of an import.
+    fn condition(&self, program: Option<&str>) -> Option<Condition> {
+        let within = |branch: Condition| match program {
+            Some(p) => branch.add(invitation::Column::ProgramId.eq(p)),
+            None => branch,
+        };
         let mut any = Condition::any();
         let mut empty = true;
         if let Some(l) = &self.learner_id {
-            any = any.add(invitation::Column::LearnerId.eq(l.as_str()));
+            any = any.add(within(
+                Condition::all().add(invitation::Column::LearnerId.eq(l.as_str())),
+            ));
             empty = false;
         }
         if !self.emails.is_empty() {
-            any = any.add(invitation::Column::Email.is_in(self.emails.iter().map(String::as_str)));
+            any = any.add(within(Condition::all().add(
+                invitation::Column::Email.is_in(self.emails.iter().map(String::as_str)),
+            )));
             empty = false;
         }
         if !self.external_ids.is_empty() {
-            any = any.add(
+            any = any.add(within(Condition::all().add(
                 invitation::Column::ExternalId.is_in(self.external_ids.iter().map(String::as_str)),
-            );
+            )));
             empty = false;
         }
         (!empty).then_some(any)
@@ -47,11 +59,10 @@ pub async fn of_person<C: ConnectionTrait>(
     program_id: &str,
     keys: &PersonKeys,
 ) -> Result<Vec<invitation::Model>, DbErr> {
-    let Some(condition) = keys.condition() else {
+    let Some(condition) = keys.condition(Some(program_id)) else {
         return Ok(Vec::new());
     };
     invitation::Entity::find()
-        .filter(invitation::Column::ProgramId.eq(program_id))
         .filter(condition)
         .order_by_asc(invitation::Column::Id)
         .all(db)
@@ -63,7 +74,7 @@ pub async fn of_learner<C: ConnectionTrait>(
     db: &C,
     keys: &PersonKeys,
 ) -> Result<Vec<invitation::Model>, DbErr> {
-    let Some(condition) = keys.condition() else {
+    let Some(condition) = keys.condition(None) else {
         return Ok(Vec::new());
     };
     invitation::Entity::find()
