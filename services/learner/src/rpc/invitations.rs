@@ -12,8 +12,9 @@ use academy_proto::events::{
     InvitationCreated, InvitationDeclined, InvitationJoined, event::Payload,
 };
 use academy_proto::learner as pb;
-use academy_runtime::db::{begin_write, db_error, is_unique_violation};
+use academy_runtime::db::{db_error, is_unique_violation};
 use academy_runtime::idempotency::{self, Key, WriteError};
+use academy_runtime::write::UnitOfWork;
 use academy_runtime::time::timestamp;
 use academy_runtime::trace::TraceContext;
 use chrono::{DateTime, Utc};
@@ -296,10 +297,11 @@ async fn write_one(
     row: &Row,
     key: Option<&Key>,
 ) -> Result<(bool, invitation::Model), WriteError> {
-    let txn = begin_write(&registry.db).await?;
-    let learner = invitee_learner(&txn, row).await?;
+    let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+    let txn = uow.txn();
+    let learner = invitee_learner(txn, row).await?;
     let keys = person_keys(row, learner.as_ref());
-    if let Some(existing) = invitations::of_person(&txn, program_id, &keys)
+    if let Some(existing) = invitations::of_person(txn, program_id, &keys)
         .await?
         .into_iter()
         .next()
@@ -320,7 +322,7 @@ async fn write_one(
         row.expire_time,
         now,
     );
-    invitations::insert(&txn, new.clone()).await?;
+    invitations::insert(txn, new.clone()).await?;
     let mut events = vec![(
         row.invite_time,
         Payload::InvitationCreated(InvitationCreated {
@@ -331,24 +333,21 @@ async fn write_one(
     )];
     // Already a member of the program: joined at once, as of the invitation.
     if let Some(l) = &learner
-        && crate::store::enrollments::in_program(&txn, &l.id, program_id).await?
+        && crate::store::enrollments::in_program(txn, &l.id, program_id).await?
     {
-        invitations::join(&txn, &id, &l.id, row.invite_time, now).await?;
+        invitations::join(txn, &id, &l.id, row.invite_time, now).await?;
         new.state = InvitationState::Joined.as_str().to_owned();
         new.join_time = Some(row.invite_time);
         events.push((row.invite_time, joined_event(&new, &l.id)));
     }
-    if let Some(key) = key {
-        idempotency::remember(&txn, INVITE, key, program_id).await?;
-    }
-    registry.outbox.append_many(&txn, events).await?;
+    uow.remember(INVITE, key, program_id).await?;
+    uow.emit_many(events).await?;
     // As stored (PostgreSQL keeps microseconds), so a later read answers
     // the same invitation.
-    let stored = invitations::get(&txn, &id)
+    let stored = invitations::get(txn, &id)
         .await?
         .ok_or_else(|| DomainError::internal("an invitation just written is missing"))?;
-    txn.commit().await?;
-    registry.outbox.committed();
+    uow.commit().await?;
     Ok((true, stored))
 }
 
@@ -496,8 +495,9 @@ async fn answer(
     let now = Utc::now();
     let (id, at) = (id::parse_id("id", raw_id), business_time(at_field, at, now)).all_valid()?;
     let result: Result<(), WriteError> = async {
-        let txn = begin_write(&registry.db).await?;
-        let row = invitations::get_for_update(&txn, &id)
+        let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+        let txn = uow.txn();
+        let row = invitations::get_for_update(txn, &id)
             .await?
             .ok_or_else(|| DomainError::not_found("invitation", &id))?;
         let state = InvitationState::read(&row.state, row.expire_time, at)?;
@@ -515,27 +515,26 @@ async fn answer(
         }
         let event = match wanted {
             Answer::Accept => {
-                let Some(learner_id) = invitee_now(&txn, &row).await? else {
+                let Some(learner_id) = invitee_now(txn, &row).await? else {
                     return Err(DomainError::precondition(
                         "INVITEE_NOT_REGISTERED",
                         "the invitee is not a learner yet: register them (or let them enroll) first",
                     )
                     .into());
                 };
-                invitations::join(&txn, &id, &learner_id, at, now).await?;
+                invitations::join(txn, &id, &learner_id, at, now).await?;
                 joined_event(&row, &learner_id)
             }
             Answer::Decline => {
-                invitations::decline(&txn, &id, at, now).await?;
+                invitations::decline(txn, &id, at, now).await?;
                 Payload::InvitationDeclined(InvitationDeclined {
                     invitation_id: id.clone(),
                     program_id: row.program_id.clone(),
                 })
             }
         };
-        registry.outbox.append(&txn, at, event).await?;
-        txn.commit().await?;
-        registry.outbox.committed();
+        uow.emit(at, event).await?;
+        uow.commit().await?;
         Ok(())
     }
     .await;
