@@ -176,11 +176,13 @@ mod tests {
         }
     }
 
-    async fn database(dir: &tempfile::TempDir) -> DatabaseConnection {
+    /// A migrated SQLite database that lives as long as the directory.
+    async fn database() -> (tempfile::TempDir, DatabaseConnection) {
+        let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("uow.db").display());
         let db = crate::db::connect(&url).await.expect("connect");
         crate::db::migrate::<Migrator>(&db).await.expect("migrate");
-        db
+        (dir, db)
     }
 
     fn key(request_id: &str, learner_id: &str) -> Key {
@@ -223,10 +225,9 @@ mod tests {
 
     #[tokio::test]
     async fn commit_writes_events_audit_and_key_then_wakes_subscribers() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = database(&dir).await;
+        let (_dir, db) = database().await;
         let outbox = Outbox::new();
-        let mut woken = outbox.watch();
+        let woken = outbox.watch();
         let now = Utc::now();
 
         let uow = UnitOfWork::begin(&db, &outbox).await.expect("begin");
@@ -273,10 +274,9 @@ mod tests {
 
     #[tokio::test]
     async fn dropping_without_commit_writes_nothing() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = database(&dir).await;
+        let (_dir, db) = database().await;
         let outbox = Outbox::new();
-        let mut woken = outbox.watch();
+        let woken = outbox.watch();
 
         let uow = UnitOfWork::begin(&db, &outbox).await.expect("begin");
         uow.emit(Utc::now(), skill("s-1")).await.expect("emit");
@@ -299,8 +299,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_replay_returns_the_earlier_id_and_a_reused_id_is_refused() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = database(&dir).await;
+        let (_dir, db) = database().await;
         let outbox = Outbox::new();
         let first = key("r-1", "l-1");
 

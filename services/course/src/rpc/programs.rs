@@ -3,8 +3,8 @@ use academy_proto::course as pb;
 use academy_proto::events::{CourseAddedToProgram, ProgramCreated, event::Payload};
 use academy_runtime::db::db_error;
 use academy_runtime::idempotency::{self, Key, WriteError};
-use academy_runtime::write::UnitOfWork;
 use academy_runtime::time::date;
+use academy_runtime::write::UnitOfWork;
 use chrono::Utc;
 
 use super::Catalog;
@@ -55,7 +55,10 @@ async fn insert(
     if let Some(existing) = uow.replayed(key).await? {
         return Ok(existing);
     }
-    if programs::find_id_by_name(uow.txn(), &new.name).await?.is_some() {
+    if programs::find_id_by_name(uow.txn(), &new.name)
+        .await?
+        .is_some()
+    {
         return Err(DomainError::AlreadyExists {
             resource: "program",
             field: "name",

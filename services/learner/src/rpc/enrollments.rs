@@ -3,8 +3,8 @@ use academy_proto::events::{EnrollmentCreated, EnrollmentWithdrawn, event::Paylo
 use academy_proto::learner as pb;
 use academy_runtime::db::db_error;
 use academy_runtime::idempotency::{self, Key, WriteError};
-use academy_runtime::write::UnitOfWork;
 use academy_runtime::trace::TraceContext;
+use academy_runtime::write::UnitOfWork;
 use chrono::{DateTime, Utc};
 
 use super::Registry;

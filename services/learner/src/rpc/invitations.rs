@@ -14,9 +14,9 @@ use academy_proto::events::{
 use academy_proto::learner as pb;
 use academy_runtime::db::{db_error, is_unique_violation};
 use academy_runtime::idempotency::{self, Key, WriteError};
-use academy_runtime::write::UnitOfWork;
 use academy_runtime::time::timestamp;
 use academy_runtime::trace::TraceContext;
+use academy_runtime::write::UnitOfWork;
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 

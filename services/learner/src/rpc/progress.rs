@@ -16,7 +16,6 @@ use academy_runtime::db::db_error;
 use academy_runtime::idempotency::{self, Key, WriteError};
 use academy_runtime::write::UnitOfWork;
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseTransaction;
 use std::collections::HashMap;
 
 use super::Registry;
