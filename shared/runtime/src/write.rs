@@ -93,20 +93,18 @@ impl<'a> UnitOfWork<'a> {
     /// sequence, or the current head (and no audit entry) when `events` is
     /// empty.
     pub async fn emit_many(&self, events: Vec<(DateTime<Utc>, Payload)>) -> Result<i64, DbErr> {
-        let change = events.first().map(|(_, first)| Change {
-            action: event_type(first).to_owned(),
-            resource_id: resource_of(first).to_owned(),
-            count: count_changes(&events),
-            first_sequence: 0,
-            last_sequence: 0,
-        });
-        let count = events.len() as i64;
+        let first = events
+            .first()
+            .map(|(_, p)| (event_type(p), resource_of(p).to_owned()));
+        let (written, changes) = (events.len() as i64, count_changes(&events));
         let last = self.outbox.append_many(&self.txn, events).await?;
-        if let Some(change) = change {
+        if let Some((action, resource_id)) = first {
             let change = Change {
-                first_sequence: last - count + 1,
+                action: action.to_owned(),
+                resource_id,
+                count: changes,
+                first_sequence: last - written + 1,
                 last_sequence: last,
-                ..change
             };
             audit::record(&self.txn, change).await?;
         }
