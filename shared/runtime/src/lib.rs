@@ -29,6 +29,7 @@ pub mod tls;
 pub mod tls_client;
 pub mod tls_reload;
 pub mod trace;
+pub mod write;
 
 pub use config::{MigrateMode, ServerConfig, ServiceIdentity};
 pub use status::{respond, to_status};

@@ -5,6 +5,7 @@ use academy_proto::events::{
 };
 use academy_runtime::db::db_error;
 use academy_runtime::idempotency::{self, Key, WriteError};
+use academy_runtime::write::UnitOfWork;
 use chrono::Utc;
 use sea_orm::DatabaseTransaction;
 
@@ -55,15 +56,16 @@ async fn insert(
     new: &NewCourse,
     key: Option<&Key>,
 ) -> Result<String, WriteError> {
-    let txn = academy_runtime::db::begin_write(&catalog.db).await?;
-    if let Some(existing) = idempotency::replayed(&txn, key).await? {
+    let uow = UnitOfWork::begin(&catalog.db, &catalog.outbox).await?;
+    let txn = uow.txn();
+    if let Some(existing) = uow.replayed(key).await? {
         return Ok(existing);
     }
-    if courses::find_id_by_code(&txn, &new.code).await?.is_some() {
+    if courses::find_id_by_code(txn, &new.code).await?.is_some() {
         return Err(code_taken().into());
     }
     if let Some(provider_id) = &new.provider_course_id
-        && courses::find_id_by_provider_course_id(&txn, provider_id)
+        && courses::find_id_by_provider_course_id(txn, provider_id)
             .await?
             .is_some()
     {
@@ -73,19 +75,16 @@ async fn insert(
         }
         .into());
     }
-    ensure_skills_exist(&txn, "course.skill_ids", &new.skill_ids).await?;
+    ensure_skills_exist(txn, "course.skill_ids", &new.skill_ids).await?;
     let now = Utc::now();
-    courses::insert(&txn, id, new, now).await?;
-    if let Some(key) = key {
-        idempotency::remember(&txn, CREATE, key, id).await?;
-    }
-    let record = reload(&txn, id).await?;
+    courses::insert(txn, id, new, now).await?;
+    uow.remember(CREATE, key, id).await?;
+    let record = reload(txn, id).await?;
     let event = Payload::CourseCreated(CourseCreated {
         course: Some(convert::course_snapshot(&record)),
     });
-    catalog.outbox.append(&txn, now, event).await?;
-    txn.commit().await?;
-    catalog.outbox.committed();
+    uow.emit(now, event).await?;
+    uow.commit().await?;
     Ok(id.to_owned())
 }
 
@@ -179,10 +178,11 @@ pub async fn update(
             .unwrap_or_default(),
     )?;
     let patch = convert::course_patch(req.course, req.update_mask)?;
-    let txn = academy_runtime::db::begin_write(&catalog.db)
+    let uow = UnitOfWork::begin(&catalog.db, &catalog.outbox)
         .await
         .map_err(db_error)?;
-    let record = reload(&txn, &id).await?;
+    let txn = uow.txn();
+    let record = reload(txn, &id).await?;
     check_etag(&req.etag, &record)?;
     let state = CourseState::from_stored(&record.course.state)?;
     state.ensure_can_edit()?;
@@ -191,20 +191,20 @@ pub async fn update(
     }
     if let Some(skill_ids) = &patch.skill_ids {
         state.ensure_can_restructure("skill_ids")?;
-        ensure_skills_exist(&txn, "course.skill_ids", skill_ids).await?;
+        ensure_skills_exist(txn, "course.skill_ids", skill_ids).await?;
     }
     if let Some(Some(provider_id)) = &patch.provider_course_id {
-        ensure_provider_id_free(&txn, provider_id, &id).await?;
+        ensure_provider_id_free(txn, provider_id, &id).await?;
     }
     let mut details = details_of(&record)?;
     patch.apply(&mut details);
     if let Some(modules) = &patch.modules {
-        courses::replace_modules(&txn, &id, modules)
+        courses::replace_modules(txn, &id, modules)
             .await
             .map_err(db_error)?;
     }
     if let Some(skill_ids) = &patch.skill_ids {
-        courses::replace_skills(&txn, &id, skill_ids)
+        courses::replace_skills(txn, &id, skill_ids)
             .await
             .map_err(db_error)?;
     }
@@ -213,7 +213,7 @@ pub async fn update(
         state: None,
         provider_course_id: patch.provider_course_id.as_ref().map(Option::as_deref),
     };
-    write(catalog, txn, &record, change, |course| {
+    write(uow, &record, change, |course| {
         Payload::CourseUpdated(CourseUpdated {
             course: Some(course),
         })
@@ -242,10 +242,11 @@ async fn transition(
     to: CourseState,
 ) -> Result<pb::Course, DomainError> {
     let id = id::parse_id("id", id)?;
-    let txn = academy_runtime::db::begin_write(&catalog.db)
+    let uow = UnitOfWork::begin(&catalog.db, &catalog.outbox)
         .await
         .map_err(db_error)?;
-    let record = reload(&txn, &id).await?;
+    let txn = uow.txn();
+    let record = reload(txn, &id).await?;
     check_etag(etag, &record)?;
     let from = CourseState::from_stored(&record.course.state)?;
     match to {
@@ -258,7 +259,7 @@ async fn transition(
         state: Some(to),
         provider_course_id: None,
     };
-    write(catalog, txn, &record, change, |course| match to {
+    write(uow, &record, change, |course| match to {
         CourseState::Archived => Payload::CourseArchived(CourseArchived {
             course: Some(course),
         }),
@@ -272,8 +273,7 @@ async fn transition(
 /// Applies `change` if the course is still at the revision read (else
 /// ABORTED), appends the event, commits, and returns the new course.
 async fn write<E>(
-    catalog: &Catalog,
-    txn: DatabaseTransaction,
+    uow: UnitOfWork<'_>,
     before: &CourseRecord,
     change: CourseChange<'_>,
     event: E,
@@ -283,20 +283,18 @@ where
 {
     let now = Utc::now();
     let id = before.course.id.as_str();
-    if !courses::update(&txn, id, before.course.revision, change, now)
+    let txn = uow.txn();
+    if !courses::update(txn, id, before.course.revision, change, now)
         .await
         .map_err(db_error)?
     {
         return Err(DomainError::Aborted { resource: "course" });
     }
-    let after = reload(&txn, id).await?;
-    catalog
-        .outbox
-        .append(&txn, now, event(convert::course_snapshot(&after)))
+    let after = reload(txn, id).await?;
+    uow.emit(now, event(convert::course_snapshot(&after)))
         .await
         .map_err(db_error)?;
-    txn.commit().await.map_err(db_error)?;
-    catalog.outbox.committed();
+    uow.commit().await.map_err(db_error)?;
     convert::course_to_proto(after)
 }
 

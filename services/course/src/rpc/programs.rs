@@ -4,6 +4,7 @@ use academy_proto::events::{CourseAddedToProgram, ProgramCreated, event::Payload
 use academy_runtime::db::db_error;
 use academy_runtime::idempotency::{self, Key, WriteError};
 use academy_runtime::time::date;
+use academy_runtime::write::UnitOfWork;
 use chrono::Utc;
 
 use super::Catalog;
@@ -50,11 +51,14 @@ async fn insert(
     new: &NewProgram,
     key: Option<&Key>,
 ) -> Result<String, WriteError> {
-    let txn = academy_runtime::db::begin_write(&catalog.db).await?;
-    if let Some(existing) = idempotency::replayed(&txn, key).await? {
+    let uow = UnitOfWork::begin(&catalog.db, &catalog.outbox).await?;
+    if let Some(existing) = uow.replayed(key).await? {
         return Ok(existing);
     }
-    if programs::find_id_by_name(&txn, &new.name).await?.is_some() {
+    if programs::find_id_by_name(uow.txn(), &new.name)
+        .await?
+        .is_some()
+    {
         return Err(DomainError::AlreadyExists {
             resource: "program",
             field: "name",
@@ -62,18 +66,15 @@ async fn insert(
         .into());
     }
     let now = Utc::now();
-    programs::insert(&txn, id, new, now).await?;
-    if let Some(key) = key {
-        idempotency::remember(&txn, CREATE, key, id).await?;
-    }
+    programs::insert(uow.txn(), id, new, now).await?;
+    uow.remember(CREATE, key, id).await?;
     let event = Payload::ProgramCreated(ProgramCreated {
         program_id: id.to_owned(),
         name: new.name.clone(),
         start_date: Some(date(new.start_date)),
     });
-    catalog.outbox.append(&txn, now, event).await?;
-    txn.commit().await?;
-    catalog.outbox.committed();
+    uow.emit(now, event).await?;
+    uow.commit().await?;
     Ok(id.to_owned())
 }
 
@@ -126,14 +127,15 @@ pub async fn add_course(
 }
 
 async fn add(catalog: &Catalog, program_id: &str, course_id: &str) -> Result<(), WriteError> {
-    let txn = academy_runtime::db::begin_write(&catalog.db).await?;
-    if programs::load(&txn, program_id).await?.is_none() {
+    let uow = UnitOfWork::begin(&catalog.db, &catalog.outbox).await?;
+    let txn = uow.txn();
+    if programs::load(txn, program_id).await?.is_none() {
         return Err(DomainError::not_found("program", program_id).into());
     }
-    let course = courses::load(&txn, course_id)
+    let course = courses::load(txn, course_id)
         .await?
         .ok_or_else(|| DomainError::not_found("course", course_id))?;
-    if programs::contains(&txn, program_id, course_id).await? {
+    if programs::contains(txn, program_id, course_id).await? {
         return Ok(());
     }
     if CourseState::from_stored(&course.course.state)? == CourseState::Archived {
@@ -144,13 +146,12 @@ async fn add(catalog: &Catalog, program_id: &str, course_id: &str) -> Result<(),
         .into());
     }
     let now = Utc::now();
-    programs::add_course(&txn, program_id, course_id, now).await?;
+    programs::add_course(txn, program_id, course_id, now).await?;
     let event = Payload::CourseAddedToProgram(CourseAddedToProgram {
         program_id: program_id.to_owned(),
         course_id: course_id.to_owned(),
     });
-    catalog.outbox.append(&txn, now, event).await?;
-    txn.commit().await?;
-    catalog.outbox.committed();
+    uow.emit(now, event).await?;
+    uow.commit().await?;
     Ok(())
 }

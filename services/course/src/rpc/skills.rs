@@ -3,6 +3,7 @@ use academy_proto::course as pb;
 use academy_proto::events::{SkillCreated, event::Payload};
 use academy_runtime::db::db_error;
 use academy_runtime::idempotency::{self, Key, WriteError};
+use academy_runtime::write::UnitOfWork;
 use chrono::Utc;
 
 use super::Catalog;
@@ -50,11 +51,12 @@ async fn insert(
     new: &NewSkill,
     key: Option<&Key>,
 ) -> Result<String, WriteError> {
-    let txn = academy_runtime::db::begin_write(&catalog.db).await?;
-    if let Some(existing) = idempotency::replayed(&txn, key).await? {
+    let uow = UnitOfWork::begin(&catalog.db, &catalog.outbox).await?;
+    let txn = uow.txn();
+    if let Some(existing) = uow.replayed(key).await? {
         return Ok(existing);
     }
-    if skills::find_by_name(&txn, &new.name).await?.is_some() {
+    if skills::find_by_name(txn, &new.name).await?.is_some() {
         return Err(DomainError::AlreadyExists {
             resource: "skill",
             field: "name",
@@ -62,18 +64,15 @@ async fn insert(
         .into());
     }
     let now = Utc::now();
-    skills::insert(&txn, id, new, now).await?;
-    if let Some(key) = key {
-        idempotency::remember(&txn, CREATE, key, id).await?;
-    }
+    skills::insert(txn, id, new, now).await?;
+    uow.remember(CREATE, key, id).await?;
     let event = Payload::SkillCreated(SkillCreated {
         skill_id: id.to_owned(),
         name: new.name.clone(),
         category: new.category.clone(),
     });
-    catalog.outbox.append(&txn, now, event).await?;
-    txn.commit().await?;
-    catalog.outbox.committed();
+    uow.emit(now, event).await?;
+    uow.commit().await?;
     Ok(id.to_owned())
 }
 

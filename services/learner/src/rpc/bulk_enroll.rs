@@ -5,9 +5,10 @@
 
 use academy_domain::{DomainError, id};
 use academy_proto::learner as pb;
-use academy_runtime::db::{begin_write, db_error};
-use academy_runtime::idempotency::{self, Key};
+use academy_runtime::db::db_error;
+use academy_runtime::idempotency::Key;
 use academy_runtime::trace::TraceContext;
+use academy_runtime::write::UnitOfWork;
 use chrono::Utc;
 use sea_orm::DbErr;
 use std::collections::{HashMap, HashSet};
@@ -200,9 +201,10 @@ async fn check_row(
 /// Rows whose request id was used before are duplicates; the unique active
 /// key decides the rest.
 async fn insert_new(registry: &Registry, rows: &[Ready]) -> Result<(i64, i64), DbErr> {
-    let txn = begin_write(&registry.db).await?;
+    let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+    let txn = uow.txn();
     let keys: Vec<&Key> = rows.iter().filter_map(|r| r.row.key.as_ref()).collect();
-    let mut used = idempotency::used(&txn, &keys).await?;
+    let mut used = uow.used(&keys).await?;
     let now = Utc::now();
     let mut candidates = Vec::with_capacity(rows.len());
     let mut inserts = Vec::with_capacity(rows.len());
@@ -223,7 +225,7 @@ async fn insert_new(registry: &Registry, rows: &[Ready]) -> Result<(i64, i64), D
         ));
         candidates.push((id, ready));
     }
-    let inserted: HashSet<String> = enrollments::insert_new(&txn, inserts)
+    let inserted: HashSet<String> = enrollments::insert_new(txn, inserts)
         .await?
         .into_iter()
         .collect();
@@ -237,7 +239,7 @@ async fn insert_new(registry: &Registry, rows: &[Ready]) -> Result<(i64, i64), D
         if let Some(program_id) = &row.program_id {
             events.extend(
                 super::invitations::join_on_enroll(
-                    &txn,
+                    txn,
                     &row.learner_id,
                     program_id,
                     row.enroll_time,
@@ -246,12 +248,11 @@ async fn insert_new(registry: &Registry, rows: &[Ready]) -> Result<(i64, i64), D
             );
         }
     }
-    idempotency::remember_many(&txn, ENROLL, &keys).await?;
+    uow.remember_many(ENROLL, &keys).await?;
     if !events.is_empty() {
-        registry.outbox.append_many(&txn, events).await?;
+        uow.emit_many(events).await?;
     }
-    txn.commit().await?;
-    registry.outbox.committed();
+    uow.commit().await?;
     let created = inserted.len() as i64;
     Ok((created, rows.len() as i64 - created))
 }

@@ -1,9 +1,10 @@
 use academy_domain::{AllValid, DomainError, FieldViolation, PageRequest, Violations, id};
 use academy_proto::events::{EnrollmentCreated, EnrollmentWithdrawn, event::Payload};
 use academy_proto::learner as pb;
-use academy_runtime::db::{begin_write, db_error};
+use academy_runtime::db::db_error;
 use academy_runtime::idempotency::{self, Key, WriteError};
 use academy_runtime::trace::TraceContext;
+use academy_runtime::write::UnitOfWork;
 use chrono::{DateTime, Utc};
 
 use super::Registry;
@@ -96,12 +97,13 @@ async fn insert(
     row: &EnrollRow,
     course: &CourseInfo,
 ) -> Result<String, WriteError> {
-    let txn = begin_write(&registry.db).await?;
-    if let Some(existing) = idempotency::replayed(&txn, row.key.as_ref()).await? {
+    let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+    let txn = uow.txn();
+    if let Some(existing) = uow.replayed(row.key.as_ref()).await? {
         return Ok(existing);
     }
     let key = enrollments::active_key(&row.learner_id, &row.course_id);
-    if !enrollments::taken_active_keys(&txn, vec![key])
+    if !enrollments::taken_active_keys(txn, vec![key])
         .await?
         .is_empty()
     {
@@ -109,20 +111,17 @@ async fn insert(
     }
     let now = Utc::now();
     let new = new_enrollment(id, row, course);
-    enrollments::insert_one(&txn, enrollments::new_row(&new, now)).await?;
-    if let Some(key) = &row.key {
-        idempotency::remember(&txn, ENROLL, key, id).await?;
-    }
+    enrollments::insert_one(txn, enrollments::new_row(&new, now)).await?;
+    uow.remember(ENROLL, row.key.as_ref(), id).await?;
     let mut events = vec![(row.enroll_time, created_event(id, row, course))];
     if let Some(program_id) = &row.program_id {
         events.extend(
-            super::invitations::join_on_enroll(&txn, &row.learner_id, program_id, row.enroll_time)
+            super::invitations::join_on_enroll(txn, &row.learner_id, program_id, row.enroll_time)
                 .await?,
         );
     }
-    registry.outbox.append_many(&txn, events).await?;
-    txn.commit().await?;
-    registry.outbox.committed();
+    uow.emit_many(events).await?;
+    uow.commit().await?;
     Ok(id.to_owned())
 }
 
@@ -208,13 +207,14 @@ pub async fn withdraw(
 ) -> Result<pb::Enrollment, DomainError> {
     let id = id::parse_id("id", &req.id)?;
     let result: Result<(), WriteError> = async {
-        let txn = begin_write(&registry.db).await?;
-        let row = enrollments::get_for_update(&txn, &id)
+        let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+        let txn = uow.txn();
+        let row = enrollments::get_for_update(txn, &id)
             .await?
             .ok_or_else(|| DomainError::not_found("enrollment", &id))?;
         EnrollmentState::from_stored(&row.state)?.ensure_open("withdraw")?;
         let now = Utc::now();
-        enrollments::withdraw(&txn, &id, now).await?;
+        enrollments::withdraw(txn, &id, now).await?;
         let (enrollment_id, learner_id, course_id, program_id) = convert::enrollment_keys(&row);
         let event = Payload::EnrollmentWithdrawn(EnrollmentWithdrawn {
             enrollment_id,
@@ -222,9 +222,8 @@ pub async fn withdraw(
             course_id,
             program_id,
         });
-        registry.outbox.append(&txn, now, event).await?;
-        txn.commit().await?;
-        registry.outbox.committed();
+        uow.emit(now, event).await?;
+        uow.commit().await?;
         Ok(())
     }
     .await;

@@ -5,8 +5,8 @@
 
 use academy_domain::{DomainError, id};
 use academy_proto::learner as pb;
-use academy_runtime::db::begin_write;
 use academy_runtime::idempotency::{self, Key};
+use academy_runtime::write::UnitOfWork;
 use chrono::Utc;
 use sea_orm::DbErr;
 use std::collections::HashSet;
@@ -273,9 +273,10 @@ async fn insert_new(
     mode: Mode,
     reads: bool,
 ) -> Result<Vec<(i64, RowResult)>, DbErr> {
-    let txn = begin_write(&registry.db).await?;
+    let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+    let txn = uow.txn();
     let keys: Vec<&Key> = rows.iter().filter_map(|(_, r)| r.key.as_ref()).collect();
-    let mut used = idempotency::used(&txn, &keys).await?;
+    let mut used = uow.used(&keys).await?;
     let now = Utc::now();
     let mut candidates = Vec::with_capacity(rows.len());
     let mut replays = Vec::new();
@@ -289,7 +290,7 @@ async fn insert_new(
             continue;
         }
         if mode == Mode::Sync
-            && let Some(result) = sync_row(&txn, row, reads, now, &mut events).await?
+            && let Some(result) = sync_row(txn, row, reads, now, &mut events).await?
         {
             if let (RowResult::Updated(id), Some(key)) = (&result, &row.key) {
                 keys.push((key.clone(), id.clone()));
@@ -301,7 +302,7 @@ async fn insert_new(
         inserts.push(learners::new_row(&id, &row.learner, now));
         candidates.push((*index, id, row));
     }
-    let inserted: HashSet<String> = learners::insert_new(&txn, inserts)
+    let inserted: HashSet<String> = learners::insert_new(txn, inserts)
         .await?
         .into_iter()
         .collect();
@@ -314,13 +315,13 @@ async fn insert_new(
             convert::learner_registered(id, &row.learner.profile),
         ));
     }
-    idempotency::remember_many(&txn, REGISTER, &keys).await?;
+    uow.remember_many(REGISTER, &keys).await?;
     if !events.is_empty() {
-        registry.outbox.append_many(&txn, events).await?;
+        uow.emit_many(events).await?;
     }
     let mut unmatched = Vec::new();
     for (index, key_row, key) in replays {
-        match idempotency::replayed(&txn, Some(key)).await {
+        match uow.replayed(Some(key)).await {
             Ok(Some(id)) => results.push((index, RowResult::Existing(id))),
             // The first call's key expired or its learner was erased since.
             _ => unmatched.push((index, key_row)),
@@ -333,9 +334,8 @@ async fn insert_new(
             unmatched.push((*index, row));
         }
     }
-    results.extend(match_existing(&txn, unmatched).await?);
-    txn.commit().await?;
-    registry.outbox.committed();
+    results.extend(match_existing(txn, unmatched).await?);
+    uow.commit().await?;
     Ok(results)
 }
 

@@ -12,10 +12,11 @@ use academy_proto::events::{
     InvitationCreated, InvitationDeclined, InvitationJoined, event::Payload,
 };
 use academy_proto::learner as pb;
-use academy_runtime::db::{begin_write, db_error, is_unique_violation};
+use academy_runtime::db::{db_error, is_unique_violation};
 use academy_runtime::idempotency::{self, Key, WriteError};
 use academy_runtime::time::timestamp;
 use academy_runtime::trace::TraceContext;
+use academy_runtime::write::UnitOfWork;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
 
@@ -351,7 +352,7 @@ async fn write_batch(
     rows: &[Result<Row, DomainError>],
     key: Option<&Key>,
 ) -> Result<Vec<Result<Written, DomainError>>, DbErr> {
-    let txn = begin_write(&registry.db).await?;
+    let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
     let now = Utc::now();
     let mut events = Vec::new();
     let mut results = Vec::with_capacity(rows.len());
@@ -363,7 +364,7 @@ async fn write_batch(
                 continue;
             }
         };
-        let savepoint = txn.begin().await?;
+        let savepoint = uow.txn().begin().await?;
         let mut row_events = Vec::new();
         match write_row(&savepoint, program_id, row, now, &mut row_events).await {
             Ok(done) => {
@@ -380,16 +381,14 @@ async fn write_batch(
     }
     // The key is stored only when the call created something; a call that
     // created nothing leaves nothing to replay.
-    if let Some(key) = key
-        && results.iter().any(|r| matches!(r, Ok(w) if w.created))
-    {
-        idempotency::remember(&txn, INVITE, key, program_id).await?;
+    if results.iter().any(|r| matches!(r, Ok(w) if w.created)) {
+        uow.remember(INVITE, key, program_id).await?;
     }
+    // The events of every row, with one audit entry for the call.
     if !events.is_empty() {
-        registry.outbox.append_many(&txn, events).await?;
+        uow.emit_many(events).await?;
     }
-    txn.commit().await?;
-    registry.outbox.committed();
+    uow.commit().await?;
     Ok(results)
 }
 
@@ -642,8 +641,9 @@ async fn answer(
     let now = Utc::now();
     let (id, at) = (id::parse_id("id", raw_id), business_time(at_field, at, now)).all_valid()?;
     let result: Result<(), WriteError> = async {
-        let txn = begin_write(&registry.db).await?;
-        let row = invitations::get_for_update(&txn, &id)
+        let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+        let txn = uow.txn();
+        let row = invitations::get_for_update(txn, &id)
             .await?
             .ok_or_else(|| DomainError::not_found("invitation", &id))?;
         let state = InvitationState::read(&row.state, row.expire_time, at)?;
@@ -660,10 +660,9 @@ async fn answer(
             )
             .into());
         }
-        let event = transition(&txn, &row, wanted, at, now).await?;
-        registry.outbox.append(&txn, at, event).await?;
-        txn.commit().await?;
-        registry.outbox.committed();
+        let event = transition(txn, &row, wanted, at, now).await?;
+        uow.emit(at, event).await?;
+        uow.commit().await?;
         Ok(())
     }
     .await;

@@ -2,9 +2,10 @@ use academy_domain::{DomainError, PageRequest, Region, Violations, id};
 use academy_proto::events::{LearnerErased, event::Payload};
 use academy_proto::learner as pb;
 use academy_runtime::auth::DataScope;
-use academy_runtime::db::{begin_write, db_error};
+use academy_runtime::db::db_error;
 use academy_runtime::feed::outbox;
 use academy_runtime::idempotency::{self, Key, WriteError};
+use academy_runtime::write::UnitOfWork;
 use chrono::Utc;
 
 use super::Registry;
@@ -74,32 +75,27 @@ async fn insert(
     new: &NewLearner,
     key: Option<&Key>,
 ) -> Result<String, WriteError> {
-    let txn = begin_write(&registry.db).await?;
-    if let Some(existing) = idempotency::replayed(&txn, key).await? {
+    let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+    let txn = uow.txn();
+    if let Some(existing) = uow.replayed(key).await? {
         return Ok(existing);
     }
     ensure_unique(
-        &txn,
+        txn,
         new.profile.email.as_str(),
         new.profile.external_id.as_deref(),
         None,
     )
     .await?;
     let now = Utc::now();
-    learners::insert_one(&txn, learners::new_row(id, new, now)).await?;
-    if let Some(key) = key {
-        idempotency::remember(&txn, REGISTER, key, id).await?;
-    }
-    registry
-        .outbox
-        .append(
-            &txn,
-            new.register_time,
-            convert::learner_registered(id, &new.profile),
-        )
-        .await?;
-    txn.commit().await?;
-    registry.outbox.committed();
+    learners::insert_one(txn, learners::new_row(id, new, now)).await?;
+    uow.remember(REGISTER, key, id).await?;
+    uow.emit(
+        new.register_time,
+        convert::learner_registered(id, &new.profile),
+    )
+    .await?;
+    uow.commit().await?;
     Ok(id.to_owned())
 }
 
@@ -250,8 +246,9 @@ async fn update_learner(
     )?;
     let patch = convert::learner_patch(req.learner, req.update_mask, now)?;
     let result: Result<(), WriteError> = async {
-        let txn = begin_write(&registry.db).await?;
-        let row = learners::get(&txn, &id)
+        let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+        let txn = uow.txn();
+        let row = learners::get(txn, &id)
             .await?
             .ok_or_else(|| DomainError::not_found("learner", &id))?;
         LearnerState::from_stored(&row.state)?.ensure_active()?;
@@ -264,24 +261,21 @@ async fn update_learner(
         let mut profile = convert::stored_profile(&row)?;
         patch.apply(&mut profile);
         ensure_unique(
-            &txn,
+            txn,
             profile.email.as_str(),
             profile.external_id.as_deref(),
             Some(&id),
         )
         .await?;
-        if !learners::update_profile(&txn, &id, row.revision, &profile, now).await? {
+        if !learners::update_profile(txn, &id, row.revision, &profile, now).await? {
             return Err(DomainError::Aborted {
                 resource: "learner",
             }
             .into());
         }
-        registry
-            .outbox
-            .append(&txn, now, convert::learner_updated(&id, &profile))
+        uow.emit(now, convert::learner_updated(&id, &profile))
             .await?;
-        txn.commit().await?;
-        registry.outbox.committed();
+        uow.commit().await?;
         Ok(())
     }
     .await;
@@ -306,8 +300,9 @@ pub async fn erase(
 ) -> Result<pb::Learner, DomainError> {
     let id = id::parse_id("id", &req.id)?;
     let result: Result<(), WriteError> = async {
-        let txn = begin_write(&registry.db).await?;
-        let row = learners::get(&txn, &id)
+        let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+        let txn = uow.txn();
+        let row = learners::get(txn, &id)
             .await?
             .ok_or_else(|| DomainError::not_found("learner", &id))?;
         let state = LearnerState::from_stored(&row.state)?;
@@ -319,35 +314,34 @@ pub async fn erase(
         let now = Utc::now();
         // The person's invitations lose their email and external id too
         // (issue #17), found while the learner rows still hold the keys.
-        let mut people = super::merge::absorbed(&txn, &id).await?;
+        let mut people = super::merge::absorbed(txn, &id).await?;
         people.push(id.clone());
-        super::invitations::erase_invitee(&txn, &people, now).await?;
-        learners::erase(&txn, &id, now).await?;
+        super::invitations::erase_invitee(txn, &people, now).await?;
+        learners::erase(txn, &id, now).await?;
         // Request ids are often built from an e-mail (`signup:<email>`):
         // the keys of every call about the learner go too.
-        let mut resources = crate::store::enrollments::ids_of_learner(&txn, &id).await?;
+        let mut resources = crate::store::enrollments::ids_of_learner(txn, &id).await?;
         resources.push(id.clone());
         // The learners merged into this one are the same person (#19).
-        let absorbed = super::merge::absorbed(&txn, &id).await?;
+        let absorbed = super::merge::absorbed(txn, &id).await?;
         for person in absorbed.iter().chain(std::iter::once(&id)) {
             if person != &id {
-                learners::erase(&txn, person, now).await?;
+                learners::erase(txn, person, now).await?;
                 resources.push(person.clone());
             }
-            outbox::redact(&txn, person, |payload| match payload {
+            outbox::redact(txn, person, |payload| match payload {
                 Payload::LearnerRegistered(e) => e.organization.clear(),
                 Payload::LearnerUpdated(e) => e.organization.clear(),
                 _ => {}
             })
             .await?;
         }
-        idempotency::forget(&txn, &resources).await?;
+        idempotency::forget(txn, &resources).await?;
         let event = Payload::LearnerErased(LearnerErased {
             learner_id: id.clone(),
         });
-        registry.outbox.append(&txn, now, event).await?;
-        txn.commit().await?;
-        registry.outbox.committed();
+        uow.emit(now, event).await?;
+        uow.commit().await?;
         Ok(())
     }
     .await;

@@ -6,8 +6,9 @@
 use academy_domain::{AllValid, DomainError, id};
 use academy_proto::events::{LearnerMerged, event::Payload};
 use academy_proto::learner as pb;
-use academy_runtime::db::{begin_write, db_error};
+use academy_runtime::db::db_error;
 use academy_runtime::idempotency::{self, Key, WriteError};
+use academy_runtime::write::UnitOfWork;
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 
@@ -126,8 +127,9 @@ async fn write(
     dry_run: bool,
     key: Option<&Key>,
 ) -> Result<Written, WriteError> {
-    let txn = begin_write(&registry.db).await?;
-    if let Some(existing) = idempotency::replayed(&txn, key).await? {
+    let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+    let txn = uow.txn();
+    if let Some(existing) = uow.replayed(key).await? {
         return Ok(Written::Replayed(existing));
     }
     // Locked in id order, so two merges of the same pair cannot deadlock.
@@ -136,37 +138,35 @@ async fn write(
     } else {
         (duplicate_id, survivor_id)
     };
-    let a = active(&txn, first).await?;
-    let b = active(&txn, second).await?;
+    let a = active(txn, first).await?;
+    let b = active(txn, second).await?;
     let (survivor, duplicate) = if a.id == survivor_id { (a, b) } else { (b, a) };
     let now = Utc::now();
     let plan = plan(
         survivor_id,
-        merge::enrollments_of(&txn, survivor_id).await?,
-        merge::enrollments_of(&txn, duplicate_id).await?,
+        merge::enrollments_of(txn, survivor_id).await?,
+        merge::enrollments_of(txn, duplicate_id).await?,
         now,
     );
     let handed: Vec<String> = plan.handed_over().collect();
     let moved = Moved {
         moved_enrollment_ids: plan.moved.iter().map(|e| e.id.clone()).collect(),
         folded_enrollment_ids: plan.folds.iter().map(|(_, f)| f.clone()).collect(),
-        moved_certificates: count(merge::count_certificates(&txn, &handed).await?),
-        moved_earned_skills: count(merge::count_earned_skills(&txn, &handed).await?),
+        moved_certificates: count(merge::count_certificates(txn, &handed).await?),
+        moved_earned_skills: count(merge::count_earned_skills(txn, &handed).await?),
     };
     if dry_run {
         return Ok(Written::Moved(moved));
     }
     for e in &plan.moved {
-        merge::move_enrollment(&txn, e, survivor_id, now).await?;
+        merge::move_enrollment(txn, e, survivor_id, now).await?;
     }
     for (kept, folded) in &plan.folds {
-        merge::fold_enrollment(&txn, kept, folded).await?;
+        merge::fold_enrollment(txn, kept, folded).await?;
     }
-    let folded_invitation_ids = super::invitations::merge(&txn, &survivor, &duplicate, now).await?;
-    merge::tombstone(&txn, &duplicate, &survivor, &moved, now).await?;
-    if let Some(key) = key {
-        idempotency::remember(&txn, MERGE, key, duplicate_id).await?;
-    }
+    let folded_invitation_ids = super::invitations::merge(txn, &survivor, &duplicate, now).await?;
+    merge::tombstone(txn, &duplicate, &survivor, &moved, now).await?;
+    uow.remember(MERGE, key, duplicate_id).await?;
     let event = Payload::LearnerMerged(LearnerMerged {
         survivor_learner_id: survivor_id.to_owned(),
         duplicate_learner_id: duplicate_id.to_owned(),
@@ -175,9 +175,8 @@ async fn write(
         folded_into_enrollment_ids: plan.folds.iter().map(|(k, _)| k.id.clone()).collect(),
         folded_invitation_ids,
     });
-    registry.outbox.append(&txn, now, event).await?;
-    txn.commit().await?;
-    registry.outbox.committed();
+    uow.emit(now, event).await?;
+    uow.commit().await?;
     Ok(Written::Moved(moved))
 }
 

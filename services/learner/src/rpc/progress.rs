@@ -12,10 +12,10 @@ use academy_proto::events::{
     event::Payload,
 };
 use academy_proto::learner as pb;
-use academy_runtime::db::{begin_write, db_error};
+use academy_runtime::db::db_error;
 use academy_runtime::idempotency::{self, Key, WriteError};
+use academy_runtime::write::UnitOfWork;
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseTransaction;
 use std::collections::HashMap;
 
 use super::Registry;
@@ -264,30 +264,27 @@ async fn apply(
     req: &Request,
     open: Option<Result<Openness, DomainError>>,
 ) -> Result<(), WriteError> {
-    let txn = begin_write(&registry.db).await?;
-    if let Some(events) = apply_in(&txn, req, open).await? {
-        registry.outbox.append_many(&txn, events).await?;
-        txn.commit().await?;
-        registry.outbox.committed();
+    let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+    if let Some(events) = apply_in(&uow, req, open).await? {
+        uow.emit_many(events).await?;
+        uow.commit().await?;
     }
     Ok(())
 }
 
 type Events = Vec<(DateTime<Utc>, Payload)>;
 
-/// Applies one progress row in `txn`; returns its events, or `None` when
+/// Applies one progress row in `uow`; returns its events, or `None` when
 /// its request id was used before. Every check comes before any write, so a
 /// refused row leaves the transaction usable for the next one. `open` is
 /// the course's openness (None: not asked, as the enrollment was not found).
 async fn apply_in(
-    txn: &DatabaseTransaction,
+    uow: &UnitOfWork<'_>,
     req: &Request,
     open: Option<Result<Openness, DomainError>>,
 ) -> Result<Option<Events>, WriteError> {
-    if idempotency::replayed(txn, req.key.as_ref())
-        .await?
-        .is_some()
-    {
+    let txn = uow.txn();
+    if uow.replayed(req.key.as_ref()).await?.is_some() {
         return Ok(None);
     }
     let row = enrollments::get_for_update(txn, &req.enrollment_id)
@@ -398,9 +395,7 @@ async fn apply_in(
         )
         .await?;
     }
-    if let Some(key) = &req.key {
-        idempotency::remember(txn, RECORD, key, &row.id).await?;
-    }
+    uow.remember(RECORD, req.key.as_ref(), &row.id).await?;
     let (enrollment_id, learner_id, course_id, program_id) = convert::enrollment_keys(&row);
     let mut events = vec![(
         req.at,
@@ -561,13 +556,13 @@ async fn record_batch(
             trace,
         )
         .await?;
-    let txn = begin_write(&registry.db)
+    let uow = UnitOfWork::begin(&registry.db, &registry.outbox)
         .await
-        .map_err(academy_runtime::db::db_error)?;
+        .map_err(db_error)?;
     let (mut events, mut recorded, mut duplicates, mut rejected) = (Vec::new(), 0, 0, Vec::new());
     for (index, req) in parsed {
         let outcome = match req {
-            Ok(req) => apply_in(&txn, &req, open.get(&req.enrollment_id).cloned()).await,
+            Ok(req) => apply_in(&uow, &req, open.get(&req.enrollment_id).cloned()).await,
             Err(err) => Err(err.into()),
         };
         match outcome {
@@ -580,13 +575,8 @@ async fn record_batch(
             Err(err) => return Err(err.into()),
         }
     }
-    registry
-        .outbox
-        .append_many(&txn, events)
-        .await
-        .map_err(academy_runtime::db::db_error)?;
-    txn.commit().await.map_err(academy_runtime::db::db_error)?;
-    registry.outbox.committed();
+    uow.emit_many(events).await.map_err(db_error)?;
+    uow.commit().await.map_err(db_error)?;
     tally.created += recorded;
     tally.duplicates += duplicates;
     for (index, err) in rejected {

@@ -3,7 +3,7 @@
 //!
 //! The caller travels with the call: the auth layer runs every handler
 //! inside [`with_call`], and [`record`] reads it back. Writes in course and
-//! learner record their entry from `Outbox::append_many`, in the same
+//! learner record their entry from `write::UnitOfWork::emit`, in the same
 //! transaction as the change and its feed events, so no handler can forget
 //! to audit and an entry exists exactly when its change committed.
 

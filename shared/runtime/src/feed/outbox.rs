@@ -27,21 +27,12 @@ impl Outbox {
         }
     }
 
-    /// Writes one event in the caller's transaction and returns its sequence.
-    /// The caller must call [`Outbox::committed`] once the transaction commits.
-    pub async fn append<C: ConnectionTrait>(
-        &self,
-        txn: &C,
-        occurred_at: DateTime<Utc>,
-        payload: Payload,
-    ) -> Result<i64, DbErr> {
-        self.append_many(txn, vec![(occurred_at, payload)]).await
-    }
-
     /// Writes several events with consecutive sequences (one counter bump
-    /// for the whole batch); returns the last sequence, or the current head
-    /// when `events` is empty.
-    pub async fn append_many<C: ConnectionTrait>(
+    /// for the whole batch) in the caller's transaction; returns the last
+    /// sequence, or the current head when `events` is empty. Only a
+    /// [`crate::write::UnitOfWork`] appends: it also writes the audit entry
+    /// and calls [`Outbox::committed`] after its commit.
+    pub(crate) async fn append_many<C: ConnectionTrait>(
         &self,
         txn: &C,
         events: Vec<(DateTime<Utc>, Payload)>,
@@ -60,16 +51,6 @@ impl Outbox {
             .await?
             .ok_or_else(|| DbErr::RecordNotFound("feed_head row is missing".into()))?;
         let last: i64 = bumped.try_get("", "sequence")?;
-        if let Some((_, first)) = events.first() {
-            let change = crate::audit::Change {
-                action: event_type(first).to_owned(),
-                resource_id: resource_of(first).to_owned(),
-                count: count_changes(&events),
-                first_sequence: last - count + 1,
-                last_sequence: last,
-            };
-            crate::audit::record(txn, change).await?;
-        }
         let record_time = Utc::now();
         // Multi-row INSERTs in chunks keep statements under SQLite's and
         // PostgreSQL's bind-parameter limits.
@@ -96,8 +77,8 @@ impl Outbox {
         Ok(last)
     }
 
-    /// Wakes subscribers waiting for new events; call after commit.
-    pub fn committed(&self) {
+    /// Wakes subscribers waiting for new events; called after commit.
+    pub(crate) fn committed(&self) {
         self.committed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
@@ -272,41 +253,6 @@ pub fn subject_of(payload: &Payload) -> Option<&str> {
         | Payload::ProgramCreated(_)
         | Payload::CourseAddedToProgram(_) => None,
     }
-}
-
-/// The resource an event is about, for the audit log: the learner for
-/// everything about a learner (so one learner's history is one filter),
-/// else the course, program or skill.
-fn resource_of(payload: &Payload) -> &str {
-    if let Some(learner) = subject_of(payload) {
-        return learner;
-    }
-    fn course(snapshot: &Option<academy_proto::events::CourseSnapshot>) -> &str {
-        snapshot.as_ref().map_or("", |c| c.course_id.as_str())
-    }
-    match payload {
-        Payload::SkillCreated(e) => &e.skill_id,
-        Payload::CourseCreated(e) => course(&e.course),
-        Payload::CourseUpdated(e) => course(&e.course),
-        Payload::CoursePublished(e) => course(&e.course),
-        Payload::CourseArchived(e) => course(&e.course),
-        Payload::ProgramCreated(e) => &e.program_id,
-        Payload::CourseAddedToProgram(e) => &e.program_id,
-        Payload::InvitationCreated(e) => &e.invitation_id,
-        Payload::InvitationDeclined(e) => &e.invitation_id,
-        _ => "",
-    }
-}
-
-/// Changes a batch of events stands for: the events of the first event's
-/// type (one progress row can also complete an enrollment and issue a
-/// certificate; that is still one change).
-fn count_changes(events: &[(DateTime<Utc>, Payload)]) -> i64 {
-    let Some((_, first)) = events.first() else {
-        return 0;
-    };
-    let kind = event_type(first);
-    events.iter().filter(|(_, p)| event_type(p) == kind).count() as i64
 }
 
 /// The stable dotted name of an event, e.g. `course.published`.
