@@ -49,7 +49,8 @@ where
     ) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
-    let telemetry = crate::telemetry::init(config, service.name)?;
+    let telemetry =
+        crate::telemetry::init(&config.log, config.log_format, &config.otel, service.name)?;
     // The exporter is flushed whatever the command's outcome.
     let result: anyhow::Result<()> = async {
         let url = config.database_url(&service);

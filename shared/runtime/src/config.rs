@@ -2,6 +2,8 @@
 //! and the same-named long flag; the defaults run locally with no set-up.
 
 use clap::{Args, ValueEnum};
+
+use crate::telemetry::LogFormat;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -22,15 +24,6 @@ pub enum MigrateMode {
     Auto,
     /// Never migrate at start; a separate `<binary> migrate` run does it.
     Off,
-}
-
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable, coloured when on a terminal.
-    Pretty,
-    /// One JSON object per line, for log collectors.
-    Json,
 }
 
 /// Settings every service binary takes.

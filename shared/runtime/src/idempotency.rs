@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::db::{db_error, is_unique_violation};
-use crate::feed::outbox::placeholders;
+use crate::sql::placeholders;
 
 /// How long a request id is remembered.
 pub const WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
@@ -75,7 +75,7 @@ impl Key {
         request_id: Option<&str>,
         request: &M,
     ) -> Option<Self> {
-        let caller = crate::audit::current().actor;
+        let caller = crate::auth::call::current().actor;
         request_id.map(|request_id| Self::for_caller(&caller, operation, request_id, request))
     }
 
@@ -525,15 +525,15 @@ mod tests {
     #[tokio::test]
     async fn the_caller_of_the_current_call_owns_the_key() {
         let request = academy_proto::learner::EnrollRequest::default();
-        let call = |actor: &str| crate::audit::CallInfo {
+        let call = |actor: &str| crate::auth::call::CallInfo {
             actor: actor.into(),
             method: "/academy.learner.v1.EnrollmentService/Enroll".into(),
         };
-        let alice = crate::audit::with_call(call("alice"), async {
+        let alice = crate::auth::call::with_call(call("alice"), async {
             Key::new("Enroll", Some("r-1"), &request)
         })
         .await;
-        let bob = crate::audit::with_call(call("bob"), async {
+        let bob = crate::auth::call::with_call(call("bob"), async {
             Key::new("Enroll", Some("r-1"), &request)
         })
         .await;

@@ -20,6 +20,7 @@ pub mod schema;
 pub mod server;
 pub mod shed;
 pub mod shutdown;
+pub mod sql;
 pub mod startup;
 pub mod status;
 pub mod telemetry;

@@ -7,7 +7,7 @@
 //! logs of one user action share a trace id across services. Spans leave the
 //! process only when an OTLP endpoint is configured.
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
@@ -20,8 +20,6 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
-
-use crate::config::{LogFormat, ServerConfig};
 
 /// Where traces go. The variable names are OpenTelemetry's own, which
 /// collectors' and operators' set-ups already use.
@@ -60,21 +58,34 @@ impl Telemetry {
     }
 }
 
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable, coloured when on a terminal.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
 /// Installs the global subscriber and the trace context propagator. Call
 /// from within the Tokio runtime (the exporter's batch task runs on it).
 /// Safe to call more than once (tests do): later calls leave the first
 /// subscriber in place.
-pub fn init(config: &ServerConfig, service: &str) -> anyhow::Result<Telemetry> {
+pub fn init(
+    log: &str,
+    log_format: LogFormat,
+    otel: &TracingConfig,
+    service: &str,
+) -> anyhow::Result<Telemetry> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let name = config
-        .otel
+    let name = otel
         .otel_service_name
         .clone()
         .unwrap_or_else(|| format!("academy-{service}"));
     let mut provider = SdkTracerProvider::builder()
         .with_resource(Resource::builder().with_service_name(name).build());
-    let exporting = config.otel.otlp_endpoint.is_some();
-    if let Some(endpoint) = &config.otel.otlp_endpoint {
+    let exporting = otel.otlp_endpoint.is_some();
+    if let Some(endpoint) = &otel.otlp_endpoint {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
             .with_endpoint(endpoint.clone())
@@ -86,12 +97,12 @@ pub fn init(config: &ServerConfig, service: &str) -> anyhow::Result<Telemetry> {
     let provider = provider.build();
     // Each layer has its own filter: ACADEMY_LOG=warn quiets the logs but
     // must not stop the request spans that make up the traces.
-    let otel = tracing_opentelemetry::layer()
+    let spans = tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("academy"))
         .with_filter(Targets::new().with_target("academy", Level::INFO));
-    let filter = || EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    let registry = tracing_subscriber::registry().with(otel);
-    let installed = match config.log_format {
+    let filter = || EnvFilter::try_new(log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let registry = tracing_subscriber::registry().with(spans);
+    let installed = match log_format {
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
@@ -111,7 +122,7 @@ pub fn init(config: &ServerConfig, service: &str) -> anyhow::Result<Telemetry> {
             .try_init(),
     };
     if installed.is_ok() && exporting {
-        tracing::info!(endpoint = ?config.otel.otlp_endpoint, "exporting traces over OTLP");
+        tracing::info!(endpoint = ?otel.otlp_endpoint, "exporting traces over OTLP");
     }
     Ok(Telemetry {
         provider,

@@ -229,7 +229,7 @@ async fn append<C: sea_orm::ConnectionTrait>(
         publish.reason.clone()
     };
     content.note = publish.note.clone();
-    content.actor = audit::current_actor();
+    content.actor = academy_runtime::auth::call::current_actor();
     content.publish_time = Some(time::timestamp(now));
     let bytes = snapshot::encode(&content);
     let digest = snapshot::digest(&bytes);

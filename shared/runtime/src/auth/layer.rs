@@ -166,12 +166,12 @@ where
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
         match self.layer.admit(&request) {
             Ok(Some(caller)) => {
-                let call = crate::audit::CallInfo {
+                let call = crate::auth::call::CallInfo {
                     actor: caller.subject.clone(),
                     method: request.uri().path().to_owned(),
                 };
                 request.extensions_mut().insert(caller);
-                Box::pin(crate::audit::with_call(call, self.inner.call(request)))
+                Box::pin(crate::auth::call::with_call(call, self.inner.call(request)))
             }
             Ok(None) => Box::pin(self.inner.call(request)),
             Err(status) => {

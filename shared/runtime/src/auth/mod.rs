@@ -8,6 +8,7 @@
 //! must be among the token's space-separated `scope` claim. tonic
 //! interceptors cannot see the method, hence a tower layer.
 
+pub mod call;
 mod client;
 mod config;
 mod data_scope;

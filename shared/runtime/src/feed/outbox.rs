@@ -6,6 +6,7 @@ use prost::Message;
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 use tokio::sync::watch;
 
+use crate::sql::placeholders;
 use crate::time::timestamp;
 
 /// Hands out sequences and wakes live subscribers after a commit.
@@ -205,25 +206,6 @@ pub async fn head<C: ConnectionTrait>(db: &C) -> Result<(i64, Option<DateTime<Ut
             row.try_get("", "record_time")?,
         )),
     }
-}
-
-/// Rewrites `?` placeholders as `$1, $2, …` for PostgreSQL.
-pub fn placeholders(backend: sea_orm::DbBackend, sql: &str) -> String {
-    if backend != sea_orm::DbBackend::Postgres {
-        return sql.to_owned();
-    }
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push('$');
-            out.push_str(&n.to_string());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The learner an event is about, if any: the key erasure redacts by.
