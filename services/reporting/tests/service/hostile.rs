@@ -10,8 +10,6 @@
 
 use academy_proto::course::course_service_client::CourseServiceClient;
 use academy_proto::course::{self as course_pb, CourseLevel, CourseModule};
-use academy_proto::events::GetHeadRequest;
-use academy_proto::events::event_feed_client::EventFeedClient;
 use academy_proto::google::r#type::Date;
 use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
@@ -238,42 +236,16 @@ async fn seed(stack: &Stack) -> String {
     program.id
 }
 
-/// Waits until reporting has applied every event the producers hold now,
-/// asking them directly: the heads reporting reports are refreshed only
-/// every few seconds, and a late batch would be a commit during a "read".
+/// Waits until reporting has applied every event the stack's producers hold now.
 pub(crate) async fn caught_up_with_producers(
     stack: &Stack,
     reports: &mut ReportingServiceClient<Channel>,
 ) {
-    let mut heads = Vec::new();
-    for (source, addr) in [("course", stack.course), ("learner", stack.learner)] {
-        let head = EventFeedClient::new(Stack::channel(addr).await)
-            .get_head(GetHeadRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .head_sequence;
-        heads.push((source, head));
-    }
-    for _ in 0..600 {
-        let status = reports
-            .get_feed_status(GetFeedStatusRequest {})
-            .await
-            .unwrap()
-            .into_inner();
-        let applied = |source: &str| {
-            status
-                .sources
-                .iter()
-                .find(|s| s.service == source)
-                .map_or(-1, |s| s.applied_sequence)
-        };
-        if heads.iter().all(|(source, head)| applied(source) >= *head) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("reporting did not apply the producers' events: {heads:?}");
+    let producers = [
+        ("course", Stack::channel(stack.course).await),
+        ("learner", Stack::channel(stack.learner).await),
+    ];
+    academy_testkit::feeds::caught_up_with_producers(reports, producers).await;
 }
 
 async fn caught_up(reports: &mut ReportingServiceClient<Channel>) {
