@@ -672,3 +672,51 @@ mod tests {
         assert!(!never_valid_text("'; DROP", 10));
     }
 }
+
+/// A runtime of its own, to drive servers from proptest's synchronous
+/// closures.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Runs one hostile call and judges it: a call that only reads, or one that
+/// was refused, must have committed nothing (`commits`), and the service
+/// must answer a valid call afterwards (`alive`). Hands back the reply of an
+/// accepted call.
+pub async fn judged<T>(
+    commits: &Commits,
+    name: &str,
+    call: impl std::future::Future<Output = Result<tonic::Response<T>, Status>>,
+    read_only: bool,
+    alive: impl std::future::Future<Output = Result<(), TestCaseError>>,
+) -> Result<Option<T>, TestCaseError> {
+    let before = commits.version().await;
+    let result = call.await;
+    let outcome = judge(name, &result)?;
+    if read_only || !outcome.accepted() {
+        let after = commits.version().await;
+        prop_assert_eq!(
+            before,
+            after,
+            "{} ({:?}) committed a change to the database",
+            name,
+            outcome
+        );
+    }
+    alive.await?;
+    Ok(result.ok().map(tonic::Response::into_inner))
+}
+
+/// Text that is often hostile and sometimes plainly valid.
+pub fn text_or(valid: &'static str) -> BoxedStrategy<String> {
+    prop_oneof![3 => text(), 1 => valid.prop_map(|s| s)].boxed()
+}
+
+/// An id: hostile, or one of the seeded ones (`known`).
+pub fn id_or(known: Vec<String>) -> BoxedStrategy<String> {
+    prop_oneof![3 => id(), 1 => proptest::sample::select(known)].boxed()
+}

@@ -11,6 +11,7 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
 
 /// One running server task, SERVING once started, stopped on drop.
+#[derive(Debug)]
 pub struct TestServer {
     pub addr: SocketAddr,
     shutdown: CancellationToken,

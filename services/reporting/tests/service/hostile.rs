@@ -40,11 +40,7 @@ struct Hostile {
 
 impl Hostile {
     fn start() -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = h::runtime();
         let (stack, commits, reports, program_id) = rt.block_on(async {
             let db = h::database().await;
             let url = db.url.clone();
@@ -70,21 +66,13 @@ impl Hostile {
         name: &str,
         call: impl Future<Output = Result<Response<T>, Status>>,
     ) -> Result<Option<T>, TestCaseError> {
-        self.rt.block_on(async {
-            let before = self.commits.version().await;
-            let result = call.await;
-            let outcome: Outcome = h::judge(name, &result)?;
-            let after = self.commits.version().await;
-            prop_assert_eq!(
-                before,
-                after,
-                "{} ({:?}) committed a change to the database",
-                name,
-                outcome
-            );
-            self.alive(name).await?;
-            Ok(result.ok().map(Response::into_inner))
-        })
+        self.rt.block_on(h::judged(
+            &self.commits,
+            name,
+            call,
+            true,
+            self.alive(name),
+        ))
     }
 
     /// A valid report answers after the hostile one.
@@ -640,17 +628,13 @@ impl Hostile {
         name: &str,
         call: impl Future<Output = Result<Response<T>, Status>>,
     ) -> Result<Option<T>, TestCaseError> {
-        self.rt.block_on(async {
-            let before = self.commits.version().await;
-            let result = call.await;
-            let outcome: Outcome = h::judge(name, &result)?;
-            if !outcome.accepted() {
-                let after = self.commits.version().await;
-                prop_assert_eq!(before, after, "{} refused but committed", name);
-            }
-            self.alive(name).await?;
-            Ok(result.ok().map(Response::into_inner))
-        })
+        self.rt.block_on(h::judged(
+            &self.commits,
+            name,
+            call,
+            false,
+            self.alive(name),
+        ))
     }
 }
 
