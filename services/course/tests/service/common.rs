@@ -29,11 +29,13 @@ impl TestServer {
     pub async fn start_at(db: TestDb, addr: SocketAddr) -> Self {
         let config = ServerConfig::local(db.dir.path().to_owned());
         let conn = academy_runtime::db::connect(&db.url).await.unwrap();
-        let server =
-            academy_testkit::server::TestServer::start_at(addr, move |listener, token| async move {
+        let server = academy_testkit::server::TestServer::start_at(
+            addr,
+            move |listener, token| async move {
                 academy_course::serve(&config, listener, conn, token).await
-            })
-            .await;
+            },
+        )
+        .await;
         Self {
             addr: server.addr,
             server,

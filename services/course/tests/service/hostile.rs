@@ -15,7 +15,7 @@ use academy_proto::events::event_feed_client::EventFeedClient;
 use academy_proto::events::{GetHeadRequest, SubscribeRequest};
 use academy_proto::google::r#type::Date;
 use academy_testkit::TestDb;
-use academy_testkit::hostile::{self as h, Commits, Outcome, id_or, text_or};
+use academy_testkit::hostile::{self as h, Commits, id_or, text_or};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use std::collections::HashSet;

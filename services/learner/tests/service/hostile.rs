@@ -13,7 +13,7 @@ use crate::common::*;
 use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::*;
-use academy_testkit::hostile::{self as h, Commits, Outcome, id_or, text_or};
+use academy_testkit::hostile::{self as h, Commits, id_or, text_or};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use std::collections::HashSet;

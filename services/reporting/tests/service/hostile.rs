@@ -17,7 +17,7 @@ use academy_proto::learner::{self as learner_pb, EmploymentStatus, Gender};
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::*;
 use academy_testkit::TestDb;
-use academy_testkit::hostile::{self as h, Commits, Outcome};
+use academy_testkit::hostile::{self as h, Commits};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use std::future::Future;
@@ -66,13 +66,8 @@ impl Hostile {
         name: &str,
         call: impl Future<Output = Result<Response<T>, Status>>,
     ) -> Result<Option<T>, TestCaseError> {
-        self.rt.block_on(h::judged(
-            &self.commits,
-            name,
-            call,
-            true,
-            self.alive(name),
-        ))
+        self.rt
+            .block_on(h::judged(&self.commits, name, call, true, self.alive(name)))
     }
 
     /// A valid report answers after the hostile one.
