@@ -720,3 +720,37 @@ pub fn text_or(valid: &'static str) -> BoxedStrategy<String> {
 pub fn id_or(known: Vec<String>) -> BoxedStrategy<String> {
     prop_oneof![3 => id(), 1 => proptest::sample::select(known)].boxed()
 }
+
+/// A service under hostile test, driven from proptest's synchronous
+/// closures: its runtime, the commit counter that judges its writes, and a
+/// valid call that must answer after every hostile one.
+pub trait Harness {
+    fn runtime(&self) -> &tokio::runtime::Runtime;
+
+    fn commits(&self) -> &Commits;
+
+    /// A valid call answers after the hostile one (`after` names it).
+    fn alive(&self, after: &str) -> impl std::future::Future<Output = Result<(), TestCaseError>>;
+
+    /// A call that may write: refused means nothing committed.
+    fn write<T>(
+        &self,
+        name: &str,
+        call: impl std::future::Future<Output = Result<tonic::Response<T>, Status>>,
+    ) -> Result<Option<T>, TestCaseError> {
+        let alive = self.alive(name);
+        self.runtime()
+            .block_on(judged(self.commits(), name, call, false, alive))
+    }
+
+    /// A call that only reads: nothing committed, whatever the answer.
+    fn read<T>(
+        &self,
+        name: &str,
+        call: impl std::future::Future<Output = Result<tonic::Response<T>, Status>>,
+    ) -> Result<Option<T>, TestCaseError> {
+        let alive = self.alive(name);
+        self.runtime()
+            .block_on(judged(self.commits(), name, call, true, alive))
+    }
+}

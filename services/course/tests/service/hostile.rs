@@ -15,16 +15,15 @@ use academy_proto::events::event_feed_client::EventFeedClient;
 use academy_proto::events::{GetHeadRequest, SubscribeRequest};
 use academy_proto::google::r#type::Date;
 use academy_testkit::TestDb;
-use academy_testkit::hostile::{self as h, Commits, id_or, text_or};
+use academy_testkit::hostile::{self as h, Commits, Harness, id_or, text_or};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use std::collections::HashSet;
-use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::runtime::Runtime;
 use tonic::transport::Channel;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 
 /// A course server on a fresh SQLite database with one of everything, and
 /// a runtime to drive it from proptest's synchronous closures.
@@ -88,42 +87,19 @@ impl Hostile {
         }
     }
 
-    /// A call that may write: refused means nothing committed.
-    fn write<T>(
-        &self,
-        name: &str,
-        call: impl Future<Output = Result<Response<T>, Status>>,
-    ) -> Result<Option<T>, TestCaseError> {
-        self.run(name, call, false)
-    }
-
-    /// A call that only reads: nothing committed, whatever the answer.
-    fn read<T>(
-        &self,
-        name: &str,
-        call: impl Future<Output = Result<Response<T>, Status>>,
-    ) -> Result<Option<T>, TestCaseError> {
-        self.run(name, call, true)
-    }
-
-    fn run<T>(
-        &self,
-        name: &str,
-        call: impl Future<Output = Result<Response<T>, Status>>,
-        read_only: bool,
-    ) -> Result<Option<T>, TestCaseError> {
-        self.rt.block_on(h::judged(
-            &self.commits,
-            name,
-            call,
-            read_only,
-            self.alive(name),
-        ))
-    }
-
     /// True the first time a create answers with `id`.
     fn first_time(&self, id: &str) -> bool {
         self.seen.lock().unwrap().insert(id.to_owned())
+    }
+}
+
+impl h::Harness for Hostile {
+    fn runtime(&self) -> &Runtime {
+        &self.rt
+    }
+
+    fn commits(&self) -> &Commits {
+        &self.commits
     }
 
     /// A valid call answers after the hostile one.

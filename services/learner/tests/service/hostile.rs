@@ -13,7 +13,7 @@ use crate::common::*;
 use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::*;
-use academy_testkit::hostile::{self as h, Commits, id_or, text_or};
+use academy_testkit::hostile::{self as h, Commits, Harness, id_or, text_or};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use std::collections::HashSet;
@@ -135,15 +135,6 @@ impl Hostile {
         vec![self.course.id.clone(), self.draft_course_id.clone()]
     }
 
-    /// A call that may write: refused means nothing committed.
-    fn write<T>(
-        &self,
-        name: &str,
-        call: impl Future<Output = Result<Response<T>, Status>>,
-    ) -> Result<Option<T>, TestCaseError> {
-        self.run(name, call, false)
-    }
-
     /// A read of personal data: an answered one appends its audit entries
     /// (`tests/tests/audit_binary.rs` checks which); a refused one commits
     /// nothing.
@@ -152,31 +143,7 @@ impl Hostile {
         name: &str,
         call: impl Future<Output = Result<Response<T>, Status>>,
     ) -> Result<Option<T>, TestCaseError> {
-        self.run(name, call, false)
-    }
-
-    /// A call that only reads: nothing committed, whatever the answer.
-    fn read<T>(
-        &self,
-        name: &str,
-        call: impl Future<Output = Result<Response<T>, Status>>,
-    ) -> Result<Option<T>, TestCaseError> {
-        self.run(name, call, true)
-    }
-
-    fn run<T>(
-        &self,
-        name: &str,
-        call: impl Future<Output = Result<Response<T>, Status>>,
-        read_only: bool,
-    ) -> Result<Option<T>, TestCaseError> {
-        self.rt.block_on(h::judged(
-            &self.commits,
-            name,
-            call,
-            read_only,
-            self.alive(name),
-        ))
+        h::Harness::write(self, name, call)
     }
 
     /// A client stream: refused means nothing committed; answered means
@@ -248,6 +215,16 @@ impl Hostile {
     /// True the first time a create answers with `id`.
     fn first_time(&self, id: &str) -> bool {
         self.seen.lock().unwrap().insert(id.to_owned())
+    }
+}
+
+impl h::Harness for Hostile {
+    fn runtime(&self) -> &Runtime {
+        &self.rt
+    }
+
+    fn commits(&self) -> &Commits {
+        &self.commits
     }
 
     /// A valid call answers after the hostile one.

@@ -17,14 +17,13 @@ use academy_proto::learner::{self as learner_pb, EmploymentStatus, Gender};
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::*;
 use academy_testkit::TestDb;
-use academy_testkit::hostile::{self as h, Commits};
+use academy_testkit::hostile::{self as h, Commits, Harness};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use std::future::Future;
 use std::time::Duration;
 use tokio::runtime::Runtime;
 use tonic::transport::Channel;
-use tonic::{Code, Response, Status};
+use tonic::{Code, Response};
 
 use crate::stack::Stack;
 
@@ -59,15 +58,15 @@ impl Hostile {
             rt,
         }
     }
+}
 
-    /// Reports only read: nothing committed, whatever the answer.
-    fn read<T>(
-        &self,
-        name: &str,
-        call: impl Future<Output = Result<Response<T>, Status>>,
-    ) -> Result<Option<T>, TestCaseError> {
-        self.rt
-            .block_on(h::judged(&self.commits, name, call, true, self.alive(name)))
+impl h::Harness for Hostile {
+    fn runtime(&self) -> &Runtime {
+        &self.rt
+    }
+
+    fn commits(&self) -> &Commits {
+        &self.commits
     }
 
     /// A valid report answers after the hostile one.
@@ -614,24 +613,6 @@ async fn far_off_dates_are_invalid(db: TestDb) {
 }
 
 academy_testkit::on_both_backends!(far_off_dates_are_invalid);
-
-impl Hostile {
-    /// A call that may write when its input is valid: a refusal must have
-    /// committed nothing, and the service must answer afterwards.
-    fn write<T>(
-        &self,
-        name: &str,
-        call: impl Future<Output = Result<Response<T>, Status>>,
-    ) -> Result<Option<T>, TestCaseError> {
-        self.rt.block_on(h::judged(
-            &self.commits,
-            name,
-            call,
-            false,
-            self.alive(name),
-        ))
-    }
-}
 
 #[test]
 fn publishing_refuses_hostile_input_without_writing() {
