@@ -16,9 +16,7 @@ use academy_proto::course::{
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{EmploymentStatus, Gender, Learner, RegisterLearnerRequest};
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
-use academy_proto::reporting::{
-    GetFeedStatusRequest, GetProgramSummaryRequest, Period, ProgramSummary,
-};
+use academy_proto::reporting::{GetProgramSummaryRequest, Period, ProgramSummary};
 use std::path::PathBuf;
 use tokio::process::Command;
 
