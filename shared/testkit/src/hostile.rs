@@ -645,34 +645,6 @@ impl Commits {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64url_matches_the_standard_alphabet_without_padding() {
-        assert_eq!(base64url(b""), "");
-        assert_eq!(base64url(b"f"), "Zg");
-        assert_eq!(base64url(b"fo"), "Zm8");
-        assert_eq!(base64url(b"foo"), "Zm9v");
-        assert_eq!(base64url(b"foob"), "Zm9vYg");
-        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
-    }
-
-    #[test]
-    fn json_strings_escape_quotes_and_controls() {
-        assert_eq!(json_string("a\"b\\c\0"), "\"a\\\"b\\\\c\\u0000\"");
-    }
-
-    #[test]
-    fn never_valid_text_spots_controls_and_length() {
-        assert!(never_valid_text("a\0b", 10));
-        assert!(never_valid_text(&"x".repeat(11), 10));
-        assert!(!never_valid_text(" tab\there ", 10));
-        assert!(!never_valid_text("'; DROP", 10));
-    }
-}
-
 /// A runtime of its own, to drive servers from proptest's synchronous
 /// closures.
 pub fn runtime() -> tokio::runtime::Runtime {
@@ -752,5 +724,33 @@ pub trait Harness {
         let alive = self.alive(name);
         self.runtime()
             .block_on(judged(self.commits(), name, call, true, alive))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64url_matches_the_standard_alphabet_without_padding() {
+        assert_eq!(base64url(b""), "");
+        assert_eq!(base64url(b"f"), "Zg");
+        assert_eq!(base64url(b"fo"), "Zm8");
+        assert_eq!(base64url(b"foo"), "Zm9v");
+        assert_eq!(base64url(b"foob"), "Zm9vYg");
+        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+    }
+
+    #[test]
+    fn json_strings_escape_quotes_and_controls() {
+        assert_eq!(json_string("a\"b\\c\0"), "\"a\\\"b\\\\c\\u0000\"");
+    }
+
+    #[test]
+    fn never_valid_text_spots_controls_and_length() {
+        assert!(never_valid_text("a\0b", 10));
+        assert!(never_valid_text(&"x".repeat(11), 10));
+        assert!(!never_valid_text(" tab\there ", 10));
+        assert!(!never_valid_text("'; DROP", 10));
     }
 }
