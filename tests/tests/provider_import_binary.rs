@@ -13,16 +13,11 @@ use academy_proto::course::{
     AddCourseToProgramRequest, Course, CourseLevel, CourseModule, CreateCourseRequest,
     CreateProgramRequest, Program, PublishCourseRequest,
 };
-use academy_proto::events::GetHeadRequest;
-use academy_proto::events::event_feed_client::EventFeedClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{EmploymentStatus, Gender, Learner, RegisterLearnerRequest};
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
-use academy_proto::reporting::{
-    GetFeedStatusRequest, GetProgramSummaryRequest, Period, ProgramSummary,
-};
+use academy_proto::reporting::{GetProgramSummaryRequest, Period, ProgramSummary};
 use std::path::PathBuf;
-use std::time::Duration;
 use tokio::process::Command;
 
 async fn academyctl(args: &[&str], envs: &[(&str, String)]) -> (i32, String, String) {
@@ -134,43 +129,15 @@ async fn members(learner: &ServiceProcess) {
     assert_eq!(reply.created, 20);
 }
 
-/// Waits until reporting has applied both feeds up to their heads.
-/// Waits until reporting has applied every event the producers hold now
-/// (asked of the producers: the heads reporting knows are refreshed only
-/// every few seconds).
 async fn caught_up(
     reports: &mut ReportingServiceClient<tonic::transport::Channel>,
-    producers: [&ServiceProcess; 2],
+    [course, learner]: [&ServiceProcess; 2],
 ) {
-    let mut heads = Vec::new();
-    for (source, producer) in ["course", "learner"].into_iter().zip(producers) {
-        let head = EventFeedClient::new(producer.channel().await)
-            .get_head(GetHeadRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .head_sequence;
-        heads.push((source, head));
-    }
-    for _ in 0..600 {
-        let status = reports
-            .get_feed_status(GetFeedStatusRequest {})
-            .await
-            .unwrap()
-            .into_inner();
-        let applied = |source: &str| {
-            status
-                .sources
-                .iter()
-                .find(|s| s.service == source)
-                .map_or(-1, |s| s.applied_sequence)
-        };
-        if heads.iter().all(|(source, head)| applied(source) >= *head) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("reporting did not catch up with {heads:?}");
+    let producers = [
+        ("course", course.channel().await),
+        ("learner", learner.channel().await),
+    ];
+    academy_testkit::feeds::caught_up_with_producers(reports, producers).await;
 }
 
 async fn summary(

@@ -2,7 +2,7 @@
 //!
 //! From the proto to the code: `api.rs` (tonic trait) → `rpc/<resource>.rs`
 //! (handler: validate, transaction, event) → `convert.rs` (proto ↔ domain)
-//! and `store/<resource>.rs` (SQL) → `tests/api/<resource>.rs`.
+//! and `store/<resource>.rs` (SQL) → `tests/service/<resource>.rs`.
 
 pub mod api;
 pub mod convert;

@@ -645,6 +645,88 @@ impl Commits {
     }
 }
 
+/// A runtime of its own, to drive servers from proptest's synchronous
+/// closures.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Runs one hostile call and judges it: a call that only reads, or one that
+/// was refused, must have committed nothing (`commits`), and the service
+/// must answer a valid call afterwards (`alive`). Hands back the reply of an
+/// accepted call.
+pub async fn judged<T>(
+    commits: &Commits,
+    name: &str,
+    call: impl std::future::Future<Output = Result<tonic::Response<T>, Status>>,
+    read_only: bool,
+    alive: impl std::future::Future<Output = Result<(), TestCaseError>>,
+) -> Result<Option<T>, TestCaseError> {
+    let before = commits.version().await;
+    let result = call.await;
+    let outcome = judge(name, &result)?;
+    if read_only || !outcome.accepted() {
+        let after = commits.version().await;
+        prop_assert_eq!(
+            before,
+            after,
+            "{} ({:?}) committed a change to the database",
+            name,
+            outcome
+        );
+    }
+    alive.await?;
+    Ok(result.ok().map(tonic::Response::into_inner))
+}
+
+/// Text that is often hostile and sometimes plainly valid.
+pub fn text_or(valid: &'static str) -> BoxedStrategy<String> {
+    prop_oneof![3 => text(), 1 => valid.prop_map(|s| s)].boxed()
+}
+
+/// An id: hostile, or one of the seeded ones (`known`).
+pub fn id_or(known: Vec<String>) -> BoxedStrategy<String> {
+    prop_oneof![3 => id(), 1 => proptest::sample::select(known)].boxed()
+}
+
+/// A service under hostile test, driven from proptest's synchronous
+/// closures: its runtime, the commit counter that judges its writes, and a
+/// valid call that must answer after every hostile one.
+pub trait Harness {
+    fn runtime(&self) -> &tokio::runtime::Runtime;
+
+    fn commits(&self) -> &Commits;
+
+    /// A valid call answers after the hostile one (`after` names it).
+    fn alive(&self, after: &str) -> impl std::future::Future<Output = Result<(), TestCaseError>>;
+
+    /// A call that may write: refused means nothing committed.
+    fn write<T>(
+        &self,
+        name: &str,
+        call: impl std::future::Future<Output = Result<tonic::Response<T>, Status>>,
+    ) -> Result<Option<T>, TestCaseError> {
+        let alive = self.alive(name);
+        self.runtime()
+            .block_on(judged(self.commits(), name, call, false, alive))
+    }
+
+    /// A call that only reads: nothing committed, whatever the answer.
+    fn read<T>(
+        &self,
+        name: &str,
+        call: impl std::future::Future<Output = Result<tonic::Response<T>, Status>>,
+    ) -> Result<Option<T>, TestCaseError> {
+        let alive = self.alive(name);
+        self.runtime()
+            .block_on(judged(self.commits(), name, call, true, alive))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

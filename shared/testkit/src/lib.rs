@@ -11,8 +11,10 @@
 
 use sea_orm::{ConnectionTrait, Database};
 
+pub mod feeds;
 pub mod grpc;
 pub mod hostile;
+pub mod server;
 use tempfile::TempDir;
 
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

@@ -9,42 +9,12 @@ use academy_proto::learner::*;
 use academy_runtime::ServerConfig;
 use academy_testkit::TestDb;
 pub use academy_testkit::grpc::{expect_code, violated_fields};
-use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
-/// One running server task, stopped on drop.
-pub struct Running {
-    pub addr: SocketAddr,
-    shutdown: CancellationToken,
-    task: Option<JoinHandle<anyhow::Result<()>>>,
-}
-
-impl Running {
-    pub async fn stop(mut self) {
-        self.shutdown.cancel();
-        if let Some(task) = self.task.take() {
-            task.await.unwrap().unwrap();
-        }
-    }
-
-    async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.addr))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
+pub use academy_testkit::server::TestServer as Running;
 
 /// The learner service under test, its database, and the course service it asks.
 pub struct Stack {
@@ -156,43 +126,10 @@ where
         + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let mut config = ServerConfig::local(db.dir.path().to_owned());
     configure(&mut config);
     let conn = academy_runtime::db::connect(&db.url).await.unwrap();
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(serve(config, listener, conn, shutdown.clone()));
-    let running = Running {
-        addr,
-        shutdown,
-        task: Some(task),
-    };
-    wait_until_serving(addr).await;
-    running
-}
-
-async fn wait_until_serving(addr: SocketAddr) {
-    use tonic_health::pb::health_client::HealthClient;
-    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
-    for _ in 0..100 {
-        if let Ok(channel) = Channel::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-        {
-            let reply = HealthClient::new(channel)
-                .check(HealthCheckRequest {
-                    service: String::new(),
-                })
-                .await;
-            if reply.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32) {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server at {addr} did not become SERVING");
+    Running::start(move |listener, token| serve(config, listener, conn, token)).await
 }
 
 /// The HS256 key of [`Stack::start_authenticated`].

@@ -13,7 +13,7 @@ use crate::common::*;
 use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::*;
-use academy_testkit::hostile::{self as h, Commits, Outcome};
+use academy_testkit::hostile::{self as h, Commits, Harness, id_or, text_or};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use std::collections::HashSet;
@@ -49,11 +49,7 @@ struct Hostile {
 
 impl Hostile {
     fn start() -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = h::runtime();
         let seeded = rt.block_on(async {
             let stack = Stack::start(h::database().await).await;
             let commits = Commits::open(&stack.db.url).await;
@@ -139,15 +135,6 @@ impl Hostile {
         vec![self.course.id.clone(), self.draft_course_id.clone()]
     }
 
-    /// A call that may write: refused means nothing committed.
-    fn write<T>(
-        &self,
-        name: &str,
-        call: impl Future<Output = Result<Response<T>, Status>>,
-    ) -> Result<Option<T>, TestCaseError> {
-        self.run(name, call, false)
-    }
-
     /// A read of personal data: an answered one appends its audit entries
     /// (`tests/tests/audit_binary.rs` checks which); a refused one commits
     /// nothing.
@@ -156,41 +143,7 @@ impl Hostile {
         name: &str,
         call: impl Future<Output = Result<Response<T>, Status>>,
     ) -> Result<Option<T>, TestCaseError> {
-        self.run(name, call, false)
-    }
-
-    /// A call that only reads: nothing committed, whatever the answer.
-    fn read<T>(
-        &self,
-        name: &str,
-        call: impl Future<Output = Result<Response<T>, Status>>,
-    ) -> Result<Option<T>, TestCaseError> {
-        self.run(name, call, true)
-    }
-
-    fn run<T>(
-        &self,
-        name: &str,
-        call: impl Future<Output = Result<Response<T>, Status>>,
-        read_only: bool,
-    ) -> Result<Option<T>, TestCaseError> {
-        self.rt.block_on(async {
-            let before = self.commits.version().await;
-            let result = call.await;
-            let outcome = h::judge(name, &result)?;
-            if read_only || outcome != Outcome::Accepted {
-                let after = self.commits.version().await;
-                prop_assert_eq!(
-                    before,
-                    after,
-                    "{} ({:?}) committed a change to the database",
-                    name,
-                    outcome
-                );
-            }
-            self.alive(name).await?;
-            Ok(result.ok().map(Response::into_inner))
-        })
+        h::Harness::write(self, name, call)
     }
 
     /// A client stream: refused means nothing committed; answered means
@@ -263,6 +216,16 @@ impl Hostile {
     fn first_time(&self, id: &str) -> bool {
         self.seen.lock().unwrap().insert(id.to_owned())
     }
+}
+
+impl h::Harness for Hostile {
+    fn runtime(&self) -> &Runtime {
+        &self.rt
+    }
+
+    fn commits(&self) -> &Commits {
+        &self.commits
+    }
 
     /// A valid call answers after the hostile one.
     async fn alive(&self, after: &str) -> Result<(), TestCaseError> {
@@ -293,14 +256,6 @@ impl Drop for Hostile {
 
 async fn course_draft(stack: &Stack) -> String {
     course(stack, "HOSTILE-DRAFT", 2, false).await.id
-}
-
-fn text_or(valid: &'static str) -> BoxedStrategy<String> {
-    prop_oneof![3 => h::text(), 1 => valid.prop_map(|s| s)].boxed()
-}
-
-fn id_or(known: Vec<String>) -> BoxedStrategy<String> {
-    prop_oneof![3 => h::id(), 1 => proptest::sample::select(known)].boxed()
 }
 
 fn optional_id_or(known: Vec<String>) -> BoxedStrategy<String> {

@@ -10,8 +10,6 @@
 
 use academy_proto::course::course_service_client::CourseServiceClient;
 use academy_proto::course::{self as course_pb, CourseLevel, CourseModule};
-use academy_proto::events::GetHeadRequest;
-use academy_proto::events::event_feed_client::EventFeedClient;
 use academy_proto::google::r#type::Date;
 use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
@@ -19,14 +17,13 @@ use academy_proto::learner::{self as learner_pb, EmploymentStatus, Gender};
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::*;
 use academy_testkit::TestDb;
-use academy_testkit::hostile::{self as h, Commits, Outcome};
+use academy_testkit::hostile::{self as h, Commits, Harness};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use std::future::Future;
 use std::time::Duration;
 use tokio::runtime::Runtime;
 use tonic::transport::Channel;
-use tonic::{Code, Response, Status};
+use tonic::{Code, Response};
 
 use crate::stack::Stack;
 
@@ -42,11 +39,7 @@ struct Hostile {
 
 impl Hostile {
     fn start() -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = h::runtime();
         let (stack, commits, reports, program_id) = rt.block_on(async {
             let db = h::database().await;
             let url = db.url.clone();
@@ -65,28 +58,15 @@ impl Hostile {
             rt,
         }
     }
+}
 
-    /// Reports only read: nothing committed, whatever the answer.
-    fn read<T>(
-        &self,
-        name: &str,
-        call: impl Future<Output = Result<Response<T>, Status>>,
-    ) -> Result<Option<T>, TestCaseError> {
-        self.rt.block_on(async {
-            let before = self.commits.version().await;
-            let result = call.await;
-            let outcome: Outcome = h::judge(name, &result)?;
-            let after = self.commits.version().await;
-            prop_assert_eq!(
-                before,
-                after,
-                "{} ({:?}) committed a change to the database",
-                name,
-                outcome
-            );
-            self.alive(name).await?;
-            Ok(result.ok().map(Response::into_inner))
-        })
+impl h::Harness for Hostile {
+    fn runtime(&self) -> &Runtime {
+        &self.rt
+    }
+
+    fn commits(&self) -> &Commits {
+        &self.commits
     }
 
     /// A valid report answers after the hostile one.
@@ -238,42 +218,16 @@ async fn seed(stack: &Stack) -> String {
     program.id
 }
 
-/// Waits until reporting has applied every event the producers hold now,
-/// asking them directly: the heads reporting reports are refreshed only
-/// every few seconds, and a late batch would be a commit during a "read".
+/// Waits until reporting has applied every event the stack's producers hold now.
 pub(crate) async fn caught_up_with_producers(
     stack: &Stack,
     reports: &mut ReportingServiceClient<Channel>,
 ) {
-    let mut heads = Vec::new();
-    for (source, addr) in [("course", stack.course), ("learner", stack.learner)] {
-        let head = EventFeedClient::new(Stack::channel(addr).await)
-            .get_head(GetHeadRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .head_sequence;
-        heads.push((source, head));
-    }
-    for _ in 0..600 {
-        let status = reports
-            .get_feed_status(GetFeedStatusRequest {})
-            .await
-            .unwrap()
-            .into_inner();
-        let applied = |source: &str| {
-            status
-                .sources
-                .iter()
-                .find(|s| s.service == source)
-                .map_or(-1, |s| s.applied_sequence)
-        };
-        if heads.iter().all(|(source, head)| applied(source) >= *head) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("reporting did not apply the producers' events: {heads:?}");
+    let producers = [
+        ("course", Stack::channel(stack.course).await),
+        ("learner", Stack::channel(stack.learner).await),
+    ];
+    academy_testkit::feeds::caught_up_with_producers(reports, producers).await;
 }
 
 async fn caught_up(reports: &mut ReportingServiceClient<Channel>) {
@@ -659,28 +613,6 @@ async fn far_off_dates_are_invalid(db: TestDb) {
 }
 
 academy_testkit::on_both_backends!(far_off_dates_are_invalid);
-
-impl Hostile {
-    /// A call that may write when its input is valid: a refusal must have
-    /// committed nothing, and the service must answer afterwards.
-    fn write<T>(
-        &self,
-        name: &str,
-        call: impl Future<Output = Result<Response<T>, Status>>,
-    ) -> Result<Option<T>, TestCaseError> {
-        self.rt.block_on(async {
-            let before = self.commits.version().await;
-            let result = call.await;
-            let outcome: Outcome = h::judge(name, &result)?;
-            if !outcome.accepted() {
-                let after = self.commits.version().await;
-                prop_assert_eq!(before, after, "{} refused but committed", name);
-            }
-            self.alive(name).await?;
-            Ok(result.ok().map(Response::into_inner))
-        })
-    }
-}
 
 #[test]
 fn publishing_refuses_hostile_input_without_writing() {

@@ -2,8 +2,8 @@
 
 use academy_runtime::ServerConfig;
 use academy_testkit::TestDb;
+use academy_testkit::server::wait_until_serving;
 use std::net::SocketAddr;
-use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
@@ -95,11 +95,7 @@ impl Stack {
     }
 
     pub async fn channel(addr: SocketAddr) -> Channel {
-        Channel::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap()
+        academy_testkit::server::channel(addr).await
     }
 }
 
@@ -120,27 +116,4 @@ async fn spawn_reporting(
     tokio::spawn(async move {
         academy_reporting::serve(&config, &settings, listener, conn, shutdown).await
     });
-}
-
-async fn wait_until_serving(addr: SocketAddr) {
-    use tonic_health::pb::health_client::HealthClient;
-    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
-    for _ in 0..200 {
-        if let Ok(channel) = Channel::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-        {
-            let reply = HealthClient::new(channel)
-                .check(HealthCheckRequest {
-                    service: String::new(),
-                })
-                .await;
-            if reply.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32) {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server at {addr} did not become SERVING");
 }

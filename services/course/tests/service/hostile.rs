@@ -15,16 +15,15 @@ use academy_proto::events::event_feed_client::EventFeedClient;
 use academy_proto::events::{GetHeadRequest, SubscribeRequest};
 use academy_proto::google::r#type::Date;
 use academy_testkit::TestDb;
-use academy_testkit::hostile::{self as h, Commits, Outcome};
+use academy_testkit::hostile::{self as h, Commits, Harness, id_or, text_or};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use std::collections::HashSet;
-use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::runtime::Runtime;
 use tonic::transport::Channel;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 
 /// A course server on a fresh SQLite database with one of everything, and
 /// a runtime to drive it from proptest's synchronous closures.
@@ -45,11 +44,7 @@ struct Hostile {
 
 impl Hostile {
     fn start() -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = h::runtime();
         let (server, commits, client, feed, skill, draft, published, program) =
             rt.block_on(async {
                 let db = h::database().await;
@@ -92,52 +87,19 @@ impl Hostile {
         }
     }
 
-    /// A call that may write: refused means nothing committed.
-    fn write<T>(
-        &self,
-        name: &str,
-        call: impl Future<Output = Result<Response<T>, Status>>,
-    ) -> Result<Option<T>, TestCaseError> {
-        self.run(name, call, false)
-    }
-
-    /// A call that only reads: nothing committed, whatever the answer.
-    fn read<T>(
-        &self,
-        name: &str,
-        call: impl Future<Output = Result<Response<T>, Status>>,
-    ) -> Result<Option<T>, TestCaseError> {
-        self.run(name, call, true)
-    }
-
-    fn run<T>(
-        &self,
-        name: &str,
-        call: impl Future<Output = Result<Response<T>, Status>>,
-        read_only: bool,
-    ) -> Result<Option<T>, TestCaseError> {
-        self.rt.block_on(async {
-            let before = self.commits.version().await;
-            let result = call.await;
-            let outcome = h::judge(name, &result)?;
-            if read_only || outcome != Outcome::Accepted {
-                let after = self.commits.version().await;
-                prop_assert_eq!(
-                    before,
-                    after,
-                    "{} ({:?}) committed a change to the database",
-                    name,
-                    outcome
-                );
-            }
-            self.alive(name).await?;
-            Ok(result.ok().map(Response::into_inner))
-        })
-    }
-
     /// True the first time a create answers with `id`.
     fn first_time(&self, id: &str) -> bool {
         self.seen.lock().unwrap().insert(id.to_owned())
+    }
+}
+
+impl h::Harness for Hostile {
+    fn runtime(&self) -> &Runtime {
+        &self.rt
+    }
+
+    fn commits(&self) -> &Commits {
+        &self.commits
     }
 
     /// A valid call answers after the hostile one.
@@ -165,16 +127,6 @@ impl Drop for Hostile {
             self.rt.block_on(server.stop());
         }
     }
-}
-
-/// Text that is often hostile and sometimes plainly valid.
-fn text_or(valid: &'static str) -> BoxedStrategy<String> {
-    prop_oneof![3 => h::text(), 1 => valid.prop_map(|s| s)].boxed()
-}
-
-/// An id: hostile, or one of the seeded ones (`known`).
-fn id_or(known: Vec<String>) -> BoxedStrategy<String> {
-    prop_oneof![3 => h::id(), 1 => proptest::sample::select(known)].boxed()
 }
 
 fn hostile_date() -> BoxedStrategy<Option<Date>> {

@@ -8,10 +8,6 @@ use academy_runtime::ServerConfig;
 use academy_testkit::TestDb;
 pub use academy_testkit::grpc::{expect_code, violated_fields};
 use std::net::SocketAddr;
-use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
 pub type Client = CourseServiceClient<Channel>;
@@ -19,54 +15,40 @@ pub type Client = CourseServiceClient<Channel>;
 /// A course service serving one test's database, stopped on drop.
 pub struct TestServer {
     pub addr: SocketAddr,
+    server: academy_testkit::server::TestServer,
     // Keeps the database (and its temp dir) alive as long as the server.
-    _db: TestDb,
-    shutdown: CancellationToken,
-    task: Option<JoinHandle<anyhow::Result<()>>>,
+    db: TestDb,
 }
 
 impl TestServer {
     pub async fn start(db: TestDb) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        Self::serve(db, listener).await
+        Self::start_at(db, "127.0.0.1:0".parse().unwrap()).await
     }
 
     /// Starts again on `addr` (to restart a server where it was).
     pub async fn start_at(db: TestDb, addr: SocketAddr) -> Self {
-        let listener = TcpListener::bind(addr).await.unwrap();
-        Self::serve(db, listener).await
-    }
-
-    async fn serve(db: TestDb, listener: TcpListener) -> Self {
-        let addr = listener.local_addr().unwrap();
         let config = ServerConfig::local(db.dir.path().to_owned());
         let conn = academy_runtime::db::connect(&db.url).await.unwrap();
-        let shutdown = CancellationToken::new();
-        let token = shutdown.clone();
-        let task =
-            tokio::spawn(
-                async move { academy_course::serve(&config, listener, conn, token).await },
-            );
-        let server = Self {
+        let server = academy_testkit::server::TestServer::start_at(
             addr,
-            _db: db,
-            shutdown,
-            task: Some(task),
-        };
-        server.wait_until_serving().await;
-        server
+            move |listener, token| async move {
+                academy_course::serve(&config, listener, conn, token).await
+            },
+        )
+        .await;
+        Self {
+            addr: server.addr,
+            server,
+            db,
+        }
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.endpoint()
     }
 
     pub async fn channel(&self) -> Channel {
-        Channel::from_shared(self.endpoint())
-            .unwrap()
-            .connect()
-            .await
-            .unwrap()
+        self.server.channel().await
     }
 
     pub async fn client(&self) -> Client {
@@ -81,48 +63,15 @@ impl TestServer {
         AuditServiceClient::new(self.channel().await)
     }
 
-    async fn wait_until_serving(&self) {
-        use tonic_health::pb::health_client::HealthClient;
-        use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
-        for _ in 0..100 {
-            if let Ok(channel) = Channel::from_shared(self.endpoint())
-                .unwrap()
-                .connect()
-                .await
-            {
-                let reply = HealthClient::new(channel)
-                    .check(HealthCheckRequest {
-                        service: String::new(),
-                    })
-                    .await;
-                if reply.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32) {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("course server did not become SERVING");
-    }
-
     /// Stops the server and waits for it to finish draining.
     pub async fn stop(self) {
         self.stop_keeping_db().await;
     }
 
     /// Stops the server and hands back its database, to start it again.
-    pub async fn stop_keeping_db(mut self) -> TestDb {
-        self.shutdown.cancel();
-        if let Some(task) = self.task.take() {
-            task.await.unwrap().unwrap();
-        }
-        // Drop would cancel again; harmless. Take the database out first.
-        std::mem::replace(&mut self._db, TestDb::sqlite())
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+    pub async fn stop_keeping_db(self) -> TestDb {
+        self.server.stop().await;
+        self.db
     }
 }
 
