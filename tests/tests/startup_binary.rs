@@ -8,7 +8,7 @@
 use academy_e2e::{ServiceProcess, binary, free_port};
 use academy_proto::course::ListCoursesRequest;
 use academy_proto::course::course_service_client::CourseServiceClient;
-use academy_runtime::startup::LIVENESS;
+use academy_runtime::server::startup::LIVENESS;
 use academy_testkit::TestDb;
 use sea_orm::ConnectionTrait;
 use std::time::Duration;
@@ -123,7 +123,7 @@ async fn a_binary_that_does_not_migrate_waits_for_its_schema() {
     // One migration behind (as when a new binary meets the old schema):
     // the readiness check names it, and a new replica stays NOT_SERVING.
     let conn = academy_runtime::db::connect(&db.url).await.unwrap();
-    let pending = academy_runtime::startup::pending::<academy_course::Migrator>(&conn)
+    let pending = academy_runtime::server::startup::pending::<academy_course::Migrator>(&conn)
         .await
         .unwrap();
     assert!(pending.is_empty(), "{pending:?}");
@@ -132,7 +132,7 @@ async fn a_binary_that_does_not_migrate_waits_for_its_schema() {
     )
     .await
     .unwrap();
-    let pending = academy_runtime::startup::pending::<academy_course::Migrator>(&conn)
+    let pending = academy_runtime::server::startup::pending::<academy_course::Migrator>(&conn)
         .await
         .unwrap();
     assert_eq!(pending.len(), 1, "{pending:?}");

@@ -10,8 +10,8 @@ use academy_proto::learner::invitation_service_server::{
 use academy_proto::learner::learner_service_server::{LearnerService, LearnerServiceServer};
 use academy_proto::learner::*;
 use academy_runtime::auth::{caller_may, data_scope, scope};
+use academy_runtime::observability::trace::TraceContext;
 use academy_runtime::respond;
-use academy_runtime::trace::TraceContext;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::rpc::{

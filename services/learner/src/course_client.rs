@@ -9,7 +9,7 @@ use academy_proto::course::{
     CourseState, GetCourseRequest, GetProgramRequest, LookupCourseRequest, lookup_course_request,
 };
 use academy_runtime::auth::ClientToken;
-use academy_runtime::trace::TraceContext;
+use academy_runtime::observability::trace::TraceContext;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};

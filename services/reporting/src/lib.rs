@@ -92,8 +92,8 @@ pub async fn serve(
     ] {
         // New connections (after a producer restart, a network blip) use
         // the certificate files as they are then: renewed ones included.
-        let channel = academy_runtime::tls_client::channel(&config.tls, url, |e| e)?;
-        let follower_channel = academy_runtime::tls_client::channel(&config.tls, url, |e| {
+        let channel = academy_runtime::tls::client::channel(&config.tls, url, |e| e)?;
+        let follower_channel = academy_runtime::tls::client::channel(&config.tls, url, |e| {
             e.connect_timeout(academy_runtime::feed::follower::CONNECT_TIMEOUT)
         })?;
         sources.push(rebuild::Source {

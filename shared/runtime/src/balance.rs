@@ -123,7 +123,7 @@ async fn follow_dns(
         .iter()
         .any(|(url, _, _)| url.starts_with("https://"));
     let files = if https {
-        crate::tls_client::ClientFiles::of(&tls).ok()
+        crate::tls::client::ClientFiles::of(&tls).ok()
     } else {
         None
     };

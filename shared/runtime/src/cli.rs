@@ -49,8 +49,12 @@ where
     ) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
-    let telemetry =
-        crate::telemetry::init(&config.log, config.log_format, &config.otel, service.name)?;
+    let telemetry = crate::observability::telemetry::init(
+        &config.log,
+        config.log_format,
+        &config.otel,
+        service.name,
+    )?;
     // The exporter is flushed whatever the command's outcome.
     let result: anyhow::Result<()> = async {
         let url = config.database_url(&service);
@@ -63,7 +67,7 @@ where
             }
             Command::Serve => {
                 if let Some(metrics) = config.metrics_listen {
-                    crate::monitoring::install(
+                    crate::observability::metrics::install(
                         metrics,
                         std::time::Duration::from_secs(config.metrics_idle_timeout_secs),
                     )?;
@@ -74,14 +78,16 @@ where
                     .map_err(|err| anyhow::anyhow!("cannot listen on {addr}: {err}"))?;
                 // Lazy: a database that is down now is waited for, below.
                 let db = crate::db::connect_lazy(&url, config.db_pool_size).await?;
-                let shutdown = crate::shutdown::on_signal();
+                let shutdown = crate::server::shutdown::on_signal();
                 // The usual start (database up, schema current) serves at
                 // once: no stand-in health server that would hand the
                 // listener over with a GOAWAY, which tonic clients report
                 // as INTERNAL for a call sent in that instant.
-                if !crate::startup::ready_now::<M>(&db, config.migrate).await {
-                    let wait = crate::startup::wait_ready::<M>(&db, config.migrate, &shutdown);
-                    if !crate::startup::answer_health_while(config, &listener, wait).await? {
+                if !crate::server::startup::ready_now::<M>(&db, config.migrate).await {
+                    let wait =
+                        crate::server::startup::wait_ready::<M>(&db, config.migrate, &shutdown);
+                    if !crate::server::startup::answer_health_while(config, &listener, wait).await?
+                    {
                         tracing::info!("stopped before the database was ready");
                         return Ok(());
                     }

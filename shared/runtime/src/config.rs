@@ -3,7 +3,7 @@
 
 use clap::{Args, ValueEnum};
 
-use crate::telemetry::LogFormat;
+use crate::observability::telemetry::LogFormat;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -150,7 +150,7 @@ pub struct ServerConfig {
     pub tls: crate::tls::TlsConfig,
 
     #[command(flatten)]
-    pub otel: crate::telemetry::TracingConfig,
+    pub otel: crate::observability::telemetry::TracingConfig,
 }
 
 impl ServerConfig {
@@ -181,7 +181,7 @@ impl ServerConfig {
             metrics_idle_timeout_secs: 900,
             auth: crate::auth::AuthConfig::disabled(),
             tls: crate::tls::TlsConfig::default(),
-            otel: crate::telemetry::TracingConfig::default(),
+            otel: crate::observability::telemetry::TracingConfig::default(),
         }
     }
 

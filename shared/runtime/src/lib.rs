@@ -1,35 +1,32 @@
-//! What every Academy binary does the same way: configuration, tracing, the
-//! database, the gRPC server bootstrap, the mapping of domain errors to
-//! statuses, and the change feed.
+//! What every Academy binary does the same way, grouped by what it is:
+//!
+//! - [`server`]: the one gRPC server bootstrap and its layers (limits,
+//!   deadlines, load shedding, the database gate, start-up and shutdown);
+//! - [`auth`]: bearer tokens, scopes, data scopes and who is calling;
+//! - [`db`]: connections, migrations' column shapes, raw SQL for both
+//!   databases, idempotency keys;
+//! - [`write`]: the unit of work every write goes through;
+//! - [`feed`]: the change feed (outbox, `EventFeed`, follower, lease);
+//! - [`audit`]: the append-only audit log and its read service;
+//! - [`observability`]: metrics, logs and traces;
+//! - [`tls`]: server and client TLS with certificates reloaded while running;
+//! - [`balance`]: client-side balancing over every pod of a service;
+//! - [`config`], [`cli`]: the settings and command line every binary shares;
+//! - [`status`]: the one mapping from domain errors to gRPC statuses;
+//! - [`time`]: protobuf time types to chrono and back.
 
 pub mod audit;
 pub mod auth;
 pub mod balance;
-pub mod caller_limit;
 pub mod cli;
-pub mod codes;
 pub mod config;
-pub mod connections;
 pub mod db;
-pub mod deadline;
 pub mod feed;
-pub mod gate;
-pub mod idempotency;
-pub mod monitoring;
-pub mod schema;
+pub mod observability;
 pub mod server;
-pub mod shed;
-pub mod shutdown;
-pub mod sql;
-pub mod startup;
 pub mod status;
-pub mod telemetry;
 pub mod time;
 pub mod tls;
-// Helper C (finish): client certificates reloaded without a restart.
-pub mod tls_client;
-pub mod tls_reload;
-pub mod trace;
 pub mod write;
 
 pub use config::{MigrateMode, ServerConfig, ServiceIdentity};

@@ -24,9 +24,9 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 
 use crate::audit::{self, Change};
 use crate::db::begin_write;
+use crate::db::idempotency::{self, Key, Used};
 use crate::feed::Outbox;
 use crate::feed::outbox::{event_type, subject_of};
-use crate::idempotency::{self, Key, Used};
 
 /// A write transaction and the outbox whose subscribers its commit wakes.
 #[derive(Debug)]
@@ -168,8 +168,8 @@ mod tests {
             vec![
                 Box::new(crate::feed::migration::CreateOutbox),
                 Box::new(crate::audit::migration::CreateAuditLog),
-                Box::new(crate::idempotency::CreateIdempotencyKeys),
-                Box::new(crate::idempotency::ScopeIdempotencyKeys),
+                Box::new(crate::db::idempotency::CreateIdempotencyKeys),
+                Box::new(crate::db::idempotency::ScopeIdempotencyKeys),
             ]
         }
     }

@@ -1,6 +1,6 @@
 //! Skills, courses with ordered modules, and programs.
 
-use academy_runtime::schema::{drop_tables, id, instant};
+use academy_runtime::db::schema::{drop_tables, id, instant};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]

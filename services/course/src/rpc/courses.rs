@@ -4,7 +4,7 @@ use academy_proto::events::{
     CourseArchived, CourseCreated, CoursePublished, CourseUpdated, event::Payload,
 };
 use academy_runtime::db::db_error;
-use academy_runtime::idempotency::{self, Key, WriteError};
+use academy_runtime::db::idempotency::{self, Key, WriteError};
 use academy_runtime::write::UnitOfWork;
 use chrono::Utc;
 use sea_orm::DatabaseTransaction;

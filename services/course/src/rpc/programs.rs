@@ -2,7 +2,7 @@ use academy_domain::{AllValid, DomainError, PageRequest, id};
 use academy_proto::course as pb;
 use academy_proto::events::{CourseAddedToProgram, ProgramCreated, event::Payload};
 use academy_runtime::db::db_error;
-use academy_runtime::idempotency::{self, Key, WriteError};
+use academy_runtime::db::idempotency::{self, Key, WriteError};
 use academy_runtime::time::date;
 use academy_runtime::write::UnitOfWork;
 use chrono::Utc;

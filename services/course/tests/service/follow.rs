@@ -42,7 +42,7 @@ impl Projection for Recorder {
             });
         }
         let backend = txn.get_database_backend();
-        let sql = academy_runtime::sql::placeholders(
+        let sql = academy_runtime::db::sql::placeholders(
             backend,
             "INSERT INTO applied (sequence, kind) VALUES (?, ?)",
         );

@@ -1,6 +1,6 @@
 //! Learners, enrollments, progress records, certificates and earned skills.
 
-use academy_runtime::schema::{drop_tables, id, index, instant};
+use academy_runtime::db::schema::{drop_tables, id, index, instant};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]

@@ -1,6 +1,6 @@
 //! Merge tombstones (issue #19): which learner each MERGED learner went into.
 
-use academy_runtime::schema::{id, index, instant};
+use academy_runtime::db::schema::{id, index, instant};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]

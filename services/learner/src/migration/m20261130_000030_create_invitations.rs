@@ -1,7 +1,7 @@
 //! Program invitations (issue #17, item 4): who was invited to which
 //! program, and whether they joined.
 
-use academy_runtime::schema::{id, index, instant};
+use academy_runtime::db::schema::{id, index, instant};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]

@@ -16,10 +16,10 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(academy_runtime::feed::migration::CreateOutbox),
-            Box::new(academy_runtime::idempotency::CreateIdempotencyKeys),
+            Box::new(academy_runtime::db::idempotency::CreateIdempotencyKeys),
             Box::new(m20261128_000003_create_learners::Migration),
             Box::new(academy_runtime::audit::migration::CreateAuditLog),
-            Box::new(academy_runtime::idempotency::ScopeIdempotencyKeys),
+            Box::new(academy_runtime::db::idempotency::ScopeIdempotencyKeys),
             Box::new(academy_runtime::feed::epoch::CreateFeedEpoch),
             Box::new(m20261130_000010_create_learner_merges::Migration),
             Box::new(m20261130_000004_add_education_level::Migration),

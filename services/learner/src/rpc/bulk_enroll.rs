@@ -6,8 +6,8 @@
 use academy_domain::{DomainError, id};
 use academy_proto::learner as pb;
 use academy_runtime::db::db_error;
-use academy_runtime::idempotency::Key;
-use academy_runtime::trace::TraceContext;
+use academy_runtime::db::idempotency::Key;
+use academy_runtime::observability::trace::TraceContext;
 use academy_runtime::write::UnitOfWork;
 use chrono::Utc;
 use sea_orm::DbErr;

@@ -5,7 +5,7 @@ use academy_runtime::db::db_error;
 use super::Registry;
 use crate::convert;
 use crate::store::{certificates, learners};
-use academy_runtime::trace::TraceContext;
+use academy_runtime::observability::trace::TraceContext;
 
 pub async fn list(
     registry: &Registry,

@@ -2,8 +2,8 @@ use academy_domain::{AllValid, DomainError, FieldViolation, PageRequest, Violati
 use academy_proto::events::{EnrollmentCreated, EnrollmentWithdrawn, event::Payload};
 use academy_proto::learner as pb;
 use academy_runtime::db::db_error;
-use academy_runtime::idempotency::{self, Key, WriteError};
-use academy_runtime::trace::TraceContext;
+use academy_runtime::db::idempotency::{self, Key, WriteError};
+use academy_runtime::observability::trace::TraceContext;
 use academy_runtime::write::UnitOfWork;
 use chrono::{DateTime, Utc};
 

@@ -5,7 +5,7 @@
 
 use academy_domain::{DomainError, id};
 use academy_proto::learner as pb;
-use academy_runtime::idempotency::{self, Key};
+use academy_runtime::db::idempotency::{self, Key};
 use academy_runtime::write::UnitOfWork;
 use chrono::Utc;
 use sea_orm::DbErr;

@@ -12,10 +12,10 @@ use academy_proto::events::{
     InvitationCreated, InvitationDeclined, InvitationJoined, event::Payload,
 };
 use academy_proto::learner as pb;
+use academy_runtime::db::idempotency::{self, Key, WriteError};
 use academy_runtime::db::{db_error, is_unique_violation};
-use academy_runtime::idempotency::{self, Key, WriteError};
+use academy_runtime::observability::trace::TraceContext;
 use academy_runtime::time::timestamp;
-use academy_runtime::trace::TraceContext;
 use academy_runtime::write::UnitOfWork;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};

@@ -6,7 +6,7 @@
 use academy_domain::{AllValid, DomainError, FieldViolation, id, text};
 use academy_proto::learner as pb;
 use academy_runtime::db::db_error;
-use academy_runtime::trace::TraceContext;
+use academy_runtime::observability::trace::TraceContext;
 use std::collections::HashMap;
 
 use super::Registry;

@@ -3,8 +3,8 @@ use academy_proto::events::{LearnerErased, event::Payload};
 use academy_proto::learner as pb;
 use academy_runtime::auth::DataScope;
 use academy_runtime::db::db_error;
+use academy_runtime::db::idempotency::{self, Key, WriteError};
 use academy_runtime::feed::outbox;
-use academy_runtime::idempotency::{self, Key, WriteError};
 use academy_runtime::write::UnitOfWork;
 use chrono::Utc;
 

@@ -7,7 +7,7 @@ use academy_domain::{AllValid, DomainError, id};
 use academy_proto::events::{LearnerMerged, event::Payload};
 use academy_proto::learner as pb;
 use academy_runtime::db::db_error;
-use academy_runtime::idempotency::{self, Key, WriteError};
+use academy_runtime::db::idempotency::{self, Key, WriteError};
 use academy_runtime::write::UnitOfWork;
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;

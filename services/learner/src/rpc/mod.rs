@@ -113,10 +113,10 @@ impl Tally {
 pub async fn reject_reused<T>(
     db: &sea_orm::DatabaseConnection,
     rows: Vec<(i64, T)>,
-    key: impl Fn(&T) -> Option<&academy_runtime::idempotency::Key>,
+    key: impl Fn(&T) -> Option<&academy_runtime::db::idempotency::Key>,
     tally: &mut Tally,
 ) -> Result<Vec<(i64, T)>, DomainError> {
-    use academy_runtime::idempotency;
+    use academy_runtime::db::idempotency;
     let keys: Vec<_> = rows.iter().filter_map(|(_, row)| key(row)).collect();
     if keys.is_empty() {
         return Ok(rows);

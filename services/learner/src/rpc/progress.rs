@@ -13,7 +13,7 @@ use academy_proto::events::{
 };
 use academy_proto::learner as pb;
 use academy_runtime::db::db_error;
-use academy_runtime::idempotency::{self, Key, WriteError};
+use academy_runtime::db::idempotency::{self, Key, WriteError};
 use academy_runtime::write::UnitOfWork;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -27,7 +27,7 @@ use crate::domain::{self, EnrollmentState, MAX_MINUTES_PER_RECORD, split_ids};
 use crate::entity::{certificate, enrollment, progress_record};
 use crate::store::certificates;
 use crate::store::enrollments::{self, ProgressUpdate};
-use academy_runtime::trace::TraceContext;
+use academy_runtime::observability::trace::TraceContext;
 
 const RECORD: &str = "RecordProgress";
 

@@ -3,7 +3,7 @@
 //! the positions the tables reflect. Tables are read in keyset pages: a
 //! national-size table never sits in memory as rows.
 
-use academy_runtime::sql::placeholders;
+use academy_runtime::db::sql::placeholders;
 use chrono::NaiveDate;
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, IsolationLevel, QueryResult,

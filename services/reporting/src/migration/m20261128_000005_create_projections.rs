@@ -13,7 +13,7 @@
 //! - `r_programs`, `r_courses`, `r_course_skills`, `r_skills`: what exists,
 //!   and labels for breakdowns.
 
-use academy_runtime::schema::{drop_tables, id, index};
+use academy_runtime::db::schema::{drop_tables, id, index};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]

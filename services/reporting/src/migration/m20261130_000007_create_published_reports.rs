@@ -66,10 +66,10 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        academy_runtime::schema::make_append_only(manager, "r_published_report").await
+        academy_runtime::db::schema::make_append_only(manager, "r_published_report").await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        academy_runtime::schema::drop_append_only(manager, "r_published_report").await
+        academy_runtime::db::schema::drop_append_only(manager, "r_published_report").await
     }
 }

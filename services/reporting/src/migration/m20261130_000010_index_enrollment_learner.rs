@@ -1,7 +1,7 @@
 //! `r_enrollments` by learner: a merge of duplicate learners (issue #19)
 //! hands the duplicate's enrollments to the survivor by learner id.
 
-use academy_runtime::schema::index;
+use academy_runtime::db::schema::index;
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]

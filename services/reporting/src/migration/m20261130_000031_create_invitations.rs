@@ -1,7 +1,7 @@
 //! `r_invitations` (issue #17, item 4): each program invitation's day,
 //! learner (empty until known) and join day, for reach (invited, joined).
 
-use academy_runtime::schema::{id, index};
+use academy_runtime::db::schema::{id, index};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]

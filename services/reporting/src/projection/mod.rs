@@ -7,8 +7,8 @@ mod learners;
 
 use academy_proto::events::Event;
 use academy_proto::events::event::Payload;
+use academy_runtime::db::sql::placeholders;
 use academy_runtime::feed::{ApplyError, Projection};
-use academy_runtime::sql::placeholders;
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, Statement, Value};
 

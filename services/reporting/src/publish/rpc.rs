@@ -4,8 +4,8 @@
 use academy_domain::page::PageRequest;
 use academy_domain::{AllValid, DomainError, Period, id, text};
 use academy_proto::reporting as pb;
+use academy_runtime::db::idempotency::{self, Key, WriteError};
 use academy_runtime::db::{begin_write, db_error};
-use academy_runtime::idempotency::{self, Key, WriteError};
 use academy_runtime::{audit, time};
 use chrono::Utc;
 use prost::Message;

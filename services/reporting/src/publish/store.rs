@@ -1,7 +1,7 @@
 //! The SQL of `r_published_report` (append-only: inserts and reads only).
 
 use academy_proto::reporting as pb;
-use academy_runtime::sql::placeholders;
+use academy_runtime::db::sql::placeholders;
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement, Value};

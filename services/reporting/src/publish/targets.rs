@@ -4,8 +4,8 @@
 use academy_domain::{AllValid, DomainError, FieldViolation, Period, text};
 use academy_proto::reporting as pb;
 use academy_runtime::audit;
+use academy_runtime::db::sql::placeholders;
 use academy_runtime::db::{begin_write, db_error};
-use academy_runtime::sql::placeholders;
 use academy_runtime::time::{date, parse_date};
 use chrono::{NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};

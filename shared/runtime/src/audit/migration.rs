@@ -84,10 +84,10 @@ impl MigrationTrait for CreateAuditLog {
                 )
                 .await?;
         }
-        crate::schema::make_append_only(manager, "audit_log").await
+        crate::db::schema::make_append_only(manager, "audit_log").await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        crate::schema::drop_append_only(manager, "audit_log").await
+        crate::db::schema::drop_append_only(manager, "audit_log").await
     }
 }

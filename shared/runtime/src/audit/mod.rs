@@ -14,7 +14,7 @@ use chrono::Utc;
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 
 use crate::auth::call::current;
-use crate::sql::placeholders;
+use crate::db::sql::placeholders;
 
 pub use service::AuditService;
 

@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, Statement, Value
 use tonic::{Request, Response, Status};
 
 use crate::db::db_error;
-use crate::sql::placeholders;
+use crate::db::sql::placeholders;
 use crate::status::respond;
 use crate::time::timestamp;
 

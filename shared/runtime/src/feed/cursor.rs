@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 use sea_orm_migration::prelude::*;
 
-use crate::sql::placeholders;
+use crate::db::sql::placeholders;
 
 /// The last sequence applied from `source` (0 before the first event).
 pub async fn load<C: ConnectionTrait>(db: &C, source: &str) -> Result<i64, DbErr> {

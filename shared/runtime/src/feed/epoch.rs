@@ -10,7 +10,7 @@
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 use sea_orm_migration::prelude::*;
 
-use crate::sql::placeholders;
+use crate::db::sql::placeholders;
 
 /// The producer's epoch, or "" when its database predates epochs.
 pub async fn current<C: ConnectionTrait>(db: &C) -> Result<String, DbErr> {

@@ -357,7 +357,7 @@ impl Follower {
         // child of this one.
         let span =
             tracing::info_span!("feed.subscribe", source = %self.source, after_sequence = cursor);
-        crate::trace::TraceContext::of(&span).inject(&mut request);
+        crate::observability::trace::TraceContext::of(&span).inject(&mut request);
         let mut stream = match self.client.subscribe(request).await {
             Ok(reply) => reply.into_inner(),
             Err(status) if status.code() == tonic::Code::Unauthenticated => {

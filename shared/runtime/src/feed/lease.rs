@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::sql::placeholders;
+use crate::db::sql::placeholders;
 
 /// How long a lease lasts without renewal.
 pub const TTL: Duration = Duration::from_secs(5);

@@ -6,7 +6,7 @@ use prost::Message;
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 use tokio::sync::watch;
 
-use crate::sql::placeholders;
+use crate::db::sql::placeholders;
 use crate::time::timestamp;
 
 /// Hands out sequences and wakes live subscribers after a commit.

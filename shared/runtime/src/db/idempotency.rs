@@ -19,8 +19,8 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use crate::db::sql::placeholders;
 use crate::db::{db_error, is_unique_violation};
-use crate::sql::placeholders;
 
 /// How long a request id is remembered.
 pub const WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);

@@ -167,7 +167,7 @@ pub async fn answer_health_while<T>(
     let stop = CancellationToken::new();
     // Every other call answers UNAVAILABLE (retryable), as when the port
     // is closed, not UNIMPLEMENTED: clients retry into the real server.
-    let (_never_up, refuse_others) = crate::gate::database_gate();
+    let (_never_up, refuse_others) = crate::server::gate::database_gate();
     let server = builder
         .layer(refuse_others)
         .add_service(service)

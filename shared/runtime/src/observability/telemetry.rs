@@ -3,7 +3,7 @@
 //! stays out.
 //!
 //! Spans always belong to an OpenTelemetry trace (W3C trace context is read
-//! from incoming calls and sent on outgoing ones, see [`crate::trace`]), so
+//! from incoming calls and sent on outgoing ones, see [`crate::observability::trace`]), so
 //! logs of one user action share a trace id across services. Spans leave the
 //! process only when an OTLP endpoint is configured.
 

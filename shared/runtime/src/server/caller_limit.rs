@@ -1,5 +1,5 @@
 //! Per-caller load shedding: at most N calls in flight per token subject,
-//! beside the server-wide limit of [`crate::shed`], so one token (say, 512
+//! beside the server-wide limit of [`crate::server::shed`], so one token (say, 512
 //! idle ImportLearners streams) cannot take every slot and starve the
 //! others. Runs after authentication, which names the caller; health is
 //! public and never counted.

@@ -2,6 +2,9 @@
 //! service makes, configured by file paths. Off by default: locally and
 //! behind a mesh that already encrypts, plaintext is what operators expect.
 
+pub mod client;
+pub mod reload;
+
 use anyhow::Context;
 use clap::Args;
 use std::net::SocketAddr;

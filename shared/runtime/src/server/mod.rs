@@ -1,6 +1,15 @@
 //! The one place a gRPC server is built: health, reflection, tracing layer,
 //! limits, and a graceful shutdown with a bounded drain.
 
+pub mod caller_limit;
+pub mod codes;
+pub mod connections;
+pub mod deadline;
+pub mod gate;
+pub mod shed;
+pub mod shutdown;
+pub mod startup;
+
 use academy_proto::FILE_DESCRIPTOR_SET;
 use sea_orm::DatabaseConnection;
 use std::convert::Infallible;
@@ -21,11 +30,11 @@ use tracing::Level;
 
 use crate::audit::{self, AuditService};
 use crate::auth::{AuthLayer, ScopeTable, Verifier};
-use crate::caller_limit::CallerLimitLayer;
 use crate::config::ServerConfig;
-use crate::deadline::UnaryDeadlineLayer;
-use crate::monitoring::GrpcMetricsLayer;
-use crate::shed::ShedLayer;
+use crate::observability::metrics::GrpcMetricsLayer;
+use crate::server::caller_limit::CallerLimitLayer;
+use crate::server::deadline::UnaryDeadlineLayer;
+use crate::server::shed::ShedLayer;
 use academy_proto::audit::audit_service_server;
 
 /// How often the database is pinged to drive the health status.
@@ -112,7 +121,7 @@ pub async fn serve(
         crate::auth::reload::watch_jwks(config.auth.clone(), verifier, shutdown.clone());
     }
     if config.metrics_listen.is_some() {
-        crate::monitoring::watch_pool(db.clone(), shutdown.clone());
+        crate::observability::metrics::watch_pool(db.clone(), shutdown.clone());
     }
     let (health, health_service) = tonic_health::server::health_reporter();
     let names = services.names.clone();
@@ -120,9 +129,9 @@ pub async fn serve(
     // Liveness does not follow the database: restarting a replica does not
     // bring the database back (issue #20, item 5).
     health
-        .set_service_status(crate::startup::LIVENESS, ServingStatus::Serving)
+        .set_service_status(crate::server::startup::LIVENESS, ServingStatus::Serving)
         .await;
-    let (database_up, gate) = crate::gate::database_gate();
+    let (database_up, gate) = crate::server::gate::database_gate();
     let shed = ShedLayer::new(config.max_concurrent_calls);
     let watcher = tokio::spawn(watch_database(
         db,
@@ -146,7 +155,7 @@ pub async fn serve(
                 method = %request.uri().path(),
                 trace_id = tracing::field::Empty
             );
-            crate::trace::continue_trace(&span, request.headers());
+            crate::observability::trace::continue_trace(&span, request.headers());
             span
         })
         .on_response(DefaultOnResponse::new().level(Level::DEBUG))
@@ -166,7 +175,7 @@ pub async fn serve(
     streaming.push("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo".to_owned());
     let builder = Server::builder();
     // TLS is terminated before tonic, so certificates can be reloaded.
-    let tls = crate::tls_reload::ReloadingTls::from_config(&config.tls)?;
+    let tls = crate::tls::reload::ReloadingTls::from_config(&config.tls)?;
     if let Some(tls) = &tls {
         tracing::info!(mutual = config.tls.mutual(), "TLS on");
         tls.watch(config.tls.reload_every(), shutdown.clone());
@@ -204,7 +213,7 @@ pub async fn serve(
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .layer(trace)
         .layer(GrpcMetricsLayer::new(known_paths(&services.scopes)))
-        .layer(crate::codes::PreciseCodesLayer)
+        .layer(crate::server::codes::PreciseCodesLayer)
         .layer(shed)
         .layer(auth)
         // Without auth every call is the same anonymous caller: the
@@ -221,7 +230,7 @@ pub async fn serve(
         .add_service(reflection_v1alpha);
     // With TCP_NODELAY: small gRPC frames must not wait for Nagle's
     // algorithm (it added ~40 ms to some unary calls on loopback).
-    let incoming = crate::connections::incoming(listener, config.max_connections);
+    let incoming = crate::server::connections::incoming(listener, config.max_connections);
     let stop = shutdown.clone().cancelled_owned();
     let server: futures::future::BoxFuture<'_, Result<(), tonic::transport::Error>> = match &tls {
         Some(tls) => Box::pin(server.serve_with_incoming_shutdown(tls.incoming(incoming), stop)),

@@ -1,6 +1,10 @@
 //! Database connection, migration and error classification, for SQLite and
 //! PostgreSQL alike (chosen by the URL's scheme).
 
+pub mod idempotency;
+pub mod schema;
+pub mod sql;
+
 use academy_domain::DomainError;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
