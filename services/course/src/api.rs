@@ -6,17 +6,17 @@ use academy_proto::course::*;
 use academy_runtime::respond;
 use tonic::{Request, Response, Status};
 
-use crate::rpc::{Catalog, courses, programs, skills};
+use crate::rpc::{Context, courses, programs, skills};
 
 /// `academy.course.v1.CourseService`.
 #[derive(Debug, Clone)]
 pub struct CourseApi {
-    catalog: Catalog,
+    ctx: Context,
 }
 
 impl CourseApi {
-    pub fn new(catalog: Catalog) -> Self {
-        Self { catalog }
+    pub fn new(ctx: Context) -> Self {
+        Self { ctx }
     }
 
     pub fn into_server(self, max_message_bytes: usize) -> CourseServiceServer<Self> {
@@ -32,87 +32,87 @@ impl CourseService for CourseApi {
         &self,
         r: Request<CreateSkillRequest>,
     ) -> Result<Response<Skill>, Status> {
-        respond(skills::create(&self.catalog, r.into_inner()).await)
+        respond(skills::create(&self.ctx, r.into_inner()).await)
     }
 
     async fn list_skills(
         &self,
         r: Request<ListSkillsRequest>,
     ) -> Result<Response<ListSkillsResponse>, Status> {
-        respond(skills::list(&self.catalog, r.into_inner()).await)
+        respond(skills::list(&self.ctx, r.into_inner()).await)
     }
 
     async fn create_course(
         &self,
         r: Request<CreateCourseRequest>,
     ) -> Result<Response<Course>, Status> {
-        respond(courses::create(&self.catalog, r.into_inner()).await)
+        respond(courses::create(&self.ctx, r.into_inner()).await)
     }
 
     async fn get_course(&self, r: Request<GetCourseRequest>) -> Result<Response<Course>, Status> {
-        respond(courses::get(&self.catalog, r.into_inner()).await)
+        respond(courses::get(&self.ctx, r.into_inner()).await)
     }
 
     async fn list_courses(
         &self,
         r: Request<ListCoursesRequest>,
     ) -> Result<Response<ListCoursesResponse>, Status> {
-        respond(courses::list(&self.catalog, r.into_inner()).await)
+        respond(courses::list(&self.ctx, r.into_inner()).await)
     }
 
     async fn update_course(
         &self,
         r: Request<UpdateCourseRequest>,
     ) -> Result<Response<Course>, Status> {
-        respond(courses::update(&self.catalog, r.into_inner()).await)
+        respond(courses::update(&self.ctx, r.into_inner()).await)
     }
 
     async fn publish_course(
         &self,
         r: Request<PublishCourseRequest>,
     ) -> Result<Response<Course>, Status> {
-        respond(courses::publish(&self.catalog, r.into_inner()).await)
+        respond(courses::publish(&self.ctx, r.into_inner()).await)
     }
 
     async fn archive_course(
         &self,
         r: Request<ArchiveCourseRequest>,
     ) -> Result<Response<Course>, Status> {
-        respond(courses::archive(&self.catalog, r.into_inner()).await)
+        respond(courses::archive(&self.ctx, r.into_inner()).await)
     }
 
     async fn create_program(
         &self,
         r: Request<CreateProgramRequest>,
     ) -> Result<Response<Program>, Status> {
-        respond(programs::create(&self.catalog, r.into_inner()).await)
+        respond(programs::create(&self.ctx, r.into_inner()).await)
     }
 
     async fn get_program(
         &self,
         r: Request<GetProgramRequest>,
     ) -> Result<Response<Program>, Status> {
-        respond(programs::get(&self.catalog, r.into_inner()).await)
+        respond(programs::get(&self.ctx, r.into_inner()).await)
     }
 
     async fn list_programs(
         &self,
         r: Request<ListProgramsRequest>,
     ) -> Result<Response<ListProgramsResponse>, Status> {
-        respond(programs::list(&self.catalog, r.into_inner()).await)
+        respond(programs::list(&self.ctx, r.into_inner()).await)
     }
 
     async fn add_course_to_program(
         &self,
         r: Request<AddCourseToProgramRequest>,
     ) -> Result<Response<Program>, Status> {
-        respond(programs::add_course(&self.catalog, r.into_inner()).await)
+        respond(programs::add_course(&self.ctx, r.into_inner()).await)
     }
 
     async fn lookup_course(
         &self,
         r: Request<LookupCourseRequest>,
     ) -> Result<Response<Course>, Status> {
-        respond(courses::lookup(&self.catalog, r.into_inner()).await)
+        respond(courses::lookup(&self.ctx, r.into_inner()).await)
     }
 }

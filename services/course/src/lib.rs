@@ -1,7 +1,8 @@
 //! Academy's course catalog: skills, courses with ordered modules, programs.
 //!
 //! From the proto to the code: `api.rs` (tonic trait) → `rpc/<resource>.rs`
-//! (handler: validate, transaction, event) → `convert.rs` (proto ↔ domain)
+//! (handler on `rpc::Context`: validate, then write through one
+//! `academy_runtime::write::UnitOfWork`) → `convert.rs` (proto ↔ domain)
 //! and `store/<resource>.rs` (SQL) → `tests/service/<resource>.rs`.
 
 pub mod api;
@@ -54,13 +55,13 @@ pub async fn serve(
         db::migrate::<Migrator>(&db).await?;
     }
     let outbox = Outbox::new();
-    let catalog = rpc::Catalog {
+    let ctx = rpc::Context {
         db: db.clone(),
         outbox: outbox.clone(),
     };
     let mut services = Services::new();
     services
-        .add(api::CourseApi::new(catalog).into_server(config.max_message_bytes))
+        .add(api::CourseApi::new(ctx).into_server(config.max_message_bytes))
         .add(
             FeedService::new(
                 db.clone(),

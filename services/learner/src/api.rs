@@ -15,7 +15,7 @@ use academy_runtime::respond;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::rpc::{
-    Registry, bulk_enroll, certificates, duplicates, enrollments, import, invitations, learners,
+    Context, bulk_enroll, certificates, duplicates, enrollments, import, invitations, learners,
     merge, progress,
 };
 
@@ -36,18 +36,18 @@ fn whole_data_only<T>(r: &Request<T>) -> Result<(), Status> {
 /// `academy.learner.v1.LearnerService`.
 #[derive(Debug, Clone)]
 pub struct LearnerApi {
-    registry: Registry,
+    ctx: Context,
 }
 
 /// `academy.learner.v1.EnrollmentService`.
 #[derive(Debug, Clone)]
 pub struct EnrollmentApi {
-    registry: Registry,
+    ctx: Context,
 }
 
 impl LearnerApi {
-    pub fn new(registry: Registry) -> Self {
-        Self { registry }
+    pub fn new(ctx: Context) -> Self {
+        Self { ctx }
     }
 
     pub fn into_server(self, max_message_bytes: usize) -> LearnerServiceServer<Self> {
@@ -58,8 +58,8 @@ impl LearnerApi {
 }
 
 impl EnrollmentApi {
-    pub fn new(registry: Registry) -> Self {
-        Self { registry }
+    pub fn new(ctx: Context) -> Self {
+        Self { ctx }
     }
 
     pub fn into_server(self, max_message_bytes: usize) -> EnrollmentServiceServer<Self> {
@@ -77,7 +77,7 @@ impl LearnerService for LearnerApi {
     ) -> Result<Response<Learner>, Status> {
         whole_data_only(&r)?;
         let reads = caller_may(&r, scope::LEARNERS_READ);
-        respond(learners::register(&self.registry, r.into_inner(), reads).await)
+        respond(learners::register(&self.ctx, r.into_inner(), reads).await)
     }
 
     async fn get_learner(
@@ -85,7 +85,7 @@ impl LearnerService for LearnerApi {
         r: Request<GetLearnerRequest>,
     ) -> Result<Response<Learner>, Status> {
         let data = data_scope(&r);
-        respond(learners::get(&self.registry, r.into_inner(), &data).await)
+        respond(learners::get(&self.ctx, r.into_inner(), &data).await)
     }
 
     async fn list_learners(
@@ -93,7 +93,7 @@ impl LearnerService for LearnerApi {
         r: Request<ListLearnersRequest>,
     ) -> Result<Response<ListLearnersResponse>, Status> {
         let data = data_scope(&r);
-        respond(learners::list(&self.registry, r.into_inner(), &data).await)
+        respond(learners::list(&self.ctx, r.into_inner(), &data).await)
     }
 
     async fn update_learner(
@@ -102,7 +102,7 @@ impl LearnerService for LearnerApi {
     ) -> Result<Response<Learner>, Status> {
         whole_data_only(&r)?;
         let reads = caller_may(&r, scope::LEARNERS_READ);
-        respond(learners::update(&self.registry, r.into_inner(), reads).await)
+        respond(learners::update(&self.ctx, r.into_inner(), reads).await)
     }
 
     async fn import_learners(
@@ -111,7 +111,7 @@ impl LearnerService for LearnerApi {
     ) -> Result<Response<ImportLearnersResponse>, Status> {
         whole_data_only(&r)?;
         let reads = caller_may(&r, scope::LEARNERS_READ);
-        respond(import::import(&self.registry, r.into_inner(), reads).await)
+        respond(import::import(&self.ctx, r.into_inner(), reads).await)
     }
 
     async fn erase_learner(
@@ -119,7 +119,7 @@ impl LearnerService for LearnerApi {
         r: Request<EraseLearnerRequest>,
     ) -> Result<Response<Learner>, Status> {
         whole_data_only(&r)?;
-        respond(learners::erase(&self.registry, r.into_inner()).await)
+        respond(learners::erase(&self.ctx, r.into_inner()).await)
     }
 
     async fn sync_learners(
@@ -128,7 +128,7 @@ impl LearnerService for LearnerApi {
     ) -> Result<Response<ImportLearnersResponse>, Status> {
         whole_data_only(&r)?;
         let reads = caller_may(&r, scope::LEARNERS_READ);
-        respond(import::sync(&self.registry, r.into_inner(), reads).await)
+        respond(import::sync(&self.ctx, r.into_inner(), reads).await)
     }
 
     async fn lookup_learner(
@@ -136,7 +136,7 @@ impl LearnerService for LearnerApi {
         r: Request<LookupLearnerRequest>,
     ) -> Result<Response<Learner>, Status> {
         whole_data_only(&r)?;
-        respond(learners::lookup(&self.registry, r.into_inner()).await)
+        respond(learners::lookup(&self.ctx, r.into_inner()).await)
     }
 
     async fn find_duplicate_learners(
@@ -144,7 +144,7 @@ impl LearnerService for LearnerApi {
         r: Request<FindDuplicateLearnersRequest>,
     ) -> Result<Response<FindDuplicateLearnersResponse>, Status> {
         whole_data_only(&r)?;
-        respond(duplicates::find(&self.registry, r.into_inner()).await)
+        respond(duplicates::find(&self.ctx, r.into_inner()).await)
     }
 
     async fn merge_learners(
@@ -152,7 +152,7 @@ impl LearnerService for LearnerApi {
         r: Request<MergeLearnersRequest>,
     ) -> Result<Response<MergeLearnersResponse>, Status> {
         whole_data_only(&r)?;
-        respond(merge::merge(&self.registry, r.into_inner()).await)
+        respond(merge::merge(&self.ctx, r.into_inner()).await)
     }
 }
 
@@ -161,7 +161,7 @@ impl EnrollmentService for EnrollmentApi {
     async fn enroll(&self, r: Request<EnrollRequest>) -> Result<Response<Enrollment>, Status> {
         whole_data_only(&r)?;
         let trace = TraceContext::current();
-        respond(enrollments::enroll(&self.registry, r.into_inner(), trace).await)
+        respond(enrollments::enroll(&self.ctx, r.into_inner(), trace).await)
     }
 
     async fn get_enrollment(
@@ -169,7 +169,7 @@ impl EnrollmentService for EnrollmentApi {
         r: Request<GetEnrollmentRequest>,
     ) -> Result<Response<Enrollment>, Status> {
         whole_data_only(&r)?;
-        respond(enrollments::get(&self.registry, r.into_inner()).await)
+        respond(enrollments::get(&self.ctx, r.into_inner()).await)
     }
 
     async fn list_enrollments(
@@ -177,7 +177,7 @@ impl EnrollmentService for EnrollmentApi {
         r: Request<ListEnrollmentsRequest>,
     ) -> Result<Response<ListEnrollmentsResponse>, Status> {
         whole_data_only(&r)?;
-        respond(enrollments::list(&self.registry, r.into_inner()).await)
+        respond(enrollments::list(&self.ctx, r.into_inner()).await)
     }
 
     async fn bulk_enroll(
@@ -186,7 +186,7 @@ impl EnrollmentService for EnrollmentApi {
     ) -> Result<Response<BulkEnrollResponse>, Status> {
         whole_data_only(&r)?;
         let trace = TraceContext::current();
-        respond(bulk_enroll::bulk_enroll(&self.registry, r.into_inner(), trace).await)
+        respond(bulk_enroll::bulk_enroll(&self.ctx, r.into_inner(), trace).await)
     }
 
     async fn record_progress(
@@ -195,7 +195,7 @@ impl EnrollmentService for EnrollmentApi {
     ) -> Result<Response<Enrollment>, Status> {
         whole_data_only(&r)?;
         let trace = TraceContext::current();
-        respond(progress::record(&self.registry, r.into_inner(), trace).await)
+        respond(progress::record(&self.ctx, r.into_inner(), trace).await)
     }
 
     async fn bulk_record_progress(
@@ -204,7 +204,7 @@ impl EnrollmentService for EnrollmentApi {
     ) -> Result<Response<BulkRecordProgressResponse>, Status> {
         whole_data_only(&r)?;
         let trace = TraceContext::current();
-        respond(progress::record_many(&self.registry, r.into_inner(), trace).await)
+        respond(progress::record_many(&self.ctx, r.into_inner(), trace).await)
     }
 
     async fn withdraw_enrollment(
@@ -212,7 +212,7 @@ impl EnrollmentService for EnrollmentApi {
         r: Request<WithdrawEnrollmentRequest>,
     ) -> Result<Response<Enrollment>, Status> {
         whole_data_only(&r)?;
-        respond(enrollments::withdraw(&self.registry, r.into_inner()).await)
+        respond(enrollments::withdraw(&self.ctx, r.into_inner()).await)
     }
 
     async fn list_certificates(
@@ -220,7 +220,7 @@ impl EnrollmentService for EnrollmentApi {
         r: Request<ListCertificatesRequest>,
     ) -> Result<Response<ListCertificatesResponse>, Status> {
         whole_data_only(&r)?;
-        respond(certificates::list(&self.registry, r.into_inner()).await)
+        respond(certificates::list(&self.ctx, r.into_inner()).await)
     }
 
     async fn verify_certificate(
@@ -228,19 +228,19 @@ impl EnrollmentService for EnrollmentApi {
         r: Request<VerifyCertificateRequest>,
     ) -> Result<Response<Certificate>, Status> {
         let trace = TraceContext::current();
-        respond(certificates::verify(&self.registry, r.into_inner(), trace).await)
+        respond(certificates::verify(&self.ctx, r.into_inner(), trace).await)
     }
 }
 
 /// `academy.learner.v1.InvitationService` (issue #17, item 4).
 #[derive(Debug, Clone)]
 pub struct InvitationApi {
-    registry: Registry,
+    ctx: Context,
 }
 
 impl InvitationApi {
-    pub fn new(registry: Registry) -> Self {
-        Self { registry }
+    pub fn new(ctx: Context) -> Self {
+        Self { ctx }
     }
 
     pub fn into_server(self, max_message_bytes: usize) -> InvitationServiceServer<Self> {
@@ -258,7 +258,7 @@ impl InvitationService for InvitationApi {
     ) -> Result<Response<InviteLearnersResponse>, Status> {
         whole_data_only(&r)?;
         let trace = TraceContext::current();
-        respond(invitations::invite(&self.registry, r.into_inner(), trace).await)
+        respond(invitations::invite(&self.ctx, r.into_inner(), trace).await)
     }
 
     async fn get_invitation(
@@ -266,7 +266,7 @@ impl InvitationService for InvitationApi {
         r: Request<GetInvitationRequest>,
     ) -> Result<Response<Invitation>, Status> {
         whole_data_only(&r)?;
-        respond(invitations::get(&self.registry, r.into_inner()).await)
+        respond(invitations::get(&self.ctx, r.into_inner()).await)
     }
 
     async fn list_invitations(
@@ -274,7 +274,7 @@ impl InvitationService for InvitationApi {
         r: Request<ListInvitationsRequest>,
     ) -> Result<Response<ListInvitationsResponse>, Status> {
         whole_data_only(&r)?;
-        respond(invitations::list(&self.registry, r.into_inner()).await)
+        respond(invitations::list(&self.ctx, r.into_inner()).await)
     }
 
     async fn accept_invitation(
@@ -282,7 +282,7 @@ impl InvitationService for InvitationApi {
         r: Request<AcceptInvitationRequest>,
     ) -> Result<Response<Invitation>, Status> {
         whole_data_only(&r)?;
-        respond(invitations::accept(&self.registry, r.into_inner()).await)
+        respond(invitations::accept(&self.ctx, r.into_inner()).await)
     }
 
     async fn decline_invitation(
@@ -290,6 +290,6 @@ impl InvitationService for InvitationApi {
         r: Request<DeclineInvitationRequest>,
     ) -> Result<Response<Invitation>, Status> {
         whole_data_only(&r)?;
-        respond(invitations::decline(&self.registry, r.into_inner()).await)
+        respond(invitations::decline(&self.ctx, r.into_inner()).await)
     }
 }

@@ -4,7 +4,8 @@
 //! program invitations (`rpc/invitations.rs`, `store/invitations.rs`).
 //!
 //! From the proto to the code: `api.rs` (tonic traits) → `rpc/<group>.rs`
-//! (handler: validate, transaction, events) → `convert.rs` (proto ↔ domain)
+//! (handler on `rpc::Context`: validate, then write through one
+//! `academy_runtime::write::UnitOfWork`) → `convert.rs` (proto ↔ domain)
 //! and `store/<table>.rs` (SQL) → `tests/service/<group>.rs`. Rows that
 //! name a learner or course by a provider key are resolved in
 //! `rpc/keys.rs`. Enroll asks the course service through `course_client.rs`,
@@ -68,7 +69,7 @@ pub async fn serve(
         db::migrate::<Migrator>(&db).await?;
     }
     let outbox = Outbox::new();
-    let registry = rpc::Registry {
+    let ctx = rpc::Context {
         db: db.clone(),
         outbox: outbox.clone(),
         courses: course_client::CourseClient::balanced(
@@ -83,9 +84,9 @@ pub async fn serve(
     };
     let mut services = Services::new();
     services
-        .add(api::LearnerApi::new(registry.clone()).into_server(config.max_message_bytes))
-        .add(api::EnrollmentApi::new(registry.clone()).into_server(config.max_message_bytes))
-        .add(api::InvitationApi::new(registry).into_server(config.max_message_bytes))
+        .add(api::LearnerApi::new(ctx.clone()).into_server(config.max_message_bytes))
+        .add(api::EnrollmentApi::new(ctx.clone()).into_server(config.max_message_bytes))
+        .add(api::InvitationApi::new(ctx).into_server(config.max_message_bytes))
         .add(
             FeedService::new(
                 db.clone(),

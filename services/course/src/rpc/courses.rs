@@ -9,7 +9,7 @@ use academy_runtime::write::UnitOfWork;
 use chrono::Utc;
 use sea_orm::DatabaseTransaction;
 
-use super::Catalog;
+use super::Context;
 use crate::convert;
 use crate::domain::{CourseDetails, CourseState, Level, NewCourse};
 use crate::store::courses::{self, CourseChange, CourseFilter, CourseRecord};
@@ -21,7 +21,7 @@ const CREATE: &str = "CreateCourse";
 const PAGE_BYTES: usize = 3 * 1024 * 1024;
 
 pub async fn create(
-    catalog: &Catalog,
+    ctx: &Context,
     req: pb::CreateCourseRequest,
 ) -> Result<pb::Course, DomainError> {
     // The key is taken before the request is consumed; its violations
@@ -30,15 +30,15 @@ pub async fn create(
         .map(|request_id| Key::new(CREATE, request_id.as_deref(), &req));
     let new = convert::new_course(req.course)?;
     let key = key?;
-    if let Some(id) = idempotency::replayed(&catalog.db, key.as_ref()).await? {
-        return load(catalog, &id).await;
+    if let Some(id) = idempotency::replayed(&ctx.db, key.as_ref()).await? {
+        return load(ctx, &id).await;
     }
     let id = id::new_id();
-    let id = match insert(catalog, &id, &new, key.as_ref()).await {
+    let id = match insert(ctx, &id, &new, key.as_ref()).await {
         Ok(id) => id,
-        Err(err) => idempotency::recover(&catalog.db, key.as_ref(), err, code_taken).await?,
+        Err(err) => idempotency::recover(&ctx.db, key.as_ref(), err, code_taken).await?,
     };
-    load(catalog, &id).await
+    load(ctx, &id).await
 }
 
 fn code_taken() -> DomainError {
@@ -51,12 +51,12 @@ fn code_taken() -> DomainError {
 /// Returns the id of the resource: the new one, or the one an earlier call
 /// with the same request id made (checked again under the write lock).
 async fn insert(
-    catalog: &Catalog,
+    ctx: &Context,
     id: &str,
     new: &NewCourse,
     key: Option<&Key>,
 ) -> Result<String, WriteError> {
-    let uow = UnitOfWork::begin(&catalog.db, &catalog.outbox).await?;
+    let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
     let txn = uow.txn();
     if let Some(existing) = uow.replayed(key).await? {
         return Ok(existing);
@@ -113,13 +113,13 @@ async fn reload(txn: &DatabaseTransaction, id: &str) -> Result<CourseRecord, Wri
         .ok_or_else(|| DomainError::not_found("course", id).into())
 }
 
-pub async fn get(catalog: &Catalog, req: pb::GetCourseRequest) -> Result<pb::Course, DomainError> {
+pub async fn get(ctx: &Context, req: pb::GetCourseRequest) -> Result<pb::Course, DomainError> {
     let id = id::parse_id("id", &req.id)?;
-    load(catalog, &id).await
+    load(ctx, &id).await
 }
 
-async fn load(catalog: &Catalog, id: &str) -> Result<pb::Course, DomainError> {
-    let record = courses::load(&catalog.db, id)
+async fn load(ctx: &Context, id: &str) -> Result<pb::Course, DomainError> {
+    let record = courses::load(&ctx.db, id)
         .await
         .map_err(db_error)?
         .ok_or_else(|| DomainError::not_found("course", id))?;
@@ -127,7 +127,7 @@ async fn load(catalog: &Catalog, id: &str) -> Result<pb::Course, DomainError> {
 }
 
 pub async fn list(
-    catalog: &Catalog,
+    ctx: &Context,
     req: pb::ListCoursesRequest,
 ) -> Result<pb::ListCoursesResponse, DomainError> {
     let mut v = Violations::new();
@@ -145,7 +145,7 @@ pub async fn list(
         provider,
     };
     let page = PageRequest::parse(req.page_size, &req.page_token, &filter.describe())?;
-    let rows = courses::list(&catalog.db, &filter, &page)
+    let rows = courses::list(&ctx.db, &filter, &page)
         .await
         .map_err(db_error)?;
     let courses = rows
@@ -167,7 +167,7 @@ pub async fn list(
 }
 
 pub async fn update(
-    catalog: &Catalog,
+    ctx: &Context,
     req: pb::UpdateCourseRequest,
 ) -> Result<pb::Course, DomainError> {
     let id = id::parse_id(
@@ -178,7 +178,7 @@ pub async fn update(
             .unwrap_or_default(),
     )?;
     let patch = convert::course_patch(req.course, req.update_mask)?;
-    let uow = UnitOfWork::begin(&catalog.db, &catalog.outbox)
+    let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox)
         .await
         .map_err(db_error)?;
     let txn = uow.txn();
@@ -222,27 +222,27 @@ pub async fn update(
 }
 
 pub async fn publish(
-    catalog: &Catalog,
+    ctx: &Context,
     req: pb::PublishCourseRequest,
 ) -> Result<pb::Course, DomainError> {
-    transition(catalog, &req.id, &req.etag, CourseState::Published).await
+    transition(ctx, &req.id, &req.etag, CourseState::Published).await
 }
 
 pub async fn archive(
-    catalog: &Catalog,
+    ctx: &Context,
     req: pb::ArchiveCourseRequest,
 ) -> Result<pb::Course, DomainError> {
-    transition(catalog, &req.id, &req.etag, CourseState::Archived).await
+    transition(ctx, &req.id, &req.etag, CourseState::Archived).await
 }
 
 async fn transition(
-    catalog: &Catalog,
+    ctx: &Context,
     id: &str,
     etag: &str,
     to: CourseState,
 ) -> Result<pb::Course, DomainError> {
     let id = id::parse_id("id", id)?;
-    let uow = UnitOfWork::begin(&catalog.db, &catalog.outbox)
+    let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox)
         .await
         .map_err(db_error)?;
     let txn = uow.txn();
@@ -339,21 +339,21 @@ async fn ensure_provider_id_free(
 
 /// LookupCourse: the course with a code or a provider_course_id.
 pub async fn lookup(
-    catalog: &Catalog,
+    ctx: &Context,
     req: pb::LookupCourseRequest,
 ) -> Result<pb::Course, DomainError> {
     use pb::lookup_course_request::Key as By;
     let found = match req.key {
         Some(By::Code(raw)) => {
             let code = crate::domain::course_code("code", &raw)?;
-            courses::find_id_by_code(&catalog.db, &code)
+            courses::find_id_by_code(&ctx.db, &code)
                 .await
                 .map_err(db_error)?
                 .ok_or_else(|| DomainError::not_found("course", &code))?
         }
         Some(By::ProviderCourseId(raw)) => {
             let provider_id = text::required("provider_course_id", &raw, 200)?;
-            courses::find_id_by_provider_course_id(&catalog.db, &provider_id)
+            courses::find_id_by_provider_course_id(&ctx.db, &provider_id)
                 .await
                 .map_err(db_error)?
                 .ok_or_else(|| DomainError::not_found("course", &provider_id))?
@@ -365,5 +365,5 @@ pub async fn lookup(
             ));
         }
     };
-    load(catalog, &found).await
+    load(ctx, &found).await
 }

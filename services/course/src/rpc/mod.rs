@@ -10,7 +10,7 @@ use sea_orm::DatabaseConnection;
 
 /// What every handler needs: the database and the change feed.
 #[derive(Debug, Clone)]
-pub struct Catalog {
+pub struct Context {
     pub db: DatabaseConnection,
     pub outbox: Outbox,
 }

@@ -7,7 +7,7 @@ use academy_runtime::time::date;
 use academy_runtime::write::UnitOfWork;
 use chrono::Utc;
 
-use super::Catalog;
+use super::Context;
 use crate::convert;
 use crate::domain::{CourseState, NewProgram};
 use crate::store::{courses, programs};
@@ -15,7 +15,7 @@ use crate::store::{courses, programs};
 const CREATE: &str = "CreateProgram";
 
 pub async fn create(
-    catalog: &Catalog,
+    ctx: &Context,
     req: pb::CreateProgramRequest,
 ) -> Result<pb::Program, DomainError> {
     // The key is taken before the request is consumed; its violations
@@ -24,34 +24,32 @@ pub async fn create(
         .map(|request_id| Key::new(CREATE, request_id.as_deref(), &req));
     let new = convert::new_program(req.program)?;
     let key = key?;
-    if let Some(id) = idempotency::replayed(&catalog.db, key.as_ref()).await? {
-        return load(catalog, &id).await;
+    if let Some(id) = idempotency::replayed(&ctx.db, key.as_ref()).await? {
+        return load(ctx, &id).await;
     }
     let id = id::new_id();
-    let id = match insert(catalog, &id, &new, key.as_ref()).await {
+    let id = match insert(ctx, &id, &new, key.as_ref()).await {
         Ok(id) => id,
         Err(err) => {
-            idempotency::recover(&catalog.db, key.as_ref(), err, || {
-                DomainError::AlreadyExists {
-                    resource: "program",
-                    field: "name",
-                }
+            idempotency::recover(&ctx.db, key.as_ref(), err, || DomainError::AlreadyExists {
+                resource: "program",
+                field: "name",
             })
             .await?
         }
     };
-    load(catalog, &id).await
+    load(ctx, &id).await
 }
 
 /// Returns the id of the resource: the new one, or the one an earlier call
 /// with the same request id made (checked again under the write lock).
 async fn insert(
-    catalog: &Catalog,
+    ctx: &Context,
     id: &str,
     new: &NewProgram,
     key: Option<&Key>,
 ) -> Result<String, WriteError> {
-    let uow = UnitOfWork::begin(&catalog.db, &catalog.outbox).await?;
+    let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
     if let Some(existing) = uow.replayed(key).await? {
         return Ok(existing);
     }
@@ -78,16 +76,13 @@ async fn insert(
     Ok(id.to_owned())
 }
 
-pub async fn get(
-    catalog: &Catalog,
-    req: pb::GetProgramRequest,
-) -> Result<pb::Program, DomainError> {
+pub async fn get(ctx: &Context, req: pb::GetProgramRequest) -> Result<pb::Program, DomainError> {
     let id = id::parse_id("id", &req.id)?;
-    load(catalog, &id).await
+    load(ctx, &id).await
 }
 
-async fn load(catalog: &Catalog, id: &str) -> Result<pb::Program, DomainError> {
-    programs::load(&catalog.db, id)
+async fn load(ctx: &Context, id: &str) -> Result<pb::Program, DomainError> {
+    programs::load(&ctx.db, id)
         .await
         .map_err(db_error)?
         .map(|(program, course_ids)| convert::program_to_proto(program, course_ids))
@@ -95,11 +90,11 @@ async fn load(catalog: &Catalog, id: &str) -> Result<pb::Program, DomainError> {
 }
 
 pub async fn list(
-    catalog: &Catalog,
+    ctx: &Context,
     req: pb::ListProgramsRequest,
 ) -> Result<pb::ListProgramsResponse, DomainError> {
     let page = PageRequest::parse(req.page_size, &req.page_token, "")?;
-    let rows = programs::list(&catalog.db, &page).await.map_err(db_error)?;
+    let rows = programs::list(&ctx.db, &page).await.map_err(db_error)?;
     let (rows, next_page_token) = page.finish(rows, |(p, _)| p.id.clone());
     Ok(pb::ListProgramsResponse {
         programs: rows
@@ -112,7 +107,7 @@ pub async fn list(
 
 /// Adding a course that is already in the program changes nothing.
 pub async fn add_course(
-    catalog: &Catalog,
+    ctx: &Context,
     req: pb::AddCourseToProgramRequest,
 ) -> Result<pb::Program, DomainError> {
     let (program_id, course_id) = (
@@ -120,14 +115,14 @@ pub async fn add_course(
         id::parse_id("course_id", &req.course_id),
     )
         .all_valid()?;
-    add(catalog, &program_id, &course_id)
+    add(ctx, &program_id, &course_id)
         .await
         .map_err(DomainError::from)?;
-    load(catalog, &program_id).await
+    load(ctx, &program_id).await
 }
 
-async fn add(catalog: &Catalog, program_id: &str, course_id: &str) -> Result<(), WriteError> {
-    let uow = UnitOfWork::begin(&catalog.db, &catalog.outbox).await?;
+async fn add(ctx: &Context, program_id: &str, course_id: &str) -> Result<(), WriteError> {
+    let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
     let txn = uow.txn();
     if programs::load(txn, program_id).await?.is_none() {
         return Err(DomainError::not_found("program", program_id).into());

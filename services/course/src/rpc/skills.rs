@@ -6,52 +6,47 @@ use academy_runtime::db::idempotency::{self, Key, WriteError};
 use academy_runtime::write::UnitOfWork;
 use chrono::Utc;
 
-use super::Catalog;
+use super::Context;
 use crate::convert;
 use crate::domain::NewSkill;
 use crate::store::skills;
 
 const CREATE: &str = "CreateSkill";
 
-pub async fn create(
-    catalog: &Catalog,
-    req: pb::CreateSkillRequest,
-) -> Result<pb::Skill, DomainError> {
+pub async fn create(ctx: &Context, req: pb::CreateSkillRequest) -> Result<pb::Skill, DomainError> {
     // The key is taken before the request is consumed; its violations
     // come after those of the resource.
     let key = idempotency::parse_request_id(&req.request_id)
         .map(|request_id| Key::new(CREATE, request_id.as_deref(), &req));
     let new = convert::new_skill(req.skill)?;
     let key = key?;
-    if let Some(id) = idempotency::replayed(&catalog.db, key.as_ref()).await? {
-        return get(catalog, &id).await;
+    if let Some(id) = idempotency::replayed(&ctx.db, key.as_ref()).await? {
+        return get(ctx, &id).await;
     }
     let id = new_id();
-    let result = insert(catalog, &id, &new, key.as_ref()).await;
+    let result = insert(ctx, &id, &new, key.as_ref()).await;
     let id = match result {
         Ok(id) => id,
         Err(err) => {
-            idempotency::recover(&catalog.db, key.as_ref(), err, || {
-                DomainError::AlreadyExists {
-                    resource: "skill",
-                    field: "name",
-                }
+            idempotency::recover(&ctx.db, key.as_ref(), err, || DomainError::AlreadyExists {
+                resource: "skill",
+                field: "name",
             })
             .await?
         }
     };
-    get(catalog, &id).await
+    get(ctx, &id).await
 }
 
 /// Returns the id of the resource: the new one, or the one an earlier call
 /// with the same request id made (checked again under the write lock).
 async fn insert(
-    catalog: &Catalog,
+    ctx: &Context,
     id: &str,
     new: &NewSkill,
     key: Option<&Key>,
 ) -> Result<String, WriteError> {
-    let uow = UnitOfWork::begin(&catalog.db, &catalog.outbox).await?;
+    let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
     let txn = uow.txn();
     if let Some(existing) = uow.replayed(key).await? {
         return Ok(existing);
@@ -76,8 +71,8 @@ async fn insert(
     Ok(id.to_owned())
 }
 
-async fn get(catalog: &Catalog, id: &str) -> Result<pb::Skill, DomainError> {
-    skills::get(&catalog.db, id)
+async fn get(ctx: &Context, id: &str) -> Result<pb::Skill, DomainError> {
+    skills::get(&ctx.db, id)
         .await
         .map_err(db_error)?
         .map(convert::skill_to_proto)
@@ -85,7 +80,7 @@ async fn get(catalog: &Catalog, id: &str) -> Result<pb::Skill, DomainError> {
 }
 
 pub async fn list(
-    catalog: &Catalog,
+    ctx: &Context,
     req: pb::ListSkillsRequest,
 ) -> Result<pb::ListSkillsResponse, DomainError> {
     let category = text::optional("category", &req.category, 100)?;
@@ -95,7 +90,7 @@ pub async fn list(
         &req.page_token,
         &format!("category={category:?}"),
     )?;
-    let rows = skills::list(&catalog.db, category.as_deref(), &page)
+    let rows = skills::list(&ctx.db, category.as_deref(), &page)
         .await
         .map_err(db_error)?;
     let (rows, next_page_token) = page.finish(rows, |s| s.id.clone());

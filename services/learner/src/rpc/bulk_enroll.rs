@@ -16,7 +16,7 @@ use tonic::Streaming;
 
 use super::enrollments::{self as single, ENROLL, EnrollRow};
 use super::keys::Resolver;
-use super::{Registry, Tally};
+use super::{Context, Tally};
 use crate::course_client::CourseInfo;
 use crate::domain::LearnerState;
 use crate::store::{enrollments, learners};
@@ -29,17 +29,17 @@ struct Answers {
 }
 
 pub async fn bulk_enroll(
-    registry: &Registry,
+    ctx: &Context,
     mut stream: Streaming<pb::EnrollRequest>,
     trace: TraceContext,
 ) -> Result<pb::BulkEnrollResponse, DomainError> {
     let mut tally = Tally::default();
     let mut answers = Answers::default();
     let mut resolver = Resolver::default();
-    let mut batch = Vec::with_capacity(registry.batch_size);
+    let mut batch = Vec::with_capacity(ctx.batch_size);
     let mut index = 0i64;
     loop {
-        let row = match super::next_row(&mut stream, registry.stream_idle).await {
+        let row = match super::next_row(&mut stream, ctx.stream_idle).await {
             Ok(Some(row)) => row,
             Ok(None) => break,
             // A broken stream ends the import; batches already committed stay.
@@ -47,7 +47,7 @@ pub async fn bulk_enroll(
             Err(err) => {
                 // An idle stream: the rows before are kept, as the message promises.
                 enroll_batch(
-                    registry,
+                    ctx,
                     std::mem::take(&mut batch),
                     &mut tally,
                     &mut answers,
@@ -58,10 +58,10 @@ pub async fn bulk_enroll(
                 return Err(err);
             }
         };
-        if let Err(too_long) = super::check_stream_length(index, registry.max_stream_rows) {
+        if let Err(too_long) = super::check_stream_length(index, ctx.max_stream_rows) {
             // The rows before the limit are kept, as the message promises.
             enroll_batch(
-                registry,
+                ctx,
                 std::mem::take(&mut batch),
                 &mut tally,
                 &mut answers,
@@ -73,9 +73,9 @@ pub async fn bulk_enroll(
         }
         batch.push((index, row));
         index += 1;
-        if batch.len() >= registry.batch_size {
+        if batch.len() >= ctx.batch_size {
             enroll_batch(
-                registry,
+                ctx,
                 std::mem::take(&mut batch),
                 &mut tally,
                 &mut answers,
@@ -85,15 +85,7 @@ pub async fn bulk_enroll(
             .await?;
         }
     }
-    enroll_batch(
-        registry,
-        batch,
-        &mut tally,
-        &mut answers,
-        &mut resolver,
-        &trace,
-    )
-    .await?;
+    enroll_batch(ctx, batch, &mut tally, &mut answers, &mut resolver, &trace).await?;
     super::import::record_rows("BulkEnroll", &tally);
     Ok(pb::BulkEnrollResponse {
         created: tally.created,
@@ -109,7 +101,7 @@ struct Ready {
 }
 
 async fn enroll_batch(
-    registry: &Registry,
+    ctx: &Context,
     rows: Vec<(i64, pb::EnrollRequest)>,
     tally: &mut Tally,
     answers: &mut Answers,
@@ -119,7 +111,7 @@ async fn enroll_batch(
     let now = Utc::now();
     let mut parsed = Vec::with_capacity(rows.len());
     for (index, mut req) in rows {
-        match resolver.enroll_row(registry, &mut req, trace).await {
+        match resolver.enroll_row(ctx, &mut req, trace).await {
             Ok(()) => {}
             Err(DomainError::Unavailable { what }) => {
                 return Err(DomainError::Unavailable { what });
@@ -134,9 +126,9 @@ async fn enroll_batch(
             Err(err) => tally.reject(index, err),
         }
     }
-    let parsed = super::reject_reused(&registry.db, parsed, |r| r.key.as_ref(), tally).await?;
+    let parsed = super::reject_reused(&ctx.db, parsed, |r| r.key.as_ref(), tally).await?;
     let learner_ids = parsed.iter().map(|(_, r)| r.learner_id.clone()).collect();
-    let states: HashMap<String, String> = learners::get_many(&registry.db, learner_ids)
+    let states: HashMap<String, String> = learners::get_many(&ctx.db, learner_ids)
         .await
         .map_err(db_error)?
         .into_iter()
@@ -144,7 +136,7 @@ async fn enroll_batch(
         .collect();
     let mut ready = Vec::with_capacity(parsed.len());
     for (index, row) in parsed {
-        match check_row(registry, &row, &states, answers, trace).await {
+        match check_row(ctx, &row, &states, answers, trace).await {
             Ok(course) => ready.push(Ready { row, course }),
             Err(DomainError::Unavailable { what }) => {
                 return Err(DomainError::Unavailable { what });
@@ -152,12 +144,12 @@ async fn enroll_batch(
             Err(err) => tally.reject(index, err),
         }
     }
-    tally.commit_batch(|| insert_new(registry, &ready)).await
+    tally.commit_batch(|| insert_new(ctx, &ready)).await
 }
 
 /// The checks Enroll makes, with the course service's answers cached.
 async fn check_row(
-    registry: &Registry,
+    ctx: &Context,
     row: &EnrollRow,
     states: &HashMap<String, String>,
     answers: &mut Answers,
@@ -168,7 +160,7 @@ async fn check_row(
         .ok_or_else(|| DomainError::not_found("learner", &row.learner_id))?;
     LearnerState::from_stored(state)?.ensure_active()?;
     if !answers.courses.contains_key(&row.course_id) {
-        let answer = registry.courses.course_info(&row.course_id, trace).await;
+        let answer = ctx.courses.course_info(&row.course_id, trace).await;
         if let Err(DomainError::Unavailable { what }) = answer {
             return Err(DomainError::Unavailable { what });
         }
@@ -183,7 +175,7 @@ async fn check_row(
     if let Some(program_id) = &row.program_id {
         let key = (program_id.clone(), row.course_id.clone());
         if !answers.programs.contains_key(&key) {
-            let answer = registry
+            let answer = ctx
                 .courses
                 .ensure_program_includes(program_id, &row.course_id, trace)
                 .await;
@@ -200,8 +192,8 @@ async fn check_row(
 /// Inserts the rows that are not duplicates; returns (created, duplicates).
 /// Rows whose request id was used before are duplicates; the unique active
 /// key decides the rest.
-async fn insert_new(registry: &Registry, rows: &[Ready]) -> Result<(i64, i64), DbErr> {
-    let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+async fn insert_new(ctx: &Context, rows: &[Ready]) -> Result<(i64, i64), DbErr> {
+    let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
     let txn = uow.txn();
     let keys: Vec<&Key> = rows.iter().filter_map(|r| r.row.key.as_ref()).collect();
     let mut used = uow.used(&keys).await?;

@@ -2,13 +2,13 @@ use academy_domain::{DomainError, PageRequest, id, text};
 use academy_proto::learner as pb;
 use academy_runtime::db::db_error;
 
-use super::Registry;
+use super::Context;
 use crate::convert;
 use crate::store::{certificates, learners};
 use academy_runtime::observability::trace::TraceContext;
 
 pub async fn list(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::ListCertificatesRequest,
 ) -> Result<pb::ListCertificatesResponse, DomainError> {
     let learner_id = id::parse_optional_id("learner_id", &req.learner_id)?;
@@ -17,7 +17,7 @@ pub async fn list(
         &req.page_token,
         &format!("learner={learner_id:?}"),
     )?;
-    let rows = certificates::list(&registry.db, learner_id.as_deref(), &page)
+    let rows = certificates::list(&ctx.db, learner_id.as_deref(), &page)
         .await
         .map_err(db_error)?;
     let (rows, next_page_token) = page.finish(rows, |c| c.id.clone());
@@ -35,27 +35,27 @@ pub async fn list(
 /// verifier (scope `certificates.verify`) learns nothing else about the
 /// learner, not even their id.
 pub async fn verify(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::VerifyCertificateRequest,
     trace: TraceContext,
 ) -> Result<pb::Certificate, DomainError> {
     let code = text::required("code", &req.code, 32)?.to_uppercase();
-    let certificate = certificates::by_code(&registry.db, &code)
+    let certificate = certificates::by_code(&ctx.db, &code)
         .await
         .map_err(db_error)?
         .ok_or_else(|| DomainError::not_found("certificate", code))?;
-    let learner_name = learners::get(&registry.db, &certificate.learner_id)
+    let learner_name = learners::get(&ctx.db, &certificate.learner_id)
         .await
         .map_err(db_error)?
         .map(|l| l.full_name)
         .unwrap_or_default();
-    let course_title = registry
+    let course_title = ctx
         .courses
         .course_title(&certificate.course_id, &trace)
         .await?;
     // A learner's name was read: audited like any read of their record.
     academy_runtime::audit::record_reads(
-        &registry.db,
+        &ctx.db,
         "certificate.verified",
         std::slice::from_ref(&certificate.learner_id),
     )

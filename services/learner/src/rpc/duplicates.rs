@@ -10,7 +10,7 @@ use academy_domain::{DomainError, PageRequest};
 use academy_proto::learner as pb;
 use academy_runtime::db::db_error;
 
-use super::Registry;
+use super::Context;
 use crate::store::merge::{self, Candidate};
 
 /// Score of a shared e-mail or external id, and of the same name and year.
@@ -18,13 +18,11 @@ const STRONG: i32 = 60;
 const WEAK: i32 = 40;
 
 pub async fn find(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::FindDuplicateLearnersRequest,
 ) -> Result<pb::FindDuplicateLearnersResponse, DomainError> {
     let page = PageRequest::parse(req.page_size, &req.page_token, "duplicates")?;
-    let candidates = merge::active_candidates(&registry.db)
-        .await
-        .map_err(db_error)?;
+    let candidates = merge::active_candidates(&ctx.db).await.map_err(db_error)?;
     let groups = group(&candidates);
     let after = page.after.as_deref();
     let rows: Vec<pb::DuplicateGroup> = groups

@@ -7,7 +7,7 @@ use academy_runtime::observability::trace::TraceContext;
 use academy_runtime::write::UnitOfWork;
 use chrono::{DateTime, Utc};
 
-use super::Registry;
+use super::Context;
 use crate::convert;
 use crate::course_client::CourseInfo;
 use crate::domain::{EnrollmentState, LearnerState};
@@ -45,43 +45,40 @@ pub fn parse_enroll(req: &pb::EnrollRequest, now: DateTime<Utc>) -> Result<Enrol
 }
 
 pub async fn enroll(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::EnrollRequest,
     trace: TraceContext,
 ) -> Result<pb::Enrollment, DomainError> {
     let mut req = req;
     super::keys::Resolver::default()
-        .enroll_row(registry, &mut req, &trace)
+        .enroll_row(ctx, &mut req, &trace)
         .await?;
     let row = parse_enroll(&req, Utc::now())?;
-    if let Some(id) = idempotency::replayed(&registry.db, row.key.as_ref()).await? {
-        return load(registry, &id).await;
+    if let Some(id) = idempotency::replayed(&ctx.db, row.key.as_ref()).await? {
+        return load(ctx, &id).await;
     }
-    let learner = learners::get(&registry.db, &row.learner_id)
+    let learner = learners::get(&ctx.db, &row.learner_id)
         .await
         .map_err(db_error)?
         .ok_or_else(|| DomainError::not_found("learner", &row.learner_id))?;
     LearnerState::from_stored(&learner.state)?.ensure_active()?;
     // Ask the course service before opening a transaction: nothing is
     // written unless it answers that the course can be enrolled in.
-    let course = registry
+    let course = ctx
         .courses
         .enrollable_course(&row.course_id, row.enroll_time, &trace)
         .await?;
     if let Some(program_id) = &row.program_id {
-        registry
-            .courses
+        ctx.courses
             .ensure_program_includes(program_id, &row.course_id, &trace)
             .await?;
     }
     let id = id::new_id();
-    let id = match insert(registry, &id, &row, &course).await {
+    let id = match insert(ctx, &id, &row, &course).await {
         Ok(id) => id,
-        Err(err) => {
-            idempotency::recover(&registry.db, row.key.as_ref(), err, already_enrolled).await?
-        }
+        Err(err) => idempotency::recover(&ctx.db, row.key.as_ref(), err, already_enrolled).await?,
     };
-    load(registry, &id).await
+    load(ctx, &id).await
 }
 
 fn already_enrolled() -> DomainError {
@@ -92,12 +89,12 @@ fn already_enrolled() -> DomainError {
 }
 
 async fn insert(
-    registry: &Registry,
+    ctx: &Context,
     id: &str,
     row: &EnrollRow,
     course: &CourseInfo,
 ) -> Result<String, WriteError> {
-    let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+    let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
     let txn = uow.txn();
     if let Some(existing) = uow.replayed(row.key.as_ref()).await? {
         return Ok(existing);
@@ -152,15 +149,15 @@ pub fn created_event(id: &str, row: &EnrollRow, course: &CourseInfo) -> Payload 
 }
 
 pub async fn get(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::GetEnrollmentRequest,
 ) -> Result<pb::Enrollment, DomainError> {
     let id = id::parse_id("id", &req.id)?;
-    load(registry, &id).await
+    load(ctx, &id).await
 }
 
-pub async fn load(registry: &Registry, id: &str) -> Result<pb::Enrollment, DomainError> {
-    let row = enrollments::get(&registry.db, id)
+pub async fn load(ctx: &Context, id: &str) -> Result<pb::Enrollment, DomainError> {
+    let row = enrollments::get(&ctx.db, id)
         .await
         .map_err(db_error)?
         .ok_or_else(|| DomainError::not_found("enrollment", id))?;
@@ -168,7 +165,7 @@ pub async fn load(registry: &Registry, id: &str) -> Result<pb::Enrollment, Domai
 }
 
 pub async fn list(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::ListEnrollmentsRequest,
 ) -> Result<pb::ListEnrollmentsResponse, DomainError> {
     let mut v = Violations::new();
@@ -188,7 +185,7 @@ pub async fn list(
         state,
     };
     let page = PageRequest::parse(req.page_size, &req.page_token, &filter.describe())?;
-    let rows = enrollments::list(&registry.db, &filter, &page)
+    let rows = enrollments::list(&ctx.db, &filter, &page)
         .await
         .map_err(db_error)?;
     let (rows, next_page_token) = page.finish(rows, |e| e.id.clone());
@@ -202,12 +199,12 @@ pub async fn list(
 }
 
 pub async fn withdraw(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::WithdrawEnrollmentRequest,
 ) -> Result<pb::Enrollment, DomainError> {
     let id = id::parse_id("id", &req.id)?;
     let result: Result<(), WriteError> = async {
-        let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+        let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
         let txn = uow.txn();
         let row = enrollments::get_for_update(txn, &id)
             .await?
@@ -228,7 +225,7 @@ pub async fn withdraw(
     }
     .await;
     result?;
-    load(registry, &id).await
+    load(ctx, &id).await
 }
 
 /// A violation of one field, as a DomainError (for per-row bulk results).

@@ -12,7 +12,7 @@ use sea_orm::DbErr;
 use std::collections::HashSet;
 use tonic::Streaming;
 
-use super::{Registry, Tally};
+use super::{Context, Tally};
 use crate::convert;
 use crate::domain::NewLearner;
 use crate::store::learners;
@@ -73,22 +73,22 @@ impl Outcomes {
 }
 
 pub async fn import(
-    registry: &Registry,
+    ctx: &Context,
     stream: Streaming<pb::RegisterLearnerRequest>,
     reads: bool,
 ) -> Result<pb::ImportLearnersResponse, DomainError> {
-    run(registry, stream, Mode::Import, reads).await
+    run(ctx, stream, Mode::Import, reads).await
 }
 
 /// SyncLearners: ImportLearners that also updates learners matched by
 /// external id. Changing an e-mail also needs `learners.read`, as in
 /// UpdateLearner (a conflict would tell who else is registered).
 pub async fn sync(
-    registry: &Registry,
+    ctx: &Context,
     stream: Streaming<pb::RegisterLearnerRequest>,
     reads: bool,
 ) -> Result<pb::ImportLearnersResponse, DomainError> {
-    run(registry, stream, Mode::Sync, reads).await
+    run(ctx, stream, Mode::Sync, reads).await
 }
 
 /// Whether rows matched by external id update their learner.
@@ -109,7 +109,7 @@ impl Mode {
 }
 
 async fn run(
-    registry: &Registry,
+    ctx: &Context,
     mut stream: Streaming<pb::RegisterLearnerRequest>,
     mode: Mode,
     reads: bool,
@@ -119,32 +119,32 @@ async fn run(
         mode,
         ..Outcomes::default()
     };
-    let mut batch = Vec::with_capacity(registry.batch_size);
+    let mut batch = Vec::with_capacity(ctx.batch_size);
     let mut index = 0i64;
     loop {
-        let row = match super::next_row(&mut stream, registry.stream_idle).await {
+        let row = match super::next_row(&mut stream, ctx.stream_idle).await {
             Ok(Some(row)) => row,
             Ok(None) => break,
             // A broken stream ends the import; batches already committed stay.
             Err(err @ DomainError::InvalidArgument { .. }) => return Err(err),
             Err(err) => {
                 // An idle stream: the rows before are kept, as the message promises.
-                import_batch(registry, std::mem::take(&mut batch), &mut out).await?;
+                import_batch(ctx, std::mem::take(&mut batch), &mut out).await?;
                 return Err(err);
             }
         };
-        if let Err(too_long) = super::check_stream_length(index, registry.max_stream_rows) {
+        if let Err(too_long) = super::check_stream_length(index, ctx.max_stream_rows) {
             // The rows before the limit are kept, as the message promises.
-            import_batch(registry, std::mem::take(&mut batch), &mut out).await?;
+            import_batch(ctx, std::mem::take(&mut batch), &mut out).await?;
             return Err(too_long);
         }
         batch.push((index, row));
         index += 1;
-        if batch.len() >= registry.batch_size {
-            import_batch(registry, std::mem::take(&mut batch), &mut out).await?;
+        if batch.len() >= ctx.batch_size {
+            import_batch(ctx, std::mem::take(&mut batch), &mut out).await?;
         }
     }
-    import_batch(registry, batch, &mut out).await?;
+    import_batch(ctx, batch, &mut out).await?;
     let (tally, updated) = (out.tally, out.updated);
     record_rows(mode.stream(), &tally);
     metrics::counter!("learner_import_rows_total", "stream" => mode.stream(), "outcome" => "updated")
@@ -182,7 +182,7 @@ struct Row {
 }
 
 async fn import_batch(
-    registry: &Registry,
+    ctx: &Context,
     rows: Vec<(i64, pb::RegisterLearnerRequest)>,
     out: &mut Outcomes,
 ) -> Result<(), DomainError> {
@@ -204,13 +204,8 @@ async fn import_batch(
         }
     }
     let sent: Vec<i64> = valid.iter().map(|(index, _)| *index).collect();
-    let valid = super::reject_reused(
-        &registry.db,
-        valid,
-        |r| r.key.as_ref(),
-        &mut Tally::default(),
-    )
-    .await?;
+    let valid =
+        super::reject_reused(&ctx.db, valid, |r| r.key.as_ref(), &mut Tally::default()).await?;
     let kept: HashSet<i64> = valid.iter().map(|(index, _)| *index).collect();
     let mut results: Vec<(i64, RowResult)> = invalid
         .into_iter()
@@ -222,7 +217,7 @@ async fn import_batch(
             .filter(|index| !kept.contains(index))
             .map(|index| (index, RowResult::Rejected(idempotency::reused()))),
     );
-    results.extend(insert_with_retry(registry, &valid, out.mode, out.reads).await?);
+    results.extend(insert_with_retry(ctx, &valid, out.mode, out.reads).await?);
     results.sort_by_key(|(index, _)| *index);
     for (index, result) in results {
         out.record(index, result);
@@ -244,7 +239,7 @@ enum RowResult {
 /// A batch whose insert races a concurrent writer on a unique key is
 /// retried (the loser's rows are then matched to the winner's learners).
 async fn insert_with_retry(
-    registry: &Registry,
+    ctx: &Context,
     rows: &[(i64, Row)],
     mode: Mode,
     reads: bool,
@@ -252,7 +247,7 @@ async fn insert_with_retry(
     const ATTEMPTS: usize = 3;
     let mut attempt = 1;
     loop {
-        match insert_new(registry, rows, mode, reads).await {
+        match insert_new(ctx, rows, mode, reads).await {
             Ok(results) => return Ok(results),
             Err(err) if academy_runtime::db::is_unique_violation(&err) && attempt < ATTEMPTS => {
                 attempt += 1;
@@ -268,12 +263,12 @@ async fn insert_with_retry(
 /// decide the rest, and a row that was not inserted is matched to the
 /// learner holding its keys ([`match_existing`]).
 async fn insert_new(
-    registry: &Registry,
+    ctx: &Context,
     rows: &[(i64, Row)],
     mode: Mode,
     reads: bool,
 ) -> Result<Vec<(i64, RowResult)>, DbErr> {
-    let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+    let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
     let txn = uow.txn();
     let keys: Vec<&Key> = rows.iter().filter_map(|(_, r)| r.key.as_ref()).collect();
     let mut used = uow.used(&keys).await?;

@@ -20,7 +20,7 @@ use academy_runtime::write::UnitOfWork;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
 
-use super::Registry;
+use super::Context;
 use crate::convert::business_time;
 use crate::domain::{InvitationState, LearnerState};
 use crate::entity::{invitation, learner};
@@ -220,7 +220,7 @@ fn invitee_count(count: usize) -> Result<(), FieldViolation> {
 }
 
 pub async fn invite(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::InviteLearnersRequest,
     trace: TraceContext,
 ) -> Result<pb::InviteLearnersResponse, DomainError> {
@@ -232,8 +232,8 @@ pub async fn invite(
         .all_valid()?;
     // A request id used before for another request is refused before anything.
     let key = Key::new(INVITE, request_id.as_deref(), &req);
-    idempotency::replayed(&registry.db, key.as_ref()).await?;
-    registry.courses.ensure_program(&program_id, &trace).await?;
+    idempotency::replayed(&ctx.db, key.as_ref()).await?;
+    ctx.courses.ensure_program(&program_id, &trace).await?;
     let now = Utc::now();
     let rows: Vec<Result<Row, DomainError>> = req
         .invitees
@@ -241,7 +241,7 @@ pub async fn invite(
         .enumerate()
         .map(|(index, invitee)| parse_row(index, invitee, now))
         .collect();
-    let written = write_rows(registry, &program_id, &rows, key.as_ref()).await?;
+    let written = write_rows(ctx, &program_id, &rows, key.as_ref()).await?;
     let mut answer = pb::InviteLearnersResponse::default();
     for (index, result) in written.into_iter().enumerate() {
         let index = index as i64;
@@ -330,7 +330,7 @@ struct Written {
 /// happened. A unique-key race with a concurrent invite retries the whole
 /// call once (the winner's invitations are then duplicates).
 async fn write_rows(
-    registry: &Registry,
+    ctx: &Context,
     program_id: &str,
     rows: &[Result<Row, DomainError>],
     key: Option<&Key>,
@@ -338,7 +338,7 @@ async fn write_rows(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match write_batch(registry, program_id, rows, key).await {
+        match write_batch(ctx, program_id, rows, key).await {
             Ok(done) => return Ok(done),
             Err(err) if is_unique_violation(&err) && attempt < 2 => continue,
             Err(err) => return Err(db_error(err)),
@@ -347,12 +347,12 @@ async fn write_rows(
 }
 
 async fn write_batch(
-    registry: &Registry,
+    ctx: &Context,
     program_id: &str,
     rows: &[Result<Row, DomainError>],
     key: Option<&Key>,
 ) -> Result<Vec<Result<Written, DomainError>>, DbErr> {
-    let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+    let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
     let now = Utc::now();
     let mut events = Vec::new();
     let mut results = Vec::with_capacity(rows.len());
@@ -526,15 +526,15 @@ pub async fn join_on_enroll<C: ConnectionTrait>(
 }
 
 pub async fn get(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::GetInvitationRequest,
 ) -> Result<pb::Invitation, DomainError> {
     let id = id::parse_id("id", &req.id)?;
-    load(registry, &id).await
+    load(ctx, &id).await
 }
 
-async fn load(registry: &Registry, id: &str) -> Result<pb::Invitation, DomainError> {
-    let row = invitations::get(&registry.db, id)
+async fn load(ctx: &Context, id: &str) -> Result<pb::Invitation, DomainError> {
+    let row = invitations::get(&ctx.db, id)
         .await
         .map_err(db_error)?
         .ok_or_else(|| DomainError::not_found("invitation", id))?;
@@ -542,7 +542,7 @@ async fn load(registry: &Registry, id: &str) -> Result<pb::Invitation, DomainErr
 }
 
 pub async fn list(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::ListInvitationsRequest,
 ) -> Result<pb::ListInvitationsResponse, DomainError> {
     let mut v = Violations::new();
@@ -554,7 +554,7 @@ pub async fn list(
     let filter = InvitationFilter { program_id, state };
     let page = PageRequest::parse(req.page_size, &req.page_token, &filter.describe())?;
     let now = Utc::now();
-    let rows = invitations::list(&registry.db, &filter, &page, now)
+    let rows = invitations::list(&ctx.db, &filter, &page, now)
         .await
         .map_err(db_error)?;
     let (rows, next_page_token) = page.finish(rows, |i| i.id.clone());
@@ -600,11 +600,11 @@ impl Answer {
 }
 
 pub async fn accept(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::AcceptInvitationRequest,
 ) -> Result<pb::Invitation, DomainError> {
     answer(
-        registry,
+        ctx,
         &req.id,
         req.accepted_at.as_ref(),
         "accepted_at",
@@ -614,11 +614,11 @@ pub async fn accept(
 }
 
 pub async fn decline(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::DeclineInvitationRequest,
 ) -> Result<pb::Invitation, DomainError> {
     answer(
-        registry,
+        ctx,
         &req.id,
         req.declined_at.as_ref(),
         "declined_at",
@@ -632,7 +632,7 @@ pub async fn decline(
 /// backfilled acceptance before the expiry still joins). Repeating the same
 /// answer returns the invitation unchanged.
 async fn answer(
-    registry: &Registry,
+    ctx: &Context,
     raw_id: &str,
     at: Option<&prost_types::Timestamp>,
     at_field: &str,
@@ -641,7 +641,7 @@ async fn answer(
     let now = Utc::now();
     let (id, at) = (id::parse_id("id", raw_id), business_time(at_field, at, now)).all_valid()?;
     let result: Result<(), WriteError> = async {
-        let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+        let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
         let txn = uow.txn();
         let row = invitations::get_for_update(txn, &id)
             .await?
@@ -667,7 +667,7 @@ async fn answer(
     }
     .await;
     result?;
-    load(registry, &id).await
+    load(ctx, &id).await
 }
 
 /// INVITED → JOINED (the invitee must be a learner by now) or DECLINED at

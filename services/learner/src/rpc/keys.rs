@@ -9,7 +9,7 @@ use academy_runtime::db::db_error;
 use academy_runtime::observability::trace::TraceContext;
 use std::collections::HashMap;
 
-use super::Registry;
+use super::Context;
 use crate::course_client::CourseKey;
 use crate::store::{enrollments, learners};
 
@@ -25,13 +25,13 @@ impl Resolver {
     /// the learner or the course by an external key.
     pub async fn enroll_row(
         &mut self,
-        registry: &Registry,
+        ctx: &Context,
         req: &mut pb::EnrollRequest,
         trace: &TraceContext,
     ) -> Result<(), DomainError> {
         let (learner, course) = self
             .both(
-                registry,
+                ctx,
                 RowKeys {
                     learner_id: &req.learner_id,
                     learner_external_id: &req.learner_external_id,
@@ -57,7 +57,7 @@ impl Resolver {
     /// learner and the course instead: their enrollment not withdrawn.
     pub async fn progress_row(
         &mut self,
-        registry: &Registry,
+        ctx: &Context,
         req: &mut pb::RecordProgressRequest,
         trace: &TraceContext,
     ) -> Result<(), DomainError> {
@@ -81,7 +81,7 @@ impl Resolver {
         }
         let (learner, course) = self
             .both(
-                registry,
+                ctx,
                 RowKeys {
                     learner_id: &req.learner_id,
                     learner_external_id: &req.learner_external_id,
@@ -101,7 +101,7 @@ impl Resolver {
             course.map_or_else(|| id::parse_id("course_id", &req.course_id), Ok),
         )
             .all_valid()?;
-        req.enrollment_id = enrollments::active_id(&registry.db, &learner, &course)
+        req.enrollment_id = enrollments::active_id(&ctx.db, &learner, &course)
             .await
             .map_err(db_error)?
             .ok_or_else(|| DomainError::not_found("enrollment", format!("{learner}:{course}")))?;
@@ -112,7 +112,7 @@ impl Resolver {
     /// row uses the Academy id or names nothing).
     async fn both(
         &mut self,
-        registry: &Registry,
+        ctx: &Context,
         keys: RowKeys<'_>,
         trace: &TraceContext,
     ) -> (
@@ -120,13 +120,13 @@ impl Resolver {
         Result<Option<String>, DomainError>,
     ) {
         let learner = learner_id(
-            registry,
+            ctx,
             keys.learner_id,
             keys.learner_external_id,
             "learner_external_id",
         )
         .await;
-        let course = self.course_id(registry, keys.course, trace).await;
+        let course = self.course_id(ctx, keys.course, trace).await;
         (learner, course)
     }
 
@@ -134,7 +134,7 @@ impl Resolver {
     /// when it names it by id, or not at all: the usual checks follow).
     async fn course_id(
         &mut self,
-        registry: &Registry,
+        ctx: &Context,
         keys: CourseKeys<'_>,
         trace: &TraceContext,
     ) -> Result<Option<String>, DomainError> {
@@ -142,7 +142,7 @@ impl Resolver {
             return Ok(None);
         };
         if !self.courses.contains_key(&key) {
-            let answer = registry.courses.course_id_by(&key, trace).await;
+            let answer = ctx.courses.course_id_by(&key, trace).await;
             if let Err(DomainError::Unavailable { what }) = answer {
                 return Err(DomainError::Unavailable { what });
             }
@@ -215,7 +215,7 @@ fn course_code(raw: &str) -> Result<String, FieldViolation> {
 /// The id of the learner a row names by external id (`None` when it
 /// names the learner by id, or not at all: the usual checks follow).
 pub async fn learner_id(
-    registry: &Registry,
+    ctx: &Context,
     learner_id: &str,
     external_id: &str,
     field: &str,
@@ -230,7 +230,7 @@ pub async fn learner_id(
         ));
     }
     let external_id = text::required(field, external_id, 200)?;
-    learners::id_by_external_id(&registry.db, &external_id)
+    learners::id_by_external_id(&ctx.db, &external_id)
         .await
         .map_err(db_error)?
         .ok_or_else(|| DomainError::not_found("learner", "with this external_id"))

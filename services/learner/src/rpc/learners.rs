@@ -8,7 +8,7 @@ use academy_runtime::feed::outbox;
 use academy_runtime::write::UnitOfWork;
 use chrono::Utc;
 
-use super::Registry;
+use super::Context;
 use crate::convert;
 use crate::domain::{LearnerState, NewLearner};
 use crate::store::learners::{self, LearnerFilter};
@@ -34,48 +34,44 @@ fn answer(learner: pb::Learner, reads: bool) -> pb::Learner {
 
 /// RegisterLearner; the full record only for a caller that `reads`.
 pub async fn register(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::RegisterLearnerRequest,
     reads: bool,
 ) -> Result<pb::Learner, DomainError> {
-    register_learner(registry, req)
-        .await
-        .map(|l| answer(l, reads))
+    register_learner(ctx, req).await.map(|l| answer(l, reads))
 }
 
 async fn register_learner(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::RegisterLearnerRequest,
 ) -> Result<pb::Learner, DomainError> {
     let new = convert::new_learner(&req, Utc::now())?;
     let request_id = idempotency::parse_request_id(&req.request_id)?;
     let key = Key::new(REGISTER, request_id.as_deref(), &req);
-    if let Some(id) = idempotency::replayed(&registry.db, key.as_ref()).await? {
-        return load(registry, &id).await;
+    if let Some(id) = idempotency::replayed(&ctx.db, key.as_ref()).await? {
+        return load(ctx, &id).await;
     }
     let id = id::new_id();
-    let id = match insert(registry, &id, &new, key.as_ref()).await {
+    let id = match insert(ctx, &id, &new, key.as_ref()).await {
         Ok(id) => id,
         Err(err) => {
-            idempotency::recover(&registry.db, key.as_ref(), err, || {
-                DomainError::AlreadyExists {
-                    resource: "learner",
-                    field: "email or external_id",
-                }
+            idempotency::recover(&ctx.db, key.as_ref(), err, || DomainError::AlreadyExists {
+                resource: "learner",
+                field: "email or external_id",
             })
             .await?
         }
     };
-    load(registry, &id).await
+    load(ctx, &id).await
 }
 
 async fn insert(
-    registry: &Registry,
+    ctx: &Context,
     id: &str,
     new: &NewLearner,
     key: Option<&Key>,
 ) -> Result<String, WriteError> {
-    let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+    let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
     let txn = uow.txn();
     if let Some(existing) = uow.replayed(key).await? {
         return Ok(existing);
@@ -131,21 +127,21 @@ async fn ensure_unique<C: sea_orm::ConnectionTrait>(
 /// GetLearner; a learner outside the caller's data scope is NOT_FOUND (as
 /// if it did not exist: the answer does not say who is registered).
 pub async fn get(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::GetLearnerRequest,
     data: &DataScope,
 ) -> Result<pb::Learner, DomainError> {
     let id = id::parse_id("id", &req.id)?;
-    let survivor = super::merge::resolve(&registry.db, &id).await?;
+    let survivor = super::merge::resolve(&ctx.db, &id).await?;
     if data.is_limited()
-        && !learners::visible(&registry.db, &survivor, data)
+        && !learners::visible(&ctx.db, &survivor, data)
             .await
             .map_err(db_error)?
     {
         return Err(DomainError::not_found("learner", id));
     }
-    let mut learner = load(registry, &survivor).await?;
-    audit_reads(registry, std::slice::from_ref(&learner.id)).await?;
+    let mut learner = load(ctx, &survivor).await?;
+    audit_reads(ctx, std::slice::from_ref(&learner.id)).await?;
     if survivor != id {
         learner.merged_from_id = id;
     }
@@ -154,8 +150,8 @@ pub async fn get(
 
 /// Records who read these learners' records (issue #15, item 9); the
 /// answer is not sent unless the entries are written.
-async fn audit_reads(registry: &Registry, ids: &[String]) -> Result<(), DomainError> {
-    academy_runtime::audit::record_reads(&registry.db, READ, ids)
+async fn audit_reads(ctx: &Context, ids: &[String]) -> Result<(), DomainError> {
+    academy_runtime::audit::record_reads(&ctx.db, READ, ids)
         .await
         .map_err(db_error)
 }
@@ -163,8 +159,8 @@ async fn audit_reads(registry: &Registry, ids: &[String]) -> Result<(), DomainEr
 /// The audit action of a read of a learner's personal data.
 pub const READ: &str = "learner.read";
 
-async fn load(registry: &Registry, id: &str) -> Result<pb::Learner, DomainError> {
-    let row = learners::get(&registry.db, id)
+async fn load(ctx: &Context, id: &str) -> Result<pb::Learner, DomainError> {
+    let row = learners::get(&ctx.db, id)
         .await
         .map_err(db_error)?
         .ok_or_else(|| DomainError::not_found("learner", id))?;
@@ -173,7 +169,7 @@ async fn load(registry: &Registry, id: &str) -> Result<pb::Learner, DomainError>
 
 /// ListLearners, over the caller's data scope only.
 pub async fn list(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::ListLearnersRequest,
     data: &DataScope,
 ) -> Result<pb::ListLearnersResponse, DomainError> {
@@ -194,12 +190,12 @@ pub async fn list(
         data: data.clone(),
     };
     let page = PageRequest::parse(req.page_size, &req.page_token, &filter.describe())?;
-    let rows = learners::list(&registry.db, &filter, &page)
+    let rows = learners::list(&ctx.db, &filter, &page)
         .await
         .map_err(db_error)?;
     let (rows, next_page_token) = page.finish(rows, |l| l.id.clone());
     let ids: Vec<String> = rows.iter().map(|l| l.id.clone()).collect();
-    audit_reads(registry, &ids).await?;
+    audit_reads(ctx, &ids).await?;
     Ok(pb::ListLearnersResponse {
         learners: rows
             .into_iter()
@@ -213,7 +209,7 @@ pub async fn list(
 /// the e-mail or external id also needs `learners.read`: a conflict there
 /// would tell a write-only caller who else is registered.
 pub async fn update(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::UpdateLearnerRequest,
     reads: bool,
 ) -> Result<pb::Learner, DomainError> {
@@ -227,13 +223,11 @@ pub async fn update(
                 .to_owned(),
         });
     }
-    update_learner(registry, req)
-        .await
-        .map(|l| answer(l, reads))
+    update_learner(ctx, req).await.map(|l| answer(l, reads))
 }
 
 async fn update_learner(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::UpdateLearnerRequest,
 ) -> Result<pb::Learner, DomainError> {
     let now = Utc::now();
@@ -246,7 +240,7 @@ async fn update_learner(
     )?;
     let patch = convert::learner_patch(req.learner, req.update_mask, now)?;
     let result: Result<(), WriteError> = async {
-        let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+        let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
         let txn = uow.txn();
         let row = learners::get(txn, &id)
             .await?
@@ -289,18 +283,18 @@ async fn update_learner(
         }
         Err(err) => return Err(err.into()),
     }
-    load(registry, &id).await
+    load(ctx, &id).await
 }
 
 /// Erases personal data: the learner row keeps only anonymous facts, and
 /// the organisation is removed from every event about the learner.
 pub async fn erase(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::EraseLearnerRequest,
 ) -> Result<pb::Learner, DomainError> {
     let id = id::parse_id("id", &req.id)?;
     let result: Result<(), WriteError> = async {
-        let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+        let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
         let txn = uow.txn();
         let row = learners::get(txn, &id)
             .await?
@@ -346,29 +340,29 @@ pub async fn erase(
     }
     .await;
     result?;
-    academy_runtime::db::flush_erased(&registry.db).await;
-    load(registry, &id).await
+    academy_runtime::db::flush_erased(&ctx.db).await;
+    load(ctx, &id).await
 }
 
 /// LookupLearner: the learner holding an external id or an e-mail. Not
 /// found names the kind of key only, never its value (both are personal
 /// data: erasure removes them).
 pub async fn lookup(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::LookupLearnerRequest,
 ) -> Result<pb::Learner, DomainError> {
     use pb::lookup_learner_request::Key as By;
     let found = match req.key {
         Some(By::ExternalId(raw)) => {
             let external_id = academy_domain::text::required("external_id", &raw, 200)?;
-            learners::id_by_external_id(&registry.db, &external_id)
+            learners::id_by_external_id(&ctx.db, &external_id)
                 .await
                 .map_err(db_error)?
                 .ok_or_else(|| DomainError::not_found("learner", "with this external_id"))?
         }
         Some(By::Email(raw)) => {
             let email = academy_domain::Email::parse("email", &raw)?;
-            learners::id_by_email(&registry.db, email.as_str())
+            learners::id_by_email(&ctx.db, email.as_str())
                 .await
                 .map_err(db_error)?
                 .ok_or_else(|| DomainError::not_found("learner", "with this email"))?
@@ -381,9 +375,9 @@ pub async fn lookup(
         }
     };
     // A MERGED learner keeps its keys: they answer its survivor (issue #19).
-    let survivor = super::merge::resolve(&registry.db, &found).await?;
-    let mut learner = load(registry, &survivor).await?;
-    audit_reads(registry, std::slice::from_ref(&learner.id)).await?;
+    let survivor = super::merge::resolve(&ctx.db, &found).await?;
+    let mut learner = load(ctx, &survivor).await?;
+    audit_reads(ctx, std::slice::from_ref(&learner.id)).await?;
     if survivor != found {
         learner.merged_from_id = found;
     }

@@ -12,7 +12,7 @@ use academy_runtime::write::UnitOfWork;
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 
-use super::Registry;
+use super::Context;
 use crate::convert;
 use crate::domain::{EnrollmentState, LearnerState, join_ids, split_ids};
 use crate::entity::{enrollment, learner};
@@ -25,7 +25,7 @@ const MERGE: &str = "MergeLearners";
 const MAX_HOPS: usize = 16;
 
 pub async fn merge(
-    registry: &Registry,
+    ctx: &Context,
     req: pb::MergeLearnersRequest,
 ) -> Result<pb::MergeLearnersResponse, DomainError> {
     let (survivor_id, duplicate_id, request_id) = (
@@ -46,59 +46,51 @@ pub async fn merge(
     } else {
         Key::new(MERGE, request_id.as_deref(), &req)
     };
-    if let Some(duplicate) = idempotency::replayed(&registry.db, key.as_ref()).await? {
-        return replay(registry, &duplicate).await;
+    if let Some(duplicate) = idempotency::replayed(&ctx.db, key.as_ref()).await? {
+        return replay(ctx, &duplicate).await;
     }
-    let moved = match write(
-        registry,
-        &survivor_id,
-        &duplicate_id,
-        req.dry_run,
-        key.as_ref(),
-    )
-    .await
-    {
+    let moved = match write(ctx, &survivor_id, &duplicate_id, req.dry_run, key.as_ref()).await {
         Ok(Written::Moved(moved)) => moved,
-        Ok(Written::Replayed(duplicate)) => return replay(registry, &duplicate).await,
+        Ok(Written::Replayed(duplicate)) => return replay(ctx, &duplicate).await,
         // A concurrent call with the same key may have won (on PostgreSQL
         // this call then waited on its row locks and found the duplicate
         // MERGED): answer as it did; otherwise the error stands.
         Err(err) => {
-            if let Some(duplicate) = idempotency::replayed(&registry.db, key.as_ref()).await? {
-                return replay(registry, &duplicate).await;
+            if let Some(duplicate) = idempotency::replayed(&ctx.db, key.as_ref()).await? {
+                return replay(ctx, &duplicate).await;
             }
-            let duplicate = idempotency::recover(&registry.db, key.as_ref(), err, || {
+            let duplicate = idempotency::recover(&ctx.db, key.as_ref(), err, || {
                 DomainError::precondition(
                     "LEARNER_MERGED",
                     "the duplicate was merged by a concurrent call",
                 )
             })
             .await?;
-            return replay(registry, &duplicate).await;
+            return replay(ctx, &duplicate).await;
         }
     };
-    answer(registry, &survivor_id, moved, req.dry_run).await
+    answer(ctx, &survivor_id, moved, req.dry_run).await
 }
 
 /// The answer of an earlier merge whose tombstone is `duplicate_id`.
 async fn replay(
-    registry: &Registry,
+    ctx: &Context,
     duplicate_id: &str,
 ) -> Result<pb::MergeLearnersResponse, DomainError> {
-    let (survivor_id, moved) = merge::tombstone_of(&registry.db, duplicate_id)
+    let (survivor_id, moved) = merge::tombstone_of(&ctx.db, duplicate_id)
         .await
         .map_err(db_error)?
         .ok_or_else(|| DomainError::internal("a remembered merge has no tombstone"))?;
-    answer(registry, &survivor_id, moved, false).await
+    answer(ctx, &survivor_id, moved, false).await
 }
 
 async fn answer(
-    registry: &Registry,
+    ctx: &Context,
     survivor_id: &str,
     moved: Moved,
     dry_run: bool,
 ) -> Result<pb::MergeLearnersResponse, DomainError> {
-    let row = learners::get(&registry.db, survivor_id)
+    let row = learners::get(&ctx.db, survivor_id)
         .await
         .map_err(db_error)?
         .ok_or_else(|| DomainError::not_found("learner", survivor_id))?;
@@ -121,13 +113,13 @@ enum Written {
 
 /// The merge's transaction; rolled back (dropped) on a dry run or an error.
 async fn write(
-    registry: &Registry,
+    ctx: &Context,
     survivor_id: &str,
     duplicate_id: &str,
     dry_run: bool,
     key: Option<&Key>,
 ) -> Result<Written, WriteError> {
-    let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+    let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
     let txn = uow.txn();
     if let Some(existing) = uow.replayed(key).await? {
         return Ok(Written::Replayed(existing));

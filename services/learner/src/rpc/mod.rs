@@ -21,7 +21,7 @@ use crate::course_client::CourseClient;
 
 /// What every handler needs.
 #[derive(Debug, Clone)]
-pub struct Registry {
+pub struct Context {
     pub db: DatabaseConnection,
     pub outbox: Outbox,
     pub courses: CourseClient,

@@ -18,7 +18,7 @@ use academy_runtime::write::UnitOfWork;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
-use super::Registry;
+use super::Context;
 use super::enrollments::load;
 use super::keys::Resolver;
 use crate::convert;
@@ -192,33 +192,33 @@ fn parse_provider(
 }
 
 pub async fn record(
-    registry: &Registry,
+    ctx: &Context,
     mut req: pb::RecordProgressRequest,
     trace: TraceContext,
 ) -> Result<pb::Enrollment, DomainError> {
     Resolver::default()
-        .progress_row(registry, &mut req, &trace)
+        .progress_row(ctx, &mut req, &trace)
         .await?;
     let req = parse(&req, Utc::now())?;
-    if idempotency::replayed(&registry.db, req.key.as_ref())
+    if idempotency::replayed(&ctx.db, req.key.as_ref())
         .await?
         .is_none()
     {
         let mut openings = Openings::default();
         let open = openings
-            .of_enrollments(registry, [req.enrollment_id.as_str()], &trace)
+            .of_enrollments(ctx, [req.enrollment_id.as_str()], &trace)
             .await?;
-        match apply(registry, &req, open.get(&req.enrollment_id).cloned()).await {
+        match apply(ctx, &req, open.get(&req.enrollment_id).cloned()).await {
             Ok(()) => {}
             Err(err) => {
-                idempotency::recover(&registry.db, req.key.as_ref(), err, || {
+                idempotency::recover(&ctx.db, req.key.as_ref(), err, || {
                     DomainError::internal("progress conflicted without a request id")
                 })
                 .await?;
             }
         }
     }
-    load(registry, &req.enrollment_id).await
+    load(ctx, &req.enrollment_id).await
 }
 
 /// The course service's answers on whether each course takes activity,
@@ -233,18 +233,18 @@ impl Openings {
     /// others are refused later, NOT_FOUND). Only UNAVAILABLE fails the call.
     async fn of_enrollments<'a>(
         &mut self,
-        registry: &Registry,
+        ctx: &Context,
         ids: impl IntoIterator<Item = &'a str>,
         trace: &TraceContext,
     ) -> Result<HashMap<String, Result<Openness, DomainError>>, DomainError> {
         let ids: Vec<String> = ids.into_iter().map(str::to_owned).collect();
-        let courses = enrollments::course_ids_of(&registry.db, ids)
+        let courses = enrollments::course_ids_of(&ctx.db, ids)
             .await
             .map_err(db_error)?;
         let mut out = HashMap::with_capacity(courses.len());
         for (enrollment_id, course_id) in courses {
             if !self.courses.contains_key(&course_id) {
-                let answer = registry.courses.course_info(&course_id, trace).await;
+                let answer = ctx.courses.course_info(&course_id, trace).await;
                 if let Err(DomainError::Unavailable { what }) = answer {
                     return Err(DomainError::Unavailable { what });
                 }
@@ -260,11 +260,11 @@ impl Openings {
 }
 
 async fn apply(
-    registry: &Registry,
+    ctx: &Context,
     req: &Request,
     open: Option<Result<Openness, DomainError>>,
 ) -> Result<(), WriteError> {
-    let uow = UnitOfWork::begin(&registry.db, &registry.outbox).await?;
+    let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
     if let Some(events) = apply_in(&uow, req, open).await? {
         uow.emit_many(events).await?;
         uow.commit().await?;
@@ -444,17 +444,17 @@ async fn apply_in(
 
 /// BulkRecordProgress: rows applied in batches of one transaction each.
 pub async fn record_many(
-    registry: &Registry,
+    ctx: &Context,
     mut stream: tonic::Streaming<pb::RecordProgressRequest>,
     trace: TraceContext,
 ) -> Result<pb::BulkRecordProgressResponse, DomainError> {
     let mut tally = super::Tally::default();
     let mut resolver = Resolver::default();
     let mut openings = Openings::default();
-    let mut batch = Vec::with_capacity(registry.batch_size);
+    let mut batch = Vec::with_capacity(ctx.batch_size);
     let mut index = 0i64;
     loop {
-        let row = match super::next_row(&mut stream, registry.stream_idle).await {
+        let row = match super::next_row(&mut stream, ctx.stream_idle).await {
             Ok(Some(row)) => row,
             Ok(None) => break,
             // A broken stream ends the import; batches already committed stay.
@@ -462,7 +462,7 @@ pub async fn record_many(
             Err(err) => {
                 // An idle stream: the rows before are kept, as the message promises.
                 record_batch(
-                    registry,
+                    ctx,
                     std::mem::take(&mut batch),
                     &mut tally,
                     &mut resolver,
@@ -473,10 +473,10 @@ pub async fn record_many(
                 return Err(err);
             }
         };
-        if let Err(too_long) = super::check_stream_length(index, registry.max_stream_rows) {
+        if let Err(too_long) = super::check_stream_length(index, ctx.max_stream_rows) {
             // The rows before the limit are kept, as the message promises.
             record_batch(
-                registry,
+                ctx,
                 std::mem::take(&mut batch),
                 &mut tally,
                 &mut resolver,
@@ -488,9 +488,9 @@ pub async fn record_many(
         }
         batch.push((index, row));
         index += 1;
-        if batch.len() >= registry.batch_size {
+        if batch.len() >= ctx.batch_size {
             record_batch(
-                registry,
+                ctx,
                 std::mem::take(&mut batch),
                 &mut tally,
                 &mut resolver,
@@ -500,15 +500,7 @@ pub async fn record_many(
             .await?;
         }
     }
-    record_batch(
-        registry,
-        batch,
-        &mut tally,
-        &mut resolver,
-        &mut openings,
-        &trace,
-    )
-    .await?;
+    record_batch(ctx, batch, &mut tally, &mut resolver, &mut openings, &trace).await?;
     super::import::record_rows("BulkRecordProgress", &tally);
     Ok(pb::BulkRecordProgressResponse {
         recorded: tally.created,
@@ -519,7 +511,7 @@ pub async fn record_many(
 }
 
 async fn record_batch(
-    registry: &Registry,
+    ctx: &Context,
     rows: Vec<(i64, pb::RecordProgressRequest)>,
     tally: &mut super::Tally,
     resolver: &mut Resolver,
@@ -533,7 +525,7 @@ async fn record_batch(
     // call to the course service while it is held.
     let mut resolved = Vec::with_capacity(rows.len());
     for (index, mut raw) in rows {
-        match resolver.progress_row(registry, &mut raw, trace).await {
+        match resolver.progress_row(ctx, &mut raw, trace).await {
             Ok(()) => resolved.push((index, Ok(raw))),
             Err(DomainError::Unavailable { what }) => {
                 return Err(DomainError::Unavailable { what });
@@ -549,14 +541,14 @@ async fn record_batch(
     // The courses' openness too is asked before the transaction opens.
     let open = openings
         .of_enrollments(
-            registry,
+            ctx,
             parsed
                 .iter()
                 .filter_map(|(_, r)| r.as_ref().ok().map(|r| r.enrollment_id.as_str())),
             trace,
         )
         .await?;
-    let uow = UnitOfWork::begin(&registry.db, &registry.outbox)
+    let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox)
         .await
         .map_err(db_error)?;
     let (mut events, mut recorded, mut duplicates, mut rejected) = (Vec::new(), 0, 0, Vec::new());

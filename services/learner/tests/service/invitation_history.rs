@@ -4,79 +4,22 @@
 //! stays, and the same rows sent again change nothing. On SQLite and
 //! PostgreSQL.
 
-use academy_proto::course as course_pb;
 use academy_proto::learner::invitation_service_client::InvitationServiceClient;
 use academy_proto::learner::*;
 use academy_testkit::{TestDb, on_both_backends};
-use prost_types::Timestamp;
 use tonic::transport::Channel;
 
 use crate::common::*;
+use crate::invitations::{at, invitations, invite, list, program_with_course};
 
 on_both_backends!(
     history_rows_are_answered_in_the_call_and_bad_ones_leave_nothing,
     a_history_row_answers_an_invitation_still_open_and_nothing_else
 );
 
-fn at(seconds: i64) -> Timestamp {
-    Timestamp { seconds, nanos: 0 }
-}
-
-async fn program(stack: &Stack, name: &str) -> String {
-    stack
-        .catalog()
-        .await
-        .create_program(course_pb::CreateProgramRequest {
-            program: Some(course_pb::Program {
-                name: name.into(),
-                start_date: Some(academy_proto::google::r#type::Date {
-                    year: 2020,
-                    month: 1,
-                    day: 1,
-                }),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .id
-}
-
-async fn client(stack: &Stack) -> InvitationServiceClient<Channel> {
-    InvitationServiceClient::connect(format!("http://{}", stack.learner.addr))
-        .await
-        .unwrap()
-}
-
-async fn invite(
-    client: &mut InvitationServiceClient<Channel>,
-    program_id: &str,
-    invitees: Vec<Invitee>,
-) -> InviteLearnersResponse {
-    client
-        .invite_learners(InviteLearnersRequest {
-            program_id: program_id.into(),
-            invitees,
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-}
-
+/// Every invitation of the program, whatever its state.
 async fn all(client: &mut InvitationServiceClient<Channel>, program_id: &str) -> Vec<Invitation> {
-    client
-        .list_invitations(ListInvitationsRequest {
-            program_id: program_id.into(),
-            page_size: 100,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .invitations
+    list(client, program_id, InvitationState::Unspecified).await
 }
 
 fn state(r: &InviteResult) -> InvitationState {
@@ -85,10 +28,10 @@ fn state(r: &InviteResult) -> InvitationState {
 
 async fn history_rows_are_answered_in_the_call_and_bad_ones_leave_nothing(db: TestDb) {
     let stack = Stack::start(db).await;
-    let program = program(&stack, "History").await;
+    let (program, _) = program_with_course(&stack, "History").await;
     let a = registered(&stack, "a@example.org").await;
     let now = chrono::Utc::now().timestamp();
-    let mut client = client(&stack).await;
+    let mut client = invitations(&stack).await;
     let rows = vec![
         // Joined 500 s after an invitation 1000 s ago.
         Invitee {
@@ -170,11 +113,11 @@ async fn history_rows_are_answered_in_the_call_and_bad_ones_leave_nothing(db: Te
 
 async fn a_history_row_answers_an_invitation_still_open_and_nothing_else(db: TestDb) {
     let stack = Stack::start(db).await;
-    let program = program(&stack, "Open").await;
+    let (program, _) = program_with_course(&stack, "Open").await;
     let b = registered(&stack, "b@example.org").await;
     let c = registered(&stack, "c@example.org").await;
     let now = chrono::Utc::now().timestamp();
-    let mut client = client(&stack).await;
+    let mut client = invitations(&stack).await;
     let plain = |id: &str| Invitee {
         learner_id: id.into(),
         invited_at: Some(at(now - 1000)),

@@ -24,14 +24,14 @@ on_both_backends!(
     erasure_and_merge_follow_the_person
 );
 
-async fn invitations(stack: &Stack) -> InvitationServiceClient<Channel> {
+pub(crate) async fn invitations(stack: &Stack) -> InvitationServiceClient<Channel> {
     InvitationServiceClient::connect(format!("http://{}", stack.learner.addr))
         .await
         .unwrap()
 }
 
 /// A program including a published one-module course: (program, course).
-async fn program_with_course(stack: &Stack, name: &str) -> (String, course_pb::Course) {
+pub(crate) async fn program_with_course(stack: &Stack, name: &str) -> (String, course_pb::Course) {
     let mut catalog = stack.catalog().await;
     let program = catalog
         .create_program(course_pb::CreateProgramRequest {
@@ -69,11 +69,11 @@ fn by_email(email: &str) -> Invitee {
     }
 }
 
-fn at(seconds: i64) -> Timestamp {
+pub(crate) fn at(seconds: i64) -> Timestamp {
     Timestamp { seconds, nanos: 0 }
 }
 
-async fn invite(
+pub(crate) async fn invite(
     client: &mut InvitationServiceClient<Channel>,
     program_id: &str,
     invitees: Vec<Invitee>,
@@ -89,7 +89,7 @@ async fn invite(
         .into_inner()
 }
 
-async fn list(
+pub(crate) async fn list(
     client: &mut InvitationServiceClient<Channel>,
     program_id: &str,
     state: InvitationState,
