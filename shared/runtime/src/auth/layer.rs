@@ -2,11 +2,10 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use tonic::Status;
-use tower::{Layer, Service};
 
 use super::verify::{AuthError, Verifier};
+use crate::server::middleware::{CallFuture, Inner, Middleware, Req, pass, refuse};
 
 /// Method path (`/package.Service/Method`) → the scope it needs.
 pub type ScopeTable = HashMap<String, &'static str>;
@@ -72,23 +71,6 @@ impl AuthLayer {
     }
 }
 
-impl<S> Layer<S> for AuthLayer {
-    type Service = Authenticate<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Authenticate {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Authenticate<S> {
-    inner: S,
-    layer: AuthLayer,
-}
-
 impl AuthLayer {
     /// The caller of `request`, or the status that refuses it.
     fn admit<B>(&self, request: &http::Request<B>) -> Result<Option<Caller>, Status> {
@@ -148,35 +130,21 @@ fn bearer(headers: &http::HeaderMap) -> Result<&str, AuthError> {
     Ok(token.trim())
 }
 
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Authenticate<S>
-where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    ResBody: Default + Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = futures::future::BoxFuture<'static, Result<S::Response, S::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
-        match self.layer.admit(&request) {
+impl Middleware for AuthLayer {
+    fn around<B, S: Inner<B>>(&self, inner: &mut S, mut req: Req<B>) -> CallFuture<S::Error> {
+        match self.admit(&req) {
             Ok(Some(caller)) => {
                 let call = crate::auth::call::CallInfo {
                     actor: caller.subject.clone(),
-                    method: request.uri().path().to_owned(),
+                    method: req.uri().path().to_owned(),
                 };
-                request.extensions_mut().insert(caller);
-                Box::pin(crate::auth::call::with_call(call, self.inner.call(request)))
+                req.extensions_mut().insert(caller);
+                Box::pin(crate::auth::call::with_call(call, inner.call(req)))
             }
-            Ok(None) => Box::pin(self.inner.call(request)),
+            Ok(None) => pass(inner, req),
             Err(status) => {
-                tracing::debug!(method = %request.uri().path(), code = ?status.code(), "call refused");
-                Box::pin(std::future::ready(Ok(status.into_http())))
+                tracing::debug!(method = %req.uri().path(), code = ?status.code(), "call refused");
+                refuse(status)
             }
         }
     }

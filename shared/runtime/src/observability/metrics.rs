@@ -15,10 +15,10 @@ use sea_orm::{DatabaseBackend, DatabaseConnection};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
-use tower::{Layer, Service};
+
+use crate::server::middleware::{CallFuture, Inner, Middleware, Req, grpc_status};
 
 /// Latency buckets in seconds: from a cached point read to a long export.
 const LATENCY_BUCKETS: [f64; 14] = [
@@ -114,52 +114,18 @@ impl GrpcMetricsLayer {
     }
 }
 
-impl<S> Layer<S> for GrpcMetricsLayer {
-    type Service = GrpcMetrics<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        GrpcMetrics {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct GrpcMetrics<S> {
-    inner: S,
-    layer: GrpcMetricsLayer,
-}
-
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GrpcMetrics<S>
-where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    ResBody: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = futures::future::BoxFuture<'static, Result<S::Response, S::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let (service, method) = self.layer.labels(request.uri().path());
+impl Middleware for GrpcMetricsLayer {
+    fn around<B, S: Inner<B>>(&self, inner: &mut S, req: Req<B>) -> CallFuture<S::Error> {
+        let (service, method) = self.labels(req.uri().path());
         let started = Instant::now();
-        let call = self.inner.call(request);
+        let call = inner.call(req);
         Box::pin(async move {
             let result = call.await;
             // Failures come back "trailers-only", with grpc-status in the
             // headers; a response without it is a success (or a stream whose
             // status only its trailers will tell).
             let code = match &result {
-                Ok(response) => response
-                    .headers()
-                    .get("grpc-status")
-                    .and_then(|v| v.to_str().ok())
+                Ok(response) => grpc_status(response)
                     .and_then(|v| v.parse::<i32>().ok())
                     .map_or(tonic::Code::Ok, tonic::Code::from),
                 Err(_) => tonic::Code::Unknown,

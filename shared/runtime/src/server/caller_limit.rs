@@ -6,11 +6,10 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use tonic::Status;
-use tower::{Layer, Service};
 
 use crate::auth::Caller;
+use crate::server::middleware::{CallFuture, Inner, Middleware, Req, pass, pass_holding, refuse};
 
 #[derive(Debug, Clone)]
 pub struct CallerLimitLayer {
@@ -60,62 +59,21 @@ impl Drop for InFlight {
     }
 }
 
-impl<S> Layer<S> for CallerLimitLayer {
-    type Service = CallerLimit<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        CallerLimit {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct CallerLimit<S> {
-    inner: S,
-    layer: CallerLimitLayer,
-}
-
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for CallerLimit<S>
-where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    ResBody: Default + Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = futures::future::BoxFuture<'static, Result<S::Response, S::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let Some(subject) = request
+impl Middleware for CallerLimitLayer {
+    fn around<B, S: Inner<B>>(&self, inner: &mut S, req: Req<B>) -> CallFuture<S::Error> {
+        let Some(subject) = req
             .extensions()
             .get::<Caller>()
             .map(|caller| caller.subject.clone())
         else {
-            return Box::pin(self.inner.call(request));
+            return pass(inner, req);
         };
-        match self.layer.admit(&subject) {
-            Some(counted) => {
-                let call = self.inner.call(request);
-                Box::pin(async move {
-                    let response = call.await;
-                    drop(counted);
-                    response
-                })
-            }
-            None => {
-                let status = Status::resource_exhausted(format!(
-                    "this caller has {} calls in flight, its limit; finish or cancel some first",
-                    self.layer.limit
-                ));
-                Box::pin(std::future::ready(Ok(status.into_http())))
-            }
+        match self.admit(&subject) {
+            Some(counted) => pass_holding(inner, req, counted),
+            None => refuse(Status::resource_exhausted(format!(
+                "this caller has {} calls in flight, its limit; finish or cancel some first",
+                self.limit
+            ))),
         }
     }
 }
@@ -123,22 +81,13 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::convert::Infallible;
+    use crate::server::middleware::Layered;
+    use crate::server::middleware::testing::{self, code};
     use std::time::Duration;
-
-    fn code(response: &http::Response<tonic::body::Body>) -> Option<String> {
-        response
-            .headers()
-            .get("grpc-status")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    }
+    use tower::{Layer, Service};
 
     fn request(path: &str, subject: Option<&str>) -> http::Request<()> {
-        let mut request = http::Request::builder()
-            .uri(path)
-            .body(())
-            .expect("request");
+        let mut request = testing::request(path);
         if let Some(subject) = subject {
             request.extensions_mut().insert(Caller {
                 subject: subject.to_owned(),
@@ -151,13 +100,8 @@ mod tests {
 
     #[tokio::test]
     async fn one_caller_past_its_limit_is_refused_and_the_others_are_not() {
-        let inner = tower::service_fn(|req: http::Request<()>| async move {
-            if req.uri().path() == "/a.S/Slow" {
-                tokio::time::sleep(Duration::from_secs(3600)).await;
-            }
-            Ok::<_, Infallible>(http::Response::new(tonic::body::Body::empty()))
-        });
-        let mut service = CallerLimitLayer::new(2).layer(inner);
+        let inner = testing::answers_slowly_on_slow(Duration::from_secs(3600));
+        let mut service = Layered(CallerLimitLayer::new(2)).layer(inner);
         let busy: Vec<_> = (0..2)
             .map(|_| tokio::spawn(service.call(request("/a.S/Slow", Some("mallory")))))
             .collect();

@@ -7,9 +7,9 @@
 //! in their headers (tonic's trailers-only answer to a bad request).
 
 use academy_domain::DomainError;
-use std::task::{Context, Poll};
 use tonic::{Code, Status};
-use tower::{Layer, Service};
+
+use crate::server::middleware::{CallFuture, Inner, Middleware, Req};
 
 /// The refusal `status` stands for, when tonic made it for a bad request.
 fn corrected(status: &Status) -> Option<Status> {
@@ -41,36 +41,9 @@ fn corrected(status: &Status) -> Option<Status> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PreciseCodesLayer;
 
-impl<S> Layer<S> for PreciseCodesLayer {
-    type Service = PreciseCodes<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        PreciseCodes { inner }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct PreciseCodes<S> {
-    inner: S,
-}
-
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for PreciseCodes<S>
-where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    ResBody: Default + Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = futures::future::BoxFuture<'static, Result<S::Response, S::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let call = self.inner.call(request);
+impl Middleware for PreciseCodesLayer {
+    fn around<B, S: Inner<B>>(&self, inner: &mut S, req: Req<B>) -> CallFuture<S::Error> {
+        let call = inner.call(req);
         Box::pin(async move {
             let response = call.await?;
             let better = Status::from_header_map(response.headers())

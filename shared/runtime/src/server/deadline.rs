@@ -6,10 +6,10 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 use tonic::Status;
-use tower::{Layer, Service};
+
+use crate::server::middleware::{CallFuture, Inner, Middleware, Req};
 
 /// Applies `limit` to every call whose path is not in `streaming`.
 #[derive(Debug, Clone)]
@@ -27,42 +27,10 @@ impl UnaryDeadlineLayer {
     }
 }
 
-impl<S> Layer<S> for UnaryDeadlineLayer {
-    type Service = UnaryDeadline<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        UnaryDeadline {
-            inner,
-            limit: self.limit,
-            streaming: self.streaming.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct UnaryDeadline<S> {
-    inner: S,
-    limit: Duration,
-    streaming: Arc<HashSet<String>>,
-}
-
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for UnaryDeadline<S>
-where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Future: Send + 'static,
-    ResBody: Default + Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = futures::future::BoxFuture<'static, Result<S::Response, S::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let streaming = self.streaming.contains(request.uri().path());
-        let client = request
+impl Middleware for UnaryDeadlineLayer {
+    fn around<B, S: Inner<B>>(&self, inner: &mut S, req: Req<B>) -> CallFuture<S::Error> {
+        let streaming = self.streaming.contains(req.uri().path());
+        let client = req
             .headers()
             .get("grpc-timeout")
             .and_then(|v| v.to_str().ok())
@@ -72,7 +40,7 @@ where
             (false, None) => Some(self.limit),
             (true, client) => client,
         };
-        let call = self.inner.call(request);
+        let call = inner.call(req);
         Box::pin(async move {
             let Some(limit) = limit else {
                 return call.await;

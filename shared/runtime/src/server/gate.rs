@@ -11,9 +11,9 @@
 //! not an error.
 
 use academy_domain::DomainError;
-use std::task::{Context, Poll};
 use tokio::sync::watch;
-use tower::{Layer, Service};
+
+use crate::server::middleware::{CallFuture, Inner, Middleware, Req, pass, refuse};
 
 /// Where the health watcher publishes whether the database answers, and
 /// the layer that reads it. Starts as "down": nothing but health is served
@@ -28,76 +28,33 @@ pub struct DatabaseGateLayer {
     up: watch::Receiver<bool>,
 }
 
-impl<S> Layer<S> for DatabaseGateLayer {
-    type Service = DatabaseGate<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        DatabaseGate {
-            inner,
-            up: self.up.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct DatabaseGate<S> {
-    inner: S,
-    up: watch::Receiver<bool>,
-}
-
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for DatabaseGate<S>
-where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    ResBody: Default + Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = futures::future::BoxFuture<'static, Result<S::Response, S::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let path = request.uri().path();
+impl Middleware for DatabaseGateLayer {
+    fn around<B, S: Inner<B>>(&self, inner: &mut S, req: Req<B>) -> CallFuture<S::Error> {
+        let path = req.uri().path();
         // Health and reflection (they read no data) are answered whatever
         // the database's state.
         if *self.up.borrow() || crate::auth::is_public(path) || crate::auth::is_reflection(path) {
-            return Box::pin(self.inner.call(request));
+            return pass(inner, req);
         }
-        let status = crate::status::to_status(DomainError::Unavailable { what: "database" });
-        Box::pin(std::future::ready(Ok(status.into_http())))
+        refuse(crate::status::to_status(DomainError::Unavailable {
+            what: "database",
+        }))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::convert::Infallible;
-
-    fn code(response: &http::Response<tonic::body::Body>) -> Option<String> {
-        response
-            .headers()
-            .get("grpc-status")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    }
+    use crate::server::middleware::Layered;
+    use crate::server::middleware::testing::{answers_slowly_on_slow, code, request};
+    use std::time::Duration;
+    use tower::{Layer, Service};
 
     #[tokio::test]
     async fn calls_are_refused_while_the_database_is_down_and_health_still_answers() {
-        let inner = tower::service_fn(|_req: http::Request<()>| async move {
-            Ok::<_, Infallible>(http::Response::new(tonic::body::Body::empty()))
-        });
+        let inner = answers_slowly_on_slow(Duration::ZERO);
         let (up, layer) = database_gate();
-        let mut service = layer.layer(inner);
-        let request = |path: &str| {
-            http::Request::builder()
-                .uri(path)
-                .body(())
-                .expect("request")
-        };
+        let mut service = Layered(layer).layer(inner);
         let refused = service.call(request("/a.S/Call")).await.expect("response");
         assert_eq!(
             code(&refused).as_deref(),

@@ -6,6 +6,7 @@ pub mod codes;
 pub mod connections;
 pub mod deadline;
 pub mod gate;
+pub mod middleware;
 pub mod shed;
 pub mod shutdown;
 pub mod startup;
@@ -34,6 +35,7 @@ use crate::config::ServerConfig;
 use crate::observability::metrics::GrpcMetricsLayer;
 use crate::server::caller_limit::CallerLimitLayer;
 use crate::server::deadline::UnaryDeadlineLayer;
+use crate::server::middleware::Layered;
 use crate::server::shed::ShedLayer;
 use academy_proto::audit::audit_service_server;
 
@@ -212,18 +214,26 @@ pub async fn serve(
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .layer(trace)
-        .layer(GrpcMetricsLayer::new(known_paths(&services.scopes)))
-        .layer(crate::server::codes::PreciseCodesLayer)
-        .layer(shed)
-        .layer(auth)
+        .layer(Layered(GrpcMetricsLayer::new(known_paths(
+            &services.scopes,
+        ))))
+        .layer(Layered(crate::server::codes::PreciseCodesLayer))
+        .layer(Layered(shed))
+        .layer(Layered(auth))
         // Without auth every call is the same anonymous caller: the
         // server-wide limit is the only one.
         .layer(tower::util::option_layer(
-            (!config.auth.auth_disabled)
-                .then(|| CallerLimitLayer::new(config.max_concurrent_calls_per_caller)),
+            (!config.auth.auth_disabled).then(|| {
+                Layered(CallerLimitLayer::new(
+                    config.max_concurrent_calls_per_caller,
+                ))
+            }),
         ))
-        .layer(gate)
-        .layer(UnaryDeadlineLayer::new(config.request_timeout(), streaming))
+        .layer(Layered(gate))
+        .layer(Layered(UnaryDeadlineLayer::new(
+            config.request_timeout(),
+            streaming,
+        )))
         .add_routes(services.routes.routes())
         .add_service(health_service)
         .add_service(reflection_v1)

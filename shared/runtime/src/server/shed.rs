@@ -7,11 +7,10 @@
 //! taken or a call was just refused, until a tenth of the slots are free
 //! again (so health does not flap with every call that ends).
 
+use crate::server::middleware::{CallFuture, Inner, Middleware, Req, pass, pass_holding, refuse};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use tokio::sync::{Semaphore, watch};
 use tonic::Status;
-use tower::{Layer, Service};
 
 #[derive(Debug, Clone)]
 pub struct ShedLayer {
@@ -50,17 +49,6 @@ impl ShedLayer {
     }
 }
 
-impl<S> Layer<S> for ShedLayer {
-    type Service = Shed<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Shed {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
 /// One call's slot: freed when the call ends or is dropped (a cancelled
 /// call too), which may clear the saturation mark.
 struct Slot {
@@ -75,54 +63,28 @@ impl Drop for Slot {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct Shed<S> {
-    inner: S,
-    layer: ShedLayer,
-}
-
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Shed<S>
-where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    ResBody: Default + Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = futures::future::BoxFuture<'static, Result<S::Response, S::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        if request.uri().path().starts_with("/grpc.health.v1.Health/") {
-            return Box::pin(self.inner.call(request));
+impl Middleware for ShedLayer {
+    fn around<B, S: Inner<B>>(&self, inner: &mut S, req: Req<B>) -> CallFuture<S::Error> {
+        if req.uri().path().starts_with("/grpc.health.v1.Health/") {
+            return pass(inner, req);
         }
-        match self.layer.permits.clone().try_acquire_owned() {
+        match self.permits.clone().try_acquire_owned() {
             Ok(permit) => {
-                if self.layer.permits.available_permits() == 0 {
-                    self.layer.mark_saturated();
+                if self.permits.available_permits() == 0 {
+                    self.mark_saturated();
                 }
-                let call = self.inner.call(request);
                 let slot = Slot {
                     permit: Some(permit),
-                    layer: self.layer.clone(),
+                    layer: self.clone(),
                 };
-                Box::pin(async move {
-                    let response = call.await;
-                    drop(slot);
-                    response
-                })
+                pass_holding(inner, req, slot)
             }
             Err(_) => {
-                self.layer.mark_saturated();
-                let status = Status::resource_exhausted(format!(
+                self.mark_saturated();
+                refuse(Status::resource_exhausted(format!(
                     "server busy: {} calls in flight; retry with backoff",
-                    self.layer.limit
-                ));
-                Box::pin(std::future::ready(Ok(status.into_http())))
+                    self.limit
+                )))
             }
         }
     }
@@ -131,33 +93,16 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::convert::Infallible;
+    use crate::server::middleware::Layered;
+    use crate::server::middleware::testing::{answers_slowly_on_slow, code, request};
     use std::time::Duration;
-
-    fn code(response: &http::Response<tonic::body::Body>) -> Option<String> {
-        response
-            .headers()
-            .get("grpc-status")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    }
+    use tower::{Layer, Service};
 
     #[tokio::test]
     async fn the_call_past_the_limit_is_refused_and_health_still_answers() {
         // "/a.S/Slow" never finishes on its own; everything else answers at once.
-        let inner = tower::service_fn(|req: http::Request<()>| async move {
-            if req.uri().path() == "/a.S/Slow" {
-                tokio::time::sleep(Duration::from_secs(3600)).await;
-            }
-            Ok::<_, Infallible>(http::Response::new(tonic::body::Body::empty()))
-        });
-        let mut service = ShedLayer::new(1).layer(inner);
-        let request = |path: &str| {
-            http::Request::builder()
-                .uri(path)
-                .body(())
-                .expect("request")
-        };
+        let inner = answers_slowly_on_slow(Duration::from_secs(3600));
+        let mut service = Layered(ShedLayer::new(1)).layer(inner);
         // The permit is taken when the call is made, before it is polled.
         let busy = tokio::spawn(service.call(request("/a.S/Slow")));
         let refused = service.call(request("/a.S/Other")).await.expect("response");
@@ -172,21 +117,10 @@ mod tests {
 
     #[tokio::test]
     async fn saturation_is_marked_when_the_slots_run_out_and_cleared_when_one_frees() {
-        let inner = tower::service_fn(|req: http::Request<()>| async move {
-            if req.uri().path() == "/a.S/Slow" {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Ok::<_, Infallible>(http::Response::new(tonic::body::Body::empty()))
-        });
+        let inner = answers_slowly_on_slow(Duration::from_millis(200));
         let layer = ShedLayer::new(2);
         let mut saturated = layer.saturated();
-        let mut service = layer.layer(inner);
-        let request = |path: &str| {
-            http::Request::builder()
-                .uri(path)
-                .body(())
-                .expect("request")
-        };
+        let mut service = Layered(layer).layer(inner);
         let one = tokio::spawn(service.call(request("/a.S/Slow")));
         assert!(!*saturated.borrow_and_update(), "a slot is still free");
         let two = tokio::spawn(service.call(request("/a.S/Slow")));

@@ -169,7 +169,7 @@ pub async fn answer_health_while<T>(
     // is closed, not UNIMPLEMENTED: clients retry into the real server.
     let (_never_up, refuse_others) = crate::server::gate::database_gate();
     let server = builder
-        .layer(refuse_others)
+        .layer(crate::server::middleware::Layered(refuse_others))
         .add_service(service)
         .serve_with_incoming_shutdown(incoming, stop.clone().cancelled_owned());
     tokio::pin!(server);
