@@ -1,6 +1,9 @@
 //! Skills, courses with ordered modules, and programs.
 
-use academy_runtime::db::schema::{drop_tables, id, instant};
+use academy_runtime::db::schema::{
+    big_integer, create_indexes, create_tables, day, drop_tables, id, index, instant, integer,
+    long_text, optional_instant, pair_key, references, table, text, unique_index,
+};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
@@ -72,180 +75,122 @@ enum ProgramCourses {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(Skills::Table)
-                    .col(id(Skills::Id).primary_key())
-                    .col(
-                        ColumnDef::new(Skills::Name)
-                            .string_len(100)
-                            .not_null()
-                            .unique_key(),
-                    )
-                    .col(ColumnDef::new(Skills::Category).string_len(100).not_null())
-                    .col(instant(Skills::CreateTime))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(Courses::Table)
-                    .col(id(Courses::Id).primary_key())
-                    .col(
-                        ColumnDef::new(Courses::Code)
-                            .string_len(32)
-                            .not_null()
-                            .unique_key(),
-                    )
-                    .col(ColumnDef::new(Courses::Title).string_len(200).not_null())
-                    .col(ColumnDef::new(Courses::Description).text().not_null())
-                    .col(ColumnDef::new(Courses::Provider).string_len(200).not_null())
-                    .col(ColumnDef::new(Courses::Language).string_len(35).not_null())
-                    .col(ColumnDef::new(Courses::Level).string_len(16).not_null())
-                    .col(ColumnDef::new(Courses::EstimatedHours).double().not_null())
-                    .col(ColumnDef::new(Courses::State).string_len(16).not_null())
-                    .col(ColumnDef::new(Courses::Revision).big_integer().not_null())
-                    .col(instant(Courses::CreateTime))
-                    .col(instant(Courses::UpdateTime))
-                    .col(
-                        ColumnDef::new(Courses::PublishTime)
-                            .timestamp_with_time_zone()
-                            .null(),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        for (name, col) in [
-            ("idx_courses_state", Courses::State),
-            ("idx_courses_provider", Courses::Provider),
-        ] {
-            manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(Courses::Table)
-                        .col(col)
-                        .to_owned(),
+        let skills = table(Skills::Table)
+            .col(id(Skills::Id).primary_key())
+            .col(text(Skills::Name, 100).unique_key())
+            .col(text(Skills::Category, 100))
+            .col(instant(Skills::CreateTime))
+            .to_owned();
+        let courses = table(Courses::Table)
+            .col(id(Courses::Id).primary_key())
+            .col(text(Courses::Code, 32).unique_key())
+            .col(text(Courses::Title, 200))
+            .col(long_text(Courses::Description))
+            .col(text(Courses::Provider, 200))
+            .col(text(Courses::Language, 35))
+            .col(text(Courses::Level, 16))
+            .col(ColumnDef::new(Courses::EstimatedHours).double().not_null())
+            .col(text(Courses::State, 16))
+            .col(big_integer(Courses::Revision))
+            .col(instant(Courses::CreateTime))
+            .col(instant(Courses::UpdateTime))
+            .col(optional_instant(Courses::PublishTime))
+            .to_owned();
+        let course_modules = table(CourseModules::Table)
+            .col(id(CourseModules::Id).primary_key())
+            .col(id(CourseModules::CourseId))
+            .col(integer(CourseModules::Position))
+            .col(text(CourseModules::Title, 200))
+            .col(integer(CourseModules::EstimatedMinutes))
+            .foreign_key(
+                references(
+                    CourseModules::Table,
+                    CourseModules::CourseId,
+                    Courses::Table,
+                    Courses::Id,
                 )
-                .await?;
-        }
-        manager
-            .create_table(
-                Table::create()
-                    .table(CourseModules::Table)
-                    .col(id(CourseModules::Id).primary_key())
-                    .col(id(CourseModules::CourseId))
-                    .col(ColumnDef::new(CourseModules::Position).integer().not_null())
-                    .col(
-                        ColumnDef::new(CourseModules::Title)
-                            .string_len(200)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(CourseModules::EstimatedMinutes)
-                            .integer()
-                            .not_null(),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(CourseModules::Table, CourseModules::CourseId)
-                            .to(Courses::Table, Courses::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
-                    .to_owned(),
+                .on_delete(ForeignKeyAction::Cascade),
             )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_course_modules_course_position")
-                    .table(CourseModules::Table)
-                    .col(CourseModules::CourseId)
-                    .col(CourseModules::Position)
-                    .unique()
-                    .to_owned(),
+            .to_owned();
+        let course_skills = table(CourseSkills::Table)
+            .col(id(CourseSkills::CourseId))
+            .col(id(CourseSkills::SkillId))
+            .col(integer(CourseSkills::Position))
+            .primary_key(&mut pair_key(CourseSkills::CourseId, CourseSkills::SkillId))
+            .foreign_key(
+                references(
+                    CourseSkills::Table,
+                    CourseSkills::CourseId,
+                    Courses::Table,
+                    Courses::Id,
+                )
+                .on_delete(ForeignKeyAction::Cascade),
             )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(CourseSkills::Table)
-                    .col(id(CourseSkills::CourseId))
-                    .col(id(CourseSkills::SkillId))
-                    .col(ColumnDef::new(CourseSkills::Position).integer().not_null())
-                    .primary_key(
-                        Index::create()
-                            .col(CourseSkills::CourseId)
-                            .col(CourseSkills::SkillId),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(CourseSkills::Table, CourseSkills::CourseId)
-                            .to(Courses::Table, Courses::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(CourseSkills::Table, CourseSkills::SkillId)
-                            .to(Skills::Table, Skills::Id),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_course_skills_skill")
-                    .table(CourseSkills::Table)
-                    .col(CourseSkills::SkillId)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(Programs::Table)
-                    .col(id(Programs::Id).primary_key())
-                    .col(
-                        ColumnDef::new(Programs::Name)
-                            .string_len(200)
-                            .not_null()
-                            .unique_key(),
-                    )
-                    .col(ColumnDef::new(Programs::Description).text().not_null())
-                    .col(ColumnDef::new(Programs::StartDate).date().not_null())
-                    .col(instant(Programs::CreateTime))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(ProgramCourses::Table)
-                    .col(id(ProgramCourses::ProgramId))
-                    .col(id(ProgramCourses::CourseId))
-                    .col(instant(ProgramCourses::AddTime))
-                    .primary_key(
-                        Index::create()
-                            .col(ProgramCourses::ProgramId)
-                            .col(ProgramCourses::CourseId),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(ProgramCourses::Table, ProgramCourses::ProgramId)
-                            .to(Programs::Table, Programs::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(ProgramCourses::Table, ProgramCourses::CourseId)
-                            .to(Courses::Table, Courses::Id),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        Ok(())
+            .foreign_key(&mut references(
+                CourseSkills::Table,
+                CourseSkills::SkillId,
+                Skills::Table,
+                Skills::Id,
+            ))
+            .to_owned();
+        let programs = table(Programs::Table)
+            .col(id(Programs::Id).primary_key())
+            .col(text(Programs::Name, 200).unique_key())
+            .col(long_text(Programs::Description))
+            .col(day(Programs::StartDate))
+            .col(instant(Programs::CreateTime))
+            .to_owned();
+        let program_courses = table(ProgramCourses::Table)
+            .col(id(ProgramCourses::ProgramId))
+            .col(id(ProgramCourses::CourseId))
+            .col(instant(ProgramCourses::AddTime))
+            .primary_key(&mut pair_key(
+                ProgramCourses::ProgramId,
+                ProgramCourses::CourseId,
+            ))
+            .foreign_key(&mut references(
+                ProgramCourses::Table,
+                ProgramCourses::ProgramId,
+                Programs::Table,
+                Programs::Id,
+            ))
+            .foreign_key(&mut references(
+                ProgramCourses::Table,
+                ProgramCourses::CourseId,
+                Courses::Table,
+                Courses::Id,
+            ))
+            .to_owned();
+        create_tables(
+            manager,
+            [
+                skills,
+                courses,
+                course_modules,
+                course_skills,
+                programs,
+                program_courses,
+            ],
+        )
+        .await?;
+        create_indexes(
+            manager,
+            [
+                index("idx_courses_state", Courses::Table, &["state"]),
+                index("idx_courses_provider", Courses::Table, &["provider"]),
+                unique_index(
+                    "idx_course_modules_course_position",
+                    CourseModules::Table,
+                    &["course_id", "position"],
+                ),
+                index(
+                    "idx_course_skills_skill",
+                    CourseSkills::Table,
+                    &["skill_id"],
+                ),
+            ],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -3,6 +3,7 @@
 //! Courses archived before this migration take their last update time: the
 //! archive was their last change, as an archived course cannot be edited.
 
+use academy_runtime::db::schema::{add_column, drop_column, optional_instant};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
@@ -19,18 +20,12 @@ enum Courses {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Courses::Table)
-                    .add_column(
-                        ColumnDef::new(Courses::ArchiveTime)
-                            .timestamp_with_time_zone()
-                            .null(),
-                    )
-                    .to_owned(),
-            )
-            .await?;
+        add_column(
+            manager,
+            Courses::Table,
+            optional_instant(Courses::ArchiveTime),
+        )
+        .await?;
         manager
             .exec_stmt(
                 Query::update()
@@ -43,13 +38,6 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Courses::Table)
-                    .drop_column(Courses::ArchiveTime)
-                    .to_owned(),
-            )
-            .await
+        drop_column(manager, Courses::Table, Courses::ArchiveTime).await
     }
 }

@@ -1,6 +1,6 @@
 //! Merge tombstones (issue #19): which learner each MERGED learner went into.
 
-use academy_runtime::db::schema::{id, index, instant};
+use academy_runtime::db::schema::{id, index, instant, integer, long_text, table};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
@@ -21,37 +21,17 @@ enum LearnerMerges {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(LearnerMerges::Table)
-                    .col(id(LearnerMerges::DuplicateId).primary_key())
-                    .col(id(LearnerMerges::SurvivorId))
-                    .col(instant(LearnerMerges::MergeTime))
-                    // What moved, so a replayed request answers as the first.
-                    .col(
-                        ColumnDef::new(LearnerMerges::MovedEnrollmentIds)
-                            .text()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(LearnerMerges::FoldedEnrollmentIds)
-                            .text()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(LearnerMerges::MovedCertificates)
-                            .integer()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(LearnerMerges::MovedEarnedSkills)
-                            .integer()
-                            .not_null(),
-                    )
-                    .to_owned(),
-            )
-            .await?;
+        let merges = table(LearnerMerges::Table)
+            .col(id(LearnerMerges::DuplicateId).primary_key())
+            .col(id(LearnerMerges::SurvivorId))
+            .col(instant(LearnerMerges::MergeTime))
+            // What moved, so a replayed request answers as the first.
+            .col(long_text(LearnerMerges::MovedEnrollmentIds))
+            .col(long_text(LearnerMerges::FoldedEnrollmentIds))
+            .col(integer(LearnerMerges::MovedCertificates))
+            .col(integer(LearnerMerges::MovedEarnedSkills))
+            .to_owned();
+        manager.create_table(merges).await?;
         manager
             .create_index(index(
                 "idx_learner_merges_survivor",

@@ -3,6 +3,7 @@
 //! (NULL until reported) and the latest business time of any progress,
 //! backfilled from the module progress already recorded.
 
+use academy_runtime::db::schema::{add_column, drop_column, integer, optional_instant};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
@@ -29,29 +30,14 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // One column per statement: SQLite alters one column at a time.
         for column in [
-            ColumnDef::new(Enrollments::PercentComplete)
-                .integer()
-                .not_null()
-                .default(0)
-                .to_owned(),
+            integer(Enrollments::PercentComplete).default(0).to_owned(),
             ColumnDef::new(Enrollments::GradeCenti)
                 .integer()
                 .null()
                 .to_owned(),
-            ColumnDef::new(Enrollments::LastActivityTime)
-                .timestamp_with_time_zone()
-                .null()
-                .to_owned(),
+            optional_instant(Enrollments::LastActivityTime),
         ] {
-            let mut column = column;
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Enrollments::Table)
-                        .add_column(&mut column)
-                        .to_owned(),
-                )
-                .await?;
+            add_column(manager, Enrollments::Table, column).await?;
         }
         let latest = Query::select()
             .expr(Expr::col((ProgressRecords::Table, ProgressRecords::OccurredAt)).max())
@@ -80,14 +66,7 @@ impl MigrationTrait for Migration {
             Enrollments::GradeCenti,
             Enrollments::LastActivityTime,
         ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Enrollments::Table)
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
+            drop_column(manager, Enrollments::Table, column).await?;
         }
         Ok(())
     }

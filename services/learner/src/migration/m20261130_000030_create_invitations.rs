@@ -1,7 +1,10 @@
 //! Program invitations (issue #17, item 4): who was invited to which
 //! program, and whether they joined.
 
-use academy_runtime::db::schema::{id, index, instant};
+use academy_runtime::db::schema::{
+    create_indexes, id, index, instant, optional_id, optional_instant, optional_text, table, text,
+    unique_index,
+};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
@@ -35,55 +38,34 @@ const UNIQUE: &[(&str, &str)] = &[
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let optional_instant = |col: Invitations| {
-            ColumnDef::new(col)
-                .timestamp_with_time_zone()
-                .null()
-                .to_owned()
-        };
-        manager
-            .create_table(
-                Table::create()
-                    .table(Invitations::Table)
-                    .col(id(Invitations::Id).primary_key())
-                    .col(id(Invitations::ProgramId))
-                    .col(ColumnDef::new(Invitations::LearnerId).string_len(36).null())
-                    .col(ColumnDef::new(Invitations::Email).string_len(320).null())
-                    .col(
-                        ColumnDef::new(Invitations::ExternalId)
-                            .string_len(200)
-                            .null(),
-                    )
-                    .col(ColumnDef::new(Invitations::State).string_len(16).not_null())
-                    .col(instant(Invitations::InviteTime))
-                    .col(optional_instant(Invitations::ExpireTime))
-                    .col(optional_instant(Invitations::JoinTime))
-                    .col(optional_instant(Invitations::DeclineTime))
-                    .col(instant(Invitations::CreateTime))
-                    .col(instant(Invitations::UpdateTime))
-                    .to_owned(),
-            )
-            .await?;
-        for (name, col) in UNIQUE {
-            manager
-                .create_index(
-                    index(name, Invitations::Table, &["program_id", col])
-                        .unique()
-                        .to_owned(),
-                )
-                .await?;
-        }
+        let invitations = table(Invitations::Table)
+            .col(id(Invitations::Id).primary_key())
+            .col(id(Invitations::ProgramId))
+            .col(optional_id(Invitations::LearnerId))
+            .col(optional_text(Invitations::Email, 320))
+            .col(optional_text(Invitations::ExternalId, 200))
+            .col(text(Invitations::State, 16))
+            .col(instant(Invitations::InviteTime))
+            .col(optional_instant(Invitations::ExpireTime))
+            .col(optional_instant(Invitations::JoinTime))
+            .col(optional_instant(Invitations::DeclineTime))
+            .col(instant(Invitations::CreateTime))
+            .col(instant(Invitations::UpdateTime))
+            .to_owned();
+        manager.create_table(invitations).await?;
+        let mut indexes: Vec<_> = UNIQUE
+            .iter()
+            .map(|(name, col)| unique_index(name, Invitations::Table, &["program_id", col]))
+            .collect();
         // Joining looks an enrolling learner's invitations up by each key.
-        for col in ["learner_id", "email", "external_id"] {
-            manager
-                .create_index(index(
-                    &format!("idx_invitations_{col}"),
-                    Invitations::Table,
-                    &[col],
-                ))
-                .await?;
-        }
-        Ok(())
+        indexes.extend(["learner_id", "email", "external_id"].map(|col| {
+            index(
+                &format!("idx_invitations_{col}"),
+                Invitations::Table,
+                &[col],
+            )
+        }));
+        create_indexes(manager, indexes).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -13,7 +13,10 @@
 //! - `r_programs`, `r_courses`, `r_course_skills`, `r_skills`: what exists,
 //!   and labels for breakdowns.
 
-use academy_runtime::db::schema::{drop_tables, id, index};
+use academy_runtime::db::schema::{
+    big_integer, create_indexes, create_tables, day, drop_tables, id, index, integer, optional_day,
+    pair_key, table, text,
+};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
@@ -90,144 +93,113 @@ enum RSkills {
     Name,
 }
 
-fn day(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).date().not_null().to_owned()
-}
-
-fn text(col: impl IntoIden, len: u32) -> ColumnDef {
-    ColumnDef::new(col).string_len(len).not_null().to_owned()
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(RLearners::Table)
-                    .col(id(RLearners::LearnerId).primary_key())
-                    .col(day(RLearners::RegisterDay))
-                    .col(text(RLearners::Region, 32))
-                    .col(text(RLearners::Gender, 16))
-                    .col(ColumnDef::new(RLearners::BirthYear).integer().not_null())
-                    .col(text(RLearners::EmploymentStatus, 16))
-                    .col(text(RLearners::Organization, 200))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(index(
-                "idx_r_learners_day",
-                RLearners::Table,
-                &["register_day"],
+        let learners = table(RLearners::Table)
+            .col(id(RLearners::LearnerId).primary_key())
+            .col(day(RLearners::RegisterDay))
+            .col(text(RLearners::Region, 32))
+            .col(text(RLearners::Gender, 16))
+            .col(integer(RLearners::BirthYear))
+            .col(text(RLearners::EmploymentStatus, 16))
+            .col(text(RLearners::Organization, 200))
+            .to_owned();
+        let enrollments = table(REnrollments::Table)
+            .col(id(REnrollments::EnrollmentId).primary_key())
+            .col(id(REnrollments::LearnerId))
+            .col(id(REnrollments::CourseId))
+            .col(text(REnrollments::ProgramId, 36))
+            .col(day(REnrollments::EnrollDay))
+            .col(optional_day(REnrollments::CompleteDay))
+            .col(optional_day(REnrollments::CertificateDay))
+            .to_owned();
+        let program_members = table(RProgramMembers::Table)
+            .col(text(RProgramMembers::ProgramId, 36))
+            .col(id(RProgramMembers::LearnerId))
+            .col(day(RProgramMembers::FirstDay))
+            .primary_key(&mut pair_key(
+                RProgramMembers::ProgramId,
+                RProgramMembers::LearnerId,
             ))
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(REnrollments::Table)
-                    .col(id(REnrollments::EnrollmentId).primary_key())
-                    .col(id(REnrollments::LearnerId))
-                    .col(id(REnrollments::CourseId))
-                    .col(text(REnrollments::ProgramId, 36))
-                    .col(day(REnrollments::EnrollDay))
-                    .col(ColumnDef::new(REnrollments::CompleteDay).date().null())
-                    .col(ColumnDef::new(REnrollments::CertificateDay).date().null())
-                    .to_owned(),
+            .to_owned();
+        let activity = table(RActivity::Table)
+            .col(id(RActivity::LearnerId))
+            .col(text(RActivity::ProgramId, 36))
+            .col(id(RActivity::CourseId))
+            .col(day(RActivity::Day))
+            .col(big_integer(RActivity::Minutes))
+            .primary_key(
+                Index::create()
+                    .col(RActivity::LearnerId)
+                    .col(RActivity::ProgramId)
+                    .col(RActivity::CourseId)
+                    .col(RActivity::Day),
             )
-            .await?;
-        for (name, cols) in [
-            ("idx_r_enrollments_enroll", &["enroll_day"][..]),
-            ("idx_r_enrollments_complete", &["complete_day"][..]),
-            ("idx_r_enrollments_certificate", &["certificate_day"][..]),
-            (
-                "idx_r_enrollments_program",
-                &["program_id", "enroll_day"][..],
-            ),
-        ] {
-            manager
-                .create_index(index(name, REnrollments::Table, cols))
-                .await?;
-        }
-        manager
-            .create_table(
-                Table::create()
-                    .table(RProgramMembers::Table)
-                    .col(text(RProgramMembers::ProgramId, 36))
-                    .col(id(RProgramMembers::LearnerId))
-                    .col(day(RProgramMembers::FirstDay))
-                    .primary_key(
-                        Index::create()
-                            .col(RProgramMembers::ProgramId)
-                            .col(RProgramMembers::LearnerId),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(RActivity::Table)
-                    .col(id(RActivity::LearnerId))
-                    .col(text(RActivity::ProgramId, 36))
-                    .col(id(RActivity::CourseId))
-                    .col(day(RActivity::Day))
-                    .col(ColumnDef::new(RActivity::Minutes).big_integer().not_null())
-                    .primary_key(
-                        Index::create()
-                            .col(RActivity::LearnerId)
-                            .col(RActivity::ProgramId)
-                            .col(RActivity::CourseId)
-                            .col(RActivity::Day),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(index("idx_r_activity_day", RActivity::Table, &["day"]))
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(RCourses::Table)
-                    .col(id(RCourses::CourseId).primary_key())
-                    .col(text(RCourses::Code, 32))
-                    .col(text(RCourses::Title, 200))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(RCourseSkills::Table)
-                    .col(id(RCourseSkills::CourseId))
-                    .col(id(RCourseSkills::SkillId))
-                    .primary_key(
-                        Index::create()
-                            .col(RCourseSkills::CourseId)
-                            .col(RCourseSkills::SkillId),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(RPrograms::Table)
-                    .col(id(RPrograms::ProgramId).primary_key())
-                    .col(text(RPrograms::Name, 200))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(RSkills::Table)
-                    .col(id(RSkills::SkillId).primary_key())
-                    .col(text(RSkills::Name, 100))
-                    .to_owned(),
-            )
-            .await
+            .to_owned();
+        let courses = table(RCourses::Table)
+            .col(id(RCourses::CourseId).primary_key())
+            .col(text(RCourses::Code, 32))
+            .col(text(RCourses::Title, 200))
+            .to_owned();
+        let course_skills = table(RCourseSkills::Table)
+            .col(id(RCourseSkills::CourseId))
+            .col(id(RCourseSkills::SkillId))
+            .primary_key(&mut pair_key(
+                RCourseSkills::CourseId,
+                RCourseSkills::SkillId,
+            ))
+            .to_owned();
+        let programs = table(RPrograms::Table)
+            .col(id(RPrograms::ProgramId).primary_key())
+            .col(text(RPrograms::Name, 200))
+            .to_owned();
+        let skills = table(RSkills::Table)
+            .col(id(RSkills::SkillId).primary_key())
+            .col(text(RSkills::Name, 100))
+            .to_owned();
+        create_tables(
+            manager,
+            [
+                learners,
+                enrollments,
+                program_members,
+                activity,
+                courses,
+                course_skills,
+                programs,
+                skills,
+            ],
+        )
+        .await?;
+        create_indexes(
+            manager,
+            [
+                index("idx_r_learners_day", RLearners::Table, &["register_day"]),
+                index(
+                    "idx_r_enrollments_enroll",
+                    REnrollments::Table,
+                    &["enroll_day"],
+                ),
+                index(
+                    "idx_r_enrollments_complete",
+                    REnrollments::Table,
+                    &["complete_day"],
+                ),
+                index(
+                    "idx_r_enrollments_certificate",
+                    REnrollments::Table,
+                    &["certificate_day"],
+                ),
+                index(
+                    "idx_r_enrollments_program",
+                    REnrollments::Table,
+                    &["program_id", "enroll_day"],
+                ),
+                index("idx_r_activity_day", RActivity::Table, &["day"]),
+            ],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

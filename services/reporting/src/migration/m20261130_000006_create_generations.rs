@@ -1,6 +1,7 @@
 //! Which generation of the projections the tables hold, and which one an
 //! operator asked for (RebuildProjections): one row, id 1.
 
+use academy_runtime::db::schema::{big_integer, drop_table, integer, table};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
@@ -17,29 +18,12 @@ enum RGeneration {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(RGeneration::Table)
-                    .col(
-                        ColumnDef::new(RGeneration::Id)
-                            .integer()
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(
-                        ColumnDef::new(RGeneration::CurrentGeneration)
-                            .big_integer()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(RGeneration::RequestedGeneration)
-                            .big_integer()
-                            .not_null(),
-                    )
-                    .to_owned(),
-            )
-            .await?;
+        let generation = table(RGeneration::Table)
+            .col(integer(RGeneration::Id).primary_key())
+            .col(big_integer(RGeneration::CurrentGeneration))
+            .col(big_integer(RGeneration::RequestedGeneration))
+            .to_owned();
+        manager.create_table(generation).await?;
         manager
             .get_connection()
             .execute_unprepared(
@@ -50,8 +34,6 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(RGeneration::Table).to_owned())
-            .await
+        drop_table(manager, RGeneration::Table).await
     }
 }

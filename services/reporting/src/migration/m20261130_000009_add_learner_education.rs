@@ -3,6 +3,7 @@
 //! groups by. Rows projected before it are "unknown", as are the events
 //! written before producers carried it.
 
+use academy_runtime::db::schema::{add_column, drop_column, text};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
@@ -17,29 +18,13 @@ enum RLearners {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(RLearners::Table)
-                    .add_column(
-                        ColumnDef::new(RLearners::EducationLevel)
-                            .string_len(16)
-                            .not_null()
-                            .default(academy_domain::learner::UNKNOWN),
-                    )
-                    .to_owned(),
-            )
-            .await
+        let level = text(RLearners::EducationLevel, 16)
+            .default(academy_domain::learner::UNKNOWN)
+            .to_owned();
+        add_column(manager, RLearners::Table, level).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(RLearners::Table)
-                    .drop_column(RLearners::EducationLevel)
-                    .to_owned(),
-            )
-            .await
+        drop_column(manager, RLearners::Table, RLearners::EducationLevel).await
     }
 }

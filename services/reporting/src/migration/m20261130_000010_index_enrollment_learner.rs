@@ -1,7 +1,7 @@
 //! `r_enrollments` by learner: a merge of duplicate learners (issue #19)
 //! hands the duplicate's enrollments to the survivor by learner id.
 
-use academy_runtime::db::schema::index;
+use academy_runtime::db::schema::{drop_index, index};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
@@ -23,13 +23,6 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_index(
-                Index::drop()
-                    .name(NAME)
-                    .table(REnrollments::Table)
-                    .to_owned(),
-            )
-            .await
+        drop_index(manager, NAME, REnrollments::Table).await
     }
 }

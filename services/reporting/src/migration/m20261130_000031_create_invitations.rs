@@ -1,7 +1,7 @@
 //! `r_invitations` (issue #17, item 4): each program invitation's day,
 //! learner (empty until known) and join day, for reach (invited, joined).
 
-use academy_runtime::db::schema::{id, index};
+use academy_runtime::db::schema::{day, drop_table, id, index, optional_day, table, text};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
@@ -20,23 +20,15 @@ enum RInvitations {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(RInvitations::Table)
-                    .col(id(RInvitations::InvitationId).primary_key())
-                    .col(id(RInvitations::ProgramId))
-                    // '' while the invitee is not known to be a learner.
-                    .col(
-                        ColumnDef::new(RInvitations::LearnerId)
-                            .string_len(36)
-                            .not_null(),
-                    )
-                    .col(ColumnDef::new(RInvitations::InviteDay).date().not_null())
-                    .col(ColumnDef::new(RInvitations::JoinDay).date().null())
-                    .to_owned(),
-            )
-            .await?;
+        let invitations = table(RInvitations::Table)
+            .col(id(RInvitations::InvitationId).primary_key())
+            .col(id(RInvitations::ProgramId))
+            // '' while the invitee is not known to be a learner.
+            .col(text(RInvitations::LearnerId, 36))
+            .col(day(RInvitations::InviteDay))
+            .col(optional_day(RInvitations::JoinDay))
+            .to_owned();
+        manager.create_table(invitations).await?;
         // A merge re-homes a duplicate's invitations by learner id.
         manager
             .create_index(index(
@@ -48,8 +40,6 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(RInvitations::Table).to_owned())
-            .await
+        drop_table(manager, RInvitations::Table).await
     }
 }

@@ -4,6 +4,7 @@
 //! primary key; SQLite cannot change a primary key in place, so the table
 //! is rebuilt (existing targets become absolute ones, `share` false).
 
+use academy_runtime::db::schema::{self, double, id, instant, integer, long_text, text};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug, DeriveMigrationName)]
@@ -41,26 +42,21 @@ fn create(table: impl IntoIden, with_share: bool) -> TableCreateStatement {
         .col(T::Metric)
         .col(T::Dimension)
         .col(T::Key);
-    let mut table_def = Table::create();
+    let mut table_def = schema::table(table);
     table_def
-        .table(table)
-        .col(ColumnDef::new(T::ProgramId).string_len(36).not_null())
-        .col(ColumnDef::new(T::PeriodStart).string_len(10).not_null())
-        .col(ColumnDef::new(T::PeriodEnd).string_len(10).not_null())
-        .col(ColumnDef::new(T::Metric).integer().not_null())
-        .col(ColumnDef::new(T::Dimension).integer().not_null())
-        .col(ColumnDef::new(T::Key).text().not_null());
+        .col(id(T::ProgramId))
+        .col(text(T::PeriodStart, 10))
+        .col(text(T::PeriodEnd, 10))
+        .col(integer(T::Metric))
+        .col(integer(T::Dimension))
+        .col(long_text(T::Key));
     if with_share {
         table_def.col(ColumnDef::new(T::Share).boolean().not_null().default(false));
         key.col(T::Share);
     }
     table_def
-        .col(ColumnDef::new(T::Value).double().not_null())
-        .col(
-            ColumnDef::new(T::SetTime)
-                .timestamp_with_time_zone()
-                .not_null(),
-        )
+        .col(double(T::Value))
+        .col(instant(T::SetTime))
         .primary_key(&mut key)
         .to_owned()
 }
@@ -85,9 +81,7 @@ async fn rebuild(
             }
         ))
         .await?;
-    manager
-        .drop_table(Table::drop().table(Alias::new(from)).to_owned())
-        .await?;
+    schema::drop_table(manager, Alias::new(from)).await?;
     manager
         .rename_table(
             Table::rename()

@@ -4,6 +4,11 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::db::schema::{
+    big_integer, create_indexes, drop_append_only, index, instant, long_text, make_append_only,
+    table,
+};
+
 #[derive(Debug)]
 pub struct CreateAuditLog;
 
@@ -30,64 +35,35 @@ impl MigrationName for CreateAuditLog {
 #[async_trait::async_trait]
 impl MigrationTrait for CreateAuditLog {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(AuditLog::Table)
-                    .col(
-                        ColumnDef::new(AuditLog::Id)
-                            .big_integer()
-                            .not_null()
-                            .auto_increment()
-                            .primary_key(),
-                    )
-                    .col(
-                        ColumnDef::new(AuditLog::RecordTime)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .col(ColumnDef::new(AuditLog::Actor).text().not_null())
-                    .col(ColumnDef::new(AuditLog::Method).text().not_null())
-                    .col(ColumnDef::new(AuditLog::Action).text().not_null())
-                    .col(ColumnDef::new(AuditLog::ResourceId).text().not_null())
-                    .col(
-                        ColumnDef::new(AuditLog::ChangeCount)
-                            .big_integer()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(AuditLog::FirstSequence)
-                            .big_integer()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(AuditLog::LastSequence)
-                            .big_integer()
-                            .not_null(),
-                    )
-                    .to_owned(),
-            )
-            .await?;
+        let log = table(AuditLog::Table)
+            .col(big_integer(AuditLog::Id).auto_increment().primary_key())
+            .col(instant(AuditLog::RecordTime))
+            .col(long_text(AuditLog::Actor))
+            .col(long_text(AuditLog::Method))
+            .col(long_text(AuditLog::Action))
+            .col(long_text(AuditLog::ResourceId))
+            .col(big_integer(AuditLog::ChangeCount))
+            .col(big_integer(AuditLog::FirstSequence))
+            .col(big_integer(AuditLog::LastSequence))
+            .to_owned();
+        manager.create_table(log).await?;
         // The filters of ListAuditEntries, newest first.
-        for (name, column) in [
-            ("audit_log_actor", AuditLog::Actor),
-            ("audit_log_resource", AuditLog::ResourceId),
-        ] {
-            manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(AuditLog::Table)
-                        .col(column)
-                        .col(AuditLog::Id)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        crate::db::schema::make_append_only(manager, "audit_log").await
+        create_indexes(
+            manager,
+            [
+                index("audit_log_actor", AuditLog::Table, &["actor", "id"]),
+                index(
+                    "audit_log_resource",
+                    AuditLog::Table,
+                    &["resource_id", "id"],
+                ),
+            ],
+        )
+        .await?;
+        make_append_only(manager, "audit_log").await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        crate::db::schema::drop_append_only(manager, "audit_log").await
+        drop_append_only(manager, "audit_log").await
     }
 }

@@ -15,6 +15,8 @@
 use academy_domain::DomainError;
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 use sea_orm_migration::prelude::*;
+
+use crate::db::schema::{create_indexes, drop_table, id, index, instant, pair_key, table, text};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -372,44 +374,21 @@ impl MigrationName for CreateIdempotencyKeys {
 #[async_trait::async_trait]
 impl MigrationTrait for CreateIdempotencyKeys {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(IdempotencyKeys::Table)
-                    .col(
-                        ColumnDef::new(IdempotencyKeys::Operation)
-                            .string_len(32)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(IdempotencyKeys::RequestId)
-                            .string_len(128)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(IdempotencyKeys::ResourceId)
-                            .string_len(36)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(IdempotencyKeys::CreateTime)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .primary_key(
-                        Index::create()
-                            .col(IdempotencyKeys::Operation)
-                            .col(IdempotencyKeys::RequestId),
-                    )
-                    .to_owned(),
-            )
-            .await
+        let keys = table(IdempotencyKeys::Table)
+            .col(text(IdempotencyKeys::Operation, 32))
+            .col(text(IdempotencyKeys::RequestId, 128))
+            .col(id(IdempotencyKeys::ResourceId))
+            .col(instant(IdempotencyKeys::CreateTime))
+            .primary_key(&mut pair_key(
+                IdempotencyKeys::Operation,
+                IdempotencyKeys::RequestId,
+            ))
+            .to_owned();
+        manager.create_table(keys).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(IdempotencyKeys::Table).to_owned())
-            .await
+        drop_table(manager, IdempotencyKeys::Table).await
     }
 }
 
@@ -428,63 +407,35 @@ impl MigrationName for ScopeIdempotencyKeys {
 #[async_trait::async_trait]
 impl MigrationTrait for ScopeIdempotencyKeys {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(IdempotencyKeys::Table).to_owned())
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(IdempotencyKeys::Table)
-                    .col(
-                        ColumnDef::new(IdempotencyKeys::KeyHash)
-                            .string_len(64)
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(
-                        ColumnDef::new(IdempotencyKeys::Operation)
-                            .string_len(32)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(IdempotencyKeys::RequestDigest)
-                            .string_len(64)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(IdempotencyKeys::ResourceId)
-                            .string_len(36)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(IdempotencyKeys::CreateTime)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        for (name, column) in [
-            ("idx_idempotency_keys_resource", IdempotencyKeys::ResourceId),
-            ("idx_idempotency_keys_time", IdempotencyKeys::CreateTime),
-        ] {
-            manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(IdempotencyKeys::Table)
-                        .col(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        drop_table(manager, IdempotencyKeys::Table).await?;
+        let keys = table(IdempotencyKeys::Table)
+            .col(text(IdempotencyKeys::KeyHash, 64).primary_key())
+            .col(text(IdempotencyKeys::Operation, 32))
+            .col(text(IdempotencyKeys::RequestDigest, 64))
+            .col(id(IdempotencyKeys::ResourceId))
+            .col(instant(IdempotencyKeys::CreateTime))
+            .to_owned();
+        manager.create_table(keys).await?;
+        create_indexes(
+            manager,
+            [
+                index(
+                    "idx_idempotency_keys_resource",
+                    IdempotencyKeys::Table,
+                    &["resource_id"],
+                ),
+                index(
+                    "idx_idempotency_keys_time",
+                    IdempotencyKeys::Table,
+                    &["create_time"],
+                ),
+            ],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(IdempotencyKeys::Table).to_owned())
-            .await?;
+        drop_table(manager, IdempotencyKeys::Table).await?;
         CreateIdempotencyKeys.up(manager).await
     }
 }

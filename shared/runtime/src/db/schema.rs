@@ -16,6 +16,87 @@ pub fn instant(col: impl IntoIden) -> ColumnDef {
         .to_owned()
 }
 
+/// A resource id that may be absent (NULL).
+pub fn optional_id(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).string_len(36).null().to_owned()
+}
+
+/// A UTC instant that may be absent (NULL).
+pub fn optional_instant(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col)
+        .timestamp_with_time_zone()
+        .null()
+        .to_owned()
+}
+
+/// A calendar day.
+pub fn day(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).date().not_null().to_owned()
+}
+
+/// A calendar day that may be absent (NULL).
+pub fn optional_day(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).date().null().to_owned()
+}
+
+/// Text of at most `len` characters.
+pub fn text(col: impl IntoIden, len: u32) -> ColumnDef {
+    ColumnDef::new(col).string_len(len).not_null().to_owned()
+}
+
+/// Text of at most `len` characters that may be absent (NULL).
+pub fn optional_text(col: impl IntoIden, len: u32) -> ColumnDef {
+    ColumnDef::new(col).string_len(len).null().to_owned()
+}
+
+/// Text of any length.
+pub fn long_text(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).text().not_null().to_owned()
+}
+
+/// A 32-bit integer.
+pub fn integer(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).integer().not_null().to_owned()
+}
+
+/// A 64-bit integer (sequences, counts, minutes, revisions).
+pub fn big_integer(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).big_integer().not_null().to_owned()
+}
+
+/// A double-precision number.
+pub fn double(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).double().not_null().to_owned()
+}
+
+/// Bytes (an encoded protobuf message).
+pub fn blob(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).blob().not_null().to_owned()
+}
+
+/// A table named `name`, to add columns to.
+pub fn table(name: impl IntoIden) -> TableCreateStatement {
+    Table::create().table(name).to_owned()
+}
+
+/// The primary key of a table keyed by two columns.
+pub fn pair_key(first: impl IntoIden, second: impl IntoIden) -> IndexCreateStatement {
+    Index::create().col(first).col(second).to_owned()
+}
+
+/// A foreign key: `table.col` references `target.target_col`.
+pub fn references(
+    table: impl IntoIden,
+    col: impl IntoIden,
+    target: impl IntoIden,
+    target_col: impl IntoIden,
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .from(table, col)
+        .to(target, target_col)
+        .to_owned()
+}
+
 /// A (non-unique) index named `name` on `cols` of `table`.
 pub fn index(name: &str, table: impl IntoIden, cols: &[&str]) -> IndexCreateStatement {
     let mut index = Index::create().name(name).table(table).to_owned();
@@ -23,6 +104,74 @@ pub fn index(name: &str, table: impl IntoIden, cols: &[&str]) -> IndexCreateStat
         index.col(Alias::new(*col));
     }
     index
+}
+
+/// A unique index named `name` on `cols` of `table` (several NULLs may
+/// coexist under it, in both databases).
+pub fn unique_index(name: &str, table: impl IntoIden, cols: &[&str]) -> IndexCreateStatement {
+    index(name, table, cols).unique().to_owned()
+}
+
+/// Creates `tables`, in the order given (referenced tables first).
+pub async fn create_tables(
+    manager: &SchemaManager<'_>,
+    tables: impl IntoIterator<Item = TableCreateStatement>,
+) -> Result<(), DbErr> {
+    for table in tables {
+        manager.create_table(table).await?;
+    }
+    Ok(())
+}
+
+/// Creates `indexes`.
+pub async fn create_indexes(
+    manager: &SchemaManager<'_>,
+    indexes: impl IntoIterator<Item = IndexCreateStatement>,
+) -> Result<(), DbErr> {
+    for index in indexes {
+        manager.create_index(index).await?;
+    }
+    Ok(())
+}
+
+/// Drops the index `name` of `table`.
+pub async fn drop_index(
+    manager: &SchemaManager<'_>,
+    name: &str,
+    table: impl IntoIden,
+) -> Result<(), DbErr> {
+    manager
+        .drop_index(Index::drop().name(name).table(table).to_owned())
+        .await
+}
+
+/// Adds `column` to `table`.
+pub async fn add_column(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden,
+    column: ColumnDef,
+) -> Result<(), DbErr> {
+    manager
+        .alter_table(Table::alter().table(table).add_column(column).to_owned())
+        .await
+}
+
+/// Drops `column` of `table`.
+pub async fn drop_column(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden,
+    column: impl IntoIden,
+) -> Result<(), DbErr> {
+    manager
+        .alter_table(Table::alter().table(table).drop_column(column).to_owned())
+        .await
+}
+
+/// Drops `table`.
+pub async fn drop_table(manager: &SchemaManager<'_>, table: impl IntoIden) -> Result<(), DbErr> {
+    manager
+        .drop_table(Table::drop().table(table).to_owned())
+        .await
 }
 
 /// Drops `tables` in the order given (dependants first).

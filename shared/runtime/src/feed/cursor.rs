@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 use sea_orm_migration::prelude::*;
 
+use crate::db::schema::{big_integer, drop_table, optional_instant, table, text};
+
 use crate::db::sql::placeholders;
 
 /// The last sequence applied from `source` (0 before the first event).
@@ -97,34 +99,15 @@ enum FeedCursors {
 #[async_trait::async_trait]
 impl MigrationTrait for CreateFeedCursors {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(FeedCursors::Table)
-                    .col(
-                        ColumnDef::new(FeedCursors::Source)
-                            .string_len(32)
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(
-                        ColumnDef::new(FeedCursors::AppliedSequence)
-                            .big_integer()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(FeedCursors::AppliedRecordTime)
-                            .timestamp_with_time_zone()
-                            .null(),
-                    )
-                    .to_owned(),
-            )
-            .await
+        let cursors = table(FeedCursors::Table)
+            .col(text(FeedCursors::Source, 32).primary_key())
+            .col(big_integer(FeedCursors::AppliedSequence))
+            .col(optional_instant(FeedCursors::AppliedRecordTime))
+            .to_owned();
+        manager.create_table(cursors).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(FeedCursors::Table).to_owned())
-            .await
+        drop_table(manager, FeedCursors::Table).await
     }
 }

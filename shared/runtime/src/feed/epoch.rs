@@ -10,6 +10,8 @@
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 use sea_orm_migration::prelude::*;
 
+use crate::db::schema::{add_column, drop_column, drop_table, integer, optional_text, table, text};
+
 use crate::db::sql::placeholders;
 
 /// The producer's epoch, or "" when its database predates epochs.
@@ -102,20 +104,11 @@ impl MigrationName for CreateFeedEpoch {
 #[async_trait::async_trait]
 impl MigrationTrait for CreateFeedEpoch {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(FeedEpoch::Table)
-                    .col(
-                        ColumnDef::new(FeedEpoch::Id)
-                            .integer()
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(ColumnDef::new(FeedEpoch::Epoch).string_len(64).not_null())
-                    .to_owned(),
-            )
-            .await?;
+        let epochs = table(FeedEpoch::Table)
+            .col(integer(FeedEpoch::Id).primary_key())
+            .col(text(FeedEpoch::Epoch, 64))
+            .to_owned();
+        manager.create_table(epochs).await?;
         let epoch = uuid::Uuid::new_v4().to_string();
         manager
             .exec_stmt(
@@ -129,9 +122,7 @@ impl MigrationTrait for CreateFeedEpoch {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(FeedEpoch::Table).to_owned())
-            .await
+        drop_table(manager, FeedEpoch::Table).await
     }
 }
 
@@ -154,25 +145,12 @@ impl MigrationName for AddCursorEpoch {
 #[async_trait::async_trait]
 impl MigrationTrait for AddCursorEpoch {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(FeedCursors::Table)
-                    .add_column(ColumnDef::new(FeedCursors::FeedEpoch).string_len(64).null())
-                    .to_owned(),
-            )
-            .await
+        let epoch = optional_text(FeedCursors::FeedEpoch, 64);
+        add_column(manager, FeedCursors::Table, epoch).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(FeedCursors::Table)
-                    .drop_column(FeedCursors::FeedEpoch)
-                    .to_owned(),
-            )
-            .await
+        drop_column(manager, FeedCursors::Table, FeedCursors::FeedEpoch).await
     }
 }
 

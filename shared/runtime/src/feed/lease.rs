@@ -12,6 +12,8 @@
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
 use sea_orm_migration::prelude::*;
+
+use crate::db::schema::{big_integer, drop_table, table, text};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -255,35 +257,16 @@ enum FeedLeases {
 #[async_trait::async_trait]
 impl MigrationTrait for CreateFeedLeases {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(FeedLeases::Table)
-                    .col(
-                        ColumnDef::new(FeedLeases::Name)
-                            .string_len(32)
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(
-                        ColumnDef::new(FeedLeases::Holder)
-                            .string_len(200)
-                            .not_null(),
-                    )
-                    .col(ColumnDef::new(FeedLeases::Epoch).big_integer().not_null())
-                    .col(
-                        ColumnDef::new(FeedLeases::ExpiresAtMs)
-                            .big_integer()
-                            .not_null(),
-                    )
-                    .to_owned(),
-            )
-            .await
+        let leases = table(FeedLeases::Table)
+            .col(text(FeedLeases::Name, 32).primary_key())
+            .col(text(FeedLeases::Holder, 200))
+            .col(big_integer(FeedLeases::Epoch))
+            .col(big_integer(FeedLeases::ExpiresAtMs))
+            .to_owned();
+        manager.create_table(leases).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(FeedLeases::Table).to_owned())
-            .await
+        drop_table(manager, FeedLeases::Table).await
     }
 }

@@ -3,6 +3,10 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::db::schema::{
+    big_integer, blob, drop_table, index, instant, integer, optional_id, table, text,
+};
+
 #[derive(Debug)]
 pub struct CreateOutbox;
 
@@ -33,20 +37,11 @@ impl MigrationName for CreateOutbox {
 #[async_trait::async_trait]
 impl MigrationTrait for CreateOutbox {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(FeedHead::Table)
-                    .col(
-                        ColumnDef::new(FeedHead::Id)
-                            .integer()
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(ColumnDef::new(FeedHead::Sequence).big_integer().not_null())
-                    .to_owned(),
-            )
-            .await?;
+        let head = table(FeedHead::Table)
+            .col(integer(FeedHead::Id).primary_key())
+            .col(big_integer(FeedHead::Sequence))
+            .to_owned();
+        manager.create_table(head).await?;
         manager
             .exec_stmt(
                 Query::insert()
@@ -56,54 +51,27 @@ impl MigrationTrait for CreateOutbox {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(FeedEvents::Table)
-                    .col(
-                        ColumnDef::new(FeedEvents::Sequence)
-                            .big_integer()
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(
-                        ColumnDef::new(FeedEvents::EventType)
-                            .string_len(64)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(FeedEvents::OccurredAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(FeedEvents::RecordTime)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .col(ColumnDef::new(FeedEvents::SubjectId).string_len(36).null())
-                    .col(ColumnDef::new(FeedEvents::Payload).blob().not_null())
-                    .to_owned(),
-            )
-            .await?;
+        let events = table(FeedEvents::Table)
+            .col(big_integer(FeedEvents::Sequence).primary_key())
+            .col(text(FeedEvents::EventType, 64))
+            .col(instant(FeedEvents::OccurredAt))
+            .col(instant(FeedEvents::RecordTime))
+            .col(optional_id(FeedEvents::SubjectId))
+            .col(blob(FeedEvents::Payload))
+            .to_owned();
+        manager.create_table(events).await?;
         // Erasure finds a learner's events through this index.
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_feed_events_subject")
-                    .table(FeedEvents::Table)
-                    .col(FeedEvents::SubjectId)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "idx_feed_events_subject",
+                FeedEvents::Table,
+                &["subject_id"],
+            ))
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(FeedEvents::Table).to_owned())
-            .await?;
-        manager
-            .drop_table(Table::drop().table(FeedHead::Table).to_owned())
-            .await
+        drop_table(manager, FeedEvents::Table).await?;
+        drop_table(manager, FeedHead::Table).await
     }
 }
