@@ -3,7 +3,7 @@
 //! - [`server`]: the one gRPC server bootstrap and its layers (limits,
 //!   deadlines, load shedding, the database gate, start-up and shutdown);
 //! - [`auth`]: bearer tokens, scopes, data scopes and who is calling;
-//! - [`db`]: connections, migrations' column shapes, raw SQL for both
+//! - [`db`]: connections, the schema helpers migrations use, raw SQL for both
 //!   databases, idempotency keys;
 //! - [`write`]: the unit of work every write goes through;
 //! - [`feed`]: the change feed (outbox, `EventFeed`, follower, lease);

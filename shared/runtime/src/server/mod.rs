@@ -1,5 +1,6 @@
 //! The one place a gRPC server is built: health, reflection, tracing layer,
-//! limits, and a graceful shutdown with a bounded drain.
+//! limits, and a graceful shutdown with a bounded drain. Each of the
+//! server's own layers is a [`middleware::Middleware`].
 
 pub mod caller_limit;
 pub mod codes;
