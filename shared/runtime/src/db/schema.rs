@@ -1,5 +1,6 @@
-//! Column shapes every service's migrations use, so an id or an instant is
-//! stored the same way in every database.
+//! What every service's migrations state their tables with: column shapes
+//! (so an id or an instant is stored the same way in every database),
+//! tables, keys and indexes, and the statements that create and drop them.
 
 use sea_orm_migration::prelude::*;
 
