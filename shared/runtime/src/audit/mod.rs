@@ -11,10 +11,10 @@ pub mod migration;
 pub mod service;
 
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DbErr, Value};
 
 use crate::auth::call::current;
-use crate::db::sql::placeholders;
+use crate::db::sql::statement;
 
 pub use service::AuditService;
 
@@ -37,13 +37,10 @@ pub struct Change {
 pub async fn record<C: ConnectionTrait>(txn: &C, change: Change) -> Result<(), DbErr> {
     let call = current();
     let backend = txn.get_database_backend();
-    txn.execute_raw(Statement::from_sql_and_values(
+    txn.execute_raw(statement(
         backend,
-        placeholders(
-            backend,
-            "INSERT INTO audit_log (record_time, actor, method, action, resource_id, \
+        "INSERT INTO audit_log (record_time, actor, method, action, resource_id, \
              change_count, first_sequence, last_sequence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        ),
         [
             Value::from(Utc::now()),
             Value::from(call.actor),
@@ -87,12 +84,7 @@ pub async fn record_reads<C: ConnectionTrait>(
                 Value::from(id.clone()),
             ]
         });
-        db.execute_raw(Statement::from_sql_and_values(
-            backend,
-            placeholders(backend, &sql),
-            values,
-        ))
-        .await?;
+        db.execute_raw(statement(backend, &sql, values)).await?;
     }
     Ok(())
 }

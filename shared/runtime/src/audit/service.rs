@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, Statement, Value
 use tonic::{Request, Response, Status};
 
 use crate::db::db_error;
-use crate::db::sql::placeholders;
+use crate::db::sql::statement;
 use crate::status::respond;
 use crate::time::timestamp;
 
@@ -127,7 +127,7 @@ impl Query {
             "SELECT id, record_time, actor, method, action, resource_id, change_count, \
              first_sequence, last_sequence FROM audit_log {filter} ORDER BY id DESC LIMIT ?"
         );
-        Statement::from_sql_and_values(backend, placeholders(backend, &sql), values)
+        statement(backend, &sql, values)
     }
 }
 

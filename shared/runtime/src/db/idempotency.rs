@@ -13,7 +13,7 @@
 //! Erasing a learner deletes the keys of everything about the learner.
 
 use academy_domain::DomainError;
-use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DbErr, Value};
 use sea_orm_migration::prelude::*;
 
 use crate::db::schema::{create_indexes, drop_table, id, index, instant, pair_key, table, text};
@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use crate::db::sql::placeholders;
+use crate::db::sql::statement;
 use crate::db::{db_error, is_unique_violation};
 
 /// How long a request id is remembered.
@@ -172,13 +172,10 @@ fn cutoff() -> chrono::DateTime<chrono::Utc> {
 async fn find<C: ConnectionTrait>(db: &C, key: &Key) -> Result<Option<(String, String)>, DbErr> {
     let backend = db.get_database_backend();
     let row = db
-        .query_one_raw(Statement::from_sql_and_values(
+        .query_one_raw(statement(
             backend,
-            placeholders(
-                backend,
-                "SELECT request_digest, resource_id FROM idempotency_keys \
+            "SELECT request_digest, resource_id FROM idempotency_keys \
                  WHERE key_hash = ? AND create_time >= ?",
-            ),
             [Value::from(key.hash.as_str()), Value::from(cutoff())],
         ))
         .await?;
@@ -227,13 +224,7 @@ pub async fn used<C: ConnectionTrait>(db: &C, keys: &[&Key]) -> Result<Used, DbE
         );
         let values = std::iter::once(Value::from(cutoff()))
             .chain(chunk.iter().map(|k| Value::from(k.hash.as_str())));
-        let rows = db
-            .query_all_raw(Statement::from_sql_and_values(
-                backend,
-                placeholders(backend, &sql),
-                values,
-            ))
-            .await?;
+        let rows = db.query_all_raw(statement(backend, &sql, values)).await?;
         for row in rows {
             used.digests.insert(
                 row.try_get("", "key_hash")?,
@@ -262,12 +253,7 @@ pub async fn remember_many<C: ConnectionTrait>(
             format!("DELETE FROM idempotency_keys WHERE create_time < ? AND key_hash IN ({marks})");
         let values = std::iter::once(Value::from(cutoff()))
             .chain(chunk.iter().map(|(k, _)| Value::from(k.hash.as_str())));
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            placeholders(backend, &sql),
-            values,
-        ))
-        .await?;
+        txn.execute_raw(statement(backend, &sql, values)).await?;
         let marks = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ");
         let sql = format!(
             "INSERT INTO idempotency_keys \
@@ -282,12 +268,7 @@ pub async fn remember_many<C: ConnectionTrait>(
                 Value::from(now),
             ]
         });
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            placeholders(backend, &sql),
-            values,
-        ))
-        .await?;
+        txn.execute_raw(statement(backend, &sql, values)).await?;
     }
     Ok(())
 }
@@ -311,9 +292,9 @@ pub async fn forget<C: ConnectionTrait>(txn: &C, resource_ids: &[String]) -> Res
     for chunk in resource_ids.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(", ");
         let sql = format!("DELETE FROM idempotency_keys WHERE resource_id IN ({marks})");
-        txn.execute_raw(Statement::from_sql_and_values(
+        txn.execute_raw(statement(
             backend,
-            placeholders(backend, &sql),
+            &sql,
             chunk.iter().map(|id| Value::from(id.as_str())),
         ))
         .await?;
@@ -336,12 +317,9 @@ async fn purge_expired<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
         return Ok(());
     }
     let backend = txn.get_database_backend();
-    txn.execute_raw(Statement::from_sql_and_values(
+    txn.execute_raw(statement(
         backend,
-        placeholders(
-            backend,
-            "DELETE FROM idempotency_keys WHERE create_time < ?",
-        ),
+        "DELETE FROM idempotency_keys WHERE create_time < ?",
         [Value::from(cutoff())],
     ))
     .await?;

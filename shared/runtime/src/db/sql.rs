@@ -19,3 +19,27 @@ pub fn placeholders(backend: sea_orm::DbBackend, sql: &str) -> String {
     }
     out
 }
+
+/// A statement for `backend` from `sql` written with `?` placeholders.
+pub fn statement(
+    backend: sea_orm::DbBackend,
+    sql: &str,
+    values: impl IntoIterator<Item = sea_orm::Value>,
+) -> sea_orm::Statement {
+    sea_orm::Statement::from_sql_and_values(backend, placeholders(backend, sql), values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_placeholders_for_postgres_only() {
+        let sql = "SELECT ? , ?";
+        assert_eq!(
+            placeholders(sea_orm::DbBackend::Postgres, sql),
+            "SELECT $1 , $2"
+        );
+        assert_eq!(placeholders(sea_orm::DbBackend::Sqlite, sql), sql);
+    }
+}

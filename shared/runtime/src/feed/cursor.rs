@@ -8,7 +8,7 @@ use sea_orm_migration::prelude::*;
 
 use crate::db::schema::{big_integer, drop_table, optional_instant, table, text};
 
-use crate::db::sql::placeholders;
+use crate::db::sql::statement;
 
 /// The last sequence applied from `source` (0 before the first event).
 pub async fn load<C: ConnectionTrait>(db: &C, source: &str) -> Result<i64, DbErr> {
@@ -38,11 +38,7 @@ async fn read<C: ConnectionTrait>(db: &C, source: &str, lock: &str) -> Result<i6
     let backend = db.get_database_backend();
     let sql = format!("SELECT applied_sequence FROM feed_cursors WHERE source = ?{lock}");
     let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            placeholders(backend, &sql),
-            [Value::from(source)],
-        ))
+        .query_one_raw(statement(backend, &sql, [Value::from(source)]))
         .await?;
     Ok(match row {
         Some(row) => row.try_get("", "applied_sequence")?,
@@ -58,15 +54,16 @@ pub async fn store<C: ConnectionTrait>(
     record_time: Option<DateTime<Utc>>,
 ) -> Result<(), DbErr> {
     let backend = txn.get_database_backend();
-    txn.execute_raw(Statement::from_sql_and_values(
+    txn.execute_raw(statement(
         backend,
-        placeholders(
-            backend,
-            "INSERT INTO feed_cursors (source, applied_sequence, applied_record_time) VALUES (?, ?, ?) \
+        "INSERT INTO feed_cursors (source, applied_sequence, applied_record_time) VALUES (?, ?, ?) \
              ON CONFLICT (source) DO UPDATE SET applied_sequence = excluded.applied_sequence, \
              applied_record_time = excluded.applied_record_time",
-        ),
-        [Value::from(source), Value::from(sequence), Value::from(record_time)],
+        [
+            Value::from(source),
+            Value::from(sequence),
+            Value::from(record_time),
+        ],
     ))
     .await?;
     Ok(())

@@ -12,7 +12,7 @@ use sea_orm_migration::prelude::*;
 
 use crate::db::schema::{add_column, drop_column, drop_table, integer, optional_text, table, text};
 
-use crate::db::sql::placeholders;
+use crate::db::sql::statement;
 
 /// The producer's epoch, or "" when its database predates epochs.
 pub async fn current<C: ConnectionTrait>(db: &C) -> Result<String, DbErr> {
@@ -32,12 +32,9 @@ pub async fn current<C: ConnectionTrait>(db: &C) -> Result<String, DbErr> {
 pub async fn recorded<C: ConnectionTrait>(db: &C, source: &str) -> Result<String, DbErr> {
     let backend = db.get_database_backend();
     let row = db
-        .query_one_raw(Statement::from_sql_and_values(
+        .query_one_raw(statement(
             backend,
-            placeholders(
-                backend,
-                "SELECT feed_epoch FROM feed_cursors WHERE source = ?",
-            ),
+            "SELECT feed_epoch FROM feed_cursors WHERE source = ?",
             [Value::from(source)],
         ))
         .await?;
@@ -53,12 +50,9 @@ pub async fn recorded<C: ConnectionTrait>(db: &C, source: &str) -> Result<String
 /// row exists: the caller stored the cursor first).
 pub async fn record<C: ConnectionTrait>(txn: &C, source: &str, epoch: &str) -> Result<(), DbErr> {
     let backend = txn.get_database_backend();
-    txn.execute_raw(Statement::from_sql_and_values(
+    txn.execute_raw(statement(
         backend,
-        placeholders(
-            backend,
-            "UPDATE feed_cursors SET feed_epoch = ? WHERE source = ?",
-        ),
+        "UPDATE feed_cursors SET feed_epoch = ? WHERE source = ?",
         [Value::from(epoch), Value::from(source)],
     ))
     .await?;

@@ -10,7 +10,7 @@
 //! On SQLite (the local default: one process, one file) there is nothing to
 //! share: the replica always leads and the lease writes nothing.
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Value};
 use sea_orm_migration::prelude::*;
 
 use crate::db::schema::{big_integer, drop_table, table, text};
@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::sql::placeholders;
+use crate::db::sql::statement;
 
 /// How long a lease lasts without renewal.
 pub const TTL: Duration = Duration::from_secs(5);
@@ -78,13 +78,8 @@ impl Lease {
         if backend != DbBackend::Postgres {
             return Ok(self.solo());
         }
-        let run = |sql: String, values: Vec<Value>| {
-            self.db.execute_raw(Statement::from_sql_and_values(
-                backend,
-                placeholders(backend, &sql),
-                values,
-            ))
-        };
+        let run =
+            |sql: String, values: Vec<Value>| self.db.execute_raw(statement(backend, &sql, values));
         run(
             "INSERT INTO feed_leases (name, holder, epoch, expires_at_ms) VALUES (?, '', 0, 0) \
              ON CONFLICT (name) DO NOTHING"
@@ -112,17 +107,10 @@ impl Lease {
         .await?;
         let row = self
             .db
-            .query_one_raw(Statement::from_sql_and_values(
-                backend,
-                placeholders(
-                    backend,
-                    &format!(
+            .query_one_raw(statement(backend, &format!(
                         "SELECT holder, epoch, CASE WHEN expires_at_ms > {now} THEN 1 ELSE 0 END AS live \
                          FROM feed_leases WHERE name = ?"
-                    ),
-                ),
-                [Value::from(self.name.as_str())],
-            ))
+                    ), [Value::from(self.name.as_str())]))
             .await?;
         let Some(row) = row else {
             return Ok(Leadership::default());
@@ -159,14 +147,11 @@ impl Lease {
         };
         let now = now_ms(backend);
         let row = txn
-            .query_one_raw(Statement::from_sql_and_values(
+            .query_one_raw(statement(
                 backend,
-                placeholders(
-                    backend,
-                    &format!(
-                        "SELECT epoch FROM feed_leases WHERE name = ? AND holder = ? AND epoch = ? \
+                &format!(
+                    "SELECT epoch FROM feed_leases WHERE name = ? AND holder = ? AND epoch = ? \
                          AND expires_at_ms > {now}{lock}"
-                    ),
                 ),
                 [
                     Value::from(self.name.as_str()),
@@ -216,12 +201,9 @@ impl Lease {
         if self.state.borrow().leader && backend == DbBackend::Postgres {
             let released = self
                 .db
-                .execute_raw(Statement::from_sql_and_values(
+                .execute_raw(statement(
                     backend,
-                    placeholders(
-                        backend,
-                        "UPDATE feed_leases SET expires_at_ms = 0 WHERE name = ? AND holder = ?",
-                    ),
+                    "UPDATE feed_leases SET expires_at_ms = 0 WHERE name = ? AND holder = ?",
                     [
                         Value::from(self.name.as_str()),
                         Value::from(self.me.as_str()),

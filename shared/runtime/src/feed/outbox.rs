@@ -6,7 +6,7 @@ use prost::Message;
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 use tokio::sync::watch;
 
-use crate::db::sql::placeholders;
+use crate::db::sql::statement;
 use crate::time::timestamp;
 
 /// Hands out sequences and wakes live subscribers after a commit.
@@ -41,12 +41,9 @@ impl Outbox {
         let backend = txn.get_database_backend();
         let count = events.len() as i64;
         let bumped = txn
-            .query_one_raw(Statement::from_sql_and_values(
+            .query_one_raw(statement(
                 backend,
-                placeholders(
-                    backend,
-                    "UPDATE feed_head SET sequence = sequence + ? WHERE id = 1 RETURNING sequence",
-                ),
+                "UPDATE feed_head SET sequence = sequence + ? WHERE id = 1 RETURNING sequence",
                 [Value::from(count)],
             ))
             .await?
@@ -68,12 +65,8 @@ impl Outbox {
             let sql = format!(
                 "INSERT INTO feed_events (sequence, event_type, occurred_at, record_time, subject_id, payload) VALUES {values}"
             );
-            txn.execute_raw(Statement::from_sql_and_values(
-                backend,
-                placeholders(backend, &sql),
-                chunk.iter().flatten().cloned(),
-            ))
-            .await?;
+            txn.execute_raw(statement(backend, &sql, chunk.iter().flatten().cloned()))
+                .await?;
         }
         Ok(last)
     }
@@ -128,12 +121,9 @@ pub async fn redact<C: ConnectionTrait>(
 ) -> Result<u64, DbErr> {
     let backend = txn.get_database_backend();
     let rows = txn
-        .query_all_raw(Statement::from_sql_and_values(
+        .query_all_raw(statement(
             backend,
-            placeholders(
-                backend,
-                "SELECT sequence, payload FROM feed_events WHERE subject_id = ?",
-            ),
+            "SELECT sequence, payload FROM feed_events WHERE subject_id = ?",
             [Value::from(subject_id)],
         ))
         .await?;
@@ -146,12 +136,9 @@ pub async fn redact<C: ConnectionTrait>(
             continue;
         };
         redact(payload);
-        txn.execute_raw(Statement::from_sql_and_values(
+        txn.execute_raw(statement(
             backend,
-            placeholders(
-                backend,
-                "UPDATE feed_events SET payload = ? WHERE sequence = ?",
-            ),
+            "UPDATE feed_events SET payload = ? WHERE sequence = ?",
             [Value::from(event.encode_to_vec()), Value::from(sequence)],
         ))
         .await?;
@@ -172,12 +159,9 @@ pub async fn read_after<C: ConnectionTrait>(
 ) -> Result<Vec<Event>, DbErr> {
     let backend = db.get_database_backend();
     let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
+        .query_all_raw(statement(
             backend,
-            placeholders(
-                backend,
-                "SELECT payload FROM feed_events WHERE sequence > ? ORDER BY sequence LIMIT ?",
-            ),
+            "SELECT payload FROM feed_events WHERE sequence > ? ORDER BY sequence LIMIT ?",
             [Value::from(after), Value::from(limit as i64)],
         ))
         .await?;
@@ -262,20 +246,5 @@ pub fn event_type(payload: &Payload) -> &'static str {
         Payload::InvitationCreated(_) => "invitation.created",
         Payload::InvitationJoined(_) => "invitation.joined",
         Payload::InvitationDeclined(_) => "invitation.declined",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_placeholders_for_postgres_only() {
-        let sql = "SELECT ? , ?";
-        assert_eq!(
-            placeholders(sea_orm::DbBackend::Postgres, sql),
-            "SELECT $1 , $2"
-        );
-        assert_eq!(placeholders(sea_orm::DbBackend::Sqlite, sql), sql);
     }
 }
