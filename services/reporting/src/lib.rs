@@ -2,9 +2,10 @@
 //! into its own projections and answers sponsor reports from an in-memory
 //! model of them.
 //!
-//! From the proto to the code: `api.rs` (tonic) → `reports.rs` (one function
-//! per report: validation, scope) → `report/<report>.rs` (the figures, read
-//! from `engine::Model`). Events reach the tables through `projection/` (one
+//! From the proto to the code: `api.rs` (tonic) → `rpc/reports.rs` (one
+//! function per report: validation, scope; `rpc/export.rs` streams their
+//! answers as CSV) → `figures/<report>.rs` (the figures, read from
+//! `engine::Model`). Events reach the tables through `projection/` (one
 //! function per event family, applied by the shared
 //! `academy_runtime::feed::Follower`) and the model through `engine/`
 //! (`load.rs` reads the tables at start, `model.rs` applies each committed
@@ -20,14 +21,13 @@ pub mod api;
 pub mod config;
 pub mod convert;
 pub mod engine;
-pub mod export;
+pub mod figures;
 pub mod health;
 pub mod migration;
 pub mod projection;
 pub mod publish;
 pub mod rebuild;
-pub mod report;
-pub mod reports;
+pub mod rpc;
 pub mod scopes;
 pub mod suppress;
 

@@ -181,14 +181,15 @@ pub async fn clear<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::migration::Migrator;
     use academy_proto::events::LearnerRegistered;
     use academy_runtime::db;
     use sea_orm::TransactionTrait;
 
-    fn registration(sequence: i64, learner_id: &str, dated: bool) -> Event {
+    /// A learner's registration in Baku, at a fixed time when `dated`.
+    pub(crate) fn registration(sequence: i64, learner_id: &str, dated: bool) -> Event {
         Event {
             sequence,
             r#type: "learner.registered".into(),

@@ -11,10 +11,10 @@ use academy_testkit::{TestDb, on_both_backends};
 use chrono::{Days, NaiveDate, TimeZone, Utc};
 use prost_types::Timestamp;
 use std::collections::BTreeMap;
-use std::time::Duration;
 use tonic::Code;
 use tonic::transport::Channel;
 
+use crate::common::*;
 use crate::model::*;
 use crate::stack::Stack;
 
@@ -32,10 +32,6 @@ fn noon(day: NaiveDate) -> Timestamp {
         seconds: at.timestamp(),
         nanos: 0,
     }
-}
-
-pub(crate) fn day(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
 /// Publishes 4 courses over 3 skills; a program holds the first two.
@@ -351,40 +347,24 @@ pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
     // breakdown uses current attributes).
     for l in model.learners.iter_mut().skip(5).step_by(11) {
         let region = Region::ALL[(l.id.len() + l.birth_year as usize) % 14];
-        learners
-            .update_learner(learner_pb::UpdateLearnerRequest {
-                learner: Some(learner_pb::Learner {
-                    id: l.id.clone(),
-                    region: region.into(),
-                    ..Default::default()
-                }),
-                update_mask: Some(prost_types::FieldMask {
-                    paths: vec!["region".into()],
-                }),
-                etag: String::new(),
-            })
-            .await
-            .unwrap();
+        let moved = learner_pb::Learner {
+            id: l.id.clone(),
+            region: region.into(),
+            ..Default::default()
+        };
+        update_learner(&mut learners, "region", moved).await;
         l.region = region.into();
     }
     // Education learned later, or found wrong: the learner's whole history
     // moves to the new value (or to unknown).
     for (n, l) in model.learners.iter_mut().skip(2).step_by(9).enumerate() {
         let education_level = (n % 3 != 0).then_some((n % 9) as i32);
-        learners
-            .update_learner(learner_pb::UpdateLearnerRequest {
-                learner: Some(learner_pb::Learner {
-                    id: l.id.clone(),
-                    education_level,
-                    ..Default::default()
-                }),
-                update_mask: Some(prost_types::FieldMask {
-                    paths: vec!["education_level".into()],
-                }),
-                etag: String::new(),
-            })
-            .await
-            .unwrap();
+        let learned = learner_pb::Learner {
+            id: l.id.clone(),
+            education_level,
+            ..Default::default()
+        };
+        update_learner(&mut learners, "education_level", learned).await;
         l.education = education_level.map_or("unknown".into(), |l| format!("ISCED_{l}"));
     }
     // Erased learners still count, anonymously (no organisation).
@@ -783,61 +763,6 @@ async fn merge_duplicates(learners: &mut LearnerServiceClient<Channel>, model: &
     assert!(folds > 0, "some merge folded an enrollment");
 }
 
-/// Waits until reporting has applied every event the producers hold now
-/// (asked of the producers themselves: the heads GetFeedStatus shows are
-/// refreshed only every few seconds) and both feeds are healthy.
-pub(crate) async fn caught_up(stack: &Stack, reports: &mut ReportingServiceClient<Channel>) {
-    crate::hostile::caught_up_with_producers(stack, reports).await;
-    for _ in 0..300 {
-        let status = reports
-            .get_feed_status(pb::GetFeedStatusRequest {})
-            .await
-            .unwrap()
-            .into_inner();
-        if status.sources.len() == 2
-            && status
-                .sources
-                .iter()
-                .all(|s| s.head_sequence > 0 && s.applied_sequence == s.head_sequence && s.healthy)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("feeds did not catch up");
-}
-
-/// Waits until the replica answers from `generation`.
-async fn serving_generation(reports: &mut ReportingServiceClient<Channel>, generation: i64) {
-    for _ in 0..300 {
-        let status = reports
-            .get_feed_status(pb::GetFeedStatusRequest {})
-            .await
-            .unwrap()
-            .into_inner();
-        if status.generation >= generation && !status.rebuilding {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("generation {generation} was not served");
-}
-
-pub(crate) fn half(h: &str) -> pb::Period {
-    pb::Period {
-        half: h.into(),
-        ..Default::default()
-    }
-}
-
-pub(crate) fn dates(start: NaiveDate, end: NaiveDate) -> pb::Period {
-    pb::Period {
-        half: String::new(),
-        start_date: Some(academy_runtime::time::date(start)),
-        end_date: Some(academy_runtime::time::date(end)),
-    }
-}
-
 fn assert_summary(got: &pb::ProgramSummary, want: &Expected, what: &str) {
     let actual = (
         got.registered_learners,
@@ -891,11 +816,7 @@ fn assert_summary(got: &pb::ProgramSummary, want: &Expected, what: &str) {
 }
 
 async fn every_figure_matches_the_source_data(db: TestDb) {
-    let stack = Stack::start(db).await;
-    let mut model = Model::default();
-    let program = history(&stack, &mut model).await;
-    let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
-    caught_up(&stack, &mut reports).await;
+    let (_stack, model, program, mut reports) = seeded(db).await;
     assert!(
         model.enrollments.iter().any(|e| e.complete_day.is_some()),
         "the data has completions"
@@ -912,14 +833,7 @@ async fn every_figure_matches_the_source_data(db: TestDb) {
     for period in &periods {
         let parsed = academy_reporting::convert::period("period", Some(period)).unwrap();
         for program_id in [None, Some(program.as_str())] {
-            let got = reports
-                .get_program_summary(pb::GetProgramSummaryRequest {
-                    program_id: program_id.unwrap_or_default().into(),
-                    period: Some(period.clone()),
-                })
-                .await
-                .unwrap()
-                .into_inner();
+            let got = reports.summary(program_id, period).await;
             let what = format!("{parsed} program={program_id:?}");
             assert_summary(&got, &model.figures(program_id, &parsed), &what);
             let previous = got.previous_period.as_ref().unwrap();
@@ -981,16 +895,7 @@ async fn every_figure_matches_the_source_data(db: TestDb) {
         for (dimension, key, unknown) in reach_keys {
             let want = model.reach_by_learner(program_id, &parsed, |l| key(l, &parsed), unknown);
             assert!(want.values().any(|r| r.0 > 0), "the period has invitations");
-            let got = reports
-                .get_breakdown(pb::GetBreakdownRequest {
-                    program_id: program_id.unwrap_or_default().into(),
-                    period: Some(period.clone()),
-                    dimension: dimension as i32,
-                    limit: 0,
-                })
-                .await
-                .unwrap()
-                .into_inner();
+            let got = reports.breakdown(program_id, &period, dimension, 0).await;
             let got: BTreeMap<String, (i64, i64)> = got
                 .rows
                 .iter()
@@ -1008,16 +913,7 @@ async fn every_figure_matches_the_source_data(db: TestDb) {
         (Dimension::EmploymentStatus, by_employment),
         (Dimension::EducationLevel, by_education),
     ] {
-        let got = reports
-            .get_breakdown(pb::GetBreakdownRequest {
-                program_id: String::new(),
-                period: Some(period.clone()),
-                dimension: dimension as i32,
-                limit: 0,
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let got = reports.breakdown(None, &period, dimension, 0).await;
         let got = RowFigures::of_rows(&got.rows);
         let want: BTreeMap<String, RowFigures> = want
             .into_iter()
@@ -1106,11 +1002,7 @@ async fn bad_report_requests_are_invalid(db: TestDb) {
 }
 
 async fn series_funnel_export_and_rebuild_match_too(db: TestDb) {
-    let stack = Stack::start(db).await;
-    let mut model = Model::default();
-    let program = history(&stack, &mut model).await;
-    let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
-    caught_up(&stack, &mut reports).await;
+    let (stack, model, program, mut reports) = seeded(db).await;
 
     // Monthly series over 2022: each point equals the month's figures.
     for metric in [
@@ -1192,32 +1084,16 @@ async fn series_funnel_export_and_rebuild_match_too(db: TestDb) {
     }
 
     // The CSV export carries the same numbers as the breakdown.
-    let breakdown = reports
-        .get_breakdown(pb::GetBreakdownRequest {
-            program_id: String::new(),
-            period: Some(period.clone()),
-            dimension: Dimension::Region as i32,
-            limit: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut stream = reports
-        .export_report(pb::ExportReportRequest {
+    let breakdown = reports.breakdown(None, &period, Dimension::Region, 0).await;
+    let text = reports
+        .export_csv(pb::ExportReportRequest {
             program_id: String::new(),
             period: Some(period.clone()),
             kind: pb::ReportKind::Breakdown as i32,
             dimension: Dimension::Region as i32,
             ..Default::default()
         })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut csv = Vec::new();
-    while let Some(chunk) = stream.message().await.unwrap() {
-        csv.extend(chunk.csv_chunk);
-    }
-    let text = String::from_utf8(csv).unwrap();
+        .await;
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
@@ -1245,21 +1121,7 @@ async fn series_funnel_export_and_rebuild_match_too(db: TestDb) {
     assert_eq!(academy_testkit::grpc::violated_fields(&status), ["kind"]);
 
     // Rebuild from sequence 0 gives identical numbers.
-    let summary = |reports: &mut ReportingServiceClient<Channel>| {
-        let mut reports = reports.clone();
-        let period = period.clone();
-        async move {
-            reports
-                .get_program_summary(pb::GetProgramSummaryRequest {
-                    program_id: String::new(),
-                    period: Some(period),
-                })
-                .await
-                .unwrap()
-                .into_inner()
-        }
-    };
-    let before = summary(&mut reports).await;
+    let before = reports.summary(None, &period).await;
     let generation = reports
         .rebuild_projections(pb::RebuildProjectionsRequest {})
         .await
@@ -1270,7 +1132,7 @@ async fn series_funnel_export_and_rebuild_match_too(db: TestDb) {
     serving_generation(&mut reports, generation).await;
     caught_up(&stack, &mut reports).await;
     assert_eq!(
-        summary(&mut reports).await,
+        reports.summary(None, &period).await,
         before,
         "rebuilt projections give identical numbers"
     );
