@@ -12,9 +12,12 @@
 //! batch). `rebuild.rs` builds and swaps generations; `health.rs` says when
 //! a replica has caught up; the lease that picks the writing replica is
 //! `academy_runtime::feed::lease`. `publish/` freezes a period's figures
-//! into append-only snapshots (PublishReport and friends). `access.rs`
-//! reads a caller's data scope (programs, regions, organisations) and
-//! `suppress.rs` withholds small counts below the minimum cell size.
+//! into append-only snapshots (PublishReport and friends); its writes, and
+//! the rebuild's, go through `academy_runtime::write::UnitOfWork` (begun
+//! without a feed: reporting has none of its own, only audit entries).
+//! `access.rs` reads a caller's data scope (programs, regions,
+//! organisations) and `suppress.rs` withholds small counts below the
+//! minimum cell size.
 
 pub mod access;
 pub mod api;

@@ -3,9 +3,9 @@
 
 use academy_domain::{AllValid, DomainError, FieldViolation, Period, text};
 use academy_proto::reporting as pb;
-use academy_runtime::audit;
-use academy_runtime::db::{begin_write, db_error};
+use academy_runtime::db::db_error;
 use academy_runtime::time::{date, parse_date};
+use academy_runtime::write::UnitOfWork;
 use chrono::{NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use std::sync::Arc;
@@ -261,25 +261,17 @@ impl Publisher {
                 }
             }
         }
-        let txn = begin_write(&self.db).await.map_err(db_error)?;
-        let write = async {
-            upsert(&txn, &target, period.start, period.end).await?;
-            audit::record(
-                &txn,
-                audit::Change {
-                    action: "SetTarget".to_owned(),
-                    resource_id: target.program_id.clone(),
-                    count: 1,
-                    first_sequence: 0,
-                    last_sequence: 0,
-                },
-            )
+        let uow = UnitOfWork::begin_without_feed(&self.db)
             .await
+            .map_err(db_error)?;
+        let write = async {
+            upsert(uow.txn(), &target, period.start, period.end).await?;
+            uow.audit("SetTarget", &target.program_id).await
         };
         let written = match write.await {
-            Ok(()) => txn.commit().await.map_err(db_error),
+            Ok(()) => uow.commit().await.map_err(db_error),
             Err(err) => {
-                let _ = txn.rollback().await;
+                let _ = uow.rollback().await;
                 Err(db_error(err))
             }
         };
