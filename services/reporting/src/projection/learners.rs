@@ -364,28 +364,20 @@ pub(super) async fn activity(txn: &DatabaseTransaction, a: Activity<'_>) -> Resu
     Ok(())
 }
 
-pub(super) async fn completed(
-    txn: &DatabaseTransaction,
-    enrollment_id: &str,
-    day: NaiveDate,
-) -> Result<(), ApplyError> {
-    exec(
-        txn,
-        "UPDATE r_enrollments SET complete_day = ? WHERE enrollment_id = ?",
-        vec![Value::from(day), Value::from(enrollment_id)],
-    )
-    .await?;
-    Ok(())
-}
+/// The columns of an enrollment's milestone days.
+pub(super) const COMPLETE_DAY: &str = "complete_day";
+pub(super) const CERTIFICATE_DAY: &str = "certificate_day";
 
-pub(super) async fn certified(
+/// Sets one of an enrollment's milestone days (`column`: one of the above).
+pub(super) async fn set_enrollment_day(
     txn: &DatabaseTransaction,
+    column: &str,
     enrollment_id: &str,
     day: NaiveDate,
 ) -> Result<(), ApplyError> {
     exec(
         txn,
-        "UPDATE r_enrollments SET certificate_day = ? WHERE enrollment_id = ?",
+        &format!("UPDATE r_enrollments SET {column} = ? WHERE enrollment_id = ?"),
         vec![Value::from(day), Value::from(enrollment_id)],
     )
     .await?;

@@ -57,10 +57,12 @@ impl Projection for Projector {
             Payload::EnrollmentCreated(e) => learners::enrolled(txn, e, day).await?,
             Payload::ProgressRecorded(e) => learners::progress(txn, e, day).await?,
             Payload::EnrollmentCompleted(e) => {
-                learners::completed(txn, &e.enrollment_id, day).await?
+                learners::set_enrollment_day(txn, learners::COMPLETE_DAY, &e.enrollment_id, day)
+                    .await?
             }
             Payload::CertificateIssued(e) => {
-                learners::certified(txn, &e.enrollment_id, day).await?
+                learners::set_enrollment_day(txn, learners::CERTIFICATE_DAY, &e.enrollment_id, day)
+                    .await?
             }
             // Withdrawn enrollments still count as enrollments.
             Payload::EnrollmentWithdrawn(_) => {}
@@ -84,8 +86,10 @@ impl Projection for Projector {
                 .await?
             }
             Payload::CompletionRedated(e) => {
-                learners::completed(txn, &e.enrollment_id, day).await?;
-                learners::certified(txn, &e.enrollment_id, day).await?
+                learners::set_enrollment_day(txn, learners::COMPLETE_DAY, &e.enrollment_id, day)
+                    .await?;
+                learners::set_enrollment_day(txn, learners::CERTIFICATE_DAY, &e.enrollment_id, day)
+                    .await?
             }
             Payload::InvitationCreated(e) => invitations::created(txn, e, day).await?,
             Payload::InvitationJoined(e) => invitations::joined(txn, e, day).await?,

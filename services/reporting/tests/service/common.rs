@@ -3,6 +3,7 @@
 //! periods they ask about, and the report calls they repeat. A call here
 //! unwraps its answer: a refusal fails the test that made it.
 
+use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{self as learner_pb};
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
@@ -37,6 +38,36 @@ pub(crate) fn dates(start: NaiveDate, end: NaiveDate) -> pb::Period {
         half: String::new(),
         start_date: Some(academy_runtime::time::date(start)),
         end_date: Some(academy_runtime::time::date(end)),
+    }
+}
+
+/// The funnel's stages, in order.
+pub(crate) const FUNNEL_STAGES: [&str; 7] = [
+    "invited",
+    "joined",
+    "registered",
+    "enrolled",
+    "active",
+    "completed",
+    "certified",
+];
+
+/// `part / whole`, 0 when there is nothing to divide: a rate as the
+/// service computes it.
+pub(crate) fn rate(part: i64, whole: i64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// The growth from `before` to `now`, 0 from nothing.
+pub(crate) fn growth(now: i64, before: i64) -> f64 {
+    if before == 0 {
+        0.0
+    } else {
+        now as f64 / before as f64 - 1.0
     }
 }
 
@@ -105,6 +136,33 @@ async fn feed_status_until(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("{failure}");
+}
+
+/// Noon (UTC) of `day`, the time the tests' events happen at.
+pub(crate) fn noon(day: NaiveDate) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: day.and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp(),
+        nanos: 0,
+    }
+}
+
+/// Enrolls a learner in a course (in `program_id`, "" for none) at noon on
+/// `day`.
+pub(crate) async fn enroll(
+    enrollments: &mut EnrollmentServiceClient<Channel>,
+    learner_id: &str,
+    course_id: &str,
+    program_id: &str,
+    day: NaiveDate,
+) -> learner_pb::Enrollment {
+    let req = learner_pb::EnrollRequest {
+        learner_id: learner_id.into(),
+        course_id: course_id.into(),
+        program_id: program_id.into(),
+        enrolled_at: Some(noon(day)),
+        ..Default::default()
+    };
+    enrollments.enroll(req).await.unwrap().into_inner()
 }
 
 /// Changes the one `field` of a learner that `learner` (with its id) carries.
@@ -222,5 +280,20 @@ impl Reports {
             csv.extend(chunk.csv_chunk);
         }
         String::from_utf8(csv).unwrap()
+    }
+
+    /// An export's header line, and its other lines split at the commas
+    /// (for exports whose cells need no quoting).
+    pub(crate) async fn export_lines(
+        &mut self,
+        req: pb::ExportReportRequest,
+    ) -> (String, Vec<Vec<String>>) {
+        let text = self.export_csv(req).await;
+        let mut lines = text.lines();
+        let header = lines.next().unwrap_or_default().to_owned();
+        let rows = lines
+            .map(|l| l.split(',').map(str::to_owned).collect())
+            .collect();
+        (header, rows)
     }
 }

@@ -84,7 +84,21 @@ fn metric_value(want: &Expected, metric: pb::Metric) -> f64 {
     }
 }
 
-async fn export(reports: &mut Reports, req: pb::ExportReportRequest) -> Vec<Vec<String>> {
+/// The CSV export of `kind` (by `dimension`), parsed.
+async fn export(
+    reports: &mut Reports,
+    program_id: Option<&str>,
+    period: &pb::Period,
+    kind: pb::ReportKind,
+    dimension: Dimension,
+) -> Vec<Vec<String>> {
+    let req = pb::ExportReportRequest {
+        program_id: program_id.unwrap_or_default().into(),
+        period: Some(period.clone()),
+        kind: kind as i32,
+        dimension: dimension as i32,
+        ..Default::default()
+    };
     let csv = reports.export_csv(req).await;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -165,16 +179,8 @@ async fn every_dimension_metric_granularity_and_csv_column_matches(db: TestDb) {
     let period = half("2023-H1");
     for scope in [None, Some(program.as_str())] {
         let summary = reports.summary(scope, &period).await;
-        let lines = export(
-            &mut reports,
-            pb::ExportReportRequest {
-                program_id: scope.unwrap_or_default().into(),
-                period: Some(period.clone()),
-                kind: pb::ReportKind::Summary as i32,
-                ..Default::default()
-            },
-        )
-        .await;
+        let kind = pb::ReportKind::Summary;
+        let lines = export(&mut reports, scope, &period, kind, Dimension::Unspecified).await;
         assert_eq!(lines.len(), 3, "header, previous period, period");
         let current = &lines[2];
         let numbers: Vec<f64> = current[2..].iter().map(|c| c.parse().unwrap()).collect();
@@ -198,17 +204,7 @@ async fn every_dimension_metric_granularity_and_csv_column_matches(db: TestDb) {
         );
         for d in DIMENSIONS {
             let answer = reports.breakdown(scope, &period, d, 0).await;
-            let lines = export(
-                &mut reports,
-                pb::ExportReportRequest {
-                    program_id: scope.unwrap_or_default().into(),
-                    period: Some(period.clone()),
-                    kind: pb::ReportKind::Breakdown as i32,
-                    dimension: d as i32,
-                    ..Default::default()
-                },
-            )
-            .await;
+            let lines = export(&mut reports, scope, &period, pb::ReportKind::Breakdown, d).await;
             assert_eq!(lines.len(), answer.rows.len() + 1, "{d:?}: a line per row");
             for (line, row) in lines[1..].iter().zip(&answer.rows) {
                 let want = [

@@ -8,8 +8,7 @@ use academy_proto::learner::{self as learner_pb, EmploymentStatus, Gender};
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::{self as pb, Dimension};
 use academy_testkit::{TestDb, on_both_backends};
-use chrono::{Days, NaiveDate, TimeZone, Utc};
-use prost_types::Timestamp;
+use chrono::{Days, NaiveDate};
 use std::collections::BTreeMap;
 use tonic::Code;
 use tonic::transport::Channel;
@@ -25,14 +24,6 @@ on_both_backends!(
 );
 
 const LEARNERS: usize = 120;
-
-fn noon(day: NaiveDate) -> Timestamp {
-    let at = Utc.from_utc_datetime(&day.and_hms_opt(12, 0, 0).unwrap());
-    Timestamp {
-        seconds: at.timestamp(),
-        nanos: 0,
-    }
-}
 
 /// Publishes 4 courses over 3 skills; a program holds the first two.
 async fn catalog(channel: Channel, model: &mut Model) -> (Vec<course_pb::Course>, String) {
@@ -233,18 +224,14 @@ pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
             let enroll_day = register_day
                 .checked_add_days(Days::new(rng.below(120)))
                 .unwrap();
-            let enrollment = enrollments
-                .enroll(learner_pb::EnrollRequest {
-                    learner_id: created.id.clone(),
-                    course_id: course.id.clone(),
-                    program_id: program_id.clone(),
-                    request_id: String::new(),
-                    enrolled_at: Some(noon(enroll_day)),
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .into_inner();
+            let enrollment = enroll(
+                &mut enrollments,
+                &created.id,
+                &course.id,
+                &program_id,
+                enroll_day,
+            )
+            .await;
             if in_program
                 && let Some(k) = invitation
                 && model.invitations[k].join_day.is_none()
@@ -433,17 +420,7 @@ async fn provider_history(
         let in_program = courses[..2].iter().any(|c| c.id == course.id);
         let program_id = if in_program { program } else { "" };
         let enroll_day = offset(&mut rng, *registered, 60);
-        let enrollment = enrollments
-            .enroll(learner_pb::EnrollRequest {
-                learner_id: learner.clone(),
-                course_id: course.id.clone(),
-                program_id: program_id.into(),
-                enrolled_at: Some(noon(enroll_day)),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let enrollment = enroll(enrollments, learner, &course.id, program_id, enroll_day).await;
         if in_program {
             join_on_enroll(model, learner, program, enroll_day);
         }
@@ -571,16 +548,7 @@ async fn provider_history(
         // History into the course archived since: dated before the archive.
         if k % 9 == 0 {
             let day = offset(&mut rng, *registered, 200);
-            let e = enrollments
-                .enroll(learner_pb::EnrollRequest {
-                    learner_id: learner.clone(),
-                    course_id: archived.id.clone(),
-                    enrolled_at: Some(noon(day)),
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .into_inner();
+            let e = enroll(enrollments, learner, &archived.id, "", day).await;
             let done = offset(&mut rng, day, 30);
             enrollments
                 .record_progress(learner_pb::RecordProgressRequest {
@@ -790,13 +758,9 @@ fn assert_summary(got: &pb::ProgramSummary, want: &Expected, what: &str) {
         (got.learning_hours - want.minutes as f64 / 60.0).abs() < 1e-9,
         "{what}: hours"
     );
-    let rate = if want.enrollments == 0 {
-        0.0
-    } else {
-        want.completed_of_created as f64 / want.enrollments as f64
-    };
+    let completion_rate = rate(want.completed_of_created, want.enrollments);
     assert!(
-        (got.completion_rate - rate).abs() < 1e-9,
+        (got.completion_rate - completion_rate).abs() < 1e-9,
         "{what}: completion rate"
     );
     assert_eq!(
@@ -804,11 +768,7 @@ fn assert_summary(got: &pb::ProgramSummary, want: &Expected, what: &str) {
         (want.invited, want.joined),
         "{what}: invited, joined"
     );
-    let conversion = if want.invited == 0 {
-        0.0
-    } else {
-        want.joined as f64 / want.invited as f64
-    };
+    let conversion = rate(want.joined, want.invited);
     assert!(
         (got.invitation_conversion - conversion).abs() < 1e-9,
         "{what}: invitation conversion"
@@ -846,11 +806,7 @@ async fn every_figure_matches_the_source_data(db: TestDb) {
                 previous.enrollments, before.enrollments,
                 "{what}: previous enrollments"
             );
-            let growth = if before.registered == 0 {
-                0.0
-            } else {
-                got.registered_learners as f64 / before.registered as f64 - 1.0
-            };
+            let growth = growth(got.registered_learners, before.registered);
             assert!((got.growth_rate - growth).abs() < 1e-9, "{what}: growth");
         }
     }
@@ -1063,18 +1019,7 @@ async fn series_funnel_export_and_rebuild_match_too(db: TestDb) {
             .unwrap()
             .into_inner();
         let names: Vec<&str> = got.stages.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "invited",
-                "joined",
-                "registered",
-                "enrolled",
-                "active",
-                "completed",
-                "certified"
-            ]
-        );
+        assert_eq!(names, FUNNEL_STAGES);
         let counts: Vec<i64> = got.stages.iter().map(|s| s.count).collect();
         assert_eq!(
             counts,
@@ -1085,8 +1030,8 @@ async fn series_funnel_export_and_rebuild_match_too(db: TestDb) {
 
     // The CSV export carries the same numbers as the breakdown.
     let breakdown = reports.breakdown(None, &period, Dimension::Region, 0).await;
-    let text = reports
-        .export_csv(pb::ExportReportRequest {
+    let (header, exported) = reports
+        .export_lines(pb::ExportReportRequest {
             program_id: String::new(),
             period: Some(period.clone()),
             kind: pb::ReportKind::Breakdown as i32,
@@ -1094,17 +1039,11 @@ async fn series_funnel_export_and_rebuild_match_too(db: TestDb) {
             ..Default::default()
         })
         .await;
-    let mut lines = text.lines();
     assert_eq!(
-        lines.next(),
-        Some(
-            "key,label,new_learners,enrollments,completions,completion_rate,learning_hours,\
-             invited,joined"
-        )
+        header,
+        "key,label,new_learners,enrollments,completions,completion_rate,learning_hours,\
+         invited,joined"
     );
-    let exported: Vec<Vec<String>> = lines
-        .map(|l| l.split(',').map(str::to_owned).collect())
-        .collect();
     assert_eq!(exported.len(), breakdown.rows.len());
     for (line, row) in exported.iter().zip(&breakdown.rows) {
         assert_eq!(line[0], row.key);

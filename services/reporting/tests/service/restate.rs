@@ -35,14 +35,6 @@ fn put(
     out.insert((section.into(), d, m, key.into(), figure.into()), v);
 }
 
-fn rate(part: i64, whole: i64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 / whole as f64
-    }
-}
-
 fn summary(out: &mut BTreeMap<Place, f64>, section: &str, e: &Expected) {
     let figures = [
         ("registered_learners", e.registered as f64),
@@ -79,11 +71,7 @@ fn figures(model: &Model, p: &Period) -> BTreeMap<Place, f64> {
         0,
         "",
         "year_on_year_growth",
-        if then.registered == 0 {
-            0.0
-        } else {
-            now.registered as f64 / then.registered as f64 - 1.0
-        },
+        growth(now.registered, then.registered),
     );
     put(
         &mut out,
@@ -92,11 +80,7 @@ fn figures(model: &Model, p: &Period) -> BTreeMap<Place, f64> {
         0,
         "",
         "growth_rate",
-        if before.registered == 0 {
-            0.0
-        } else {
-            now.registered as f64 / before.registered as f64 - 1.0
-        },
+        growth(now.registered, before.registered),
     );
     for d in DIMENSIONS {
         for (key, r) in expected(model, None, p, d) {
@@ -116,16 +100,7 @@ fn figures(model: &Model, p: &Period) -> BTreeMap<Place, f64> {
         }
     }
     let stages = model.funnel(None, p);
-    let names = [
-        "invited",
-        "joined",
-        "registered",
-        "enrolled",
-        "active",
-        "completed",
-        "certified",
-    ];
-    for (i, (name, count)) in names.iter().zip(&stages).enumerate() {
+    for (i, (name, count)) in FUNNEL_STAGES.iter().zip(&stages).enumerate() {
         put(&mut out, "funnel", 0, 0, name, "count", *count as f64);
         let conversion = if i == 0 {
             1.0
@@ -184,13 +159,6 @@ fn changes(
         .collect()
 }
 
-fn noon(d: chrono::NaiveDate) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: d.and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp(),
-        nanos: 0,
-    }
-}
-
 async fn a_snapshot_survives_backfill_update_and_erasure(db: TestDb) {
     let (stack, mut model, _, mut reports) = seeded(db).await;
     let period = Period::half("period", "2024-H2").unwrap();
@@ -222,18 +190,7 @@ async fn a_snapshot_survives_backfill_update_and_erasure(db: TestDb) {
         .await
         .unwrap()
         .into_inner();
-    let late_enrollment = enrollments
-        .enroll(learner_pb::EnrollRequest {
-            learner_id: late.id.clone(),
-            course_id: course.clone(),
-            program_id: String::new(),
-            request_id: String::new(),
-            enrolled_at: Some(noon(day(2024, 9, 12))),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let late_enrollment = enroll(&mut enrollments, &late.id, &course, "", day(2024, 9, 12)).await;
     model.learners.push(LearnerFact {
         id: late.id.clone(),
         register_day: day(2024, 9, 10),

@@ -37,6 +37,11 @@ fn target(
     }
 }
 
+/// A platform-wide target on a headline figure (no dimension, no key).
+fn headline(metric: Metric, value: f64) -> pb::SetTargetRequest {
+    target("", metric, Dimension::Unspecified, "", value)
+}
+
 /// A share target: `percent` of the dimension's total for `key`.
 fn share(metric: Metric, d: Dimension, key: &str, percent: f64) -> pb::SetTargetRequest {
     pb::SetTargetRequest {
@@ -71,8 +76,8 @@ async fn targets_carry_attainment_and_stay_with_snapshots(db: TestDb) {
     let period = Period::half("period", "2024-H2").unwrap();
 
     for req in [
-        target("", Metric::NewLearners, Dimension::Unspecified, "", 20.0),
-        target("", Metric::LearningHours, Dimension::Unspecified, "", 10.0),
+        headline(Metric::NewLearners, 20.0),
+        headline(Metric::LearningHours, 10.0),
         target(
             &program,
             Metric::Enrollments,
@@ -88,13 +93,7 @@ async fn targets_carry_attainment_and_stay_with_snapshots(db: TestDb) {
     }
     // Setting a target again replaces it.
     reports
-        .set_target(target(
-            "",
-            Metric::NewLearners,
-            Dimension::Unspecified,
-            "",
-            25.0,
-        ))
+        .set_target(headline(Metric::NewLearners, 25.0))
         .await
         .unwrap();
     let platform = list(&mut reports, "").await;
@@ -174,13 +173,7 @@ async fn targets_carry_attainment_and_stay_with_snapshots(db: TestDb) {
     assert_eq!(content.targets, platform);
     assert_eq!(content.summary.as_ref().unwrap().targets, summary.targets);
     reports
-        .set_target(target(
-            "",
-            Metric::NewLearners,
-            Dimension::Unspecified,
-            "",
-            30.0,
-        ))
+        .set_target(headline(Metric::NewLearners, 30.0))
         .await
         .unwrap();
     let again = reports.published(&published.id).await;
@@ -193,38 +186,20 @@ async fn targets_carry_attainment_and_stay_with_snapshots(db: TestDb) {
     // Bad targets: the exact code, nothing written.
     let before = list(&mut reports, "").await;
     let bad = [
+        (headline(Metric::NewLearners, -1.0), Code::InvalidArgument),
         (
-            target("", Metric::NewLearners, Dimension::Unspecified, "", -1.0),
+            headline(Metric::NewLearners, f64::NAN),
             Code::InvalidArgument,
         ),
         (
-            target(
-                "",
-                Metric::NewLearners,
-                Dimension::Unspecified,
-                "",
-                f64::NAN,
-            ),
+            headline(Metric::NewLearners, f64::INFINITY),
             Code::InvalidArgument,
         ),
-        (
-            target(
-                "",
-                Metric::NewLearners,
-                Dimension::Unspecified,
-                "",
-                f64::INFINITY,
-            ),
-            Code::InvalidArgument,
-        ),
-        (
-            target("", Metric::Unspecified, Dimension::Unspecified, "", 1.0),
-            Code::InvalidArgument,
-        ),
+        (headline(Metric::Unspecified, 1.0), Code::InvalidArgument),
         (
             pb::SetTargetRequest {
                 metric: 99,
-                ..target("", Metric::NewLearners, Dimension::Unspecified, "", 1.0)
+                ..headline(Metric::NewLearners, 1.0)
             },
             Code::InvalidArgument,
         ),
@@ -270,7 +245,7 @@ async fn targets_carry_attainment_and_stay_with_snapshots(db: TestDb) {
         (
             pb::SetTargetRequest {
                 period: None,
-                ..target("", Metric::NewLearners, Dimension::Unspecified, "", 1.0)
+                ..headline(Metric::NewLearners, 1.0)
             },
             Code::InvalidArgument,
         ),

@@ -67,11 +67,7 @@ async fn the_summary_carries_the_year_before(db: TestDb) {
             );
             assert_eq!(then.learning_hours, want.minutes as f64 / 60.0, "{what}");
             let now = model.figures(program_id, &parsed);
-            let growth = if want.registered == 0 {
-                0.0
-            } else {
-                now.registered as f64 / want.registered as f64 - 1.0
-            };
+            let growth = growth(now.registered, want.registered);
             assert_eq!(got.year_on_year_growth, growth, "{what}");
         }
     }
