@@ -199,7 +199,7 @@ impl Publisher {
 
 /// Numbers the snapshot after the last one of its period and program,
 /// fills in its provenance and appends it, with its audit entry and
-/// idempotency key, in `txn`.
+/// idempotency key, in `uow`.
 async fn append(
     uow: &UnitOfWork<'_>,
     publish: &Publish,
