@@ -5,7 +5,7 @@
 
 use academy_proto::reporting as pb;
 use academy_reporting::engine::load;
-use academy_reporting::reports;
+use academy_reporting::rpc::reports;
 use std::time::Instant;
 
 fn period(half: &str) -> Option<pb::Period> {

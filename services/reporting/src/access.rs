@@ -11,7 +11,7 @@ use academy_domain::DomainError;
 use academy_runtime::auth::DataScope;
 
 use crate::engine::Model;
-use crate::report::slice::Slice;
+use crate::figures::slice::Slice;
 
 #[derive(Debug, Clone)]
 pub struct Access {

@@ -1,5 +1,5 @@
 //! The tonic face of the reporting service: each RPC hands its request to
-//! `reports.rs` (or `export.rs`, `rebuild.rs`, `publish/` for snapshots and
+//! `rpc/reports.rs` (or `rpc/export.rs`, `rebuild.rs`, `publish/` for snapshots and
 //! targets) and maps the result once.
 
 use academy_proto::reporting::reporting_service_server::{
@@ -17,7 +17,7 @@ use crate::access::Access;
 use crate::engine::Engine;
 use crate::publish::Publisher;
 use crate::rebuild::Rebuilder;
-use crate::{export, reports};
+use crate::rpc::{export, reports};
 
 /// `academy.reporting.v1.ReportingService`.
 #[derive(Debug, Clone)]

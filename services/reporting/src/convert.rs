@@ -5,10 +5,10 @@ use academy_domain::{AllValid, FieldViolation, Period, id};
 use academy_proto::reporting as pb;
 use academy_runtime::time::{date, parse_date};
 
-use crate::report::breakdown::{Dimension, Row};
-use crate::report::rate;
-use crate::report::series::{Granularity, Metric};
-use crate::report::summary::{Figures, growth_rate};
+use crate::figures::breakdown::{Dimension, Row};
+use crate::figures::rate;
+use crate::figures::series::{Granularity, Metric};
+use crate::figures::summary::{Figures, growth_rate};
 
 /// A half (`2025-H2`) or both dates, never both forms and never neither.
 /// Every way a period can be wrong is a field violation, so callers check it
@@ -35,6 +35,15 @@ pub fn period(field: &str, value: Option<&pb::Period>) -> Result<Period, Vec<Fie
             "give half (e.g. 2025-H2) or start_date and end_date",
         )]),
     }
+}
+
+/// A report request's program id (none: the whole platform) and period,
+/// checked together so the caller hears of every wrong field at once.
+pub fn program_and_period(
+    program_id: &str,
+    period: Option<&pb::Period>,
+) -> Result<(Option<String>, Period), academy_domain::DomainError> {
+    (self::program_id(program_id), self::period("period", period)).all_valid()
 }
 
 pub fn program_id(raw: &str) -> Result<Option<String>, FieldViolation> {
@@ -73,7 +82,7 @@ pub fn period_figures(f: &Figures, p: &Period) -> pb::PeriodFigures {
         end_date: Some(date(p.end)),
         invited: f.invited,
         joined: f.joined,
-        invitation_conversion: crate::report::rate(f.joined, f.invited),
+        invitation_conversion: crate::figures::rate(f.joined, f.invited),
     }
 }
 
@@ -96,14 +105,14 @@ pub fn summary(
         end_date: Some(date(period.end)),
         previous_period: Some(period_figures(previous, before)),
         growth_rate: growth_rate(current.registered_learners, previous.registered_learners),
-        // Targets live in the database: the API adds them; reports.rs
+        // Targets live in the database: the API adds them; rpc/reports.rs
         // adds the year before.
         targets: Vec::new(),
         year_before: None,
         year_on_year_growth: 0.0,
         invited: current.invited,
         joined: current.joined,
-        invitation_conversion: crate::report::rate(current.joined, current.invited),
+        invitation_conversion: crate::figures::rate(current.joined, current.invited),
     }
 }
 
@@ -123,7 +132,7 @@ pub fn breakdown_row(row: Row) -> pb::BreakdownRow {
     }
 }
 
-pub fn crosstab_row(cell: crate::report::crosstab::Cell) -> pb::CrossTabRow {
+pub fn crosstab_row(cell: crate::figures::crosstab::Cell) -> pb::CrossTabRow {
     let f = cell.figures;
     pb::CrossTabRow {
         row_key: cell.row_key,

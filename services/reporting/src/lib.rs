@@ -2,32 +2,35 @@
 //! into its own projections and answers sponsor reports from an in-memory
 //! model of them.
 //!
-//! From the proto to the code: `api.rs` (tonic) → `reports.rs` (one function
-//! per report: validation, scope) → `report/<report>.rs` (the figures, read
-//! from `engine::Model`). Events reach the tables through `projection/` (one
+//! From the proto to the code: `api.rs` (tonic) → `rpc/reports.rs` (one
+//! function per report: validation, scope; `rpc/export.rs` streams their
+//! answers as CSV) → `figures/<report>.rs` (the figures, read from
+//! `engine::Model`). Events reach the tables through `projection/` (one
 //! function per event family, applied by the shared
 //! `academy_runtime::feed::Follower`) and the model through `engine/`
 //! (`load.rs` reads the tables at start, `model.rs` applies each committed
 //! batch). `rebuild.rs` builds and swaps generations; `health.rs` says when
 //! a replica has caught up; the lease that picks the writing replica is
 //! `academy_runtime::feed::lease`. `publish/` freezes a period's figures
-//! into append-only snapshots (PublishReport and friends). `access.rs`
-//! reads a caller's data scope (programs, regions, organisations) and
-//! `suppress.rs` withholds small counts below the minimum cell size.
+//! into append-only snapshots (PublishReport and friends); its writes, and
+//! the rebuild's, go through `academy_runtime::write::UnitOfWork` (begun
+//! without a feed: reporting has none of its own, only audit entries).
+//! `access.rs` reads a caller's data scope (programs, regions,
+//! organisations) and `suppress.rs` withholds small counts below the
+//! minimum cell size.
 
 pub mod access;
 pub mod api;
 pub mod config;
 pub mod convert;
 pub mod engine;
-pub mod export;
+pub mod figures;
 pub mod health;
 pub mod migration;
 pub mod projection;
 pub mod publish;
 pub mod rebuild;
-pub mod report;
-pub mod reports;
+pub mod rpc;
 pub mod scopes;
 pub mod suppress;
 

@@ -15,9 +15,10 @@ use academy_domain::DomainError;
 use academy_proto::events::event_feed_client::EventFeedClient;
 use academy_proto::events::{Event, GetHeadRequest, SubscribeRequest};
 use academy_runtime::auth::ClientToken;
-use academy_runtime::db::{begin_write, db_error};
+use academy_runtime::db::db_error;
 use academy_runtime::feed::lease::{Leadership, Lease};
 use academy_runtime::feed::{ApplyError, Projection, cursor};
+use academy_runtime::write::UnitOfWork;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, Statement};
 use std::sync::Arc;
 use std::time::Duration;
@@ -120,24 +121,20 @@ impl Rebuilder {
 
     /// Asks for a new generation; the number it will have.
     pub async fn request(&self) -> Result<i64, DomainError> {
-        let txn = begin_write(&self.db).await.map_err(db_error)?;
-        txn.execute_unprepared(
-            "UPDATE r_generation SET requested_generation = requested_generation + 1 WHERE id = 1",
-        )
-        .await
-        .map_err(db_error)?;
-        let (_, requested) = generations(&txn).await.map_err(db_error)?;
-        let change = academy_runtime::audit::Change {
-            action: "projections.rebuilt".to_owned(),
-            resource_id: String::new(),
-            count: 1,
-            first_sequence: 0,
-            last_sequence: 0,
-        };
-        academy_runtime::audit::record(&txn, change)
+        let uow = UnitOfWork::begin_without_feed(&self.db)
             .await
             .map_err(db_error)?;
-        txn.commit().await.map_err(db_error)?;
+        uow.txn()
+            .execute_unprepared(
+                "UPDATE r_generation SET requested_generation = requested_generation + 1 WHERE id = 1",
+            )
+            .await
+            .map_err(db_error)?;
+        let (_, requested) = generations(uow.txn()).await.map_err(db_error)?;
+        uow.audit("projections.rebuilt", "")
+            .await
+            .map_err(db_error)?;
+        uow.commit().await.map_err(db_error)?;
         self.state
             .send_modify(|s| s.requested = s.requested.max(requested));
         tracing::warn!(generation = requested, "projection rebuild requested");
@@ -202,23 +199,24 @@ impl Rebuilder {
             anyhow::bail!("not the leader any more");
         }
         let _exclusive = self.gate.write().await;
-        let txn = begin_write(&self.db).await?;
+        let uow = UnitOfWork::begin_without_feed(&self.db).await?;
+        let txn = uow.txn();
         // The lease row is checked (and locked) only just before the commit:
         // held through a long replay, the lock would stop this replica's own
         // renewals and the lease would lapse under it.
-        projection::clear(&txn).await?;
+        projection::clear(txn).await?;
         for source in &self.sources {
-            let (head, applied) = self.replay(&txn, source).await?;
+            let (head, applied) = self.replay(txn, source).await?;
             tracing::info!(source = %source.name, head, applied, "feed replayed");
         }
         txn.execute_unprepared(&format!(
             "UPDATE r_generation SET current_generation = {generation} WHERE id = 1"
         ))
         .await?;
-        if !self.lease.confirm(&txn, epoch).await? {
+        if !self.lease.confirm(txn, epoch).await? {
             anyhow::bail!("the lease was lost during the rebuild; nothing written");
         }
-        txn.commit().await?;
+        uow.commit().await?;
         Ok(())
     }
 

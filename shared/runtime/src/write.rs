@@ -16,6 +16,10 @@
 //! ```
 //!
 //! Dropping it without [`UnitOfWork::commit`] rolls everything back.
+//!
+//! A service with no change feed of its own (reporting) begins with
+//! [`UnitOfWork::begin_without_feed`] and states its audit entry with
+//! [`UnitOfWork::audit`] instead of emitting events.
 
 use academy_domain::DomainError;
 use academy_proto::events::event::Payload;
@@ -32,7 +36,20 @@ use crate::feed::outbox::{event_type, subject_of};
 #[derive(Debug)]
 pub struct UnitOfWork<'a> {
     txn: DatabaseTransaction,
-    outbox: &'a Outbox,
+    /// None for a service without a change feed: nothing to emit to or wake.
+    outbox: Option<&'a Outbox>,
+}
+
+impl UnitOfWork<'static> {
+    /// Begins a write of a service that has no change feed of its own (with
+    /// the write lock of [`begin_write`]): it records audit entries with
+    /// [`UnitOfWork::audit`], and emitting an event is an error.
+    pub async fn begin_without_feed(db: &DatabaseConnection) -> Result<Self, DbErr> {
+        Ok(Self {
+            txn: begin_write(db).await?,
+            outbox: None,
+        })
+    }
 }
 
 impl<'a> UnitOfWork<'a> {
@@ -40,7 +57,7 @@ impl<'a> UnitOfWork<'a> {
     pub async fn begin(db: &DatabaseConnection, outbox: &'a Outbox) -> Result<Self, DbErr> {
         Ok(Self {
             txn: begin_write(db).await?,
-            outbox,
+            outbox: Some(outbox),
         })
     }
 
@@ -93,11 +110,14 @@ impl<'a> UnitOfWork<'a> {
     /// sequence, or the current head (and no audit entry) when `events` is
     /// empty.
     pub async fn emit_many(&self, events: Vec<(DateTime<Utc>, Payload)>) -> Result<i64, DbErr> {
+        let outbox = self.outbox.ok_or_else(|| {
+            DbErr::Custom("a unit of work begun without a feed cannot emit events".to_owned())
+        })?;
         let first = events
             .first()
             .map(|(_, p)| (event_type(p), resource_of(p).to_owned()));
         let (written, changes) = (events.len() as i64, count_changes(&events));
-        let last = self.outbox.append_many(&self.txn, events).await?;
+        let last = outbox.append_many(&self.txn, events).await?;
         if let Some((action, resource_id)) = first {
             let change = Change {
                 action: action.to_owned(),
@@ -111,11 +131,32 @@ impl<'a> UnitOfWork<'a> {
         Ok(last)
     }
 
+    /// Records the audit entry of a change that writes no feed event: one
+    /// change of `action` to `resource_id` (no sequences).
+    pub async fn audit(&self, action: &str, resource_id: &str) -> Result<(), DbErr> {
+        let change = Change {
+            action: action.to_owned(),
+            resource_id: resource_id.to_owned(),
+            count: 1,
+            first_sequence: 0,
+            last_sequence: 0,
+        };
+        audit::record(&self.txn, change).await
+    }
+
     /// Commits, then wakes the feed's live subscribers.
     pub async fn commit(self) -> Result<(), DbErr> {
         self.txn.commit().await?;
-        self.outbox.committed();
+        if let Some(outbox) = self.outbox {
+            outbox.committed();
+        }
         Ok(())
+    }
+
+    /// Rolls back now and waits for it, for a caller that reads what
+    /// committed next (dropping the unit also rolls back, without waiting).
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.txn.rollback().await
     }
 }
 
@@ -293,6 +334,31 @@ mod tests {
             .await
             .expect("replayed");
         assert_eq!(replayed, None);
+    }
+
+    #[tokio::test]
+    async fn a_unit_without_a_feed_records_its_audit_entry_and_emits_nothing() {
+        let (_dir, db) = database().await;
+
+        let uow = UnitOfWork::begin_without_feed(&db).await.expect("begin");
+        uow.audit("SetTarget", "p-1").await.expect("audit");
+        assert!(
+            uow.emit(Utc::now(), skill("s-1")).await.is_err(),
+            "no feed to emit to"
+        );
+        uow.commit().await.expect("commit");
+        let uow = UnitOfWork::begin_without_feed(&db).await.expect("begin");
+        uow.audit("SetTarget", "p-2").await.expect("audit");
+        uow.rollback().await.expect("rollback");
+
+        assert_eq!(
+            audit_rows(&db).await,
+            [("SetTarget".into(), "p-1".into(), 1, 0, 0)]
+        );
+        assert_eq!(
+            crate::feed::outbox::head(&db).await.expect("head"),
+            (0, None)
+        );
     }
 
     #[tokio::test]

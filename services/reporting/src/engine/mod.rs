@@ -4,7 +4,7 @@
 //! The durable projection tables (`projection/`) stay the source of truth
 //! a replica starts from; this model is loaded from them (`load.rs`) and
 //! then moved by the same events, batch by batch, after each batch commits.
-//! Reports (`report/`) read one consistent model under a read lock: a batch
+//! Reports (`figures/`) read one consistent model under a read lock: a batch
 //! is applied under the write lock, so no answer sees half of one.
 //!
 //! - `learners.rs`, `enrollments.rs`, `activity.rs`: columns indexed by

@@ -455,31 +455,15 @@ pub fn stored_day(date: Option<chrono::NaiveDate>) -> Day {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use academy_proto::events::LearnerRegistered;
-
-    fn registration(sequence: i64, learner_id: &str) -> Event {
-        Event {
-            sequence,
-            occurred_at: Some(prost_types::Timestamp {
-                seconds: 1_750_000_000,
-                nanos: 0,
-            }),
-            payload: Some(Payload::LearnerRegistered(LearnerRegistered {
-                learner_id: learner_id.into(),
-                region: "Baku".into(),
-                ..Default::default()
-            })),
-            ..Default::default()
-        }
-    }
+    use crate::projection::tests::registration;
 
     #[test]
     fn a_batch_after_a_missing_event_is_not_applied() {
         let mut model = Model::default();
-        let first = [registration(1, "a"), registration(2, "b")];
+        let first = [registration(1, "a", true), registration(2, "b", true)];
         assert_eq!(model.apply_all("learner", &first), Ok(()));
         // Replayed events are skipped; one after a gap stops the batch.
-        let later = [registration(2, "b"), registration(4, "d")];
+        let later = [registration(2, "b", true), registration(4, "d", true)];
         assert_eq!(
             model.apply_all("learner", &later),
             Err(Stop::Gap {

@@ -364,28 +364,20 @@ pub(super) async fn activity(txn: &DatabaseTransaction, a: Activity<'_>) -> Resu
     Ok(())
 }
 
-pub(super) async fn completed(
-    txn: &DatabaseTransaction,
-    enrollment_id: &str,
-    day: NaiveDate,
-) -> Result<(), ApplyError> {
-    exec(
-        txn,
-        "UPDATE r_enrollments SET complete_day = ? WHERE enrollment_id = ?",
-        vec![Value::from(day), Value::from(enrollment_id)],
-    )
-    .await?;
-    Ok(())
-}
+/// The columns of an enrollment's milestone days.
+pub(super) const COMPLETE_DAY: &str = "complete_day";
+pub(super) const CERTIFICATE_DAY: &str = "certificate_day";
 
-pub(super) async fn certified(
+/// Sets one of an enrollment's milestone days (`column`: one of the above).
+pub(super) async fn set_enrollment_day(
     txn: &DatabaseTransaction,
+    column: &str,
     enrollment_id: &str,
     day: NaiveDate,
 ) -> Result<(), ApplyError> {
     exec(
         txn,
-        "UPDATE r_enrollments SET certificate_day = ? WHERE enrollment_id = ?",
+        &format!("UPDATE r_enrollments SET {column} = ? WHERE enrollment_id = ?"),
         vec![Value::from(day), Value::from(enrollment_id)],
     )
     .await?;
@@ -405,66 +397,61 @@ pub(super) async fn merged(txn: &DatabaseTransaction, e: &LearnerMerged) -> Resu
     if survivor == duplicate {
         return Ok(());
     }
-    exec(
-        txn,
-        "UPDATE r_learners SET register_day = \
-         (SELECT d.register_day FROM r_learners d WHERE d.learner_id = ?) \
-         WHERE learner_id = ? AND register_day > \
-         (SELECT d.register_day FROM r_learners d WHERE d.learner_id = ?)",
-        vec![duplicate.into(), survivor.into(), duplicate.into()],
-    )
-    .await?;
-    exec(
-        txn,
-        "DELETE FROM r_learners WHERE learner_id = ?",
-        vec![duplicate.into()],
-    )
-    .await?;
-    for folded in &e.folded_enrollment_ids {
-        exec(
-            txn,
-            "DELETE FROM r_enrollments WHERE enrollment_id = ?",
+    let (s, d) = (Value::from(survivor), Value::from(duplicate));
+    // The statements in the order they run.
+    let mut statements: Vec<(String, Vec<Value>)> = vec![
+        (
+            "UPDATE r_learners SET register_day = \
+             (SELECT d.register_day FROM r_learners d WHERE d.learner_id = ?) \
+             WHERE learner_id = ? AND register_day > \
+             (SELECT d.register_day FROM r_learners d WHERE d.learner_id = ?)"
+                .into(),
+            vec![d.clone(), s.clone(), d.clone()],
+        ),
+        (
+            "DELETE FROM r_learners WHERE learner_id = ?".into(),
+            vec![d.clone()],
+        ),
+    ];
+    statements.extend(e.folded_enrollment_ids.iter().map(|folded| {
+        (
+            "DELETE FROM r_enrollments WHERE enrollment_id = ?".into(),
             vec![folded.as_str().into()],
         )
-        .await?;
-    }
-    exec(
-        txn,
-        "UPDATE r_enrollments SET learner_id = ? WHERE learner_id = ?",
-        vec![survivor.into(), duplicate.into()],
-    )
-    .await?;
-    // `WHERE` before `ON CONFLICT` keeps SQLite's parser off the ambiguity
-    // of INSERT ... SELECT ... ON.
-    exec(
-        txn,
-        &format!(
-            "INSERT INTO r_activity (learner_id, program_id, course_id, day, minutes) \
-             SELECT ?, program_id, course_id, day, minutes FROM r_activity WHERE learner_id = ? \
-             {ACTIVITY_ADDS_MINUTES}"
+    }));
+    statements.extend([
+        (
+            "UPDATE r_enrollments SET learner_id = ? WHERE learner_id = ?".into(),
+            vec![s.clone(), d.clone()],
         ),
-        vec![survivor.into(), duplicate.into()],
-    )
-    .await?;
-    exec(
-        txn,
-        "DELETE FROM r_activity WHERE learner_id = ?",
-        vec![duplicate.into()],
-    )
-    .await?;
-    exec(
-        txn,
-        "DELETE FROM r_program_members WHERE learner_id IN (?, ?)",
-        vec![survivor.into(), duplicate.into()],
-    )
-    .await?;
-    exec(
-        txn,
-        "INSERT INTO r_program_members (program_id, learner_id, first_day) \
-         SELECT program_id, learner_id, MIN(enroll_day) FROM r_enrollments \
-         WHERE learner_id = ? AND program_id <> '' GROUP BY program_id, learner_id",
-        vec![survivor.into()],
-    )
-    .await?;
+        // `WHERE` before `ON CONFLICT` keeps SQLite's parser off the
+        // ambiguity of INSERT ... SELECT ... ON.
+        (
+            format!(
+                "INSERT INTO r_activity (learner_id, program_id, course_id, day, minutes) \
+                 SELECT ?, program_id, course_id, day, minutes FROM r_activity WHERE learner_id = ? \
+                 {ACTIVITY_ADDS_MINUTES}"
+            ),
+            vec![s.clone(), d.clone()],
+        ),
+        (
+            "DELETE FROM r_activity WHERE learner_id = ?".into(),
+            vec![d.clone()],
+        ),
+        (
+            "DELETE FROM r_program_members WHERE learner_id IN (?, ?)".into(),
+            vec![s.clone(), d],
+        ),
+        (
+            "INSERT INTO r_program_members (program_id, learner_id, first_day) \
+             SELECT program_id, learner_id, MIN(enroll_day) FROM r_enrollments \
+             WHERE learner_id = ? AND program_id <> '' GROUP BY program_id, learner_id"
+                .into(),
+            vec![s],
+        ),
+    ]);
+    for (sql, values) in statements {
+        exec(txn, &sql, values).await?;
+    }
     Ok(())
 }

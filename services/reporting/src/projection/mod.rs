@@ -57,10 +57,12 @@ impl Projection for Projector {
             Payload::EnrollmentCreated(e) => learners::enrolled(txn, e, day).await?,
             Payload::ProgressRecorded(e) => learners::progress(txn, e, day).await?,
             Payload::EnrollmentCompleted(e) => {
-                learners::completed(txn, &e.enrollment_id, day).await?
+                learners::set_enrollment_day(txn, learners::COMPLETE_DAY, &e.enrollment_id, day)
+                    .await?
             }
             Payload::CertificateIssued(e) => {
-                learners::certified(txn, &e.enrollment_id, day).await?
+                learners::set_enrollment_day(txn, learners::CERTIFICATE_DAY, &e.enrollment_id, day)
+                    .await?
             }
             // Withdrawn enrollments still count as enrollments.
             Payload::EnrollmentWithdrawn(_) => {}
@@ -84,8 +86,10 @@ impl Projection for Projector {
                 .await?
             }
             Payload::CompletionRedated(e) => {
-                learners::completed(txn, &e.enrollment_id, day).await?;
-                learners::certified(txn, &e.enrollment_id, day).await?
+                learners::set_enrollment_day(txn, learners::COMPLETE_DAY, &e.enrollment_id, day)
+                    .await?;
+                learners::set_enrollment_day(txn, learners::CERTIFICATE_DAY, &e.enrollment_id, day)
+                    .await?
             }
             Payload::InvitationCreated(e) => invitations::created(txn, e, day).await?,
             Payload::InvitationJoined(e) => invitations::joined(txn, e, day).await?,
@@ -181,14 +185,15 @@ pub async fn clear<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::migration::Migrator;
     use academy_proto::events::LearnerRegistered;
     use academy_runtime::db;
     use sea_orm::TransactionTrait;
 
-    fn registration(sequence: i64, learner_id: &str, dated: bool) -> Event {
+    /// A learner's registration in Baku, at a fixed time when `dated`.
+    pub(crate) fn registration(sequence: i64, learner_id: &str, dated: bool) -> Event {
         Event {
             sequence,
             r#type: "learner.registered".into(),

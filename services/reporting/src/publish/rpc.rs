@@ -4,9 +4,10 @@
 use academy_domain::page::PageRequest;
 use academy_domain::{AllValid, DomainError, Period, id, text};
 use academy_proto::reporting as pb;
+use academy_runtime::db::db_error;
 use academy_runtime::db::idempotency::{self, Key, WriteError};
-use academy_runtime::db::{begin_write, db_error};
-use academy_runtime::{audit, time};
+use academy_runtime::time;
+use academy_runtime::write::UnitOfWork;
 use chrono::Utc;
 use prost::Message;
 use sea_orm::DatabaseConnection;
@@ -111,14 +112,16 @@ impl Publisher {
                 "nothing happened in this period: no new, active, enrolled, completing or certified learner",
             ));
         }
-        let txn = begin_write(&self.db).await.map_err(db_error)?;
-        match append(&txn, &publish, content, key.as_ref()).await {
+        let uow = UnitOfWork::begin_without_feed(&self.db)
+            .await
+            .map_err(db_error)?;
+        match append(&uow, &publish, content, key.as_ref()).await {
             Ok(report) => {
-                txn.commit().await.map_err(db_error)?;
+                uow.commit().await.map_err(db_error)?;
                 Ok(report)
             }
             Err(err) => {
-                let _ = txn.rollback().await;
+                let _ = uow.rollback().await;
                 let id = idempotency::recover(&self.db, key.as_ref(), err, || {
                     DomainError::precondition(
                         "CONCURRENT_PUBLICATION",
@@ -196,9 +199,9 @@ impl Publisher {
 
 /// Numbers the snapshot after the last one of its period and program,
 /// fills in its provenance and appends it, with its audit entry and
-/// idempotency key, in `txn`.
-async fn append<C: sea_orm::ConnectionTrait>(
-    txn: &C,
+/// idempotency key, in `uow`.
+async fn append(
+    uow: &UnitOfWork<'_>,
     publish: &Publish,
     mut content: pb::PublishedContent,
     key: Option<&Key>,
@@ -208,6 +211,7 @@ async fn append<C: sea_orm::ConnectionTrait>(
         end: publish.period.end,
         program_id: publish.program_id.clone(),
     };
+    let txn = uow.txn();
     let latest = store::latest(txn, &store_key).await?;
     if let Some((superseded, _)) = &latest
         && publish.reason.is_empty()
@@ -246,20 +250,8 @@ async fn append<C: sea_orm::ConnectionTrait>(
         },
     )
     .await?;
-    audit::record(
-        txn,
-        audit::Change {
-            action: OPERATION.to_owned(),
-            resource_id: id.clone(),
-            count: 1,
-            first_sequence: 0,
-            last_sequence: 0,
-        },
-    )
-    .await?;
-    if let Some(key) = key {
-        idempotency::remember(txn, OPERATION, key, &id).await?;
-    }
+    uow.audit(OPERATION, &id).await?;
+    uow.remember(OPERATION, key, &id).await?;
     Ok(pb::PublishedReport {
         id,
         digest,

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::access::Access;
 use crate::engine::Model;
-use crate::reports;
+use crate::rpc::reports;
 
 use super::targets;
 

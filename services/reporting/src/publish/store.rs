@@ -6,6 +6,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement, Value};
 
+/// `sql`, written with `?` placeholders, in the dialect of `db`'s backend.
+pub fn statement<C: ConnectionTrait>(
+    db: &C,
+    sql: &str,
+    values: impl IntoIterator<Item = Value>,
+) -> Statement {
+    let backend = db.get_database_backend();
+    Statement::from_sql_and_values(backend, placeholders(backend, sql), values)
+}
+
 /// Which snapshots: the period's dates and the program ("" platform).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Key {
@@ -54,16 +64,12 @@ fn stored(row: &QueryResult) -> Result<Stored, DbErr> {
 
 /// The newest version of `key`: its id and version number.
 pub async fn latest<C: ConnectionTrait>(db: &C, key: &Key) -> Result<Option<(String, i32)>, DbErr> {
-    let backend = db.get_database_backend();
     let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            placeholders(
-                backend,
-                "SELECT id, version FROM r_published_report \
+        .query_one_raw(statement(
+            db,
+            "SELECT id, version FROM r_published_report \
                  WHERE period_start = ? AND period_end = ? AND program_id = ? \
                  ORDER BY version DESC LIMIT 1",
-            ),
             [
                 Value::from(day(key.start)),
                 Value::from(day(key.end)),
@@ -76,14 +82,10 @@ pub async fn latest<C: ConnectionTrait>(db: &C, key: &Key) -> Result<Option<(Str
 }
 
 pub async fn insert<C: ConnectionTrait>(txn: &C, row: NewRow<'_>) -> Result<(), DbErr> {
-    let backend = txn.get_database_backend();
-    txn.execute_raw(Statement::from_sql_and_values(
-        backend,
-        placeholders(
-            backend,
-            "INSERT INTO r_published_report (id, period_start, period_end, program_id, \
+    txn.execute_raw(statement(
+        txn,
+        "INSERT INTO r_published_report (id, period_start, period_end, program_id, \
              version, publish_time, digest, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        ),
         [
             Value::from(row.id),
             Value::from(day(row.key.start)),
@@ -100,14 +102,10 @@ pub async fn insert<C: ConnectionTrait>(txn: &C, row: NewRow<'_>) -> Result<(), 
 }
 
 pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<Stored>, DbErr> {
-    let backend = db.get_database_backend();
     let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            placeholders(
-                backend,
-                &format!("SELECT {COLUMNS} FROM r_published_report WHERE id = ?"),
-            ),
+        .query_one_raw(statement(
+            db,
+            &format!("SELECT {COLUMNS} FROM r_published_report WHERE id = ?"),
             [Value::from(id)],
         ))
         .await?;
@@ -138,13 +136,6 @@ pub async fn list<C: ConnectionTrait>(
         values.push(Value::from(seq));
     }
     sql.push_str(&format!(" ORDER BY seq DESC LIMIT {limit}"));
-    let backend = db.get_database_backend();
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            placeholders(backend, &sql),
-            values,
-        ))
-        .await?;
+    let rows = db.query_all_raw(statement(db, &sql, values)).await?;
     rows.iter().map(stored).collect()
 }

@@ -3,17 +3,17 @@
 
 use academy_domain::{AllValid, DomainError, FieldViolation, Period, text};
 use academy_proto::reporting as pb;
-use academy_runtime::audit;
-use academy_runtime::db::sql::placeholders;
-use academy_runtime::db::{begin_write, db_error};
+use academy_runtime::db::db_error;
 use academy_runtime::time::{date, parse_date};
+use academy_runtime::write::UnitOfWork;
 use chrono::{NaiveDate, Utc};
-use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DbErr, Value};
 use std::sync::Arc;
 
 use super::Publisher;
+use super::store::statement;
 use crate::convert;
-use crate::report::{Scope, breakdown};
+use crate::figures::{Scope, breakdown};
 
 /// Longest dimension key accepted (organisations are free text).
 const MAX_KEY: usize = 200;
@@ -261,25 +261,17 @@ impl Publisher {
                 }
             }
         }
-        let txn = begin_write(&self.db).await.map_err(db_error)?;
-        let write = async {
-            upsert(&txn, &target, period.start, period.end).await?;
-            audit::record(
-                &txn,
-                audit::Change {
-                    action: "SetTarget".to_owned(),
-                    resource_id: target.program_id.clone(),
-                    count: 1,
-                    first_sequence: 0,
-                    last_sequence: 0,
-                },
-            )
+        let uow = UnitOfWork::begin_without_feed(&self.db)
             .await
+            .map_err(db_error)?;
+        let write = async {
+            upsert(uow.txn(), &target, period.start, period.end).await?;
+            uow.audit("SetTarget", &target.program_id).await
         };
         let written = match write.await {
-            Ok(()) => txn.commit().await.map_err(db_error),
+            Ok(()) => uow.commit().await.map_err(db_error),
             Err(err) => {
-                let _ = txn.rollback().await;
+                let _ = uow.rollback().await;
                 Err(db_error(err))
             }
         };
@@ -293,11 +285,8 @@ impl Publisher {
         &self,
         req: &pb::ListTargetsRequest,
     ) -> Result<pb::ListTargetsResponse, DomainError> {
-        let (program_id, period) = (
-            convert::program_id(&req.program_id),
-            convert::period("period", req.period.as_ref()),
-        )
-            .all_valid()?;
+        let (program_id, period) =
+            convert::program_and_period(&req.program_id, req.period.as_ref())?;
         let targets = self
             .targets(
                 program_id.as_deref().unwrap_or(""),
@@ -352,16 +341,12 @@ async fn upsert<C: ConnectionTrait>(
     start: NaiveDate,
     end: NaiveDate,
 ) -> Result<(), DbErr> {
-    let backend = txn.get_database_backend();
-    txn.execute_raw(Statement::from_sql_and_values(
-        backend,
-        placeholders(
-            backend,
-            "INSERT INTO r_target (program_id, period_start, period_end, metric, dimension, \
+    txn.execute_raw(statement(
+        txn,
+        "INSERT INTO r_target (program_id, period_start, period_end, metric, dimension, \
              key, share, value, set_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (program_id, period_start, period_end, metric, dimension, key, share) \
              DO UPDATE SET value = excluded.value, set_time = excluded.set_time",
-        ),
         [
             Value::from(t.program_id.as_str()),
             Value::from(day(start)),
@@ -384,16 +369,12 @@ async fn select<C: ConnectionTrait>(
     start: NaiveDate,
     end: NaiveDate,
 ) -> Result<Vec<pb::Target>, DbErr> {
-    let backend = db.get_database_backend();
     let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            placeholders(
-                backend,
-                "SELECT metric, dimension, key, share, value FROM r_target \
+        .query_all_raw(statement(
+            db,
+            "SELECT metric, dimension, key, share, value FROM r_target \
                  WHERE program_id = ? AND period_start = ? AND period_end = ? \
                  ORDER BY share, dimension, key, metric",
-            ),
             [
                 Value::from(program_id),
                 Value::from(day(start)),

@@ -3,15 +3,13 @@
 //! platform-wide and in a program, on SQLite and PostgreSQL; the CSV
 //! export carries the same numbers; bad requests are INVALID_ARGUMENT.
 
-use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::{self as pb, Dimension};
 use academy_testkit::{TestDb, on_both_backends};
 use std::collections::BTreeMap;
 use tonic::Code;
 
-use crate::exactness::{caught_up, dates, day, half, history};
+use crate::common::*;
 use crate::model::*;
-use crate::stack::Stack;
 
 on_both_backends!(cross_tabs_match_the_source_data);
 
@@ -43,11 +41,7 @@ fn side(d: Dimension, l: &LearnerFact, course: &str, p: &academy_domain::Period)
 }
 
 async fn cross_tabs_match_the_source_data(db: TestDb) {
-    let stack = Stack::start(db).await;
-    let mut model = Model::default();
-    let program = history(&stack, &mut model).await;
-    let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
-    caught_up(&stack, &mut reports).await;
+    let (_stack, model, program, mut reports) = seeded(db).await;
 
     let pairs = [
         (Dimension::Gender, Dimension::Region),
@@ -67,16 +61,8 @@ async fn cross_tabs_match_the_source_data(db: TestDb) {
         for program_id in [None, Some(program.as_str())] {
             for (rows, columns) in pairs {
                 let got = reports
-                    .get_cross_tab(pb::GetCrossTabRequest {
-                        program_id: program_id.unwrap_or_default().into(),
-                        period: Some(period.clone()),
-                        row_dimension: rows as i32,
-                        column_dimension: columns as i32,
-                        limit: 0,
-                    })
-                    .await
-                    .unwrap()
-                    .into_inner();
+                    .cross_tab((rows, columns), program_id, period, 0)
+                    .await;
                 assert!(!got.truncated);
                 let by_course = rows == Dimension::Course || columns == Dimension::Course;
                 let want = model.crosstab(program_id, &parsed, by_course, |l, course| {
@@ -98,62 +84,32 @@ async fn cross_tabs_match_the_source_data(db: TestDb) {
 
     // The CSV export carries the same cells.
     let period = half("2023-H2");
-    let tab = reports
-        .get_cross_tab(pb::GetCrossTabRequest {
-            program_id: String::new(),
-            period: Some(period.clone()),
-            row_dimension: Dimension::Gender as i32,
-            column_dimension: Dimension::Region as i32,
-            limit: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut stream = reports
-        .export_report(pb::ExportReportRequest {
+    let gender_by_region = (Dimension::Gender, Dimension::Region);
+    let tab = reports.cross_tab(gender_by_region, None, &period, 0).await;
+    let (header, exported) = reports
+        .export_lines(pb::ExportReportRequest {
             period: Some(period.clone()),
             kind: pb::ReportKind::CrossTab as i32,
             dimension: Dimension::Gender as i32,
             second_dimension: Dimension::Region as i32,
             ..Default::default()
         })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut csv = Vec::new();
-    while let Some(chunk) = stream.message().await.unwrap() {
-        csv.extend(chunk.csv_chunk);
-    }
-    let text = String::from_utf8(csv).unwrap();
-    let mut lines = text.lines();
+        .await;
     assert_eq!(
-        lines.next(),
-        Some(
-            "row_key,row_label,column_key,column_label,new_learners,enrollments,completions,completion_rate,learning_hours"
-        )
+        header,
+        "row_key,row_label,column_key,column_label,new_learners,enrollments,completions,completion_rate,learning_hours"
     );
-    let exported: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(exported.len(), tab.rows.len());
     for (line, row) in exported.iter().zip(&tab.rows) {
         assert_eq!(
-            (line[0], line[2]),
+            (line[0].as_str(), line[2].as_str()),
             (row.row_key.as_str(), row.column_key.as_str())
         );
         assert_eq!(line[5].parse::<i64>().unwrap(), row.enrollments);
     }
 
     // A limit cuts the rows and says so.
-    let cut = reports
-        .get_cross_tab(pb::GetCrossTabRequest {
-            program_id: String::new(),
-            period: Some(period.clone()),
-            row_dimension: Dimension::Gender as i32,
-            column_dimension: Dimension::Region as i32,
-            limit: 2,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let cut = reports.cross_tab(gender_by_region, None, &period, 2).await;
     assert_eq!(cut.rows, tab.rows[..2]);
     assert!(cut.truncated);
 

@@ -11,13 +11,12 @@ use chrono::NaiveDate;
 use std::collections::BTreeMap;
 use tonic::transport::Channel;
 
-use crate::exactness::{caught_up, dates, day, half, history};
+use crate::common::*;
 use crate::model::*;
-use crate::stack::Stack;
 
 on_both_backends!(every_dimension_metric_granularity_and_csv_column_matches,);
 
-const DIMENSIONS: [Dimension; 8] = [
+pub(crate) const DIMENSIONS: [Dimension; 8] = [
     Dimension::Region,
     Dimension::Gender,
     Dimension::AgeBand,
@@ -48,24 +47,6 @@ pub(crate) fn expected(
     rows.into_iter()
         .filter(|(_, f)| *f != RowFigures::default())
         .collect()
-}
-
-async fn breakdown(
-    reports: &mut ReportingServiceClient<Channel>,
-    program: Option<&str>,
-    period: &pb::Period,
-    d: Dimension,
-) -> pb::GetBreakdownResponse {
-    reports
-        .get_breakdown(pb::GetBreakdownRequest {
-            program_id: program.unwrap_or_default().into(),
-            period: Some(period.clone()),
-            dimension: d as i32,
-            limit: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner()
 }
 
 async fn series(
@@ -103,18 +84,25 @@ fn metric_value(want: &Expected, metric: pb::Metric) -> f64 {
     }
 }
 
+/// The CSV export of `kind` (by `dimension`), parsed.
 async fn export(
-    reports: &mut ReportingServiceClient<Channel>,
-    req: pb::ExportReportRequest,
+    reports: &mut Reports,
+    program_id: Option<&str>,
+    period: &pb::Period,
+    kind: pb::ReportKind,
+    dimension: Dimension,
 ) -> Vec<Vec<String>> {
-    let mut stream = reports.export_report(req).await.unwrap().into_inner();
-    let mut csv = Vec::new();
-    while let Some(chunk) = stream.message().await.unwrap() {
-        csv.extend(chunk.csv_chunk);
-    }
+    let req = pb::ExportReportRequest {
+        program_id: program_id.unwrap_or_default().into(),
+        period: Some(period.clone()),
+        kind: kind as i32,
+        dimension: dimension as i32,
+        ..Default::default()
+    };
+    let csv = reports.export_csv(req).await;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
-        .from_reader(csv.as_slice());
+        .from_reader(csv.as_bytes());
     reader
         .records()
         .map(|r| r.unwrap().iter().map(str::to_owned).collect())
@@ -122,11 +110,7 @@ async fn export(
 }
 
 async fn every_dimension_metric_granularity_and_csv_column_matches(db: TestDb) {
-    let stack = Stack::start(db).await;
-    let mut model = Model::default();
-    let program = history(&stack, &mut model).await;
-    let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
-    caught_up(&stack, &mut reports).await;
+    let (stack, model, program, mut reports) = seeded(db).await;
     assert!(
         model
             .learners
@@ -143,8 +127,7 @@ async fn every_dimension_metric_granularity_and_csv_column_matches(db: TestDb) {
         let parsed = academy_reporting::convert::period("period", Some(period)).unwrap();
         for scope in [None, Some(program.as_str())] {
             for d in DIMENSIONS {
-                let got =
-                    RowFigures::of_rows(&breakdown(&mut reports, scope, period, d).await.rows);
+                let got = RowFigures::of_rows(&reports.breakdown(scope, period, d, 0).await.rows);
                 assert_eq!(
                     got,
                     expected(&model, scope, &parsed, d),
@@ -171,7 +154,7 @@ async fn every_dimension_metric_granularity_and_csv_column_matches(db: TestDb) {
     ];
     for (granularity, range) in ranges {
         let whole = Period::range("p", range.0, range.1).unwrap();
-        let buckets = academy_reporting::report::series::buckets(
+        let buckets = academy_reporting::figures::series::buckets(
             &whole,
             academy_reporting::convert::granularity(granularity as i32).unwrap(),
         );
@@ -195,24 +178,9 @@ async fn every_dimension_metric_granularity_and_csv_column_matches(db: TestDb) {
     // Every CSV column equals the answer it exports.
     let period = half("2023-H1");
     for scope in [None, Some(program.as_str())] {
-        let summary = reports
-            .get_program_summary(pb::GetProgramSummaryRequest {
-                program_id: scope.unwrap_or_default().into(),
-                period: Some(period.clone()),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        let lines = export(
-            &mut reports,
-            pb::ExportReportRequest {
-                program_id: scope.unwrap_or_default().into(),
-                period: Some(period.clone()),
-                kind: pb::ReportKind::Summary as i32,
-                ..Default::default()
-            },
-        )
-        .await;
+        let summary = reports.summary(scope, &period).await;
+        let kind = pb::ReportKind::Summary;
+        let lines = export(&mut reports, scope, &period, kind, Dimension::Unspecified).await;
         assert_eq!(lines.len(), 3, "header, previous period, period");
         let current = &lines[2];
         let numbers: Vec<f64> = current[2..].iter().map(|c| c.parse().unwrap()).collect();
@@ -235,18 +203,8 @@ async fn every_dimension_metric_granularity_and_csv_column_matches(db: TestDb) {
             "summary CSV columns"
         );
         for d in DIMENSIONS {
-            let answer = breakdown(&mut reports, scope, &period, d).await;
-            let lines = export(
-                &mut reports,
-                pb::ExportReportRequest {
-                    program_id: scope.unwrap_or_default().into(),
-                    period: Some(period.clone()),
-                    kind: pb::ReportKind::Breakdown as i32,
-                    dimension: d as i32,
-                    ..Default::default()
-                },
-            )
-            .await;
+            let answer = reports.breakdown(scope, &period, d, 0).await;
+            let lines = export(&mut reports, scope, &period, pb::ReportKind::Breakdown, d).await;
             assert_eq!(lines.len(), answer.rows.len() + 1, "{d:?}: a line per row");
             for (line, row) in lines[1..].iter().zip(&answer.rows) {
                 let want = [
@@ -267,13 +225,13 @@ async fn every_dimension_metric_granularity_and_csv_column_matches(db: TestDb) {
 
     // A second replica loads its model from the tables: same answers.
     let second = stack.another_reporting().await;
-    let mut other = ReportingServiceClient::new(Stack::channel(second).await);
+    let mut other = Reports::connect(second).await;
     caught_up(&stack, &mut other).await;
     for scope in [None, Some(program.as_str())] {
         for d in DIMENSIONS {
             assert_eq!(
-                breakdown(&mut other, scope, &period, d).await,
-                breakdown(&mut reports, scope, &period, d).await,
+                other.breakdown(scope, &period, d, 0).await,
+                reports.breakdown(scope, &period, d, 0).await,
                 "{d:?} from a replica loaded from the tables"
             );
         }

@@ -8,13 +8,12 @@ use academy_proto::learner::{self as learner_pb, EmploymentStatus, Gender};
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::{self as pb, Dimension};
 use academy_testkit::{TestDb, on_both_backends};
-use chrono::{Days, NaiveDate, TimeZone, Utc};
-use prost_types::Timestamp;
+use chrono::{Days, NaiveDate};
 use std::collections::BTreeMap;
-use std::time::Duration;
 use tonic::Code;
 use tonic::transport::Channel;
 
+use crate::common::*;
 use crate::model::*;
 use crate::stack::Stack;
 
@@ -25,18 +24,6 @@ on_both_backends!(
 );
 
 const LEARNERS: usize = 120;
-
-fn noon(day: NaiveDate) -> Timestamp {
-    let at = Utc.from_utc_datetime(&day.and_hms_opt(12, 0, 0).unwrap());
-    Timestamp {
-        seconds: at.timestamp(),
-        nanos: 0,
-    }
-}
-
-pub(crate) fn day(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
 
 /// Publishes 4 courses over 3 skills; a program holds the first two.
 async fn catalog(channel: Channel, model: &mut Model) -> (Vec<course_pb::Course>, String) {
@@ -237,18 +224,14 @@ pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
             let enroll_day = register_day
                 .checked_add_days(Days::new(rng.below(120)))
                 .unwrap();
-            let enrollment = enrollments
-                .enroll(learner_pb::EnrollRequest {
-                    learner_id: created.id.clone(),
-                    course_id: course.id.clone(),
-                    program_id: program_id.clone(),
-                    request_id: String::new(),
-                    enrolled_at: Some(noon(enroll_day)),
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .into_inner();
+            let enrollment = enroll(
+                &mut enrollments,
+                &created.id,
+                &course.id,
+                &program_id,
+                enroll_day,
+            )
+            .await;
             if in_program
                 && let Some(k) = invitation
                 && model.invitations[k].join_day.is_none()
@@ -351,40 +334,24 @@ pub(crate) async fn history(stack: &Stack, model: &mut Model) -> String {
     // breakdown uses current attributes).
     for l in model.learners.iter_mut().skip(5).step_by(11) {
         let region = Region::ALL[(l.id.len() + l.birth_year as usize) % 14];
-        learners
-            .update_learner(learner_pb::UpdateLearnerRequest {
-                learner: Some(learner_pb::Learner {
-                    id: l.id.clone(),
-                    region: region.into(),
-                    ..Default::default()
-                }),
-                update_mask: Some(prost_types::FieldMask {
-                    paths: vec!["region".into()],
-                }),
-                etag: String::new(),
-            })
-            .await
-            .unwrap();
+        let moved = learner_pb::Learner {
+            id: l.id.clone(),
+            region: region.into(),
+            ..Default::default()
+        };
+        update_learner(&mut learners, "region", moved).await;
         l.region = region.into();
     }
     // Education learned later, or found wrong: the learner's whole history
     // moves to the new value (or to unknown).
     for (n, l) in model.learners.iter_mut().skip(2).step_by(9).enumerate() {
         let education_level = (n % 3 != 0).then_some((n % 9) as i32);
-        learners
-            .update_learner(learner_pb::UpdateLearnerRequest {
-                learner: Some(learner_pb::Learner {
-                    id: l.id.clone(),
-                    education_level,
-                    ..Default::default()
-                }),
-                update_mask: Some(prost_types::FieldMask {
-                    paths: vec!["education_level".into()],
-                }),
-                etag: String::new(),
-            })
-            .await
-            .unwrap();
+        let learned = learner_pb::Learner {
+            id: l.id.clone(),
+            education_level,
+            ..Default::default()
+        };
+        update_learner(&mut learners, "education_level", learned).await;
         l.education = education_level.map_or("unknown".into(), |l| format!("ISCED_{l}"));
     }
     // Erased learners still count, anonymously (no organisation).
@@ -453,17 +420,7 @@ async fn provider_history(
         let in_program = courses[..2].iter().any(|c| c.id == course.id);
         let program_id = if in_program { program } else { "" };
         let enroll_day = offset(&mut rng, *registered, 60);
-        let enrollment = enrollments
-            .enroll(learner_pb::EnrollRequest {
-                learner_id: learner.clone(),
-                course_id: course.id.clone(),
-                program_id: program_id.into(),
-                enrolled_at: Some(noon(enroll_day)),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let enrollment = enroll(enrollments, learner, &course.id, program_id, enroll_day).await;
         if in_program {
             join_on_enroll(model, learner, program, enroll_day);
         }
@@ -591,16 +548,7 @@ async fn provider_history(
         // History into the course archived since: dated before the archive.
         if k % 9 == 0 {
             let day = offset(&mut rng, *registered, 200);
-            let e = enrollments
-                .enroll(learner_pb::EnrollRequest {
-                    learner_id: learner.clone(),
-                    course_id: archived.id.clone(),
-                    enrolled_at: Some(noon(day)),
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .into_inner();
+            let e = enroll(enrollments, learner, &archived.id, "", day).await;
             let done = offset(&mut rng, day, 30);
             enrollments
                 .record_progress(learner_pb::RecordProgressRequest {
@@ -783,61 +731,6 @@ async fn merge_duplicates(learners: &mut LearnerServiceClient<Channel>, model: &
     assert!(folds > 0, "some merge folded an enrollment");
 }
 
-/// Waits until reporting has applied every event the producers hold now
-/// (asked of the producers themselves: the heads GetFeedStatus shows are
-/// refreshed only every few seconds) and both feeds are healthy.
-pub(crate) async fn caught_up(stack: &Stack, reports: &mut ReportingServiceClient<Channel>) {
-    crate::hostile::caught_up_with_producers(stack, reports).await;
-    for _ in 0..300 {
-        let status = reports
-            .get_feed_status(pb::GetFeedStatusRequest {})
-            .await
-            .unwrap()
-            .into_inner();
-        if status.sources.len() == 2
-            && status
-                .sources
-                .iter()
-                .all(|s| s.head_sequence > 0 && s.applied_sequence == s.head_sequence && s.healthy)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("feeds did not catch up");
-}
-
-/// Waits until the replica answers from `generation`.
-async fn serving_generation(reports: &mut ReportingServiceClient<Channel>, generation: i64) {
-    for _ in 0..300 {
-        let status = reports
-            .get_feed_status(pb::GetFeedStatusRequest {})
-            .await
-            .unwrap()
-            .into_inner();
-        if status.generation >= generation && !status.rebuilding {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("generation {generation} was not served");
-}
-
-pub(crate) fn half(h: &str) -> pb::Period {
-    pb::Period {
-        half: h.into(),
-        ..Default::default()
-    }
-}
-
-pub(crate) fn dates(start: NaiveDate, end: NaiveDate) -> pb::Period {
-    pb::Period {
-        half: String::new(),
-        start_date: Some(academy_runtime::time::date(start)),
-        end_date: Some(academy_runtime::time::date(end)),
-    }
-}
-
 fn assert_summary(got: &pb::ProgramSummary, want: &Expected, what: &str) {
     let actual = (
         got.registered_learners,
@@ -865,13 +758,9 @@ fn assert_summary(got: &pb::ProgramSummary, want: &Expected, what: &str) {
         (got.learning_hours - want.minutes as f64 / 60.0).abs() < 1e-9,
         "{what}: hours"
     );
-    let rate = if want.enrollments == 0 {
-        0.0
-    } else {
-        want.completed_of_created as f64 / want.enrollments as f64
-    };
+    let completion_rate = rate(want.completed_of_created, want.enrollments);
     assert!(
-        (got.completion_rate - rate).abs() < 1e-9,
+        (got.completion_rate - completion_rate).abs() < 1e-9,
         "{what}: completion rate"
     );
     assert_eq!(
@@ -879,11 +768,7 @@ fn assert_summary(got: &pb::ProgramSummary, want: &Expected, what: &str) {
         (want.invited, want.joined),
         "{what}: invited, joined"
     );
-    let conversion = if want.invited == 0 {
-        0.0
-    } else {
-        want.joined as f64 / want.invited as f64
-    };
+    let conversion = rate(want.joined, want.invited);
     assert!(
         (got.invitation_conversion - conversion).abs() < 1e-9,
         "{what}: invitation conversion"
@@ -891,11 +776,7 @@ fn assert_summary(got: &pb::ProgramSummary, want: &Expected, what: &str) {
 }
 
 async fn every_figure_matches_the_source_data(db: TestDb) {
-    let stack = Stack::start(db).await;
-    let mut model = Model::default();
-    let program = history(&stack, &mut model).await;
-    let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
-    caught_up(&stack, &mut reports).await;
+    let (_stack, model, program, mut reports) = seeded(db).await;
     assert!(
         model.enrollments.iter().any(|e| e.complete_day.is_some()),
         "the data has completions"
@@ -912,14 +793,7 @@ async fn every_figure_matches_the_source_data(db: TestDb) {
     for period in &periods {
         let parsed = academy_reporting::convert::period("period", Some(period)).unwrap();
         for program_id in [None, Some(program.as_str())] {
-            let got = reports
-                .get_program_summary(pb::GetProgramSummaryRequest {
-                    program_id: program_id.unwrap_or_default().into(),
-                    period: Some(period.clone()),
-                })
-                .await
-                .unwrap()
-                .into_inner();
+            let got = reports.summary(program_id, period).await;
             let what = format!("{parsed} program={program_id:?}");
             assert_summary(&got, &model.figures(program_id, &parsed), &what);
             let previous = got.previous_period.as_ref().unwrap();
@@ -932,11 +806,7 @@ async fn every_figure_matches_the_source_data(db: TestDb) {
                 previous.enrollments, before.enrollments,
                 "{what}: previous enrollments"
             );
-            let growth = if before.registered == 0 {
-                0.0
-            } else {
-                got.registered_learners as f64 / before.registered as f64 - 1.0
-            };
+            let growth = growth(got.registered_learners, before.registered);
             assert!((got.growth_rate - growth).abs() < 1e-9, "{what}: growth");
         }
     }
@@ -981,16 +851,7 @@ async fn every_figure_matches_the_source_data(db: TestDb) {
         for (dimension, key, unknown) in reach_keys {
             let want = model.reach_by_learner(program_id, &parsed, |l| key(l, &parsed), unknown);
             assert!(want.values().any(|r| r.0 > 0), "the period has invitations");
-            let got = reports
-                .get_breakdown(pb::GetBreakdownRequest {
-                    program_id: program_id.unwrap_or_default().into(),
-                    period: Some(period.clone()),
-                    dimension: dimension as i32,
-                    limit: 0,
-                })
-                .await
-                .unwrap()
-                .into_inner();
+            let got = reports.breakdown(program_id, &period, dimension, 0).await;
             let got: BTreeMap<String, (i64, i64)> = got
                 .rows
                 .iter()
@@ -1008,16 +869,7 @@ async fn every_figure_matches_the_source_data(db: TestDb) {
         (Dimension::EmploymentStatus, by_employment),
         (Dimension::EducationLevel, by_education),
     ] {
-        let got = reports
-            .get_breakdown(pb::GetBreakdownRequest {
-                program_id: String::new(),
-                period: Some(period.clone()),
-                dimension: dimension as i32,
-                limit: 0,
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let got = reports.breakdown(None, &period, dimension, 0).await;
         let got = RowFigures::of_rows(&got.rows);
         let want: BTreeMap<String, RowFigures> = want
             .into_iter()
@@ -1106,11 +958,7 @@ async fn bad_report_requests_are_invalid(db: TestDb) {
 }
 
 async fn series_funnel_export_and_rebuild_match_too(db: TestDb) {
-    let stack = Stack::start(db).await;
-    let mut model = Model::default();
-    let program = history(&stack, &mut model).await;
-    let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
-    caught_up(&stack, &mut reports).await;
+    let (stack, model, program, mut reports) = seeded(db).await;
 
     // Monthly series over 2022: each point equals the month's figures.
     for metric in [
@@ -1171,18 +1019,7 @@ async fn series_funnel_export_and_rebuild_match_too(db: TestDb) {
             .unwrap()
             .into_inner();
         let names: Vec<&str> = got.stages.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "invited",
-                "joined",
-                "registered",
-                "enrolled",
-                "active",
-                "completed",
-                "certified"
-            ]
-        );
+        assert_eq!(names, FUNNEL_STAGES);
         let counts: Vec<i64> = got.stages.iter().map(|s| s.count).collect();
         assert_eq!(
             counts,
@@ -1192,43 +1029,21 @@ async fn series_funnel_export_and_rebuild_match_too(db: TestDb) {
     }
 
     // The CSV export carries the same numbers as the breakdown.
-    let breakdown = reports
-        .get_breakdown(pb::GetBreakdownRequest {
-            program_id: String::new(),
-            period: Some(period.clone()),
-            dimension: Dimension::Region as i32,
-            limit: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut stream = reports
-        .export_report(pb::ExportReportRequest {
+    let breakdown = reports.breakdown(None, &period, Dimension::Region, 0).await;
+    let (header, exported) = reports
+        .export_lines(pb::ExportReportRequest {
             program_id: String::new(),
             period: Some(period.clone()),
             kind: pb::ReportKind::Breakdown as i32,
             dimension: Dimension::Region as i32,
             ..Default::default()
         })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut csv = Vec::new();
-    while let Some(chunk) = stream.message().await.unwrap() {
-        csv.extend(chunk.csv_chunk);
-    }
-    let text = String::from_utf8(csv).unwrap();
-    let mut lines = text.lines();
+        .await;
     assert_eq!(
-        lines.next(),
-        Some(
-            "key,label,new_learners,enrollments,completions,completion_rate,learning_hours,\
-             invited,joined"
-        )
+        header,
+        "key,label,new_learners,enrollments,completions,completion_rate,learning_hours,\
+         invited,joined"
     );
-    let exported: Vec<Vec<String>> = lines
-        .map(|l| l.split(',').map(str::to_owned).collect())
-        .collect();
     assert_eq!(exported.len(), breakdown.rows.len());
     for (line, row) in exported.iter().zip(&breakdown.rows) {
         assert_eq!(line[0], row.key);
@@ -1245,21 +1060,7 @@ async fn series_funnel_export_and_rebuild_match_too(db: TestDb) {
     assert_eq!(academy_testkit::grpc::violated_fields(&status), ["kind"]);
 
     // Rebuild from sequence 0 gives identical numbers.
-    let summary = |reports: &mut ReportingServiceClient<Channel>| {
-        let mut reports = reports.clone();
-        let period = period.clone();
-        async move {
-            reports
-                .get_program_summary(pb::GetProgramSummaryRequest {
-                    program_id: String::new(),
-                    period: Some(period),
-                })
-                .await
-                .unwrap()
-                .into_inner()
-        }
-    };
-    let before = summary(&mut reports).await;
+    let before = reports.summary(None, &period).await;
     let generation = reports
         .rebuild_projections(pb::RebuildProjectionsRequest {})
         .await
@@ -1270,7 +1071,7 @@ async fn series_funnel_export_and_rebuild_match_too(db: TestDb) {
     serving_generation(&mut reports, generation).await;
     caught_up(&stack, &mut reports).await;
     assert_eq!(
-        summary(&mut reports).await,
+        reports.summary(None, &period).await,
         before,
         "rebuilt projections give identical numbers"
     );

@@ -20,11 +20,11 @@ use academy_testkit::TestDb;
 use academy_testkit::hostile::{self as h, Commits, Harness};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use std::time::Duration;
 use tokio::runtime::Runtime;
 use tonic::transport::Channel;
 use tonic::{Code, Response};
 
+use crate::common::{caught_up_with_producers, feeds_healthy};
 use crate::stack::Stack;
 
 /// The three services on fresh SQLite databases, one learner's history
@@ -216,38 +216,6 @@ async fn seed(stack: &Stack) -> String {
         .await
         .unwrap();
     program.id
-}
-
-/// Waits until reporting has applied every event the stack's producers hold now.
-pub(crate) async fn caught_up_with_producers(
-    stack: &Stack,
-    reports: &mut ReportingServiceClient<Channel>,
-) {
-    let producers = [
-        ("course", Stack::channel(stack.course).await),
-        ("learner", Stack::channel(stack.learner).await),
-    ];
-    academy_testkit::feeds::caught_up_with_producers(reports, producers).await;
-}
-
-async fn caught_up(reports: &mut ReportingServiceClient<Channel>) {
-    for _ in 0..300 {
-        let status = reports
-            .get_feed_status(GetFeedStatusRequest {})
-            .await
-            .unwrap()
-            .into_inner();
-        if status.sources.len() == 2
-            && status
-                .sources
-                .iter()
-                .all(|s| s.head_sequence > 0 && s.applied_sequence == s.head_sequence && s.healthy)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("feeds did not catch up");
 }
 
 fn date() -> BoxedStrategy<Option<Date>> {
@@ -537,7 +505,7 @@ fn rebuild_with_hostile_metadata_rebuilds() {
         let reply =
             t.rt.block_on(async move { c.rebuild_projections(req).await });
         prop_assert!(h::judge("RebuildProjections", &reply)?.accepted());
-        t.rt.block_on(caught_up(&mut t.reports.clone()));
+        t.rt.block_on(feeds_healthy(&mut t.reports.clone()));
         t.rt.block_on(t.alive("RebuildProjections"))?;
         Ok(())
     });

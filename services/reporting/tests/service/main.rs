@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+mod common;
 mod crosstab;
 mod dimensions;
 mod exactness;

@@ -13,10 +13,7 @@ use sha2::{Digest, Sha256};
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::exactness::{half, history};
-use crate::hostile::caught_up_with_producers;
-use crate::model::Model;
-use crate::stack::Stack;
+use crate::common::*;
 
 on_both_backends!(
     a_snapshot_freezes_the_live_figures_and_restates,
@@ -54,33 +51,20 @@ async fn list(
 
 async fn a_snapshot_freezes_the_live_figures_and_restates(db: TestDb) {
     let url = db.url.clone();
-    let stack = Stack::start(db).await;
-    let mut model = Model::default();
-    let program = history(&stack, &mut model).await;
-    let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
-    caught_up_with_producers(&stack, &mut reports).await;
+    let (_stack, _, program, mut reports) = seeded(db).await;
 
     let first = reports
-        .publish_report(pb::PublishReportRequest {
+        .publish(pb::PublishReportRequest {
             request_id: "publish-1".into(),
             ..publish("2024-H2", "")
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     assert_eq!(first.digest, recomputed_digest(&first));
     let content = first.content.clone().unwrap();
     assert_eq!((content.version, content.supersedes_id.as_str()), (1, ""));
     assert_eq!(content.note, "for the sponsor");
     assert!(!content.actor.is_empty() && content.publish_time.is_some());
-    let live = reports
-        .get_program_summary(pb::GetProgramSummaryRequest {
-            program_id: String::new(),
-            period: Some(half("2024-H2")),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let live = reports.summary(None, &half("2024-H2")).await;
     assert_eq!(content.summary.as_ref(), Some(&live));
     assert_eq!(content.breakdowns.len(), 8, "every dimension");
     assert_eq!(content.series.len(), 7, "every metric");
@@ -89,11 +73,7 @@ async fn a_snapshot_freezes_the_live_figures_and_restates(db: TestDb) {
         "monthly"
     );
     assert_eq!(content.funnel.as_ref().unwrap().stages.len(), 7);
-    let status = reports
-        .get_feed_status(pb::GetFeedStatusRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let status = reports.feed_status().await;
     for position in &content.positions {
         let source = status
             .sources
@@ -109,13 +89,11 @@ async fn a_snapshot_freezes_the_live_figures_and_restates(db: TestDb) {
     // A retry answers the first snapshot; the same id for another request
     // is refused.
     let again = reports
-        .publish_report(pb::PublishReportRequest {
+        .publish(pb::PublishReportRequest {
             request_id: "publish-1".into(),
             ..publish("2024-H2", "")
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     assert_eq!(again, first);
     let reused = reports
         .publish_report(pb::PublishReportRequest {
@@ -126,13 +104,7 @@ async fn a_snapshot_freezes_the_live_figures_and_restates(db: TestDb) {
         .await
         .unwrap_err();
     assert_eq!(reused.code(), Code::FailedPrecondition);
-    let got = reports
-        .get_published_report(pb::GetPublishedReportRequest {
-            id: first.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let got = reports.published(&first.id).await;
     assert_eq!(got, first);
 
     // Publishing it again is a restatement: without a reason, refused.
@@ -143,13 +115,11 @@ async fn a_snapshot_freezes_the_live_figures_and_restates(db: TestDb) {
     assert_eq!(unreasoned.code(), Code::InvalidArgument);
     assert!(unreasoned.message().contains(&first.id));
     let restated = reports
-        .publish_report(pb::PublishReportRequest {
+        .publish(pb::PublishReportRequest {
             reason: "late provider upload".into(),
             ..publish("2024-H2", "")
         })
-        .await
-        .unwrap()
-        .into_inner();
+        .await;
     let restated_content = restated.content.clone().unwrap();
     assert_eq!(restated_content.version, 2);
     assert_eq!(restated_content.supersedes_id, first.id);
@@ -157,11 +127,7 @@ async fn a_snapshot_freezes_the_live_figures_and_restates(db: TestDb) {
     assert_eq!(restated.digest, recomputed_digest(&restated));
     assert_ne!(restated.digest, first.digest, "time and provenance differ");
 
-    let for_program = reports
-        .publish_report(publish("2024-H2", &program))
-        .await
-        .unwrap()
-        .into_inner();
+    let for_program = reports.publish(publish("2024-H2", &program)).await;
     assert_eq!(for_program.content.as_ref().unwrap().version, 1);
 
     // Listing: newest first, filtered, paged.
@@ -223,22 +189,12 @@ async fn a_snapshot_freezes_the_live_figures_and_restates(db: TestDb) {
     ] {
         assert!(conn.execute_unprepared(sql).await.is_err(), "{sql}");
     }
-    let unchanged = reports
-        .get_published_report(pb::GetPublishedReportRequest {
-            id: first.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let unchanged = reports.published(&first.id).await;
     assert_eq!(unchanged, first);
 }
 
 async fn bad_publications_change_nothing(db: TestDb) {
-    let stack = Stack::start(db).await;
-    let mut model = Model::default();
-    history(&stack, &mut model).await;
-    let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
-    caught_up_with_producers(&stack, &mut reports).await;
+    let (_stack, _, _, mut reports) = seeded(db).await;
     let today = chrono::Utc::now().date_naive();
     let running = academy_domain::Half::containing(today).to_string();
     let next = format!("{}-H1", chrono::Datelike::year(&today) + 1);

@@ -7,16 +7,14 @@ use academy_domain::Period;
 use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{self as learner_pb, EmploymentStatus, Gender};
-use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::{self as pb, Dimension, Metric};
 use academy_testkit::{TestDb, on_both_backends};
 use prost::Message;
 use std::collections::BTreeMap;
 use tonic::Code;
 
-use crate::dimensions::expected;
-use crate::exactness::{day, history};
-use crate::hostile::caught_up_with_producers;
+use crate::common::*;
+use crate::dimensions::{DIMENSIONS, expected};
 use crate::model::*;
 use crate::publish::{publish, recomputed_digest};
 use crate::stack::Stack;
@@ -35,14 +33,6 @@ fn put(
     v: f64,
 ) {
     out.insert((section.into(), d, m, key.into(), figure.into()), v);
-}
-
-fn rate(part: i64, whole: i64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 / whole as f64
-    }
 }
 
 fn summary(out: &mut BTreeMap<Place, f64>, section: &str, e: &Expected) {
@@ -81,11 +71,7 @@ fn figures(model: &Model, p: &Period) -> BTreeMap<Place, f64> {
         0,
         "",
         "year_on_year_growth",
-        if then.registered == 0 {
-            0.0
-        } else {
-            now.registered as f64 / then.registered as f64 - 1.0
-        },
+        growth(now.registered, then.registered),
     );
     put(
         &mut out,
@@ -94,22 +80,9 @@ fn figures(model: &Model, p: &Period) -> BTreeMap<Place, f64> {
         0,
         "",
         "growth_rate",
-        if before.registered == 0 {
-            0.0
-        } else {
-            now.registered as f64 / before.registered as f64 - 1.0
-        },
+        growth(now.registered, before.registered),
     );
-    for d in [
-        Dimension::Region,
-        Dimension::Gender,
-        Dimension::AgeBand,
-        Dimension::EmploymentStatus,
-        Dimension::Organization,
-        Dimension::Course,
-        Dimension::Skill,
-        Dimension::EducationLevel,
-    ] {
+    for d in DIMENSIONS {
         for (key, r) in expected(model, None, p, d) {
             let row = [
                 ("new_learners", r.new as f64),
@@ -127,16 +100,7 @@ fn figures(model: &Model, p: &Period) -> BTreeMap<Place, f64> {
         }
     }
     let stages = model.funnel(None, p);
-    let names = [
-        "invited",
-        "joined",
-        "registered",
-        "enrolled",
-        "active",
-        "completed",
-        "certified",
-    ];
-    for (i, (name, count)) in names.iter().zip(&stages).enumerate() {
+    for (i, (name, count)) in FUNNEL_STAGES.iter().zip(&stages).enumerate() {
         put(&mut out, "funnel", 0, 0, name, "count", *count as f64);
         let conversion = if i == 0 {
             1.0
@@ -195,32 +159,11 @@ fn changes(
         .collect()
 }
 
-fn noon(d: chrono::NaiveDate) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: d.and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp(),
-        nanos: 0,
-    }
-}
-
 async fn a_snapshot_survives_backfill_update_and_erasure(db: TestDb) {
-    let stack = Stack::start(db).await;
-    let mut model = Model::default();
-    history(&stack, &mut model).await;
-    let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
-    caught_up_with_producers(&stack, &mut reports).await;
+    let (stack, mut model, _, mut reports) = seeded(db).await;
     let period = Period::half("period", "2024-H2").unwrap();
-    let published = reports
-        .publish_report(publish("2024-H2", ""))
-        .await
-        .unwrap()
-        .into_inner();
-    let compared = reports
-        .compare_with_published(pb::CompareWithPublishedRequest {
-            snapshot_id: published.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let published = reports.publish(publish("2024-H2", "")).await;
+    let compared = reports.compared(&published.id).await;
     assert!(!compared.drifted && compared.differences.is_empty());
     let at_publication = figures(&model, &period);
 
@@ -247,18 +190,7 @@ async fn a_snapshot_survives_backfill_update_and_erasure(db: TestDb) {
         .await
         .unwrap()
         .into_inner();
-    let late_enrollment = enrollments
-        .enroll(learner_pb::EnrollRequest {
-            learner_id: late.id.clone(),
-            course_id: course.clone(),
-            program_id: String::new(),
-            request_id: String::new(),
-            enrolled_at: Some(noon(day(2024, 9, 12))),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let late_enrollment = enroll(&mut enrollments, &late.id, &course, "", day(2024, 9, 12)).await;
     model.learners.push(LearnerFact {
         id: late.id.clone(),
         register_day: day(2024, 9, 10),
@@ -292,20 +224,12 @@ async fn a_snapshot_survives_backfill_update_and_erasure(db: TestDb) {
     } else {
         "Ganja-Dashkasan"
     };
-    learners
-        .update_learner(learner_pb::UpdateLearnerRequest {
-            learner: Some(learner_pb::Learner {
-                id: model.learners[moved].id.clone(),
-                region: region.into(),
-                ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["region".into()],
-            }),
-            etag: String::new(),
-        })
-        .await
-        .unwrap();
+    let moved_learner = learner_pb::Learner {
+        id: model.learners[moved].id.clone(),
+        region: region.into(),
+        ..Default::default()
+    };
+    update_learner(&mut learners, "region", moved_learner).await;
     model.learners[moved].region = region.into();
     learners
         .erase_learner(learner_pb::EraseLearnerRequest {
@@ -317,24 +241,12 @@ async fn a_snapshot_survives_backfill_update_and_erasure(db: TestDb) {
     caught_up_with_producers(&stack, &mut reports).await;
 
     // The snapshot did not move by a byte.
-    let again = reports
-        .get_published_report(pb::GetPublishedReportRequest {
-            id: published.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let again = reports.published(&published.id).await;
     assert_eq!(again.encode_to_vec(), published.encode_to_vec());
     assert_eq!(recomputed_digest(&again), published.digest);
 
     // The comparison lists exactly what the model says changed.
-    let compared = reports
-        .compare_with_published(pb::CompareWithPublishedRequest {
-            snapshot_id: published.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let compared = reports.compared(&published.id).await;
     let want = changes(&at_publication, &figures(&model, &period));
     assert!(want.keys().any(|p| p.0 == "summary"), "the backfill shows");
     assert!(

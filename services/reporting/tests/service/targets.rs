@@ -10,11 +10,8 @@ use academy_testkit::{TestDb, on_both_backends};
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::exactness::{half, history};
-use crate::hostile::caught_up_with_producers;
-use crate::model::*;
+use crate::common::*;
 use crate::publish::publish;
-use crate::stack::Stack;
 
 on_both_backends!(
     targets_carry_attainment_and_stay_with_snapshots,
@@ -38,6 +35,11 @@ fn target(
         value,
         share: false,
     }
+}
+
+/// A platform-wide target on a headline figure (no dimension, no key).
+fn headline(metric: Metric, value: f64) -> pb::SetTargetRequest {
+    target("", metric, Dimension::Unspecified, "", value)
 }
 
 /// A share target: `percent` of the dimension's total for `key`.
@@ -70,16 +72,12 @@ async fn list(reports: &mut ReportingServiceClient<Channel>, program: &str) -> V
 }
 
 async fn targets_carry_attainment_and_stay_with_snapshots(db: TestDb) {
-    let stack = Stack::start(db).await;
-    let mut model = Model::default();
-    let program = history(&stack, &mut model).await;
-    let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
-    caught_up_with_producers(&stack, &mut reports).await;
+    let (_stack, model, program, mut reports) = seeded(db).await;
     let period = Period::half("period", "2024-H2").unwrap();
 
     for req in [
-        target("", Metric::NewLearners, Dimension::Unspecified, "", 20.0),
-        target("", Metric::LearningHours, Dimension::Unspecified, "", 10.0),
+        headline(Metric::NewLearners, 20.0),
+        headline(Metric::LearningHours, 10.0),
         target(
             &program,
             Metric::Enrollments,
@@ -95,27 +93,14 @@ async fn targets_carry_attainment_and_stay_with_snapshots(db: TestDb) {
     }
     // Setting a target again replaces it.
     reports
-        .set_target(target(
-            "",
-            Metric::NewLearners,
-            Dimension::Unspecified,
-            "",
-            25.0,
-        ))
+        .set_target(headline(Metric::NewLearners, 25.0))
         .await
         .unwrap();
     let platform = list(&mut reports, "").await;
     assert_eq!(platform.len(), 4, "{platform:?}");
     assert_eq!(list(&mut reports, &program).await.len(), 1);
 
-    let summary = reports
-        .get_program_summary(pb::GetProgramSummaryRequest {
-            program_id: String::new(),
-            period: Some(half("2024-H2")),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let summary = reports.summary(None, &half("2024-H2")).await;
     let want = model.figures(None, &period);
     let carried: Vec<_> = summary
         .targets
@@ -139,14 +124,7 @@ async fn targets_carry_attainment_and_stay_with_snapshots(db: TestDb) {
             ),
         ]
     );
-    let in_program = reports
-        .get_program_summary(pb::GetProgramSummaryRequest {
-            program_id: program.clone(),
-            period: Some(half("2024-H2")),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let in_program = reports.summary(Some(&program), &half("2024-H2")).await;
     let want_program = model.figures(Some(&program), &period);
     assert_eq!(in_program.targets.len(), 1);
     assert_eq!(
@@ -154,14 +132,7 @@ async fn targets_carry_attainment_and_stay_with_snapshots(db: TestDb) {
         want_program.enrollments as f64
     );
     // Another period has none.
-    let other = reports
-        .get_program_summary(pb::GetProgramSummaryRequest {
-            program_id: String::new(),
-            period: Some(half("2024-H1")),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let other = reports.summary(None, &half("2024-H1")).await;
     assert!(other.targets.is_empty());
 
     let by_region = model.by_learner(&period, |l| l.region.clone());
@@ -182,16 +153,7 @@ async fn targets_carry_attainment_and_stay_with_snapshots(db: TestDb) {
             by_gender.get("FEMALE").map_or(0, |r| r.enrollments),
         ),
     ] {
-        let answer = reports
-            .get_breakdown(pb::GetBreakdownRequest {
-                program_id: String::new(),
-                period: Some(half("2024-H2")),
-                dimension: d as i32,
-                limit: 0,
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let answer = reports.breakdown(None, &half("2024-H2"), d, 0).await;
         for row in &answer.rows {
             if row.key == key {
                 let t = &row.targets;
@@ -206,85 +168,38 @@ async fn targets_carry_attainment_and_stay_with_snapshots(db: TestDb) {
     }
 
     // A snapshot keeps the targets it was published with.
-    let published = reports
-        .publish_report(publish("2024-H2", ""))
-        .await
-        .unwrap()
-        .into_inner();
+    let published = reports.publish(publish("2024-H2", "")).await;
     let content = published.content.clone().unwrap();
     assert_eq!(content.targets, platform);
     assert_eq!(content.summary.as_ref().unwrap().targets, summary.targets);
     reports
-        .set_target(target(
-            "",
-            Metric::NewLearners,
-            Dimension::Unspecified,
-            "",
-            30.0,
-        ))
+        .set_target(headline(Metric::NewLearners, 30.0))
         .await
         .unwrap();
-    let again = reports
-        .get_published_report(pb::GetPublishedReportRequest {
-            id: published.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let again = reports.published(&published.id).await;
     assert_eq!(again, published);
-    let live = reports
-        .get_program_summary(pb::GetProgramSummaryRequest {
-            program_id: String::new(),
-            period: Some(half("2024-H2")),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let live = reports.summary(None, &half("2024-H2")).await;
     assert_eq!(live.targets[0].target, 30.0);
-    let compared = reports
-        .compare_with_published(pb::CompareWithPublishedRequest {
-            snapshot_id: published.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let compared = reports.compared(&published.id).await;
     assert!(!compared.drifted, "a new target is not a restated figure");
 
     // Bad targets: the exact code, nothing written.
     let before = list(&mut reports, "").await;
     let bad = [
+        (headline(Metric::NewLearners, -1.0), Code::InvalidArgument),
         (
-            target("", Metric::NewLearners, Dimension::Unspecified, "", -1.0),
+            headline(Metric::NewLearners, f64::NAN),
             Code::InvalidArgument,
         ),
         (
-            target(
-                "",
-                Metric::NewLearners,
-                Dimension::Unspecified,
-                "",
-                f64::NAN,
-            ),
+            headline(Metric::NewLearners, f64::INFINITY),
             Code::InvalidArgument,
         ),
-        (
-            target(
-                "",
-                Metric::NewLearners,
-                Dimension::Unspecified,
-                "",
-                f64::INFINITY,
-            ),
-            Code::InvalidArgument,
-        ),
-        (
-            target("", Metric::Unspecified, Dimension::Unspecified, "", 1.0),
-            Code::InvalidArgument,
-        ),
+        (headline(Metric::Unspecified, 1.0), Code::InvalidArgument),
         (
             pb::SetTargetRequest {
                 metric: 99,
-                ..target("", Metric::NewLearners, Dimension::Unspecified, "", 1.0)
+                ..headline(Metric::NewLearners, 1.0)
             },
             Code::InvalidArgument,
         ),
@@ -330,7 +245,7 @@ async fn targets_carry_attainment_and_stay_with_snapshots(db: TestDb) {
         (
             pb::SetTargetRequest {
                 period: None,
-                ..target("", Metric::NewLearners, Dimension::Unspecified, "", 1.0)
+                ..headline(Metric::NewLearners, 1.0)
             },
             Code::InvalidArgument,
         ),
@@ -343,11 +258,7 @@ async fn targets_carry_attainment_and_stay_with_snapshots(db: TestDb) {
 }
 
 async fn share_targets_carry_the_keys_share_of_the_dimension(db: TestDb) {
-    let stack = Stack::start(db).await;
-    let mut model = Model::default();
-    history(&stack, &mut model).await;
-    let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
-    caught_up_with_producers(&stack, &mut reports).await;
+    let (_stack, model, _, mut reports) = seeded(db).await;
     let period = Period::half("period", "2024-H2").unwrap();
     let want = model.figures(None, &period);
     let by_region = model.by_learner(&period, |l| l.region.clone());
@@ -358,14 +269,7 @@ async fn share_targets_carry_the_keys_share_of_the_dimension(db: TestDb) {
 
     // The summary is read first: its targets are cached, and SetTarget must
     // drop them.
-    let first = reports
-        .get_program_summary(pb::GetProgramSummaryRequest {
-            program_id: String::new(),
-            period: Some(half("2024-H2")),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let first = reports.summary(None, &half("2024-H2")).await;
     assert!(first.targets.is_empty());
     for req in [
         // 40% of new learners are women; 25% of enrollments are in Baku.
@@ -403,14 +307,7 @@ async fn share_targets_carry_the_keys_share_of_the_dimension(db: TestDb) {
 
     // The summary: share targets after the headline ones (none here), with
     // the key's share of the headline figure.
-    let summary = reports
-        .get_program_summary(pb::GetProgramSummaryRequest {
-            program_id: String::new(),
-            period: Some(half("2024-H2")),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let summary = reports.summary(None, &half("2024-H2")).await;
     let female_share = percent(female.new, want.new);
     let baku_share = percent(baku.enrollments, want.enrollments);
     let carried: Vec<_> = summary
@@ -456,15 +353,8 @@ async fn share_targets_carry_the_keys_share_of_the_dimension(db: TestDb) {
     // then its share; the share does not depend on the rows shown.
     for limit in [0, 1] {
         let answer = reports
-            .get_breakdown(pb::GetBreakdownRequest {
-                program_id: String::new(),
-                period: Some(half("2024-H2")),
-                dimension: Dimension::Gender as i32,
-                limit,
-            })
-            .await
-            .unwrap()
-            .into_inner();
+            .breakdown(None, &half("2024-H2"), Dimension::Gender, limit)
+            .await;
         for row in &answer.rows {
             let carried: Vec<_> = row
                 .targets
@@ -484,11 +374,7 @@ async fn share_targets_carry_the_keys_share_of_the_dimension(db: TestDb) {
     }
 
     // A snapshot keeps the share targets and their attainment.
-    let published = reports
-        .publish_report(publish("2024-H2", ""))
-        .await
-        .unwrap()
-        .into_inner();
+    let published = reports.publish(publish("2024-H2", "")).await;
     let content = published.content.clone().unwrap();
     assert_eq!(content.targets.iter().filter(|t| t.share).count(), 2);
     assert_eq!(content.summary.as_ref().unwrap().targets, summary.targets);

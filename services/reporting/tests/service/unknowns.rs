@@ -6,13 +6,11 @@
 
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{self as learner_pb, EmploymentStatus, Gender};
-use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::{self as pb, Dimension};
 use academy_testkit::{TestDb, on_both_backends};
 use std::time::Duration;
-use tonic::transport::Channel;
 
-use crate::exactness::half;
+use crate::common::{Reports, half};
 use crate::stack::Stack;
 
 on_both_backends!(learner_dimensions_have_an_unknown_row,);
@@ -25,21 +23,10 @@ const LEARNER_DIMENSIONS: [Dimension; 5] = [
     Dimension::EducationLevel,
 ];
 
-async fn rows(
-    reports: &mut ReportingServiceClient<Channel>,
-    period: &str,
-    dimension: Dimension,
-) -> Vec<pb::BreakdownRow> {
+async fn rows(reports: &mut Reports, period: &str, dimension: Dimension) -> Vec<pb::BreakdownRow> {
     reports
-        .get_breakdown(pb::GetBreakdownRequest {
-            program_id: String::new(),
-            period: Some(half(period)),
-            dimension: dimension as i32,
-            limit: 0,
-        })
+        .breakdown(None, &half(period), dimension, 0)
         .await
-        .unwrap()
-        .into_inner()
         .rows
 }
 
@@ -51,7 +38,7 @@ fn unknown_new_learners(rows: &[pb::BreakdownRow]) -> Option<i64> {
 
 async fn learner_dimensions_have_an_unknown_row(db: TestDb) {
     let stack = Stack::start(db).await;
-    let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
+    let mut reports = Reports::connect(stack.reporting).await;
     let mut learners = LearnerServiceClient::new(Stack::channel(stack.learner).await);
     learners
         .register_learner(learner_pb::RegisterLearnerRequest {

@@ -3,15 +3,10 @@
 //! date ranges (29 February included), platform-wide and for the program.
 
 use academy_domain::Period;
-use academy_proto::reporting as pb;
-use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_testkit::{TestDb, on_both_backends};
 use chrono::{Datelike, NaiveDate};
 
-use crate::exactness::{dates, day, half, history};
-use crate::hostile::caught_up_with_producers;
-use crate::model::*;
-use crate::stack::Stack;
+use crate::common::*;
 
 on_both_backends!(the_summary_carries_the_year_before,);
 
@@ -31,11 +26,7 @@ pub(crate) fn year_before(p: &Period) -> Period {
 }
 
 async fn the_summary_carries_the_year_before(db: TestDb) {
-    let stack = Stack::start(db).await;
-    let mut model = Model::default();
-    let program = history(&stack, &mut model).await;
-    let mut reports = ReportingServiceClient::new(Stack::channel(stack.reporting).await);
-    caught_up_with_producers(&stack, &mut reports).await;
+    let (_stack, model, program, mut reports) = seeded(db).await;
     for period in [
         half("2024-H2"),
         half("2023-H1"),
@@ -45,14 +36,7 @@ async fn the_summary_carries_the_year_before(db: TestDb) {
         let parsed = academy_reporting::convert::period("period", Some(&period)).unwrap();
         let ago = year_before(&parsed);
         for program_id in [None, Some(program.as_str())] {
-            let got = reports
-                .get_program_summary(pb::GetProgramSummaryRequest {
-                    program_id: program_id.unwrap_or_default().into(),
-                    period: Some(period.clone()),
-                })
-                .await
-                .unwrap()
-                .into_inner();
+            let got = reports.summary(program_id, &period).await;
             let then = got.year_before.as_ref().unwrap();
             let want = model.figures(program_id, &ago);
             let what = format!("{parsed} {program_id:?}");
@@ -83,11 +67,7 @@ async fn the_summary_carries_the_year_before(db: TestDb) {
             );
             assert_eq!(then.learning_hours, want.minutes as f64 / 60.0, "{what}");
             let now = model.figures(program_id, &parsed);
-            let growth = if want.registered == 0 {
-                0.0
-            } else {
-                now.registered as f64 / want.registered as f64 - 1.0
-            };
+            let growth = growth(now.registered, want.registered);
             assert_eq!(got.year_on_year_growth, growth, "{what}");
         }
     }

@@ -7,7 +7,7 @@ use academy_runtime::time::date;
 
 use crate::access::Access;
 use crate::engine::Model;
-use crate::report::{Scope, breakdown, crosstab, funnel, rate, series, slice, summary};
+use crate::figures::{Scope, breakdown, crosstab, funnel, rate, series, slice, summary};
 use crate::{convert, suppress};
 
 /// Largest breakdown answered.
@@ -15,17 +15,14 @@ pub const MAX_ROWS: usize = 1000;
 /// Largest cross-tab answered.
 pub const MAX_CELLS: usize = 10_000;
 
-/// Adds the period's violations to `v`; the period when it is valid.
+/// GetProgramSummary: the period's headline figures, with the period before
+/// and the same period a year before.
 pub fn summary(
     model: &Model,
     req: &GetProgramSummaryRequest,
     access: &Access,
 ) -> Result<ProgramSummary, DomainError> {
-    let (program_id, period) = (
-        convert::program_id(&req.program_id),
-        convert::period("period", req.period.as_ref()),
-    )
-        .all_valid()?;
+    let (program_id, period) = convert::program_and_period(&req.program_id, req.period.as_ref())?;
     access.program(program_id.as_deref())?;
     let scope = Scope::resolve(model, program_id.as_deref())?;
     let before = period.previous();
@@ -178,11 +175,7 @@ pub fn funnel(
     req: &GetFunnelRequest,
     access: &Access,
 ) -> Result<GetFunnelResponse, DomainError> {
-    let (program_id, period) = (
-        convert::program_id(&req.program_id),
-        convert::period("period", req.period.as_ref()),
-    )
-        .all_valid()?;
+    let (program_id, period) = convert::program_and_period(&req.program_id, req.period.as_ref())?;
     access.program(program_id.as_deref())?;
     access.whole_learners_only("GetFunnel")?;
     let scope = Scope::resolve(model, program_id.as_deref())?;

@@ -13,7 +13,7 @@ use crate::engine::Model;
 use tokio::sync::mpsc;
 use tonic::Status;
 
-use crate::reports;
+use crate::rpc::reports;
 
 pub const CHUNK: usize = 64 * 1024;
 
