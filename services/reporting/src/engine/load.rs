@@ -3,7 +3,7 @@
 //! the positions the tables reflect. Tables are read in keyset pages: a
 //! national-size table never sits in memory as rows.
 
-use academy_runtime::db::sql::placeholders;
+use academy_runtime::db::sql::statement;
 use chrono::NaiveDate;
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, IsolationLevel, QueryResult,
@@ -45,11 +45,7 @@ async fn for_each_row<C: ConnectionTrait>(
         };
         let sql = format!("SELECT {columns} FROM {table}{filter} ORDER BY {order} LIMIT {PAGE}");
         let rows = db
-            .query_all_raw(Statement::from_sql_and_values(
-                backend,
-                placeholders(backend, &sql),
-                after.take().unwrap_or_default(),
-            ))
+            .query_all_raw(statement(db, &sql, after.take().unwrap_or_default()))
             .await?;
         for row in &rows {
             f(row)?;

@@ -7,10 +7,10 @@ mod learners;
 
 use academy_proto::events::Event;
 use academy_proto::events::event::Payload;
-use academy_runtime::db::sql::placeholders;
+use academy_runtime::db::sql::statement;
 use academy_runtime::feed::{ApplyError, Projection};
 use chrono::NaiveDate;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, Value};
 
 use crate::engine::Engine;
 
@@ -155,13 +155,7 @@ pub(crate) fn event_day(event: &Event) -> Option<NaiveDate> {
 
 /// Runs one statement with `?` placeholders.
 async fn exec(txn: &DatabaseTransaction, sql: &str, values: Vec<Value>) -> Result<(), DbErr> {
-    let backend = txn.get_database_backend();
-    txn.execute_raw(Statement::from_sql_and_values(
-        backend,
-        placeholders(backend, sql),
-        values,
-    ))
-    .await?;
+    txn.execute_raw(statement(txn, sql, values)).await?;
     Ok(())
 }
 
@@ -190,6 +184,7 @@ pub(crate) mod tests {
     use crate::migration::Migrator;
     use academy_proto::events::LearnerRegistered;
     use academy_runtime::db;
+    use sea_orm::Statement;
     use sea_orm::TransactionTrait;
 
     /// A learner's registration in Baku, at a fixed time when `dated`.

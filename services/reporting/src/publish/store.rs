@@ -1,20 +1,10 @@
 //! The SQL of `r_published_report` (append-only: inserts and reads only).
 
 use academy_proto::reporting as pb;
-use academy_runtime::db::sql::placeholders;
+pub use academy_runtime::db::sql::statement;
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement, Value};
-
-/// `sql`, written with `?` placeholders, in the dialect of `db`'s backend.
-pub fn statement<C: ConnectionTrait>(
-    db: &C,
-    sql: &str,
-    values: impl IntoIterator<Item = Value>,
-) -> Statement {
-    let backend = db.get_database_backend();
-    Statement::from_sql_and_values(backend, placeholders(backend, sql), values)
-}
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 
 /// Which snapshots: the period's dates and the program ("" platform).
 #[derive(Debug, Clone, PartialEq, Eq)]

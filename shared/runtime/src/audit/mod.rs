@@ -36,9 +36,8 @@ pub struct Change {
 /// caller's transaction `txn`.
 pub async fn record<C: ConnectionTrait>(txn: &C, change: Change) -> Result<(), DbErr> {
     let call = current();
-    let backend = txn.get_database_backend();
     txn.execute_raw(statement(
-        backend,
+        txn,
         "INSERT INTO audit_log (record_time, actor, method, action, resource_id, \
              change_count, first_sequence, last_sequence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -66,7 +65,6 @@ pub async fn record_reads<C: ConnectionTrait>(
     resource_ids: &[String],
 ) -> Result<(), DbErr> {
     let call = current();
-    let backend = db.get_database_backend();
     let now = Utc::now();
     // 5 bound values a row: 100 rows stay far below every backend's limit.
     for chunk in resource_ids.chunks(100) {
@@ -84,7 +82,7 @@ pub async fn record_reads<C: ConnectionTrait>(
                 Value::from(id.clone()),
             ]
         });
-        db.execute_raw(statement(backend, &sql, values)).await?;
+        db.execute_raw(statement(db, &sql, values)).await?;
     }
     Ok(())
 }

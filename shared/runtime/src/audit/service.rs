@@ -41,7 +41,7 @@ impl AuditService {
         let query = Query::parse(&req)?;
         let rows = self
             .db
-            .query_all_raw(query.statement(self.db.get_database_backend()))
+            .query_all_raw(query.statement(&self.db))
             .await
             .map_err(db_error)?;
         let entries = rows
@@ -102,7 +102,7 @@ impl Query {
         })
     }
 
-    fn statement(&self, backend: sea_orm::DbBackend) -> Statement {
+    fn statement(&self, db: &impl sea_orm::ConnectionTrait) -> Statement {
         let mut conditions = Vec::new();
         let mut values: Vec<Value> = Vec::new();
         if !self.actor.is_empty() {
@@ -127,7 +127,7 @@ impl Query {
             "SELECT id, record_time, actor, method, action, resource_id, change_count, \
              first_sequence, last_sequence FROM audit_log {filter} ORDER BY id DESC LIMIT ?"
         );
-        statement(backend, &sql, values)
+        statement(db, &sql, values)
     }
 }
 

@@ -170,10 +170,9 @@ fn cutoff() -> chrono::DateTime<chrono::Utc> {
 
 /// (digest, resource id) of a live key.
 async fn find<C: ConnectionTrait>(db: &C, key: &Key) -> Result<Option<(String, String)>, DbErr> {
-    let backend = db.get_database_backend();
     let row = db
         .query_one_raw(statement(
-            backend,
+            db,
             "SELECT request_digest, resource_id FROM idempotency_keys \
                  WHERE key_hash = ? AND create_time >= ?",
             [Value::from(key.hash.as_str()), Value::from(cutoff())],
@@ -215,7 +214,6 @@ impl Used {
 /// Which of `keys` were used before (bulk imports).
 pub async fn used<C: ConnectionTrait>(db: &C, keys: &[&Key]) -> Result<Used, DbErr> {
     let mut used = Used::default();
-    let backend = db.get_database_backend();
     for chunk in keys.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(", ");
         let sql = format!(
@@ -224,7 +222,7 @@ pub async fn used<C: ConnectionTrait>(db: &C, keys: &[&Key]) -> Result<Used, DbE
         );
         let values = std::iter::once(Value::from(cutoff()))
             .chain(chunk.iter().map(|k| Value::from(k.hash.as_str())));
-        let rows = db.query_all_raw(statement(backend, &sql, values)).await?;
+        let rows = db.query_all_raw(statement(db, &sql, values)).await?;
         for row in rows {
             used.digests.insert(
                 row.try_get("", "key_hash")?,
@@ -245,7 +243,6 @@ pub async fn remember_many<C: ConnectionTrait>(
         return Ok(());
     }
     purge_expired(txn).await?;
-    let backend = txn.get_database_backend();
     let now = chrono::Utc::now();
     for chunk in pairs.chunks(200) {
         let marks = vec!["?"; chunk.len()].join(", ");
@@ -253,7 +250,7 @@ pub async fn remember_many<C: ConnectionTrait>(
             format!("DELETE FROM idempotency_keys WHERE create_time < ? AND key_hash IN ({marks})");
         let values = std::iter::once(Value::from(cutoff()))
             .chain(chunk.iter().map(|(k, _)| Value::from(k.hash.as_str())));
-        txn.execute_raw(statement(backend, &sql, values)).await?;
+        txn.execute_raw(statement(txn, &sql, values)).await?;
         let marks = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ");
         let sql = format!(
             "INSERT INTO idempotency_keys \
@@ -268,7 +265,7 @@ pub async fn remember_many<C: ConnectionTrait>(
                 Value::from(now),
             ]
         });
-        txn.execute_raw(statement(backend, &sql, values)).await?;
+        txn.execute_raw(statement(txn, &sql, values)).await?;
     }
     Ok(())
 }
@@ -288,12 +285,11 @@ pub async fn remember<C: ConnectionTrait>(
 /// Deletes the keys of requests that created or changed any of
 /// `resource_ids` (an erased learner and their enrollments).
 pub async fn forget<C: ConnectionTrait>(txn: &C, resource_ids: &[String]) -> Result<(), DbErr> {
-    let backend = txn.get_database_backend();
     for chunk in resource_ids.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(", ");
         let sql = format!("DELETE FROM idempotency_keys WHERE resource_id IN ({marks})");
         txn.execute_raw(statement(
-            backend,
+            txn,
             &sql,
             chunk.iter().map(|id| Value::from(id.as_str())),
         ))
@@ -316,9 +312,8 @@ async fn purge_expired<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
     {
         return Ok(());
     }
-    let backend = txn.get_database_backend();
     txn.execute_raw(statement(
-        backend,
+        txn,
         "DELETE FROM idempotency_keys WHERE create_time < ?",
         [Value::from(cutoff())],
     ))

@@ -20,12 +20,14 @@ pub fn placeholders(backend: sea_orm::DbBackend, sql: &str) -> String {
     out
 }
 
-/// A statement for `backend` from `sql` written with `?` placeholders.
-pub fn statement(
-    backend: sea_orm::DbBackend,
+/// `sql`, written with `?` placeholders, as a statement in the dialect of
+/// `db`'s backend.
+pub fn statement<C: sea_orm::ConnectionTrait + ?Sized>(
+    db: &C,
     sql: &str,
     values: impl IntoIterator<Item = sea_orm::Value>,
 ) -> sea_orm::Statement {
+    let backend = db.get_database_backend();
     sea_orm::Statement::from_sql_and_values(backend, placeholders(backend, sql), values)
 }
 

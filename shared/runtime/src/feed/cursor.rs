@@ -35,10 +35,9 @@ pub async fn load_for_update<C: ConnectionTrait>(txn: &C, source: &str) -> Resul
 }
 
 async fn read<C: ConnectionTrait>(db: &C, source: &str, lock: &str) -> Result<i64, DbErr> {
-    let backend = db.get_database_backend();
     let sql = format!("SELECT applied_sequence FROM feed_cursors WHERE source = ?{lock}");
     let row = db
-        .query_one_raw(statement(backend, &sql, [Value::from(source)]))
+        .query_one_raw(statement(db, &sql, [Value::from(source)]))
         .await?;
     Ok(match row {
         Some(row) => row.try_get("", "applied_sequence")?,
@@ -53,9 +52,8 @@ pub async fn store<C: ConnectionTrait>(
     sequence: i64,
     record_time: Option<DateTime<Utc>>,
 ) -> Result<(), DbErr> {
-    let backend = txn.get_database_backend();
     txn.execute_raw(statement(
-        backend,
+        txn,
         "INSERT INTO feed_cursors (source, applied_sequence, applied_record_time) VALUES (?, ?, ?) \
              ON CONFLICT (source) DO UPDATE SET applied_sequence = excluded.applied_sequence, \
              applied_record_time = excluded.applied_record_time",

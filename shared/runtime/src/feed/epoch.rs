@@ -30,10 +30,9 @@ pub async fn current<C: ConnectionTrait>(db: &C) -> Result<String, DbErr> {
 
 /// The epoch a consumer recorded for `source` ("" when none yet).
 pub async fn recorded<C: ConnectionTrait>(db: &C, source: &str) -> Result<String, DbErr> {
-    let backend = db.get_database_backend();
     let row = db
         .query_one_raw(statement(
-            backend,
+            db,
             "SELECT feed_epoch FROM feed_cursors WHERE source = ?",
             [Value::from(source)],
         ))
@@ -49,9 +48,8 @@ pub async fn recorded<C: ConnectionTrait>(db: &C, source: &str) -> Result<String
 /// Records `epoch` for `source`, in the caller's transaction (the cursor
 /// row exists: the caller stored the cursor first).
 pub async fn record<C: ConnectionTrait>(txn: &C, source: &str, epoch: &str) -> Result<(), DbErr> {
-    let backend = txn.get_database_backend();
     txn.execute_raw(statement(
-        backend,
+        txn,
         "UPDATE feed_cursors SET feed_epoch = ? WHERE source = ?",
         [Value::from(epoch), Value::from(source)],
     ))

@@ -78,8 +78,9 @@ impl Lease {
         if backend != DbBackend::Postgres {
             return Ok(self.solo());
         }
-        let run =
-            |sql: String, values: Vec<Value>| self.db.execute_raw(statement(backend, &sql, values));
+        let run = |sql: String, values: Vec<Value>| {
+            self.db.execute_raw(statement(&self.db, &sql, values))
+        };
         run(
             "INSERT INTO feed_leases (name, holder, epoch, expires_at_ms) VALUES (?, '', 0, 0) \
              ON CONFLICT (name) DO NOTHING"
@@ -107,7 +108,7 @@ impl Lease {
         .await?;
         let row = self
             .db
-            .query_one_raw(statement(backend, &format!(
+            .query_one_raw(statement(&self.db, &format!(
                         "SELECT holder, epoch, CASE WHEN expires_at_ms > {now} THEN 1 ELSE 0 END AS live \
                          FROM feed_leases WHERE name = ?"
                     ), [Value::from(self.name.as_str())]))
@@ -148,7 +149,7 @@ impl Lease {
         let now = now_ms(backend);
         let row = txn
             .query_one_raw(statement(
-                backend,
+                txn,
                 &format!(
                     "SELECT epoch FROM feed_leases WHERE name = ? AND holder = ? AND epoch = ? \
                          AND expires_at_ms > {now}{lock}"
@@ -202,7 +203,7 @@ impl Lease {
             let released = self
                 .db
                 .execute_raw(statement(
-                    backend,
+                    &self.db,
                     "UPDATE feed_leases SET expires_at_ms = 0 WHERE name = ? AND holder = ?",
                     [
                         Value::from(self.name.as_str()),

@@ -38,11 +38,10 @@ impl Outbox {
         txn: &C,
         events: Vec<(DateTime<Utc>, Payload)>,
     ) -> Result<i64, DbErr> {
-        let backend = txn.get_database_backend();
         let count = events.len() as i64;
         let bumped = txn
             .query_one_raw(statement(
-                backend,
+                txn,
                 "UPDATE feed_head SET sequence = sequence + ? WHERE id = 1 RETURNING sequence",
                 [Value::from(count)],
             ))
@@ -65,7 +64,7 @@ impl Outbox {
             let sql = format!(
                 "INSERT INTO feed_events (sequence, event_type, occurred_at, record_time, subject_id, payload) VALUES {values}"
             );
-            txn.execute_raw(statement(backend, &sql, chunk.iter().flatten().cloned()))
+            txn.execute_raw(statement(txn, &sql, chunk.iter().flatten().cloned()))
                 .await?;
         }
         Ok(last)
@@ -119,10 +118,9 @@ pub async fn redact<C: ConnectionTrait>(
     subject_id: &str,
     redact: impl Fn(&mut Payload),
 ) -> Result<u64, DbErr> {
-    let backend = txn.get_database_backend();
     let rows = txn
         .query_all_raw(statement(
-            backend,
+            txn,
             "SELECT sequence, payload FROM feed_events WHERE subject_id = ?",
             [Value::from(subject_id)],
         ))
@@ -137,7 +135,7 @@ pub async fn redact<C: ConnectionTrait>(
         };
         redact(payload);
         txn.execute_raw(statement(
-            backend,
+            txn,
             "UPDATE feed_events SET payload = ? WHERE sequence = ?",
             [Value::from(event.encode_to_vec()), Value::from(sequence)],
         ))
@@ -157,10 +155,9 @@ pub async fn read_after<C: ConnectionTrait>(
     after: i64,
     limit: u64,
 ) -> Result<Vec<Event>, DbErr> {
-    let backend = db.get_database_backend();
     let rows = db
         .query_all_raw(statement(
-            backend,
+            db,
             "SELECT payload FROM feed_events WHERE sequence > ? ORDER BY sequence LIMIT ?",
             [Value::from(after), Value::from(limit as i64)],
         ))
