@@ -30,7 +30,7 @@ async fn reporting_figures_are_exact_after_sigkills_mid_backlog_and_mid_live_fee
     // The backlog is written while reporting is down.
     stack.reporting.kill().await;
     let (course_id, modules) = support::published_course(&stack.course, "REL-CRASH", 1).await;
-    let channel = stack.learner.channel(Duration::from_secs(60));
+    let channel = stack.learner.lazy_channel(Duration::from_secs(60));
     let mut learners = LearnerServiceClient::new(channel.clone());
     let mut enrollments = EnrollmentServiceClient::new(channel);
     let imported = learners

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 const LIVE_WORKERS: usize = 6;
 
 async fn status(reporting: &Svc) -> Option<GetFeedStatusResponse> {
-    ReportingServiceClient::new(reporting.channel(Duration::from_secs(5)))
+    ReportingServiceClient::new(reporting.lazy_channel(Duration::from_secs(5)))
         .get_feed_status(GetFeedStatusRequest {})
         .await
         .ok()
@@ -38,7 +38,7 @@ async fn a_standby_takes_over_from_a_killed_leader_and_rebuilds_never_show_parti
     };
     let course_url = stack.course.endpoint();
     let learner_url = stack.learner.endpoint();
-    let mut second = Svc::start(
+    let mut second = support::start_service(
         "academy-reporting",
         &[
             ("ACADEMY_DATABASE_URL", &stack.reporting_db.url),
@@ -162,7 +162,7 @@ async fn a_standby_takes_over_from_a_killed_leader_and_rebuilds_never_show_parti
         })
     })
     .collect();
-    let generation = ReportingServiceClient::new(first.channel(Duration::from_secs(10)))
+    let generation = ReportingServiceClient::new(first.lazy_channel(Duration::from_secs(10)))
         .rebuild_projections(RebuildProjectionsRequest {})
         .await
         .unwrap()

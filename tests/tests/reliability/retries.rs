@@ -349,7 +349,7 @@ async fn concurrent_copies_of_one_request_take_effect_once_on_sqlite() {
 async fn hedged(backend: &str, stack: Stack) {
     const COPIES: usize = 8;
     let (course_id, modules) = support::published_course(&stack.course, "REL-HEDGE", 2).await;
-    let channel = stack.learner.channel(Duration::from_secs(10));
+    let channel = stack.learner.lazy_channel(Duration::from_secs(10));
     let learners = LearnerServiceClient::new(channel.clone());
     let enrollments = EnrollmentServiceClient::new(channel);
 
