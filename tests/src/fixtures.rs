@@ -22,15 +22,21 @@ use std::time::{Duration, Instant};
 use tonic::transport::Channel;
 use tonic::{Request, Status, Streaming};
 
-/// `message` with `token` (when given) as its bearer credential.
-pub fn authed<T>(message: T, token: Option<&str>) -> Request<T> {
+/// `message` with `token` as its bearer credential.
+pub fn bearer<T>(message: T, token: &str) -> Request<T> {
     let mut request = Request::new(message);
-    if let Some(token) = token {
-        request
-            .metadata_mut()
-            .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    }
     request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+/// `message` with `token` as its bearer credential when there is one.
+pub fn authed<T>(message: T, token: Option<&str>) -> Request<T> {
+    match token {
+        Some(token) => bearer(message, token),
+        None => Request::new(message),
+    }
 }
 
 /// The HS256 token the services accept with `secret`, for `subject` with
