@@ -280,3 +280,16 @@ pub async fn academyctl(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, S
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// Runs `academyctl` like [`academyctl`], and asserts it exits 0 with
+/// `expected` in its stdout: (stdout, stderr).
+pub async fn academyctl_ok(
+    args: &[&str],
+    envs: &[(&str, &str)],
+    expected: &str,
+) -> (String, String) {
+    let (code, stdout, stderr) = academyctl(args, envs).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains(expected), "{stdout}");
+    (stdout, stderr)
+}

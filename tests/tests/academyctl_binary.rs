@@ -8,6 +8,19 @@
 use academy_e2e::{Stack, StackEnv, academyctl, register};
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{Gender, ListLearnersRequest};
+use std::path::Path;
+
+/// `academyctl report export` of the half-year 2025-H2 with `options`
+/// into `out`: (exit code, stdout, stderr).
+async fn export_2025_h2(
+    options: &[&str],
+    out: &Path,
+    envs: &[(&str, &str)],
+) -> (i32, String, String) {
+    let head = ["report", "export"];
+    let tail = ["--half", "2025-H2", "-o", out.to_str().unwrap()];
+    academyctl(&[&head[..], options, &tail].concat(), envs).await
+}
 
 const CSV: &str = "\
 email,full_name,region,gender,birth_year,employment_status,registered_at
@@ -107,20 +120,7 @@ async fn a_refused_export_leaves_no_file_and_exits_non_zero() {
     let envs = [("ACADEMY_REPORTING_ENDPOINT", reporting_url.as_str())];
 
     // A breakdown without a dimension is INVALID_ARGUMENT on the server.
-    let (code, _, stderr) = academyctl(
-        &[
-            "report",
-            "export",
-            "--kind",
-            "breakdown",
-            "--half",
-            "2025-H2",
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        &envs,
-    )
-    .await;
+    let (code, _, stderr) = export_2025_h2(&["--kind", "breakdown"], &out, &envs).await;
     assert_eq!(code, 1);
     assert!(
         stderr.contains("InvalidArgument") && stderr.contains("dimension"),
@@ -132,20 +132,7 @@ async fn a_refused_export_leaves_no_file_and_exits_non_zero() {
         "no file, no partial file"
     );
 
-    let (code, _, stderr) = academyctl(
-        &[
-            "report",
-            "export",
-            "--kind",
-            "summary",
-            "--half",
-            "2025-H2",
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        &envs,
-    )
-    .await;
+    let (code, _, stderr) = export_2025_h2(&["--kind", "summary"], &out, &envs).await;
     assert_eq!(code, 0, "{stderr}");
     let csv = std::fs::read_to_string(&out).unwrap();
     assert!(
@@ -186,19 +173,9 @@ async fn an_exported_formula_cell_is_neutralised() {
     let envs = [("ACADEMY_REPORTING_ENDPOINT", reporting_url.as_str())];
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let csv = loop {
-        let (code, _, stderr) = academyctl(
-            &[
-                "report",
-                "export",
-                "--kind",
-                "breakdown",
-                "--dimension",
-                "organization",
-                "--half",
-                "2025-H2",
-                "-o",
-                out.to_str().unwrap(),
-            ],
+        let (code, _, stderr) = export_2025_h2(
+            &["--kind", "breakdown", "--dimension", "organization"],
+            &out,
             &envs,
         )
         .await;

@@ -7,7 +7,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use academy_e2e::{
-    ServiceProcess, StackEnv, academyctl, create_program, provider_sample, source, wait_for_feeds,
+    ServiceProcess, StackEnv, academyctl, academyctl_ok, create_program, provider_sample, source,
+    wait_for_feeds,
 };
 use academy_proto::events::GetHeadRequest;
 use academy_proto::events::event_feed_client::EventFeedClient;
@@ -57,15 +58,13 @@ async fn the_membership_report_imports_once_and_reports_reach() {
         errors.to_str().unwrap(),
     ];
 
-    let (code, stdout, stderr) = academyctl(&args, &envs).await;
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(
-        stdout.contains(
-            "25 rows: 20 learners registered, 25 invitations created, 0 already there, \
-             20 joined, 2 declined, 3 unchanged, 0 errors"
-        ),
-        "{stdout}"
-    );
+    academyctl_ok(
+        &args,
+        &envs,
+        "25 rows: 20 learners registered, 25 invitations created, 0 already there, \
+             20 joined, 2 declined, 3 unchanged, 0 errors",
+    )
+    .await;
     assert_eq!(
         std::fs::read_to_string(&errors).unwrap(),
         "line,row,reason\n"
@@ -73,15 +72,13 @@ async fn the_membership_report_imports_once_and_reports_reach() {
     let head = learner_head(&learner).await;
 
     // The same file again: every row is there already, nothing is written.
-    let (code, stdout, stderr) = academyctl(&args, &envs).await;
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(
-        stdout.contains(
-            "25 rows: 0 learners registered, 0 invitations created, 25 already there, \
-             0 joined, 0 declined, 25 unchanged, 0 errors"
-        ),
-        "{stdout}"
-    );
+    academyctl_ok(
+        &args,
+        &envs,
+        "25 rows: 0 learners registered, 0 invitations created, 25 already there, \
+             0 joined, 0 declined, 25 unchanged, 0 errors",
+    )
+    .await;
     assert_eq!(learner_head(&learner).await, head, "no event on re-import");
 
     let mut invitations = InvitationServiceClient::new(learner.channel().await);

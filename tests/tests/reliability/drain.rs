@@ -18,18 +18,20 @@ const WORKERS: usize = 16;
 const DRAIN_SECS: u64 = 5;
 const IMPORT_ROWS: usize = 60;
 
+/// A learner service on SQLite that drains for `secs` after SIGTERM.
+async fn learner_draining_for(secs: u64) -> ServiceProcess {
+    let drain = secs.to_string();
+    let env = [
+        ("ACADEMY_DRAIN_TIMEOUT_SECS", drain.as_str()),
+        ("ACADEMY_LOG", "error"),
+    ];
+    ServiceProcess::start("academy-learner", &env).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_in_flight_calls_and_refuses_new_ones() {
     let _serial = support::serial().await;
-    let drain = DRAIN_SECS.to_string();
-    let mut learner = ServiceProcess::start(
-        "academy-learner",
-        &[
-            ("ACADEMY_DRAIN_TIMEOUT_SECS", drain.as_str()),
-            ("ACADEMY_LOG", "error"),
-        ],
-    )
-    .await;
+    let mut learner = learner_draining_for(DRAIN_SECS).await;
     let url = learner.endpoint();
 
     // An import whose stream stays open across the SIGTERM.
@@ -176,15 +178,7 @@ async fn sigterm_drains_in_flight_calls_and_refuses_new_ones() {
 async fn the_drain_is_bounded_by_its_timeout() {
     let _serial = support::serial().await;
     const BOUNDED_DRAIN_SECS: u64 = 2;
-    let drain = BOUNDED_DRAIN_SECS.to_string();
-    let mut learner = ServiceProcess::start(
-        "academy-learner",
-        &[
-            ("ACADEMY_DRAIN_TIMEOUT_SECS", drain.as_str()),
-            ("ACADEMY_LOG", "error"),
-        ],
-    )
-    .await;
+    let mut learner = learner_draining_for(BOUNDED_DRAIN_SECS).await;
     let url = learner.endpoint();
     let (rows, rx) = tokio::sync::mpsc::channel(8);
     let mut importer =
