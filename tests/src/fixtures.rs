@@ -11,7 +11,8 @@ use academy_proto::google::r#type::Date;
 use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{
-    EmploymentStatus, EnrollRequest, Enrollment, Gender, Learner, RegisterLearnerRequest,
+    EmploymentStatus, EnrollRequest, Enrollment, Gender, ImportLearnersResponse, Learner,
+    RegisterLearnerRequest,
 };
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::{
@@ -172,6 +173,20 @@ pub fn registration(learner: Learner) -> RegisterLearnerRequest {
 pub async fn register(channel: Channel, token: Option<&str>, learner: Learner) -> Learner {
     LearnerServiceClient::new(channel)
         .register_learner(authed(registration(learner), token))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// Imports `rows` in one `ImportLearners` stream on the learner service
+/// behind `channel`; the service's counts.
+pub async fn import_learners<I>(channel: Channel, rows: I) -> ImportLearnersResponse
+where
+    I: IntoIterator<Item = RegisterLearnerRequest>,
+    I::IntoIter: Send + 'static,
+{
+    LearnerServiceClient::new(channel)
+        .import_learners(tokio_stream::iter(rows))
         .await
         .unwrap()
         .into_inner()

@@ -8,12 +8,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use academy_e2e::{
-    ServiceProcess, Stack, academyctl, academyctl_ok, create_program, program, provider_sample,
-    publish, registration, summary_of_half,
+    ServiceProcess, Stack, academyctl, academyctl_ok, create_program, import_learners, program,
+    provider_sample, publish, registration, summary_of_half,
 };
 use academy_proto::course::course_service_client::CourseServiceClient;
 use academy_proto::course::{AddCourseToProgramRequest, Course, CourseModule};
-use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{EmploymentStatus, Gender, Learner, RegisterLearnerRequest};
 use academy_proto::reporting::ProgramSummary;
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
@@ -73,11 +72,7 @@ async fn members(learner: &ServiceProcess) {
             )
         })
     });
-    let reply = LearnerServiceClient::new(learner.channel().await)
-        .import_learners(tokio_stream::iter(rows))
-        .await
-        .unwrap()
-        .into_inner();
+    let reply = import_learners(learner.channel().await, rows).await;
     assert_eq!(reply.created, 20);
 }
 

@@ -5,9 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use academy_e2e::{
-    ServiceProcess, StackEnv, feed_sources, learner, source, summary_of_half, wait_for,
+    ServiceProcess, StackEnv, feed_sources, import_learners, learner, source, summary_of_half,
+    wait_for,
 };
-use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{EmploymentStatus, Gender, Learner, RegisterLearnerRequest};
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use prost_types::Timestamp;
@@ -43,11 +43,7 @@ async fn learner_feed(reporting: &ServiceProcess) -> Option<(i64, i64)> {
 async fn figures_are_exact_after_a_sigkill_mid_backlog() {
     let stack = StackEnv::default();
     let (course, learner) = stack.start_course_and_learner().await;
-    let reply = LearnerServiceClient::new(learner.channel().await)
-        .import_learners(tokio_stream::iter((0..LEARNERS).map(registration)))
-        .await
-        .unwrap()
-        .into_inner();
+    let reply = import_learners(learner.channel().await, (0..LEARNERS).map(registration)).await;
     assert_eq!(reply.created, LEARNERS);
 
     let mut reporting = stack.start_reporting(&course, &learner).await;
