@@ -74,6 +74,35 @@ fn whole_history() -> Option<Period> {
     })
 }
 
+/// The cross-tab of organisations by region over the whole history.
+fn organization_by_region() -> GetCrossTabRequest {
+    GetCrossTabRequest {
+        program_id: String::new(),
+        period: whole_history(),
+        row_dimension: Dimension::Organization as i32,
+        column_dimension: Dimension::Region as i32,
+        limit: 0,
+    }
+}
+
+/// The CSV export of the breakdown by organisation over the whole history.
+fn organization_export() -> ExportReportRequest {
+    ExportReportRequest {
+        period: whole_history(),
+        kind: ReportKind::Breakdown as i32,
+        dimension: Dimension::Organization as i32,
+        ..Default::default()
+    }
+}
+
+/// The platform's funnel over the whole history.
+fn funnel() -> GetFunnelRequest {
+    GetFunnelRequest {
+        program_id: String::new(),
+        period: whole_history(),
+    }
+}
+
 /// 2024-03-01T12:00:00Z plus `days`.
 fn at(days: i64) -> Option<Timestamp> {
     Some(Timestamp {
@@ -329,16 +358,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
         &organizations(&["ACME"]),
     );
     let tab = reports
-        .get_cross_tab(bearer(
-            GetCrossTabRequest {
-                program_id: String::new(),
-                period: whole_history(),
-                row_dimension: Dimension::Organization as i32,
-                column_dimension: Dimension::Region as i32,
-                limit: 0,
-            },
-            &acme,
-        ))
+        .get_cross_tab(bearer(organization_by_region(), &acme))
         .await
         .unwrap()
         .into_inner();
@@ -352,15 +372,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
 
     // The export carries the slice too.
     let stream = reports
-        .export_report(bearer(
-            ExportReportRequest {
-                period: whole_history(),
-                kind: ReportKind::Breakdown as i32,
-                dimension: Dimension::Organization as i32,
-                ..Default::default()
-            },
-            &baku,
-        ))
+        .export_report(bearer(organization_export(), &baku))
         .await
         .unwrap()
         .into_inner();
@@ -372,13 +384,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
     // Reports a slice cannot be computed for are refused.
     let refused = [
         reports
-            .get_funnel(bearer(
-                GetFunnelRequest {
-                    program_id: String::new(),
-                    period: whole_history(),
-                },
-                &baku,
-            ))
+            .get_funnel(bearer(funnel(), &baku))
             .await
             .map(|_| ()),
         reports
@@ -433,13 +439,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
         assert_eq!(status.code(), Code::PermissionDenied, "program {other:?}");
     }
     let status = reports
-        .get_funnel(bearer(
-            GetFunnelRequest {
-                program_id: String::new(),
-                period: whole_history(),
-            },
-            &program_only,
-        ))
+        .get_funnel(bearer(funnel(), &program_only))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
@@ -551,16 +551,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
     let female = by_gender.iter().find(|r| r.key == "FEMALE").unwrap();
     assert_eq!((female.new_learners, female.suppressed.len()), (6, 0));
     let tab = reports
-        .get_cross_tab(bearer(
-            GetCrossTabRequest {
-                program_id: String::new(),
-                period: whole_history(),
-                row_dimension: Dimension::Organization as i32,
-                column_dimension: Dimension::Region as i32,
-                limit: 0,
-            },
-            &plain,
-        ))
+        .get_cross_tab(bearer(organization_by_region(), &plain))
         .await
         .unwrap()
         .into_inner();
@@ -571,15 +562,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
         "{tab:?}"
     );
     let stream = reports
-        .export_report(bearer(
-            ExportReportRequest {
-                period: whole_history(),
-                kind: ReportKind::Breakdown as i32,
-                dimension: Dimension::Organization as i32,
-                ..Default::default()
-            },
-            &plain,
-        ))
+        .export_report(bearer(organization_export(), &plain))
         .await
         .unwrap()
         .into_inner();

@@ -264,6 +264,18 @@ fn registration(learner: Learner) -> RegisterLearnerRequest {
     }
 }
 
+/// An update of the fields named in `paths` to their values in `changes`
+/// (which carries the learner's id), at version `etag` (empty: any).
+fn update(changes: Learner, paths: &[&str], etag: &str) -> UpdateLearnerRequest {
+    UpdateLearnerRequest {
+        learner: Some(changes),
+        update_mask: Some(prost_types::FieldMask {
+            paths: paths.iter().map(|path| (*path).to_owned()).collect(),
+        }),
+        etag: etag.to_owned(),
+    }
+}
+
 fn current_half() -> Period {
     let today = chrono::Utc::now().date_naive();
     Period {
@@ -567,18 +579,16 @@ async fn walkthrough() -> Walkthrough {
 
     // Update: a new name and organisation.
     let updated = learners
-        .update_learner(UpdateLearnerRequest {
-            learner: Some(Learner {
+        .update_learner(update(
+            Learner {
                 id: id.clone(),
                 full_name: RENAMED.into(),
                 organization: NEW_ORGANIZATION.into(),
                 ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["full_name".into(), "organization".into()],
-            }),
-            etag: got.etag.clone(),
-        })
+            },
+            &["full_name", "organization"],
+            &got.etag,
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -625,17 +635,15 @@ async fn walkthrough() -> Walkthrough {
         result,
     );
     let result = learners
-        .update_learner(UpdateLearnerRequest {
-            learner: Some(Learner {
+        .update_learner(update(
+            Learner {
                 id: id.clone(),
                 email: BAD_UPDATE_EMAIL.into(),
                 ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["email".into()],
-            }),
-            etag: String::new(),
-        })
+            },
+            &["email"],
+            "",
+        ))
         .await;
     seen.refused(
         "UpdateLearner, invalid email",
@@ -643,17 +651,15 @@ async fn walkthrough() -> Walkthrough {
         result,
     );
     let result = learners
-        .update_learner(UpdateLearnerRequest {
-            learner: Some(Learner {
+        .update_learner(update(
+            Learner {
                 id: id.clone(),
                 full_name: REJECTED_NAME.into(),
                 ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["full_name".into()],
-            }),
-            etag: got.etag.clone(),
-        })
+            },
+            &["full_name"],
+            &got.etag,
+        ))
         .await;
     seen.refused("UpdateLearner, stale etag", Code::Aborted, result);
     // Personal data typed into the wrong fields.
@@ -715,17 +721,15 @@ async fn walkthrough() -> Walkthrough {
     assert_eq!(imported_reply.rejected.len(), 2, "{imported_reply:?}");
     seen.rejected_rows.extend(imported_reply.rejected);
     let result = learners
-        .update_learner(UpdateLearnerRequest {
-            learner: Some(Learner {
+        .update_learner(update(
+            Learner {
                 id: id.clone(),
                 email: IMPORTED[1].0.into(),
                 ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["email".into()],
-            }),
-            etag: String::new(),
-        })
+            },
+            &["email"],
+            "",
+        ))
         .await;
     seen.refused(
         "UpdateLearner, email of another learner",
@@ -881,17 +885,15 @@ async fn walkthrough() -> Walkthrough {
         }
     }
     let result = learners
-        .update_learner(UpdateLearnerRequest {
-            learner: Some(Learner {
+        .update_learner(update(
+            Learner {
                 id: id.clone(),
                 full_name: NAME.into(),
                 ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["full_name".into()],
-            }),
-            etag: String::new(),
-        })
+            },
+            &["full_name"],
+            "",
+        ))
         .await;
     seen.refused(
         "UpdateLearner of the erased learner",
