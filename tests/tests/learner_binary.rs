@@ -6,9 +6,7 @@
 
 use academy_e2e::{StackEnv, published_course, register};
 use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
-use academy_proto::learner::{
-    EmploymentStatus, EnrollRequest, Gender, Learner, ListEnrollmentsRequest,
-};
+use academy_proto::learner::{EnrollRequest, ListEnrollmentsRequest};
 use std::time::{Duration, Instant};
 use tonic::Code;
 
@@ -21,21 +19,8 @@ async fn enroll_survives_the_course_service_going_away_and_coming_back() {
     .start_course_and_learner()
     .await;
     let (course_id, _) = published_course(course.channel().await, "CY-1", 1).await;
-    let learner_id = register(
-        learner.channel().await,
-        None,
-        Learner {
-            email: "kamran@example.az".into(),
-            full_name: "Kamran Aliyev".into(),
-            region: "Shaki-Zagatala".into(),
-            gender: Gender::Male as i32,
-            birth_year: 1990,
-            employment_status: EmploymentStatus::SelfEmployed as i32,
-            ..Default::default()
-        },
-    )
-    .await
-    .id;
+    let kamran = academy_e2e::learner("kamran@example.az", "Kamran Aliyev");
+    let learner_id = register(learner.channel().await, None, kamran).await.id;
     let mut enrollments = EnrollmentServiceClient::new(learner.channel().await);
     let enroll = EnrollRequest {
         learner_id: learner_id.clone(),

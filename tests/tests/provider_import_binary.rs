@@ -122,10 +122,10 @@ async fn the_enrollment_report_imports_once_and_reports_its_figures() {
         "--errors",
         errors.to_str().unwrap(),
     ];
+    // Runs the import, which must succeed with `expected` in its report.
+    let import = |expected| academyctl_ok(&args, &envs, expected);
 
-    let (_, stderr) = academyctl_ok(
-        &args,
-        &envs,
+    let (_, stderr) = import(
         "20 rows: 20 enrolled, 0 already enrolled, 17 progress recorded, \
              0 progress unchanged, 0 rejected",
     )
@@ -155,9 +155,7 @@ async fn the_enrollment_report_imports_once_and_reports_its_figures() {
     assert_eq!(figures(&second), (5, 5, 3, 3, 55.0));
 
     // The same file again: nothing changes.
-    academyctl_ok(
-        &args,
-        &envs,
+    import(
         "20 rows: 0 enrolled, 20 already enrolled, 0 progress recorded, \
              17 progress unchanged, 0 rejected",
     )
