@@ -101,9 +101,10 @@ impl ServiceProcess {
 
     fn spawn_with(binary_name: &str, extra_env: &[(&str, &str)], log_path: Option<&Path>) -> Self {
         let addr = free_addr();
+        // The last setting of a name wins, as it does for the child.
         let health_addr = extra_env
             .iter()
-            .find(|(key, _)| *key == "ACADEMY_HEALTH_LISTEN")
+            .rfind(|(key, _)| *key == "ACADEMY_HEALTH_LISTEN")
             .map_or(addr, |(_, value)| value.parse().unwrap());
         let data_dir = tempfile::tempdir().unwrap();
         let env: Vec<(String, String)> = extra_env
