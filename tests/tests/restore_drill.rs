@@ -23,6 +23,9 @@ use prost_types::Timestamp;
 use std::time::Duration;
 use tonic_health::pb::health_check_response::ServingStatus;
 
+/// Reporting's health entry for the learner feed.
+const LEARNER_FEED_HEALTH: &str = "academy.reporting.v1.feed.learner";
+
 /// 2020-01-10T12:00:00Z, and one learner a day after it.
 const FIRST: i64 = 1_578_657_600;
 
@@ -161,9 +164,7 @@ async fn drill(rotate_epoch: bool, expected: &str) {
     let stopped = wait_feed(&reporting, |f| !f.healthy && f.last_error.contains("FEED_")).await;
     assert!(stopped.last_error.contains(expected), "{stopped:?}");
     assert_eq!(
-        reporting
-            .health_of("academy.reporting.v1.feed.learner")
-            .await,
+        reporting.health_of(LEARNER_FEED_HEALTH).await,
         Some(ServingStatus::NotServing as i32)
     );
     // New registrations on the restored database reuse sequences 4 and 5:
@@ -192,9 +193,7 @@ async fn drill(rotate_epoch: bool, expected: &str) {
     // gone with the lost commits.
     assert_eq!(registered(&reporting).await, 5);
     assert_eq!(
-        reporting
-            .health_of("academy.reporting.v1.feed.learner")
-            .await,
+        reporting.health_of(LEARNER_FEED_HEALTH).await,
         Some(ServingStatus::Serving as i32)
     );
     // And it keeps following.
