@@ -5,23 +5,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use academy_e2e::{ServiceProcess, binary};
-use academy_proto::learner::ListLearnersRequest;
+use academy_e2e::{Stack, StackEnv, academyctl, register};
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
-use tokio::process::Command;
+use academy_proto::learner::{Gender, ListLearnersRequest};
+use std::path::Path;
 
-async fn academyctl(args: &[&str], envs: &[(&str, String)]) -> (i32, String, String) {
-    let output = Command::new(binary("academyctl"))
-        .args(args)
-        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .await
-        .unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+/// `academyctl report export` of the half-year 2025-H2 with `options`
+/// into `out`: (exit code, stdout, stderr).
+async fn export_2025_h2(
+    options: &[&str],
+    out: &Path,
+    envs: &[(&str, &str)],
+) -> (i32, String, String) {
+    let head = ["report", "export"];
+    let tail = ["--half", "2025-H2", "-o", out.to_str().unwrap()];
+    academyctl(&[&head[..], options, &tail].concat(), envs).await
 }
 
 const CSV: &str = "\
@@ -38,16 +36,12 @@ aysel@example.az,Aysel Mammadova,Baku,female,1990,employed,2024-03-01
 
 #[tokio::test]
 async fn csv_import_reports_bad_rows_by_line_and_registers_the_good_ones() {
-    let course = ServiceProcess::start("academy-course", &[]).await;
-    let learner = ServiceProcess::start(
-        "academy-learner",
-        &[("ACADEMY_COURSE_ENDPOINT", &course.endpoint())],
-    )
-    .await;
+    let (_course, learner) = StackEnv::default().start_course_and_learner().await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("learners.csv");
     std::fs::write(&file, CSV).unwrap();
-    let envs = [("ACADEMY_LEARNER_ENDPOINT", learner.endpoint())];
+    let learner_url = learner.endpoint();
+    let envs = [("ACADEMY_LEARNER_ENDPOINT", learner_url.as_str())];
 
     let (code, stdout, stderr) =
         academyctl(&["import", "learners", file.to_str().unwrap()], &envs).await;
@@ -107,7 +101,7 @@ async fn a_file_with_an_unknown_column_is_refused_before_anything_is_sent() {
     )
     .unwrap();
     // Nothing listens here: the header is refused before any connection.
-    let envs = [("ACADEMY_LEARNER_ENDPOINT", "http://127.0.0.1:1".to_owned())];
+    let envs = [("ACADEMY_LEARNER_ENDPOINT", "http://127.0.0.1:1")];
     let (code, _, stderr) =
         academyctl(&["import", "learners", file.to_str().unwrap()], &envs).await;
     assert_eq!(code, 1);
@@ -119,39 +113,14 @@ async fn a_file_with_an_unknown_column_is_refused_before_anything_is_sent() {
 
 #[tokio::test]
 async fn a_refused_export_leaves_no_file_and_exits_non_zero() {
-    let course = ServiceProcess::start("academy-course", &[]).await;
-    let learner = ServiceProcess::start(
-        "academy-learner",
-        &[("ACADEMY_COURSE_ENDPOINT", &course.endpoint())],
-    )
-    .await;
-    let reporting = ServiceProcess::start(
-        "academy-reporting",
-        &[
-            ("ACADEMY_COURSE_ENDPOINT", &course.endpoint()),
-            ("ACADEMY_LEARNER_ENDPOINT", &learner.endpoint()),
-        ],
-    )
-    .await;
+    let stack = Stack::start().await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("breakdown.csv");
-    let envs = [("ACADEMY_REPORTING_ENDPOINT", reporting.endpoint())];
+    let reporting_url = stack.reporting.endpoint();
+    let envs = [("ACADEMY_REPORTING_ENDPOINT", reporting_url.as_str())];
 
     // A breakdown without a dimension is INVALID_ARGUMENT on the server.
-    let (code, _, stderr) = academyctl(
-        &[
-            "report",
-            "export",
-            "--kind",
-            "breakdown",
-            "--half",
-            "2025-H2",
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        &envs,
-    )
-    .await;
+    let (code, _, stderr) = export_2025_h2(&["--kind", "breakdown"], &out, &envs).await;
     assert_eq!(code, 1);
     assert!(
         stderr.contains("InvalidArgument") && stderr.contains("dimension"),
@@ -163,20 +132,7 @@ async fn a_refused_export_leaves_no_file_and_exits_non_zero() {
         "no file, no partial file"
     );
 
-    let (code, _, stderr) = academyctl(
-        &[
-            "report",
-            "export",
-            "--kind",
-            "summary",
-            "--half",
-            "2025-H2",
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        &envs,
-    )
-    .await;
+    let (code, _, stderr) = export_2025_h2(&["--kind", "summary"], &out, &envs).await;
     assert_eq!(code, 0, "{stderr}");
     let csv = std::fs::read_to_string(&out).unwrap();
     assert!(
@@ -191,20 +147,11 @@ async fn a_refused_export_leaves_no_file_and_exits_non_zero() {
 /// text: a leading `'`, whatever the server sent.
 #[tokio::test]
 async fn an_exported_formula_cell_is_neutralised() {
-    let course = ServiceProcess::start("academy-course", &[]).await;
-    let learner = ServiceProcess::start(
-        "academy-learner",
-        &[("ACADEMY_COURSE_ENDPOINT", &course.endpoint())],
-    )
-    .await;
-    let reporting = ServiceProcess::start(
-        "academy-reporting",
-        &[
-            ("ACADEMY_COURSE_ENDPOINT", &course.endpoint()),
-            ("ACADEMY_LEARNER_ENDPOINT", &learner.endpoint()),
-        ],
-    )
-    .await;
+    let Stack {
+        course: _course,
+        learner,
+        reporting,
+    } = Stack::start().await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("learners.csv");
     std::fs::write(
@@ -216,28 +163,19 @@ async fn an_exported_formula_cell_is_neutralised() {
     .unwrap();
     let (code, _, stderr) = academyctl(
         &["import", "learners", file.to_str().unwrap()],
-        &[("ACADEMY_LEARNER_ENDPOINT", learner.endpoint())],
+        &[("ACADEMY_LEARNER_ENDPOINT", &learner.endpoint())],
     )
     .await;
     assert_eq!(code, 0, "{stderr}");
 
     let out = dir.path().join("organizations.csv");
-    let envs = [("ACADEMY_REPORTING_ENDPOINT", reporting.endpoint())];
+    let reporting_url = reporting.endpoint();
+    let envs = [("ACADEMY_REPORTING_ENDPOINT", reporting_url.as_str())];
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let csv = loop {
-        let (code, _, stderr) = academyctl(
-            &[
-                "report",
-                "export",
-                "--kind",
-                "breakdown",
-                "--dimension",
-                "organization",
-                "--half",
-                "2025-H2",
-                "-o",
-                out.to_str().unwrap(),
-            ],
+        let (code, _, stderr) = export_2025_h2(
+            &["--kind", "breakdown", "--dimension", "organization"],
+            &out,
             &envs,
         )
         .await;
@@ -270,37 +208,20 @@ async fn an_exported_formula_cell_is_neutralised() {
 /// running it again (same default request id) answers the same.
 #[tokio::test]
 async fn learners_duplicates_and_merge_from_the_command_line() {
-    use academy_proto::learner::{
-        GetLearnerRequest, Learner, LearnerState, RegisterLearnerRequest,
-    };
-    let course = ServiceProcess::start("academy-course", &[]).await;
-    let learner = ServiceProcess::start(
-        "academy-learner",
-        &[("ACADEMY_COURSE_ENDPOINT", &course.endpoint())],
-    )
-    .await;
+    use academy_proto::learner::{GetLearnerRequest, Learner, LearnerState};
+    let (_course, learner) = StackEnv::default().start_course_and_learner().await;
     let mut client = LearnerServiceClient::new(learner.channel().await);
     let mut ids = Vec::new();
     for email in ["samir.quliyev@gmail.com", "SamirQuliyev+old@gmail.com"] {
-        let registered = client
-            .register_learner(RegisterLearnerRequest {
-                learner: Some(Learner {
-                    email: email.into(),
-                    full_name: format!("Samir {email}"),
-                    region: "Baku".into(),
-                    gender: 2,
-                    birth_year: 1990,
-                    employment_status: 1,
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let samir = Learner {
+            gender: Gender::Male as i32,
+            ..academy_e2e::learner(email, &format!("Samir {email}"))
+        };
+        let registered = register(learner.channel().await, None, samir).await;
         ids.push(registered.id);
     }
-    let envs = [("ACADEMY_LEARNER_ENDPOINT", learner.endpoint())];
+    let learner_url = learner.endpoint();
+    let envs = [("ACADEMY_LEARNER_ENDPOINT", learner_url.as_str())];
 
     let (code, stdout, stderr) = academyctl(&["learners", "duplicates"], &envs).await;
     assert_eq!(code, 0, "{stdout}{stderr}");

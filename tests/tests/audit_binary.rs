@@ -6,43 +6,26 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use academy_e2e::ServiceProcess;
+use academy_e2e::{StackEnv, bearer, publish, token};
 use academy_proto::audit::audit_service_client::AuditServiceClient;
 use academy_proto::audit::{AuditEntry, ListAuditEntriesRequest};
-use academy_proto::course::course_service_client::CourseServiceClient;
-use academy_proto::course::{
-    Course, CourseLevel, CourseModule, CreateCourseRequest, PublishCourseRequest,
-};
+use academy_proto::course::{Course, CourseModule};
 use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{
     EmploymentStatus, EnrollRequest, EraseLearnerRequest, Gender, GetLearnerRequest, Learner,
     ListLearnersRequest, RegisterLearnerRequest,
 };
-use academy_runtime::auth::{mint, scope};
+use academy_runtime::auth::scope;
 use academy_testkit::TestDb;
 use sea_orm::{ConnectionTrait, Database};
-use std::time::Duration;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 
 const SECRET: &str = "e2e-audit-secret-e2e-audit-secret-01234";
 
 fn authed<T>(message: T, subject: &str, scopes: &[&str]) -> Request<T> {
-    let token = mint(
-        SECRET,
-        "academy",
-        "academy",
-        subject,
-        scopes,
-        Duration::from_secs(300),
-    )
-    .unwrap();
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
+    bearer(message, &token(SECRET, subject, scopes))
 }
 
 /// Every entry of a service's log (newest first), read one per page so the
@@ -94,70 +77,40 @@ async fn walkthrough(database: Option<(&str, &str)>) {
         ("ACADEMY_AUTH_DISABLED", "false"),
         ("ACADEMY_AUTH_HS256_SECRET", SECRET),
     ];
-    let mut course_env = auth.to_vec();
-    if let Some((course_url, _)) = database {
-        course_env.push(("ACADEMY_DATABASE_URL", course_url));
+    let (course_db, learner_db) = database.unzip();
+    let (course, learner) = StackEnv {
+        common: &auth,
+        course: &Vec::from_iter(course_db.map(|url| ("ACADEMY_DATABASE_URL", url))),
+        learner: &Vec::from_iter(learner_db.map(|url| ("ACADEMY_DATABASE_URL", url))),
+        ..Default::default()
     }
-    let course = ServiceProcess::start("academy-course", &course_env).await;
-    let course_endpoint = course.endpoint();
-    let mut learner_env = auth.to_vec();
-    learner_env.push(("ACADEMY_COURSE_ENDPOINT", &course_endpoint));
-    if let Some((_, learner_url)) = database {
-        learner_env.push(("ACADEMY_DATABASE_URL", learner_url));
-    }
-    let learner = ServiceProcess::start("academy-learner", &learner_env).await;
+    .start_course_and_learner()
+    .await;
 
     // Catalog writes by a catalog editor.
-    let mut catalog = CourseServiceClient::new(course.channel().await);
-    let created = catalog
-        .create_course(authed(
-            CreateCourseRequest {
-                course: Some(Course {
-                    code: "AUD-1".into(),
-                    title: "Audit trails".into(),
-                    provider: "Coursera".into(),
-                    language: "en".into(),
-                    level: CourseLevel::Beginner as i32,
-                    estimated_hours: 1.0,
-                    modules: vec![CourseModule {
-                        title: "Who did what".into(),
-                        estimated_minutes: 20,
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            },
-            "editor:aysel",
-            &[scope::CATALOG_WRITE],
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    catalog
-        .publish_course(authed(
-            PublishCourseRequest {
-                id: created.id.clone(),
-                etag: String::new(),
-            },
-            "editor:aysel",
-            &[scope::CATALOG_WRITE],
-        ))
-        .await
-        .unwrap();
+    let editor = token(SECRET, "editor:aysel", &[scope::CATALOG_WRITE]);
+    let audited_course = Course {
+        title: "Audit trails".into(),
+        language: "en".into(),
+        estimated_hours: 1.0,
+        modules: vec![CourseModule {
+            title: "Who did what".into(),
+            estimated_minutes: 20,
+            ..Default::default()
+        }],
+        ..academy_e2e::course("AUD-1", 1)
+    };
+    let created = publish(course.channel().await, Some(&editor), audited_course).await;
 
     // A registrar registers (twice with the same request id: one learner,
     // one entry) and enrolls; a refused registration records nothing.
     let mut learners = LearnerServiceClient::new(learner.channel().await);
     let register = RegisterLearnerRequest {
         learner: Some(Learner {
-            email: "audit.probe@example.az".into(),
-            full_name: "Audit Probe".into(),
-            region: "Baku".into(),
             gender: Gender::Male as i32,
             birth_year: 1988,
             employment_status: EmploymentStatus::Unemployed as i32,
-            ..Default::default()
+            ..academy_e2e::learner("audit.probe@example.az", "Audit Probe")
         }),
         request_id: "audit-register-1".into(),
         ..Default::default()

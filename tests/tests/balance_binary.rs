@@ -6,12 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use academy_e2e::{ServiceProcess, free_port, published_course};
-use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
-use academy_proto::learner::learner_service_client::LearnerServiceClient;
-use academy_proto::learner::{
-    EmploymentStatus, EnrollRequest, Gender, Learner, RegisterLearnerRequest,
-};
+use academy_e2e::{ServiceProcess, enroll, free_port, learner, published_course, register};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -54,38 +49,18 @@ async fn enroll_calls_reach_every_course_server() {
     }
     let (course_id, _) = published_course(courses[0].channel().await, "BAL-1", 1).await;
     let endpoints: Vec<String> = courses.iter().map(ServiceProcess::endpoint).collect();
-    let learner = ServiceProcess::start(
+    let learner_service = ServiceProcess::start(
         "academy-learner",
         &[("ACADEMY_COURSE_ENDPOINT", &endpoints.join(","))],
     )
     .await;
-    let mut learners = LearnerServiceClient::new(learner.channel().await);
-    let mut enrollments = EnrollmentServiceClient::new(learner.channel().await);
+    let channel = learner_service.channel().await;
     // The balancer learns the addresses in the background.
     tokio::time::sleep(Duration::from_millis(500)).await;
     for i in 0..30 {
-        let registered = learners
-            .register_learner(RegisterLearnerRequest {
-                learner: Some(Learner {
-                    email: format!("bal{i}@example.az"),
-                    full_name: "Balance Probe".into(),
-                    region: "Baku".into(),
-                    gender: Gender::Female as i32,
-                    birth_year: 1990,
-                    employment_status: EmploymentStatus::Employed as i32,
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        enrollments
-            .enroll(EnrollRequest {
-                learner_id: registered.id,
-                course_id: course_id.clone(),
-                ..Default::default()
-            })
+        let email = format!("bal{i}@example.az");
+        let registered = register(channel.clone(), None, learner(&email, "Balance Probe")).await;
+        enroll(channel.clone(), None, &registered.id, &course_id)
             .await
             .unwrap();
     }

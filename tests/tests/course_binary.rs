@@ -5,8 +5,6 @@
 use academy_e2e::{ServiceProcess, binary};
 use academy_proto::course::course_service_client::CourseServiceClient;
 use academy_proto::course::{CreateSkillRequest, ListSkillsRequest, Skill};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use std::time::Duration;
 
 #[tokio::test]
@@ -29,18 +27,13 @@ async fn serves_keeps_data_across_restarts_and_exits_cleanly_on_sigterm() {
         "SQLite file made on first start"
     );
 
-    let pid = Pid::from_raw(first.child.id().unwrap() as i32);
-    kill(pid, Signal::SIGTERM).unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(25), first.child.wait())
-        .await
-        .expect("exits within the drain timeout")
-        .unwrap();
+    first.terminate();
+    let status = first.exit(Duration::from_secs(25)).await;
     assert!(status.success(), "exit status {status:?}");
 
     // Same data dir, new process: the skill is still there.
-    let data = first.data_dir.path().to_str().unwrap().to_owned();
-    let second = ServiceProcess::start("academy-course", &[("ACADEMY_DATA_DIR", &data)]).await;
-    let mut client = CourseServiceClient::new(second.channel().await);
+    first.restart().await;
+    let mut client = CourseServiceClient::new(first.channel().await);
     let skills = client
         .list_skills(ListSkillsRequest::default())
         .await

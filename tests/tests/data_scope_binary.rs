@@ -7,28 +7,27 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use academy_e2e::ServiceProcess;
-use academy_proto::course::course_service_client::CourseServiceClient;
-use academy_proto::course::{
-    AddCourseToProgramRequest, Course, CourseLevel, CourseModule, CreateCourseRequest,
-    CreateProgramRequest, Program, PublishCourseRequest,
+use academy_e2e::{
+    Stack, StackEnv, bearer, create_program, export_csv, program, publish, wait_for_feeds,
 };
+use academy_proto::course::course_service_client::CourseServiceClient;
+use academy_proto::course::{AddCourseToProgramRequest, Course};
 use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{
-    EmploymentStatus, EnrollRequest, Gender, GetLearnerRequest, Learner, ListLearnersRequest,
-    RecordProgressRequest, RegisterLearnerRequest,
+    EnrollRequest, GetLearnerRequest, Learner, ListLearnersRequest, RecordProgressRequest,
+    RegisterLearnerRequest,
 };
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::{
-    Dimension, ExportReportRequest, GetBreakdownRequest, GetCrossTabRequest, GetFeedStatusRequest,
-    GetFunnelRequest, GetProgramSummaryRequest, GetTimeSeriesRequest, Period, ReportKind,
+    Dimension, ExportReportRequest, GetBreakdownRequest, GetCrossTabRequest, GetFunnelRequest,
+    GetProgramSummaryRequest, GetTimeSeriesRequest, Period, ReportKind,
 };
 use academy_runtime::auth::{DataScope, mint_limited, scope};
 use prost_types::Timestamp;
 use std::time::Duration;
+use tonic::Code;
 use tonic::transport::Channel;
-use tonic::{Code, Request};
 
 const SECRET: &str = "e2e-data-scope-secret-e2e-data-scope-0123";
 
@@ -43,14 +42,6 @@ fn token(scopes: &[&str], data: &DataScope) -> String {
         Duration::from_secs(600),
     )
     .unwrap()
-}
-
-fn authed<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
 }
 
 fn regions(names: &[&str]) -> DataScope {
@@ -83,6 +74,35 @@ fn whole_history() -> Option<Period> {
     })
 }
 
+/// The cross-tab of organisations by region over the whole history.
+fn organization_by_region() -> GetCrossTabRequest {
+    GetCrossTabRequest {
+        program_id: String::new(),
+        period: whole_history(),
+        row_dimension: Dimension::Organization as i32,
+        column_dimension: Dimension::Region as i32,
+        limit: 0,
+    }
+}
+
+/// The CSV export of the breakdown by organisation over the whole history.
+fn organization_export() -> ExportReportRequest {
+    ExportReportRequest {
+        period: whole_history(),
+        kind: ReportKind::Breakdown as i32,
+        dimension: Dimension::Organization as i32,
+        ..Default::default()
+    }
+}
+
+/// The platform's funnel over the whole history.
+fn funnel() -> GetFunnelRequest {
+    GetFunnelRequest {
+        program_id: String::new(),
+        period: whole_history(),
+    }
+}
+
 /// 2024-03-01T12:00:00Z plus `days`.
 fn at(days: i64) -> Option<Timestamp> {
     Some(Timestamp {
@@ -107,64 +127,22 @@ struct Setup {
 }
 
 async fn history(course: Channel, learner: Channel, admin: &str) -> Setup {
-    let mut catalog = CourseServiceClient::new(course);
-    let created = catalog
-        .create_course(authed(
-            CreateCourseRequest {
-                course: Some(Course {
-                    code: "DS-1".into(),
-                    title: "Data scopes".into(),
-                    provider: "Coursera".into(),
-                    language: "az".into(),
-                    level: CourseLevel::Beginner as i32,
-                    estimated_hours: 1.0,
-                    modules: vec![CourseModule {
-                        title: "Slices".into(),
-                        estimated_minutes: 30,
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            },
-            admin,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    catalog
-        .publish_course(authed(
-            PublishCourseRequest {
-                id: created.id.clone(),
-                etag: String::new(),
-            },
-            admin,
-        ))
-        .await
-        .unwrap();
-    let program = catalog
-        .create_program(authed(
-            CreateProgramRequest {
-                program: Some(Program {
-                    name: "Scoped program".into(),
-                    start_date: Some(academy_proto::google::r#type::Date {
-                        year: 2024,
-                        month: 1,
-                        day: 1,
-                    }),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            },
-            admin,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    catalog
-        .add_course_to_program(authed(
+    let created = publish(
+        course.clone(),
+        Some(admin),
+        Course {
+            title: "Data scopes".into(),
+            estimated_hours: 1.0,
+            ..academy_e2e::course("DS-1", 1)
+        },
+    )
+    .await;
+    let program_id =
+        create_program(course.clone(), Some(admin), program("Scoped program", 2024)).await;
+    CourseServiceClient::new(course)
+        .add_course_to_program(bearer(
             AddCourseToProgramRequest {
-                program_id: program.id.clone(),
+                program_id: program_id.clone(),
                 course_id: created.id.clone(),
             },
             admin,
@@ -176,17 +154,15 @@ async fn history(course: Channel, learner: Channel, admin: &str) -> Setup {
     let mut learner_ids = Vec::new();
     for (i, (region, organization, in_program)) in PEOPLE.iter().enumerate() {
         let l = learners
-            .register_learner(authed(
+            .register_learner(bearer(
                 RegisterLearnerRequest {
                     learner: Some(Learner {
-                        email: format!("scoped{i}@example.az"),
-                        full_name: format!("Scoped {i}"),
-                        region: (*region).into(),
-                        gender: Gender::Female as i32,
-                        birth_year: 1990,
-                        employment_status: EmploymentStatus::Employed as i32,
                         organization: (*organization).into(),
-                        ..Default::default()
+                        region: (*region).into(),
+                        ..academy_e2e::learner(
+                            &format!("scoped{i}@example.az"),
+                            &format!("Scoped {i}"),
+                        )
                     }),
                     request_id: String::new(),
                     registered_at: at(i as i64),
@@ -197,12 +173,12 @@ async fn history(course: Channel, learner: Channel, admin: &str) -> Setup {
             .unwrap()
             .into_inner();
         let enrollment = enrollments
-            .enroll(authed(
+            .enroll(bearer(
                 EnrollRequest {
                     learner_id: l.id.clone(),
                     course_id: created.id.clone(),
                     program_id: if *in_program {
-                        program.id.clone()
+                        program_id.clone()
                     } else {
                         String::new()
                     },
@@ -216,7 +192,7 @@ async fn history(course: Channel, learner: Channel, admin: &str) -> Setup {
             .unwrap()
             .into_inner();
         enrollments
-            .record_progress(authed(
+            .record_progress(bearer(
                 RecordProgressRequest {
                     enrollment_id: enrollment.id,
                     module_id: created.modules[0].id.clone(),
@@ -232,29 +208,25 @@ async fn history(course: Channel, learner: Channel, admin: &str) -> Setup {
         learner_ids.push(l.id);
     }
     Setup {
-        program_id: program.id,
+        program_id,
         learner_ids,
     }
 }
 
-async fn caught_up(reports: &mut ReportingServiceClient<Channel>, admin: &str) {
-    for _ in 0..300 {
-        let status = reports
-            .get_feed_status(authed(GetFeedStatusRequest {}, admin))
-            .await
-            .unwrap()
-            .into_inner();
-        if status.sources.len() == 2
-            && status
-                .sources
-                .iter()
-                .all(|s| s.head_sequence > 0 && s.applied_sequence == s.head_sequence)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("reporting did not catch up");
+async fn caught_up(reporting: Channel, admin: &str) {
+    wait_for_feeds(
+        reporting,
+        Some(admin),
+        Duration::from_secs(30),
+        "reporting did not catch up",
+        |sources| {
+            sources.len() == 2
+                && sources
+                    .iter()
+                    .all(|s| s.head_sequence > 0 && s.applied_sequence == s.head_sequence)
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -263,20 +235,21 @@ async fn data_scoped_tokens_see_only_their_slice() {
         ("ACADEMY_AUTH_DISABLED", "false"),
         ("ACADEMY_AUTH_HS256_SECRET", SECRET),
     ];
-    let course = ServiceProcess::start("academy-course", &auth).await;
-    let course_url = course.endpoint();
-    let mut env = auth.to_vec();
-    env.push(("ACADEMY_COURSE_ENDPOINT", &course_url));
-    let learner = ServiceProcess::start("academy-learner", &env).await;
-    let learner_url = learner.endpoint();
-    env.push(("ACADEMY_LEARNER_ENDPOINT", &learner_url));
-    env.push(("ACADEMY_MIN_CELL_SIZE", "3"));
-    let reporting = ServiceProcess::start("academy-reporting", &env).await;
+    let Stack {
+        course,
+        learner,
+        reporting,
+    } = Stack::start_with(StackEnv {
+        common: &auth,
+        reporting: &[("ACADEMY_MIN_CELL_SIZE", "3")],
+        ..Default::default()
+    })
+    .await;
 
     let admin = token(&scope::ALL, &DataScope::default());
     let setup = history(course.channel().await, learner.channel().await, &admin).await;
     let mut reports = ReportingServiceClient::new(reporting.channel().await);
-    caught_up(&mut reports, &admin).await;
+    caught_up(reporting.channel().await, &admin).await;
 
     // A Baku-limited reader: the breakdown by region has figures in Baku only.
     let baku = token(
@@ -295,7 +268,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
         limit: 0,
     };
     let rows = reports
-        .get_breakdown(authed(breakdown(Dimension::Region), &baku))
+        .get_breakdown(bearer(breakdown(Dimension::Region), &baku))
         .await
         .unwrap()
         .into_inner()
@@ -310,7 +283,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
         );
     }
     let unlimited = reports
-        .get_breakdown(authed(breakdown(Dimension::Organization), &admin))
+        .get_breakdown(bearer(breakdown(Dimension::Organization), &admin))
         .await
         .unwrap()
         .into_inner()
@@ -324,7 +297,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
         "the unlimited token sees everyone"
     );
     let by_org = reports
-        .get_breakdown(authed(breakdown(Dimension::Organization), &baku))
+        .get_breakdown(bearer(breakdown(Dimension::Organization), &baku))
         .await
         .unwrap()
         .into_inner()
@@ -339,7 +312,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
 
     // The summary over the slice.
     let summary = reports
-        .get_program_summary(authed(
+        .get_program_summary(bearer(
             GetProgramSummaryRequest {
                 program_id: String::new(),
                 period: whole_history(),
@@ -360,7 +333,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
     );
     // In the program: the three Baku members.
     let in_program = reports
-        .get_program_summary(authed(
+        .get_program_summary(bearer(
             GetProgramSummaryRequest {
                 program_id: setup.program_id.clone(),
                 period: whole_history(),
@@ -385,16 +358,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
         &organizations(&["ACME"]),
     );
     let tab = reports
-        .get_cross_tab(authed(
-            GetCrossTabRequest {
-                program_id: String::new(),
-                period: whole_history(),
-                row_dimension: Dimension::Organization as i32,
-                column_dimension: Dimension::Region as i32,
-                limit: 0,
-            },
-            &acme,
-        ))
+        .get_cross_tab(bearer(organization_by_region(), &acme))
         .await
         .unwrap()
         .into_inner();
@@ -407,24 +371,12 @@ async fn data_scoped_tokens_see_only_their_slice() {
     );
 
     // The export carries the slice too.
-    let mut stream = reports
-        .export_report(authed(
-            ExportReportRequest {
-                period: whole_history(),
-                kind: ReportKind::Breakdown as i32,
-                dimension: Dimension::Organization as i32,
-                ..Default::default()
-            },
-            &baku,
-        ))
+    let stream = reports
+        .export_report(bearer(organization_export(), &baku))
         .await
         .unwrap()
         .into_inner();
-    let mut csv = Vec::new();
-    while let Some(chunk) = stream.message().await.unwrap() {
-        csv.extend(chunk.csv_chunk);
-    }
-    let csv = String::from_utf8(csv).unwrap();
+    let csv = export_csv(stream).await;
     let lines: Vec<&str> = csv.lines().skip(1).collect();
     assert_eq!(lines.len(), 2, "{csv}");
     assert!(lines[0].starts_with("ACME,ACME,3,3,"), "{csv}");
@@ -432,17 +384,11 @@ async fn data_scoped_tokens_see_only_their_slice() {
     // Reports a slice cannot be computed for are refused.
     let refused = [
         reports
-            .get_funnel(authed(
-                GetFunnelRequest {
-                    program_id: String::new(),
-                    period: whole_history(),
-                },
-                &baku,
-            ))
+            .get_funnel(bearer(funnel(), &baku))
             .await
             .map(|_| ()),
         reports
-            .get_time_series(authed(
+            .get_time_series(bearer(
                 GetTimeSeriesRequest {
                     program_id: String::new(),
                     metric: 2,
@@ -455,7 +401,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
             .await
             .map(|_| ()),
         reports
-            .get_breakdown(authed(breakdown(Dimension::Skill), &baku))
+            .get_breakdown(bearer(breakdown(Dimension::Skill), &baku))
             .await
             .map(|_| ()),
     ];
@@ -480,26 +426,20 @@ async fn data_scoped_tokens_see_only_their_slice() {
         period: whole_history(),
     };
     let own = reports
-        .get_program_summary(authed(summary_of(&setup.program_id), &program_only))
+        .get_program_summary(bearer(summary_of(&setup.program_id), &program_only))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(own.new_learners, 4, "every program member");
     for other in ["", "01900000-0000-7000-8000-000000000000"] {
         let status = reports
-            .get_program_summary(authed(summary_of(other), &program_only))
+            .get_program_summary(bearer(summary_of(other), &program_only))
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::PermissionDenied, "program {other:?}");
     }
     let status = reports
-        .get_funnel(authed(
-            GetFunnelRequest {
-                program_id: String::new(),
-                period: whole_history(),
-            },
-            &program_only,
-        ))
+        .get_funnel(bearer(funnel(), &program_only))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
@@ -511,7 +451,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
         let token = token.to_owned();
         async move {
             let mut names: Vec<String> = learners
-                .list_learners(authed(
+                .list_learners(bearer(
                     ListLearnersRequest {
                         page_size: 100,
                         ..Default::default()
@@ -539,12 +479,12 @@ async fn data_scoped_tokens_see_only_their_slice() {
     );
     let ganja = &setup.learner_ids[4];
     let status = learners
-        .get_learner(authed(GetLearnerRequest { id: ganja.clone() }, &baku))
+        .get_learner(bearer(GetLearnerRequest { id: ganja.clone() }, &baku))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::NotFound, "outside the slice");
     let baku_learner = learners
-        .get_learner(authed(
+        .get_learner(bearer(
             GetLearnerRequest {
                 id: setup.learner_ids[0].clone(),
             },
@@ -556,7 +496,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
     assert_eq!(baku_learner.region, "Baku");
     // Methods that do not answer within a slice refuse a limited token.
     let status = learners
-        .register_learner(authed(
+        .register_learner(bearer(
             RegisterLearnerRequest {
                 learner: Some(Learner {
                     email: "elsewhere@example.az".into(),
@@ -577,7 +517,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
     // below 3, and ACME goes too, or it would be the total minus ACME.
     let plain = token(&[scope::REPORTS_READ], &DataScope::default());
     let by_org = reports
-        .get_breakdown(authed(breakdown(Dimension::Organization), &plain))
+        .get_breakdown(bearer(breakdown(Dimension::Organization), &plain))
         .await
         .unwrap()
         .into_inner()
@@ -603,7 +543,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
     }
     // Counts of 3 and more stay: all six are women.
     let by_gender = reports
-        .get_breakdown(authed(breakdown(Dimension::Gender), &plain))
+        .get_breakdown(bearer(breakdown(Dimension::Gender), &plain))
         .await
         .unwrap()
         .into_inner()
@@ -611,16 +551,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
     let female = by_gender.iter().find(|r| r.key == "FEMALE").unwrap();
     assert_eq!((female.new_learners, female.suppressed.len()), (6, 0));
     let tab = reports
-        .get_cross_tab(authed(
-            GetCrossTabRequest {
-                program_id: String::new(),
-                period: whole_history(),
-                row_dimension: Dimension::Organization as i32,
-                column_dimension: Dimension::Region as i32,
-                limit: 0,
-            },
-            &plain,
-        ))
+        .get_cross_tab(bearer(organization_by_region(), &plain))
         .await
         .unwrap()
         .into_inner();
@@ -630,24 +561,12 @@ async fn data_scoped_tokens_see_only_their_slice() {
             .all(|r| r.new_learners == 0 && !r.suppressed.is_empty()),
         "{tab:?}"
     );
-    let mut stream = reports
-        .export_report(authed(
-            ExportReportRequest {
-                period: whole_history(),
-                kind: ReportKind::Breakdown as i32,
-                dimension: Dimension::Organization as i32,
-                ..Default::default()
-            },
-            &plain,
-        ))
+    let stream = reports
+        .export_report(bearer(organization_export(), &plain))
         .await
         .unwrap()
         .into_inner();
-    let mut csv = Vec::new();
-    while let Some(chunk) = stream.message().await.unwrap() {
-        csv.extend(chunk.csv_chunk);
-    }
-    let csv = String::from_utf8(csv).unwrap();
+    let csv = export_csv(stream).await;
     assert!(
         csv.contains("ACME,ACME,suppressed,suppressed,suppressed,suppressed,suppressed"),
         "{csv}"
@@ -656,7 +575,7 @@ async fn data_scoped_tokens_see_only_their_slice() {
     // A data-scope claim that cannot be read makes the token invalid.
     let bad = token(&[scope::REPORTS_READ], &regions(&["Atlantis"]));
     let status = reports
-        .get_program_summary(authed(summary_of(""), &bad))
+        .get_program_summary(bearer(summary_of(""), &bad))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);

@@ -4,11 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use academy_e2e::{ServiceProcess, free_port};
+use academy_e2e::{ServiceProcess, free_port, import_learners, registration};
 use academy_proto::course::ListCoursesRequest;
 use academy_proto::course::course_service_client::CourseServiceClient;
-use academy_proto::learner::learner_service_client::LearnerServiceClient;
-use academy_proto::learner::{EmploymentStatus, Gender, Learner, RegisterLearnerRequest};
+use academy_proto::learner::{Learner, RegisterLearnerRequest};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::codegen::http::uri::PathAndQuery;
@@ -39,18 +38,10 @@ fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
 }
 
 fn row(email: &str, region: &str) -> RegisterLearnerRequest {
-    RegisterLearnerRequest {
-        learner: Some(Learner {
-            email: email.into(),
-            full_name: "Metric Probe".into(),
-            region: region.into(),
-            gender: Gender::Female as i32,
-            birth_year: 1990,
-            employment_status: EmploymentStatus::Employed as i32,
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    registration(Learner {
+        region: region.into(),
+        ..academy_e2e::learner(email, "Metric Probe")
+    })
 }
 
 #[tokio::test]
@@ -128,11 +119,7 @@ async fn counters_move_after_calls() {
         row("m2@example.az", "Baku"),
         row("m3@example.az", "Atlantis"),
     ];
-    let reply = LearnerServiceClient::new(learner.channel().await)
-        .import_learners(tokio_stream::iter(rows))
-        .await
-        .unwrap()
-        .into_inner();
+    let reply = import_learners(learner.channel().await, rows).await;
     assert_eq!(reply.created, 2);
     let text = scrape(&learner_metrics).await;
     let stream = "stream=\"ImportLearners\"";

@@ -6,12 +6,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use academy_e2e::{ServiceProcess, free_port};
+use academy_e2e::{Stack, StackEnv, free_port, published_course, register};
 use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
-use academy_proto::learner::learner_service_client::LearnerServiceClient;
-use academy_proto::learner::{
-    EmploymentStatus, EnrollRequest, Gender, Learner, RegisterLearnerRequest,
-};
+use academy_proto::learner::{EmploymentStatus, EnrollRequest, Learner};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -126,34 +123,23 @@ async fn enroll_and_feed_subscriptions_are_traced_across_services() {
         ("OTEL_BSP_SCHEDULE_DELAY", "100"),
     ];
 
-    let course = ServiceProcess::start("academy-course", &otel).await;
-    let course_url = course.endpoint();
-    let mut learner_env = otel.to_vec();
-    learner_env.push(("ACADEMY_COURSE_ENDPOINT", &course_url));
-    let learner = ServiceProcess::start("academy-learner", &learner_env).await;
-    let learner_url = learner.endpoint();
-    let mut reporting_env = otel.to_vec();
-    reporting_env.push(("ACADEMY_COURSE_ENDPOINT", &course_url));
-    reporting_env.push(("ACADEMY_LEARNER_ENDPOINT", &learner_url));
-    let mut reporting = ServiceProcess::start("academy-reporting", &reporting_env).await;
+    let Stack {
+        course,
+        learner,
+        mut reporting,
+    } = Stack::start_with(StackEnv {
+        common: &otel,
+        ..Default::default()
+    })
+    .await;
 
-    let (course_id, _) = academy_e2e::published_course(course.channel().await, "OTEL-1", 1).await;
-    let registered = LearnerServiceClient::new(learner.channel().await)
-        .register_learner(RegisterLearnerRequest {
-            learner: Some(Learner {
-                email: "otel.probe@example.az".into(),
-                full_name: "Otel Probe".into(),
-                region: "Baku".into(),
-                gender: Gender::Female as i32,
-                birth_year: 1995,
-                employment_status: EmploymentStatus::Student as i32,
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let (course_id, _) = published_course(course.channel().await, "OTEL-1", 1).await;
+    let probe = Learner {
+        birth_year: 1995,
+        employment_status: EmploymentStatus::Student as i32,
+        ..academy_e2e::learner("otel.probe@example.az", "Otel Probe")
+    };
+    let registered = register(learner.channel().await, None, probe).await;
 
     // The caller starts the trace.
     let mut enroll = Request::new(EnrollRequest {
@@ -195,13 +181,7 @@ async fn enroll_and_feed_subscriptions_are_traced_across_services() {
 
     // A subscription's spans end with it: stop reporting gracefully, which
     // also flushes its exporter.
-    let pid = nix::unistd::Pid::from_raw(reporting.child.id().unwrap() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    let exited = tokio::time::timeout(Duration::from_secs(30), reporting.child.wait())
-        .await
-        .expect("reporting exits after SIGTERM")
-        .unwrap();
-    assert!(exited.success());
+    reporting.stop(Duration::from_secs(30)).await;
     for (source, producer) in [("learner", "academy-learner"), ("course", "academy-course")] {
         let subscription = collector
             .wait_for("reporting's subscription", |r| {

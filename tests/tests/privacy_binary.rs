@@ -23,7 +23,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use academy_e2e::ServiceProcess;
+use academy_e2e::{ServiceProcess, Stack, StackEnv, export_csv, token};
 use academy_proto::course::course_service_client::CourseServiceClient;
 use academy_proto::course::{
     Course, CourseLevel, CourseModule, CreateCourseRequest, CreateSkillRequest,
@@ -43,10 +43,8 @@ use academy_proto::reporting::{
     Dimension, ExportReportRequest, GetBreakdownRequest, GetFeedStatusRequest, GetFunnelRequest,
     GetProgramSummaryRequest, Period, ReportKind,
 };
-use academy_runtime::auth::{mint, scope};
+use academy_runtime::auth::scope;
 use chrono::Datelike;
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use prost::Message;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -266,6 +264,18 @@ fn registration(learner: Learner) -> RegisterLearnerRequest {
     }
 }
 
+/// An update of the fields named in `paths` to their values in `changes`
+/// (which carries the learner's id), at version `etag` (empty: any).
+fn update(changes: Learner, paths: &[&str], etag: &str) -> UpdateLearnerRequest {
+    UpdateLearnerRequest {
+        learner: Some(changes),
+        update_mask: Some(prost_types::FieldMask {
+            paths: paths.iter().map(|path| (*path).to_owned()).collect(),
+        }),
+        etag: etag.to_owned(),
+    }
+}
+
 fn current_half() -> Period {
     let today = chrono::Utc::now().date_naive();
     Period {
@@ -279,7 +289,7 @@ fn current_half() -> Period {
 }
 
 async fn export_organizations(reports: &mut ReportingServiceClient<Authed>) -> String {
-    let mut stream = reports
+    let stream = reports
         .export_report(ExportReportRequest {
             period: Some(current_half()),
             kind: ReportKind::Breakdown as i32,
@@ -289,11 +299,7 @@ async fn export_organizations(reports: &mut ReportingServiceClient<Authed>) -> S
         .await
         .unwrap()
         .into_inner();
-    let mut csv = Vec::new();
-    while let Some(chunk) = stream.message().await.unwrap() {
-        csv.extend(chunk.csv_chunk);
-    }
-    String::from_utf8(csv).unwrap()
+    export_csv(stream).await
 }
 
 /// Waits until reporting has applied both feeds up to their current heads.
@@ -439,17 +445,6 @@ fn strip_ansi(text: &str) -> String {
     out
 }
 
-/// Stops a service with SIGTERM, as an orchestrator would, and waits.
-async fn stop(process: &mut ServiceProcess) {
-    let pid = Pid::from_raw(process.child.id().unwrap() as i32);
-    kill(pid, Signal::SIGTERM).unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(30), process.child.wait())
-        .await
-        .expect("exits after SIGTERM")
-        .unwrap();
-    assert!(status.success(), "exit status {status:?}");
-}
-
 /// Everything the walkthrough leaves for the checks: the stopped services
 /// (their data dirs), the logs, and what the client saw.
 struct Walkthrough {
@@ -468,47 +463,26 @@ struct Walkthrough {
 /// services still run, then stops them with SIGTERM.
 async fn walkthrough() -> Walkthrough {
     let logs = tempfile::tempdir().unwrap();
-    let log_of = |name: &str| logs.path().join(format!("{name}.log"));
     let common = [
         ("ACADEMY_AUTH_DISABLED", "false"),
         ("ACADEMY_AUTH_HS256_SECRET", SECRET),
         ("ACADEMY_LOG", "trace"),
         ("ACADEMY_DRAIN_TIMEOUT_SECS", "5"),
     ];
-    let mut course =
-        ServiceProcess::start_logged("academy-course", &common, &log_of("course")).await;
-    let course_url = course.endpoint();
-    let learner_env = [
-        ("ACADEMY_COURSE_ENDPOINT", course_url.as_str()),
-        ("ACADEMY_LOG_FORMAT", "json"),
-    ];
-    let mut learner = ServiceProcess::start_logged(
-        "academy-learner",
-        &[&common[..], &learner_env].concat(),
-        &log_of("learner"),
-    )
-    .await;
-    let learner_url = learner.endpoint();
-    let reporting_env = [
-        ("ACADEMY_COURSE_ENDPOINT", course_url.as_str()),
-        ("ACADEMY_LEARNER_ENDPOINT", learner_url.as_str()),
-    ];
-    let mut reporting = ServiceProcess::start_logged(
-        "academy-reporting",
-        &[&common[..], &reporting_env].concat(),
-        &log_of("reporting"),
-    )
+    // Each service logs to `<logs>/<service>.log`.
+    let Stack {
+        mut course,
+        mut learner,
+        mut reporting,
+    } = Stack::start_with(StackEnv {
+        common: &common,
+        learner: &[("ACADEMY_LOG_FORMAT", "json")],
+        log_dir: Some(logs.path()),
+        ..Default::default()
+    })
     .await;
 
-    let token = mint(
-        SECRET,
-        "academy",
-        "academy",
-        "privacy-e2e-operator",
-        &scope::ALL,
-        Duration::from_secs(600),
-    )
-    .unwrap();
+    let token = token(SECRET, "privacy-e2e-operator", &scope::ALL);
     let operator = Operator {
         bearer: format!("Bearer {token}").parse().unwrap(),
         traceparent: TRACEPARENT.parse().unwrap(),
@@ -605,18 +579,16 @@ async fn walkthrough() -> Walkthrough {
 
     // Update: a new name and organisation.
     let updated = learners
-        .update_learner(UpdateLearnerRequest {
-            learner: Some(Learner {
+        .update_learner(update(
+            Learner {
                 id: id.clone(),
                 full_name: RENAMED.into(),
                 organization: NEW_ORGANIZATION.into(),
                 ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["full_name".into(), "organization".into()],
-            }),
-            etag: got.etag.clone(),
-        })
+            },
+            &["full_name", "organization"],
+            &got.etag,
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -663,17 +635,15 @@ async fn walkthrough() -> Walkthrough {
         result,
     );
     let result = learners
-        .update_learner(UpdateLearnerRequest {
-            learner: Some(Learner {
+        .update_learner(update(
+            Learner {
                 id: id.clone(),
                 email: BAD_UPDATE_EMAIL.into(),
                 ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["email".into()],
-            }),
-            etag: String::new(),
-        })
+            },
+            &["email"],
+            "",
+        ))
         .await;
     seen.refused(
         "UpdateLearner, invalid email",
@@ -681,17 +651,15 @@ async fn walkthrough() -> Walkthrough {
         result,
     );
     let result = learners
-        .update_learner(UpdateLearnerRequest {
-            learner: Some(Learner {
+        .update_learner(update(
+            Learner {
                 id: id.clone(),
                 full_name: REJECTED_NAME.into(),
                 ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["full_name".into()],
-            }),
-            etag: got.etag.clone(),
-        })
+            },
+            &["full_name"],
+            &got.etag,
+        ))
         .await;
     seen.refused("UpdateLearner, stale etag", Code::Aborted, result);
     // Personal data typed into the wrong fields.
@@ -753,17 +721,15 @@ async fn walkthrough() -> Walkthrough {
     assert_eq!(imported_reply.rejected.len(), 2, "{imported_reply:?}");
     seen.rejected_rows.extend(imported_reply.rejected);
     let result = learners
-        .update_learner(UpdateLearnerRequest {
-            learner: Some(Learner {
+        .update_learner(update(
+            Learner {
                 id: id.clone(),
                 email: IMPORTED[1].0.into(),
                 ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["email".into()],
-            }),
-            etag: String::new(),
-        })
+            },
+            &["email"],
+            "",
+        ))
         .await;
     seen.refused(
         "UpdateLearner, email of another learner",
@@ -919,17 +885,15 @@ async fn walkthrough() -> Walkthrough {
         }
     }
     let result = learners
-        .update_learner(UpdateLearnerRequest {
-            learner: Some(Learner {
+        .update_learner(update(
+            Learner {
                 id: id.clone(),
                 full_name: NAME.into(),
                 ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["full_name".into()],
-            }),
-            etag: String::new(),
-        })
+            },
+            &["full_name"],
+            "",
+        ))
         .await;
     seen.refused(
         "UpdateLearner of the erased learner",
@@ -1003,9 +967,9 @@ async fn walkthrough() -> Walkthrough {
         course_feed,
         reports,
     ));
-    stop(&mut reporting).await;
-    stop(&mut learner).await;
-    stop(&mut course).await;
+    for service in [&mut reporting, &mut learner, &mut course] {
+        service.stop(Duration::from_secs(30)).await;
+    }
     Walkthrough {
         course,
         learner,

@@ -7,125 +7,72 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use academy_e2e::{ServiceProcess, binary};
-use academy_proto::course::course_service_client::CourseServiceClient;
-use academy_proto::course::{
-    AddCourseToProgramRequest, Course, CourseLevel, CourseModule, CreateCourseRequest,
-    CreateProgramRequest, Program, PublishCourseRequest,
+use academy_e2e::{
+    ServiceProcess, Stack, academyctl, academyctl_ok, create_program, import_learners, program,
+    provider_sample, publish, registration, summary_of_half,
 };
-use academy_proto::learner::learner_service_client::LearnerServiceClient;
+use academy_proto::course::course_service_client::CourseServiceClient;
+use academy_proto::course::{AddCourseToProgramRequest, Course, CourseModule};
 use academy_proto::learner::{EmploymentStatus, Gender, Learner, RegisterLearnerRequest};
+use academy_proto::reporting::ProgramSummary;
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
-use academy_proto::reporting::{GetProgramSummaryRequest, Period, ProgramSummary};
-use std::path::PathBuf;
-use tokio::process::Command;
-
-async fn academyctl(args: &[&str], envs: &[(&str, String)]) -> (i32, String, String) {
-    let output = Command::new(binary("academyctl"))
-        .args(args)
-        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .await
-        .unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-fn sample() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/provider/enrollments.csv")
-}
 
 /// Three published courses named by the sample's slugs, in one program.
 async fn catalog(course: &ServiceProcess) -> String {
-    let mut client = CourseServiceClient::new(course.channel().await);
-    let program = client
-        .create_program(CreateProgramRequest {
-            program: Some(Program {
-                name: "Provider sample program".into(),
-                start_date: Some(academy_proto::google::r#type::Date {
-                    year: 2025,
-                    month: 1,
-                    day: 1,
-                }),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let channel = course.channel().await;
+    let program_id = create_program(
+        channel.clone(),
+        None,
+        program("Provider sample program", 2025),
+    )
+    .await;
     for (code, slug) in [
         ("PY4E", "python-for-everybody"),
         ("DA-INTRO", "data-analysis-intro"),
         ("DL-BASICS", "digital-literacy-basics"),
     ] {
-        let created = client
-            .create_course(CreateCourseRequest {
-                course: Some(Course {
-                    code: code.into(),
-                    title: format!("Course {code}"),
-                    provider: "Coursera".into(),
-                    language: "en".into(),
-                    level: CourseLevel::Beginner as i32,
-                    estimated_hours: 10.0,
-                    modules: vec![CourseModule {
-                        title: "Module".into(),
-                        estimated_minutes: 60,
-                        ..Default::default()
-                    }],
-                    provider_course_id: Some(slug.into()),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        client
-            .publish_course(PublishCourseRequest {
-                id: created.id.clone(),
-                etag: String::new(),
-            })
-            .await
-            .unwrap();
-        client
+        let course = Course {
+            language: "en".into(),
+            estimated_hours: 10.0,
+            modules: vec![CourseModule {
+                title: "Module".into(),
+                estimated_minutes: 60,
+                ..Default::default()
+            }],
+            provider_course_id: Some(slug.into()),
+            ..academy_e2e::course(code, 1)
+        };
+        let created = publish(channel.clone(), None, course).await;
+        CourseServiceClient::new(channel.clone())
             .add_course_to_program(AddCourseToProgramRequest {
-                program_id: program.id.clone(),
+                program_id: program_id.clone(),
                 course_id: created.id,
             })
             .await
             .unwrap();
     }
-    program.id
+    program_id
 }
 
 /// The members of the sample: ext-0001 … ext-0020.
 async fn members(learner: &ServiceProcess) {
     let rows = (1..=20).map(|i| RegisterLearnerRequest {
-        learner: Some(Learner {
-            email: format!("learner{i:04}@example.org"),
-            full_name: format!("Sample Learner {i:04}"),
-            external_id: Some(format!("ext-{i:04}")),
-            region: "Baku".into(),
-            gender: Gender::Unknown as i32,
-            birth_year: 0,
-            employment_status: EmploymentStatus::Unknown as i32,
-            ..Default::default()
-        }),
-        request_id: String::new(),
         registered_at: Some(prost_types::Timestamp {
             seconds: 1_735_689_600, // 2025-01-01
             nanos: 0,
         }),
+        ..registration(Learner {
+            external_id: Some(format!("ext-{i:04}")),
+            gender: Gender::Unknown as i32,
+            birth_year: 0,
+            employment_status: EmploymentStatus::Unknown as i32,
+            ..academy_e2e::learner(
+                &format!("learner{i:04}@example.org"),
+                &format!("Sample Learner {i:04}"),
+            )
+        })
     });
-    let reply = LearnerServiceClient::new(learner.channel().await)
-        .import_learners(tokio_stream::iter(rows))
-        .await
-        .unwrap()
-        .into_inner();
+    let reply = import_learners(learner.channel().await, rows).await;
     assert_eq!(reply.created, 20);
 }
 
@@ -146,13 +93,7 @@ async fn summary(
     half: &str,
 ) -> ProgramSummary {
     reports
-        .get_program_summary(GetProgramSummaryRequest {
-            program_id: program.into(),
-            period: Some(Period {
-                half: half.into(),
-                ..Default::default()
-            }),
-        })
+        .get_program_summary(summary_of_half(program, half))
         .await
         .unwrap()
         .into_inner()
@@ -160,26 +101,18 @@ async fn summary(
 
 #[tokio::test]
 async fn the_enrollment_report_imports_once_and_reports_its_figures() {
-    let course = ServiceProcess::start("academy-course", &[]).await;
-    let learner = ServiceProcess::start(
-        "academy-learner",
-        &[("ACADEMY_COURSE_ENDPOINT", &course.endpoint())],
-    )
-    .await;
-    let reporting = ServiceProcess::start(
-        "academy-reporting",
-        &[
-            ("ACADEMY_COURSE_ENDPOINT", &course.endpoint()),
-            ("ACADEMY_LEARNER_ENDPOINT", &learner.endpoint()),
-        ],
-    )
-    .await;
+    let Stack {
+        course,
+        learner,
+        reporting,
+    } = Stack::start().await;
     let program = catalog(&course).await;
     members(&learner).await;
     let dir = tempfile::tempdir().unwrap();
     let errors = dir.path().join("errors.csv");
-    let envs = [("ACADEMY_LEARNER_ENDPOINT", learner.endpoint())];
-    let sample = sample();
+    let learner_url = learner.endpoint();
+    let envs = [("ACADEMY_LEARNER_ENDPOINT", learner_url.as_str())];
+    let sample = provider_sample("enrollments.csv");
     let args = [
         "import",
         "enrollments",
@@ -189,16 +122,14 @@ async fn the_enrollment_report_imports_once_and_reports_its_figures() {
         "--errors",
         errors.to_str().unwrap(),
     ];
+    // Runs the import, which must succeed with `expected` in its report.
+    let import = |expected| academyctl_ok(&args, &envs, expected);
 
-    let (code, stdout, stderr) = academyctl(&args, &envs).await;
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(
-        stdout.contains(
-            "20 rows: 20 enrolled, 0 already enrolled, 17 progress recorded, \
-             0 progress unchanged, 0 rejected"
-        ),
-        "{stdout}"
-    );
+    let (_, stderr) = import(
+        "20 rows: 20 enrolled, 0 already enrolled, 17 progress recorded, \
+             0 progress unchanged, 0 rejected",
+    )
+    .await;
     // Not a terminal: plain progress lines, no bar.
     assert!(stderr.contains("imported 20/20 rows"), "{stderr}");
     assert!(!errors.exists(), "no error file when every row went in");
@@ -224,15 +155,11 @@ async fn the_enrollment_report_imports_once_and_reports_its_figures() {
     assert_eq!(figures(&second), (5, 5, 3, 3, 55.0));
 
     // The same file again: nothing changes.
-    let (code, stdout, stderr) = academyctl(&args, &envs).await;
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(
-        stdout.contains(
-            "20 rows: 0 enrolled, 20 already enrolled, 0 progress recorded, \
-             17 progress unchanged, 0 rejected"
-        ),
-        "{stdout}"
-    );
+    import(
+        "20 rows: 0 enrolled, 20 already enrolled, 0 progress recorded, \
+             17 progress unchanged, 0 rejected",
+    )
+    .await;
     caught_up(&mut reports, [&course, &learner]).await;
     assert_eq!(summary(&mut reports, &program, "2025-H1").await, first);
     assert_eq!(summary(&mut reports, &program, "2025-H2").await, second);

@@ -6,58 +6,27 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use academy_e2e::{ServiceProcess, binary};
-use academy_proto::course::course_service_client::CourseServiceClient;
-use academy_proto::course::{CreateProgramRequest, Program};
+use academy_e2e::{
+    ServiceProcess, StackEnv, academyctl, academyctl_ok, create_program, provider_sample, source,
+    wait_for_feeds,
+};
 use academy_proto::events::GetHeadRequest;
 use academy_proto::events::event_feed_client::EventFeedClient;
 use academy_proto::learner::invitation_service_client::InvitationServiceClient;
 use academy_proto::learner::{InvitationState, ListInvitationsRequest};
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::{
-    Dimension, GetBreakdownRequest, GetFeedStatusRequest, GetFunnelRequest,
-    GetProgramSummaryRequest, Period,
+    Dimension, GetBreakdownRequest, GetFunnelRequest, GetProgramSummaryRequest, Period,
 };
-use std::path::PathBuf;
 use std::time::Duration;
-use tokio::process::Command;
-
-fn sample() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/provider/members.csv")
-}
-
-async fn academyctl(args: &[&str], learner: &str) -> (i32, String, String) {
-    let output = Command::new(binary("academyctl"))
-        .args(args)
-        .env("ACADEMY_LEARNER_ENDPOINT", learner)
-        .output()
-        .await
-        .unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 async fn program(course: &ServiceProcess, name: &str) -> String {
-    CourseServiceClient::new(course.channel().await)
-        .create_program(CreateProgramRequest {
-            program: Some(Program {
-                name: name.into(),
-                start_date: Some(academy_proto::google::r#type::Date {
-                    year: 2025,
-                    month: 1,
-                    day: 1,
-                }),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .id
+    create_program(
+        course.channel().await,
+        None,
+        academy_e2e::program(name, 2025),
+    )
+    .await
 }
 
 async fn learner_head(learner: &ServiceProcess) -> i64 {
@@ -71,18 +40,14 @@ async fn learner_head(learner: &ServiceProcess) -> i64 {
 
 #[tokio::test]
 async fn the_membership_report_imports_once_and_reports_reach() {
-    let course = ServiceProcess::start("academy-course", &[]).await;
-    let course_url = course.endpoint();
-    let learner = ServiceProcess::start(
-        "academy-learner",
-        &[("ACADEMY_COURSE_ENDPOINT", &course_url)],
-    )
-    .await;
+    let stack = StackEnv::default();
+    let (course, learner) = stack.start_course_and_learner().await;
     let learner_url = learner.endpoint();
+    let envs = [("ACADEMY_LEARNER_ENDPOINT", learner_url.as_str())];
     let program_id = program(&course, "Provider cohort").await;
     let dir = tempfile::tempdir().unwrap();
     let errors = dir.path().join("errors.csv");
-    let sample = sample();
+    let sample = provider_sample("members.csv");
     let args = [
         "import",
         "members",
@@ -92,16 +57,14 @@ async fn the_membership_report_imports_once_and_reports_reach() {
         "--errors",
         errors.to_str().unwrap(),
     ];
+    // Runs the import, which must succeed with `expected` in its report.
+    let import = |expected| academyctl_ok(&args, &envs, expected);
 
-    let (code, stdout, stderr) = academyctl(&args, &learner_url).await;
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(
-        stdout.contains(
-            "25 rows: 20 learners registered, 25 invitations created, 0 already there, \
-             20 joined, 2 declined, 3 unchanged, 0 errors"
-        ),
-        "{stdout}"
-    );
+    import(
+        "25 rows: 20 learners registered, 25 invitations created, 0 already there, \
+             20 joined, 2 declined, 3 unchanged, 0 errors",
+    )
+    .await;
     assert_eq!(
         std::fs::read_to_string(&errors).unwrap(),
         "line,row,reason\n"
@@ -109,15 +72,11 @@ async fn the_membership_report_imports_once_and_reports_reach() {
     let head = learner_head(&learner).await;
 
     // The same file again: every row is there already, nothing is written.
-    let (code, stdout, stderr) = academyctl(&args, &learner_url).await;
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(
-        stdout.contains(
-            "25 rows: 0 learners registered, 0 invitations created, 25 already there, \
-             0 joined, 0 declined, 25 unchanged, 0 errors"
-        ),
-        "{stdout}"
-    );
+    import(
+        "25 rows: 0 learners registered, 0 invitations created, 25 already there, \
+             0 joined, 0 declined, 25 unchanged, 0 errors",
+    )
+    .await;
     assert_eq!(learner_head(&learner).await, head, "no event on re-import");
 
     let mut invitations = InvitationServiceClient::new(learner.channel().await);
@@ -142,30 +101,16 @@ async fn the_membership_report_imports_once_and_reports_reach() {
     }
 
     // Reach in the reports, once the reporting service has caught up.
-    let env = [
-        ("ACADEMY_COURSE_ENDPOINT", course_url.as_str()),
-        ("ACADEMY_LEARNER_ENDPOINT", learner_url.as_str()),
-    ];
-    let reporting = ServiceProcess::start("academy-reporting", &env).await;
+    let reporting = stack.start_reporting(&course, &learner).await;
     let mut reports = ReportingServiceClient::new(reporting.channel().await);
-    let mut caught_up = false;
-    for _ in 0..300 {
-        let status = reports
-            .get_feed_status(GetFeedStatusRequest {})
-            .await
-            .unwrap()
-            .into_inner();
-        if status
-            .sources
-            .iter()
-            .any(|s| s.service == "learner" && s.applied_sequence == head)
-        {
-            caught_up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(caught_up, "reporting caught up with the learner feed");
+    wait_for_feeds(
+        reporting.channel().await,
+        None,
+        Duration::from_secs(30),
+        "reporting caught up with the learner feed",
+        |sources| source(sources, "learner").is_some_and(|s| s.applied_sequence == head),
+    )
+    .await;
     let half = || {
         Some(Period {
             half: "2025-H1".into(),
@@ -233,12 +178,7 @@ async fn the_membership_report_imports_once_and_reports_reach() {
 
 #[tokio::test]
 async fn bad_rows_go_to_the_error_file_with_their_line() {
-    let course = ServiceProcess::start("academy-course", &[]).await;
-    let learner = ServiceProcess::start(
-        "academy-learner",
-        &[("ACADEMY_COURSE_ENDPOINT", &course.endpoint())],
-    )
-    .await;
+    let (course, learner) = StackEnv::default().start_course_and_learner().await;
     let program_id = program(&course, "Errors").await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("report.csv");
@@ -260,7 +200,7 @@ async fn bad_rows_go_to_the_error_file_with_their_line() {
             "--program",
             &program_id,
         ],
-        &learner.endpoint(),
+        &[("ACADEMY_LEARNER_ENDPOINT", &learner.endpoint())],
     )
     .await;
     assert_eq!(code, 3, "errors give exit status 3: {stdout}{stderr}");

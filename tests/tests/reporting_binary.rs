@@ -4,11 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use academy_e2e::ServiceProcess;
-use academy_proto::learner::learner_service_client::LearnerServiceClient;
+use academy_e2e::{
+    ServiceProcess, StackEnv, feed_sources, import_learners, learner, source, summary_of_half,
+    wait_for,
+};
 use academy_proto::learner::{EmploymentStatus, Gender, Learner, RegisterLearnerRequest};
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
-use academy_proto::reporting::{GetFeedStatusRequest, GetProgramSummaryRequest, Period};
 use prost_types::Timestamp;
 use std::time::Duration;
 
@@ -19,64 +20,33 @@ const STEP: i64 = 2 * 3600;
 
 fn registration(i: i64) -> RegisterLearnerRequest {
     RegisterLearnerRequest {
-        learner: Some(Learner {
-            email: format!("bulk{i}@example.az"),
-            full_name: format!("Bulk {i}"),
-            region: "Mil-Mugan".into(),
-            gender: Gender::Undisclosed as i32,
-            birth_year: 1990,
-            employment_status: EmploymentStatus::Student as i32,
-            ..Default::default()
-        }),
-        request_id: String::new(),
         registered_at: Some(Timestamp {
             seconds: FIRST + i * STEP,
             nanos: 0,
         }),
+        ..academy_e2e::registration(Learner {
+            region: "Mil-Mugan".into(),
+            gender: Gender::Undisclosed as i32,
+            employment_status: EmploymentStatus::Student as i32,
+            ..learner(&format!("bulk{i}@example.az"), &format!("Bulk {i}"))
+        })
     }
 }
 
 /// (applied, head) of the learner feed.
 async fn learner_feed(reporting: &ServiceProcess) -> Option<(i64, i64)> {
-    let channel = tonic::transport::Channel::from_shared(reporting.endpoint())
-        .ok()?
-        .connect()
-        .await
-        .ok()?;
-    let status = ReportingServiceClient::new(channel)
-        .get_feed_status(GetFeedStatusRequest {})
-        .await
-        .ok()?
-        .into_inner();
-    status
-        .sources
-        .iter()
-        .find(|s| s.service == "learner")
-        .map(|s| (s.applied_sequence, s.head_sequence))
+    let sources = feed_sources(reporting.lazy_channel(Duration::from_secs(5)), None).await?;
+    source(&sources, "learner").map(|s| (s.applied_sequence, s.head_sequence))
 }
 
 #[tokio::test]
 async fn figures_are_exact_after_a_sigkill_mid_backlog() {
-    let course = ServiceProcess::start("academy-course", &[]).await;
-    let course_url = course.endpoint();
-    let learner = ServiceProcess::start(
-        "academy-learner",
-        &[("ACADEMY_COURSE_ENDPOINT", &course_url)],
-    )
-    .await;
-    let learner_url = learner.endpoint();
-    let reply = LearnerServiceClient::new(learner.channel().await)
-        .import_learners(tokio_stream::iter((0..LEARNERS).map(registration)))
-        .await
-        .unwrap()
-        .into_inner();
+    let stack = StackEnv::default();
+    let (course, learner) = stack.start_course_and_learner().await;
+    let reply = import_learners(learner.channel().await, (0..LEARNERS).map(registration)).await;
     assert_eq!(reply.created, LEARNERS);
 
-    let env = [
-        ("ACADEMY_COURSE_ENDPOINT", course_url.as_str()),
-        ("ACADEMY_LEARNER_ENDPOINT", learner_url.as_str()),
-    ];
-    let mut reporting = ServiceProcess::start("academy-reporting", &env).await;
+    let mut reporting = stack.start_reporting(&course, &learner).await;
     // Kill it while the backlog is being applied.
     let mut killed_at = None;
     for _ in 0..2000 {
@@ -89,22 +59,16 @@ async fn figures_are_exact_after_a_sigkill_mid_backlog() {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    reporting.child.kill().await.unwrap();
+    reporting.kill().await;
     let killed_at = killed_at.expect("saw the backlog half applied");
     assert!(killed_at < LEARNERS);
 
-    let data_dir = std::mem::replace(&mut reporting.data_dir, tempfile::tempdir().unwrap());
-    let reporting =
-        ServiceProcess::start_at("academy-reporting", reporting.addr, data_dir, &env).await;
-    let mut caught_up = false;
-    for _ in 0..600 {
-        if learner_feed(&reporting).await == Some((LEARNERS, LEARNERS)) {
-            caught_up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(caught_up, "caught up after the restart");
+    reporting.restart().await;
+    let caught_up = wait_for(Duration::from_secs(60), || async {
+        learner_feed(&reporting).await == Some((LEARNERS, LEARNERS))
+    })
+    .await;
+    assert!(caught_up.is_some(), "caught up after the restart");
 
     let mut reports = ReportingServiceClient::new(reporting.channel().await);
     for (half, start, end) in [
@@ -112,13 +76,7 @@ async fn figures_are_exact_after_a_sigkill_mid_backlog() {
         ("2022-H2", "2022-07-01", "2022-12-31"),
     ] {
         let summary = reports
-            .get_program_summary(GetProgramSummaryRequest {
-                program_id: String::new(),
-                period: Some(Period {
-                    half: half.into(),
-                    ..Default::default()
-                }),
-            })
+            .get_program_summary(summary_of_half("", half))
             .await
             .unwrap()
             .into_inner();

@@ -10,37 +10,35 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use academy_e2e::ServiceProcess;
-use academy_proto::learner::learner_service_client::LearnerServiceClient;
-use academy_proto::learner::{EmploymentStatus, Gender, Learner, RegisterLearnerRequest};
-use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
-use academy_proto::reporting::{
-    FeedSource, GetFeedStatusRequest, GetProgramSummaryRequest, Period, RebuildProjectionsRequest,
+use academy_e2e::{
+    ServiceProcess, Stack, StackEnv, feed_sources, learner, source, summary_of_half, wait_for,
+    wait_for_feeds,
 };
+use academy_proto::learner::RegisterLearnerRequest;
+use academy_proto::learner::learner_service_client::LearnerServiceClient;
+use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
+use academy_proto::reporting::{FeedSource, RebuildProjectionsRequest};
 use academy_testkit::TestDb;
 use prost_types::Timestamp;
 use std::time::Duration;
 use tonic_health::pb::health_check_response::ServingStatus;
+
+/// Reporting's health entry for the learner feed.
+const LEARNER_FEED_HEALTH: &str = "academy.reporting.v1.feed.learner";
 
 /// 2020-01-10T12:00:00Z, and one learner a day after it.
 const FIRST: i64 = 1_578_657_600;
 
 fn registration(i: i64) -> RegisterLearnerRequest {
     RegisterLearnerRequest {
-        learner: Some(Learner {
-            email: format!("drill{i}@example.az"),
-            full_name: format!("Drill {i}"),
-            region: "Baku".into(),
-            gender: Gender::Female as i32,
-            birth_year: 1990,
-            employment_status: EmploymentStatus::Employed as i32,
-            ..Default::default()
-        }),
-        request_id: String::new(),
         registered_at: Some(Timestamp {
             seconds: FIRST + i * 86_400,
             nanos: 0,
         }),
+        ..academy_e2e::registration(learner(
+            &format!("drill{i}@example.az"),
+            &format!("Drill {i}"),
+        ))
     }
 }
 
@@ -52,38 +50,26 @@ async fn register(learner: &ServiceProcess, range: std::ops::Range<i64>) {
 }
 
 async fn learner_feed(reporting: &ServiceProcess) -> Option<FeedSource> {
-    let status = ReportingServiceClient::new(reporting.channel().await)
-        .get_feed_status(GetFeedStatusRequest {})
-        .await
-        .ok()?
-        .into_inner();
-    status.sources.into_iter().find(|s| s.service == "learner")
+    let sources = feed_sources(reporting.lazy_channel(Duration::from_secs(5)), None).await?;
+    source(&sources, "learner").cloned()
 }
 
 /// Waits until the learner feed satisfies `ok`; its last state.
 async fn wait_feed(reporting: &ServiceProcess, ok: impl Fn(&FeedSource) -> bool) -> FeedSource {
-    let mut last = None;
-    for _ in 0..300 {
-        if let Some(feed) = learner_feed(reporting).await {
-            if ok(&feed) {
-                return feed;
-            }
-            last = Some(feed);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("learner feed never got there: {last:?}");
+    let sources = wait_for_feeds(
+        reporting.lazy_channel(Duration::from_secs(5)),
+        None,
+        Duration::from_secs(30),
+        "learner feed never got there",
+        |sources| source(sources, "learner").is_some_and(&ok),
+    )
+    .await;
+    source(&sources, "learner").cloned().unwrap()
 }
 
 async fn registered(reporting: &ServiceProcess) -> i64 {
     ReportingServiceClient::new(reporting.channel().await)
-        .get_program_summary(GetProgramSummaryRequest {
-            program_id: String::new(),
-            period: Some(Period {
-                half: "2020-H1".into(),
-                ..Default::default()
-            }),
-        })
+        .get_program_summary(summary_of_half("", "2020-H1"))
         .await
         .unwrap()
         .into_inner()
@@ -120,26 +106,16 @@ async fn drill(rotate_epoch: bool, expected: &str) {
     ) else {
         return;
     };
-    let course = ServiceProcess::start(
-        "academy-course",
-        &[("ACADEMY_DATABASE_URL", &course_db.url)],
-    )
-    .await;
-    let learner_env = [
-        ("ACADEMY_DATABASE_URL", learner_db.url.clone()),
-        ("ACADEMY_COURSE_ENDPOINT", course.endpoint()),
-    ];
-    let learner_env: Vec<(&str, &str)> =
-        learner_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut learner = ServiceProcess::start("academy-learner", &learner_env).await;
-    let reporting = ServiceProcess::start(
-        "academy-reporting",
-        &[
-            ("ACADEMY_DATABASE_URL", &reporting_db.url),
-            ("ACADEMY_COURSE_ENDPOINT", &course.endpoint()),
-            ("ACADEMY_LEARNER_ENDPOINT", &learner.endpoint()),
-        ],
-    )
+    let Stack {
+        course: _course,
+        mut learner,
+        reporting,
+    } = Stack::start_with(StackEnv {
+        course: &[("ACADEMY_DATABASE_URL", &course_db.url)],
+        learner: &[("ACADEMY_DATABASE_URL", &learner_db.url)],
+        reporting: &[("ACADEMY_DATABASE_URL", &reporting_db.url)],
+        ..Default::default()
+    })
     .await;
 
     // The backup: three learners.
@@ -156,8 +132,7 @@ async fn drill(rotate_epoch: bool, expected: &str) {
     assert_eq!(registered(&reporting).await, 5);
 
     // The learner database is lost and restored from the backup.
-    learner.child.kill().await.unwrap();
-    let _ = learner.child.wait().await;
+    learner.kill().await;
     let (base, name) = learner_db.url.rsplit_once('/').unwrap();
     let admin = format!("{base}/postgres");
     run(
@@ -182,18 +157,14 @@ async fn drill(rotate_epoch: bool, expected: &str) {
             ],
         );
     }
-    let data_dir = std::mem::replace(&mut learner.data_dir, tempfile::tempdir().unwrap());
-    let learner =
-        ServiceProcess::start_at("academy-learner", learner.addr, data_dir, &learner_env).await;
+    learner.restart().await;
 
     // Reporting notices the head went below its cursor and stops the feed,
     // loudly: GetFeedStatus and the feed's health entry say so.
     let stopped = wait_feed(&reporting, |f| !f.healthy && f.last_error.contains("FEED_")).await;
     assert!(stopped.last_error.contains(expected), "{stopped:?}");
     assert_eq!(
-        reporting
-            .health_of("academy.reporting.v1.feed.learner")
-            .await,
+        reporting.health_of(LEARNER_FEED_HEALTH).await,
         Some(ServingStatus::NotServing as i32)
     );
     // New registrations on the restored database reuse sequences 4 and 5:
@@ -214,21 +185,15 @@ async fn drill(rotate_epoch: bool, expected: &str) {
         f.healthy && f.applied_sequence == 5 && f.head_sequence == 5
     })
     .await;
-    let mut figures = 0;
-    for _ in 0..100 {
-        figures = registered(&reporting).await;
-        if figures == 5 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for(Duration::from_secs(10), || async {
+        registered(&reporting).await == 5
+    })
+    .await;
     // Learners 0-2 from the backup and 10-11 after the restore; 3 and 4 are
     // gone with the lost commits.
-    assert_eq!(figures, 5);
+    assert_eq!(registered(&reporting).await, 5);
     assert_eq!(
-        reporting
-            .health_of("academy.reporting.v1.feed.learner")
-            .await,
+        reporting.health_of(LEARNER_FEED_HEALTH).await,
         Some(ServingStatus::Serving as i32)
     );
     // And it keeps following.

@@ -6,14 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use academy_e2e::{ServiceProcess, free_port};
-use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
-use academy_proto::learner::learner_service_client::LearnerServiceClient;
-use academy_proto::learner::{
-    EmploymentStatus, EnrollRequest, Gender, Learner, RegisterLearnerRequest,
-};
-use academy_proto::reporting::GetFeedStatusRequest;
-use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
+use academy_e2e::{ServiceProcess, enroll, free_port, register, source, wait_for_feeds};
+use academy_proto::learner::Learner;
 use academy_runtime::tls::TlsConfig;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -157,55 +151,28 @@ async fn the_stack_runs_on_mutual_tls_and_refuses_clients_without_a_certificate(
     let learners = channel(&https(&learner), &ca.pem, Some(&operator))
         .await
         .unwrap();
-    let registered = LearnerServiceClient::new(learners.clone())
-        .register_learner(RegisterLearnerRequest {
-            learner: Some(Learner {
-                email: "tls.probe@example.az".into(),
-                full_name: "Tls Probe".into(),
-                region: "Baku".into(),
-                gender: Gender::Female as i32,
-                birth_year: 1992,
-                employment_status: EmploymentStatus::Employed as i32,
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    EnrollmentServiceClient::new(learners)
-        .enroll(EnrollRequest {
-            learner_id: registered.id.clone(),
-            course_id: course_ref,
-            ..Default::default()
-        })
+    let probe = Learner {
+        birth_year: 1992,
+        ..academy_e2e::learner("tls.probe@example.az", "Tls Probe")
+    };
+    let registered = register(learners.clone(), None, probe).await;
+    enroll(learners, None, &registered.id, &course_ref)
         .await
         .expect("enroll: learner → course over mTLS");
 
     // Reporting follows both feeds over mTLS: both cursors reach the heads
     // (course: created + published; learner: registered + enrolled).
-    let mut reports = ReportingServiceClient::new(
-        channel(&https(&reporting), &ca.pem, Some(&operator))
-            .await
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let status = reports
-            .get_feed_status(GetFeedStatusRequest {})
-            .await
-            .unwrap()
-            .into_inner();
-        let applied: Vec<i64> = status.sources.iter().map(|s| s.applied_sequence).collect();
-        if applied.len() == 2 && applied.iter().all(|&a| a >= 2) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "reporting did not catch up over mTLS: {status:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let reports = channel(&https(&reporting), &ca.pem, Some(&operator))
+        .await
+        .unwrap();
+    wait_for_feeds(
+        reports,
+        None,
+        Duration::from_secs(30),
+        "reporting did not catch up over mTLS",
+        |sources| sources.len() == 2 && sources.iter().all(|s| s.applied_sequence >= 2),
+    )
+    .await;
 
     // On every gRPC port: served with a certificate from the CA; refused
     // with none, with one from another CA, and in plaintext.
@@ -377,47 +344,22 @@ async fn renewed_client_certificates_are_used_without_a_restart() {
     let learners = channel(&https(&learner), &bundle, Some(&operator_old))
         .await
         .unwrap();
-    let registered = LearnerServiceClient::new(learners.clone())
-        .register_learner(RegisterLearnerRequest {
-            learner: Some(Learner {
-                email: "tls.rotation@example.az".into(),
-                full_name: "Tls Rotation".into(),
-                region: "Baku".into(),
-                gender: Gender::Female as i32,
-                birth_year: 1990,
-                employment_status: EmploymentStatus::Employed as i32,
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
+    let registered = register(
+        learners.clone(),
+        None,
+        academy_e2e::learner("tls.rotation@example.az", "Tls Rotation"),
+    )
+    .await;
+    let reports = channel(&https(&reporting), &bundle, Some(&operator_old))
         .await
-        .unwrap()
-        .into_inner();
-    let enroll = |course_id: String| EnrollRequest {
-        learner_id: registered.id.clone(),
-        course_id,
-        ..Default::default()
-    };
-    let mut reports = ReportingServiceClient::new(
-        channel(&https(&reporting), &bundle, Some(&operator_old))
-            .await
-            .unwrap(),
-    );
-    let course_applied = |status: academy_proto::reporting::GetFeedStatusResponse| {
-        status
-            .sources
-            .iter()
-            .find(|s| s.service == "course")
-            .map_or(0, |s| s.applied_sequence)
-    };
+        .unwrap();
 
     // Before: old certificates everywhere.
     let courses = channel(&https(&course), &bundle, Some(&operator_old))
         .await
         .unwrap();
     let (first, _) = academy_e2e::published_course(courses, "ROT-1", 1).await;
-    EnrollmentServiceClient::new(learners.clone())
-        .enroll(enroll(first))
+    enroll(learners.clone(), None, &registered.id, &first)
         .await
         .expect("enroll with the old client certificate");
 
@@ -427,13 +369,8 @@ async fn renewed_client_certificates_are_used_without_a_restart() {
     renew(&learner_files, new_ca.leaf(pki.path(), "learner-new"));
     renew(&reporting_files, new_ca.leaf(pki.path(), "reporting-new"));
     std::fs::copy(&new_ca.pem, &course_clients).unwrap();
-    course.child.kill().await.unwrap();
-    let data_dir = std::mem::replace(&mut course.data_dir, tempfile::tempdir().unwrap());
-    let course = ServiceProcess::start_at("academy-course", course.addr, data_dir, &{
-        let env: Vec<(&str, &str)> = course_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        env
-    })
-    .await;
+    course.kill().await;
+    course.restart().await;
     assert!(
         health_check(channel(&https(&course), &bundle, Some(&operator_old)).await)
             .await
@@ -448,10 +385,7 @@ async fn renewed_client_certificates_are_used_without_a_restart() {
     // After: learner → course presents the renewed certificate.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        match EnrollmentServiceClient::new(learners.clone())
-            .enroll(enroll(second.clone()))
-            .await
-        {
+        match enroll(learners.clone(), None, &registered.id, &second).await {
             Ok(_) => break,
             Err(status) => assert!(
                 Instant::now() < deadline,
@@ -462,20 +396,12 @@ async fn renewed_client_certificates_are_used_without_a_restart() {
     }
     // And reporting follows the course feed again: created + published,
     // twice.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let status = reports
-            .get_feed_status(GetFeedStatusRequest {})
-            .await
-            .unwrap()
-            .into_inner();
-        if course_applied(status.clone()) >= 4 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "reporting → course feed never used the renewed certificate: {status:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    wait_for_feeds(
+        reports,
+        None,
+        Duration::from_secs(30),
+        "reporting → course feed never used the renewed certificate",
+        |sources| source(sources, "course").map_or(0, |s| s.applied_sequence) >= 4,
+    )
+    .await;
 }

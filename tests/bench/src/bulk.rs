@@ -144,18 +144,7 @@ async fn copy(pg: &Pg, from_db: &str, to_db: &str, projection: &Projection) -> a
 }
 
 fn psql(pg: &Pg, database: &str) -> Command {
-    let mut command = Command::new("psql");
-    command
-        .arg("-h")
-        .arg(&pg.pg_host)
-        .arg("-p")
-        .arg(pg.pg_port.to_string())
-        .arg("-U")
-        .arg(&pg.pg_user)
-        .arg("-d")
-        .arg(database)
-        .args(["-v", "ON_ERROR_STOP=1", "-q"])
-        // Days are UTC days, as the projections count them.
-        .env("PGTZ", "UTC");
+    let mut command = pg.command("psql", database);
+    command.args(["-v", "ON_ERROR_STOP=1", "-q"]);
     command
 }

@@ -34,7 +34,8 @@ impl Pg {
         )
     }
 
-    fn command(&self, program: &str, database: &str) -> Command {
+    /// `program` (psql, pgbench) connecting to `database` on this server.
+    pub(crate) fn command(&self, program: &str, database: &str) -> Command {
         let mut command = Command::new(program);
         command
             .arg("-h")
@@ -78,18 +79,9 @@ impl Pg {
 
     /// Runs `sql` and returns what psql printed (unaligned, tuples only).
     pub(crate) async fn sql(&self, database: &str, sql: &str) -> anyhow::Result<String> {
-        let output = self
-            .command("psql", database)
-            .args(["-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql])
-            .output()
-            .await
-            .context("cannot run psql")?;
-        if !output.status.success() {
-            anyhow::bail!(
-                "psql on {database} failed: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
+        let mut command = self.command("psql", database);
+        command.args(["-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql]);
+        let output = run_psql(command, &format!("psql on {database}")).await?;
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
     }
 
@@ -105,20 +97,9 @@ impl Pg {
         for (name, value) in vars {
             command.arg("-v").arg(format!("{name}={value}"));
         }
+        command.arg("-f").arg(path);
         let started = Instant::now();
-        let output = command
-            .arg("-f")
-            .arg(path)
-            .output()
-            .await
-            .context("cannot run psql")?;
-        if !output.status.success() {
-            anyhow::bail!(
-                "{} on {database} failed: {}",
-                path.display(),
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
+        run_psql(command, &format!("{} on {database}", path.display())).await?;
         Ok(started.elapsed())
     }
 
@@ -163,6 +144,19 @@ impl Pg {
         }
         parse_pgbench(&stdout).with_context(|| format!("unexpected pgbench output:\n{stdout}"))
     }
+}
+
+/// Runs `command` (a psql); its output, or an error naming `what` with
+/// what psql said when it fails.
+async fn run_psql(mut command: Command, what: &str) -> anyhow::Result<std::process::Output> {
+    let output = command.output().await.context("cannot run psql")?;
+    if !output.status.success() {
+        anyhow::bail!(
+            "{what} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(output)
 }
 
 /// How long pgbench runs: a time, or a number of transactions per client.

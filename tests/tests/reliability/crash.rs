@@ -4,16 +4,14 @@
 //! while it follows a live feed under write load; after each restart the
 //! figures equal the source data exactly: nothing lost, nothing twice.
 
-use crate::retries;
-use crate::support::{self, Figures, Outcomes, Sql, Stack, at, registration};
+use crate::retries::Load;
+use crate::support::{self, Figures, Sql, Stack, at, registration};
 use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{
     EnrollRequest, ListEnrollmentsRequest, ListLearnersRequest, MergeLearnersRequest,
     RecordProgressRequest,
 };
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 const BACKLOG_LEARNERS: usize = 4000;
@@ -30,7 +28,7 @@ async fn reporting_figures_are_exact_after_sigkills_mid_backlog_and_mid_live_fee
     // The backlog is written while reporting is down.
     stack.reporting.kill().await;
     let (course_id, modules) = support::published_course(&stack.course, "REL-CRASH", 1).await;
-    let channel = stack.learner.channel(Duration::from_secs(60));
+    let channel = stack.learner.lazy_channel(Duration::from_secs(60));
     let mut learners = LearnerServiceClient::new(channel.clone());
     let mut enrollments = EnrollmentServiceClient::new(channel);
     let imported = learners
@@ -171,25 +169,15 @@ async fn reporting_figures_are_exact_after_sigkills_mid_backlog_and_mid_live_fee
     // Mid-live: writers keep going while reporting is killed and restarted.
     let (live_course, live_modules) =
         support::published_course(&stack.course, "REL-CRASH-LIVE", 3).await;
-    let outcomes = Arc::new(Outcomes::default());
-    let stop = Arc::new(AtomicBool::new(false));
     let learner_url = stack.learner.endpoint();
-    let workers: Vec<_> = (0..LIVE_WORKERS)
-        .map(|w| {
-            tokio::spawn(retries::worker(
-                "crash-live",
-                w,
-                learner_url.clone(),
-                live_course.clone(),
-                live_modules.clone(),
-                outcomes.clone(),
-                stop.clone(),
-            ))
-        })
-        .collect();
-    support::wait_for(Duration::from_secs(30), || async { outcomes.oks() >= 100 })
-        .await
-        .expect("live load under way");
+    let load = Load::start(
+        "crash-live",
+        LIVE_WORKERS,
+        &learner_url,
+        &live_course,
+        &live_modules,
+    );
+    load.progress(100, "live load under way").await;
     let live_killed_at = support::applied(&stack.reporting)
         .await
         .and_then(|a| a.get("learner").copied())
@@ -197,16 +185,10 @@ async fn reporting_figures_are_exact_after_sigkills_mid_backlog_and_mid_live_fee
     stack.reporting.kill().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     stack.reporting.restart().await;
-    let before = outcomes.oks();
-    support::wait_for(Duration::from_secs(30), || async {
-        outcomes.oks() >= before + 100
-    })
-    .await
-    .expect("live load goes on after the restart");
-    stop.store(true, Ordering::Relaxed);
-    for worker in workers {
-        worker.await.unwrap();
-    }
+    load.progress(100, "live load goes on after the restart")
+        .await;
+    let outcomes = load.outcomes.clone();
+    load.stop().await;
     let took = support::caught_up(&stack, Duration::from_secs(60))
         .await
         .expect("caught up after the live load");

@@ -7,8 +7,6 @@
 use crate::support::{self, Outcomes, Sql, registration};
 use academy_e2e::ServiceProcess;
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,18 +18,20 @@ const WORKERS: usize = 16;
 const DRAIN_SECS: u64 = 5;
 const IMPORT_ROWS: usize = 60;
 
+/// A learner service on SQLite that drains for `secs` after SIGTERM.
+async fn learner_draining_for(secs: u64) -> ServiceProcess {
+    let drain = secs.to_string();
+    let env = [
+        ("ACADEMY_DRAIN_TIMEOUT_SECS", drain.as_str()),
+        ("ACADEMY_LOG", "error"),
+    ];
+    ServiceProcess::start("academy-learner", &env).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_in_flight_calls_and_refuses_new_ones() {
     let _serial = support::serial().await;
-    let drain = DRAIN_SECS.to_string();
-    let mut learner = ServiceProcess::start(
-        "academy-learner",
-        &[
-            ("ACADEMY_DRAIN_TIMEOUT_SECS", drain.as_str()),
-            ("ACADEMY_LOG", "error"),
-        ],
-    )
-    .await;
+    let mut learner = learner_draining_for(DRAIN_SECS).await;
     let url = learner.endpoint();
 
     // An import whose stream stays open across the SIGTERM.
@@ -79,8 +79,7 @@ async fn sigterm_drains_in_flight_calls_and_refuses_new_ones() {
     support::wait_for(Duration::from_secs(30), || async { outcomes.oks() >= 100 })
         .await
         .expect("load under way");
-    let pid = Pid::from_raw(learner.child.id().unwrap() as i32);
-    kill(pid, Signal::SIGTERM).unwrap();
+    learner.terminate();
     let term = Instant::now();
     let acked_at_term = outcomes.oks();
 
@@ -109,10 +108,8 @@ async fn sigterm_drains_in_flight_calls_and_refuses_new_ones() {
         .expect_err("a new call after SIGTERM is refused");
     assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
 
-    let exit = tokio::time::timeout(Duration::from_secs(DRAIN_SECS + 5), learner.child.wait())
-        .await
-        .expect("exited within the grace period")
-        .unwrap();
+    // Within the grace period.
+    let exit = learner.exit(Duration::from_secs(DRAIN_SECS + 5)).await;
     let exited_after = term.elapsed();
     stop.store(true, Ordering::Relaxed);
     for worker in workers {
@@ -181,15 +178,7 @@ async fn sigterm_drains_in_flight_calls_and_refuses_new_ones() {
 async fn the_drain_is_bounded_by_its_timeout() {
     let _serial = support::serial().await;
     const BOUNDED_DRAIN_SECS: u64 = 2;
-    let drain = BOUNDED_DRAIN_SECS.to_string();
-    let mut learner = ServiceProcess::start(
-        "academy-learner",
-        &[
-            ("ACADEMY_DRAIN_TIMEOUT_SECS", drain.as_str()),
-            ("ACADEMY_LOG", "error"),
-        ],
-    )
-    .await;
+    let mut learner = learner_draining_for(BOUNDED_DRAIN_SECS).await;
     let url = learner.endpoint();
     let (rows, rx) = tokio::sync::mpsc::channel(8);
     let mut importer =
@@ -203,16 +192,11 @@ async fn the_drain_is_bounded_by_its_timeout() {
     }
     // Let the rows reach the server before the signal.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let pid = Pid::from_raw(learner.child.id().unwrap() as i32);
-    kill(pid, Signal::SIGTERM).unwrap();
+    learner.terminate();
     let term = Instant::now();
-    let exit = tokio::time::timeout(
-        Duration::from_secs(BOUNDED_DRAIN_SECS + 10),
-        learner.child.wait(),
-    )
-    .await
-    .expect("exited")
-    .unwrap();
+    let exit = learner
+        .exit(Duration::from_secs(BOUNDED_DRAIN_SECS + 10))
+        .await;
     let exited_after = term.elapsed();
     let cut = import.await.unwrap();
     drop(rows);
@@ -266,7 +250,7 @@ async fn a_followed_producer_drains_without_waiting_for_its_subscribers() {
     support::caught_up(&stack, Duration::from_secs(30))
         .await
         .expect("reporting follows the learner feed");
-    LearnerServiceClient::new(stack.learner.channel(Duration::from_secs(10)))
+    LearnerServiceClient::new(stack.learner.lazy_channel(Duration::from_secs(10)))
         .register_learner(registration("followed", 1))
         .await
         .unwrap();
@@ -274,17 +258,10 @@ async fn a_followed_producer_drains_without_waiting_for_its_subscribers() {
         .await
         .expect("reporting applied the registration");
 
-    let process = stack.learner.process.as_mut().unwrap();
-    let pid = Pid::from_raw(process.child.id().unwrap() as i32);
-    kill(pid, Signal::SIGTERM).unwrap();
+    let process = &mut stack.learner;
+    process.terminate();
     let term = Instant::now();
-    let exit = tokio::time::timeout(
-        Duration::from_secs(LONG_DRAIN_SECS + 5),
-        process.child.wait(),
-    )
-    .await
-    .expect("exited")
-    .unwrap();
+    let exit = process.exit(Duration::from_secs(LONG_DRAIN_SECS + 5)).await;
     let exited_after = term.elapsed();
     eprintln!(
         "[drain/followed] learner service with reporting subscribed to its feed: exit {:?} \

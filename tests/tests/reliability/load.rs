@@ -180,7 +180,10 @@ async fn client(c: usize, targets: Arc<Targets>, outcomes: Arc<Outcomes>, until:
 
 /// RSS of each service, in MiB.
 fn rss(services: &[&Svc]) -> Vec<u64> {
-    services.iter().map(|s| s.rss_kib() / 1024).collect()
+    services
+        .iter()
+        .map(|s| support::rss_kib(s) / 1024)
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -230,7 +233,7 @@ async fn sixty_four_clients_of_mixed_traffic_within_bounds() {
             {
                 saturated.push(started.elapsed());
             } else {
-                not_serving.push((started.elapsed(), service.binary, health));
+                not_serving.push((started.elapsed(), service.binary.clone(), health));
             }
         }
     }

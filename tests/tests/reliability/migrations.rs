@@ -3,7 +3,7 @@
 //! migrated schema, each migration recorded once, the same schema a single
 //! `<binary> migrate` gives, and two healthy replicas.
 
-use crate::support::{self, Sql, Svc};
+use crate::support::{self, Sql, start_service};
 use std::process::Stdio;
 use tonic_health::pb::health_check_response::ServingStatus;
 
@@ -25,7 +25,8 @@ async fn two_replicas_starting_at_once_migrate_one_schema() {
             ("ACADEMY_DATABASE_URL", shared.url.as_str()),
             ("ACADEMY_MIGRATE", "auto"),
         ];
-        let (first, second) = tokio::join!(Svc::start(binary, &env), Svc::start(binary, &env));
+        let (first, second) =
+            tokio::join!(start_service(binary, &env), start_service(binary, &env));
         for replica in [&first, &second] {
             assert_eq!(
                 replica.health().await,

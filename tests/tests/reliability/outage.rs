@@ -273,7 +273,7 @@ async fn reads_while_gone(stack: &Stack, during: &Outcomes) -> usize {
     let backstop = DEADLINE + Duration::from_secs(2);
     let mut failed = 0;
     let started = Instant::now();
-    let courses = CourseServiceClient::new(stack.course.channel(backstop))
+    let courses = CourseServiceClient::new(stack.course.lazy_channel(backstop))
         .list_courses(timed(ListCoursesRequest::default()))
         .await;
     if let Err(status) = courses {
@@ -281,7 +281,7 @@ async fn reads_while_gone(stack: &Stack, during: &Outcomes) -> usize {
         failed += 1;
     }
     let started = Instant::now();
-    let learners = LearnerServiceClient::new(stack.learner.channel(backstop))
+    let learners = LearnerServiceClient::new(stack.learner.lazy_channel(backstop))
         .list_learners(timed(ListLearnersRequest::default()))
         .await;
     if let Err(status) = learners {
@@ -289,7 +289,7 @@ async fn reads_while_gone(stack: &Stack, during: &Outcomes) -> usize {
         failed += 1;
     }
     let started = Instant::now();
-    let summary = ReportingServiceClient::new(stack.reporting.channel(backstop))
+    let summary = ReportingServiceClient::new(stack.reporting.lazy_channel(backstop))
         .get_program_summary(timed(GetProgramSummaryRequest {
             program_id: String::new(),
             period: Some(Period {

@@ -6,8 +6,8 @@
 //! answer is the exact figure (no writes run then, so the old generation
 //! and the new one must both equal the source).
 
-use crate::retries;
-use crate::support::{self, Figures, Outcomes, Sql, Stack, Svc};
+use crate::retries::Load;
+use crate::support::{self, Figures, Sql, Stack, Svc};
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::{
     GetFeedStatusRequest, GetFeedStatusResponse, RebuildProjectionsRequest,
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 const LIVE_WORKERS: usize = 6;
 
 async fn status(reporting: &Svc) -> Option<GetFeedStatusResponse> {
-    ReportingServiceClient::new(reporting.channel(Duration::from_secs(5)))
+    ReportingServiceClient::new(reporting.lazy_channel(Duration::from_secs(5)))
         .get_feed_status(GetFeedStatusRequest {})
         .await
         .ok()
@@ -38,7 +38,7 @@ async fn a_standby_takes_over_from_a_killed_leader_and_rebuilds_never_show_parti
     };
     let course_url = stack.course.endpoint();
     let learner_url = stack.learner.endpoint();
-    let mut second = Svc::start(
+    let mut second = support::start_service(
         "academy-reporting",
         &[
             ("ACADEMY_DATABASE_URL", &stack.reporting_db.url),
@@ -62,24 +62,8 @@ async fn a_standby_takes_over_from_a_killed_leader_and_rebuilds_never_show_parti
     assert_ne!(first_status.replica, second_status.replica);
 
     let (course_id, modules) = support::published_course(&stack.course, "REL-REPLICAS", 2).await;
-    let outcomes = Arc::new(Outcomes::default());
-    let stop = Arc::new(AtomicBool::new(false));
-    let workers: Vec<_> = (0..LIVE_WORKERS)
-        .map(|w| {
-            tokio::spawn(retries::worker(
-                "replicas",
-                w,
-                learner_url.clone(),
-                course_id.clone(),
-                modules.clone(),
-                outcomes.clone(),
-                stop.clone(),
-            ))
-        })
-        .collect();
-    support::wait_for(Duration::from_secs(30), || async { outcomes.oks() >= 100 })
-        .await
-        .expect("live load under way");
+    let load = Load::start("replicas", LIVE_WORKERS, &learner_url, &course_id, &modules);
+    load.progress(100, "live load under way").await;
 
     // SIGKILL the leader; the standby takes the lease.
     let leader_is_first = is_leader(&stack.reporting).await;
@@ -100,16 +84,9 @@ async fn a_standby_takes_over_from_a_killed_leader_and_rebuilds_never_show_parti
         "[replicas] leader SIGKILLed; the standby leads {:.1?} after the kill",
         killed.elapsed().min(took_over + Duration::from_secs(1))
     );
-    let before = outcomes.oks();
-    support::wait_for(Duration::from_secs(30), || async {
-        outcomes.oks() >= before + 100
-    })
-    .await
-    .expect("live load goes on after the take-over");
-    stop.store(true, Ordering::Relaxed);
-    for worker in workers {
-        worker.await.unwrap();
-    }
+    load.progress(100, "live load goes on after the take-over")
+        .await;
+    load.stop().await;
 
     // The killed replica comes back as a standby; both are exact.
     let (first, second) = if leader_is_first {
@@ -162,7 +139,7 @@ async fn a_standby_takes_over_from_a_killed_leader_and_rebuilds_never_show_parti
         })
     })
     .collect();
-    let generation = ReportingServiceClient::new(first.channel(Duration::from_secs(10)))
+    let generation = ReportingServiceClient::new(first.lazy_channel(Duration::from_secs(10)))
         .rebuild_projections(RebuildProjectionsRequest {})
         .await
         .unwrap()

@@ -30,6 +30,66 @@ pub(crate) struct Acked {
     abandoned: Vec<String>,
 }
 
+/// [`worker`]s writing through the learner service at `learner_url`
+/// until [`Load::stop`]: their calls counted in `outcomes`.
+pub(crate) struct Load {
+    pub(crate) outcomes: Arc<Outcomes>,
+    stop: Arc<AtomicBool>,
+    workers: Vec<tokio::task::JoinHandle<Acked>>,
+}
+
+impl Load {
+    pub(crate) fn start(
+        prefix: &'static str,
+        workers: usize,
+        learner_url: &str,
+        course_id: &str,
+        modules: &[String],
+    ) -> Self {
+        let outcomes = Arc::new(Outcomes::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers = (0..workers)
+            .map(|w| {
+                tokio::spawn(worker(
+                    prefix,
+                    w,
+                    learner_url.to_owned(),
+                    course_id.to_owned(),
+                    modules.to_vec(),
+                    outcomes.clone(),
+                    stop.clone(),
+                ))
+            })
+            .collect();
+        Self {
+            outcomes,
+            stop,
+            workers,
+        }
+    }
+
+    /// Waits up to 30 s for `calls` more acknowledged calls; panics with
+    /// `what` if they do not come.
+    pub(crate) async fn progress(&self, calls: u64, what: &str) {
+        let before = self.outcomes.oks();
+        support::wait_for(Duration::from_secs(30), || async {
+            self.outcomes.oks() >= before + calls
+        })
+        .await
+        .expect(what);
+    }
+
+    /// Stops the workers; what each had acknowledged.
+    pub(crate) async fn stop(self) -> Vec<Acked> {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut acked = Vec::new();
+        for worker in self.workers {
+            acked.push(worker.await.unwrap());
+        }
+        acked
+    }
+}
+
 /// Registers, enrolls and records progress in a loop until `stop`,
 /// retrying every failed call with the same request id.
 pub(crate) async fn worker(
@@ -144,30 +204,12 @@ async fn retries_across_kills(backend: &str, mut stack: Stack) {
 
     // Clients know only the address; the service behind it comes and goes.
     let learner_url = stack.learner.endpoint();
-    let outcomes = Arc::new(Outcomes::default());
-    let stop = Arc::new(AtomicBool::new(false));
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|w| {
-            tokio::spawn(worker(
-                "retry",
-                w,
-                learner_url.clone(),
-                course_id.clone(),
-                modules.clone(),
-                outcomes.clone(),
-                stop.clone(),
-            ))
-        })
-        .collect();
+    let load = Load::start("retry", WORKERS, &learner_url, &course_id, &modules);
+    let outcomes = &load.outcomes;
 
     let mut kills = Vec::new();
     for round in 0..2 {
-        let before = outcomes.oks();
-        support::wait_for(Duration::from_secs(30), || async {
-            outcomes.oks() >= before + 150
-        })
-        .await
-        .expect("the load makes progress");
+        load.progress(150, "the load makes progress").await;
         stack.learner.kill().await;
         let acked_at_kill = outcomes.oks();
         tokio::time::sleep(Duration::from_millis(700)).await;
@@ -178,16 +220,11 @@ async fn retries_across_kills(backend: &str, mut stack: Stack) {
         );
         kills.push(acked_at_kill);
     }
-    let before = outcomes.oks();
-    support::wait_for(Duration::from_secs(30), || async {
-        outcomes.oks() >= before + 150
-    })
-    .await
-    .expect("the load goes on after the second restart");
-    stop.store(true, Ordering::Relaxed);
+    load.progress(150, "the load goes on after the second restart")
+        .await;
+    let outcomes = load.outcomes.clone();
     let mut acked = Acked::default();
-    for worker in workers {
-        let done = worker.await.unwrap();
+    for done in load.stop().await {
         acked.learners.extend(done.learners);
         acked.enrollments.extend(done.enrollments);
         acked.progress += done.progress;
@@ -349,7 +386,7 @@ async fn concurrent_copies_of_one_request_take_effect_once_on_sqlite() {
 async fn hedged(backend: &str, stack: Stack) {
     const COPIES: usize = 8;
     let (course_id, modules) = support::published_course(&stack.course, "REL-HEDGE", 2).await;
-    let channel = stack.learner.channel(Duration::from_secs(10));
+    let channel = stack.learner.lazy_channel(Duration::from_secs(10));
     let learners = LearnerServiceClient::new(channel.clone());
     let enrollments = EnrollmentServiceClient::new(channel);
 

@@ -3,10 +3,11 @@
 //! off, clients that retry with the same request id, and SQL counts over
 //! the services' own databases to check the results against.
 
-use academy_e2e::ServiceProcess;
+use academy_e2e::{ServiceProcess, StackEnv};
+pub(crate) use academy_e2e::{lazy_channel, wait_for};
 use academy_proto::events::GetHeadRequest;
 use academy_proto::events::event_feed_client::EventFeedClient;
-use academy_proto::learner::{EmploymentStatus, Gender, Learner, RegisterLearnerRequest};
+use academy_proto::learner::{EmploymentStatus, Learner, RegisterLearnerRequest};
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::{
     GetFeedStatusRequest, GetProgramSummaryRequest, Period, ProgramSummary,
@@ -22,7 +23,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{Mutex, MutexGuard, watch};
-use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
 /// The cases run one at a time: each measures timings (fail fast, drain
@@ -59,114 +59,25 @@ fn service_log() -> String {
     std::env::var("ACADEMY_RELIABILITY_LOG").unwrap_or_else(|_| "error".into())
 }
 
-/// One service binary that can be killed and started again on the same
-/// address with the same settings.
-pub(crate) struct Svc {
-    pub(crate) binary: &'static str,
-    pub(crate) addr: SocketAddr,
-    env: Vec<(String, String)>,
-    pub(crate) process: Option<ServiceProcess>,
+/// A service binary of the suite: it can be killed and started again on
+/// the same address with the same settings ([`ServiceProcess::restart`]).
+pub(crate) type Svc = ServiceProcess;
+
+/// Starts `binary` with `env`, logging at the suite's level unless `env`
+/// sets `ACADEMY_LOG`.
+pub(crate) async fn start_service(binary: &str, env: &[(&str, &str)]) -> Svc {
+    let log = service_log();
+    ServiceProcess::start(binary, &[&[("ACADEMY_LOG", log.as_str())], env].concat()).await
 }
 
-impl Svc {
-    pub(crate) async fn start(binary: &'static str, env: &[(&str, &str)]) -> Self {
-        let addr: SocketAddr = format!("127.0.0.1:{}", academy_e2e::free_port())
-            .parse()
-            .unwrap();
-        let mut env: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        if !env.iter().any(|(k, _)| k == "ACADEMY_LOG") {
-            env.push(("ACADEMY_LOG".into(), service_log()));
-        }
-        let mut svc = Self {
-            binary,
-            addr,
-            env,
-            process: None,
-        };
-        svc.restart().await;
-        svc
-    }
-
-    /// Sets (or replaces) settings for the next restart.
-    pub(crate) fn set_env(&mut self, env: &[(&str, &str)]) {
-        for (key, value) in env {
-            self.env.retain(|(k, _)| k != key);
-            self.env.push(((*key).to_owned(), (*value).to_owned()));
-        }
-    }
-
-    pub(crate) fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// A channel that connects on first use and reconnects after the
-    /// service comes back; every call on it gives up after `timeout`.
-    pub(crate) fn channel(&self, timeout: Duration) -> Channel {
-        lazy_channel(&self.endpoint(), timeout)
-    }
-
-    pub(crate) fn pid(&self) -> u32 {
-        self.process
-            .as_ref()
-            .and_then(|p| p.child.id())
-            .expect("service running")
-    }
-
-    /// SIGKILL: no drain, no flush, nothing the service can do about it.
-    pub(crate) async fn kill(&mut self) {
-        if let Some(mut process) = self.process.take() {
-            process.child.kill().await.unwrap();
-        }
-    }
-
-    /// Starts the binary again on the same address (the database is where
-    /// the state is) and waits until it is SERVING.
-    pub(crate) async fn restart(&mut self) {
-        assert!(self.process.is_none(), "{} still running", self.binary);
-        let env: Vec<(&str, &str)> = self
-            .env
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        // The address can be held for a moment by the killed process's
-        // listener; start_at waits for SERVING, so bind-retry here.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpListener::bind(self.addr).is_err() && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let process =
-            ServiceProcess::start_at(self.binary, self.addr, tempfile::tempdir().unwrap(), &env)
-                .await;
-        self.process = Some(process);
-    }
-
-    /// Resident memory of the running process, in KiB.
-    pub(crate) fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS in /proc/<pid>/status")
-    }
-
-    pub(crate) async fn health(&self) -> Option<i32> {
-        match &self.process {
-            Some(process) => process.health().await,
-            None => None,
-        }
-    }
-}
-
-pub(crate) fn lazy_channel(url: &str, timeout: Duration) -> Channel {
-    Endpoint::from_shared(url.to_owned())
-        .unwrap()
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(timeout)
-        .connect_lazy()
+/// Resident memory of the running process, in KiB.
+pub(crate) fn rss_kib(service: &Svc) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", service.pid())).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/<pid>/status")
 }
 
 /// Course, learner and reporting on PostgreSQL, each with its own database.
@@ -224,25 +135,20 @@ impl Stack {
         };
         let (course_db_url, learner_db_url, reporting_db_url) =
             (url(&course_db), url(&learner_db), url(&reporting_db));
-        let course = Svc::start(
-            "academy-course",
-            &[("ACADEMY_DATABASE_URL", &course_db_url)],
-        )
-        .await;
-        let course_url = course.endpoint();
-        let mut env = vec![
+        let log = service_log();
+        let learner_settings = [
             ("ACADEMY_DATABASE_URL", learner_db_url.as_str()),
-            ("ACADEMY_COURSE_ENDPOINT", course_url.as_str()),
             // The default (3 s) is tight on a loaded 2-core machine; a dead
             // course service is refused at once whatever this says.
             ("ACADEMY_COURSE_TIMEOUT_MS", "5000"),
         ];
-        for (key, value) in learner_env {
-            env.retain(|(k, _)| k != key);
-            env.push((key, value));
-        }
-        let learner = Svc::start("academy-learner", &env).await;
-        let learner_url = learner.endpoint();
+        let env = StackEnv {
+            common: &[("ACADEMY_LOG", log.as_str())],
+            course: &[("ACADEMY_DATABASE_URL", &course_db_url)],
+            learner: &[&learner_settings[..], learner_env].concat(),
+            ..Default::default()
+        };
+        let (course, learner) = env.start_course_and_learner().await;
         let course_proxy = if proxy_course_feed {
             Some(Proxy::start(course.addr).await)
         } else {
@@ -250,16 +156,16 @@ impl Stack {
         };
         let feed_url = match &course_proxy {
             Some(proxy) => format!("http://127.0.0.1:{}", proxy.port),
-            None => course_url.clone(),
+            None => course.endpoint(),
         };
-        let reporting = Svc::start(
-            "academy-reporting",
-            &[
+        let reporting = StackEnv {
+            reporting: &[
                 ("ACADEMY_DATABASE_URL", &reporting_db_url),
                 ("ACADEMY_COURSE_ENDPOINT", &feed_url),
-                ("ACADEMY_LEARNER_ENDPOINT", &learner_url),
             ],
-        )
+            ..env
+        }
+        .start_reporting(&course, &learner)
         .await;
         Self {
             course,
@@ -279,20 +185,17 @@ pub(crate) async fn published_course(
     code: &str,
     modules: usize,
 ) -> (String, Vec<String>) {
-    academy_e2e::published_course(course.channel(Duration::from_secs(10)), code, modules).await
+    academy_e2e::published_course(course.lazy_channel(Duration::from_secs(10)), code, modules).await
 }
 
 /// A valid registration; `key` makes the email (and request id) unique.
 pub(crate) fn registration(key: &str, offset_secs: i64) -> RegisterLearnerRequest {
     RegisterLearnerRequest {
         learner: Some(Learner {
-            email: format!("{key}@example.az"),
-            full_name: format!("Learner {key}"),
             region: "Mil-Mugan".into(),
-            gender: Gender::Female as i32,
             birth_year: 1995,
             employment_status: EmploymentStatus::Student as i32,
-            ..Default::default()
+            ..academy_e2e::learner(&format!("{key}@example.az"), &format!("Learner {key}"))
         }),
         request_id: format!("reg-{key}"),
         registered_at: at(offset_secs),
@@ -429,28 +332,9 @@ where
     }
 }
 
-/// Polls `check` every 100 ms until it is true or `limit` passes; returns
-/// how long it took, or `None` on time-out.
-pub(crate) async fn wait_for<F, Fut>(limit: Duration, mut check: F) -> Option<Duration>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if check().await {
-            return Some(started.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    None
-}
-
 /// The producer's newest sequence, asked of the producer itself.
 pub(crate) async fn head(producer: &Svc) -> Option<i64> {
-    let channel = producer.process.as_ref()?;
-    let channel = lazy_channel(&format!("http://{}", channel.addr), Duration::from_secs(5));
-    EventFeedClient::new(channel)
+    EventFeedClient::new(producer.lazy_channel(Duration::from_secs(5)))
         .get_head(GetHeadRequest {})
         .await
         .ok()
@@ -459,7 +343,7 @@ pub(crate) async fn head(producer: &Svc) -> Option<i64> {
 
 /// Applied sequence per followed source, as reporting tells it.
 pub(crate) async fn applied(reporting: &Svc) -> Option<BTreeMap<String, i64>> {
-    let channel = reporting.channel(Duration::from_secs(5));
+    let channel = reporting.lazy_channel(Duration::from_secs(5));
     let status = ReportingServiceClient::new(channel)
         .get_feed_status(GetFeedStatusRequest {})
         .await
@@ -507,7 +391,7 @@ pub(crate) fn summary_request() -> GetProgramSummaryRequest {
 }
 
 pub(crate) async fn summary(reporting: &Svc) -> ProgramSummary {
-    ReportingServiceClient::new(reporting.channel(Duration::from_secs(10)))
+    ReportingServiceClient::new(reporting.lazy_channel(Duration::from_secs(10)))
         .get_program_summary(summary_request())
         .await
         .unwrap()
