@@ -1,9 +1,11 @@
-//! Assertions on gRPC results.
+//! Assertions on gRPC results, and a walk through a paged list.
 
+use std::future::Future;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
 /// Asserts the call failed with `code`; returns the status for more checks.
+#[track_caller]
 pub fn expect_code<T: std::fmt::Debug>(
     result: Result<tonic::Response<T>, Status>,
     code: Code,
@@ -14,6 +16,37 @@ pub fn expect_code<T: std::fmt::Debug>(
             assert_eq!(status.code(), code, "unexpected status: {status:?}");
             status
         }
+    }
+}
+
+/// Asserts the call failed with INVALID_ARGUMENT naming exactly `fields`
+/// (in order); returns the status for more checks.
+#[track_caller]
+pub fn expect_invalid<T: std::fmt::Debug>(
+    result: Result<tonic::Response<T>, Status>,
+    fields: &[&str],
+) -> Status {
+    let status = expect_code(result, Code::InvalidArgument);
+    assert_eq!(violated_fields(&status), fields, "{status:?}");
+    status
+}
+
+/// Every page of a paged list, first to last: `fetch(page_token)` answers
+/// one page's items and its `next_page_token` (empty on the last page).
+pub async fn pages<T, F, Fut>(mut fetch: F) -> Vec<Vec<T>>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = (Vec<T>, String)>,
+{
+    let mut pages = Vec::new();
+    let mut token = String::new();
+    loop {
+        let (items, next_page_token) = fetch(token).await;
+        pages.push(items);
+        if next_page_token.is_empty() {
+            return pages;
+        }
+        token = next_page_token;
     }
 }
 

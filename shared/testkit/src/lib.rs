@@ -12,6 +12,7 @@
 use sea_orm::{ConnectionTrait, Database};
 
 pub mod feeds;
+pub mod fixtures;
 pub mod grpc;
 pub mod hostile;
 pub mod server;

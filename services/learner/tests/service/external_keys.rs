@@ -24,13 +24,7 @@ async fn members(stack: &Stack, external_ids: &[&str]) -> Vec<String> {
             request
         })
         .collect();
-    let reply = stack
-        .learners()
-        .await
-        .import_learners(tokio_stream::iter(rows))
-        .await
-        .unwrap()
-        .into_inner();
+    let reply = import_learners(&stack, rows).await;
     reply.results.into_iter().map(|r| r.learner_id).collect()
 }
 
@@ -67,13 +61,7 @@ async fn bulk_enroll_rows_name_learners_and_courses_by_external_keys(db: TestDb)
         by_keys("M-3", "EXT 1", ""),        // 8: malformed code
         by_keys("M-1", "EXT-1", ""),        // 9: same as row 0
     ];
-    let reply = stack
-        .enrollments()
-        .await
-        .bulk_enroll(tokio_stream::iter(rows.clone()))
-        .await
-        .unwrap()
-        .into_inner();
+    let reply = bulk_enroll(&stack, rows.clone()).await;
     assert_eq!((reply.created, reply.duplicates), (3, 1), "{reply:?}");
     let rejected: Vec<_> = reply
         .rejected
@@ -112,13 +100,7 @@ async fn bulk_enroll_rows_name_learners_and_courses_by_external_keys(db: TestDb)
         assert_eq!(&listed[0].course_id, course);
     }
     // The same file again creates nothing.
-    let again = stack
-        .enrollments()
-        .await
-        .bulk_enroll(tokio_stream::iter(rows))
-        .await
-        .unwrap()
-        .into_inner();
+    let again = bulk_enroll(&stack, rows).await;
     assert_eq!(
         (again.created, again.duplicates, again.rejected_count),
         (0, 4, 6)

@@ -146,13 +146,7 @@ async fn a_subscriber_that_stops_reading_is_cut_with_a_clear_status(db: TestDb) 
     let rows: Vec<RegisterLearnerRequest> = (0..6000)
         .map(|i| register(&format!("slow{i}@example.az")))
         .collect();
-    let reply = stack
-        .learners()
-        .await
-        .import_learners(tokio_stream::iter(rows))
-        .await
-        .unwrap()
-        .into_inner();
+    let reply = import_learners(&stack, rows).await;
     assert_eq!(reply.created, 6000);
     tokio::time::sleep(Duration::from_secs(3)).await;
 

@@ -4,13 +4,11 @@
 //! expiry on read; erasure and merge; and hostile input that writes
 //! nothing. On SQLite and PostgreSQL.
 
-use academy_proto::events::{GetHeadRequest, SubscribeRequest, event::Payload};
+use academy_proto::events::event::Payload;
 use academy_proto::learner::invitation_service_client::InvitationServiceClient;
 use academy_proto::learner::*;
 use academy_testkit::{TestDb, on_both_backends};
 use prost_types::Timestamp;
-use std::time::Duration;
-use tokio_stream::StreamExt;
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -32,31 +30,8 @@ pub(crate) async fn invitations(stack: &Stack) -> InvitationServiceClient<Channe
 
 /// A program including a published one-module course: (program, course).
 pub(crate) async fn program_with_course(stack: &Stack, name: &str) -> (String, course_pb::Course) {
-    let mut catalog = stack.catalog().await;
-    let program = catalog
-        .create_program(course_pb::CreateProgramRequest {
-            program: Some(course_pb::Program {
-                name: name.into(),
-                start_date: Some(academy_proto::google::r#type::Date {
-                    year: 2020,
-                    month: 1,
-                    day: 1,
-                }),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
     let course = course(stack, &format!("C-{}", name.len()), 1, true).await;
-    catalog
-        .add_course_to_program(course_pb::AddCourseToProgramRequest {
-            program_id: program.id.clone(),
-            course_id: course.id.clone(),
-        })
-        .await
-        .unwrap();
+    let program = program(stack, name, 2020, &[&course.id]).await;
     (program.id, course)
 }
 
@@ -107,38 +82,14 @@ pub(crate) async fn list(
         .invitations
 }
 
+/// The invitation events of the feed so far: (type, payload).
 async fn invitation_events(stack: &Stack) -> Vec<(String, Payload)> {
-    let head = stack
-        .feed()
+    all_events(stack)
         .await
-        .get_head(GetHeadRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .head_sequence;
-    let mut stream = stack
-        .feed()
-        .await
-        .subscribe(SubscribeRequest { after_sequence: 0 })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut events = Vec::new();
-    while let Some(Ok(event)) = tokio::time::timeout(Duration::from_secs(10), stream.next())
-        .await
-        .unwrap()
-    {
-        let sequence = event.sequence;
-        if event.r#type.starts_with("invitation.")
-            && let Some(payload) = event.payload
-        {
-            events.push((event.r#type, payload));
-        }
-        if sequence >= head {
-            break;
-        }
-    }
-    events
+        .into_iter()
+        .filter(|event| event.r#type.starts_with("invitation."))
+        .filter_map(|event| Some((event.r#type, event.payload?)))
+        .collect()
 }
 
 async fn invitations_are_made_once_per_person_and_program(db: TestDb) {
@@ -529,17 +480,7 @@ async fn hostile_invitations_are_refused_and_nothing_is_written(db: TestDb) {
         })
         .await
         .unwrap();
-    let head = || async {
-        stack
-            .feed()
-            .await
-            .get_head(GetHeadRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .head_sequence
-    };
-    let before = head().await;
+    let before = feed_head(&stack).await;
     let mut client = invitations(&stack).await;
 
     // Whole-request refusals.
@@ -692,7 +633,7 @@ async fn hostile_invitations_are_refused_and_nothing_is_written(db: TestDb) {
     );
     assert_eq!(violated_fields(&status), ["program_id", "state"]);
 
-    assert_eq!(head().await, before, "no event, no audit entry");
+    assert_eq!(feed_head(&stack).await, before, "no event, no audit entry");
     assert!(
         list(&mut client, "", InvitationState::Unspecified)
             .await

@@ -30,13 +30,7 @@ async fn register_as(
         l.birth_year = year;
         l.external_id = external.map(str::to_owned);
     }
-    stack
-        .learners()
-        .await
-        .register_learner(request)
-        .await
-        .unwrap()
-        .into_inner()
+    register_learner(stack, request).await
 }
 
 async fn duplicates_are_found_by_mailbox_external_id_and_name(db: TestDb) {
@@ -87,52 +81,31 @@ async fn duplicates_are_found_by_mailbox_external_id_and_name(db: TestDb) {
     assert_eq!(found, expected);
 
     // Paged one group at a time, the same groups in the same order.
-    let mut paged = Vec::new();
-    let mut token = String::new();
-    loop {
-        let page = client
-            .find_duplicate_learners(FindDuplicateLearnersRequest {
-                page_size: 1,
-                page_token: token.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        paged.extend(page.groups);
-        if page.next_page_token.is_empty() {
-            break;
+    let find = |page_size: i32, page_token: String| FindDuplicateLearnersRequest {
+        page_size,
+        page_token,
+    };
+    let paged = pages(|page_token| {
+        let mut client = client.clone();
+        async move {
+            let page = client.find_duplicate_learners(find(1, page_token)).await;
+            let page = page.unwrap().into_inner();
+            (page.groups, page.next_page_token)
         }
-        token = page.next_page_token;
-    }
-    assert_eq!(paged, all.groups);
-    expect_code(
-        client
-            .find_duplicate_learners(FindDuplicateLearnersRequest {
-                page_size: -1,
-                page_token: String::new(),
-            })
-            .await,
-        Code::InvalidArgument,
-    );
-    expect_code(
-        client
-            .find_duplicate_learners(FindDuplicateLearnersRequest {
-                page_size: 1,
-                page_token: "garbage".into(),
-            })
-            .await,
-        Code::InvalidArgument,
-    );
+    })
+    .await;
+    assert_eq!(paged.concat(), all.groups);
+    let negative = client
+        .find_duplicate_learners(find(-1, String::new()))
+        .await;
+    expect_code(negative, Code::InvalidArgument);
+    let garbage = client
+        .find_duplicate_learners(find(1, "garbage".into()))
+        .await;
+    expect_code(garbage, Code::InvalidArgument);
 
     // Once merged, the pair is no longer a candidate.
-    client
-        .merge_learners(MergeLearnersRequest {
-            survivor_id: a.id.clone(),
-            duplicate_id: b.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    merge(&stack, &a.id, &b.id).await;
     let after = client
         .find_duplicate_learners(FindDuplicateLearnersRequest::default())
         .await
@@ -155,49 +128,23 @@ async fn merge_moves_folds_and_leaves_a_tombstone(db: TestDb) {
         seconds: 1_700_000_000,
         nanos: 0,
     });
-    let duplicate = stack
-        .learners()
-        .await
-        .register_learner(backfilled)
-        .await
-        .unwrap()
-        .into_inner();
+    let duplicate = register_learner(&stack, backfilled).await;
     let survivor = registered(&stack, "late@example.az").await;
     let shared = course(&stack, "MG-1", 3, true).await;
     let other = course(&stack, "MG-2", 1, true).await;
     let mut enrollments = stack.enrollments().await;
-    let s_shared = enrollments
-        .enroll(enroll(&survivor.id, &shared.id))
-        .await
-        .unwrap()
-        .into_inner();
-    let d_shared = enrollments
-        .enroll(enroll(&duplicate.id, &shared.id))
-        .await
-        .unwrap()
-        .into_inner();
-    let d_other = enrollments
-        .enroll(enroll(&duplicate.id, &other.id))
-        .await
-        .unwrap()
-        .into_inner();
+    let s_shared = enrolled(&stack, &survivor.id, &shared.id).await;
+    let d_shared = enrolled(&stack, &duplicate.id, &shared.id).await;
+    let d_other = enrolled(&stack, &duplicate.id, &other.id).await;
     let m = |i: usize| shared.modules[i].id.clone();
-    enrollments
-        .record_progress(progress(&s_shared.id, &m(0), 7))
-        .await
-        .unwrap();
-    enrollments
-        .record_progress(progress(&d_shared.id, &m(1), 5))
-        .await
-        .unwrap();
-    enrollments
-        .record_progress(progress(&d_shared.id, &m(0), 3))
-        .await
-        .unwrap();
-    enrollments
-        .record_progress(progress(&d_other.id, &other.modules[0].id, 4))
-        .await
-        .unwrap();
+    for (enrollment, module, minutes) in [
+        (&s_shared, m(0), 7),
+        (&d_shared, m(1), 5),
+        (&d_shared, m(0), 3),
+        (&d_other, other.modules[0].id.clone(), 4),
+    ] {
+        record_progress(&stack, progress(&enrollment.id, &module, minutes)).await;
+    }
 
     let mut client = stack.learners().await;
     let request = MergeLearnersRequest {
@@ -225,13 +172,7 @@ async fn merge_moves_folds_and_leaves_a_tombstone(db: TestDb) {
         events_before,
         "a dry run writes nothing"
     );
-    let still = client
-        .get_learner(GetLearnerRequest {
-            id: duplicate.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let still = get_learner(&stack, &duplicate.id).await;
     assert_eq!(still.state, LearnerState::Active as i32);
 
     let done = client
@@ -287,13 +228,7 @@ async fn merge_moves_folds_and_leaves_a_tombstone(db: TestDb) {
     expect_code(reused, Code::FailedPrecondition);
 
     // Reads of the duplicate answer the survivor, and say so.
-    let read = client
-        .get_learner(GetLearnerRequest {
-            id: duplicate.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let read = get_learner(&stack, &duplicate.id).await;
     assert_eq!(read.id, survivor.id);
     assert_eq!(read.merged_from_id, duplicate.id);
     assert_eq!(read.state, LearnerState::Active as i32);
@@ -302,15 +237,7 @@ async fn merge_moves_folds_and_leaves_a_tombstone(db: TestDb) {
     assert_eq!(tomb.state, LearnerState::Merged as i32);
 
     // Everything is the survivor's now; the shared course is one enrollment.
-    let held = enrollments
-        .list_enrollments(ListEnrollmentsRequest {
-            learner_id: survivor.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .enrollments;
+    let held = enrollments_of(&stack, &survivor.id).await;
     assert_eq!(held.len(), 2);
     let kept = held.iter().find(|e| e.course_id == shared.id).unwrap();
     assert_eq!(kept.id, d_shared.id);
@@ -319,30 +246,13 @@ async fn merge_moves_folds_and_leaves_a_tombstone(db: TestDb) {
     assert_eq!(kept.state, EnrollmentState::InProgress as i32);
     let completed = held.iter().find(|e| e.course_id == other.id).unwrap();
     assert_eq!(completed.state, EnrollmentState::Completed as i32);
-    let certificates = enrollments
-        .list_certificates(ListCertificatesRequest {
-            learner_id: survivor.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .certificates;
-    assert_eq!(certificates.len(), 1);
-    expect_code(
-        enrollments
-            .get_enrollment(GetEnrollmentRequest {
-                id: s_shared.id.clone(),
-            })
-            .await,
-        Code::NotFound,
-    );
+    assert_eq!(certificates_of(&stack, &survivor.id).await.len(), 1);
+    let folded = GetEnrollmentRequest {
+        id: s_shared.id.clone(),
+    };
+    expect_code(enrollments.get_enrollment(folded).await, Code::NotFound);
     // Progress on the kept enrollment goes on.
-    let finished = enrollments
-        .record_progress(progress(&kept.id, &m(2), 1))
-        .await
-        .unwrap()
-        .into_inner();
+    let finished = record_progress(&stack, progress(&kept.id, &m(2), 1)).await;
     assert_eq!(finished.state, EnrollmentState::Completed as i32);
 
     // Writes to the tombstone are refused.
@@ -350,30 +260,23 @@ async fn merge_moves_folds_and_leaves_a_tombstone(db: TestDb) {
         enrollments.enroll(enroll(&duplicate.id, &other.id)).await,
         Code::FailedPrecondition,
     );
+    let update = UpdateLearnerRequest {
+        learner: Some(Learner {
+            id: duplicate.id.clone(),
+            region: "Karabakh".into(),
+            ..Default::default()
+        }),
+        update_mask: mask(&["region"]),
+        etag: String::new(),
+    };
     expect_code(
-        client
-            .update_learner(UpdateLearnerRequest {
-                learner: Some(Learner {
-                    id: duplicate.id.clone(),
-                    region: "Karabakh".into(),
-                    ..Default::default()
-                }),
-                update_mask: Some(prost_types::FieldMask {
-                    paths: vec!["region".into()],
-                }),
-                etag: String::new(),
-            })
-            .await,
+        client.update_learner(update).await,
         Code::FailedPrecondition,
     );
-    expect_code(
-        client
-            .erase_learner(EraseLearnerRequest {
-                id: duplicate.id.clone(),
-            })
-            .await,
-        Code::FailedPrecondition,
-    );
+    let erase = EraseLearnerRequest {
+        id: duplicate.id.clone(),
+    };
+    expect_code(client.erase_learner(erase).await, Code::FailedPrecondition);
 }
 
 async fn merge_refuses_bad_pairs_and_writes_nothing(db: TestDb) {
@@ -383,20 +286,8 @@ async fn merge_refuses_bad_pairs_and_writes_nothing(db: TestDb) {
     let c = registered(&stack, "c@example.az").await;
     let gone = registered(&stack, "gone@example.az").await;
     let mut client = stack.learners().await;
-    client
-        .erase_learner(EraseLearnerRequest {
-            id: gone.id.clone(),
-        })
-        .await
-        .unwrap();
-    client
-        .merge_learners(MergeLearnersRequest {
-            survivor_id: a.id.clone(),
-            duplicate_id: b.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    erase(&stack, &gone.id).await;
+    merge(&stack, &a.id, &b.id).await;
     let types = feed_types(&stack).await;
     let cases: Vec<(&str, &str, Code, &str)> = vec![
         (&a.id, &a.id, Code::InvalidArgument, "duplicate_id"),
@@ -440,11 +331,7 @@ async fn merge_refuses_bad_pairs_and_writes_nothing(db: TestDb) {
         types,
         "refused merges wrote events"
     );
-    let c_now = client
-        .get_learner(GetLearnerRequest { id: c.id.clone() })
-        .await
-        .unwrap()
-        .into_inner();
+    let c_now = get_learner(&stack, &c.id).await;
     assert_eq!(c_now, c, "a refused merge changed the learner");
 }
 
@@ -453,31 +340,16 @@ async fn erasing_a_survivor_erases_what_it_absorbed(db: TestDb) {
     let a = registered(&stack, "keep.me@example.az").await;
     let b = registered(&stack, "absorbed.secret@example.az").await;
     let c = registered(&stack, "absorbed.twice@example.az").await;
-    let mut client = stack.learners().await;
     for (survivor, duplicate) in [(&b, &c), (&a, &b)] {
-        client
-            .merge_learners(MergeLearnersRequest {
-                survivor_id: survivor.id.clone(),
-                duplicate_id: duplicate.id.clone(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        merge(&stack, &survivor.id, &duplicate.id).await;
     }
     // A chain of merges: C into B into A; reads of C answer A.
-    let read = client
-        .get_learner(GetLearnerRequest { id: c.id.clone() })
-        .await
-        .unwrap()
-        .into_inner();
+    let read = get_learner(&stack, &c.id).await;
     assert_eq!(
         (read.id.as_str(), read.merged_from_id.as_str()),
         (a.id.as_str(), c.id.as_str())
     );
-    client
-        .erase_learner(EraseLearnerRequest { id: a.id.clone() })
-        .await
-        .unwrap();
+    erase(&stack, &a.id).await;
     let conn = academy_runtime::db::connect(&stack.db.url).await.unwrap();
     let backend = conn.get_database_backend();
     let rows = conn
