@@ -50,6 +50,24 @@ where
     }
 }
 
+/// Makes `times` calls at once (each made by `call`, on a task of its own),
+/// as a client retrying one request does; asserts every one succeeds and
+/// all answer alike. Returns the answers.
+pub async fn retries_answer_alike<T, E, Fut>(times: usize, call: impl Fn() -> Fut) -> Vec<T>
+where
+    T: PartialEq + std::fmt::Debug + Send + 'static,
+    E: std::fmt::Debug + Send + 'static,
+    Fut: Future<Output = Result<T, E>> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..times).map(|_| tokio::spawn(call())).collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap().expect("every retry succeeds"));
+    }
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+    answers
+}
+
 /// The field paths of an INVALID_ARGUMENT's `BadRequest` details, in order.
 pub fn violated_fields(status: &Status) -> Vec<String> {
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");

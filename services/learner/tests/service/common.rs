@@ -12,7 +12,9 @@ use academy_testkit::TestDb;
 pub use academy_testkit::fixtures::{
     add_course_request, date, mask, program_request, skill_request,
 };
-pub use academy_testkit::grpc::{expect_code, expect_invalid, pages, violated_fields};
+pub use academy_testkit::grpc::{
+    expect_code, expect_invalid, pages, retries_answer_alike, violated_fields,
+};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -327,7 +329,7 @@ pub async fn record_progress(stack: &Stack, request: RecordProgressRequest) -> E
     client.record_progress(request).await.unwrap().into_inner()
 }
 
-/// The first page of `learner_id`'s enrollments.
+/// The first page of `learner_id`'s enrollments (of everyone's when empty).
 pub async fn enrollments_of(stack: &Stack, learner_id: &str) -> Vec<Enrollment> {
     let request = ListEnrollmentsRequest {
         learner_id: learner_id.into(),
@@ -380,9 +382,25 @@ pub async fn bulk_enroll(stack: &Stack, rows: Vec<EnrollRequest>) -> BulkEnrollR
     client.bulk_enroll(rows).await.unwrap().into_inner()
 }
 
+/// The rows `sql` selects from the learner service's own database.
+pub async fn sql_rows(stack: &Stack, sql: &str) -> Vec<sea_orm::QueryResult> {
+    use sea_orm::ConnectionTrait;
+    let conn = academy_runtime::db::connect(&stack.db.url).await.unwrap();
+    let statement = sea_orm::Statement::from_string(conn.get_database_backend(), sql);
+    conn.query_all_raw(statement).await.unwrap()
+}
+
 /// The row indexes a stream's answer rejected, in order.
 pub fn rejected_indexes(rejected: &[RejectedRow]) -> Vec<i64> {
     rejected.iter().map(|r| r.index).collect()
+}
+
+/// (index, field) of each row a stream's answer rejected, in order.
+pub fn rejected_fields(rejected: &[RejectedRow]) -> Vec<(i64, &str)> {
+    rejected
+        .iter()
+        .map(|r| (r.index, r.field.as_str()))
+        .collect()
 }
 
 /// The sequence of the newest event in the learner feed.

@@ -1,6 +1,6 @@
 use academy_proto::learner::*;
 use academy_testkit::{TestDb, on_both_backends};
-use sea_orm::{ConnectionTrait, Statement};
+
 use tonic::Code;
 
 use crate::common::*;
@@ -69,22 +69,12 @@ async fn erasure_leaves_no_personal_data(db: TestDb) {
     assert_eq!(kept.len(), 1, "enrollments stay");
 
     // Nothing personal left in the learner tables or in the stored feed.
-    let conn = academy_runtime::db::connect(&stack.db.url).await.unwrap();
-    let backend = conn.get_database_backend();
-    let rows = conn
-        .query_all_raw(Statement::from_string(
-            backend,
-            "SELECT COALESCE(email, '') AS email, COALESCE(external_id, '') AS external_id, full_name, organization FROM learners",
-        ))
-        .await
-        .unwrap();
-    let payloads = conn
-        .query_all_raw(Statement::from_string(
-            backend,
-            "SELECT payload FROM feed_events",
-        ))
-        .await
-        .unwrap();
+    let rows = sql_rows(
+        &stack,
+        "SELECT COALESCE(email, '') AS email, COALESCE(external_id, '') AS external_id, full_name, organization FROM learners",
+    )
+    .await;
+    let payloads = sql_rows(&stack, "SELECT payload FROM feed_events").await;
     assert!(!payloads.is_empty());
     for secret in [
         "secret.person@example.az",

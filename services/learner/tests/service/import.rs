@@ -181,11 +181,7 @@ async fn import_rejects_key_conflicts_with_the_reason(db: TestDb) {
         (reply.created, reply.duplicates, reply.rejected_count),
         (0, 1, 3)
     );
-    let rejected: Vec<_> = reply
-        .rejected
-        .iter()
-        .map(|r| (r.index, r.field.as_str()))
-        .collect();
+    let rejected = rejected_fields(&reply.rejected);
     assert_eq!(
         rejected,
         [

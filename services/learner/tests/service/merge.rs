@@ -3,7 +3,7 @@
 
 use academy_proto::learner::*;
 use academy_testkit::{TestDb, on_both_backends};
-use sea_orm::{ConnectionTrait, Statement};
+
 use tonic::Code;
 
 use crate::common::*;
@@ -350,15 +350,8 @@ async fn erasing_a_survivor_erases_what_it_absorbed(db: TestDb) {
         (a.id.as_str(), c.id.as_str())
     );
     erase(&stack, &a.id).await;
-    let conn = academy_runtime::db::connect(&stack.db.url).await.unwrap();
-    let backend = conn.get_database_backend();
-    let rows = conn
-        .query_all_raw(Statement::from_string(
-            backend,
-            "SELECT COALESCE(email, '') AS email, full_name, state FROM learners",
-        ))
-        .await
-        .unwrap();
+    let sql = "SELECT COALESCE(email, '') AS email, full_name, state FROM learners";
+    let rows = sql_rows(&stack, sql).await;
     assert_eq!(rows.len(), 3);
     for row in rows {
         let email: String = row.try_get("", "email").unwrap();
@@ -373,17 +366,14 @@ async fn erasing_a_survivor_erases_what_it_absorbed(db: TestDb) {
 
 /// The event types in the learner feed, in order.
 async fn feed_types(stack: &Stack) -> Vec<String> {
-    let conn = academy_runtime::db::connect(&stack.db.url).await.unwrap();
-    let backend = conn.get_database_backend();
-    conn.query_all_raw(Statement::from_string(
-        backend,
+    let rows = sql_rows(
+        stack,
         "SELECT event_type FROM feed_events ORDER BY sequence",
-    ))
-    .await
-    .unwrap()
-    .into_iter()
-    .map(|row| row.try_get::<String>("", "event_type").unwrap())
-    .collect()
+    )
+    .await;
+    rows.into_iter()
+        .map(|row| row.try_get::<String>("", "event_type").unwrap())
+        .collect()
 }
 
 /// Racing calls: the same request twice gets one merge and the same

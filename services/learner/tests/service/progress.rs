@@ -87,20 +87,12 @@ async fn progress_to_completion_issues_a_certificate(db: TestDb) {
     );
 
     // Skills earned on completion, in the database.
-    let conn = academy_runtime::db::connect(&stack.db.url).await.unwrap();
-    use sea_orm::{ConnectionTrait, Statement};
-    let row = conn
-        .query_one_raw(Statement::from_string(
-            conn.get_database_backend(),
-            format!(
-                "SELECT COUNT(*) AS n FROM earned_skills WHERE learner_id = '{}'",
-                learner.id
-            ),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    let earned: i64 = row.try_get("", "n").unwrap();
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM earned_skills WHERE learner_id = '{}'",
+        learner.id
+    );
+    let rows = sql_rows(&stack, &sql).await;
+    let earned: i64 = rows[0].try_get("", "n").unwrap();
     assert_eq!(earned, course.skill_ids.len() as i64);
 }
 
