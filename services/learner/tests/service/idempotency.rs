@@ -89,11 +89,7 @@ async fn a_reused_request_id_with_another_request_is_refused_and_reveals_nothing
     let mut step = progress(&enrolled.id, &course_a.modules[0].id, 10);
     step.request_id = "progress-1".into();
     enrollments.record_progress(step.clone()).await.unwrap();
-    let again = enrollments
-        .record_progress(step)
-        .await
-        .unwrap()
-        .into_inner();
+    let again = record_progress(&stack, step).await;
     assert_eq!(again.progress_percent, 50, "a replay counts once");
     let mut other_step = progress(&enrolled.id, &course_a.modules[1].id, 10);
     other_step.request_id = "progress-1".into();

@@ -44,6 +44,20 @@ fn by_email(email: &str) -> Invitee {
     }
 }
 
+fn by_id(learner_id: &str) -> Invitee {
+    Invitee {
+        learner_id: learner_id.into(),
+        ..Default::default()
+    }
+}
+
+fn by_external_id(external_id: &str) -> Invitee {
+    Invitee {
+        external_id: external_id.into(),
+        ..Default::default()
+    }
+}
+
 pub(crate) fn at(seconds: i64) -> Timestamp {
     Timestamp { seconds, nanos: 0 }
 }
@@ -111,10 +125,7 @@ async fn invitations_are_made_once_per_person_and_program(db: TestDb) {
         &program,
         vec![
             by_email("new@example.org"),
-            Invitee {
-                external_id: "ext-known".into(),
-                ..Default::default()
-            },
+            by_external_id("ext-known"),
             // The same unregistered person again, differently cased.
             by_email(" NEW@example.org "),
         ],
@@ -146,10 +157,7 @@ async fn invitations_are_made_once_per_person_and_program(db: TestDb) {
         &mut client,
         &program,
         vec![
-            Invitee {
-                learner_id: known.id.clone(),
-                ..Default::default()
-            },
+            by_id(&known.id),
             by_email("known@example.org"),
             by_email("new@example.org"),
         ],
@@ -278,15 +286,7 @@ async fn the_first_enrollment_in_the_program_joins_the_invitation(db: TestDb) {
     let mut again = enroll(&member.id, &course.id);
     again.program_id = program.clone();
     stack.enrollments().await.enroll(again).await.unwrap();
-    let made = invite(
-        &mut client,
-        &program,
-        vec![Invitee {
-            learner_id: member.id.clone(),
-            ..Default::default()
-        }],
-    )
-    .await;
+    let made = invite(&mut client, &program, vec![by_id(&member.id)]).await;
     assert_eq!(
         made.results[0].invitation.as_ref().unwrap().state,
         InvitationState::Joined as i32
@@ -309,10 +309,7 @@ async fn answers_move_invited_to_joined_or_declined_only(db: TestDb) {
                 invited_at: Some(at(now - 1000)),
                 ..Default::default()
             },
-            Invitee {
-                learner_id: b.id.clone(),
-                ..Default::default()
-            },
+            by_id(&b.id),
             // Expired an hour ago.
             Invitee {
                 email: "gone@example.org".into(),
@@ -519,22 +516,10 @@ async fn hostile_invitations_are_refused_and_nothing_is_written(db: TestDb) {
     // Row refusals, each with its code and field.
     let rows = vec![
         by_email("not an email"),
-        Invitee {
-            external_id: "ext-nobody".into(),
-            ..Default::default()
-        },
-        Invitee {
-            learner_id: UNKNOWN_ID.into(),
-            ..Default::default()
-        },
-        Invitee {
-            learner_id: erased.id.clone(),
-            ..Default::default()
-        },
-        Invitee {
-            learner_id: merged.id.clone(),
-            ..Default::default()
-        },
+        by_external_id("ext-nobody"),
+        by_id(UNKNOWN_ID),
+        by_id(&erased.id),
+        by_id(&merged.id),
         Invitee::default(),
         Invitee {
             email: "future@example.org".into(),
@@ -547,10 +532,7 @@ async fn hostile_invitations_are_refused_and_nothing_is_written(db: TestDb) {
             expire_time: Some(at(1_600_000_000)),
             ..Default::default()
         },
-        Invitee {
-            learner_id: "nope".into(),
-            ..Default::default()
-        },
+        by_id("nope"),
     ];
     let answer = client
         .invite_learners(request(&program, rows))
@@ -672,16 +654,9 @@ async fn erasure_and_merge_follow_the_person(db: TestDb) {
         })
         .await
         .unwrap();
-    let survivors = invite(
-        &mut client,
-        &program,
-        vec![Invitee {
-            learner_id: survivor.id.clone(),
-            ..Default::default()
-        }],
-    )
-    .await
-    .results[0]
+    let survivors = invite(&mut client, &program, vec![by_id(&survivor.id)])
+        .await
+        .results[0]
         .invitation
         .clone()
         .unwrap();

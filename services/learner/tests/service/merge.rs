@@ -175,14 +175,12 @@ async fn merge_moves_folds_and_leaves_a_tombstone(db: TestDb) {
     let still = get_learner(&stack, &duplicate.id).await;
     assert_eq!(still.state, LearnerState::Active as i32);
 
-    let done = client
-        .merge_learners(MergeLearnersRequest {
-            dry_run: false,
-            ..request.clone()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let for_real = MergeLearnersRequest {
+        dry_run: false,
+        ..request.clone()
+    };
+    let done = client.merge_learners(for_real.clone()).await.unwrap();
+    let done = done.into_inner();
     assert!(!done.dry_run);
     assert_eq!(
         (
@@ -204,14 +202,7 @@ async fn merge_moves_folds_and_leaves_a_tombstone(db: TestDb) {
     // The same request again answers the same and writes nothing.
     let types = feed_types(&stack).await;
     assert_eq!(types.iter().filter(|t| *t == "learner.merged").count(), 1);
-    let again = client
-        .merge_learners(MergeLearnersRequest {
-            dry_run: false,
-            ..request.clone()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let again = client.merge_learners(for_real).await.unwrap().into_inner();
     assert_eq!(again.moved_enrollment_ids, done.moved_enrollment_ids);
     assert_eq!(again.folded_enrollment_ids, done.folded_enrollment_ids);
     assert_eq!(feed_types(&stack).await, types);

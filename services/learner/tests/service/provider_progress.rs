@@ -62,13 +62,12 @@ async fn provider_rows_never_lower_progress_and_complete_by_their_time(db: TestD
     let stack = Stack::start(db).await;
     let course = course(&stack, "PP-1", 3, true).await;
     let e = enrolled_at(&stack, "pp@example.org", &course.id, at(2025, 2, 1)).await;
-    let mut client = stack.enrollments().await;
 
     let mut first = report(&e.id);
     first.percent_complete = Some(40);
     first.total_minutes = Some(90);
     first.last_activity_at = ts(at(2025, 2, 10));
-    let after = client.record_progress(first).await.unwrap().into_inner();
+    let after = record_progress(&stack, first).await;
     assert_eq!(after.state, EnrollmentState::InProgress as i32);
     assert_eq!((after.percent_complete, after.minutes_spent), (40, 90));
     assert_eq!(
@@ -83,7 +82,7 @@ async fn provider_rows_never_lower_progress_and_complete_by_their_time(db: TestD
     lower.percent_complete = Some(30);
     lower.total_minutes = Some(60);
     lower.last_activity_at = ts(at(2025, 2, 5));
-    let after = client.record_progress(lower).await.unwrap().into_inner();
+    let after = record_progress(&stack, lower).await;
     assert_eq!((after.percent_complete, after.minutes_spent), (40, 90));
     assert_eq!(
         seconds(&after.last_activity_time),
@@ -98,7 +97,7 @@ async fn provider_rows_never_lower_progress_and_complete_by_their_time(db: TestD
     done.completed_at = ts(at(2025, 2, 20));
     done.total_minutes = Some(200);
     done.last_activity_at = ts(at(2025, 2, 21));
-    let after = client.record_progress(done).await.unwrap().into_inner();
+    let after = record_progress(&stack, done).await;
     assert_eq!(after.state, EnrollmentState::Completed as i32);
     assert_eq!(
         seconds(&after.complete_time),
@@ -115,29 +114,23 @@ async fn provider_rows_never_lower_progress_and_complete_by_their_time(db: TestD
 
     // A later completion time changes nothing; an earlier one re-dates the
     // completion and the certificate; "not completed" undoes nothing.
-    let mut later = report(&e.id);
-    later.completed = true;
-    later.completed_at = ts(at(2025, 2, 25));
-    later.last_activity_at = ts(at(2025, 2, 25));
-    let after = client.record_progress(later).await.unwrap().into_inner();
-    assert_eq!(
-        seconds(&after.complete_time),
-        Some(at(2025, 2, 20).timestamp())
-    );
-    let mut earlier = report(&e.id);
-    earlier.completed = true;
-    earlier.completed_at = ts(at(2025, 2, 18));
-    earlier.last_activity_at = ts(at(2025, 2, 18));
-    let after = client.record_progress(earlier).await.unwrap().into_inner();
-    assert_eq!(
-        seconds(&after.complete_time),
-        Some(at(2025, 2, 18).timestamp())
-    );
+    // (reported completion day in February 2025, the completion day after).
+    for (reported, kept) in [(25, 20), (18, 18)] {
+        let mut completion = report(&e.id);
+        completion.completed = true;
+        completion.completed_at = ts(at(2025, 2, reported));
+        completion.last_activity_at = ts(at(2025, 2, reported));
+        let after = record_progress(&stack, completion).await;
+        assert_eq!(
+            seconds(&after.complete_time),
+            Some(at(2025, 2, kept).timestamp())
+        );
+    }
     let mut undo = report(&e.id);
     undo.percent_complete = Some(10);
     undo.completed = false;
     undo.grade = Some(92.25);
-    let after = client.record_progress(undo).await.unwrap().into_inner();
+    let after = record_progress(&stack, undo).await;
     assert_eq!(after.state, EnrollmentState::Completed as i32);
     assert_eq!(after.percent_complete, 100);
     assert_eq!(after.grade, Some(92.25), "the latest grade is kept");
@@ -201,22 +194,14 @@ async fn module_completion_is_dated_by_the_evidence_and_moves_earlier(db: TestDb
     };
     client.record_progress(row(&m2, 10)).await.unwrap();
     // m1 arrives last but happened first: the set was done on the 10th.
-    let after = client
-        .record_progress(row(&m1, 3))
-        .await
-        .unwrap()
-        .into_inner();
+    let after = record_progress(&stack, row(&m1, 3)).await;
     assert_eq!(after.state, EnrollmentState::Completed as i32);
     assert_eq!(
         seconds(&after.complete_time),
         Some(at(2025, 1, 10).timestamp())
     );
     // A late row shows m2 done on the 5th: completion and certificate move.
-    let after = client
-        .record_progress(row(&m2, 5))
-        .await
-        .unwrap()
-        .into_inner();
+    let after = record_progress(&stack, row(&m2, 5)).await;
     assert_eq!(
         seconds(&after.complete_time),
         Some(at(2025, 1, 5).timestamp())
@@ -233,11 +218,7 @@ async fn module_completion_is_dated_by_the_evidence_and_moves_earlier(db: TestDb
         Some(at(2025, 1, 5).timestamp())
     );
     // Activity after completion is taken and dates nothing.
-    let after = client
-        .record_progress(row(&m1, 20))
-        .await
-        .unwrap()
-        .into_inner();
+    let after = record_progress(&stack, row(&m1, 20)).await;
     assert_eq!(
         seconds(&after.complete_time),
         Some(at(2025, 1, 5).timestamp())
@@ -375,7 +356,7 @@ async fn history_goes_into_an_archived_course_but_new_activity_does_not(db: Test
     let e = client.enroll(history).await.unwrap().into_inner();
     let mut row = progress(&e.id, &course.modules[0].id, 15);
     row.occurred_at = when(published + 2);
-    let done = client.record_progress(row).await.unwrap().into_inner();
+    let done = record_progress(&stack, row).await;
     assert_eq!(done.state, EnrollmentState::Completed as i32);
     // History from before the publication too, as a published course
     // takes it (the same file loads before and after the archive)...
