@@ -186,6 +186,14 @@ pub fn register(email: &str) -> RegisterLearnerRequest {
     }
 }
 
+/// [`register`] with a request id, as a retrying client sends it.
+pub fn register_with_request_id(email: &str, request_id: &str) -> RegisterLearnerRequest {
+    RegisterLearnerRequest {
+        request_id: request_id.into(),
+        ..register(email)
+    }
+}
+
 pub async fn registered(stack: &Stack, email: &str) -> Learner {
     register_learner(stack, register(email)).await
 }
