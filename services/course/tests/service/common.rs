@@ -77,7 +77,9 @@ impl TestServer {
     }
 }
 
-pub use academy_testkit::fixtures::{date, mask, program_request, skill_request as skill};
+pub use academy_testkit::fixtures::{
+    add_course_request, date, mask, program_request, skill_request as skill,
+};
 
 pub async fn create_skill(client: &mut Client, name: &str) -> Skill {
     client.create_skill(skill(name)).await.unwrap().into_inner()

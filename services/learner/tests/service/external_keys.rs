@@ -24,7 +24,7 @@ async fn members(stack: &Stack, external_ids: &[&str]) -> Vec<String> {
             request
         })
         .collect();
-    let reply = import_learners(&stack, rows).await;
+    let reply = import_learners(stack, rows).await;
     reply.results.into_iter().map(|r| r.learner_id).collect()
 }
 
