@@ -379,21 +379,23 @@ async fn courses_are_found_by_code_or_provider_course_id(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(by_slug.into_inner().id, created.id);
-    let missing = lookup(Some(Key::ProviderCourseId("deep-learning".into())))
-        .await
-        .unwrap_err();
-    assert_eq!(missing.code(), Code::NotFound);
-    let missing = lookup(Some(Key::Code("NOPE-1".into()))).await.unwrap_err();
-    assert_eq!(missing.code(), Code::NotFound);
-    assert_eq!(violated_fields(&lookup(None).await.unwrap_err()), ["key"]);
-    let bad = lookup(Some(Key::Code("no spaces allowed".into())))
-        .await
-        .unwrap_err();
-    assert_eq!(violated_fields(&bad), ["code"]);
-    let empty = lookup(Some(Key::ProviderCourseId("  ".into())))
-        .await
-        .unwrap_err();
-    assert_eq!(violated_fields(&empty), ["provider_course_id"]);
+    let unknown_slug = lookup(Some(Key::ProviderCourseId("deep-learning".into())));
+    expect_code(unknown_slug.await, Code::NotFound);
+    expect_code(
+        lookup(Some(Key::Code("NOPE-1".into()))).await,
+        Code::NotFound,
+    );
+    let bad_keys = [
+        (None, "key"),
+        (Some(Key::Code("no spaces allowed".into())), "code"),
+        (
+            Some(Key::ProviderCourseId("  ".into())),
+            "provider_course_id",
+        ),
+    ];
+    for (key, field) in bad_keys {
+        expect_invalid(lookup(key).await, &[field]);
+    }
 
     // Taken by another course: ALREADY_EXISTS, nothing created.
     let before = count_courses(&mut client).await;

@@ -458,23 +458,19 @@ pub fn progress(enrollment_id: &str, module_id: &str, minutes: i32) -> RecordPro
 
 /// Every learner, through paging.
 pub async fn all_learners(stack: &Stack) -> Vec<Learner> {
-    let mut client = stack.learners().await;
-    let mut all = Vec::new();
-    let mut token = String::new();
-    loop {
-        let page = client
-            .list_learners(ListLearnersRequest {
+    let client = stack.learners().await;
+    let pages = pages(|page_token| {
+        let mut client = client.clone();
+        async move {
+            let request = ListLearnersRequest {
                 page_size: 1000,
-                page_token: token,
+                page_token,
                 ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        all.extend(page.learners);
-        if page.next_page_token.is_empty() {
-            return all;
+            };
+            let page = client.list_learners(request).await.unwrap().into_inner();
+            (page.learners, page.next_page_token)
         }
-        token = page.next_page_token;
-    }
+    })
+    .await;
+    pages.concat()
 }

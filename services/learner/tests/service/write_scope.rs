@@ -79,16 +79,11 @@ async fn write_answers_carry_no_personal_data_without_read(db: TestDb) {
     // With read, the conflict is reported as before and the record shown.
     let email = learners.update_learner(update(&change, &["email"], &officer));
     expect_code(email.await, Code::AlreadyExists);
-    let read = learners
-        .get_learner(authorized(
-            GetLearnerRequest {
-                id: taken.id.clone(),
-            },
-            &officer,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let read = GetLearnerRequest {
+        id: taken.id.clone(),
+    };
+    let read = learners.get_learner(authorized(read, &officer)).await;
+    let read = read.unwrap().into_inner();
     assert_eq!(
         (read.email.as_str(), read.full_name.as_str()),
         ("someone@example.az", "Changed Name")
@@ -121,17 +116,14 @@ async fn a_write_only_import_learns_no_ids_of_learners_already_there(db: TestDb)
         "{reply:?}"
     );
     // LookupLearner is a read.
-    let status = learners
-        .lookup_learner(authorized(
-            LookupLearnerRequest {
-                key: Some(lookup_learner_request::Key::Email(
-                    "known@example.az".into(),
-                )),
-            },
-            &writer,
-        ))
-        .await
-        .unwrap_err();
+    use lookup_learner_request::Key;
+    // A lookup by `key`, as the caller holding `token`.
+    let lookup = |key: Key, token: &str| {
+        let request = LookupLearnerRequest { key: Some(key) };
+        authorized(request, token)
+    };
+    let by_email = lookup(Key::Email("known@example.az".into()), &writer);
+    let status = learners.lookup_learner(by_email).await.unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
     // SyncLearners: a write-only caller may change attributes, not emails.
     let member = |email: &str, region: &str| {
@@ -159,16 +151,9 @@ async fn a_write_only_import_learns_no_ids_of_learners_already_there(db: TestDb)
         reply.rejected[0].reason.contains("learners.read"),
         "{reply:?}"
     );
-    let found = learners
-        .lookup_learner(authorized(
-            LookupLearnerRequest {
-                key: Some(lookup_learner_request::Key::ExternalId("SIS-77".into())),
-            },
-            &officer,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let by_external_id = lookup(Key::ExternalId("SIS-77".into()), &officer);
+    let found = learners.lookup_learner(by_external_id).await;
+    let found = found.unwrap().into_inner();
     assert_eq!(
         (found.email.as_str(), found.region.as_str()),
         ("sync@example.az", "Karabakh")
