@@ -1,4 +1,5 @@
-//! Assertions on gRPC results, and a walk through a paged list.
+//! Assertions on gRPC results, a walk through a paged list, and one request
+//! retried at once.
 
 use std::future::Future;
 use tonic::{Code, Status};

@@ -1,4 +1,5 @@
-//! Starting a course server for one test, and request builders.
+//! Starting a course server for one test, request builders, and the calls
+//! many tests make as set-up (each expects success).
 
 use academy_proto::audit::audit_service_client::AuditServiceClient;
 use academy_proto::course::course_service_client::CourseServiceClient;

@@ -1,4 +1,6 @@
-//! A course service and a learner service for one test, and request builders.
+//! A course service and a learner service for one test, request builders,
+//! and the calls many tests make as set-up or as a check (each helper that
+//! calls expects success: a failure there is the test's failure).
 
 use academy_proto::course::course_service_client::CourseServiceClient;
 use academy_proto::course::{self as course_pb, CourseLevel, CourseModule};
@@ -319,16 +321,16 @@ pub async fn enrolled(stack: &Stack, learner_id: &str, course_id: &str) -> Enrol
     enroll_as(stack, enroll(learner_id, course_id)).await
 }
 
-/// The enrollment `request` makes (the call must succeed).
-pub async fn enroll_as(stack: &Stack, request: EnrollRequest) -> Enrollment {
-    let mut client = stack.enrollments().await;
-    client.enroll(request).await.unwrap().into_inner()
-}
-
 pub async fn get_enrollment(stack: &Stack, id: &str) -> Enrollment {
     let request = GetEnrollmentRequest { id: id.into() };
     let mut client = stack.enrollments().await;
     client.get_enrollment(request).await.unwrap().into_inner()
+}
+
+/// The enrollment `request` makes (the call must succeed).
+pub async fn enroll_as(stack: &Stack, request: EnrollRequest) -> Enrollment {
+    let mut client = stack.enrollments().await;
+    client.enroll(request).await.unwrap().into_inner()
 }
 
 /// The enrollment after `request` (the call must succeed).
@@ -363,24 +365,14 @@ pub async fn certificates_of(stack: &Stack, learner_id: &str) -> Vec<Certificate
     page.certificates
 }
 
+/// The rows of an ImportLearners or SyncLearners stream.
+pub type Registrations = Vec<RegisterLearnerRequest>;
+
 /// Streams `rows` to ImportLearners (the call must succeed).
-pub async fn import_learners(
-    stack: &Stack,
-    rows: Vec<RegisterLearnerRequest>,
-) -> ImportLearnersResponse {
+pub async fn import_learners(stack: &Stack, rows: Registrations) -> ImportLearnersResponse {
     let mut client = stack.learners().await;
     let rows = tokio_stream::iter(rows);
     client.import_learners(rows).await.unwrap().into_inner()
-}
-
-/// Streams `rows` to SyncLearners (the call must succeed).
-pub async fn sync_learners(
-    stack: &Stack,
-    rows: Vec<RegisterLearnerRequest>,
-) -> ImportLearnersResponse {
-    let mut client = stack.learners().await;
-    let rows = tokio_stream::iter(rows);
-    client.sync_learners(rows).await.unwrap().into_inner()
 }
 
 /// Streams `rows` to BulkEnroll (the call must succeed).
@@ -409,6 +401,13 @@ pub fn rejected_fields(rejected: &[RejectedRow]) -> Vec<(i64, &str)> {
         .iter()
         .map(|r| (r.index, r.field.as_str()))
         .collect()
+}
+
+/// Streams `rows` to SyncLearners (the call must succeed).
+pub async fn sync_learners(stack: &Stack, rows: Registrations) -> ImportLearnersResponse {
+    let mut client = stack.learners().await;
+    let rows = tokio_stream::iter(rows);
+    client.sync_learners(rows).await.unwrap().into_inner()
 }
 
 /// The sequence of the newest event in the learner feed.
