@@ -53,10 +53,22 @@ impl Stack {
     /// The learner service requires bearer tokens signed with [`SECRET`]
     /// (mint them with [`token`]); the course service takes any call.
     pub async fn start_authenticated(db: TestDb) -> Self {
+        Self::start_authenticated_with(db, |_| {}).await
+    }
+
+    /// [`Stack::start_authenticated`], the learner server's configuration
+    /// then as `configure` leaves it.
+    pub async fn start_authenticated_with(
+        db: TestDb,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> Self {
         Self::start_configured(
             db,
             |_| {},
-            |config| config.auth = academy_runtime::auth::AuthConfig::hs256(SECRET),
+            |config| {
+                config.auth = academy_runtime::auth::AuthConfig::hs256(SECRET);
+                configure(config);
+            },
         )
         .await
     }

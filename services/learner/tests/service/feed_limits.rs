@@ -19,15 +19,10 @@ on_both_backends!(
 );
 
 async fn subscriptions_are_bounded_per_caller_and_per_process(db: TestDb) {
-    let stack = Stack::start_configured(
-        db,
-        |_| {},
-        |config| {
-            config.auth = academy_runtime::auth::AuthConfig::hs256(SECRET);
-            config.max_subscriptions = 12;
-            config.max_subscriptions_per_caller = 8;
-        },
-    )
+    let stack = Stack::start_authenticated_with(db, |config| {
+        config.max_subscriptions = 12;
+        config.max_subscriptions_per_caller = 8;
+    })
     .await;
     let alice = token("feed:alice", &["events.read"]);
     let bob = token("feed:bob", &["events.read", "learners.write"]);
