@@ -234,13 +234,24 @@ pub async fn get_learner(stack: &Stack, id: &str) -> Learner {
         .into_inner()
 }
 
-/// Merges `duplicate_id` into `survivor_id` (no request id, not a dry run).
-pub async fn merge(stack: &Stack, survivor_id: &str, duplicate_id: &str) -> MergeLearnersResponse {
-    let request = MergeLearnersRequest {
+/// A merge of `duplicate_id` into `survivor_id` under `request_id` (none
+/// when empty), not a dry run.
+pub fn merge_request(
+    survivor_id: &str,
+    duplicate_id: &str,
+    request_id: &str,
+) -> MergeLearnersRequest {
+    MergeLearnersRequest {
         survivor_id: survivor_id.into(),
         duplicate_id: duplicate_id.into(),
-        ..Default::default()
-    };
+        request_id: request_id.into(),
+        dry_run: false,
+    }
+}
+
+/// Merges `duplicate_id` into `survivor_id` (no request id, not a dry run).
+pub async fn merge(stack: &Stack, survivor_id: &str, duplicate_id: &str) -> MergeLearnersResponse {
+    let request = merge_request(survivor_id, duplicate_id, "");
     let mut client = stack.learners().await;
     client.merge_learners(request).await.unwrap().into_inner()
 }

@@ -51,13 +51,6 @@ fn by_id(learner_id: &str) -> Invitee {
     }
 }
 
-fn by_external_id(external_id: &str) -> Invitee {
-    Invitee {
-        external_id: external_id.into(),
-        ..Default::default()
-    }
-}
-
 pub(crate) fn at(seconds: i64) -> Timestamp {
     Timestamp { seconds, nanos: 0 }
 }
@@ -125,7 +118,10 @@ async fn invitations_are_made_once_per_person_and_program(db: TestDb) {
         &program,
         vec![
             by_email("new@example.org"),
-            by_external_id("ext-known"),
+            Invitee {
+                external_id: "ext-known".into(),
+                ..Default::default()
+            },
             // The same unregistered person again, differently cased.
             by_email(" NEW@example.org "),
         ],
@@ -181,17 +177,11 @@ async fn invitations_are_made_once_per_person_and_program(db: TestDb) {
         invitees: vec![by_email("new@example.org"), by_email("third@example.org")],
         request_id: "invite-1".into(),
     };
-    let once = client
-        .invite_learners(keyed.clone())
-        .await
-        .unwrap()
-        .into_inner();
+    let once = client.invite_learners(keyed.clone()).await.unwrap();
+    let once = once.into_inner();
     assert_eq!((once.created, once.duplicates), (1, 1));
-    let twice = client
-        .invite_learners(keyed.clone())
-        .await
-        .unwrap()
-        .into_inner();
+    let twice = client.invite_learners(keyed.clone()).await.unwrap();
+    let twice = twice.into_inner();
     assert_eq!((twice.created, twice.duplicates), (0, 2));
     let mut other = keyed;
     other.invitees = vec![by_email("fourth@example.org")];
@@ -456,27 +446,11 @@ async fn hostile_invitations_are_refused_and_nothing_is_written(db: TestDb) {
     let stack = Stack::start(db).await;
     let (program, _) = program_with_course(&stack, "Hostile").await;
     let erased = registered(&stack, "erased@example.org").await;
-    stack
-        .learners()
-        .await
-        .erase_learner(EraseLearnerRequest {
-            id: erased.id.clone(),
-        })
-        .await
-        .unwrap();
+    erase(&stack, &erased.id).await;
     let survivor = registered(&stack, "survivor@example.org").await;
     let merged = registered(&stack, "merged@example.org").await;
-    stack
-        .learners()
-        .await
-        .merge_learners(MergeLearnersRequest {
-            survivor_id: survivor.id.clone(),
-            duplicate_id: merged.id.clone(),
-            request_id: "merge-1".into(),
-            dry_run: false,
-        })
-        .await
-        .unwrap();
+    let merge = merge_request(&survivor.id, &merged.id, "merge-1");
+    stack.learners().await.merge_learners(merge).await.unwrap();
     let before = feed_head(&stack).await;
     let mut client = invitations(&stack).await;
 
@@ -516,7 +490,10 @@ async fn hostile_invitations_are_refused_and_nothing_is_written(db: TestDb) {
     // Row refusals, each with its code and field.
     let rows = vec![
         by_email("not an email"),
-        by_external_id("ext-nobody"),
+        Invitee {
+            external_id: "ext-nobody".into(),
+            ..Default::default()
+        },
         by_id(UNKNOWN_ID),
         by_id(&erased.id),
         by_id(&merged.id),
@@ -666,17 +643,8 @@ async fn erasure_and_merge_follow_the_person(db: TestDb) {
         .invitation
         .clone()
         .unwrap();
-    stack
-        .learners()
-        .await
-        .merge_learners(MergeLearnersRequest {
-            survivor_id: survivor.id.clone(),
-            duplicate_id: duplicate.id.clone(),
-            request_id: "merge-people".into(),
-            dry_run: false,
-        })
-        .await
-        .unwrap();
+    let merge = merge_request(&survivor.id, &duplicate.id, "merge-people");
+    stack.learners().await.merge_learners(merge).await.unwrap();
     // The joined one stays, now the survivor's; the survivor's own goes.
     let kept = list(&mut client, &program, InvitationState::Unspecified).await;
     assert_eq!(kept.len(), 1);
@@ -702,14 +670,7 @@ async fn erasure_and_merge_follow_the_person(db: TestDb) {
 
     // Erasing the survivor erases the invitees' emails (its own and the
     // absorbed duplicate's); the invitations stay for the reports.
-    stack
-        .learners()
-        .await
-        .erase_learner(EraseLearnerRequest {
-            id: survivor.id.clone(),
-        })
-        .await
-        .unwrap();
+    erase(&stack, &survivor.id).await;
     for id in [&dup_first.id, &dup_other.id] {
         let after = client
             .get_invitation(GetInvitationRequest { id: id.clone() })

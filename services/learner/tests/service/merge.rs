@@ -148,10 +148,8 @@ async fn merge_moves_folds_and_leaves_a_tombstone(db: TestDb) {
 
     let mut client = stack.learners().await;
     let request = MergeLearnersRequest {
-        survivor_id: survivor.id.clone(),
-        duplicate_id: duplicate.id.clone(),
-        request_id: "merge-1".into(),
         dry_run: true,
+        ..merge_request(&survivor.id, &duplicate.id, "merge-1")
     };
     let events_before = feed_types(&stack).await;
     let dry = client
@@ -209,12 +207,7 @@ async fn merge_moves_folds_and_leaves_a_tombstone(db: TestDb) {
     // The same request id with other ids is refused.
     let third = registered(&stack, "third@example.az").await;
     let reused = client
-        .merge_learners(MergeLearnersRequest {
-            survivor_id: survivor.id.clone(),
-            duplicate_id: third.id.clone(),
-            request_id: "merge-1".into(),
-            dry_run: false,
-        })
+        .merge_learners(merge_request(&survivor.id, &third.id, "merge-1"))
         .await;
     expect_code(reused, Code::FailedPrecondition);
 
@@ -295,10 +288,8 @@ async fn merge_refuses_bad_pairs_and_writes_nothing(db: TestDb) {
         for dry_run in [false, true] {
             let status = client
                 .merge_learners(MergeLearnersRequest {
-                    survivor_id: survivor_id.into(),
-                    duplicate_id: duplicate_id.into(),
-                    request_id: String::new(),
                     dry_run,
+                    ..merge_request(survivor_id, duplicate_id, "")
                 })
                 .await
                 .unwrap_err();
@@ -375,12 +366,7 @@ async fn concurrent_merges_write_one_merge(db: TestDb) {
     let a = registered(&stack, "race.a@example.az").await;
     let b = registered(&stack, "race.b@example.az").await;
     let c = registered(&stack, "race.c@example.az").await;
-    let request = MergeLearnersRequest {
-        survivor_id: a.id.clone(),
-        duplicate_id: b.id.clone(),
-        request_id: "race-1".into(),
-        dry_run: false,
-    };
+    let request = merge_request(&a.id, &b.id, "race-1");
     let (mut one, mut two) = (stack.learners().await, stack.learners().await);
     let (first, second) = tokio::join!(
         one.merge_learners(request.clone()),
@@ -390,12 +376,7 @@ async fn concurrent_merges_write_one_merge(db: TestDb) {
     assert_eq!(first, second);
 
     let d = registered(&stack, "race.d@example.az").await;
-    let claim = |survivor: &Learner| MergeLearnersRequest {
-        survivor_id: survivor.id.clone(),
-        duplicate_id: d.id.clone(),
-        request_id: String::new(),
-        dry_run: false,
-    };
+    let claim = |survivor: &Learner| merge_request(&survivor.id, &d.id, "");
     let (x, y) = tokio::join!(one.merge_learners(claim(&a)), two.merge_learners(claim(&c)));
     let codes: Vec<Option<Code>> = [&x, &y]
         .iter()
