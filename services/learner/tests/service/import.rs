@@ -161,14 +161,11 @@ async fn import_answers_each_row_with_its_learner_id(db: TestDb) {
 
 async fn import_rejects_key_conflicts_with_the_reason(db: TestDb) {
     let stack = Stack::start(db).await;
-    let seeded = import_learners(
-        &stack,
-        vec![
-            row("ayla@example.az", Some("CS-1")),
-            row("bahar@example.az", None),
-        ],
-    )
-    .await;
+    let known = vec![
+        row("ayla@example.az", Some("CS-1")),
+        row("bahar@example.az", None),
+    ];
+    let seeded = import_learners(&stack, known).await;
     assert_eq!(seeded.created, 2);
     let rows = vec![
         row("ayla@example.az", Some("CS-9")), // 0: email known, other external id
@@ -245,23 +242,18 @@ async fn lookup_finds_a_learner_by_external_id_or_email(db: TestDb) {
 
     // An erased learner has no keys any more.
     erase(&stack, &created.id).await;
-    let gone = lookup(Some(Key::ExternalId("COURSERA-77".into())))
-        .await
-        .unwrap_err();
-    assert_eq!(gone.code(), tonic::Code::NotFound);
+    let gone = lookup(Some(Key::ExternalId("COURSERA-77".into()))).await;
+    expect_code(gone, tonic::Code::NotFound);
 }
 
 async fn sync_updates_learners_matched_by_external_id(db: TestDb) {
     let stack = Stack::start(db).await;
-    let seeded = import_learners(
-        &stack,
-        vec![
-            row("one@example.az", Some("SIS-1")),
-            row("two@example.az", Some("SIS-2")),
-            row("three@example.az", Some("SIS-3")),
-        ],
-    )
-    .await;
+    let known = vec![
+        row("one@example.az", Some("SIS-1")),
+        row("two@example.az", Some("SIS-2")),
+        row("three@example.az", Some("SIS-3")),
+    ];
+    let seeded = import_learners(&stack, known).await;
     let ids: Vec<_> = seeded
         .results
         .iter()
