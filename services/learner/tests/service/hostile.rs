@@ -48,50 +48,36 @@ struct Hostile {
 impl Hostile {
     fn start() -> Self {
         let rt = h::runtime();
+        // Seeds on the runtime, then hands the runtime to what it seeded.
         let seeded = rt.block_on(async {
             let stack = Stack::start(h::database().await).await;
             let commits = Commits::open(&stack.db.url).await;
             let learner = registered(&stack, "aysel@example.az").await;
             let victim = registered(&stack, "victim@example.az").await;
             let course = course(&stack, "HOSTILE-1", 5, true).await;
-            let draft = course_draft(&stack).await;
+            let draft_course_id = course_draft(&stack).await;
             let program = program(&stack, "National Program", 2024, &[&course.id]).await;
-            let enrollments = stack.enrollments().await;
             let enrollment = enrolled(&stack, &learner.id, &course.id).await;
             let victim_enrollment = enrolled(&stack, &victim.id, &course.id).await;
             let learners = stack.learners().await;
-            (
-                stack,
-                commits,
+            let enrollments = stack.enrollments().await;
+            move |rt| Self {
                 learners,
                 enrollments,
-                (learner, victim, course, draft, program.id),
-                (enrollment, victim_enrollment),
-            )
+                commits,
+                learner,
+                victim,
+                course,
+                draft_course_id,
+                program_id: program.id,
+                enrollment,
+                victim_enrollment,
+                seen: h::Seen::default(),
+                stack: Some(stack),
+                rt,
+            }
         });
-        let (
-            stack,
-            commits,
-            learners,
-            enrollments,
-            (learner, victim, course, draft_course_id, program_id),
-            (enrollment, victim_enrollment),
-        ) = seeded;
-        Self {
-            learners,
-            enrollments,
-            commits,
-            learner,
-            victim,
-            course,
-            draft_course_id,
-            program_id,
-            enrollment,
-            victim_enrollment,
-            seen: h::Seen::default(),
-            stack: Some(stack),
-            rt,
-        }
+        seeded(rt)
     }
 
     fn module_ids(&self) -> Vec<String> {
