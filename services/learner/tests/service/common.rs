@@ -212,8 +212,12 @@ pub async fn registered(stack: &Stack, email: &str) -> Learner {
     register_learner(stack, register(email)).await
 }
 
-/// The learner `request` registers (the call must succeed).
-pub async fn register_learner(stack: &Stack, request: RegisterLearnerRequest) -> Learner {
+/// The learner `request` registers (the call must succeed); `request` may
+/// carry metadata, as [`authorized`] adds.
+pub async fn register_learner(
+    stack: &Stack,
+    request: impl tonic::IntoRequest<RegisterLearnerRequest>,
+) -> Learner {
     stack
         .learners()
         .await

@@ -84,13 +84,7 @@ async fn subscriptions_are_bounded_per_caller_and_per_process(db: TestDb) {
         .unwrap()
         .into_inner();
     assert_eq!(health.status, ServingStatus::Serving as i32);
-    let learner = stack
-        .learners()
-        .await
-        .register_learner(authorized(register("live@example.az"), &bob))
-        .await
-        .unwrap()
-        .into_inner();
+    let learner = register_learner(&stack, authorized(register("live@example.az"), &bob)).await;
     for stream in &mut bobs {
         let event = tokio::time::timeout(Duration::from_secs(10), stream.message())
             .await

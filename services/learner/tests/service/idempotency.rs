@@ -91,11 +91,7 @@ async fn another_callers_request_id_is_not_yours(db: TestDb) {
     let mut request = register("alice.learner@example.az");
     request.request_id = "signup:alice.learner@example.az".into();
     request.learner.as_mut().unwrap().external_id = Some("NR-ALICE".into());
-    let created = learners
-        .register_learner(authorized(request, &alice))
-        .await
-        .unwrap()
-        .into_inner();
+    let created = register_learner(&stack, authorized(request, &alice)).await;
 
     // Mallory replays Alice's request id with a payload of her own: a new
     // request of hers, answered with her learner, not Alice's.

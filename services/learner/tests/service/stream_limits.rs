@@ -65,13 +65,7 @@ async fn one_caller_cannot_take_every_call_slot(db: TestDb) {
     .await;
     let mallory = token("ops:mallory", &["learners.write", "learners.read"]);
     let alice = token("ops:alice", &["learners.write", "learners.read"]);
-    let learner = stack
-        .learners()
-        .await
-        .register_learner(authorized(register("kept@example.az"), &alice))
-        .await
-        .unwrap()
-        .into_inner();
+    let learner = register_learner(&stack, authorized(register("kept@example.az"), &alice)).await;
     // Mallory opens four imports and sends nothing.
     let open_import = |token: String| {
         let (tx, rx) = mpsc::channel::<RegisterLearnerRequest>(1);
