@@ -51,6 +51,16 @@ fn by_id(learner_id: &str) -> Invitee {
     }
 }
 
+/// The one invitation `invitee` gets to `program_id` (it must be made).
+async fn invitation_of(
+    client: &mut InvitationServiceClient<Channel>,
+    program_id: &str,
+    invitee: Invitee,
+) -> Invitation {
+    let made = invite(client, program_id, vec![invitee]).await;
+    made.results[0].invitation.clone().unwrap()
+}
+
 pub(crate) fn at(seconds: i64) -> Timestamp {
     Timestamp { seconds, nanos: 0 }
 }
@@ -295,9 +305,8 @@ async fn answers_move_invited_to_joined_or_declined_only(db: TestDb) {
         &program,
         vec![
             Invitee {
-                learner_id: a.id.clone(),
                 invited_at: Some(at(now - 1000)),
-                ..Default::default()
+                ..by_id(&a.id)
             },
             by_id(&b.id),
             // Expired an hour ago.
@@ -312,6 +321,15 @@ async fn answers_move_invited_to_joined_or_declined_only(db: TestDb) {
     )
     .await;
     let id = |i: usize| made.results[i].invitation.as_ref().unwrap().id.clone();
+    // Answers to the `i`th invitation, dated when given (now when `None`).
+    let accept = |i: usize, accepted_at: Option<Timestamp>| AcceptInvitationRequest {
+        id: id(i),
+        accepted_at,
+    };
+    let decline = |i: usize| DeclineInvitationRequest {
+        id: id(i),
+        declined_at: None,
+    };
     assert_eq!(
         made.results[2].invitation.as_ref().unwrap().state,
         InvitationState::Expired as i32
@@ -319,10 +337,7 @@ async fn answers_move_invited_to_joined_or_declined_only(db: TestDb) {
 
     // Accepting before the invitation is refused; then accepted, twice.
     let early = client
-        .accept_invitation(AcceptInvitationRequest {
-            id: id(0),
-            accepted_at: Some(at(now - 2000)),
-        })
+        .accept_invitation(accept(0, Some(at(now - 2000))))
         .await;
     assert_eq!(
         violated_fields(&expect_code(early, Code::InvalidArgument)),
@@ -330,22 +345,14 @@ async fn answers_move_invited_to_joined_or_declined_only(db: TestDb) {
     );
     for _ in 0..2 {
         let accepted = client
-            .accept_invitation(AcceptInvitationRequest {
-                id: id(0),
-                accepted_at: Some(at(now - 500)),
-            })
+            .accept_invitation(accept(0, Some(at(now - 500))))
             .await
             .unwrap()
             .into_inner();
         assert_eq!(accepted.state, InvitationState::Joined as i32);
         assert_eq!(accepted.join_time.map(|t| t.seconds), Some(now - 500));
     }
-    let refused = client
-        .decline_invitation(DeclineInvitationRequest {
-            id: id(0),
-            declined_at: None,
-        })
-        .await;
+    let refused = client.decline_invitation(decline(0)).await;
     assert!(
         expect_code(refused, Code::FailedPrecondition)
             .message()
@@ -355,38 +362,20 @@ async fn answers_move_invited_to_joined_or_declined_only(db: TestDb) {
     // Declined, twice; then it cannot be accepted.
     for _ in 0..2 {
         let declined = client
-            .decline_invitation(DeclineInvitationRequest {
-                id: id(1),
-                declined_at: None,
-            })
+            .decline_invitation(decline(1))
             .await
             .unwrap()
             .into_inner();
         assert_eq!(declined.state, InvitationState::Declined as i32);
     }
     expect_code(
-        client
-            .accept_invitation(AcceptInvitationRequest {
-                id: id(1),
-                accepted_at: None,
-            })
-            .await,
+        client.accept_invitation(accept(1, None)).await,
         Code::FailedPrecondition,
     );
     // Expired: neither.
     for result in [
-        client
-            .accept_invitation(AcceptInvitationRequest {
-                id: id(2),
-                accepted_at: None,
-            })
-            .await,
-        client
-            .decline_invitation(DeclineInvitationRequest {
-                id: id(2),
-                declined_at: None,
-            })
-            .await,
+        client.accept_invitation(accept(2, None)).await,
+        client.decline_invitation(decline(2)).await,
     ] {
         assert!(
             expect_code(result, Code::FailedPrecondition)
@@ -396,21 +385,13 @@ async fn answers_move_invited_to_joined_or_declined_only(db: TestDb) {
     }
     // Not a learner yet: nobody to join.
     expect_code(
-        client
-            .accept_invitation(AcceptInvitationRequest {
-                id: id(3),
-                accepted_at: None,
-            })
-            .await,
+        client.accept_invitation(accept(3, None)).await,
         Code::FailedPrecondition,
     );
     // Once registered, the acceptance links the learner.
     let late = registered(&stack, "unregistered@example.org").await;
     let accepted = client
-        .accept_invitation(AcceptInvitationRequest {
-            id: id(3),
-            accepted_at: None,
-        })
+        .accept_invitation(accept(3, None))
         .await
         .unwrap()
         .into_inner();
@@ -610,20 +591,11 @@ async fn erasure_and_merge_follow_the_person(db: TestDb) {
     let now = chrono::Utc::now().timestamp();
     // Both invited to `program` (the duplicate earlier, and it joined);
     // only the duplicate to `other_program`.
-    let dup_first = invite(
-        &mut client,
-        &program,
-        vec![Invitee {
-            learner_id: duplicate.id.clone(),
-            invited_at: Some(at(now - 5000)),
-            ..Default::default()
-        }],
-    )
-    .await
-    .results[0]
-        .invitation
-        .clone()
-        .unwrap();
+    let early = Invitee {
+        invited_at: Some(at(now - 5000)),
+        ..by_id(&duplicate.id)
+    };
+    let dup_first = invitation_of(&mut client, &program, early).await;
     client
         .accept_invitation(AcceptInvitationRequest {
             id: dup_first.id.clone(),
@@ -631,18 +603,9 @@ async fn erasure_and_merge_follow_the_person(db: TestDb) {
         })
         .await
         .unwrap();
-    let survivors = invite(&mut client, &program, vec![by_id(&survivor.id)])
-        .await
-        .results[0]
-        .invitation
-        .clone()
-        .unwrap();
-    let dup_other = invite(&mut client, &other_program, vec![by_email("d@example.org")])
-        .await
-        .results[0]
-        .invitation
-        .clone()
-        .unwrap();
+    let survivors = invitation_of(&mut client, &program, by_id(&survivor.id)).await;
+    let by_mail = by_email("d@example.org");
+    let dup_other = invitation_of(&mut client, &other_program, by_mail).await;
     let merge = merge_request(&survivor.id, &duplicate.id, "merge-people");
     stack.learners().await.merge_learners(merge).await.unwrap();
     // The joined one stays, now the survivor's; the survivor's own goes.
