@@ -52,11 +52,11 @@ where
 }
 
 /// Makes `times` calls at once (each made by `call`, on a task of its own),
-/// as a client retrying one request does; asserts every one succeeds and
-/// all answer alike. Returns the answers.
-pub async fn retries_answer_alike<T, E, Fut>(times: usize, call: impl Fn() -> Fut) -> Vec<T>
+/// as a client retrying one request does; asserts every one succeeds.
+/// Returns the answers.
+pub async fn retries_succeed<T, E, Fut>(times: usize, call: impl Fn() -> Fut) -> Vec<T>
 where
-    T: PartialEq + std::fmt::Debug + Send + 'static,
+    T: Send + 'static,
     E: std::fmt::Debug + Send + 'static,
     Fut: Future<Output = Result<T, E>> + Send + 'static,
 {
@@ -65,6 +65,17 @@ where
     for task in tasks {
         answers.push(task.await.unwrap().expect("every retry succeeds"));
     }
+    answers
+}
+
+/// [`retries_succeed`], and all answer alike.
+pub async fn retries_answer_alike<T, E, Fut>(times: usize, call: impl Fn() -> Fut) -> Vec<T>
+where
+    T: PartialEq + std::fmt::Debug + Send + 'static,
+    E: std::fmt::Debug + Send + 'static,
+    Fut: Future<Output = Result<T, E>> + Send + 'static,
+{
+    let answers = retries_succeed(times, call).await;
     assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
     answers
 }

@@ -15,7 +15,7 @@ pub use academy_testkit::fixtures::{
     add_course_request, date, mask, program_request, skill_request,
 };
 pub use academy_testkit::grpc::{
-    expect_code, expect_invalid, pages, retries_answer_alike, violated_fields,
+    expect_code, expect_invalid, pages, retries_answer_alike, retries_succeed, violated_fields,
 };
 use std::time::Duration;
 use tokio::net::TcpListener;

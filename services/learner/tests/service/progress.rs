@@ -147,14 +147,11 @@ async fn progress_with_request_id_counts_once(db: TestDb) {
     let enrollment = enrolled(&stack, &learner.id, &course.id).await;
     let mut request = progress(&enrollment.id, &course.modules[0].id, 25);
     request.request_id = "progress-1".into();
-    let attempts = (0..5).map(|_| {
-        let mut client = client.clone();
-        let request = request.clone();
+    retries_succeed(5, || {
+        let (mut client, request) = (client.clone(), request.clone());
         async move { client.record_progress(request).await }
-    });
-    for result in futures::future::join_all(attempts).await {
-        result.expect("every retry succeeds");
-    }
+    })
+    .await;
     let fetched = get_enrollment(&stack, &enrollment.id).await;
     assert_eq!(fetched.minutes_spent, 25, "minutes counted once");
 }
