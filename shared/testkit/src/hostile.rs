@@ -600,21 +600,13 @@ impl Commits {
 
     /// Rows in every table of the database, by table name.
     pub async fn counts(&self) -> std::collections::BTreeMap<String, i64> {
-        use sea_orm::ConnectionTrait;
         let sql = if self.backend == sea_orm::DbBackend::Sqlite {
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
         } else {
             "SELECT table_name::text FROM information_schema.tables \
              WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
         };
-        let rows = self
-            .conn
-            .query_all_raw(sea_orm::Statement::from_string(
-                self.backend,
-                sql.to_owned(),
-            ))
-            .await
-            .expect("list tables");
+        let rows = self.rows(sql).await;
         let mut counts = std::collections::BTreeMap::new();
         for row in rows {
             let name: String = row.try_get_by_index(0).expect("a table name");
@@ -631,17 +623,15 @@ impl Commits {
     }
 
     async fn scalar(&self, sql: &str) -> i64 {
-        use sea_orm::ConnectionTrait;
-        let row = self
-            .conn
-            .query_one_raw(sea_orm::Statement::from_string(
-                self.backend,
-                sql.to_owned(),
-            ))
-            .await
-            .expect(sql)
-            .expect("one row");
+        let rows = self.rows(sql).await;
+        let row = rows.first().expect("one row");
         row.try_get_by_index::<i64>(0).expect("an integer")
+    }
+
+    async fn rows(&self, sql: &str) -> Vec<sea_orm::QueryResult> {
+        use sea_orm::ConnectionTrait;
+        let statement = sea_orm::Statement::from_string(self.backend, sql.to_owned());
+        self.conn.query_all_raw(statement).await.expect(sql)
     }
 }
 
@@ -662,10 +652,10 @@ pub fn runtime() -> tokio::runtime::Runtime {
 pub async fn judged<T>(
     commits: &Commits,
     name: &str,
-    call: impl std::future::Future<Output = Result<tonic::Response<T>, Status>>,
+    call: impl Call<T>,
     read_only: bool,
     alive: impl std::future::Future<Output = Result<(), TestCaseError>>,
-) -> Result<Option<T>, TestCaseError> {
+) -> Judged<T> {
     let before = commits.version().await;
     let result = call.await;
     let outcome = judge(name, &result)?;
@@ -705,26 +695,78 @@ pub trait Harness {
     fn alive(&self, after: &str) -> impl std::future::Future<Output = Result<(), TestCaseError>>;
 
     /// A call that may write: refused means nothing committed.
-    fn write<T>(
-        &self,
-        name: &str,
-        call: impl std::future::Future<Output = Result<tonic::Response<T>, Status>>,
-    ) -> Result<Option<T>, TestCaseError> {
-        let alive = self.alive(name);
-        self.runtime()
-            .block_on(judged(self.commits(), name, call, false, alive))
+    fn write<T>(&self, name: &str, call: impl Call<T>) -> Judged<T> {
+        self.run_judged(name, call, false)
     }
 
     /// A call that only reads: nothing committed, whatever the answer.
-    fn read<T>(
-        &self,
-        name: &str,
-        call: impl std::future::Future<Output = Result<tonic::Response<T>, Status>>,
-    ) -> Result<Option<T>, TestCaseError> {
+    fn read<T>(&self, name: &str, call: impl Call<T>) -> Judged<T> {
+        self.run_judged(name, call, true)
+    }
+
+    /// [`judged`] on this harness's runtime, with its commits and its
+    /// valid call.
+    fn run_judged<T>(&self, name: &str, call: impl Call<T>, read_only: bool) -> Judged<T> {
         let alive = self.alive(name);
         self.runtime()
-            .block_on(judged(self.commits(), name, call, true, alive))
+            .block_on(judged(self.commits(), name, call, read_only, alive))
     }
+}
+
+/// One gRPC call, not yet made.
+pub trait Call<T>: std::future::Future<Output = Result<tonic::Response<T>, Status>> {}
+
+impl<T, F> Call<T> for F where F: std::future::Future<Output = Result<tonic::Response<T>, Status>> {}
+
+/// What a judged hostile call hands back: the reply of an accepted call
+/// (`None` when refused), or the property's failure.
+pub type Judged<T> = Result<Option<T>, TestCaseError>;
+
+/// Ids answered by creates so far: an id seen again is an idempotent
+/// replay (a request_id used before), which returns the first result.
+#[derive(Debug, Default)]
+pub struct Seen(std::sync::Mutex<std::collections::HashSet<String>>);
+
+impl Seen {
+    /// True the first time a create answers with `id`.
+    pub fn first_time(&self, id: &str) -> bool {
+        self.0.lock().unwrap().insert(id.to_owned())
+    }
+}
+
+/// Fails the property unless the valid call made after `after` answered.
+pub fn answered<T: std::fmt::Debug>(
+    after: &str,
+    reply: Result<T, Status>,
+) -> Result<(), TestCaseError> {
+    prop_assert!(
+        reply.is_ok(),
+        "the service stopped answering after {}: {:?}",
+        after,
+        reply.err()
+    );
+    Ok(())
+}
+
+/// Update masks that once made refusals too big to send: one 100 KiB path,
+/// `known` 5000 times, and 5000 unknown paths.
+pub fn oversized_masks(known: &str) -> [Vec<String>; 3] {
+    [
+        vec!["A".repeat(HUGE)],
+        vec![known.to_owned(); 5000],
+        (0..5000).map(|i| format!("field_{i}")).collect(),
+    ]
+}
+
+/// Asserts an update with one of [`oversized_masks`] was refused with a
+/// small INVALID_ARGUMENT naming `update_mask`.
+pub fn assert_small_mask_refusal(status: &Status) {
+    assert_eq!(
+        crate::grpc::violated_fields(status),
+        ["update_mask"],
+        "{status:?}"
+    );
+    assert!(status.message().len() < 1024, "{}", status.message());
 }
 
 #[cfg(test)]

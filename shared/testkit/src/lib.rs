@@ -1,6 +1,9 @@
 //! Test support shared by every service: a fresh database per test, on the
 //! embedded SQLite default and on PostgreSQL, and a macro that runs one test
-//! body on both.
+//! body on both. Beside it: request defaults both services' tests build
+//! (`fixtures`), status assertions, a page walker and concurrent retries
+//! (`grpc`), the hostile-input harness (`hostile`), an in-process server
+//! (`server`) and the wait for reporting (`feeds`).
 //!
 //! PostgreSQL is found at `ACADEMY_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`). When it cannot be reached
@@ -12,6 +15,7 @@
 use sea_orm::{ConnectionTrait, Database};
 
 pub mod feeds;
+pub mod fixtures;
 pub mod grpc;
 pub mod hostile;
 pub mod server;

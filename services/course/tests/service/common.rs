@@ -1,4 +1,5 @@
-//! Starting a course server for one test, and request builders.
+//! Starting a course server for one test, request builders, and the calls
+//! many tests make as set-up (each expects success).
 
 use academy_proto::audit::audit_service_client::AuditServiceClient;
 use academy_proto::course::course_service_client::CourseServiceClient;
@@ -6,7 +7,9 @@ use academy_proto::course::*;
 use academy_proto::events::event_feed_client::EventFeedClient;
 use academy_runtime::ServerConfig;
 use academy_testkit::TestDb;
-pub use academy_testkit::grpc::{expect_code, violated_fields};
+pub use academy_testkit::grpc::{
+    expect_code, expect_invalid, pages, retries_answer_alike, violated_fields,
+};
 use std::net::SocketAddr;
 use tonic::transport::Channel;
 
@@ -75,19 +78,49 @@ impl TestServer {
     }
 }
 
-pub fn skill(name: &str) -> CreateSkillRequest {
-    CreateSkillRequest {
-        skill: Some(Skill {
-            name: name.into(),
-            category: "Digital".into(),
-            ..Default::default()
-        }),
+pub use academy_testkit::fixtures::{
+    add_course_request, date, mask, program_request, skill_request as skill,
+};
+
+pub async fn create_skill(client: &mut Client, name: &str) -> Skill {
+    client.create_skill(skill(name)).await.unwrap().into_inner()
+}
+
+/// Every skill on the first page (1000 at most): the tests hold fewer.
+pub async fn all_skills(client: &mut Client) -> Vec<Skill> {
+    let request = ListSkillsRequest {
+        page_size: 1000,
+        ..Default::default()
+    };
+    let page = client.list_skills(request).await.unwrap().into_inner();
+    page.skills
+}
+
+/// A create of `course` without a request id.
+pub fn create_request(course: Course) -> CreateCourseRequest {
+    CreateCourseRequest {
+        course: Some(course),
         request_id: String::new(),
     }
 }
 
-pub async fn create_skill(client: &mut Client, name: &str) -> Skill {
-    client.create_skill(skill(name)).await.unwrap().into_inner()
+/// An update of `course` as far as `update_mask` says, if `etag` matches
+/// (any etag when empty).
+pub fn update_request(
+    course: &Course,
+    update_mask: Option<prost_types::FieldMask>,
+    etag: &str,
+) -> UpdateCourseRequest {
+    UpdateCourseRequest {
+        course: Some(course.clone()),
+        update_mask,
+        etag: etag.into(),
+    }
+}
+
+pub async fn get_course(client: &mut Client, id: &str) -> Course {
+    let request = GetCourseRequest { id: id.into() };
+    client.get_course(request).await.unwrap().into_inner()
 }
 
 pub fn course(code: &str, skill_ids: Vec<String>) -> Course {
@@ -117,14 +150,8 @@ pub fn course(code: &str, skill_ids: Vec<String>) -> Course {
 }
 
 pub async fn create_course(client: &mut Client, code: &str, skill_ids: Vec<String>) -> Course {
-    client
-        .create_course(CreateCourseRequest {
-            course: Some(course(code, skill_ids)),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
+    let request = create_request(course(code, skill_ids));
+    client.create_course(request).await.unwrap().into_inner()
 }
 
 pub async fn publish(client: &mut Client, id: &str) -> Course {
@@ -136,8 +163,4 @@ pub async fn publish(client: &mut Client, id: &str) -> Course {
         .await
         .unwrap()
         .into_inner()
-}
-
-pub fn date(year: i32, month: i32, day: i32) -> academy_proto::google::r#type::Date {
-    academy_proto::google::r#type::Date { year, month, day }
 }

@@ -1,6 +1,5 @@
 use academy_proto::course::*;
 use academy_testkit::{TestDb, on_both_backends};
-use prost_types::FieldMask;
 use tonic::Code;
 
 use crate::common::*;
@@ -17,12 +16,6 @@ on_both_backends!(
     create_with_request_id_is_idempotent_even_concurrently,
     courses_are_found_by_code_or_provider_course_id,
 );
-
-fn mask(paths: &[&str]) -> Option<FieldMask> {
-    Some(FieldMask {
-        paths: paths.iter().map(|p| p.to_string()).collect(),
-    })
-}
 
 async fn count_courses(client: &mut Client) -> usize {
     client
@@ -57,13 +50,7 @@ async fn creates_and_gets_a_course_with_ordered_modules(db: TestDb) {
     assert!(!created.etag.is_empty());
     assert!(created.create_time.is_some() && created.publish_time.is_none());
 
-    let fetched = client
-        .get_course(GetCourseRequest {
-            id: created.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let fetched = get_course(&mut client, &created.id).await;
     assert_eq!(fetched, created);
 }
 
@@ -76,18 +63,9 @@ async fn course_validation_names_every_field(db: TestDb) {
     bad.level = 0;
     bad.estimated_hours = -1.0;
     bad.modules[1].estimated_minutes = 0;
-    let status = expect_code(
-        client
-            .create_course(CreateCourseRequest {
-                course: Some(bad),
-                request_id: String::new(),
-            })
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(
-        violated_fields(&status),
-        [
+    expect_invalid(
+        client.create_course(create_request(bad)).await,
+        &[
             "course.code",
             "course.title",
             "course.language",
@@ -95,20 +73,12 @@ async fn course_validation_names_every_field(db: TestDb) {
             "course.estimated_hours",
             "course.skill_ids[0]",
             "course.modules[1].estimated_minutes",
-        ]
+        ],
     );
     let mut no_modules = course("EMPTY", vec![]);
     no_modules.modules.clear();
-    let status = expect_code(
-        client
-            .create_course(CreateCourseRequest {
-                course: Some(no_modules),
-                request_id: String::new(),
-            })
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(violated_fields(&status), ["course.modules"]);
+    let no_modules = client.create_course(create_request(no_modules)).await;
+    expect_invalid(no_modules, &["course.modules"]);
     assert_eq!(count_courses(&mut client).await, 0, "nothing written");
 }
 
@@ -116,48 +86,23 @@ async fn duplicate_code_is_already_exists_and_unknown_skill_is_rejected(db: Test
     let server = TestServer::start(db).await;
     let mut client = server.client().await;
     create_course(&mut client, "AI-200", vec![]).await;
-    expect_code(
-        client
-            .create_course(CreateCourseRequest {
-                course: Some(course("AI-200", vec![])),
-                request_id: String::new(),
-            })
-            .await,
-        Code::AlreadyExists,
-    );
+    let same_code = create_request(course("AI-200", vec![]));
+    expect_code(client.create_course(same_code).await, Code::AlreadyExists);
     let ghost = "01900000-0000-7000-8000-000000000000".to_string();
-    let status = expect_code(
-        client
-            .create_course(CreateCourseRequest {
-                course: Some(course("AI-201", vec![ghost])),
-                request_id: String::new(),
-            })
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(violated_fields(&status), ["course.skill_ids[0]"]);
+    let unknown_skill = create_request(course("AI-201", vec![ghost]));
+    let unknown_skill = client.create_course(unknown_skill).await;
+    expect_invalid(unknown_skill, &["course.skill_ids[0]"]);
     assert_eq!(count_courses(&mut client).await, 1);
 }
 
 async fn get_unknown_or_malformed_ids(db: TestDb) {
     let server = TestServer::start(db).await;
     let mut client = server.client().await;
-    let status = expect_code(
-        client
-            .get_course(GetCourseRequest {
-                id: "01900000-0000-7000-8000-000000000000".into(),
-            })
-            .await,
-        Code::NotFound,
-    );
+    let get = |id: &str| GetCourseRequest { id: id.into() };
+    let unknown = get("01900000-0000-7000-8000-000000000000");
+    let status = expect_code(client.get_course(unknown).await, Code::NotFound);
     assert!(status.message().contains("course"));
-    let status = expect_code(
-        client
-            .get_course(GetCourseRequest { id: "42".into() })
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(violated_fields(&status), ["id"]);
+    expect_invalid(client.get_course(get("42")).await, &["id"]);
 }
 
 async fn lists_with_filters_across_pages(db: TestDb) {
@@ -180,64 +125,49 @@ async fn lists_with_filters_across_pages(db: TestDb) {
         }
     }
     // Every cloud course, two per page.
-    let mut seen = Vec::new();
-    let mut token = String::new();
-    let mut pages = 0;
-    loop {
-        let page = client
-            .list_courses(ListCoursesRequest {
+    let cloud_pages = pages(|page_token| {
+        let mut client = client.clone();
+        let skill_id = cloud.id.clone();
+        async move {
+            let request = ListCoursesRequest {
                 page_size: 2,
-                page_token: token,
-                skill_id: cloud.id.clone(),
+                page_token,
+                skill_id: skill_id.clone(),
                 ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        pages += 1;
-        seen.extend(page.courses.iter().map(|c| c.id.clone()));
-        assert!(
-            page.courses
-                .iter()
-                .all(|c| c.skill_ids == [cloud.id.clone()])
-        );
-        if page.next_page_token.is_empty() {
-            break;
+            };
+            let page = client.list_courses(request).await.unwrap().into_inner();
+            assert!(
+                page.courses
+                    .iter()
+                    .all(|c| c.skill_ids == [skill_id.clone()])
+            );
+            let ids = page.courses.into_iter().map(|c| c.id).collect();
+            (ids, page.next_page_token)
         }
-        token = page.next_page_token;
-    }
-    assert_eq!(seen, with_skill);
-    assert_eq!(pages, 2);
+    })
+    .await;
+    assert_eq!(cloud_pages.len(), 2);
+    assert_eq!(cloud_pages.concat(), with_skill);
 
-    let published = client
-        .list_courses(ListCoursesRequest {
-            state: CourseState::Published as i32,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let published = ListCoursesRequest {
+        state: CourseState::Published as i32,
+        ..Default::default()
+    };
+    let published = client.list_courses(published).await.unwrap().into_inner();
     assert_eq!(published.courses.len(), 3);
-    let by_provider = client
-        .list_courses(ListCoursesRequest {
-            provider: "Udemy".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let by_provider = ListCoursesRequest {
+        provider: "Udemy".into(),
+        ..Default::default()
+    };
+    let by_provider = client.list_courses(by_provider).await.unwrap().into_inner();
     assert!(by_provider.courses.is_empty());
-    let status = expect_code(
-        client
-            .list_courses(ListCoursesRequest {
-                state: 99,
-                skill_id: "x".into(),
-                ..Default::default()
-            })
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(violated_fields(&status), ["state", "skill_id"]);
+    let bad_filters = ListCoursesRequest {
+        state: 99,
+        skill_id: "x".into(),
+        ..Default::default()
+    };
+    let bad_filters = client.list_courses(bad_filters).await;
+    expect_invalid(bad_filters, &["state", "skill_id"]);
 }
 
 async fn updates_with_mask_and_etag(db: TestDb) {
@@ -254,73 +184,48 @@ async fn updates_with_mask_and_etag(db: TestDb) {
         estimated_minutes: 30,
         ..Default::default()
     }];
-    let updated = client
-        .update_course(UpdateCourseRequest {
-            course: Some(change),
-            update_mask: mask(&["title", "skill_ids", "modules"]),
-            etag: created.etag.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let request = update_request(
+        &change,
+        mask(&["title", "skill_ids", "modules"]),
+        &created.etag,
+    );
+    let updated = client.update_course(request).await.unwrap().into_inner();
     assert_eq!(updated.title, "Renamed");
     assert_eq!(updated.provider, created.provider);
     assert_eq!(updated.skill_ids, [skill.id]);
     assert_eq!(updated.modules.len(), 1);
     assert_ne!(updated.etag, created.etag);
 
-    let status = expect_code(
-        client
-            .update_course(UpdateCourseRequest {
-                course: Some(updated.clone()),
-                update_mask: mask(&["code"]),
-                etag: String::new(),
-            })
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(violated_fields(&status), ["update_mask"]);
-    let status = expect_code(
-        client
-            .update_course(UpdateCourseRequest {
-                course: Some(updated.clone()),
-                update_mask: None,
-                etag: String::new(),
-            })
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(violated_fields(&status), ["update_mask"]);
+    // Refused updates: (course, mask, the code, the fields an
+    // INVALID_ARGUMENT names).
     let mut blank = updated.clone();
     blank.title = " ".into();
-    let status = expect_code(
-        client
-            .update_course(UpdateCourseRequest {
-                course: Some(blank),
-                update_mask: mask(&["title"]),
-                etag: String::new(),
-            })
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(violated_fields(&status), ["course.title"]);
     let mut ghost = updated.clone();
     ghost.id = "01900000-0000-7000-8000-000000000000".into();
-    expect_code(
-        client
-            .update_course(UpdateCourseRequest {
-                course: Some(ghost),
-                update_mask: mask(&["title"]),
-                etag: String::new(),
-            })
-            .await,
-        Code::NotFound,
-    );
-    let fetched = client
-        .get_course(GetCourseRequest { id: created.id })
-        .await
-        .unwrap()
-        .into_inner();
+    let refused = [
+        (
+            &updated,
+            mask(&["code"]),
+            Code::InvalidArgument,
+            "update_mask",
+        ),
+        (&updated, None, Code::InvalidArgument, "update_mask"),
+        (
+            &blank,
+            mask(&["title"]),
+            Code::InvalidArgument,
+            "course.title",
+        ),
+        (&ghost, mask(&["title"]), Code::NotFound, ""),
+    ];
+    for (course, update_mask, code, field) in refused {
+        let request = update_request(course, update_mask, "");
+        let status = expect_code(client.update_course(request).await, code);
+        if code == Code::InvalidArgument {
+            assert_eq!(violated_fields(&status), [field]);
+        }
+    }
+    let fetched = get_course(&mut client, &created.id).await;
     assert_eq!(fetched, updated, "failed updates changed nothing");
 }
 
@@ -334,13 +239,8 @@ async fn stale_and_concurrent_etags_abort(db: TestDb) {
         change.title = format!("Writer {i}");
         let etag = created.etag.clone();
         async move {
-            client
-                .update_course(UpdateCourseRequest {
-                    course: Some(change),
-                    update_mask: mask(&["title"]),
-                    etag,
-                })
-                .await
+            let request = update_request(&change, mask(&["title"]), &etag);
+            client.update_course(request).await
         }
     });
     let results = futures::future::join_all(attempts).await;
@@ -355,23 +255,13 @@ async fn stale_and_concurrent_etags_abort(db: TestDb) {
             assert_eq!(status.code(), Code::Aborted);
         }
     }
-    let fetched = client
-        .get_course(GetCourseRequest {
-            id: created.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let fetched = get_course(&mut client, &created.id).await;
     assert_eq!(fetched.title, winners[0].get_ref().title);
-    expect_code(
-        client
-            .publish_course(PublishCourseRequest {
-                id: created.id,
-                etag: created.etag,
-            })
-            .await,
-        Code::Aborted,
-    );
+    let stale = PublishCourseRequest {
+        id: created.id,
+        etag: created.etag,
+    };
+    expect_code(client.publish_course(stale).await, Code::Aborted);
 }
 
 async fn state_rules_are_enforced(db: TestDb) {
@@ -382,46 +272,30 @@ async fn state_rules_are_enforced(db: TestDb) {
     assert_eq!(published.state, CourseState::Published as i32);
     assert!(published.publish_time.is_some());
     assert_eq!(published.archive_time, None, "not archived yet");
-    expect_code(
-        client
-            .publish_course(PublishCourseRequest {
-                id: created.id.clone(),
-                etag: String::new(),
-            })
-            .await,
-        Code::FailedPrecondition,
-    );
+    let publish = |id: &str| PublishCourseRequest {
+        id: id.into(),
+        etag: String::new(),
+    };
+    let archive = |id: &str| ArchiveCourseRequest {
+        id: id.into(),
+        etag: String::new(),
+    };
+    let again = client.publish_course(publish(&created.id)).await;
+    expect_code(again, Code::FailedPrecondition);
     // Descriptive fields may change once published; structure may not.
     let mut change = published.clone();
     change.description = "Updated after launch".into();
-    client
-        .update_course(UpdateCourseRequest {
-            course: Some(change.clone()),
-            update_mask: mask(&["description"]),
-            etag: String::new(),
-        })
-        .await
-        .unwrap();
+    let descriptive = update_request(&change, mask(&["description"]), "");
+    client.update_course(descriptive).await.unwrap();
+    let structural = update_request(&change, mask(&["modules"]), "");
     let status = expect_code(
-        client
-            .update_course(UpdateCourseRequest {
-                course: Some(change.clone()),
-                update_mask: mask(&["modules"]),
-                etag: String::new(),
-            })
-            .await,
+        client.update_course(structural).await,
         Code::FailedPrecondition,
     );
     assert!(status.message().contains("draft"));
 
-    let archived = client
-        .archive_course(ArchiveCourseRequest {
-            id: created.id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let archived = client.archive_course(archive(&created.id)).await;
+    let archived = archived.unwrap().into_inner();
     assert_eq!(archived.state, CourseState::Archived as i32);
     // The archive time bounds the history an archived course still takes
     // (issue #17): set on archiving, not before.
@@ -432,48 +306,20 @@ async fn state_rules_are_enforced(db: TestDb) {
             .is_some_and(|p| p.seconds <= archive_time.seconds)
     );
     assert_eq!(
-        client
-            .get_course(GetCourseRequest {
-                id: created.id.clone()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .archive_time,
+        get_course(&mut client, &created.id).await.archive_time,
         Some(archive_time)
     );
     for result in [
+        client.archive_course(archive(&created.id)).await,
+        client.publish_course(publish(&created.id)).await,
         client
-            .archive_course(ArchiveCourseRequest {
-                id: created.id.clone(),
-                etag: String::new(),
-            })
-            .await,
-        client
-            .publish_course(PublishCourseRequest {
-                id: created.id.clone(),
-                etag: String::new(),
-            })
-            .await,
-        client
-            .update_course(UpdateCourseRequest {
-                course: Some(change),
-                update_mask: mask(&["title"]),
-                etag: String::new(),
-            })
+            .update_course(update_request(&change, mask(&["title"]), ""))
             .await,
     ] {
         expect_code(result, Code::FailedPrecondition);
     }
-    expect_code(
-        client
-            .publish_course(PublishCourseRequest {
-                id: "01900000-0000-7000-8000-000000000000".into(),
-                etag: String::new(),
-            })
-            .await,
-        Code::NotFound,
-    );
+    let unknown = publish("01900000-0000-7000-8000-000000000000");
+    expect_code(client.publish_course(unknown).await, Code::NotFound);
 }
 
 async fn create_with_request_id_is_idempotent_even_concurrently(db: TestDb) {
@@ -483,22 +329,16 @@ async fn create_with_request_id_is_idempotent_even_concurrently(db: TestDb) {
         course: Some(course("IDEM-1", vec![])),
         request_id: "retry-42".into(),
     };
-    let attempts = (0..6).map(|_| {
-        let mut client = client.clone();
-        let request = request.clone();
+    retries_answer_alike(6, || {
+        let (mut client, request) = (client.clone(), request.clone());
         async move {
             client
                 .create_course(request)
                 .await
                 .map(|r| r.into_inner().id)
         }
-    });
-    let ids: Vec<String> = futures::future::join_all(attempts)
-        .await
-        .into_iter()
-        .map(|r| r.expect("every retry succeeds"))
-        .collect();
-    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    })
+    .await;
     let mut client = client;
     assert_eq!(count_courses(&mut client).await, 1);
     // A different request id with the same code is a real conflict.
@@ -516,10 +356,7 @@ async fn courses_are_found_by_code_or_provider_course_id(db: TestDb) {
     let mut ml = course("ML-1", vec![]);
     ml.provider_course_id = Some("machine-learning".into());
     let created = client
-        .create_course(CreateCourseRequest {
-            course: Some(ml.clone()),
-            request_id: String::new(),
-        })
+        .create_course(create_request(ml.clone()))
         .await
         .unwrap()
         .into_inner();
@@ -542,31 +379,30 @@ async fn courses_are_found_by_code_or_provider_course_id(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(by_slug.into_inner().id, created.id);
-    let missing = lookup(Some(Key::ProviderCourseId("deep-learning".into())))
-        .await
-        .unwrap_err();
-    assert_eq!(missing.code(), Code::NotFound);
-    let missing = lookup(Some(Key::Code("NOPE-1".into()))).await.unwrap_err();
-    assert_eq!(missing.code(), Code::NotFound);
-    assert_eq!(violated_fields(&lookup(None).await.unwrap_err()), ["key"]);
-    let bad = lookup(Some(Key::Code("no spaces allowed".into())))
-        .await
-        .unwrap_err();
-    assert_eq!(violated_fields(&bad), ["code"]);
-    let empty = lookup(Some(Key::ProviderCourseId("  ".into())))
-        .await
-        .unwrap_err();
-    assert_eq!(violated_fields(&empty), ["provider_course_id"]);
+    let unknown_slug = lookup(Some(Key::ProviderCourseId("deep-learning".into())));
+    expect_code(unknown_slug.await, Code::NotFound);
+    expect_code(
+        lookup(Some(Key::Code("NOPE-1".into()))).await,
+        Code::NotFound,
+    );
+    let bad_keys = [
+        (None, "key"),
+        (Some(Key::Code("no spaces allowed".into())), "code"),
+        (
+            Some(Key::ProviderCourseId("  ".into())),
+            "provider_course_id",
+        ),
+    ];
+    for (key, field) in bad_keys {
+        expect_invalid(lookup(key).await, &[field]);
+    }
 
     // Taken by another course: ALREADY_EXISTS, nothing created.
     let before = count_courses(&mut client).await;
     let mut again = course("ML-2", vec![]);
     again.provider_course_id = Some("machine-learning".into());
     let taken = client
-        .create_course(CreateCourseRequest {
-            course: Some(again),
-            request_id: String::new(),
-        })
+        .create_course(create_request(again))
         .await
         .unwrap_err();
     assert_eq!(taken.code(), Code::AlreadyExists);
@@ -578,10 +414,7 @@ async fn courses_are_found_by_code_or_provider_course_id(db: TestDb) {
     let mut blank = course("ML-3", vec![]);
     blank.provider_course_id = Some(String::new());
     let invalid = client
-        .create_course(CreateCourseRequest {
-            course: Some(blank),
-            request_id: String::new(),
-        })
+        .create_course(create_request(blank))
         .await
         .unwrap_err();
     assert_eq!(violated_fields(&invalid), ["course.provider_course_id"]);

@@ -26,6 +26,17 @@ async fn take(stream: &mut tonic::Streaming<Event>, n: usize) -> Vec<Event> {
     events
 }
 
+/// The course feed from just after `after_sequence`, following live.
+async fn subscribe(server: &TestServer, after_sequence: i64) -> tonic::Streaming<Event> {
+    let mut feed = server.feed().await;
+    let request = SubscribeRequest { after_sequence };
+    feed.subscribe(request).await.unwrap().into_inner()
+}
+
+fn sequences(events: &[Event]) -> Vec<i64> {
+    events.iter().map(|e| e.sequence).collect()
+}
+
 async fn every_change_is_an_event_in_gap_free_order(db: TestDb) {
     let server = TestServer::start(db).await;
     let mut client = server.client().await;
@@ -36,16 +47,9 @@ async fn every_change_is_an_event_in_gap_free_order(db: TestDb) {
     let mut feed = server.feed().await;
     let head = feed.get_head(GetHeadRequest {}).await.unwrap().into_inner();
     assert_eq!(head.head_sequence, 3);
-    let mut stream = feed
-        .subscribe(SubscribeRequest { after_sequence: 0 })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = subscribe(&server, 0).await;
     let events = take(&mut stream, 3).await;
-    assert_eq!(
-        events.iter().map(|e| e.sequence).collect::<Vec<_>>(),
-        [1, 2, 3]
-    );
+    assert_eq!(sequences(&events), [1, 2, 3]);
     assert_eq!(
         events.iter().map(|e| e.r#type.as_str()).collect::<Vec<_>>(),
         ["skill.created", "course.created", "course.published"]
@@ -72,17 +76,9 @@ async fn resumes_from_a_cursor_then_follows_live(db: TestDb) {
     for i in 0..4 {
         create_skill(&mut client, &format!("S{i}")).await;
     }
-    let mut feed = server.feed().await;
-    let mut stream = feed
-        .subscribe(SubscribeRequest { after_sequence: 2 })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = subscribe(&server, 2).await;
     let backlog = take(&mut stream, 2).await;
-    assert_eq!(
-        backlog.iter().map(|e| e.sequence).collect::<Vec<_>>(),
-        [3, 4]
-    );
+    assert_eq!(sequences(&backlog), [3, 4]);
 
     // Live: concurrent writers, still gap-free and in order.
     let writers = (0..6).map(|i| {
@@ -96,10 +92,7 @@ async fn resumes_from_a_cursor_then_follows_live(db: TestDb) {
     });
     futures::future::join_all(writers).await;
     let live = take(&mut stream, 6).await;
-    assert_eq!(
-        live.iter().map(|e| e.sequence).collect::<Vec<_>>(),
-        (5..=10).collect::<Vec<_>>()
-    );
+    assert_eq!(sequences(&live), (5..=10).collect::<Vec<_>>());
     let nothing_more = tokio::time::timeout(Duration::from_millis(700), stream.next()).await;
     assert!(nothing_more.is_err(), "no duplicate or extra event");
 }

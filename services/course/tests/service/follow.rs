@@ -125,12 +125,18 @@ async fn wait_for(
     }
 }
 
+/// Skills named "Skill {i}" for each i of `numbers`, in order: one course
+/// event each.
+async fn create_skills(client: &mut Client, numbers: std::ops::Range<i32>) {
+    for i in numbers {
+        create_skill(client, &format!("Skill {i}")).await;
+    }
+}
+
 async fn applies_every_event_once_across_restarts(db: TestDb) {
     let course = TestServer::start(TestDb::sqlite()).await;
     let mut client = course.client().await;
-    for i in 0..30 {
-        create_skill(&mut client, &format!("Skill {i}")).await;
-    }
+    create_skills(&mut client, 0..30).await;
     let conn = follower_db(&db).await;
     let (mut state, shutdown, task) = start(&course.endpoint(), &conn, None);
     let caught_up = wait_for(&mut state, "30 applied", |s| s.applied_sequence == 30).await;
@@ -140,9 +146,7 @@ async fn applies_every_event_once_across_restarts(db: TestDb) {
     task.await.unwrap();
 
     // While the follower is down, more happens; it resumes from its cursor.
-    for i in 30..45 {
-        create_skill(&mut client, &format!("Skill {i}")).await;
-    }
+    create_skills(&mut client, 30..45).await;
     assert_eq!(cursor::load(&conn, "course").await.unwrap(), 30);
     let (mut state, shutdown, task) = start(&course.endpoint(), &conn, None);
     wait_for(&mut state, "45 applied", |s| s.applied_sequence == 45).await;
@@ -167,9 +171,7 @@ async fn applies_every_event_once_across_restarts(db: TestDb) {
 async fn two_replicas_apply_every_event_once(db: TestDb) {
     let course = TestServer::start(TestDb::sqlite()).await;
     let mut client = course.client().await;
-    for i in 0..60 {
-        create_skill(&mut client, &format!("Skill {i}")).await;
-    }
+    create_skills(&mut client, 0..60).await;
     let conn = follower_db(&db).await;
     let second = academy_runtime::db::connect(&db.url).await.unwrap();
     let (mut a, stop_a, task_a) = start(&course.endpoint(), &conn, None);

@@ -18,8 +18,6 @@ use academy_testkit::TestDb;
 use academy_testkit::hostile::{self as h, Commits, Harness, id_or, text_or};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use std::collections::HashSet;
-use std::sync::Mutex;
 use std::time::Duration;
 use tokio::runtime::Runtime;
 use tonic::transport::Channel;
@@ -35,9 +33,7 @@ struct Hostile {
     draft: Course,
     published: Course,
     program: Program,
-    /// Ids answered by creates so far: an id seen again is an idempotent
-    /// replay (a request_id used before), which returns the first result.
-    seen: Mutex<HashSet<String>>,
+    seen: h::Seen,
     server: Option<TestServer>,
     rt: Runtime,
 }
@@ -57,18 +53,8 @@ impl Hostile {
                 let draft = create_course(&mut client, "DRAFT-1", vec![skill.id.clone()]).await;
                 let published = create_course(&mut client, "PUB-1", vec![skill.id.clone()]).await;
                 let published = publish(&mut client, &published.id).await;
-                let program = client
-                    .create_program(CreateProgramRequest {
-                        program: Some(Program {
-                            name: "National Program".into(),
-                            start_date: Some(date(2024, 1, 15)),
-                            ..Default::default()
-                        }),
-                        request_id: String::new(),
-                    })
-                    .await
-                    .unwrap()
-                    .into_inner();
+                let program = program_request("National Program", date(2024, 1, 15));
+                let program = client.create_program(program).await.unwrap().into_inner();
                 (
                     server, commits, client, feed, skill, draft, published, program,
                 )
@@ -81,7 +67,7 @@ impl Hostile {
             draft,
             published,
             program,
-            seen: Mutex::new(HashSet::new()),
+            seen: h::Seen::default(),
             server: Some(server),
             rt,
         }
@@ -89,7 +75,7 @@ impl Hostile {
 
     /// True the first time a create answers with `id`.
     fn first_time(&self, id: &str) -> bool {
-        self.seen.lock().unwrap().insert(id.to_owned())
+        self.seen.first_time(id)
     }
 }
 
@@ -104,20 +90,10 @@ impl h::Harness for Hostile {
 
     /// A valid call answers after the hostile one.
     async fn alive(&self, after: &str) -> Result<(), TestCaseError> {
-        let reply = self
-            .client
-            .clone()
-            .get_program(GetProgramRequest {
-                id: self.program.id.clone(),
-            })
-            .await;
-        prop_assert!(
-            reply.is_ok(),
-            "server stopped answering after {}: {:?}",
-            after,
-            reply.err()
-        );
-        Ok(())
+        let request = GetProgramRequest {
+            id: self.program.id.clone(),
+        };
+        h::answered(after, self.client.clone().get_program(request).await)
     }
 }
 
@@ -636,12 +612,7 @@ fn oversized_metadata_is_refused_by_the_transport_and_the_server_lives_on() {
 #[test]
 fn update_mask_refusals_stay_small_whatever_the_mask() {
     let t = Hostile::start();
-    let masks = [
-        vec!["A".repeat(h::HUGE)],
-        vec!["title".to_owned(); 5000],
-        (0..5000).map(|i| format!("field_{i}")).collect(),
-    ];
-    for paths in masks {
+    for paths in h::oversized_masks("title") {
         let req = UpdateCourseRequest {
             course: Some(Course {
                 id: t.draft.id.clone(),
@@ -654,8 +625,7 @@ fn update_mask_refusals_stay_small_whatever_the_mask() {
         let status =
             t.rt.block_on(t.client.clone().update_course(req))
                 .unwrap_err();
-        assert_eq!(violated_fields(&status), ["update_mask"], "{status:?}");
-        assert!(status.message().len() < 1024, "{}", status.message());
+        h::assert_small_mask_refusal(&status);
     }
 }
 

@@ -19,35 +19,32 @@ async fn creates_and_lists_skills_across_pages(db: TestDb) {
     for i in 0..5 {
         created.push(create_skill(&mut client, &format!("Skill {i}")).await.id);
     }
-    let mut seen = Vec::new();
-    let mut token = String::new();
-    loop {
-        let page = client
-            .list_skills(ListSkillsRequest {
+    let seen = pages(|page_token| {
+        let mut client = client.clone();
+        async move {
+            let request = ListSkillsRequest {
                 page_size: 2,
-                page_token: token.clone(),
+                page_token,
                 ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(page.skills.len() <= 2);
-        seen.extend(page.skills.into_iter().map(|s| s.id));
-        if page.next_page_token.is_empty() {
-            break;
+            };
+            let page = client.list_skills(request).await.unwrap().into_inner();
+            assert!(page.skills.len() <= 2);
+            let ids = page.skills.into_iter().map(|s| s.id).collect();
+            (ids, page.next_page_token)
         }
-        token = page.next_page_token;
-    }
-    assert_eq!(seen, created, "every skill once, in creation order");
+    })
+    .await;
+    assert_eq!(
+        seen.concat(),
+        created,
+        "every skill once, in creation order"
+    );
 
-    let other = client
-        .list_skills(ListSkillsRequest {
-            category: "Nope".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let other = ListSkillsRequest {
+        category: "Nope".into(),
+        ..Default::default()
+    };
+    let other = client.list_skills(other).await.unwrap().into_inner();
     assert!(other.skills.is_empty());
 }
 
@@ -59,42 +56,19 @@ async fn duplicate_skill_name_is_already_exists(db: TestDb) {
         client.create_skill(skill("Cybersecurity")).await,
         Code::AlreadyExists,
     );
-    let all = client
-        .list_skills(ListSkillsRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(all.skills.len(), 1);
+    assert_eq!(all_skills(&mut client).await.len(), 1);
 }
 
 async fn invalid_skill_names_every_bad_field(db: TestDb) {
     let server = TestServer::start(db).await;
     let mut client = server.client().await;
-    let status = expect_code(
-        client
-            .create_skill(CreateSkillRequest {
-                skill: Some(Skill {
-                    name: " ".into(),
-                    category: "x".repeat(101),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            })
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(violated_fields(&status), ["skill.name", "skill.category"]);
-    let status = expect_code(
-        client.create_skill(CreateSkillRequest::default()).await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(violated_fields(&status), ["skill"]);
-    let all = client
-        .list_skills(ListSkillsRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(all.skills.is_empty(), "nothing written");
+    let mut bad = skill(" ");
+    bad.skill.as_mut().unwrap().category = "x".repeat(101);
+    let bad = client.create_skill(bad).await;
+    expect_invalid(bad, &["skill.name", "skill.category"]);
+    let empty = CreateSkillRequest::default();
+    expect_invalid(client.create_skill(empty).await, &["skill"]);
+    assert!(all_skills(&mut client).await.is_empty(), "nothing written");
 }
 
 async fn create_skill_with_request_id_is_idempotent(db: TestDb) {
@@ -102,19 +76,10 @@ async fn create_skill_with_request_id_is_idempotent(db: TestDb) {
     let mut client = server.client().await;
     let mut request = skill("Cloud");
     request.request_id = "req-1".into();
-    let first = client
-        .create_skill(request.clone())
-        .await
-        .unwrap()
-        .into_inner();
-    let again = client.create_skill(request).await.unwrap().into_inner();
-    assert_eq!(first, again);
-    let all = client
-        .list_skills(ListSkillsRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(all.skills.len(), 1);
+    let first = client.create_skill(request.clone()).await.unwrap();
+    let again = client.create_skill(request).await.unwrap();
+    assert_eq!(first.into_inner(), again.into_inner());
+    assert_eq!(all_skills(&mut client).await.len(), 1);
 }
 
 async fn bad_page_tokens_are_invalid_argument(db: TestDb) {
@@ -123,43 +88,21 @@ async fn bad_page_tokens_are_invalid_argument(db: TestDb) {
     for i in 0..3 {
         create_skill(&mut client, &format!("S{i}")).await;
     }
-    let status = expect_code(
-        client
-            .list_skills(ListSkillsRequest {
-                page_token: "garbage!".into(),
-                ..Default::default()
-            })
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(violated_fields(&status), ["page_token"]);
+    let list = |page_size: i32, page_token: &str, category: &str| ListSkillsRequest {
+        page_size,
+        page_token: page_token.into(),
+        category: category.into(),
+    };
+    let garbage = client.list_skills(list(0, "garbage!", "")).await;
+    expect_invalid(garbage, &["page_token"]);
     let page = client
-        .list_skills(ListSkillsRequest {
-            page_size: 1,
-            ..Default::default()
-        })
+        .list_skills(list(1, "", ""))
         .await
         .unwrap()
         .into_inner();
-    let status = expect_code(
-        client
-            .list_skills(ListSkillsRequest {
-                page_size: 1,
-                page_token: page.next_page_token,
-                category: "Other".into(),
-            })
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(violated_fields(&status), ["page_token"]);
-    let status = expect_code(
-        client
-            .list_skills(ListSkillsRequest {
-                page_size: -1,
-                ..Default::default()
-            })
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(violated_fields(&status), ["page_size"]);
+    // A token is only good for the filters it was made with.
+    let other_filter = list(1, &page.next_page_token, "Other");
+    expect_invalid(client.list_skills(other_filter).await, &["page_token"]);
+    let negative = client.list_skills(list(-1, "", "")).await;
+    expect_invalid(negative, &["page_size"]);
 }

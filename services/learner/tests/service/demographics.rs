@@ -7,7 +7,6 @@
 use academy_proto::events::event::Payload;
 use academy_proto::learner::*;
 use academy_testkit::{TestDb, on_both_backends};
-use prost_types::FieldMask;
 use tonic::Code;
 
 use crate::common::*;
@@ -33,24 +32,11 @@ fn unknown(email: &str) -> RegisterLearnerRequest {
 
 /// The learner payloads of the first `n` events of the feed.
 async fn learner_events(stack: &Stack, n: usize) -> Vec<Payload> {
-    use tokio_stream::StreamExt;
-    let mut stream = stack
-        .feed()
-        .await
-        .subscribe(academy_proto::events::SubscribeRequest { after_sequence: 0 })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut payloads = Vec::new();
-    while payloads.len() < n {
-        let event = tokio::time::timeout(std::time::Duration::from_secs(10), stream.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        payloads.push(event.payload.unwrap());
-    }
-    payloads
+    let events = first_events(stack, n).await;
+    events
+        .into_iter()
+        .map(|event| event.payload.unwrap())
+        .collect()
 }
 
 async fn count(stack: &Stack) -> usize {
@@ -59,33 +45,17 @@ async fn count(stack: &Stack) -> usize {
 
 async fn unknown_demographics_are_stored_returned_and_in_the_feed(db: TestDb) {
     let stack = Stack::start(db).await;
-    let mut client = stack.learners().await;
-    let created = client
-        .register_learner(unknown("nobody@example.az"))
-        .await
-        .unwrap()
-        .into_inner();
+    let created = register_learner(&stack, unknown("nobody@example.az")).await;
     assert_eq!(created.region, "unknown");
     assert_eq!(created.gender(), Gender::Unknown);
     assert_eq!(created.birth_year, 0);
     assert_eq!(created.employment_status(), EmploymentStatus::Unknown);
     assert_eq!(created.education_level, None);
-    let fetched = client
-        .get_learner(GetLearnerRequest {
-            id: created.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(fetched, created);
+    assert_eq!(get_learner(&stack, &created.id).await, created);
 
     let mut educated = register("educated@example.az");
     educated.learner.as_mut().unwrap().education_level = Some(6);
-    let educated = client
-        .register_learner(educated)
-        .await
-        .unwrap()
-        .into_inner();
+    let educated = register_learner(&stack, educated).await;
     assert_eq!(educated.education_level, Some(6));
 
     let events = learner_events(&stack, 2).await;
@@ -136,11 +106,7 @@ async fn education_level_out_of_range_is_refused_and_writes_nothing(db: TestDb) 
 
     let mut bad_row = register("row@example.az");
     bad_row.learner.as_mut().unwrap().education_level = Some(9);
-    let reply = client
-        .import_learners(tokio_stream::iter(vec![bad_row]))
-        .await
-        .unwrap()
-        .into_inner();
+    let reply = import_learners(&stack, vec![bad_row]).await;
     assert_eq!((reply.created, reply.rejected_count), (0, 1));
     assert_eq!(reply.rejected[0].field, "learner.education_level");
     assert_eq!(count(&stack).await, 0, "nothing written");
@@ -150,68 +116,52 @@ async fn update_sets_and_clears_education_and_unknowns(db: TestDb) {
     let stack = Stack::start(db).await;
     let created = registered(&stack, "update@example.az").await;
     let mut client = stack.learners().await;
-    let mask = |paths: &[&str]| {
-        Some(FieldMask {
-            paths: paths.iter().map(|p| p.to_string()).collect(),
-        })
+    // `learner`'s fields under `paths` become the created learner's.
+    let update = |learner: Learner, paths: &[&str]| UpdateLearnerRequest {
+        learner: Some(Learner {
+            id: created.id.clone(),
+            ..learner
+        }),
+        update_mask: mask(paths),
+        ..Default::default()
     };
-    let updated = client
-        .update_learner(UpdateLearnerRequest {
-            learner: Some(Learner {
-                id: created.id.clone(),
-                education_level: Some(3),
-                region: "UNKNOWN".into(),
-                gender: Gender::Unknown as i32,
-                birth_year: 0,
-                employment_status: EmploymentStatus::Unknown as i32,
-                ..Default::default()
-            }),
-            update_mask: mask(&[
-                "education_level",
-                "region",
-                "gender",
-                "birth_year",
-                "employment_status",
-            ]),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let unknowns = Learner {
+        education_level: Some(3),
+        region: "UNKNOWN".into(),
+        gender: Gender::Unknown as i32,
+        birth_year: 0,
+        employment_status: EmploymentStatus::Unknown as i32,
+        ..Default::default()
+    };
+    let paths = [
+        "education_level",
+        "region",
+        "gender",
+        "birth_year",
+        "employment_status",
+    ];
+    let updated = client.update_learner(update(unknowns, &paths)).await;
+    let updated = updated.unwrap().into_inner();
     assert_eq!(updated.education_level, Some(3));
     assert_eq!(updated.region, "unknown");
     assert_eq!(updated.gender(), Gender::Unknown);
     assert_eq!(updated.birth_year, 0);
     assert_eq!(updated.employment_status(), EmploymentStatus::Unknown);
 
+    let out_of_range = Learner {
+        education_level: Some(42),
+        ..Default::default()
+    };
     let refused = client
-        .update_learner(UpdateLearnerRequest {
-            learner: Some(Learner {
-                id: created.id.clone(),
-                education_level: Some(42),
-                ..Default::default()
-            }),
-            update_mask: mask(&["education_level"]),
-            ..Default::default()
-        })
+        .update_learner(update(out_of_range, &["education_level"]))
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument);
     assert!(refused.message().contains("learner.education_level"));
 
     // Unset under the mask is unknown again.
-    let cleared = client
-        .update_learner(UpdateLearnerRequest {
-            learner: Some(Learner {
-                id: created.id.clone(),
-                ..Default::default()
-            }),
-            update_mask: mask(&["education_level"]),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let unset = update(Learner::default(), &["education_level"]);
+    let cleared = client.update_learner(unset).await.unwrap().into_inner();
     assert_eq!(cleared.education_level, None);
     assert_eq!(cleared.region, "unknown", "other fields untouched");
     let events = learner_events(&stack, 3).await;
@@ -230,14 +180,9 @@ async fn update_sets_and_clears_education_and_unknowns(db: TestDb) {
 
 async fn import_and_sync_accept_unknown_demographics(db: TestDb) {
     let stack = Stack::start(db).await;
-    let mut client = stack.learners().await;
     let mut row = unknown("imported@example.az");
     row.learner.as_mut().unwrap().external_id = Some("SIS-9".into());
-    let imported = client
-        .import_learners(tokio_stream::iter(vec![row.clone()]))
-        .await
-        .unwrap()
-        .into_inner();
+    let imported = import_learners(&stack, vec![row.clone()]).await;
     assert_eq!((imported.created, imported.rejected_count), (1, 0));
     let id = imported.results[0].learner_id.clone();
 
@@ -245,17 +190,9 @@ async fn import_and_sync_accept_unknown_demographics(db: TestDb) {
     let learner = row.learner.as_mut().unwrap();
     learner.education_level = Some(4);
     learner.birth_year = 1990;
-    let synced = client
-        .sync_learners(tokio_stream::iter(vec![row]))
-        .await
-        .unwrap()
-        .into_inner();
+    let synced = sync_learners(&stack, vec![row]).await;
     assert_eq!((synced.updated, synced.rejected_count), (1, 0));
-    let fetched = client
-        .get_learner(GetLearnerRequest { id })
-        .await
-        .unwrap()
-        .into_inner();
+    let fetched = get_learner(&stack, &id).await;
     assert_eq!(
         (
             fetched.education_level,

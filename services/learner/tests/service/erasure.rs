@@ -1,9 +1,6 @@
-use academy_proto::events::{GetHeadRequest, SubscribeRequest};
 use academy_proto::learner::*;
 use academy_testkit::{TestDb, on_both_backends};
-use sea_orm::{ConnectionTrait, Statement};
-use std::time::Duration;
-use tokio_stream::StreamExt;
+
 use tonic::Code;
 
 use crate::common::*;
@@ -22,40 +19,22 @@ async fn erasure_leaves_no_personal_data(db: TestDb) {
         l.organization = "Secret Org LLC".into();
         l.external_id = Some("NR-SECRET".into());
     }
-    let learner = stack
-        .learners()
-        .await
-        .register_learner(request)
-        .await
-        .unwrap()
-        .into_inner();
+    let learner = register_learner(&stack, request).await;
     let course = course(&stack, "ER-1", 1, true).await;
     let mut enrollments = stack.enrollments().await;
-    enrollments
-        .enroll(enroll(&learner.id, &course.id))
-        .await
-        .unwrap();
+    enrolled(&stack, &learner.id, &course.id).await;
     let mut client = stack.learners().await;
+    let update = |learner: Learner, path: &str| UpdateLearnerRequest {
+        learner: Some(learner),
+        update_mask: mask(&[path]),
+        etag: String::new(),
+    };
     let mut change = learner.clone();
     change.organization = "Secret Org Two".into();
-    client
-        .update_learner(UpdateLearnerRequest {
-            learner: Some(change),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["organization".into()],
-            }),
-            etag: String::new(),
-        })
-        .await
-        .unwrap();
+    let change = update(change, "organization");
+    client.update_learner(change).await.unwrap();
 
-    let erased = client
-        .erase_learner(EraseLearnerRequest {
-            id: learner.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let erased = erase(&stack, &learner.id).await;
     assert_eq!(erased.state, LearnerState::Erased as i32);
     assert_eq!(
         (
@@ -71,65 +50,31 @@ async fn erasure_leaves_no_personal_data(db: TestDb) {
         ("Baku", 1995),
         "anonymous facts stay"
     );
-    let again = client
-        .erase_learner(EraseLearnerRequest {
-            id: learner.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let again = erase(&stack, &learner.id).await;
     assert_eq!(again, erased, "erasing twice changes nothing");
+    let unknown = EraseLearnerRequest {
+        id: UNKNOWN_ID.into(),
+    };
+    expect_code(client.erase_learner(unknown).await, Code::NotFound);
+    let change = update(erased.clone(), "region");
     expect_code(
-        client
-            .erase_learner(EraseLearnerRequest {
-                id: UNKNOWN_ID.into(),
-            })
-            .await,
-        Code::NotFound,
-    );
-    expect_code(
-        client
-            .update_learner(UpdateLearnerRequest {
-                learner: Some(erased.clone()),
-                update_mask: Some(prost_types::FieldMask {
-                    paths: vec!["region".into()],
-                }),
-                etag: String::new(),
-            })
-            .await,
+        client.update_learner(change).await,
         Code::FailedPrecondition,
     );
     expect_code(
         enrollments.enroll(enroll(&learner.id, &course.id)).await,
         Code::FailedPrecondition,
     );
-    let kept = enrollments
-        .list_enrollments(ListEnrollmentsRequest {
-            learner_id: learner.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(kept.enrollments.len(), 1, "enrollments stay");
+    let kept = enrollments_of(&stack, &learner.id).await;
+    assert_eq!(kept.len(), 1, "enrollments stay");
 
     // Nothing personal left in the learner tables or in the stored feed.
-    let conn = academy_runtime::db::connect(&stack.db.url).await.unwrap();
-    let backend = conn.get_database_backend();
-    let rows = conn
-        .query_all_raw(Statement::from_string(
-            backend,
-            "SELECT COALESCE(email, '') AS email, COALESCE(external_id, '') AS external_id, full_name, organization FROM learners",
-        ))
-        .await
-        .unwrap();
-    let payloads = conn
-        .query_all_raw(Statement::from_string(
-            backend,
-            "SELECT payload FROM feed_events",
-        ))
-        .await
-        .unwrap();
+    let rows = sql_rows(
+        &stack,
+        "SELECT COALESCE(email, '') AS email, COALESCE(external_id, '') AS external_id, full_name, organization FROM learners",
+    )
+    .await;
+    let payloads = sql_rows(&stack, "SELECT payload FROM feed_events").await;
     assert!(!payloads.is_empty());
     for secret in [
         "secret.person@example.az",
@@ -164,35 +109,12 @@ async fn feed_tells_the_story_without_personal_data(db: TestDb) {
     let stack = Stack::start(db).await;
     let learner = registered(&stack, "story@example.az").await;
     let course = course(&stack, "FD-1", 2, true).await;
-    let mut client = stack.enrollments().await;
-    let enrollment = client
-        .enroll(enroll(&learner.id, &course.id))
-        .await
-        .unwrap()
-        .into_inner();
+    let enrollment = enrolled(&stack, &learner.id, &course.id).await;
     for module in &course.modules {
-        client
-            .record_progress(progress(&enrollment.id, &module.id, 10))
-            .await
-            .unwrap();
+        record_progress(&stack, progress(&enrollment.id, &module.id, 10)).await;
     }
-    let mut feed = stack.feed().await;
-    let head = feed.get_head(GetHeadRequest {}).await.unwrap().into_inner();
-    assert_eq!(head.head_sequence, 6);
-    let mut stream = feed
-        .subscribe(SubscribeRequest { after_sequence: 0 })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut events = Vec::new();
-    while events.len() < 6 {
-        let event = tokio::time::timeout(Duration::from_secs(10), stream.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        events.push(event);
-    }
+    assert_eq!(feed_head(&stack).await, 6);
+    let events = first_events(&stack, 6).await;
     assert_eq!(
         events.iter().map(|e| e.sequence).collect::<Vec<_>>(),
         (1..=6).collect::<Vec<_>>()

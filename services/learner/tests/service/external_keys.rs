@@ -24,13 +24,7 @@ async fn members(stack: &Stack, external_ids: &[&str]) -> Vec<String> {
             request
         })
         .collect();
-    let reply = stack
-        .learners()
-        .await
-        .import_learners(tokio_stream::iter(rows))
-        .await
-        .unwrap()
-        .into_inner();
+    let reply = import_learners(stack, rows).await;
     reply.results.into_iter().map(|r| r.learner_id).collect()
 }
 
@@ -67,19 +61,9 @@ async fn bulk_enroll_rows_name_learners_and_courses_by_external_keys(db: TestDb)
         by_keys("M-3", "EXT 1", ""),        // 8: malformed code
         by_keys("M-1", "EXT-1", ""),        // 9: same as row 0
     ];
-    let reply = stack
-        .enrollments()
-        .await
-        .bulk_enroll(tokio_stream::iter(rows.clone()))
-        .await
-        .unwrap()
-        .into_inner();
+    let reply = bulk_enroll(&stack, rows.clone()).await;
     assert_eq!((reply.created, reply.duplicates), (3, 1), "{reply:?}");
-    let rejected: Vec<_> = reply
-        .rejected
-        .iter()
-        .map(|r| (r.index, r.field.as_str()))
-        .collect();
+    let rejected = rejected_fields(&reply.rejected);
     assert_eq!(
         rejected,
         [
@@ -97,28 +81,12 @@ async fn bulk_enroll_rows_name_learners_and_courses_by_external_keys(db: TestDb)
         (&ids[1], &second.id),
         (&ids[2], &second.id),
     ] {
-        let listed = stack
-            .enrollments()
-            .await
-            .list_enrollments(ListEnrollmentsRequest {
-                learner_id: learner.clone(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .enrollments;
+        let listed = enrollments_of(&stack, learner).await;
         assert_eq!(listed.len(), 1);
         assert_eq!(&listed[0].course_id, course);
     }
     // The same file again creates nothing.
-    let again = stack
-        .enrollments()
-        .await
-        .bulk_enroll(tokio_stream::iter(rows))
-        .await
-        .unwrap()
-        .into_inner();
+    let again = bulk_enroll(&stack, rows).await;
     assert_eq!(
         (again.created, again.duplicates, again.rejected_count),
         (0, 4, 6)
@@ -131,52 +99,28 @@ async fn enroll_by_external_keys_refuses_unknown_and_ambiguous_keys(db: TestDb) 
     let published = course(&stack, "ONE-1", 1, true).await;
     let draft = course(&stack, "DRAFT-1", 1, false).await;
     let mut client = stack.enrollments().await;
-    let enrolled = client
-        .enroll(by_keys("S-1", "", &slug("ONE-1")))
-        .await
-        .unwrap()
-        .into_inner();
+    let enrolled = enroll_as(&stack, by_keys("S-1", "", &slug("ONE-1"))).await;
     assert_eq!(
         (enrolled.learner_id.as_str(), enrolled.course_id.as_str()),
         (ids[0].as_str(), published.id.as_str())
     );
 
-    let unknown = client
-        .enroll(by_keys("S-2", "ONE-1", ""))
-        .await
-        .unwrap_err();
-    assert_eq!(unknown.code(), Code::NotFound);
-    let unknown = client
-        .enroll(by_keys("S-1", "TWO-2", ""))
-        .await
-        .unwrap_err();
-    assert_eq!(unknown.code(), Code::NotFound);
-    let draft_row = client
-        .enroll(by_keys("S-1", &draft.code, ""))
-        .await
-        .unwrap_err();
-    assert_eq!(draft_row.code(), Code::FailedPrecondition);
-    let both = client
-        .enroll(EnrollRequest {
-            course_id: published.id.clone(),
-            ..by_keys("S-1", "ONE-1", "")
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(violated_fields(&both), ["course_id"]);
-    let too_long = client
-        .enroll(by_keys(&"x".repeat(201), "ONE-1", ""))
-        .await
-        .unwrap_err();
-    assert_eq!(violated_fields(&too_long), ["learner_external_id"]);
+    for (request, code) in [
+        (by_keys("S-2", "ONE-1", ""), Code::NotFound), // unknown learner
+        (by_keys("S-1", "TWO-2", ""), Code::NotFound), // unknown course
+        (by_keys("S-1", &draft.code, ""), Code::FailedPrecondition),
+    ] {
+        expect_code(client.enroll(request).await, code);
+    }
+    let both = EnrollRequest {
+        course_id: published.id.clone(),
+        ..by_keys("S-1", "ONE-1", "")
+    };
+    expect_invalid(client.enroll(both).await, &["course_id"]);
+    let too_long = by_keys(&"x".repeat(201), "ONE-1", "");
+    expect_invalid(client.enroll(too_long).await, &["learner_external_id"]);
     // Nothing but the first enrollment was written.
-    let listed = client
-        .list_enrollments(ListEnrollmentsRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .enrollments;
-    assert_eq!(listed.len(), 1);
+    assert_eq!(enrollments_of(&stack, "").await.len(), 1);
 }
 
 async fn progress_rows_name_the_enrollment_by_learner_and_course_keys(db: TestDb) {
@@ -185,11 +129,7 @@ async fn progress_rows_name_the_enrollment_by_learner_and_course_keys(db: TestDb
     let course = course(&stack, "PRG-1", 3, true).await;
     let modules: Vec<String> = course.modules.iter().map(|m| m.id.clone()).collect();
     let mut client = stack.enrollments().await;
-    let enrollment = client
-        .enroll(by_keys("P-1", "PRG-1", ""))
-        .await
-        .unwrap()
-        .into_inner();
+    let enrollment = enroll_as(&stack, by_keys("P-1", "PRG-1", "")).await;
     let row = |module: &str, learner_id: &str, external: &str, code: &str, slug: &str| {
         RecordProgressRequest {
             module_id: module.to_owned(),
@@ -202,11 +142,7 @@ async fn progress_rows_name_the_enrollment_by_learner_and_course_keys(db: TestDb
         }
     };
     // One call: by external id and code.
-    let after = client
-        .record_progress(row(&modules[0], "", "P-1", "PRG-1", ""))
-        .await
-        .unwrap()
-        .into_inner();
+    let after = record_progress(&stack, row(&modules[0], "", "P-1", "PRG-1", "")).await;
     assert_eq!(after.id, enrollment.id);
     assert_eq!(after.completed_module_ids, [modules[0].clone()]);
 
@@ -227,29 +163,16 @@ async fn progress_rows_name_the_enrollment_by_learner_and_course_keys(db: TestDb
         .unwrap()
         .into_inner();
     assert_eq!(reply.recorded, 2, "{reply:?}");
-    let rejected: Vec<_> = reply
-        .rejected
-        .iter()
-        .map(|r| (r.index, r.field.as_str()))
-        .collect();
+    let rejected = rejected_fields(&reply.rejected);
     assert_eq!(
         rejected,
         [(2, ""), (3, ""), (4, "enrollment_id"), (5, "course_id")]
     );
-    let done = client
-        .get_enrollment(GetEnrollmentRequest {
-            id: enrollment.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let done = get_enrollment(&stack, &enrollment.id).await;
     assert_eq!(done.state, EnrollmentState::Completed as i32);
     assert_eq!(done.minutes_spent, 30);
-    let missing = client
-        .record_progress(row(&modules[0], "", "P-2", "PRG-1", ""))
-        .await
-        .unwrap_err();
-    assert_eq!(missing.code(), Code::NotFound);
+    let missing = row(&modules[0], "", "P-2", "PRG-1", "");
+    expect_code(client.record_progress(missing).await, Code::NotFound);
 }
 
 async fn course_keys_need_the_course_service_and_write_nothing_without_it(db: TestDb) {
@@ -283,11 +206,6 @@ async fn course_keys_need_the_course_service_and_write_nothing_without_it(db: Te
         Code::Unavailable,
     );
     assert!(status.message().contains("course service"), "{status:?}");
-    let listed = client
-        .list_enrollments(ListEnrollmentsRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .enrollments;
+    let listed = enrollments_of(&stack, "").await;
     assert!(listed.is_empty(), "{listed:?}");
 }

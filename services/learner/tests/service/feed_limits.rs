@@ -19,15 +19,10 @@ on_both_backends!(
 );
 
 async fn subscriptions_are_bounded_per_caller_and_per_process(db: TestDb) {
-    let stack = Stack::start_configured(
-        db,
-        |_| {},
-        |config| {
-            config.auth = academy_runtime::auth::AuthConfig::hs256(SECRET);
-            config.max_subscriptions = 12;
-            config.max_subscriptions_per_caller = 8;
-        },
-    )
+    let stack = Stack::start_authenticated_with(db, |config| {
+        config.max_subscriptions = 12;
+        config.max_subscriptions_per_caller = 8;
+    })
     .await;
     let alice = token("feed:alice", &["events.read"]);
     let bob = token("feed:bob", &["events.read", "learners.write"]);
@@ -89,13 +84,7 @@ async fn subscriptions_are_bounded_per_caller_and_per_process(db: TestDb) {
         .unwrap()
         .into_inner();
     assert_eq!(health.status, ServingStatus::Serving as i32);
-    let learner = stack
-        .learners()
-        .await
-        .register_learner(authorized(register("live@example.az"), &bob))
-        .await
-        .unwrap()
-        .into_inner();
+    let learner = register_learner(&stack, authorized(register("live@example.az"), &bob)).await;
     for stream in &mut bobs {
         let event = tokio::time::timeout(Duration::from_secs(10), stream.message())
             .await
@@ -146,13 +135,7 @@ async fn a_subscriber_that_stops_reading_is_cut_with_a_clear_status(db: TestDb) 
     let rows: Vec<RegisterLearnerRequest> = (0..6000)
         .map(|i| register(&format!("slow{i}@example.az")))
         .collect();
-    let reply = stack
-        .learners()
-        .await
-        .import_learners(tokio_stream::iter(rows))
-        .await
-        .unwrap()
-        .into_inner();
+    let reply = import_learners(&stack, rows).await;
     assert_eq!(reply.created, 6000);
     tokio::time::sleep(Duration::from_secs(3)).await;
 

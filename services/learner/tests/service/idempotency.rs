@@ -24,37 +24,20 @@ fn reused(status: &tonic::Status) -> bool {
         && academy_testkit::grpc::error_reason(status).as_deref() == Some("REQUEST_ID_REUSED")
 }
 
-async fn count(db: &TestDb, sql: &str) -> i64 {
-    let conn = Database::connect(&db.url).await.unwrap();
-    let row = conn
-        .query_one_raw(Statement::from_string(conn.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .unwrap();
-    let n: i64 = row.try_get("", "n").unwrap();
-    conn.close().await.unwrap();
-    n
+async fn idempotency_keys(stack: &Stack) -> i64 {
+    let rows = sql_rows(stack, "SELECT COUNT(*) AS n FROM idempotency_keys").await;
+    rows[0].try_get("", "n").unwrap()
 }
 
 async fn a_reused_request_id_with_another_request_is_refused_and_reveals_nothing(db: TestDb) {
     let stack = Stack::start(db).await;
     let mut learners = stack.learners().await;
-    let mut first = register("first.person@example.az");
-    first.request_id = "signup-1".into();
-    let created = learners
-        .register_learner(first.clone())
-        .await
-        .unwrap()
-        .into_inner();
-    let replay = learners
-        .register_learner(first.clone())
-        .await
-        .unwrap()
-        .into_inner();
+    let first = register_with_request_id("first.person@example.az", "signup-1");
+    let created = register_learner(&stack, first.clone()).await;
+    let replay = register_learner(&stack, first).await;
     assert_eq!(replay, created, "same request: the first result");
 
-    let mut other = register("someone.else@example.az");
-    other.request_id = "signup-1".into();
+    let other = register_with_request_id("someone.else@example.az", "signup-1");
     let status = learners.register_learner(other).await.unwrap_err();
     assert!(reused(&status), "{status:?}");
     let shown = format!("{status:?}");
@@ -70,15 +53,8 @@ async fn a_reused_request_id_with_another_request_is_refused_and_reveals_nothing
     let mut enrollments = stack.enrollments().await;
     let mut enroll_a = enroll(&created.id, &course_a.id);
     enroll_a.request_id = "enroll-1".into();
-    let enrolled = enrollments
-        .enroll(enroll_a.clone())
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        enrollments.enroll(enroll_a).await.unwrap().into_inner().id,
-        enrolled.id
-    );
+    let enrolled = enroll_as(&stack, enroll_a.clone()).await;
+    assert_eq!(enroll_as(&stack, enroll_a).await.id, enrolled.id);
     let mut enroll_b = enroll(&created.id, &course_b.id);
     enroll_b.request_id = "enroll-1".into();
     let status = enrollments.enroll(enroll_b).await.unwrap_err();
@@ -89,11 +65,7 @@ async fn a_reused_request_id_with_another_request_is_refused_and_reveals_nothing
     let mut step = progress(&enrolled.id, &course_a.modules[0].id, 10);
     step.request_id = "progress-1".into();
     enrollments.record_progress(step.clone()).await.unwrap();
-    let again = enrollments
-        .record_progress(step)
-        .await
-        .unwrap()
-        .into_inner();
+    let again = record_progress(&stack, step).await;
     assert_eq!(again.progress_percent, 50, "a replay counts once");
     let mut other_step = progress(&enrolled.id, &course_a.modules[1].id, 10);
     other_step.request_id = "progress-1".into();
@@ -103,12 +75,8 @@ async fn a_reused_request_id_with_another_request_is_refused_and_reveals_nothing
     // CreateSkill on the course service: the same rule.
     let mut catalog = stack.catalog().await;
     let skill = |name: &str| academy_proto::course::CreateSkillRequest {
-        skill: Some(academy_proto::course::Skill {
-            name: name.into(),
-            category: "Digital".into(),
-            ..Default::default()
-        }),
         request_id: "skill-1".into(),
+        ..skill_request(name)
     };
     catalog.create_skill(skill("Skill one")).await.unwrap();
     let status = catalog.create_skill(skill("Skill two")).await.unwrap_err();
@@ -123,21 +91,16 @@ async fn another_callers_request_id_is_not_yours(db: TestDb) {
     let mut request = register("alice.learner@example.az");
     request.request_id = "signup:alice.learner@example.az".into();
     request.learner.as_mut().unwrap().external_id = Some("NR-ALICE".into());
-    let created = learners
-        .register_learner(authorized(request, &alice))
-        .await
-        .unwrap()
-        .into_inner();
+    let created = register_learner(&stack, authorized(request, &alice)).await;
 
     // Mallory replays Alice's request id with a payload of her own: a new
     // request of hers, answered with her learner, not Alice's.
-    let mut probe = register("mallory.probe@example.az");
-    probe.request_id = "signup:alice.learner@example.az".into();
-    let hers = learners
-        .register_learner(authorized(probe, &mallory))
-        .await
-        .unwrap()
-        .into_inner();
+    let probe = register_with_request_id(
+        "mallory.probe@example.az",
+        "signup:alice.learner@example.az",
+    );
+    let hers = learners.register_learner(authorized(probe, &mallory)).await;
+    let hers = hers.unwrap().into_inner();
     assert_ne!(hers.id, created.id);
     assert!(
         hers.email.is_empty() && hers.external_id.is_none(),
@@ -145,19 +108,12 @@ async fn another_callers_request_id_is_not_yours(db: TestDb) {
     );
 
     // Pre-claiming: Mallory uses an id first; Alice's call with it is new.
-    let mut claim = register("mallory.claim@example.az");
-    claim.request_id = "signup:bob@example.az".into();
-    learners
-        .register_learner(authorized(claim, &mallory))
-        .await
-        .unwrap();
-    let mut bob = register("bob@example.az");
-    bob.request_id = "signup:bob@example.az".into();
-    let bob = learners
-        .register_learner(authorized(bob, &alice))
-        .await
-        .unwrap()
-        .into_inner();
+    let claim = register_with_request_id("mallory.claim@example.az", "signup:bob@example.az");
+    let claimed = learners.register_learner(authorized(claim, &mallory)).await;
+    claimed.unwrap();
+    let bob = register_with_request_id("bob@example.az", "signup:bob@example.az");
+    let bob = learners.register_learner(authorized(bob, &alice)).await;
+    let bob = bob.unwrap().into_inner();
     assert_eq!(bob.email, "bob@example.az", "Alice's own new learner");
 }
 
@@ -166,18 +122,13 @@ async fn imported_rows_cannot_be_pre_claimed_and_reuse_is_rejected_per_row(db: T
     let importer = token("ops:importer", &["learners.write", "learners.read"]);
     let mallory = token("ops:mallory", &["learners.write"]);
     let mut learners = stack.learners().await;
-    let mut claim = register("mallory@example.az");
-    claim.request_id = "row-1".into();
+    let claim = register_with_request_id("mallory@example.az", "row-1");
     learners
         .register_learner(authorized(claim, &mallory))
         .await
         .unwrap();
 
-    let row = |email: &str, request_id: &str| {
-        let mut r = register(email);
-        r.request_id = request_id.into();
-        r
-    };
+    let row = register_with_request_id;
     let rows = vec![
         row("row1@example.az", "row-1"),
         row("row2@example.az", "row-2"),
@@ -186,22 +137,18 @@ async fn imported_rows_cannot_be_pre_claimed_and_reuse_is_rejected_per_row(db: T
         // A replay of row 1: a duplicate.
         row("row1@example.az", "row-1"),
     ];
-    let reply = learners
-        .import_learners(authorized(tokio_stream::iter(rows.clone()), &importer))
-        .await
-        .unwrap()
-        .into_inner();
+    let stream =
+        |rows: Vec<RegisterLearnerRequest>| authorized(tokio_stream::iter(rows), &importer);
+    let reply = learners.import_learners(stream(rows.clone())).await;
+    let reply = reply.unwrap().into_inner();
     assert_eq!((reply.created, reply.duplicates), (2, 1), "{reply:?}");
     assert_eq!(reply.rejected.len(), 1, "{reply:?}");
     assert_eq!(reply.rejected[0].index, 2);
     assert!(reply.rejected[0].reason.contains("request_id"), "{reply:?}");
 
     // Across streams: the whole file again is all duplicates but the reuse.
-    let reply = learners
-        .import_learners(authorized(tokio_stream::iter(rows), &importer))
-        .await
-        .unwrap()
-        .into_inner();
+    let reply = learners.import_learners(stream(rows)).await;
+    let reply = reply.unwrap().into_inner();
     assert_eq!((reply.created, reply.duplicates), (0, 3), "{reply:?}");
     // RegisterLearner shares the namespace: a different payload under
     // an imported row's request id is refused.
@@ -215,8 +162,7 @@ async fn imported_rows_cannot_be_pre_claimed_and_reuse_is_rejected_per_row(db: T
 async fn keys_expire_after_the_window(db: TestDb) {
     let stack = Stack::start(db).await;
     let mut learners = stack.learners().await;
-    let mut first = register("early@example.az");
-    first.request_id = "signup-early".into();
+    let first = register_with_request_id("early@example.az", "signup-early");
     learners.register_learner(first).await.unwrap();
     // 25 hours later, as far as the key is concerned.
     let conn = Database::connect(&stack.db.url).await.unwrap();
@@ -233,22 +179,15 @@ async fn keys_expire_after_the_window(db: TestDb) {
     .await
     .unwrap();
     conn.close().await.unwrap();
-    let mut later = register("later@example.az");
-    later.request_id = "signup-early".into();
+    let later = register_with_request_id("later@example.az", "signup-early");
     let created = learners.register_learner(later).await.unwrap().into_inner();
     assert_eq!(created.email, "later@example.az", "an expired key is free");
 }
 
 async fn erasure_forgets_the_learners_request_ids(db: TestDb) {
     let stack = Stack::start(db).await;
-    let mut learners = stack.learners().await;
-    let mut request = register("forget.me@example.az");
-    request.request_id = "signup:forget.me@example.az".into();
-    let learner = learners
-        .register_learner(request)
-        .await
-        .unwrap()
-        .into_inner();
+    let request = register_with_request_id("forget.me@example.az", "signup:forget.me@example.az");
+    let learner = register_learner(&stack, request).await;
     let kept = registered(&stack, "stays@example.az").await;
     let course = course(&stack, "IDEM-E", 2, true).await;
     let mut enrollments = stack.enrollments().await;
@@ -261,19 +200,11 @@ async fn erasure_forgets_the_learners_request_ids(db: TestDb) {
     let mut other = enroll(&kept.id, &course.id);
     other.request_id = "enroll:stays".into();
     enrollments.enroll(other).await.unwrap();
-    assert_eq!(
-        count(&stack.db, "SELECT COUNT(*) AS n FROM idempotency_keys").await,
-        4
-    );
+    assert_eq!(idempotency_keys(&stack).await, 4);
 
-    learners
-        .erase_learner(EraseLearnerRequest {
-            id: learner.id.clone(),
-        })
-        .await
-        .unwrap();
+    erase(&stack, &learner.id).await;
     assert_eq!(
-        count(&stack.db, "SELECT COUNT(*) AS n FROM idempotency_keys").await,
+        idempotency_keys(&stack).await,
         1,
         "only the other learner's key is left"
     );

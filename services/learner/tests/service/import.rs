@@ -37,14 +37,7 @@ async fn a_stream_longer_than_the_cap_keeps_the_rows_before_it(db: TestDb) {
         "{}",
         status.message()
     );
-    let listed = stack
-        .learners()
-        .await
-        .list_learners(ListLearnersRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .learners;
+    let listed = all_learners(&stack).await;
     let mut emails: Vec<_> = listed.into_iter().map(|l| l.email).collect();
     emails.sort();
     assert_eq!(
@@ -73,18 +66,9 @@ async fn import_counts_created_duplicate_and_rejected_rows(db: TestDb) {
     rows.push(row("not an email", None)); // 24: rejected
     rows.push(row("after-bad@example.az", None)); // 25: still created
 
-    let reply = stack
-        .learners()
-        .await
-        .import_learners(tokio_stream::iter(rows.clone()))
-        .await
-        .unwrap()
-        .into_inner();
+    let reply = import_learners(&stack, rows.clone()).await;
     assert_eq!((reply.created, reply.duplicates), (21, 2));
-    assert_eq!(
-        reply.rejected.iter().map(|r| r.index).collect::<Vec<_>>(),
-        [21, 23, 24]
-    );
+    assert_eq!(rejected_indexes(&reply.rejected), [21, 23, 24]);
     assert_eq!(reply.rejected[0].field, "learner.external_id");
     assert_eq!(reply.rejected[1].field, "learner.birth_year");
     assert!(!reply.rejected[2].reason.is_empty());
@@ -95,13 +79,7 @@ async fn import_counts_created_duplicate_and_rejected_rows(db: TestDb) {
     assert_eq!(all_learners(&stack).await.len(), 22);
 
     // The same file again creates nothing.
-    let again = stack
-        .learners()
-        .await
-        .import_learners(tokio_stream::iter(rows))
-        .await
-        .unwrap()
-        .into_inner();
+    let again = import_learners(&stack, rows).await;
     assert_eq!(
         (again.created, again.duplicates, again.rejected.len()),
         (0, 23, 3)
@@ -123,26 +101,11 @@ async fn bulk_enroll_has_per_row_results(db: TestDb) {
     rows.push(enroll(&learners[1], UNKNOWN_ID)); // 12: unknown course
     rows.push(enroll(&learners[2], &draft.id)); // 13: not published
     rows.push(enroll("nope", &published.id)); // 14: malformed id
-    let reply = stack
-        .enrollments()
-        .await
-        .bulk_enroll(tokio_stream::iter(rows.clone()))
-        .await
-        .unwrap()
-        .into_inner();
+    let reply = bulk_enroll(&stack, rows.clone()).await;
     assert_eq!((reply.created, reply.duplicates), (10, 1));
-    assert_eq!(
-        reply.rejected.iter().map(|r| r.index).collect::<Vec<_>>(),
-        [11, 12, 13, 14]
-    );
+    assert_eq!(rejected_indexes(&reply.rejected), [11, 12, 13, 14]);
     assert_eq!(reply.rejected[3].field, "learner_id");
-    let again = stack
-        .enrollments()
-        .await
-        .bulk_enroll(tokio_stream::iter(rows))
-        .await
-        .unwrap()
-        .into_inner();
+    let again = bulk_enroll(&stack, rows).await;
     assert_eq!((again.created, again.duplicates), (0, 11));
     let listed = stack
         .enrollments()
@@ -167,13 +130,7 @@ async fn import_answers_each_row_with_its_learner_id(db: TestDb) {
     rows.push(row("known@example.az", None)); // 10: already there
     rows.push(row("r4@example.az", Some("R-4"))); // 11: earlier in this stream
     rows.push(row("not an email", None)); // 12: rejected
-    let reply = stack
-        .learners()
-        .await
-        .import_learners(tokio_stream::iter(rows.clone()))
-        .await
-        .unwrap()
-        .into_inner();
+    let reply = import_learners(&stack, rows.clone()).await;
     let outcomes: Vec<_> = reply
         .results
         .iter()
@@ -189,25 +146,11 @@ async fn import_answers_each_row_with_its_learner_id(db: TestDb) {
     assert!(reply.results[12].learner_id.is_empty());
     // Every created id is the learner of that row.
     for result in &reply.results[..10] {
-        let got = stack
-            .learners()
-            .await
-            .get_learner(GetLearnerRequest {
-                id: result.learner_id.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let got = get_learner(&stack, &result.learner_id).await;
         assert_eq!(got.email, format!("r{}@example.az", result.index));
     }
     // Again: every row answers the same id, now as already there.
-    let again = stack
-        .learners()
-        .await
-        .import_learners(tokio_stream::iter(rows))
-        .await
-        .unwrap()
-        .into_inner();
+    let again = import_learners(&stack, rows).await;
     for (first, second) in reply.results.iter().zip(&again.results) {
         assert_eq!(first.learner_id, second.learner_id);
         if first.outcome() != ImportOutcome::Rejected {
@@ -218,16 +161,11 @@ async fn import_answers_each_row_with_its_learner_id(db: TestDb) {
 
 async fn import_rejects_key_conflicts_with_the_reason(db: TestDb) {
     let stack = Stack::start(db).await;
-    let seeded = stack
-        .learners()
-        .await
-        .import_learners(tokio_stream::iter(vec![
-            row("ayla@example.az", Some("CS-1")),
-            row("bahar@example.az", None),
-        ]))
-        .await
-        .unwrap()
-        .into_inner();
+    let known = vec![
+        row("ayla@example.az", Some("CS-1")),
+        row("bahar@example.az", None),
+    ];
+    let seeded = import_learners(&stack, known).await;
     assert_eq!(seeded.created, 2);
     let rows = vec![
         row("ayla@example.az", Some("CS-9")), // 0: email known, other external id
@@ -235,22 +173,12 @@ async fn import_rejects_key_conflicts_with_the_reason(db: TestDb) {
         row("bahar@example.az", Some("CS-2")), // 2: email known without external id
         row("ayla@example.az", Some("CS-1")), // 3: the same learner
     ];
-    let reply = stack
-        .learners()
-        .await
-        .import_learners(tokio_stream::iter(rows))
-        .await
-        .unwrap()
-        .into_inner();
+    let reply = import_learners(&stack, rows).await;
     assert_eq!(
         (reply.created, reply.duplicates, reply.rejected_count),
         (0, 1, 3)
     );
-    let rejected: Vec<_> = reply
-        .rejected
-        .iter()
-        .map(|r| (r.index, r.field.as_str()))
-        .collect();
+    let rejected = rejected_fields(&reply.rejected);
     assert_eq!(
         rejected,
         [
@@ -276,13 +204,7 @@ async fn lookup_finds_a_learner_by_external_id_or_email(db: TestDb) {
     use lookup_learner_request::Key;
     let stack = Stack::start(db).await;
     let request = row("Nigar@Example.az", Some("COURSERA-77"));
-    let created = stack
-        .learners()
-        .await
-        .register_learner(request)
-        .await
-        .unwrap()
-        .into_inner();
+    let created = register_learner(&stack, request).await;
     let lookup = |key: Option<Key>| {
         let stack = &stack;
         async move {
@@ -302,59 +224,36 @@ async fn lookup_finds_a_learner_by_external_id_or_email(db: TestDb) {
         .unwrap();
     assert_eq!(by_email.into_inner().id, created.id);
 
-    let missing = lookup(Some(Key::ExternalId("COURSERA-78".into())))
-        .await
-        .unwrap_err();
-    assert_eq!(missing.code(), tonic::Code::NotFound);
-    assert!(
-        !missing.message().contains("COURSERA"),
-        "{}",
-        missing.message()
-    );
-    let missing = lookup(Some(Key::Email("nobody@example.az".into())))
-        .await
-        .unwrap_err();
-    assert_eq!(missing.code(), tonic::Code::NotFound);
-    assert!(
-        !missing.message().contains("nobody"),
-        "{}",
-        missing.message()
-    );
-    let none = lookup(None).await.unwrap_err();
-    assert_eq!(violated_fields(&none), ["key"]);
-    let bad = lookup(Some(Key::Email("not an email".into())))
-        .await
-        .unwrap_err();
-    assert_eq!(violated_fields(&bad), ["email"]);
-    let empty = lookup(Some(Key::ExternalId(" ".into()))).await.unwrap_err();
-    assert_eq!(violated_fields(&empty), ["external_id"]);
+    // Not found, and the refusal does not echo the key it was given.
+    for (key, echo) in [
+        (Key::ExternalId("COURSERA-78".into()), "COURSERA"),
+        (Key::Email("nobody@example.az".into()), "nobody"),
+    ] {
+        let missing = expect_code(lookup(Some(key)).await, tonic::Code::NotFound);
+        assert!(!missing.message().contains(echo), "{}", missing.message());
+    }
+    for (key, field) in [
+        (None, "key"),
+        (Some(Key::Email("not an email".into())), "email"),
+        (Some(Key::ExternalId(" ".into())), "external_id"),
+    ] {
+        expect_invalid(lookup(key).await, &[field]);
+    }
 
     // An erased learner has no keys any more.
-    stack
-        .learners()
-        .await
-        .erase_learner(EraseLearnerRequest { id: created.id })
-        .await
-        .unwrap();
-    let gone = lookup(Some(Key::ExternalId("COURSERA-77".into())))
-        .await
-        .unwrap_err();
-    assert_eq!(gone.code(), tonic::Code::NotFound);
+    erase(&stack, &created.id).await;
+    let gone = lookup(Some(Key::ExternalId("COURSERA-77".into()))).await;
+    expect_code(gone, tonic::Code::NotFound);
 }
 
 async fn sync_updates_learners_matched_by_external_id(db: TestDb) {
     let stack = Stack::start(db).await;
-    let seeded = stack
-        .learners()
-        .await
-        .import_learners(tokio_stream::iter(vec![
-            row("one@example.az", Some("SIS-1")),
-            row("two@example.az", Some("SIS-2")),
-            row("three@example.az", Some("SIS-3")),
-        ]))
-        .await
-        .unwrap()
-        .into_inner();
+    let known = vec![
+        row("one@example.az", Some("SIS-1")),
+        row("two@example.az", Some("SIS-2")),
+        row("three@example.az", Some("SIS-3")),
+    ];
+    let seeded = import_learners(&stack, known).await;
     let ids: Vec<_> = seeded
         .results
         .iter()
@@ -371,13 +270,7 @@ async fn sync_updates_learners_matched_by_external_id(db: TestDb) {
         row("four@example.az", Some("SIS-4")),  // 3: created
         row("three@example.az", Some("SIS-3")), // 4: unchanged
     ];
-    let reply = stack
-        .learners()
-        .await
-        .sync_learners(tokio_stream::iter(rows.clone()))
-        .await
-        .unwrap()
-        .into_inner();
+    let reply = sync_learners(&stack, rows.clone()).await;
     let outcomes: Vec<_> = reply.results.iter().map(|r| r.outcome()).collect();
     assert_eq!(
         outcomes,
@@ -401,21 +294,10 @@ async fn sync_updates_learners_matched_by_external_id(db: TestDb) {
     assert_eq!(reply.rejected[0].field, "learner.email");
     assert_eq!(reply.results[0].learner_id, ids[0]);
     assert_eq!(reply.results[1].learner_id, ids[1]);
-    let get = |id: String| {
-        let stack = &stack;
-        async move {
-            stack
-                .learners()
-                .await
-                .get_learner(GetLearnerRequest { id })
-                .await
-                .unwrap()
-                .into_inner()
-        }
-    };
-    assert_eq!(get(ids[0].clone()).await.region, "Ganja-Dashkasan");
-    assert_eq!(get(ids[1].clone()).await.email, "two.new@example.az");
-    assert_eq!(get(ids[2].clone()).await.email, "three@example.az");
+    let get = |id| get_learner(&stack, id);
+    assert_eq!(get(&ids[0]).await.region, "Ganja-Dashkasan");
+    assert_eq!(get(&ids[1]).await.email, "two.new@example.az");
+    assert_eq!(get(&ids[2]).await.email, "three@example.az");
     // Each update is a learner.updated event, after the three registrations.
     assert_eq!(
         feed_types(&stack, 6).await,
@@ -430,13 +312,7 @@ async fn sync_updates_learners_matched_by_external_id(db: TestDb) {
     );
 
     // The same sync again changes nothing.
-    let again = stack
-        .learners()
-        .await
-        .sync_learners(tokio_stream::iter(rows))
-        .await
-        .unwrap()
-        .into_inner();
+    let again = sync_learners(&stack, rows).await;
     assert_eq!(
         (
             again.created,
@@ -447,45 +323,15 @@ async fn sync_updates_learners_matched_by_external_id(db: TestDb) {
         (0, 0, 4, 1)
     );
     // ImportLearners never updates: the changed row is a conflict there.
-    let import = stack
-        .learners()
-        .await
-        .import_learners(tokio_stream::iter(vec![row(
-            "two.other@example.az",
-            Some("SIS-2"),
-        )]))
-        .await
-        .unwrap()
-        .into_inner();
+    let import = import_learners(&stack, vec![row("two.other@example.az", Some("SIS-2"))]).await;
     assert_eq!((import.updated, import.rejected_count), (0, 1));
-    assert_eq!(get(ids[1].clone()).await.email, "two.new@example.az");
-    let mut feed = stack.feed().await;
-    let head = feed
-        .get_head(academy_proto::events::GetHeadRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(head.head_sequence, 6, "the second sync wrote no event");
+    assert_eq!(get(&ids[1]).await.email, "two.new@example.az");
+    let head = feed_head(&stack).await;
+    assert_eq!(head, 6, "the second sync wrote no event");
 }
 
 /// The types of the first `n` events of the learner feed.
 async fn feed_types(stack: &Stack, n: usize) -> Vec<String> {
-    use tokio_stream::StreamExt;
-    let mut stream = stack
-        .feed()
-        .await
-        .subscribe(academy_proto::events::SubscribeRequest { after_sequence: 0 })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut types = Vec::new();
-    while types.len() < n {
-        let event = tokio::time::timeout(std::time::Duration::from_secs(10), stream.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        types.push(event.r#type);
-    }
-    types
+    let events = first_events(stack, n).await;
+    events.into_iter().map(|event| event.r#type).collect()
 }

@@ -32,49 +32,33 @@ async fn history_rows_are_answered_in_the_call_and_bad_ones_leave_nothing(db: Te
     let a = registered(&stack, "a@example.org").await;
     let now = chrono::Utc::now().timestamp();
     let mut client = invitations(&stack).await;
+    // A history row: invited, joined and declined this many seconds from
+    // now, or not at all.
+    let row =
+        |email: &str, invited: Option<i64>, joined: Option<i64>, declined: Option<i64>| Invitee {
+            email: email.into(),
+            invited_at: invited.map(|s| at(now + s)),
+            joined_at: joined.map(|s| at(now + s)),
+            declined_at: declined.map(|s| at(now + s)),
+            ..Default::default()
+        };
     let rows = vec![
         // Joined 500 s after an invitation 1000 s ago.
         Invitee {
             learner_id: a.id.clone(),
-            invited_at: Some(at(now - 1000)),
-            joined_at: Some(at(now - 500)),
-            ..Default::default()
+            ..row("", Some(-1000), Some(-500), None)
         },
         // Declined; an invitee by email need not be registered to decline.
-        Invitee {
-            email: "no@example.org".into(),
-            invited_at: Some(at(now - 1000)),
-            declined_at: Some(at(now - 400)),
-            ..Default::default()
-        },
+        row("no@example.org", Some(-1000), None, Some(-400)),
         // Joined, but nobody has registered with this email: refused, and
         // the invitation the row would have created is not kept either.
-        Invitee {
-            email: "ghost@example.org".into(),
-            invited_at: Some(at(now - 1000)),
-            joined_at: Some(at(now - 300)),
-            ..Default::default()
-        },
+        row("ghost@example.org", Some(-1000), Some(-300), None),
         // Joined before being invited.
-        Invitee {
-            email: "early@example.org".into(),
-            invited_at: Some(at(now - 100)),
-            joined_at: Some(at(now - 200)),
-            ..Default::default()
-        },
+        row("early@example.org", Some(-100), Some(-200), None),
         // Both answers at once.
-        Invitee {
-            email: "both@example.org".into(),
-            joined_at: Some(at(now - 100)),
-            declined_at: Some(at(now - 100)),
-            ..Default::default()
-        },
+        row("both@example.org", None, Some(-100), Some(-100)),
         // Joined in the future.
-        Invitee {
-            email: "later@example.org".into(),
-            joined_at: Some(at(now + 86_400)),
-            ..Default::default()
-        },
+        row("later@example.org", None, Some(86_400), None),
     ];
     let first = invite(&mut client, &program, rows.clone()).await;
     assert_eq!((first.created, first.duplicates, first.rejected), (2, 0, 4));
@@ -86,18 +70,14 @@ async fn history_rows_are_answered_in_the_call_and_bad_ones_leave_nothing(db: Te
     assert!(r[1].answered && state(&r[1]) == InvitationState::Declined);
     assert_eq!(r[2].code, "FAILED_PRECONDITION", "{:?}", r[2]);
     assert!(r[2].invitation.is_none());
-    assert_eq!(
-        (r[3].code.as_str(), r[3].field.as_str()),
-        ("INVALID_ARGUMENT", "invitees[3].joined_at")
-    );
-    assert_eq!(
-        (r[4].code.as_str(), r[4].field.as_str()),
-        ("INVALID_ARGUMENT", "invitees[4].declined_at")
-    );
-    assert_eq!(
-        (r[5].code.as_str(), r[5].field.as_str()),
-        ("INVALID_ARGUMENT", "invitees[5].joined_at")
-    );
+    for (i, field) in [
+        (3, "invitees[3].joined_at"),
+        (4, "invitees[4].declined_at"),
+        (5, "invitees[5].joined_at"),
+    ] {
+        let refusal = (r[i].code.as_str(), r[i].field.as_str());
+        assert_eq!(refusal, ("INVALID_ARGUMENT", field));
+    }
     // Only the two answered invitations exist: the refused rows left none.
     let stored = all(&mut client, &program).await;
     assert_eq!(stored.len(), 2, "{stored:?}");

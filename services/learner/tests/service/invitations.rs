@@ -4,13 +4,11 @@
 //! expiry on read; erasure and merge; and hostile input that writes
 //! nothing. On SQLite and PostgreSQL.
 
-use academy_proto::events::{GetHeadRequest, SubscribeRequest, event::Payload};
+use academy_proto::events::event::Payload;
 use academy_proto::learner::invitation_service_client::InvitationServiceClient;
 use academy_proto::learner::*;
 use academy_testkit::{TestDb, on_both_backends};
 use prost_types::Timestamp;
-use std::time::Duration;
-use tokio_stream::StreamExt;
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -32,31 +30,8 @@ pub(crate) async fn invitations(stack: &Stack) -> InvitationServiceClient<Channe
 
 /// A program including a published one-module course: (program, course).
 pub(crate) async fn program_with_course(stack: &Stack, name: &str) -> (String, course_pb::Course) {
-    let mut catalog = stack.catalog().await;
-    let program = catalog
-        .create_program(course_pb::CreateProgramRequest {
-            program: Some(course_pb::Program {
-                name: name.into(),
-                start_date: Some(academy_proto::google::r#type::Date {
-                    year: 2020,
-                    month: 1,
-                    day: 1,
-                }),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
     let course = course(stack, &format!("C-{}", name.len()), 1, true).await;
-    catalog
-        .add_course_to_program(course_pb::AddCourseToProgramRequest {
-            program_id: program.id.clone(),
-            course_id: course.id.clone(),
-        })
-        .await
-        .unwrap();
+    let program = program(stack, name, 2020, &[&course.id]).await;
     (program.id, course)
 }
 
@@ -67,6 +42,23 @@ fn by_email(email: &str) -> Invitee {
         email: email.into(),
         ..Default::default()
     }
+}
+
+fn by_id(learner_id: &str) -> Invitee {
+    Invitee {
+        learner_id: learner_id.into(),
+        ..Default::default()
+    }
+}
+
+/// The one invitation `invitee` gets to `program_id` (it must be made).
+async fn invitation_of(
+    client: &mut InvitationServiceClient<Channel>,
+    program_id: &str,
+    invitee: Invitee,
+) -> Invitation {
+    let made = invite(client, program_id, vec![invitee]).await;
+    made.results[0].invitation.clone().unwrap()
 }
 
 pub(crate) fn at(seconds: i64) -> Timestamp {
@@ -107,38 +99,14 @@ pub(crate) async fn list(
         .invitations
 }
 
+/// The invitation events of the feed so far: (type, payload).
 async fn invitation_events(stack: &Stack) -> Vec<(String, Payload)> {
-    let head = stack
-        .feed()
+    all_events(stack)
         .await
-        .get_head(GetHeadRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .head_sequence;
-    let mut stream = stack
-        .feed()
-        .await
-        .subscribe(SubscribeRequest { after_sequence: 0 })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut events = Vec::new();
-    while let Some(Ok(event)) = tokio::time::timeout(Duration::from_secs(10), stream.next())
-        .await
-        .unwrap()
-    {
-        let sequence = event.sequence;
-        if event.r#type.starts_with("invitation.")
-            && let Some(payload) = event.payload
-        {
-            events.push((event.r#type, payload));
-        }
-        if sequence >= head {
-            break;
-        }
-    }
-    events
+        .into_iter()
+        .filter(|event| event.r#type.starts_with("invitation."))
+        .filter_map(|event| Some((event.r#type, event.payload?)))
+        .collect()
 }
 
 async fn invitations_are_made_once_per_person_and_program(db: TestDb) {
@@ -195,10 +163,7 @@ async fn invitations_are_made_once_per_person_and_program(db: TestDb) {
         &mut client,
         &program,
         vec![
-            Invitee {
-                learner_id: known.id.clone(),
-                ..Default::default()
-            },
+            by_id(&known.id),
             by_email("known@example.org"),
             by_email("new@example.org"),
         ],
@@ -222,17 +187,11 @@ async fn invitations_are_made_once_per_person_and_program(db: TestDb) {
         invitees: vec![by_email("new@example.org"), by_email("third@example.org")],
         request_id: "invite-1".into(),
     };
-    let once = client
-        .invite_learners(keyed.clone())
-        .await
-        .unwrap()
-        .into_inner();
+    let once = client.invite_learners(keyed.clone()).await.unwrap();
+    let once = once.into_inner();
     assert_eq!((once.created, once.duplicates), (1, 1));
-    let twice = client
-        .invite_learners(keyed.clone())
-        .await
-        .unwrap()
-        .into_inner();
+    let twice = client.invite_learners(keyed.clone()).await.unwrap();
+    let twice = twice.into_inner();
     assert_eq!((twice.created, twice.duplicates), (0, 2));
     let mut other = keyed;
     other.invitees = vec![by_email("fourth@example.org")];
@@ -327,15 +286,7 @@ async fn the_first_enrollment_in_the_program_joins_the_invitation(db: TestDb) {
     let mut again = enroll(&member.id, &course.id);
     again.program_id = program.clone();
     stack.enrollments().await.enroll(again).await.unwrap();
-    let made = invite(
-        &mut client,
-        &program,
-        vec![Invitee {
-            learner_id: member.id.clone(),
-            ..Default::default()
-        }],
-    )
-    .await;
+    let made = invite(&mut client, &program, vec![by_id(&member.id)]).await;
     assert_eq!(
         made.results[0].invitation.as_ref().unwrap().state,
         InvitationState::Joined as i32
@@ -354,14 +305,10 @@ async fn answers_move_invited_to_joined_or_declined_only(db: TestDb) {
         &program,
         vec![
             Invitee {
-                learner_id: a.id.clone(),
                 invited_at: Some(at(now - 1000)),
-                ..Default::default()
+                ..by_id(&a.id)
             },
-            Invitee {
-                learner_id: b.id.clone(),
-                ..Default::default()
-            },
+            by_id(&b.id),
             // Expired an hour ago.
             Invitee {
                 email: "gone@example.org".into(),
@@ -374,6 +321,15 @@ async fn answers_move_invited_to_joined_or_declined_only(db: TestDb) {
     )
     .await;
     let id = |i: usize| made.results[i].invitation.as_ref().unwrap().id.clone();
+    // Answers to the `i`th invitation, dated when given (now when `None`).
+    let accept = |i: usize, accepted_at: Option<Timestamp>| AcceptInvitationRequest {
+        id: id(i),
+        accepted_at,
+    };
+    let decline = |i: usize| DeclineInvitationRequest {
+        id: id(i),
+        declined_at: None,
+    };
     assert_eq!(
         made.results[2].invitation.as_ref().unwrap().state,
         InvitationState::Expired as i32
@@ -381,10 +337,7 @@ async fn answers_move_invited_to_joined_or_declined_only(db: TestDb) {
 
     // Accepting before the invitation is refused; then accepted, twice.
     let early = client
-        .accept_invitation(AcceptInvitationRequest {
-            id: id(0),
-            accepted_at: Some(at(now - 2000)),
-        })
+        .accept_invitation(accept(0, Some(at(now - 2000))))
         .await;
     assert_eq!(
         violated_fields(&expect_code(early, Code::InvalidArgument)),
@@ -392,22 +345,14 @@ async fn answers_move_invited_to_joined_or_declined_only(db: TestDb) {
     );
     for _ in 0..2 {
         let accepted = client
-            .accept_invitation(AcceptInvitationRequest {
-                id: id(0),
-                accepted_at: Some(at(now - 500)),
-            })
+            .accept_invitation(accept(0, Some(at(now - 500))))
             .await
             .unwrap()
             .into_inner();
         assert_eq!(accepted.state, InvitationState::Joined as i32);
         assert_eq!(accepted.join_time.map(|t| t.seconds), Some(now - 500));
     }
-    let refused = client
-        .decline_invitation(DeclineInvitationRequest {
-            id: id(0),
-            declined_at: None,
-        })
-        .await;
+    let refused = client.decline_invitation(decline(0)).await;
     assert!(
         expect_code(refused, Code::FailedPrecondition)
             .message()
@@ -417,38 +362,20 @@ async fn answers_move_invited_to_joined_or_declined_only(db: TestDb) {
     // Declined, twice; then it cannot be accepted.
     for _ in 0..2 {
         let declined = client
-            .decline_invitation(DeclineInvitationRequest {
-                id: id(1),
-                declined_at: None,
-            })
+            .decline_invitation(decline(1))
             .await
             .unwrap()
             .into_inner();
         assert_eq!(declined.state, InvitationState::Declined as i32);
     }
     expect_code(
-        client
-            .accept_invitation(AcceptInvitationRequest {
-                id: id(1),
-                accepted_at: None,
-            })
-            .await,
+        client.accept_invitation(accept(1, None)).await,
         Code::FailedPrecondition,
     );
     // Expired: neither.
     for result in [
-        client
-            .accept_invitation(AcceptInvitationRequest {
-                id: id(2),
-                accepted_at: None,
-            })
-            .await,
-        client
-            .decline_invitation(DeclineInvitationRequest {
-                id: id(2),
-                declined_at: None,
-            })
-            .await,
+        client.accept_invitation(accept(2, None)).await,
+        client.decline_invitation(decline(2)).await,
     ] {
         assert!(
             expect_code(result, Code::FailedPrecondition)
@@ -458,21 +385,13 @@ async fn answers_move_invited_to_joined_or_declined_only(db: TestDb) {
     }
     // Not a learner yet: nobody to join.
     expect_code(
-        client
-            .accept_invitation(AcceptInvitationRequest {
-                id: id(3),
-                accepted_at: None,
-            })
-            .await,
+        client.accept_invitation(accept(3, None)).await,
         Code::FailedPrecondition,
     );
     // Once registered, the acceptance links the learner.
     let late = registered(&stack, "unregistered@example.org").await;
     let accepted = client
-        .accept_invitation(AcceptInvitationRequest {
-            id: id(3),
-            accepted_at: None,
-        })
+        .accept_invitation(accept(3, None))
         .await
         .unwrap()
         .into_inner();
@@ -508,38 +427,12 @@ async fn hostile_invitations_are_refused_and_nothing_is_written(db: TestDb) {
     let stack = Stack::start(db).await;
     let (program, _) = program_with_course(&stack, "Hostile").await;
     let erased = registered(&stack, "erased@example.org").await;
-    stack
-        .learners()
-        .await
-        .erase_learner(EraseLearnerRequest {
-            id: erased.id.clone(),
-        })
-        .await
-        .unwrap();
+    erase(&stack, &erased.id).await;
     let survivor = registered(&stack, "survivor@example.org").await;
     let merged = registered(&stack, "merged@example.org").await;
-    stack
-        .learners()
-        .await
-        .merge_learners(MergeLearnersRequest {
-            survivor_id: survivor.id.clone(),
-            duplicate_id: merged.id.clone(),
-            request_id: "merge-1".into(),
-            dry_run: false,
-        })
-        .await
-        .unwrap();
-    let head = || async {
-        stack
-            .feed()
-            .await
-            .get_head(GetHeadRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .head_sequence
-    };
-    let before = head().await;
+    let merge = merge_request(&survivor.id, &merged.id, "merge-1");
+    stack.learners().await.merge_learners(merge).await.unwrap();
+    let before = feed_head(&stack).await;
     let mut client = invitations(&stack).await;
 
     // Whole-request refusals.
@@ -582,18 +475,9 @@ async fn hostile_invitations_are_refused_and_nothing_is_written(db: TestDb) {
             external_id: "ext-nobody".into(),
             ..Default::default()
         },
-        Invitee {
-            learner_id: UNKNOWN_ID.into(),
-            ..Default::default()
-        },
-        Invitee {
-            learner_id: erased.id.clone(),
-            ..Default::default()
-        },
-        Invitee {
-            learner_id: merged.id.clone(),
-            ..Default::default()
-        },
+        by_id(UNKNOWN_ID),
+        by_id(&erased.id),
+        by_id(&merged.id),
         Invitee::default(),
         Invitee {
             email: "future@example.org".into(),
@@ -606,10 +490,7 @@ async fn hostile_invitations_are_refused_and_nothing_is_written(db: TestDb) {
             expire_time: Some(at(1_600_000_000)),
             ..Default::default()
         },
-        Invitee {
-            learner_id: "nope".into(),
-            ..Default::default()
-        },
+        by_id("nope"),
     ];
     let answer = client
         .invite_learners(request(&program, rows))
@@ -692,7 +573,7 @@ async fn hostile_invitations_are_refused_and_nothing_is_written(db: TestDb) {
     );
     assert_eq!(violated_fields(&status), ["program_id", "state"]);
 
-    assert_eq!(head().await, before, "no event, no audit entry");
+    assert_eq!(feed_head(&stack).await, before, "no event, no audit entry");
     assert!(
         list(&mut client, "", InvitationState::Unspecified)
             .await
@@ -710,20 +591,11 @@ async fn erasure_and_merge_follow_the_person(db: TestDb) {
     let now = chrono::Utc::now().timestamp();
     // Both invited to `program` (the duplicate earlier, and it joined);
     // only the duplicate to `other_program`.
-    let dup_first = invite(
-        &mut client,
-        &program,
-        vec![Invitee {
-            learner_id: duplicate.id.clone(),
-            invited_at: Some(at(now - 5000)),
-            ..Default::default()
-        }],
-    )
-    .await
-    .results[0]
-        .invitation
-        .clone()
-        .unwrap();
+    let early = Invitee {
+        invited_at: Some(at(now - 5000)),
+        ..by_id(&duplicate.id)
+    };
+    let dup_first = invitation_of(&mut client, &program, early).await;
     client
         .accept_invitation(AcceptInvitationRequest {
             id: dup_first.id.clone(),
@@ -731,36 +603,11 @@ async fn erasure_and_merge_follow_the_person(db: TestDb) {
         })
         .await
         .unwrap();
-    let survivors = invite(
-        &mut client,
-        &program,
-        vec![Invitee {
-            learner_id: survivor.id.clone(),
-            ..Default::default()
-        }],
-    )
-    .await
-    .results[0]
-        .invitation
-        .clone()
-        .unwrap();
-    let dup_other = invite(&mut client, &other_program, vec![by_email("d@example.org")])
-        .await
-        .results[0]
-        .invitation
-        .clone()
-        .unwrap();
-    stack
-        .learners()
-        .await
-        .merge_learners(MergeLearnersRequest {
-            survivor_id: survivor.id.clone(),
-            duplicate_id: duplicate.id.clone(),
-            request_id: "merge-people".into(),
-            dry_run: false,
-        })
-        .await
-        .unwrap();
+    let survivors = invitation_of(&mut client, &program, by_id(&survivor.id)).await;
+    let by_mail = by_email("d@example.org");
+    let dup_other = invitation_of(&mut client, &other_program, by_mail).await;
+    let merge = merge_request(&survivor.id, &duplicate.id, "merge-people");
+    stack.learners().await.merge_learners(merge).await.unwrap();
     // The joined one stays, now the survivor's; the survivor's own goes.
     let kept = list(&mut client, &program, InvitationState::Unspecified).await;
     assert_eq!(kept.len(), 1);
@@ -786,14 +633,7 @@ async fn erasure_and_merge_follow_the_person(db: TestDb) {
 
     // Erasing the survivor erases the invitees' emails (its own and the
     // absorbed duplicate's); the invitations stay for the reports.
-    stack
-        .learners()
-        .await
-        .erase_learner(EraseLearnerRequest {
-            id: survivor.id.clone(),
-        })
-        .await
-        .unwrap();
+    erase(&stack, &survivor.id).await;
     for id in [&dup_first.id, &dup_other.id] {
         let after = client
             .get_invitation(GetInvitationRequest { id: id.clone() })

@@ -19,13 +19,7 @@ async fn registers_with_normalised_email_and_canonical_region(db: TestDb) {
     let stack = Stack::start(db).await;
     let mut request = register("  Aysel.Mammadova@Example.AZ ");
     request.learner.as_mut().unwrap().region = "ganja_dashkasan".into();
-    let created = stack
-        .learners()
-        .await
-        .register_learner(request)
-        .await
-        .unwrap()
-        .into_inner();
+    let created = register_learner(&stack, request).await;
     assert_eq!(created.email, "aysel.mammadova@example.az");
     assert_eq!(created.region, "Ganja-Dashkasan");
     assert_eq!(created.state, LearnerState::Active as i32);
@@ -34,16 +28,7 @@ async fn registers_with_normalised_email_and_canonical_region(db: TestDb) {
             && created.create_time.is_some()
             && created.register_time.is_some()
     );
-    let fetched = stack
-        .learners()
-        .await
-        .get_learner(GetLearnerRequest {
-            id: created.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(fetched, created);
+    assert_eq!(get_learner(&stack, &created.id).await, created);
 }
 
 async fn invalid_learner_names_every_bad_field(db: TestDb) {
@@ -58,34 +43,24 @@ async fn invalid_learner_names_every_bad_field(db: TestDb) {
         employment_status: 0,
         ..Default::default()
     };
-    let status = expect_code(
-        client
-            .register_learner(RegisterLearnerRequest {
-                learner: Some(bad),
-                request_id: String::new(),
-                registered_at: None,
-            })
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(
-        violated_fields(&status),
-        [
+    let request = RegisterLearnerRequest {
+        learner: Some(bad),
+        request_id: String::new(),
+        registered_at: None,
+    };
+    expect_invalid(
+        client.register_learner(request).await,
+        &[
             "learner.email",
             "learner.full_name",
             "learner.region",
             "learner.gender",
             "learner.birth_year",
-            "learner.employment_status"
-        ]
+            "learner.employment_status",
+        ],
     );
-    let status = expect_code(
-        client
-            .register_learner(RegisterLearnerRequest::default())
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(violated_fields(&status), ["learner"]);
+    let empty = RegisterLearnerRequest::default();
+    expect_invalid(client.register_learner(empty).await, &["learner"]);
     assert!(all_learners(&stack).await.is_empty(), "nothing written");
 }
 
@@ -113,22 +88,16 @@ async fn register_is_idempotent_even_concurrently(db: TestDb) {
     let client = stack.learners().await;
     let mut request = register("retry@example.az");
     request.request_id = "reg-42".into();
-    let attempts = (0..6).map(|_| {
-        let mut client = client.clone();
-        let request = request.clone();
+    retries_answer_alike(6, || {
+        let (mut client, request) = (client.clone(), request.clone());
         async move {
             client
                 .register_learner(request)
                 .await
                 .map(|r| r.into_inner().id)
         }
-    });
-    let ids: Vec<String> = futures::future::join_all(attempts)
-        .await
-        .into_iter()
-        .map(|r| r.expect("every retry succeeds"))
-        .collect();
-    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    })
+    .await;
     assert_eq!(all_learners(&stack).await.len(), 1);
 }
 
@@ -148,8 +117,7 @@ async fn backfilled_registration_time(db: TestDb) {
         seconds: 4_102_444_800,
         nanos: 0,
     }); // 2100
-    let status = expect_code(client.register_learner(future).await, Code::InvalidArgument);
-    assert_eq!(violated_fields(&status), ["registered_at"]);
+    expect_invalid(client.register_learner(future).await, &["registered_at"]);
 }
 
 async fn get_and_list_with_filters_and_pages(db: TestDb) {
@@ -160,131 +128,46 @@ async fn get_and_list_with_filters_and_pages(db: TestDb) {
         let mut request = register(&format!("l{i}@example.az"));
         request.learner.as_mut().unwrap().region =
             if i % 2 == 0 { "Baku" } else { "Karabakh" }.into();
-        ids.push(
-            client
-                .register_learner(request)
-                .await
-                .unwrap()
-                .into_inner()
-                .id,
-        );
+        ids.push(register_learner(&stack, request).await.id);
     }
-    expect_code(
-        client
-            .get_learner(GetLearnerRequest {
-                id: UNKNOWN_ID.into(),
-            })
-            .await,
-        Code::NotFound,
-    );
-    let status = expect_code(
-        client
-            .get_learner(GetLearnerRequest { id: "x".into() })
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(violated_fields(&status), ["id"]);
+    let get = |id: &str| GetLearnerRequest { id: id.into() };
+    expect_code(client.get_learner(get(UNKNOWN_ID)).await, Code::NotFound);
+    expect_invalid(client.get_learner(get("x")).await, &["id"]);
 
-    let first = client
-        .list_learners(ListLearnersRequest {
-            page_size: 2,
-            ..Default::default()
-        })
+    // A page of learners: its ids and the next page's token.
+    let list = |page_size: i32, page_token: String, region: &str, program_id: &str| {
+        let request = ListLearnersRequest {
+            page_size,
+            page_token,
+            region: region.into(),
+            program_id: program_id.into(),
+        };
+        let mut client = client.clone();
+        async move {
+            let page = client.list_learners(request).await?.into_inner();
+            let ids: Vec<String> = page.learners.into_iter().map(|l| l.id).collect();
+            Ok::<_, tonic::Status>((ids, page.next_page_token))
+        }
+    };
+    let (first, next_page_token) = list(2, String::new(), "", "").await.unwrap();
+    assert_eq!(first, ids[..2]);
+    let (second, _) = list(2, next_page_token, "", "").await.unwrap();
+    assert_eq!(second, ids[2..4]);
+    let (baku, _) = list(0, String::new(), "baku", "").await.unwrap();
+    assert_eq!(baku.len(), 3);
+    let status = list(0, String::new(), "Atlantis", "nope")
         .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        first
-            .learners
-            .iter()
-            .map(|l| l.id.clone())
-            .collect::<Vec<_>>(),
-        ids[..2]
-    );
-    let second = client
-        .list_learners(ListLearnersRequest {
-            page_size: 2,
-            page_token: first.next_page_token,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        second
-            .learners
-            .iter()
-            .map(|l| l.id.clone())
-            .collect::<Vec<_>>(),
-        ids[2..4]
-    );
-
-    let baku = client
-        .list_learners(ListLearnersRequest {
-            region: "baku".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(baku.learners.len(), 3);
-    let status = expect_code(
-        client
-            .list_learners(ListLearnersRequest {
-                region: "Atlantis".into(),
-                program_id: "nope".into(),
-                ..Default::default()
-            })
-            .await,
-        Code::InvalidArgument,
-    );
+        .unwrap_err();
     assert_eq!(violated_fields(&status), ["region", "program_id"]);
 
     // Program filter: only learners enrolled in the program.
     let course = course(&stack, "PRG-1", 1, true).await;
-    let mut catalog = stack.catalog().await;
-    let program = catalog
-        .create_program(academy_proto::course::CreateProgramRequest {
-            program: Some(academy_proto::course::Program {
-                name: "National Program".into(),
-                start_date: Some(academy_proto::google::r#type::Date {
-                    year: 2014,
-                    month: 1,
-                    day: 1,
-                }),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    catalog
-        .add_course_to_program(academy_proto::course::AddCourseToProgramRequest {
-            program_id: program.id.clone(),
-            course_id: course.id.clone(),
-        })
-        .await
-        .unwrap();
+    let program = program(&stack, "National Program", 2014, &[&course.id]).await;
     let mut request = enroll(&ids[1], &course.id);
     request.program_id = program.id.clone();
     stack.enrollments().await.enroll(request).await.unwrap();
-    let members = client
-        .list_learners(ListLearnersRequest {
-            program_id: program.id,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        members
-            .learners
-            .iter()
-            .map(|l| l.id.clone())
-            .collect::<Vec<_>>(),
-        [ids[1].clone()]
-    );
+    let (members, _) = list(0, String::new(), "", &program.id).await.unwrap();
+    assert_eq!(members, [ids[1].clone()]);
 }
 
 async fn update_with_mask_and_etag(db: TestDb) {
@@ -292,87 +175,36 @@ async fn update_with_mask_and_etag(db: TestDb) {
     let mut client = stack.learners().await;
     let original = registered(&stack, "update@example.az").await;
     registered(&stack, "taken@example.az").await;
-    let mask = |paths: &[&str]| {
-        Some(FieldMask {
-            paths: paths.iter().map(|p| p.to_string()).collect(),
-        })
-    };
+    // Changes `learner` as far as `update_mask` says, if `etag` matches.
+    let update =
+        |learner: &Learner, update_mask: Option<FieldMask>, etag: &str| UpdateLearnerRequest {
+            learner: Some(learner.clone()),
+            update_mask,
+            etag: etag.into(),
+        };
     let mut change = original.clone();
     change.region = "Nakhchivan".into();
     change.full_name = "not in the mask".into();
-    let updated = client
-        .update_learner(UpdateLearnerRequest {
-            learner: Some(change.clone()),
-            update_mask: mask(&["region"]),
-            etag: original.etag.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let request = update(&change, mask(&["region"]), &original.etag);
+    let updated = client.update_learner(request).await.unwrap().into_inner();
     assert_eq!(updated.region, "Nakhchivan");
     assert_eq!(updated.full_name, original.full_name);
     assert_ne!(updated.etag, original.etag);
 
-    expect_code(
-        client
-            .update_learner(UpdateLearnerRequest {
-                learner: Some(change.clone()),
-                update_mask: mask(&["region"]),
-                etag: original.etag.clone(),
-            })
-            .await,
-        Code::Aborted,
-    );
-    let status = expect_code(
-        client
-            .update_learner(UpdateLearnerRequest {
-                learner: Some(change.clone()),
-                update_mask: mask(&["state"]),
-                etag: String::new(),
-            })
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(violated_fields(&status), ["update_mask"]);
-    let status = expect_code(
-        client
-            .update_learner(UpdateLearnerRequest {
-                learner: Some(change.clone()),
-                update_mask: None,
-                etag: String::new(),
-            })
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(violated_fields(&status), ["update_mask"]);
+    let stale = update(&change, mask(&["region"]), &original.etag);
+    expect_code(client.update_learner(stale).await, Code::Aborted);
+    let not_updatable = update(&change, mask(&["state"]), "");
+    expect_invalid(client.update_learner(not_updatable).await, &["update_mask"]);
+    let no_mask = update(&change, None, "");
+    expect_invalid(client.update_learner(no_mask).await, &["update_mask"]);
     let mut steal = change.clone();
     steal.email = "Taken@example.az".into();
-    expect_code(
-        client
-            .update_learner(UpdateLearnerRequest {
-                learner: Some(steal),
-                update_mask: mask(&["email"]),
-                etag: String::new(),
-            })
-            .await,
-        Code::AlreadyExists,
-    );
+    let steal = update(&steal, mask(&["email"]), "");
+    expect_code(client.update_learner(steal).await, Code::AlreadyExists);
     let mut ghost = change.clone();
     ghost.id = UNKNOWN_ID.into();
-    expect_code(
-        client
-            .update_learner(UpdateLearnerRequest {
-                learner: Some(ghost),
-                update_mask: mask(&["region"]),
-                etag: String::new(),
-            })
-            .await,
-        Code::NotFound,
-    );
-    let fetched = client
-        .get_learner(GetLearnerRequest { id: original.id })
-        .await
-        .unwrap()
-        .into_inner();
+    let ghost = update(&ghost, mask(&["region"]), "");
+    expect_code(client.update_learner(ghost).await, Code::NotFound);
+    let fetched = get_learner(&stack, &original.id).await;
     assert_eq!(fetched, updated, "failed updates changed nothing");
 }

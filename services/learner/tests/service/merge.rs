@@ -3,7 +3,7 @@
 
 use academy_proto::learner::*;
 use academy_testkit::{TestDb, on_both_backends};
-use sea_orm::{ConnectionTrait, Statement};
+
 use tonic::Code;
 
 use crate::common::*;
@@ -30,13 +30,7 @@ async fn register_as(
         l.birth_year = year;
         l.external_id = external.map(str::to_owned);
     }
-    stack
-        .learners()
-        .await
-        .register_learner(request)
-        .await
-        .unwrap()
-        .into_inner()
+    register_learner(stack, request).await
 }
 
 async fn duplicates_are_found_by_mailbox_external_id_and_name(db: TestDb) {
@@ -87,52 +81,31 @@ async fn duplicates_are_found_by_mailbox_external_id_and_name(db: TestDb) {
     assert_eq!(found, expected);
 
     // Paged one group at a time, the same groups in the same order.
-    let mut paged = Vec::new();
-    let mut token = String::new();
-    loop {
-        let page = client
-            .find_duplicate_learners(FindDuplicateLearnersRequest {
-                page_size: 1,
-                page_token: token.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        paged.extend(page.groups);
-        if page.next_page_token.is_empty() {
-            break;
+    let find = |page_size: i32, page_token: String| FindDuplicateLearnersRequest {
+        page_size,
+        page_token,
+    };
+    let paged = pages(|page_token| {
+        let mut client = client.clone();
+        async move {
+            let page = client.find_duplicate_learners(find(1, page_token)).await;
+            let page = page.unwrap().into_inner();
+            (page.groups, page.next_page_token)
         }
-        token = page.next_page_token;
-    }
-    assert_eq!(paged, all.groups);
-    expect_code(
-        client
-            .find_duplicate_learners(FindDuplicateLearnersRequest {
-                page_size: -1,
-                page_token: String::new(),
-            })
-            .await,
-        Code::InvalidArgument,
-    );
-    expect_code(
-        client
-            .find_duplicate_learners(FindDuplicateLearnersRequest {
-                page_size: 1,
-                page_token: "garbage".into(),
-            })
-            .await,
-        Code::InvalidArgument,
-    );
+    })
+    .await;
+    assert_eq!(paged.concat(), all.groups);
+    let negative = client
+        .find_duplicate_learners(find(-1, String::new()))
+        .await;
+    expect_code(negative, Code::InvalidArgument);
+    let garbage = client
+        .find_duplicate_learners(find(1, "garbage".into()))
+        .await;
+    expect_code(garbage, Code::InvalidArgument);
 
     // Once merged, the pair is no longer a candidate.
-    client
-        .merge_learners(MergeLearnersRequest {
-            survivor_id: a.id.clone(),
-            duplicate_id: b.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    merge(&stack, &a.id, &b.id).await;
     let after = client
         .find_duplicate_learners(FindDuplicateLearnersRequest::default())
         .await
@@ -155,56 +128,28 @@ async fn merge_moves_folds_and_leaves_a_tombstone(db: TestDb) {
         seconds: 1_700_000_000,
         nanos: 0,
     });
-    let duplicate = stack
-        .learners()
-        .await
-        .register_learner(backfilled)
-        .await
-        .unwrap()
-        .into_inner();
+    let duplicate = register_learner(&stack, backfilled).await;
     let survivor = registered(&stack, "late@example.az").await;
     let shared = course(&stack, "MG-1", 3, true).await;
     let other = course(&stack, "MG-2", 1, true).await;
     let mut enrollments = stack.enrollments().await;
-    let s_shared = enrollments
-        .enroll(enroll(&survivor.id, &shared.id))
-        .await
-        .unwrap()
-        .into_inner();
-    let d_shared = enrollments
-        .enroll(enroll(&duplicate.id, &shared.id))
-        .await
-        .unwrap()
-        .into_inner();
-    let d_other = enrollments
-        .enroll(enroll(&duplicate.id, &other.id))
-        .await
-        .unwrap()
-        .into_inner();
+    let s_shared = enrolled(&stack, &survivor.id, &shared.id).await;
+    let d_shared = enrolled(&stack, &duplicate.id, &shared.id).await;
+    let d_other = enrolled(&stack, &duplicate.id, &other.id).await;
     let m = |i: usize| shared.modules[i].id.clone();
-    enrollments
-        .record_progress(progress(&s_shared.id, &m(0), 7))
-        .await
-        .unwrap();
-    enrollments
-        .record_progress(progress(&d_shared.id, &m(1), 5))
-        .await
-        .unwrap();
-    enrollments
-        .record_progress(progress(&d_shared.id, &m(0), 3))
-        .await
-        .unwrap();
-    enrollments
-        .record_progress(progress(&d_other.id, &other.modules[0].id, 4))
-        .await
-        .unwrap();
+    for (enrollment, module, minutes) in [
+        (&s_shared, m(0), 7),
+        (&d_shared, m(1), 5),
+        (&d_shared, m(0), 3),
+        (&d_other, other.modules[0].id.clone(), 4),
+    ] {
+        record_progress(&stack, progress(&enrollment.id, &module, minutes)).await;
+    }
 
     let mut client = stack.learners().await;
     let request = MergeLearnersRequest {
-        survivor_id: survivor.id.clone(),
-        duplicate_id: duplicate.id.clone(),
-        request_id: "merge-1".into(),
         dry_run: true,
+        ..merge_request(&survivor.id, &duplicate.id, "merge-1")
     };
     let events_before = feed_types(&stack).await;
     let dry = client
@@ -225,23 +170,15 @@ async fn merge_moves_folds_and_leaves_a_tombstone(db: TestDb) {
         events_before,
         "a dry run writes nothing"
     );
-    let still = client
-        .get_learner(GetLearnerRequest {
-            id: duplicate.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let still = get_learner(&stack, &duplicate.id).await;
     assert_eq!(still.state, LearnerState::Active as i32);
 
-    let done = client
-        .merge_learners(MergeLearnersRequest {
-            dry_run: false,
-            ..request.clone()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let for_real = MergeLearnersRequest {
+        dry_run: false,
+        ..request.clone()
+    };
+    let done = client.merge_learners(for_real.clone()).await.unwrap();
+    let done = done.into_inner();
     assert!(!done.dry_run);
     assert_eq!(
         (
@@ -263,37 +200,19 @@ async fn merge_moves_folds_and_leaves_a_tombstone(db: TestDb) {
     // The same request again answers the same and writes nothing.
     let types = feed_types(&stack).await;
     assert_eq!(types.iter().filter(|t| *t == "learner.merged").count(), 1);
-    let again = client
-        .merge_learners(MergeLearnersRequest {
-            dry_run: false,
-            ..request.clone()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let again = client.merge_learners(for_real).await.unwrap().into_inner();
     assert_eq!(again.moved_enrollment_ids, done.moved_enrollment_ids);
     assert_eq!(again.folded_enrollment_ids, done.folded_enrollment_ids);
     assert_eq!(feed_types(&stack).await, types);
     // The same request id with other ids is refused.
     let third = registered(&stack, "third@example.az").await;
     let reused = client
-        .merge_learners(MergeLearnersRequest {
-            survivor_id: survivor.id.clone(),
-            duplicate_id: third.id.clone(),
-            request_id: "merge-1".into(),
-            dry_run: false,
-        })
+        .merge_learners(merge_request(&survivor.id, &third.id, "merge-1"))
         .await;
     expect_code(reused, Code::FailedPrecondition);
 
     // Reads of the duplicate answer the survivor, and say so.
-    let read = client
-        .get_learner(GetLearnerRequest {
-            id: duplicate.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let read = get_learner(&stack, &duplicate.id).await;
     assert_eq!(read.id, survivor.id);
     assert_eq!(read.merged_from_id, duplicate.id);
     assert_eq!(read.state, LearnerState::Active as i32);
@@ -302,15 +221,7 @@ async fn merge_moves_folds_and_leaves_a_tombstone(db: TestDb) {
     assert_eq!(tomb.state, LearnerState::Merged as i32);
 
     // Everything is the survivor's now; the shared course is one enrollment.
-    let held = enrollments
-        .list_enrollments(ListEnrollmentsRequest {
-            learner_id: survivor.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .enrollments;
+    let held = enrollments_of(&stack, &survivor.id).await;
     assert_eq!(held.len(), 2);
     let kept = held.iter().find(|e| e.course_id == shared.id).unwrap();
     assert_eq!(kept.id, d_shared.id);
@@ -319,30 +230,13 @@ async fn merge_moves_folds_and_leaves_a_tombstone(db: TestDb) {
     assert_eq!(kept.state, EnrollmentState::InProgress as i32);
     let completed = held.iter().find(|e| e.course_id == other.id).unwrap();
     assert_eq!(completed.state, EnrollmentState::Completed as i32);
-    let certificates = enrollments
-        .list_certificates(ListCertificatesRequest {
-            learner_id: survivor.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .certificates;
-    assert_eq!(certificates.len(), 1);
-    expect_code(
-        enrollments
-            .get_enrollment(GetEnrollmentRequest {
-                id: s_shared.id.clone(),
-            })
-            .await,
-        Code::NotFound,
-    );
+    assert_eq!(certificates_of(&stack, &survivor.id).await.len(), 1);
+    let folded = GetEnrollmentRequest {
+        id: s_shared.id.clone(),
+    };
+    expect_code(enrollments.get_enrollment(folded).await, Code::NotFound);
     // Progress on the kept enrollment goes on.
-    let finished = enrollments
-        .record_progress(progress(&kept.id, &m(2), 1))
-        .await
-        .unwrap()
-        .into_inner();
+    let finished = record_progress(&stack, progress(&kept.id, &m(2), 1)).await;
     assert_eq!(finished.state, EnrollmentState::Completed as i32);
 
     // Writes to the tombstone are refused.
@@ -350,30 +244,23 @@ async fn merge_moves_folds_and_leaves_a_tombstone(db: TestDb) {
         enrollments.enroll(enroll(&duplicate.id, &other.id)).await,
         Code::FailedPrecondition,
     );
+    let update = UpdateLearnerRequest {
+        learner: Some(Learner {
+            id: duplicate.id.clone(),
+            region: "Karabakh".into(),
+            ..Default::default()
+        }),
+        update_mask: mask(&["region"]),
+        etag: String::new(),
+    };
     expect_code(
-        client
-            .update_learner(UpdateLearnerRequest {
-                learner: Some(Learner {
-                    id: duplicate.id.clone(),
-                    region: "Karabakh".into(),
-                    ..Default::default()
-                }),
-                update_mask: Some(prost_types::FieldMask {
-                    paths: vec!["region".into()],
-                }),
-                etag: String::new(),
-            })
-            .await,
+        client.update_learner(update).await,
         Code::FailedPrecondition,
     );
-    expect_code(
-        client
-            .erase_learner(EraseLearnerRequest {
-                id: duplicate.id.clone(),
-            })
-            .await,
-        Code::FailedPrecondition,
-    );
+    let erase = EraseLearnerRequest {
+        id: duplicate.id.clone(),
+    };
+    expect_code(client.erase_learner(erase).await, Code::FailedPrecondition);
 }
 
 async fn merge_refuses_bad_pairs_and_writes_nothing(db: TestDb) {
@@ -383,20 +270,8 @@ async fn merge_refuses_bad_pairs_and_writes_nothing(db: TestDb) {
     let c = registered(&stack, "c@example.az").await;
     let gone = registered(&stack, "gone@example.az").await;
     let mut client = stack.learners().await;
-    client
-        .erase_learner(EraseLearnerRequest {
-            id: gone.id.clone(),
-        })
-        .await
-        .unwrap();
-    client
-        .merge_learners(MergeLearnersRequest {
-            survivor_id: a.id.clone(),
-            duplicate_id: b.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    erase(&stack, &gone.id).await;
+    merge(&stack, &a.id, &b.id).await;
     let types = feed_types(&stack).await;
     let cases: Vec<(&str, &str, Code, &str)> = vec![
         (&a.id, &a.id, Code::InvalidArgument, "duplicate_id"),
@@ -413,10 +288,8 @@ async fn merge_refuses_bad_pairs_and_writes_nothing(db: TestDb) {
         for dry_run in [false, true] {
             let status = client
                 .merge_learners(MergeLearnersRequest {
-                    survivor_id: survivor_id.into(),
-                    duplicate_id: duplicate_id.into(),
-                    request_id: String::new(),
                     dry_run,
+                    ..merge_request(survivor_id, duplicate_id, "")
                 })
                 .await
                 .unwrap_err();
@@ -440,11 +313,7 @@ async fn merge_refuses_bad_pairs_and_writes_nothing(db: TestDb) {
         types,
         "refused merges wrote events"
     );
-    let c_now = client
-        .get_learner(GetLearnerRequest { id: c.id.clone() })
-        .await
-        .unwrap()
-        .into_inner();
+    let c_now = get_learner(&stack, &c.id).await;
     assert_eq!(c_now, c, "a refused merge changed the learner");
 }
 
@@ -453,40 +322,18 @@ async fn erasing_a_survivor_erases_what_it_absorbed(db: TestDb) {
     let a = registered(&stack, "keep.me@example.az").await;
     let b = registered(&stack, "absorbed.secret@example.az").await;
     let c = registered(&stack, "absorbed.twice@example.az").await;
-    let mut client = stack.learners().await;
     for (survivor, duplicate) in [(&b, &c), (&a, &b)] {
-        client
-            .merge_learners(MergeLearnersRequest {
-                survivor_id: survivor.id.clone(),
-                duplicate_id: duplicate.id.clone(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        merge(&stack, &survivor.id, &duplicate.id).await;
     }
     // A chain of merges: C into B into A; reads of C answer A.
-    let read = client
-        .get_learner(GetLearnerRequest { id: c.id.clone() })
-        .await
-        .unwrap()
-        .into_inner();
+    let read = get_learner(&stack, &c.id).await;
     assert_eq!(
         (read.id.as_str(), read.merged_from_id.as_str()),
         (a.id.as_str(), c.id.as_str())
     );
-    client
-        .erase_learner(EraseLearnerRequest { id: a.id.clone() })
-        .await
-        .unwrap();
-    let conn = academy_runtime::db::connect(&stack.db.url).await.unwrap();
-    let backend = conn.get_database_backend();
-    let rows = conn
-        .query_all_raw(Statement::from_string(
-            backend,
-            "SELECT COALESCE(email, '') AS email, full_name, state FROM learners",
-        ))
-        .await
-        .unwrap();
+    erase(&stack, &a.id).await;
+    let sql = "SELECT COALESCE(email, '') AS email, full_name, state FROM learners";
+    let rows = sql_rows(&stack, sql).await;
     assert_eq!(rows.len(), 3);
     for row in rows {
         let email: String = row.try_get("", "email").unwrap();
@@ -501,17 +348,14 @@ async fn erasing_a_survivor_erases_what_it_absorbed(db: TestDb) {
 
 /// The event types in the learner feed, in order.
 async fn feed_types(stack: &Stack) -> Vec<String> {
-    let conn = academy_runtime::db::connect(&stack.db.url).await.unwrap();
-    let backend = conn.get_database_backend();
-    conn.query_all_raw(Statement::from_string(
-        backend,
+    let rows = sql_rows(
+        stack,
         "SELECT event_type FROM feed_events ORDER BY sequence",
-    ))
-    .await
-    .unwrap()
-    .into_iter()
-    .map(|row| row.try_get::<String>("", "event_type").unwrap())
-    .collect()
+    )
+    .await;
+    rows.into_iter()
+        .map(|row| row.try_get::<String>("", "event_type").unwrap())
+        .collect()
 }
 
 /// Racing calls: the same request twice gets one merge and the same
@@ -522,12 +366,7 @@ async fn concurrent_merges_write_one_merge(db: TestDb) {
     let a = registered(&stack, "race.a@example.az").await;
     let b = registered(&stack, "race.b@example.az").await;
     let c = registered(&stack, "race.c@example.az").await;
-    let request = MergeLearnersRequest {
-        survivor_id: a.id.clone(),
-        duplicate_id: b.id.clone(),
-        request_id: "race-1".into(),
-        dry_run: false,
-    };
+    let request = merge_request(&a.id, &b.id, "race-1");
     let (mut one, mut two) = (stack.learners().await, stack.learners().await);
     let (first, second) = tokio::join!(
         one.merge_learners(request.clone()),
@@ -537,12 +376,7 @@ async fn concurrent_merges_write_one_merge(db: TestDb) {
     assert_eq!(first, second);
 
     let d = registered(&stack, "race.d@example.az").await;
-    let claim = |survivor: &Learner| MergeLearnersRequest {
-        survivor_id: survivor.id.clone(),
-        duplicate_id: d.id.clone(),
-        request_id: String::new(),
-        dry_run: false,
-    };
+    let claim = |survivor: &Learner| merge_request(&survivor.id, &d.id, "");
     let (x, y) = tokio::join!(one.merge_learners(claim(&a)), two.merge_learners(claim(&c)));
     let codes: Vec<Option<Code>> = [&x, &y]
         .iter()

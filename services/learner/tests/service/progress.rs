@@ -18,27 +18,18 @@ async fn progress_to_completion_issues_a_certificate(db: TestDb) {
     let course = course(&stack, "PR-1", 2, true).await;
     let (m1, m2) = (course.modules[0].id.clone(), course.modules[1].id.clone());
     let mut client = stack.enrollments().await;
-    let enrollment = client
-        .enroll(enroll(&learner.id, &course.id))
-        .await
-        .unwrap()
-        .into_inner();
+    let enrollment = enrolled(&stack, &learner.id, &course.id).await;
+    let record = |module_id: &str, minutes: i32| {
+        record_progress(&stack, progress(&enrollment.id, module_id, minutes))
+    };
 
-    let after_first = client
-        .record_progress(progress(&enrollment.id, &m1, 30))
-        .await
-        .unwrap()
-        .into_inner();
+    let after_first = record(&m1, 30).await;
     assert_eq!(after_first.state, EnrollmentState::InProgress as i32);
     assert_eq!(
         (after_first.progress_percent, after_first.minutes_spent),
         (50, 30)
     );
-    let repeated = client
-        .record_progress(progress(&enrollment.id, &m1, 15))
-        .await
-        .unwrap()
-        .into_inner();
+    let repeated = record(&m1, 15).await;
     assert_eq!(
         (repeated.progress_percent, repeated.minutes_spent),
         (50, 45),
@@ -46,24 +37,12 @@ async fn progress_to_completion_issues_a_certificate(db: TestDb) {
     );
     assert_eq!(repeated.completed_module_ids, std::slice::from_ref(&m1));
 
-    let done = client
-        .record_progress(progress(&enrollment.id, &m2, 20))
-        .await
-        .unwrap()
-        .into_inner();
+    let done = record(&m2, 20).await;
     assert_eq!(done.state, EnrollmentState::Completed as i32);
     assert_eq!((done.progress_percent, done.minutes_spent), (100, 65));
     assert!(done.complete_time.is_some());
 
-    let certificates = client
-        .list_certificates(ListCertificatesRequest {
-            learner_id: learner.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .certificates;
+    let certificates = certificates_of(&stack, &learner.id).await;
     assert_eq!(certificates.len(), 1);
     let certificate = &certificates[0];
     assert_eq!(
@@ -73,10 +52,10 @@ async fn progress_to_completion_issues_a_certificate(db: TestDb) {
         ),
         (course.id.as_str(), enrollment.id.as_str())
     );
+    let verify = |code: &str| VerifyCertificateRequest { code: code.into() };
+    let lowercase = verify(&certificate.code.to_lowercase());
     let verified = client
-        .verify_certificate(VerifyCertificateRequest {
-            code: certificate.code.to_lowercase(),
-        })
+        .verify_certificate(lowercase)
         .await
         .unwrap()
         .into_inner();
@@ -90,41 +69,17 @@ async fn progress_to_completion_issues_a_certificate(db: TestDb) {
         }
     );
     assert!(!verified.learner_name.is_empty() && !verified.course_title.is_empty());
-    expect_code(
-        client
-            .verify_certificate(VerifyCertificateRequest {
-                code: "AZ-0000-0000-0000".into(),
-            })
-            .await,
-        Code::NotFound,
-    );
-    let status = expect_code(
-        client
-            .verify_certificate(VerifyCertificateRequest { code: " ".into() })
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(violated_fields(&status), ["code"]);
+    let unknown = client.verify_certificate(verify("AZ-0000-0000-0000")).await;
+    expect_code(unknown, Code::NotFound);
+    expect_invalid(client.verify_certificate(verify(" ")).await, &["code"]);
 
     // Completed: later activity is still taken (learning hours, active
     // learners, issue #17); the completion and its certificate stay.
-    let after = client
-        .record_progress(progress(&enrollment.id, &m2, 5))
-        .await
-        .unwrap()
-        .into_inner();
+    let after = record(&m2, 5).await;
     assert_eq!(after.state, EnrollmentState::Completed as i32);
     assert_eq!(after.minutes_spent, 70);
     assert_eq!(after.complete_time, done.complete_time);
-    let certificates = client
-        .list_certificates(ListCertificatesRequest {
-            learner_id: learner.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .certificates;
+    let certificates = certificates_of(&stack, &learner.id).await;
     assert_eq!(
         certificates.len(),
         1,
@@ -132,20 +87,12 @@ async fn progress_to_completion_issues_a_certificate(db: TestDb) {
     );
 
     // Skills earned on completion, in the database.
-    let conn = academy_runtime::db::connect(&stack.db.url).await.unwrap();
-    use sea_orm::{ConnectionTrait, Statement};
-    let row = conn
-        .query_one_raw(Statement::from_string(
-            conn.get_database_backend(),
-            format!(
-                "SELECT COUNT(*) AS n FROM earned_skills WHERE learner_id = '{}'",
-                learner.id
-            ),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    let earned: i64 = row.try_get("", "n").unwrap();
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM earned_skills WHERE learner_id = '{}'",
+        learner.id
+    );
+    let rows = sql_rows(&stack, &sql).await;
+    let earned: i64 = rows[0].try_get("", "n").unwrap();
     assert_eq!(earned, course.skill_ids.len() as i64);
 }
 
@@ -156,57 +103,35 @@ async fn progress_errors_change_nothing(db: TestDb) {
     let other = self::course(&stack, "PE-2", 1, true).await;
     let m1 = course.modules[0].id.clone();
     let mut client = stack.enrollments().await;
-    let enrollment = client
-        .enroll(enroll(&learner.id, &course.id))
-        .await
-        .unwrap()
-        .into_inner();
+    let enrollment = enrolled(&stack, &learner.id, &course.id).await;
 
-    let status = expect_code(
-        client
-            .record_progress(progress(&enrollment.id, &other.modules[0].id, 5))
-            .await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(violated_fields(&status), ["module_id"]);
+    let foreign_module = progress(&enrollment.id, &other.modules[0].id, 5);
+    expect_invalid(client.record_progress(foreign_module).await, &["module_id"]);
     for minutes in [-1, 10_001] {
-        let status = expect_code(
-            client
-                .record_progress(progress(&enrollment.id, &m1, minutes))
-                .await,
-            Code::InvalidArgument,
-        );
-        assert_eq!(violated_fields(&status), ["minutes_spent"]);
+        let request = progress(&enrollment.id, &m1, minutes);
+        expect_invalid(client.record_progress(request).await, &["minutes_spent"]);
     }
     let mut early = progress(&enrollment.id, &m1, 5);
     early.occurred_at = Some(Timestamp {
         seconds: 946_684_800,
         nanos: 0,
     }); // 2000
-    let status = expect_code(client.record_progress(early).await, Code::InvalidArgument);
-    assert_eq!(violated_fields(&status), ["occurred_at"]);
+    expect_invalid(client.record_progress(early).await, &["occurred_at"]);
     expect_code(
         client.record_progress(progress(UNKNOWN_ID, &m1, 5)).await,
         Code::NotFound,
     );
 
-    client
-        .withdraw_enrollment(WithdrawEnrollmentRequest {
-            id: enrollment.id.clone(),
-        })
-        .await
-        .unwrap();
+    let withdraw = WithdrawEnrollmentRequest {
+        id: enrollment.id.clone(),
+    };
+    client.withdraw_enrollment(withdraw).await.unwrap();
+    let withdrawn = progress(&enrollment.id, &m1, 5);
     expect_code(
-        client
-            .record_progress(progress(&enrollment.id, &m1, 5))
-            .await,
+        client.record_progress(withdrawn).await,
         Code::FailedPrecondition,
     );
-    let fetched = client
-        .get_enrollment(GetEnrollmentRequest { id: enrollment.id })
-        .await
-        .unwrap()
-        .into_inner();
+    let fetched = get_enrollment(&stack, &enrollment.id).await;
     assert_eq!(
         (fetched.minutes_spent, fetched.progress_percent),
         (0, 0),
@@ -219,28 +144,15 @@ async fn progress_with_request_id_counts_once(db: TestDb) {
     let learner = registered(&stack, "once@example.az").await;
     let course = course(&stack, "PO-1", 3, true).await;
     let client = stack.enrollments().await;
-    let enrollment = client
-        .clone()
-        .enroll(enroll(&learner.id, &course.id))
-        .await
-        .unwrap()
-        .into_inner();
+    let enrollment = enrolled(&stack, &learner.id, &course.id).await;
     let mut request = progress(&enrollment.id, &course.modules[0].id, 25);
     request.request_id = "progress-1".into();
-    let attempts = (0..5).map(|_| {
-        let mut client = client.clone();
-        let request = request.clone();
+    retries_succeed(5, || {
+        let (mut client, request) = (client.clone(), request.clone());
         async move { client.record_progress(request).await }
-    });
-    for result in futures::future::join_all(attempts).await {
-        result.expect("every retry succeeds");
-    }
-    let fetched = client
-        .clone()
-        .get_enrollment(GetEnrollmentRequest { id: enrollment.id })
-        .await
-        .unwrap()
-        .into_inner();
+    })
+    .await;
+    let fetched = get_enrollment(&stack, &enrollment.id).await;
     assert_eq!(fetched.minutes_spent, 25, "minutes counted once");
 }
 
@@ -253,11 +165,7 @@ async fn bulk_progress_has_per_row_results(db: TestDb) {
     let mut enrollments = Vec::new();
     for i in 0..6 {
         let learner = registered(&stack, &format!("bp{i}@example.az")).await;
-        let e = client
-            .enroll(enroll(&learner.id, &course.id))
-            .await
-            .unwrap()
-            .into_inner();
+        let e = enrolled(&stack, &learner.id, &course.id).await;
         let mut first = progress(&e.id, &m1, 10);
         first.request_id = format!("bp-{i}-1");
         rows.push(first);
@@ -276,17 +184,10 @@ async fn bulk_progress_has_per_row_results(db: TestDb) {
         .unwrap()
         .into_inner();
     assert_eq!((reply.recorded, reply.duplicates), (13, 1));
-    assert_eq!(
-        reply.rejected.iter().map(|r| r.index).collect::<Vec<_>>(),
-        [14, 15]
-    );
+    assert_eq!(rejected_indexes(&reply.rejected), [14, 15]);
     assert_eq!(reply.rejected[1].field, "module_id");
     for (i, id) in enrollments.iter().enumerate() {
-        let e = client
-            .get_enrollment(GetEnrollmentRequest { id: id.clone() })
-            .await
-            .unwrap()
-            .into_inner();
+        let e = get_enrollment(&stack, id).await;
         assert_eq!(
             (e.state, e.minutes_spent),
             (
@@ -296,14 +197,10 @@ async fn bulk_progress_has_per_row_results(db: TestDb) {
             "{id}"
         );
     }
-    let certificates = client
-        .list_certificates(ListCertificatesRequest {
-            page_size: 100,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .certificates;
-    assert_eq!(certificates.len(), 6);
+    let every = ListCertificatesRequest {
+        page_size: 100,
+        ..Default::default()
+    };
+    let certificates = client.list_certificates(every).await.unwrap().into_inner();
+    assert_eq!(certificates.certificates.len(), 6);
 }

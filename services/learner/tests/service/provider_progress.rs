@@ -4,13 +4,12 @@
 //! history into an archived course.
 
 use academy_proto::course as course_pb;
-use academy_proto::events::{Event, GetHeadRequest, SubscribeRequest, event::Payload};
+use academy_proto::events::{Event, event::Payload};
 use academy_proto::learner::*;
 use academy_testkit::{TestDb, on_both_backends};
 use chrono::{DateTime, TimeZone, Utc};
 use prost_types::Timestamp;
 use std::time::Duration;
-use tokio_stream::StreamExt;
 use tonic::Code;
 
 use crate::common::*;
@@ -56,76 +55,19 @@ async fn enrolled_at(
     let learner = registered(stack, email).await;
     let mut request = enroll(&learner.id, course_id);
     request.enrolled_at = ts(when);
-    stack
-        .enrollments()
-        .await
-        .enroll(request)
-        .await
-        .unwrap()
-        .into_inner()
-}
-
-async fn get(stack: &Stack, id: &str) -> Enrollment {
-    stack
-        .enrollments()
-        .await
-        .get_enrollment(GetEnrollmentRequest { id: id.into() })
-        .await
-        .unwrap()
-        .into_inner()
-}
-
-/// Every event of the feed so far.
-async fn events(stack: &Stack) -> Vec<Event> {
-    let mut feed = stack.feed().await;
-    let head = feed
-        .get_head(GetHeadRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .head_sequence;
-    let mut stream = feed
-        .subscribe(SubscribeRequest { after_sequence: 0 })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut out = Vec::new();
-    while (out.len() as i64) < head {
-        let event = tokio::time::timeout(Duration::from_secs(10), stream.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        out.push(event);
-    }
-    out
-}
-
-async fn certificate_of(stack: &Stack, learner_id: &str) -> Vec<Certificate> {
-    stack
-        .enrollments()
-        .await
-        .list_certificates(ListCertificatesRequest {
-            learner_id: learner_id.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .certificates
+    enroll_as(stack, request).await
 }
 
 async fn provider_rows_never_lower_progress_and_complete_by_their_time(db: TestDb) {
     let stack = Stack::start(db).await;
     let course = course(&stack, "PP-1", 3, true).await;
     let e = enrolled_at(&stack, "pp@example.org", &course.id, at(2025, 2, 1)).await;
-    let mut client = stack.enrollments().await;
 
     let mut first = report(&e.id);
     first.percent_complete = Some(40);
     first.total_minutes = Some(90);
     first.last_activity_at = ts(at(2025, 2, 10));
-    let after = client.record_progress(first).await.unwrap().into_inner();
+    let after = record_progress(&stack, first).await;
     assert_eq!(after.state, EnrollmentState::InProgress as i32);
     assert_eq!((after.percent_complete, after.minutes_spent), (40, 90));
     assert_eq!(
@@ -140,7 +82,7 @@ async fn provider_rows_never_lower_progress_and_complete_by_their_time(db: TestD
     lower.percent_complete = Some(30);
     lower.total_minutes = Some(60);
     lower.last_activity_at = ts(at(2025, 2, 5));
-    let after = client.record_progress(lower).await.unwrap().into_inner();
+    let after = record_progress(&stack, lower).await;
     assert_eq!((after.percent_complete, after.minutes_spent), (40, 90));
     assert_eq!(
         seconds(&after.last_activity_time),
@@ -155,7 +97,7 @@ async fn provider_rows_never_lower_progress_and_complete_by_their_time(db: TestD
     done.completed_at = ts(at(2025, 2, 20));
     done.total_minutes = Some(200);
     done.last_activity_at = ts(at(2025, 2, 21));
-    let after = client.record_progress(done).await.unwrap().into_inner();
+    let after = record_progress(&stack, done).await;
     assert_eq!(after.state, EnrollmentState::Completed as i32);
     assert_eq!(
         seconds(&after.complete_time),
@@ -163,7 +105,7 @@ async fn provider_rows_never_lower_progress_and_complete_by_their_time(db: TestD
     );
     assert_eq!((after.percent_complete, after.minutes_spent), (100, 200));
     assert_eq!(after.grade, Some(88.5));
-    let certificates = certificate_of(&stack, &e.learner_id).await;
+    let certificates = certificates_of(&stack, &e.learner_id).await;
     assert_eq!(certificates.len(), 1);
     assert_eq!(
         seconds(&certificates[0].issue_time),
@@ -172,33 +114,27 @@ async fn provider_rows_never_lower_progress_and_complete_by_their_time(db: TestD
 
     // A later completion time changes nothing; an earlier one re-dates the
     // completion and the certificate; "not completed" undoes nothing.
-    let mut later = report(&e.id);
-    later.completed = true;
-    later.completed_at = ts(at(2025, 2, 25));
-    later.last_activity_at = ts(at(2025, 2, 25));
-    let after = client.record_progress(later).await.unwrap().into_inner();
-    assert_eq!(
-        seconds(&after.complete_time),
-        Some(at(2025, 2, 20).timestamp())
-    );
-    let mut earlier = report(&e.id);
-    earlier.completed = true;
-    earlier.completed_at = ts(at(2025, 2, 18));
-    earlier.last_activity_at = ts(at(2025, 2, 18));
-    let after = client.record_progress(earlier).await.unwrap().into_inner();
-    assert_eq!(
-        seconds(&after.complete_time),
-        Some(at(2025, 2, 18).timestamp())
-    );
+    // (reported completion day in February 2025, the completion day after).
+    for (reported, kept) in [(25, 20), (18, 18)] {
+        let mut completion = report(&e.id);
+        completion.completed = true;
+        completion.completed_at = ts(at(2025, 2, reported));
+        completion.last_activity_at = ts(at(2025, 2, reported));
+        let after = record_progress(&stack, completion).await;
+        assert_eq!(
+            seconds(&after.complete_time),
+            Some(at(2025, 2, kept).timestamp())
+        );
+    }
     let mut undo = report(&e.id);
     undo.percent_complete = Some(10);
     undo.completed = false;
     undo.grade = Some(92.25);
-    let after = client.record_progress(undo).await.unwrap().into_inner();
+    let after = record_progress(&stack, undo).await;
     assert_eq!(after.state, EnrollmentState::Completed as i32);
     assert_eq!(after.percent_complete, 100);
     assert_eq!(after.grade, Some(92.25), "the latest grade is kept");
-    let certificates = certificate_of(&stack, &e.learner_id).await;
+    let certificates = certificates_of(&stack, &e.learner_id).await;
     assert_eq!(certificates.len(), 1, "re-dated, not issued again");
     assert_eq!(
         seconds(&certificates[0].issue_time),
@@ -207,7 +143,7 @@ async fn provider_rows_never_lower_progress_and_complete_by_their_time(db: TestD
 
     // The feed: provider rows as progress.reported with the minutes each
     // added, one completion, and the move as completion.redated.
-    let events = events(&stack).await;
+    let events = all_events(&stack).await;
     let reported: Vec<(i32, i32)> = events
         .iter()
         .filter_map(|e| match &e.payload {
@@ -258,49 +194,24 @@ async fn module_completion_is_dated_by_the_evidence_and_moves_earlier(db: TestDb
     };
     client.record_progress(row(&m2, 10)).await.unwrap();
     // m1 arrives last but happened first: the set was done on the 10th.
-    let after = client
-        .record_progress(row(&m1, 3))
-        .await
-        .unwrap()
-        .into_inner();
+    // The seconds of that day in January 2025.
+    let january = |day: u32| Some(at(2025, 1, day).timestamp());
+    let after = record_progress(&stack, row(&m1, 3)).await;
     assert_eq!(after.state, EnrollmentState::Completed as i32);
-    assert_eq!(
-        seconds(&after.complete_time),
-        Some(at(2025, 1, 10).timestamp())
-    );
+    assert_eq!(seconds(&after.complete_time), january(10));
     // A late row shows m2 done on the 5th: completion and certificate move.
-    let after = client
-        .record_progress(row(&m2, 5))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        seconds(&after.complete_time),
-        Some(at(2025, 1, 5).timestamp())
-    );
+    let after = record_progress(&stack, row(&m2, 5)).await;
+    assert_eq!(seconds(&after.complete_time), january(5));
     assert_eq!(after.minutes_spent, 30);
-    assert_eq!(
-        seconds(&after.last_activity_time),
-        Some(at(2025, 1, 10).timestamp())
-    );
-    let certificates = certificate_of(&stack, &e.learner_id).await;
+    assert_eq!(seconds(&after.last_activity_time), january(10));
+    let certificates = certificates_of(&stack, &e.learner_id).await;
     assert_eq!(certificates.len(), 1);
-    assert_eq!(
-        seconds(&certificates[0].issue_time),
-        Some(at(2025, 1, 5).timestamp())
-    );
+    assert_eq!(seconds(&certificates[0].issue_time), january(5));
     // Activity after completion is taken and dates nothing.
-    let after = client
-        .record_progress(row(&m1, 20))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        seconds(&after.complete_time),
-        Some(at(2025, 1, 5).timestamp())
-    );
+    let after = record_progress(&stack, row(&m1, 20)).await;
+    assert_eq!(seconds(&after.complete_time), january(5));
     assert_eq!(after.minutes_spent, 40);
-    let events = events(&stack).await;
+    let events = all_events(&stack).await;
     let dated = |kind: &str| -> Vec<i64> {
         events
             .iter()
@@ -319,18 +230,8 @@ async fn bad_provider_rows_name_the_field_and_write_nothing(db: TestDb) {
     let course = course(&stack, "BR-1", 2, true).await;
     let e = enrolled_at(&stack, "br@example.org", &course.id, at(2025, 3, 1)).await;
     let mut client = stack.enrollments().await;
-    let before = get(&stack, &e.id).await;
-    let head = || async {
-        stack
-            .feed()
-            .await
-            .get_head(GetHeadRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .head_sequence
-    };
-    let head_before = head().await;
+    let before = get_enrollment(&stack, &e.id).await;
+    let head_before = feed_head(&stack).await;
     let future = Utc::now() + chrono::Duration::days(2);
     let mut cases: Vec<(RecordProgressRequest, &str)> = Vec::new();
     for p in [-1, 101, i32::MAX] {
@@ -395,8 +296,12 @@ async fn bad_provider_rows_name_the_field_and_write_nothing(db: TestDb) {
     let mut unknown = report(UNKNOWN_ID);
     unknown.percent_complete = Some(10);
     expect_code(client.record_progress(unknown).await, Code::NotFound);
-    assert_eq!(get(&stack, &e.id).await, before, "nothing written");
-    assert_eq!(head().await, head_before, "no event");
+    assert_eq!(
+        get_enrollment(&stack, &e.id).await,
+        before,
+        "nothing written"
+    );
+    assert_eq!(feed_head(&stack).await, head_before, "no event");
 }
 
 async fn history_goes_into_an_archived_course_but_new_activity_does_not(db: TestDb) {
@@ -438,7 +343,7 @@ async fn history_goes_into_an_archived_course_but_new_activity_does_not(db: Test
     let e = client.enroll(history).await.unwrap().into_inner();
     let mut row = progress(&e.id, &course.modules[0].id, 15);
     row.occurred_at = when(published + 2);
-    let done = client.record_progress(row).await.unwrap().into_inner();
+    let done = record_progress(&stack, row).await;
     assert_eq!(done.state, EnrollmentState::Completed as i32);
     // History from before the publication too, as a published course
     // takes it (the same file loads before and after the archive)...
@@ -469,7 +374,12 @@ async fn history_goes_into_an_archived_course_but_new_activity_does_not(db: Test
         client.record_progress(provider).await,
         Code::FailedPrecondition,
     );
-    assert_eq!(get(&stack, &before_archive.id).await.minutes_spent, 0);
+    assert_eq!(
+        get_enrollment(&stack, &before_archive.id)
+            .await
+            .minutes_spent,
+        0
+    );
     // In bulk, the same answer per row.
     let mut backdated = progress(&before_archive.id, &course.modules[0].id, 5);
     backdated.occurred_at = when(published + 1);
@@ -482,10 +392,7 @@ async fn history_goes_into_an_archived_course_but_new_activity_does_not(db: Test
         .unwrap()
         .into_inner();
     assert_eq!(reply.recorded, 1);
-    assert_eq!(
-        reply.rejected.iter().map(|r| r.index).collect::<Vec<_>>(),
-        [0]
-    );
+    assert_eq!(rejected_indexes(&reply.rejected), [0]);
 }
 
 async fn bulk_provider_rows_by_external_keys_import_once(db: TestDb) {
@@ -541,7 +448,7 @@ async fn bulk_provider_rows_by_external_keys_import_once(db: TestDb) {
     assert_eq!(e.state, EnrollmentState::Completed as i32);
     assert_eq!((e.percent_complete, e.minutes_spent), (100, 120));
     assert_eq!(seconds(&e.complete_time), Some(at(2025, 4, 20).timestamp()));
-    assert_eq!(certificate_of(&stack, &learner.id).await.len(), 1);
+    assert_eq!(certificates_of(&stack, &learner.id).await.len(), 1);
 }
 
 /// Progress asks the course service whether the course still takes
@@ -551,7 +458,7 @@ async fn progress_without_the_course_service_is_unavailable_and_writes_nothing(d
     let mut stack = Stack::start(db).await;
     let course = course(&stack, "UN-1", 1, true).await;
     let e = enrolled_at(&stack, "un@example.org", &course.id, at(2025, 6, 1)).await;
-    let before = get(&stack, &e.id).await;
+    let before = get_enrollment(&stack, &e.id).await;
     stack.stop_course_service().await;
     let mut client = stack.enrollments().await;
     let mut row = report(&e.id);
@@ -566,5 +473,9 @@ async fn progress_without_the_course_service_is_unavailable_and_writes_nothing(d
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
-    assert_eq!(get(&stack, &e.id).await, before, "nothing written");
+    assert_eq!(
+        get_enrollment(&stack, &e.id).await,
+        before,
+        "nothing written"
+    );
 }

@@ -5,6 +5,7 @@
 use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::*;
 use academy_testkit::{TestDb, on_both_backends};
+use std::future::Future;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -17,6 +18,17 @@ on_both_backends!(
     one_caller_cannot_take_every_call_slot,
 );
 
+/// How a client stream whose sender stays open and silent ends: the
+/// server's refusal, within 20 s.
+async fn idle_stream_refusal<T: std::fmt::Debug>(
+    call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+) -> tonic::Status {
+    let reply = tokio::time::timeout(Duration::from_secs(20), call).await;
+    reply
+        .expect("an idle stream is ended by the server")
+        .unwrap_err()
+}
+
 async fn an_idle_import_stream_times_out_and_keeps_the_rows_before(db: TestDb) {
     let stack = Stack::start_with(db, |settings| settings.stream_idle_timeout_secs = 1).await;
     let (tx, rx) = mpsc::channel(4);
@@ -24,13 +36,7 @@ async fn an_idle_import_stream_times_out_and_keeps_the_rows_before(db: TestDb) {
     tx.send(register("idle2@example.az")).await.unwrap();
     let mut client = stack.learners().await;
     // The sender stays open and silent.
-    let reply = tokio::time::timeout(
-        Duration::from_secs(20),
-        client.import_learners(ReceiverStream::new(rx)),
-    )
-    .await
-    .expect("an idle stream is ended by the server");
-    let status = reply.unwrap_err();
+    let status = idle_stream_refusal(client.import_learners(ReceiverStream::new(rx))).await;
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
     assert_eq!(
         academy_testkit::grpc::error_reason(&status).as_deref(),
@@ -40,53 +46,26 @@ async fn an_idle_import_stream_times_out_and_keeps_the_rows_before(db: TestDb) {
     drop(tx);
 
     // The same for the other two client streams.
+    let mut enrollments = stack.enrollments().await;
     let (tx, rx) = mpsc::channel::<EnrollRequest>(1);
-    let status = tokio::time::timeout(
-        Duration::from_secs(20),
-        stack
-            .enrollments()
-            .await
-            .bulk_enroll(ReceiverStream::new(rx)),
-    )
-    .await
-    .expect("ended")
-    .unwrap_err();
+    let status = idle_stream_refusal(enrollments.bulk_enroll(ReceiverStream::new(rx))).await;
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
     drop(tx);
     let (tx, rx) = mpsc::channel::<RecordProgressRequest>(1);
-    let status = tokio::time::timeout(
-        Duration::from_secs(20),
-        stack
-            .enrollments()
-            .await
-            .bulk_record_progress(ReceiverStream::new(rx)),
-    )
-    .await
-    .expect("ended")
-    .unwrap_err();
+    let idle = enrollments.bulk_record_progress(ReceiverStream::new(rx));
+    let status = idle_stream_refusal(idle).await;
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
     drop(tx);
 }
 
 async fn one_caller_cannot_take_every_call_slot(db: TestDb) {
-    let stack = Stack::start_configured(
-        db,
-        |_| {},
-        |config| {
-            config.auth = academy_runtime::auth::AuthConfig::hs256(SECRET);
-            config.max_concurrent_calls_per_caller = 4;
-        },
-    )
+    let stack = Stack::start_authenticated_with(db, |config| {
+        config.max_concurrent_calls_per_caller = 4;
+    })
     .await;
     let mallory = token("ops:mallory", &["learners.write", "learners.read"]);
     let alice = token("ops:alice", &["learners.write", "learners.read"]);
-    let learner = stack
-        .learners()
-        .await
-        .register_learner(authorized(register("kept@example.az"), &alice))
-        .await
-        .unwrap()
-        .into_inner();
+    let learner = register_learner(&stack, authorized(register("kept@example.az"), &alice)).await;
     // Mallory opens four imports and sends nothing.
     let open_import = |token: String| {
         let (tx, rx) = mpsc::channel::<RegisterLearnerRequest>(1);
