@@ -10,7 +10,7 @@ use tempfile::TempDir;
 use tokio::process::{Child, Command};
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+use tonic_health::pb::HealthCheckRequest;
 
 /// How long a binary may take to become SERVING: migrations on a loaded
 /// two-core machine can take well over the test kit's in-process ten seconds.
@@ -227,21 +227,10 @@ impl ServiceProcess {
         Some(reply.into_inner().status)
     }
 
-    /// Waits up to `limit` for the whole server to be SERVING; panics if not.
-    ///
-    /// Not the test kit's `wait_until_serving`: that one allows ten seconds
-    /// to an in-process server and asks the gRPC port, while a binary may
-    /// need longer and may answer health only on its plaintext health port.
+    /// Waits up to `limit` for the whole server to be SERVING, asking its
+    /// plaintext health port; panics if not.
     pub async fn wait_until_serving(&self, limit: Duration) {
-        let serving = crate::wait_for(limit, || async {
-            self.health().await == Some(ServingStatus::Serving as i32)
-        })
-        .await;
-        assert!(
-            serving.is_some(),
-            "service at {} did not become SERVING",
-            self.addr
-        );
+        academy_testkit::server::wait_until_serving_within(self.health_addr, limit).await;
     }
 }
 

@@ -80,10 +80,19 @@ pub async fn channel(addr: SocketAddr) -> Channel {
         .unwrap()
 }
 
-/// Waits up to ten seconds for the server at `addr` to report SERVING
-/// (overall health); panics if it does not.
+/// Waits up to ten seconds for the in-process server at `addr` to report
+/// SERVING (overall health); panics if it does not.
 pub async fn wait_until_serving(addr: SocketAddr) {
-    for _ in 0..200 {
+    wait_until_serving_within(addr, Duration::from_secs(10)).await;
+}
+
+/// Waits up to `limit` for `grpc.health.v1` at `addr` to report the whole
+/// server SERVING; panics if it does not. A real binary may need longer
+/// than an in-process server (migrations on a loaded machine), and may
+/// answer health on a plaintext port of its own.
+pub async fn wait_until_serving_within(addr: SocketAddr, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
         if let Ok(channel) = Channel::from_shared(format!("http://{addr}"))
             .unwrap()
             .connect()
@@ -100,5 +109,5 @@ pub async fn wait_until_serving(addr: SocketAddr) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("server at {addr} did not become SERVING");
+    panic!("server at {addr} did not become SERVING within {limit:?}");
 }
