@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
 use tonic::transport::{Channel, Endpoint};
-use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
 
 /// How long a binary may take to become SERVING: migrations on a loaded
 /// two-core machine can take well over the test kit's in-process ten seconds.

@@ -687,9 +687,11 @@ pub fn id_or(known: Vec<String>) -> BoxedStrategy<String> {
 /// closures: its runtime, the commit counter that judges its writes, and a
 /// valid call that must answer after every hostile one.
 pub trait Harness {
-    fn runtime(&self) -> &tokio::runtime::Runtime;
+    /// What is under attack: a server, or a stack of them.
+    type Served;
 
-    fn commits(&self) -> &Commits;
+    /// The runtime, commit counter and served thing of this harness.
+    fn rig(&self) -> &Rig<Self::Served>;
 
     /// A valid call answers after the hostile one (`after` names it).
     fn alive(&self, after: &str) -> impl std::future::Future<Output = Result<(), TestCaseError>>;
@@ -708,8 +710,44 @@ pub trait Harness {
     /// valid call.
     fn run_judged<T>(&self, name: &str, call: impl Call<T>, read_only: bool) -> Judged<T> {
         let alive = self.alive(name);
-        self.runtime()
-            .block_on(judged(self.commits(), name, call, read_only, alive))
+        let rig = self.rig();
+        rig.rt
+            .block_on(judged(&rig.commits, name, call, read_only, alive))
+    }
+}
+
+/// What every hostile harness holds besides its clients: its own runtime
+/// (proptest's cases are synchronous closures), the commit counter, and
+/// what is under attack, dropped inside the runtime whose tasks serve it.
+#[derive(Debug)]
+pub struct Rig<S> {
+    pub rt: tokio::runtime::Runtime,
+    pub commits: Commits,
+    served: Option<S>,
+}
+
+impl<S> Rig<S> {
+    pub fn new(rt: tokio::runtime::Runtime, commits: Commits, served: S) -> Self {
+        Self {
+            rt,
+            commits,
+            served: Some(served),
+        }
+    }
+
+    /// The server or stack under attack.
+    pub fn served(&self) -> &S {
+        self.served
+            .as_ref()
+            .expect("served until the rig is dropped")
+    }
+}
+
+impl<S> Drop for Rig<S> {
+    fn drop(&mut self) {
+        if let Some(served) = self.served.take() {
+            self.rt.block_on(async move { drop(served) });
+        }
     }
 }
 

@@ -19,7 +19,6 @@ use academy_testkit::hostile::{self as h, Commits, Harness, id_or, text_or};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use std::time::Duration;
-use tokio::runtime::Runtime;
 use tonic::transport::Channel;
 use tonic::{Request, Response};
 
@@ -28,14 +27,12 @@ use tonic::{Request, Response};
 struct Hostile {
     client: Client,
     feed: EventFeedClient<Channel>,
-    commits: Commits,
     skill: Skill,
     draft: Course,
     published: Course,
     program: Program,
     seen: h::Seen,
-    server: Option<TestServer>,
-    rt: Runtime,
+    rig: h::Rig<TestServer>,
 }
 
 impl Hostile {
@@ -62,14 +59,12 @@ impl Hostile {
         Self {
             client,
             feed,
-            commits,
             skill,
             draft,
             published,
             program,
             seen: h::Seen::default(),
-            server: Some(server),
-            rt,
+            rig: h::Rig::new(rt, commits, server),
         }
     }
 
@@ -80,12 +75,10 @@ impl Hostile {
 }
 
 impl h::Harness for Hostile {
-    fn runtime(&self) -> &Runtime {
-        &self.rt
-    }
+    type Served = TestServer;
 
-    fn commits(&self) -> &Commits {
-        &self.commits
+    fn rig(&self) -> &h::Rig<TestServer> {
+        &self.rig
     }
 
     /// A valid call answers after the hostile one.
@@ -94,14 +87,6 @@ impl h::Harness for Hostile {
             id: self.program.id.clone(),
         };
         h::answered(after, self.client.clone().get_program(request).await)
-    }
-}
-
-impl Drop for Hostile {
-    fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            self.rt.block_on(server.stop());
-        }
     }
 }
 
@@ -505,8 +490,7 @@ fn feed_refuses_hostile_cursors_and_metadata() {
 #[test]
 fn the_audit_log_refuses_hostile_filters_and_tokens() {
     let t = Hostile::start();
-    let server = t.server.as_ref().expect("server");
-    let audit = t.rt.block_on(server.audit());
+    let audit = t.rig.rt.block_on(t.rig.served().audit());
     let strategy = (
         h::int32(),
         // The fingerprint of empty filters, so crafted keys reach the query.
@@ -588,7 +572,7 @@ fn hostile_metadata_on_every_course_rpc_is_harmless() {
 #[test]
 fn oversized_metadata_is_refused_by_the_transport_and_the_server_lives_on() {
     let t = Hostile::start();
-    t.rt.block_on(async {
+    t.rig.rt.block_on(async {
         let mut request = Request::new(GetCourseRequest {
             id: t.published.id.clone(),
         });
@@ -622,9 +606,11 @@ fn update_mask_refusals_stay_small_whatever_the_mask() {
             update_mask: Some(prost_types::FieldMask { paths }),
             etag: String::new(),
         };
-        let status =
-            t.rt.block_on(t.client.clone().update_course(req))
-                .unwrap_err();
+        let status = t
+            .rig
+            .rt
+            .block_on(t.client.clone().update_course(req))
+            .unwrap_err();
         h::assert_small_mask_refusal(&status);
     }
 }

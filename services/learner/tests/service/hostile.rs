@@ -17,7 +17,6 @@ use academy_testkit::hostile::{self as h, Commits, Harness, id_or, text_or};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use std::collections::HashSet;
-use tokio::runtime::Runtime;
 use tonic::Response;
 use tonic::transport::Channel;
 
@@ -27,7 +26,6 @@ use tonic::transport::Channel;
 struct Hostile {
     learners: LearnerServiceClient<Channel>,
     enrollments: EnrollmentServiceClient<Channel>,
-    commits: Commits,
     /// Active, enrolled in `course`.
     learner: Learner,
     /// What EraseLearner may erase.
@@ -41,8 +39,7 @@ struct Hostile {
     /// What WithdrawEnrollment may withdraw.
     victim_enrollment: Enrollment,
     seen: h::Seen,
-    stack: Option<Stack>,
-    rt: Runtime,
+    rig: h::Rig<Stack>,
 }
 
 impl Hostile {
@@ -64,7 +61,6 @@ impl Hostile {
             move |rt| Self {
                 learners,
                 enrollments,
-                commits,
                 learner,
                 victim,
                 course,
@@ -73,8 +69,7 @@ impl Hostile {
                 enrollment,
                 victim_enrollment,
                 seen: h::Seen::default(),
-                stack: Some(stack),
-                rt,
+                rig: h::Rig::new(rt, commits, stack),
             }
         });
         seeded(rt)
@@ -107,16 +102,16 @@ impl Hostile {
         tally: impl Fn(&T) -> (i64, i64, &[RejectedRow]),
         written: &'static [&'static str],
     ) -> h::Judged<T> {
-        self.rt.block_on(async {
-            let version = self.commits.version().await;
-            let before = self.commits.counts().await;
+        self.rig.rt.block_on(async {
+            let version = self.rig.commits.version().await;
+            let before = self.rig.commits.counts().await;
             let result = call.await;
             let outcome = h::judge(name, &result)?;
-            let after = self.commits.counts().await;
+            let after = self.rig.commits.counts().await;
             let reply = result.ok().map(Response::into_inner);
             match &reply {
                 None => {
-                    prop_assert_eq!(version, self.commits.version().await, "{} wrote", name);
+                    prop_assert_eq!(version, self.rig.commits.version().await, "{} wrote", name);
                 }
                 Some(reply) => {
                     let (created, duplicates, rejected) = tally(reply);
@@ -175,12 +170,10 @@ impl Hostile {
 const BOOKKEEPING: [&str; 4] = ["feed_events", "feed_head", "idempotency_keys", "audit_log"];
 
 impl h::Harness for Hostile {
-    fn runtime(&self) -> &Runtime {
-        &self.rt
-    }
+    type Served = Stack;
 
-    fn commits(&self) -> &Commits {
-        &self.commits
+    fn rig(&self) -> &h::Rig<Stack> {
+        &self.rig
     }
 
     /// A valid call answers after the hostile one.
@@ -189,14 +182,6 @@ impl h::Harness for Hostile {
             id: self.learner.id.clone(),
         };
         h::answered(after, self.learners.clone().get_learner(request).await)
-    }
-}
-
-impl Drop for Hostile {
-    fn drop(&mut self) {
-        if let Some(stack) = self.stack.take() {
-            self.rt.block_on(async move { drop(stack) });
-        }
     }
 }
 
@@ -768,7 +753,7 @@ fn hostile_metadata_on_every_learner_rpc_is_harmless() {
         // is only reached after the course service answered.
         let mut c = t.enrollments.clone();
         let req = h::request(enroll(&t.learner.id, &t.course.id), &headers);
-        let enrolled = t.rt.block_on(async move { c.enroll(req).await });
+        let enrolled = t.rig.rt.block_on(async move { c.enroll(req).await });
         let status = enrolled.expect_err("already enrolled");
         prop_assert_eq!(status.code(), tonic::Code::AlreadyExists, "{:?}", status);
         Ok(())
@@ -792,9 +777,11 @@ fn update_mask_refusals_stay_small_whatever_the_mask() {
             update_mask: Some(prost_types::FieldMask { paths }),
             etag: String::new(),
         };
-        let status =
-            t.rt.block_on(t.learners.clone().update_learner(req))
-                .unwrap_err();
+        let status = t
+            .rig
+            .rt
+            .block_on(t.learners.clone().update_learner(req))
+            .unwrap_err();
         h::assert_small_mask_refusal(&status);
     }
 }
@@ -811,21 +798,27 @@ fn leap_second_nanos_are_invalid() {
     });
     let mut req = register("leap@example.az");
     req.registered_at = leap;
-    let status =
-        t.rt.block_on(t.learners.clone().register_learner(req))
-            .unwrap_err();
+    let status = t
+        .rig
+        .rt
+        .block_on(t.learners.clone().register_learner(req))
+        .unwrap_err();
     assert_eq!(violated_fields(&status), ["registered_at"]);
     let mut req = enroll(&t.victim.id, &t.course.id);
     req.enrolled_at = leap;
-    let status =
-        t.rt.block_on(t.enrollments.clone().enroll(req))
-            .unwrap_err();
+    let status = t
+        .rig
+        .rt
+        .block_on(t.enrollments.clone().enroll(req))
+        .unwrap_err();
     assert_eq!(violated_fields(&status), ["enrolled_at"]);
     let mut req = progress(&t.enrollment.id, &t.course.modules[0].id, 5);
     req.occurred_at = leap;
-    let status =
-        t.rt.block_on(t.enrollments.clone().record_progress(req))
-            .unwrap_err();
+    let status = t
+        .rig
+        .rt
+        .block_on(t.enrollments.clone().record_progress(req))
+        .unwrap_err();
     assert_eq!(violated_fields(&status), ["occurred_at"]);
 }
 
@@ -843,8 +836,10 @@ fn a_stream_of_many_bad_rows_still_gets_its_answer() {
             ..Default::default()
         })
         .collect();
-    let reply =
-        t.rt.block_on(t.learners.clone().import_learners(tokio_stream::iter(rows)));
+    let reply = t
+        .rig
+        .rt
+        .block_on(t.learners.clone().import_learners(tokio_stream::iter(rows)));
     let outcome = h::judge("ImportLearners", &reply).map_err(|e| e.to_string());
     assert!(outcome.is_ok(), "{outcome:?}");
     let reply = reply.expect("answered").into_inner();
@@ -859,7 +854,7 @@ fn a_stream_of_many_bad_rows_still_gets_its_answer() {
 #[test]
 fn look_alike_e_mails_are_refused() {
     let t = Hostile::start();
-    let before = t.rt.block_on(t.commits.version());
+    let before = t.rig.rt.block_on(t.rig.commits.version());
     for spoof in [
         "\u{430}ysel@example.az",
         "ａysel@example.az",
@@ -867,13 +862,15 @@ fn look_alike_e_mails_are_refused() {
         "aysel\u{202E}@example.az",
         "aysel@ex\u{0430}mple.az",
     ] {
-        let status =
-            t.rt.block_on(t.learners.clone().register_learner(register(spoof)))
-                .unwrap_err();
+        let status = t
+            .rig
+            .rt
+            .block_on(t.learners.clone().register_learner(register(spoof)))
+            .unwrap_err();
         assert_eq!(violated_fields(&status), ["learner.email"], "{spoof:?}");
     }
     assert_eq!(
-        t.rt.block_on(t.commits.version()),
+        t.rig.rt.block_on(t.rig.commits.version()),
         before,
         "nothing written"
     );
@@ -995,8 +992,8 @@ impl Hostile {
     fn invitations(
         &self,
     ) -> academy_proto::learner::invitation_service_client::InvitationServiceClient<Channel> {
-        let addr = self.stack.as_ref().map(|s| s.learner.addr).unwrap();
-        self.rt.block_on(async {
+        let addr = self.rig.served().learner.addr;
+        self.rig.rt.block_on(async {
             academy_proto::learner::invitation_service_client::InvitationServiceClient::connect(
                 format!("http://{addr}"),
             )
@@ -1060,13 +1057,13 @@ fn invite_learners_rejects_hostile_rows_and_writes_only_what_it_creates() {
                 invitees,
                 request_id,
             };
-            let before = t.rt.block_on(t.commits.count("invitations"));
+            let before = t.rig.rt.block_on(t.rig.commits.count("invitations"));
             let mut c = client.clone();
             let answer = t.write(
                 "InviteLearners",
                 async move { c.invite_learners(req).await },
             )?;
-            let after = t.rt.block_on(t.commits.count("invitations"));
+            let after = t.rig.rt.block_on(t.rig.commits.count("invitations"));
             match answer {
                 None => prop_assert_eq!(before, after),
                 Some(answer) => {
@@ -1096,7 +1093,7 @@ fn invite_learners_rejects_hostile_rows_and_writes_only_what_it_creates() {
 fn invitation_reads_and_answers_refuse_hostile_input_without_writing() {
     let t = Hostile::start();
     let client = t.invitations();
-    let invited = t.rt.block_on(async {
+    let invited = t.rig.rt.block_on(async {
         client
             .clone()
             .invite_learners(InviteLearnersRequest {

@@ -20,7 +20,6 @@ use academy_testkit::TestDb;
 use academy_testkit::hostile::{self as h, Commits, Harness};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use tokio::runtime::Runtime;
 use tonic::transport::Channel;
 use tonic::{Code, Response};
 
@@ -31,10 +30,8 @@ use crate::stack::Stack;
 /// projected, and a runtime to drive them from proptest's closures.
 struct Hostile {
     reports: ReportingServiceClient<Channel>,
-    commits: Commits,
     program_id: String,
-    stack: Option<Stack>,
-    rt: Runtime,
+    rig: h::Rig<Stack>,
 }
 
 impl Hostile {
@@ -52,21 +49,17 @@ impl Hostile {
         });
         Self {
             reports,
-            commits,
             program_id,
-            stack: Some(stack),
-            rt,
+            rig: h::Rig::new(rt, commits, stack),
         }
     }
 }
 
 impl h::Harness for Hostile {
-    fn runtime(&self) -> &Runtime {
-        &self.rt
-    }
+    type Served = Stack;
 
-    fn commits(&self) -> &Commits {
-        &self.commits
+    fn rig(&self) -> &h::Rig<Stack> {
+        &self.rig
     }
 
     /// A valid report answers after the hostile one.
@@ -89,14 +82,6 @@ impl h::Harness for Hostile {
             reply.err()
         );
         Ok(())
-    }
-}
-
-impl Drop for Hostile {
-    fn drop(&mut self) {
-        if let Some(stack) = self.stack.take() {
-            self.rt.block_on(async move { drop(stack) });
-        }
     }
 }
 
@@ -502,11 +487,13 @@ fn rebuild_with_hostile_metadata_rebuilds() {
     h::check_cases("RebuildProjections", 6, h::metadata(), |headers| {
         let mut c = t.reports.clone();
         let req = h::request(RebuildProjectionsRequest {}, &headers);
-        let reply =
-            t.rt.block_on(async move { c.rebuild_projections(req).await });
+        let reply = t
+            .rig
+            .rt
+            .block_on(async move { c.rebuild_projections(req).await });
         prop_assert!(h::judge("RebuildProjections", &reply)?.accepted());
-        t.rt.block_on(feeds_healthy(&mut t.reports.clone()));
-        t.rt.block_on(t.alive("RebuildProjections"))?;
+        t.rig.rt.block_on(feeds_healthy(&mut t.reports.clone()));
+        t.rig.rt.block_on(t.alive("RebuildProjections"))?;
         Ok(())
     });
 }
@@ -515,8 +502,10 @@ fn rebuild_with_hostile_metadata_rebuilds() {
 #[test]
 fn a_request_wrong_everywhere_names_every_field() {
     let t = Hostile::start();
-    let status =
-        t.rt.block_on(t.reports.clone().get_breakdown(GetBreakdownRequest {
+    let status = t
+        .rig
+        .rt
+        .block_on(t.reports.clone().get_breakdown(GetBreakdownRequest {
             program_id: "'; DROP TABLE r_learners; --".into(),
             period: Some(Period {
                 half: "\0".into(),
