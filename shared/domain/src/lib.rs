@@ -9,6 +9,7 @@ pub mod email;
 pub mod error;
 pub mod id;
 pub mod learner;
+pub mod mask;
 pub mod page;
 pub mod period;
 pub mod region;

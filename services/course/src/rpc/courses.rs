@@ -4,7 +4,7 @@ use academy_proto::events::{
     CourseArchived, CourseCreated, CoursePublished, CourseUpdated, event::Payload,
 };
 use academy_runtime::db::db_error;
-use academy_runtime::db::idempotency::{self, Key, WriteError};
+use academy_runtime::db::idempotency::{Key, WriteError};
 use academy_runtime::write::UnitOfWork;
 use chrono::Utc;
 use sea_orm::DatabaseTransaction;
@@ -24,20 +24,17 @@ pub async fn create(
     ctx: &Context,
     req: pb::CreateCourseRequest,
 ) -> Result<pb::Course, DomainError> {
-    // The key is taken before the request is consumed; its violations
-    // come after those of the resource.
-    let key = idempotency::parse_request_id(&req.request_id)
-        .map(|request_id| Key::new(CREATE, request_id.as_deref(), &req));
+    let key = super::request_key(CREATE, &req.request_id, &req);
     let new = convert::new_course(req.course)?;
     let key = key?;
-    if let Some(id) = idempotency::replayed(&ctx.db, key.as_ref()).await? {
-        return load(ctx, &id).await;
-    }
-    let id = id::new_id();
-    let id = match insert(ctx, &id, &new, key.as_ref()).await {
-        Ok(id) => id,
-        Err(err) => idempotency::recover(&ctx.db, key.as_ref(), err, code_taken).await?,
-    };
+    let key = key.as_ref();
+    let id = super::create_once(
+        ctx,
+        key,
+        |id| async move { insert(ctx, &id, &new, key).await },
+        code_taken,
+    )
+    .await?;
     load(ctx, &id).await
 }
 

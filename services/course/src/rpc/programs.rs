@@ -2,7 +2,7 @@ use academy_domain::{AllValid, DomainError, PageRequest, id};
 use academy_proto::course as pb;
 use academy_proto::events::{CourseAddedToProgram, ProgramCreated, event::Payload};
 use academy_runtime::db::db_error;
-use academy_runtime::db::idempotency::{self, Key, WriteError};
+use academy_runtime::db::idempotency::{Key, WriteError};
 use academy_runtime::time::date;
 use academy_runtime::write::UnitOfWork;
 use chrono::Utc;
@@ -18,26 +18,20 @@ pub async fn create(
     ctx: &Context,
     req: pb::CreateProgramRequest,
 ) -> Result<pb::Program, DomainError> {
-    // The key is taken before the request is consumed; its violations
-    // come after those of the resource.
-    let key = idempotency::parse_request_id(&req.request_id)
-        .map(|request_id| Key::new(CREATE, request_id.as_deref(), &req));
+    let key = super::request_key(CREATE, &req.request_id, &req);
     let new = convert::new_program(req.program)?;
     let key = key?;
-    if let Some(id) = idempotency::replayed(&ctx.db, key.as_ref()).await? {
-        return load(ctx, &id).await;
-    }
-    let id = id::new_id();
-    let id = match insert(ctx, &id, &new, key.as_ref()).await {
-        Ok(id) => id,
-        Err(err) => {
-            idempotency::recover(&ctx.db, key.as_ref(), err, || DomainError::AlreadyExists {
-                resource: "program",
-                field: "name",
-            })
-            .await?
-        }
-    };
+    let key = key.as_ref();
+    let id = super::create_once(
+        ctx,
+        key,
+        |id| async move { insert(ctx, &id, &new, key).await },
+        || DomainError::AlreadyExists {
+            resource: "program",
+            field: "name",
+        },
+    )
+    .await?;
     load(ctx, &id).await
 }
 

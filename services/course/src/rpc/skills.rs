@@ -1,8 +1,8 @@
-use academy_domain::{DomainError, PageRequest, id::new_id, text};
+use academy_domain::{DomainError, PageRequest, text};
 use academy_proto::course as pb;
 use academy_proto::events::{SkillCreated, event::Payload};
 use academy_runtime::db::db_error;
-use academy_runtime::db::idempotency::{self, Key, WriteError};
+use academy_runtime::db::idempotency::{Key, WriteError};
 use academy_runtime::write::UnitOfWork;
 use chrono::Utc;
 
@@ -14,27 +14,20 @@ use crate::store::skills;
 const CREATE: &str = "CreateSkill";
 
 pub async fn create(ctx: &Context, req: pb::CreateSkillRequest) -> Result<pb::Skill, DomainError> {
-    // The key is taken before the request is consumed; its violations
-    // come after those of the resource.
-    let key = idempotency::parse_request_id(&req.request_id)
-        .map(|request_id| Key::new(CREATE, request_id.as_deref(), &req));
+    let key = super::request_key(CREATE, &req.request_id, &req);
     let new = convert::new_skill(req.skill)?;
     let key = key?;
-    if let Some(id) = idempotency::replayed(&ctx.db, key.as_ref()).await? {
-        return get(ctx, &id).await;
-    }
-    let id = new_id();
-    let result = insert(ctx, &id, &new, key.as_ref()).await;
-    let id = match result {
-        Ok(id) => id,
-        Err(err) => {
-            idempotency::recover(&ctx.db, key.as_ref(), err, || DomainError::AlreadyExists {
-                resource: "skill",
-                field: "name",
-            })
-            .await?
-        }
-    };
+    let key = key.as_ref();
+    let id = super::create_once(
+        ctx,
+        key,
+        |id| async move { insert(ctx, &id, &new, key).await },
+        || DomainError::AlreadyExists {
+            resource: "skill",
+            field: "name",
+        },
+    )
+    .await?;
     get(ctx, &id).await
 }
 

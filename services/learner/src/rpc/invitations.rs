@@ -276,20 +276,7 @@ pub async fn invite(
 /// A rejected row's result: reason, first field and gRPC code.
 fn rejected(index: i64, err: DomainError) -> pb::InviteResult {
     let code = code_of(&err);
-    let (field, reason) = match err {
-        DomainError::InvalidArgument { violations } => (
-            violations
-                .first()
-                .map(|v| v.field.clone())
-                .unwrap_or_default(),
-            violations
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        other => (String::new(), other.to_string()),
-    };
+    let (field, reason) = super::field_and_reason(err);
     pb::InviteResult {
         index,
         outcome: pb::InviteOutcome::Rejected as i32,
