@@ -193,14 +193,7 @@ pub fn course_patch(
                     course.provider_course_id.as_deref(),
                 ))
             }
-            other => v.push(FieldViolation::new(
-                "update_mask",
-                format!(
-                    "{} cannot be updated; allowed: {}",
-                    text::excerpt(other, 64),
-                    UPDATABLE_PATHS.join(", ")
-                ),
-            )),
+            other => v.push(academy_domain::mask::not_updatable(other, &UPDATABLE_PATHS)),
         }
     }
     v.finish()?;

@@ -181,14 +181,7 @@ pub fn learner_patch(
             "education_level" => {
                 patch.education_level = v.check(education_level(l.education_level))
             }
-            other => v.push(FieldViolation::new(
-                "update_mask",
-                format!(
-                    "{} cannot be updated; allowed: {}",
-                    text::excerpt(other, 64),
-                    UPDATABLE_PATHS.join(", ")
-                ),
-            )),
+            other => v.push(academy_domain::mask::not_updatable(other, &UPDATABLE_PATHS)),
         }
     }
     v.finish()?;

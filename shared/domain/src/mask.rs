@@ -1,6 +1,6 @@
 //! Update masks (AIP-134): which fields an Update call changes.
 
-use crate::DomainError;
+use crate::{DomainError, FieldViolation, text};
 
 /// The paths of an update mask, checked against the paths the resource
 /// lets a caller change: at least one, and no more than there are (each
@@ -27,6 +27,18 @@ pub fn update_paths(
         ));
     }
     Ok(paths)
+}
+
+/// The violation of a mask path the resource does not let a caller change.
+pub fn not_updatable(path: &str, updatable: &[&str]) -> FieldViolation {
+    FieldViolation::new(
+        "update_mask",
+        format!(
+            "{} cannot be updated; allowed: {}",
+            text::excerpt(path, 64),
+            updatable.join(", ")
+        ),
+    )
 }
 
 #[cfg(test)]

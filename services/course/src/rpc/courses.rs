@@ -4,9 +4,9 @@ use academy_proto::events::{
     CourseArchived, CourseCreated, CoursePublished, CourseUpdated, event::Payload,
 };
 use academy_runtime::db::db_error;
-use academy_runtime::db::idempotency::{Key, WriteError};
+use academy_runtime::db::idempotency::WriteError;
 use academy_runtime::write::UnitOfWork;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::DatabaseTransaction;
 
 use super::Context;
@@ -27,13 +27,14 @@ pub async fn create(
     let key = super::request_key(CREATE, &req.request_id, &req);
     let new = convert::new_course(req.course)?;
     let key = key?;
-    let key = key.as_ref();
-    let id = super::create_once(
-        ctx,
-        key,
-        |id| async move { insert(ctx, &id, &new, key).await },
-        code_taken,
-    )
+    let creation = super::Creation {
+        operation: CREATE,
+        key: key.as_ref(),
+        taken: code_taken,
+    };
+    let id = super::create_once(ctx, creation, async |txn, id, now| {
+        insert(txn, id, &new, now).await
+    })
     .await?;
     load(ctx, &id).await
 }
@@ -45,19 +46,13 @@ fn code_taken() -> DomainError {
     }
 }
 
-/// Returns the id of the resource: the new one, or the one an earlier call
-/// with the same request id made (checked again under the write lock).
+/// The new course's rows and event.
 async fn insert(
-    ctx: &Context,
+    txn: &DatabaseTransaction,
     id: &str,
     new: &NewCourse,
-    key: Option<&Key>,
-) -> Result<String, WriteError> {
-    let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
-    let txn = uow.txn();
-    if let Some(existing) = uow.replayed(key).await? {
-        return Ok(existing);
-    }
+    now: DateTime<Utc>,
+) -> Result<Payload, WriteError> {
     if courses::find_id_by_code(txn, &new.code).await?.is_some() {
         return Err(code_taken().into());
     }
@@ -73,16 +68,11 @@ async fn insert(
         .into());
     }
     ensure_skills_exist(txn, "course.skill_ids", &new.skill_ids).await?;
-    let now = Utc::now();
     courses::insert(txn, id, new, now).await?;
-    uow.remember(CREATE, key, id).await?;
     let record = reload(txn, id).await?;
-    let event = Payload::CourseCreated(CourseCreated {
+    Ok(Payload::CourseCreated(CourseCreated {
         course: Some(convert::course_snapshot(&record)),
-    });
-    uow.emit(now, event).await?;
-    uow.commit().await?;
-    Ok(id.to_owned())
+    }))
 }
 
 async fn ensure_skills_exist(

@@ -6,9 +6,12 @@ pub mod programs;
 pub mod skills;
 
 use academy_domain::{DomainError, id};
+use academy_proto::events::event::Payload;
 use academy_runtime::db::idempotency::{self, Key, WriteError};
 use academy_runtime::feed::Outbox;
-use sea_orm::DatabaseConnection;
+use academy_runtime::write::UnitOfWork;
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 /// What every handler needs: the database and the change feed.
 #[derive(Debug, Clone)]
@@ -29,23 +32,50 @@ pub fn request_key<M: prost::Message>(
         .map(|request_id| Key::new(operation, request_id.as_deref(), req))
 }
 
+/// What a Create call names besides its resource.
+#[derive(Debug, Clone, Copy)]
+pub struct Creation<'a> {
+    /// The RPC, the namespace of its request ids.
+    pub operation: &'static str,
+    pub key: Option<&'a Key>,
+    /// The error when a concurrent writer took the resource's unique key.
+    pub taken: fn() -> DomainError,
+}
+
 /// What CreateSkill, CreateCourse and CreateProgram share: a request id
-/// used before answers the first call's resource; otherwise `insert` runs
-/// with a new id, and a unique key another writer took first is answered
-/// as that earlier call's resource, or as `taken`. Returns the id.
-pub async fn create_once<Fut>(
+/// used before answers the first call's resource. Otherwise one
+/// transaction runs `insert` (its checks and row, given the new id and
+/// the time; it returns the event to emit), remembers the request id and
+/// emits the event. A unique key another writer took first is answered as
+/// that earlier call's resource, or as `taken`. Returns the id.
+pub async fn create_once(
     ctx: &Context,
-    key: Option<&Key>,
-    insert: impl FnOnce(String) -> Fut,
-    taken: impl FnOnce() -> DomainError,
-) -> Result<String, DomainError>
-where
-    Fut: Future<Output = Result<String, WriteError>>,
-{
+    creation: Creation<'_>,
+    insert: impl AsyncFnOnce(&DatabaseTransaction, &str, DateTime<Utc>) -> Result<Payload, WriteError>,
+) -> Result<String, DomainError> {
+    let Creation {
+        operation,
+        key,
+        taken,
+    } = creation;
     if let Some(id) = idempotency::replayed(&ctx.db, key).await? {
         return Ok(id);
     }
-    match insert(id::new_id()).await {
+    let written: Result<String, WriteError> = async {
+        let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
+        // Checked again under the write lock: a concurrent retry.
+        if let Some(existing) = uow.replayed(key).await? {
+            return Ok(existing);
+        }
+        let (id, now) = (id::new_id(), Utc::now());
+        let event = insert(uow.txn(), &id, now).await?;
+        uow.remember(operation, key, &id).await?;
+        uow.emit(now, event).await?;
+        uow.commit().await?;
+        Ok(id)
+    }
+    .await;
+    match written {
         Ok(id) => Ok(id),
         Err(err) => idempotency::recover(&ctx.db, key, err, taken).await,
     }

@@ -2,10 +2,11 @@ use academy_domain::{AllValid, DomainError, PageRequest, id};
 use academy_proto::course as pb;
 use academy_proto::events::{CourseAddedToProgram, ProgramCreated, event::Payload};
 use academy_runtime::db::db_error;
-use academy_runtime::db::idempotency::{Key, WriteError};
+use academy_runtime::db::idempotency::WriteError;
 use academy_runtime::time::date;
 use academy_runtime::write::UnitOfWork;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseTransaction;
 
 use super::Context;
 use crate::convert;
@@ -21,53 +22,41 @@ pub async fn create(
     let key = super::request_key(CREATE, &req.request_id, &req);
     let new = convert::new_program(req.program)?;
     let key = key?;
-    let key = key.as_ref();
-    let id = super::create_once(
-        ctx,
-        key,
-        |id| async move { insert(ctx, &id, &new, key).await },
-        || DomainError::AlreadyExists {
-            resource: "program",
-            field: "name",
-        },
-    )
+    let creation = super::Creation {
+        operation: CREATE,
+        key: key.as_ref(),
+        taken: name_taken,
+    };
+    let id = super::create_once(ctx, creation, async |txn, id, now| {
+        insert(txn, id, &new, now).await
+    })
     .await?;
     load(ctx, &id).await
 }
 
-/// Returns the id of the resource: the new one, or the one an earlier call
-/// with the same request id made (checked again under the write lock).
+fn name_taken() -> DomainError {
+    DomainError::AlreadyExists {
+        resource: "program",
+        field: "name",
+    }
+}
+
+/// The new program's row and event.
 async fn insert(
-    ctx: &Context,
+    txn: &DatabaseTransaction,
     id: &str,
     new: &NewProgram,
-    key: Option<&Key>,
-) -> Result<String, WriteError> {
-    let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
-    if let Some(existing) = uow.replayed(key).await? {
-        return Ok(existing);
+    now: DateTime<Utc>,
+) -> Result<Payload, WriteError> {
+    if programs::find_id_by_name(txn, &new.name).await?.is_some() {
+        return Err(name_taken().into());
     }
-    if programs::find_id_by_name(uow.txn(), &new.name)
-        .await?
-        .is_some()
-    {
-        return Err(DomainError::AlreadyExists {
-            resource: "program",
-            field: "name",
-        }
-        .into());
-    }
-    let now = Utc::now();
-    programs::insert(uow.txn(), id, new, now).await?;
-    uow.remember(CREATE, key, id).await?;
-    let event = Payload::ProgramCreated(ProgramCreated {
+    programs::insert(txn, id, new, now).await?;
+    Ok(Payload::ProgramCreated(ProgramCreated {
         program_id: id.to_owned(),
         name: new.name.clone(),
         start_date: Some(date(new.start_date)),
-    });
-    uow.emit(now, event).await?;
-    uow.commit().await?;
-    Ok(id.to_owned())
+    }))
 }
 
 pub async fn get(ctx: &Context, req: pb::GetProgramRequest) -> Result<pb::Program, DomainError> {

@@ -116,18 +116,18 @@ pub async fn join<C: ConnectionTrait>(
     at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    invitation::Entity::update_many()
-        .col_expr(
-            invitation::Column::State,
-            Expr::value(InvitationState::Joined.as_str()),
-        )
-        .col_expr(invitation::Column::LearnerId, Expr::value(learner_id))
-        .col_expr(invitation::Column::JoinTime, Expr::value(at))
-        .col_expr(invitation::Column::UpdateTime, Expr::value(now))
-        .filter(invitation::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
+    let state = Expr::value(InvitationState::Joined.as_str());
+    set(
+        db,
+        id,
+        now,
+        [
+            (invitation::Column::State, state),
+            (invitation::Column::LearnerId, Expr::value(learner_id)),
+            (invitation::Column::JoinTime, Expr::value(at)),
+        ],
+    )
+    .await
 }
 
 /// Marks an invitation DECLINED at `at`.
@@ -137,17 +137,17 @@ pub async fn decline<C: ConnectionTrait>(
     at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    invitation::Entity::update_many()
-        .col_expr(
-            invitation::Column::State,
-            Expr::value(InvitationState::Declined.as_str()),
-        )
-        .col_expr(invitation::Column::DeclineTime, Expr::value(at))
-        .col_expr(invitation::Column::UpdateTime, Expr::value(now))
-        .filter(invitation::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
+    let state = Expr::value(InvitationState::Declined.as_str());
+    set(
+        db,
+        id,
+        now,
+        [
+            (invitation::Column::State, state),
+            (invitation::Column::DeclineTime, Expr::value(at)),
+        ],
+    )
+    .await
 }
 
 /// Hands an invitation to another learner (a merge).
@@ -157,8 +157,22 @@ pub async fn move_to<C: ConnectionTrait>(
     learner_id: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    invitation::Entity::update_many()
-        .col_expr(invitation::Column::LearnerId, Expr::value(learner_id))
+    let learner = (invitation::Column::LearnerId, Expr::value(learner_id));
+    set(db, id, now, [learner]).await
+}
+
+/// Sets `columns` of invitation `id`, and its update time to `now`.
+async fn set<C: ConnectionTrait, const N: usize>(
+    db: &C,
+    id: &str,
+    now: DateTime<Utc>,
+    columns: [(invitation::Column, Expr); N],
+) -> Result<(), DbErr> {
+    let mut update = invitation::Entity::update_many();
+    for (column, value) in columns {
+        update = update.col_expr(column, value);
+    }
+    update
         .col_expr(invitation::Column::UpdateTime, Expr::value(now))
         .filter(invitation::Column::Id.eq(id))
         .exec(db)
