@@ -3,7 +3,8 @@
 
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::{
-    BreakdownRow, Dimension, GetBreakdownRequest, GetProgramSummaryRequest, Period, ProgramSummary,
+    BreakdownRow, Dimension, GetBreakdownRequest, GetProgramSummaryRequest, Period, PeriodFigures,
+    ProgramSummary,
 };
 
 use crate::client::{Authed, CallContext};
@@ -27,10 +28,36 @@ pub async fn print_summary(
     Ok(())
 }
 
+/// The summary's own figures in the shape of its previous period's and
+/// year before's, so that one accessor reads a figure of all three.
+pub fn own_figures(s: &ProgramSummary) -> PeriodFigures {
+    PeriodFigures {
+        registered_learners: s.registered_learners,
+        new_learners: s.new_learners,
+        active_learners: s.active_learners,
+        enrollments: s.enrollments,
+        completions: s.completions,
+        completion_rate: s.completion_rate,
+        certificates_issued: s.certificates_issued,
+        learning_hours: s.learning_hours,
+        invited: s.invited,
+        joined: s.joined,
+        invitation_conversion: s.invitation_conversion,
+        ..PeriodFigures::default()
+    }
+}
+
 /// The summary as text: one figure a line, the previous period in brackets.
 pub fn summary_table(s: &ProgramSummary) -> String {
     let previous = s.previous_period.unwrap_or_default();
     let count = |name: &str, now: i64, before: i64| format!("  {name:<22}{now:>12}  ({before})\n");
+    let percent = |name: &str, now: f64, before: f64| {
+        format!(
+            "  {name:<22}{:>11.1}%  ({:.1}%)\n",
+            now * 100.0,
+            before * 100.0
+        )
+    };
     let mut out = format!(
         "{} to {} (previous period in brackets)\n",
         show_date(s.start_date.as_ref()),
@@ -49,11 +76,10 @@ pub fn summary_table(s: &ProgramSummary) -> String {
     );
     out += &count("enrollments", s.enrollments, previous.enrollments);
     out += &count("completions", s.completions, previous.completions);
-    out += &format!(
-        "  {:<22}{:>11.1}%  ({:.1}%)\n",
+    out += &percent(
         "completion rate",
-        s.completion_rate * 100.0,
-        previous.completion_rate * 100.0
+        s.completion_rate,
+        previous.completion_rate,
     );
     out += &count(
         "certificates issued",
@@ -68,11 +94,10 @@ pub fn summary_table(s: &ProgramSummary) -> String {
     // Reach (issue #17): program invitations made and joined.
     out += &count("invited", s.invited, previous.invited);
     out += &count("joined", s.joined, previous.joined);
-    out += &format!(
-        "  {:<22}{:>11.1}%  ({:.1}%)\n",
+    out += &percent(
         "invitation conversion",
-        s.invitation_conversion * 100.0,
-        previous.invitation_conversion * 100.0
+        s.invitation_conversion,
+        previous.invitation_conversion,
     );
     out
 }

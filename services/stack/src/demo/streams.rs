@@ -85,6 +85,53 @@ fn worth_resending(code: Code) -> bool {
     )
 }
 
+/// Sends the demo's `rows` of one `kind` ("learners", "enrollments") in
+/// bounded streams retried as [`Retry::DEMO`], with a progress bar, and
+/// prints what they did; `written` says what a written row was
+/// ("created", "recorded").
+pub(crate) async fn send_and_report<Row, Call, Fut>(
+    kind: &str,
+    written: &str,
+    rows: Vec<Row>,
+    call: Call,
+) -> anyhow::Result<()>
+where
+    Row: Clone,
+    Call: FnMut(RowStream<Row>) -> Fut,
+    Fut: Future<Output = Result<Counts, Status>>,
+{
+    let progress = Progress::rows(rows.len() as u64, kind);
+    let sent = send(rows, ROWS_PER_STREAM, Retry::DEMO, &progress, call).await?;
+    progress.finish();
+    println!(
+        "  {kind}: {} {written}, {} already there, {} rejected ({}{})",
+        sent.counts.written,
+        sent.counts.duplicates,
+        sent.counts.rejected,
+        streams(sent.streams),
+        resent(sent.resent)
+    );
+    Ok(())
+}
+
+/// `1 stream`, `3 streams`.
+fn streams(count: usize) -> String {
+    if count == 1 {
+        "1 stream".into()
+    } else {
+        format!("{count} streams")
+    }
+}
+
+/// How many streams were sent again, when any were.
+fn resent(count: usize) -> String {
+    if count == 0 {
+        String::new()
+    } else {
+        format!(", {count} sent again after a cut")
+    }
+}
+
 /// Sends `rows` in streams of at most `per_stream` rows through `call` (one
 /// client-streaming RPC per stream), in order, each stream after the one
 /// before it was acknowledged; a cut stream is sent again per `retry`.
