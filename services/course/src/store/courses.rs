@@ -72,11 +72,7 @@ pub async fn find_id_by_code<C: ConnectionTrait>(
     db: &C,
     code: &str,
 ) -> Result<Option<String>, DbErr> {
-    course::Entity::find()
-        .select_only()
-        .column(course::Column::Id)
-        .filter(course::Column::Code.eq(code))
-        .into_tuple()
+    super::column_where::<course::Entity>(course::Column::Id, course::Column::Code.eq(code))
         .one(db)
         .await
 }
@@ -85,13 +81,12 @@ pub async fn find_id_by_provider_course_id<C: ConnectionTrait>(
     db: &C,
     provider_course_id: &str,
 ) -> Result<Option<String>, DbErr> {
-    course::Entity::find()
-        .select_only()
-        .column(course::Column::Id)
-        .filter(course::Column::ProviderCourseId.eq(provider_course_id))
-        .into_tuple()
-        .one(db)
-        .await
+    super::column_where::<course::Entity>(
+        course::Column::Id,
+        course::Column::ProviderCourseId.eq(provider_course_id),
+    )
+    .one(db)
+    .await
 }
 
 pub async fn load<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<CourseRecord>, DbErr> {

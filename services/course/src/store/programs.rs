@@ -31,11 +31,7 @@ pub async fn find_id_by_name<C: ConnectionTrait>(
     db: &C,
     name: &str,
 ) -> Result<Option<String>, DbErr> {
-    program::Entity::find()
-        .select_only()
-        .column(program::Column::Id)
-        .filter(program::Column::Name.eq(name))
-        .into_tuple()
+    super::column_where::<program::Entity>(program::Column::Id, program::Column::Name.eq(name))
         .one(db)
         .await
 }

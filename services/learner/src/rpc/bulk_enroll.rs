@@ -180,7 +180,7 @@ async fn insert_new(ctx: &Context, rows: &[Ready]) -> Result<(i64, i64), DbErr> 
         ));
         candidates.push((id, ready));
     }
-    let inserted: HashSet<String> = enrollments::insert_new(txn, inserts)
+    let inserted: HashSet<String> = crate::store::insert_new(txn, inserts)
         .await?
         .into_iter()
         .collect();

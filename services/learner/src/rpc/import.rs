@@ -276,7 +276,7 @@ async fn insert_new(
         inserts.push(learners::new_row(&id, &row.learner, now));
         candidates.push((*index, id, row));
     }
-    let inserted: HashSet<String> = learners::insert_new(txn, inserts)
+    let inserted: HashSet<String> = crate::store::insert_new(txn, inserts)
         .await?
         .into_iter()
         .collect();

@@ -84,7 +84,7 @@ async fn insert(
     )
     .await?;
     let now = Utc::now();
-    learners::insert_one(txn, learners::new_row(id, new, now)).await?;
+    crate::store::insert_one(txn, learners::new_row(id, new, now)).await?;
     uow.remember(REGISTER, key, id).await?;
     uow.emit(
         new.register_time,

@@ -49,13 +49,12 @@ pub async fn absorbed_by<C: ConnectionTrait>(
     db: &C,
     survivor_id: &str,
 ) -> Result<Vec<String>, DbErr> {
-    learner_merge::Entity::find()
-        .select_only()
-        .column(learner_merge::Column::DuplicateId)
-        .filter(learner_merge::Column::SurvivorId.eq(survivor_id))
-        .into_tuple()
-        .all(db)
-        .await
+    super::column_where::<learner_merge::Entity>(
+        learner_merge::Column::DuplicateId,
+        learner_merge::Column::SurvivorId.eq(survivor_id),
+    )
+    .all(db)
+    .await
 }
 
 pub async fn enrollments_of<C: ConnectionTrait>(
