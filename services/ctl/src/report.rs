@@ -3,8 +3,7 @@
 
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::{
-    BreakdownRow, Dimension, GetBreakdownRequest, GetProgramSummaryRequest, Period, PeriodFigures,
-    ProgramSummary,
+    BreakdownRow, Dimension, GetBreakdownRequest, GetProgramSummaryRequest, Period, ProgramSummary,
 };
 
 use crate::client::{Authed, CallContext};
@@ -26,25 +25,6 @@ pub async fn print_summary(
         .during("GetProgramSummary")?;
     print!("{}", summary_table(&summary));
     Ok(())
-}
-
-/// The summary's own figures in the shape of its previous period's and
-/// year before's, so that one accessor reads a figure of all three.
-pub fn own_figures(s: &ProgramSummary) -> PeriodFigures {
-    PeriodFigures {
-        registered_learners: s.registered_learners,
-        new_learners: s.new_learners,
-        active_learners: s.active_learners,
-        enrollments: s.enrollments,
-        completions: s.completions,
-        completion_rate: s.completion_rate,
-        certificates_issued: s.certificates_issued,
-        learning_hours: s.learning_hours,
-        invited: s.invited,
-        joined: s.joined,
-        invitation_conversion: s.invitation_conversion,
-        ..PeriodFigures::default()
-    }
 }
 
 /// The summary as text: one figure a line, the previous period in brackets.

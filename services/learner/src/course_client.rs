@@ -249,39 +249,19 @@ impl CourseClient {
         .map_err(|status| classify(status, resource, id))
     }
 
-    async fn get_course(
-        &self,
-        course_id: &str,
-        trace: &TraceContext,
-    ) -> Result<Course, DomainError> {
-        let message = GetCourseRequest {
-            id: course_id.to_owned(),
-        };
-        self.call(
-            "course",
-            course_id,
-            message,
-            trace,
-            |mut client, request| async move { client.get_course(request).await },
-        )
+    async fn get_course(&self, id: &str, trace: &TraceContext) -> Result<Course, DomainError> {
+        let message = GetCourseRequest { id: id.to_owned() };
+        self.call("course", id, message, trace, |mut c, r| async move {
+            c.get_course(r).await
+        })
         .await
     }
 
-    async fn get_program(
-        &self,
-        program_id: &str,
-        trace: &TraceContext,
-    ) -> Result<Program, DomainError> {
-        let message = GetProgramRequest {
-            id: program_id.to_owned(),
-        };
-        self.call(
-            "program",
-            program_id,
-            message,
-            trace,
-            |mut client, request| async move { client.get_program(request).await },
-        )
+    async fn get_program(&self, id: &str, trace: &TraceContext) -> Result<Program, DomainError> {
+        let message = GetProgramRequest { id: id.to_owned() };
+        self.call("program", id, message, trace, |mut c, r| async move {
+            c.get_program(r).await
+        })
         .await
     }
 

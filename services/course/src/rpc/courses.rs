@@ -25,17 +25,8 @@ pub async fn create(
     req: pb::CreateCourseRequest,
 ) -> Result<pb::Course, DomainError> {
     let key = super::request_key(CREATE, &req.request_id, &req);
-    let new = convert::new_course(req.course)?;
-    let key = key?;
-    let creation = super::Creation {
-        operation: CREATE,
-        key: key.as_ref(),
-        taken: code_taken,
-    };
-    let id = super::create_once(ctx, creation, async |txn, id, now| {
-        insert(txn, id, &new, now).await
-    })
-    .await?;
+    let new = convert::new_course(req.course);
+    let id = super::create_once(ctx, CREATE, key, new, code_taken, insert).await?;
     load(ctx, &id).await
 }
 

@@ -5,7 +5,7 @@ pub mod courses;
 pub mod programs;
 pub mod skills;
 
-use academy_domain::{DomainError, id};
+use academy_domain::{DomainError, FieldViolation, id};
 use academy_proto::events::event::Payload;
 use academy_runtime::db::idempotency::{self, Key, WriteError};
 use academy_runtime::feed::Outbox;
@@ -20,44 +20,40 @@ pub struct Context {
     pub outbox: Outbox,
 }
 
-/// The key of a create request's request id. It is taken before the
-/// request is consumed; the caller reports its violations after those of
-/// the resource.
+/// The key of a create request's request id, taken before the request is
+/// consumed.
 pub fn request_key<M: prost::Message>(
     operation: &str,
     request_id: &str,
     req: &M,
-) -> Result<Option<Key>, academy_domain::FieldViolation> {
+) -> Result<Option<Key>, FieldViolation> {
     idempotency::parse_request_id(request_id)
         .map(|request_id| Key::new(operation, request_id.as_deref(), req))
 }
 
-/// What a Create call names besides its resource.
-#[derive(Debug, Clone, Copy)]
-pub struct Creation<'a> {
-    /// The RPC, the namespace of its request ids.
-    pub operation: &'static str,
-    pub key: Option<&'a Key>,
-    /// The error when a concurrent writer took the resource's unique key.
-    pub taken: fn() -> DomainError,
-}
-
-/// What CreateSkill, CreateCourse and CreateProgram share: a request id
-/// used before answers the first call's resource. Otherwise one
-/// transaction runs `insert` (its checks and row, given the new id and
-/// the time; it returns the event to emit), remembers the request id and
-/// emits the event. A unique key another writer took first is answered as
-/// that earlier call's resource, or as `taken`. Returns the id.
-pub async fn create_once(
+/// What CreateSkill, CreateCourse and CreateProgram share. The new
+/// resource's violations come first, then the request id's (`key`). A
+/// request id used before answers the first call's resource. Otherwise one
+/// transaction runs `insert` (the resource's checks and rows, given its new
+/// id and the time; it returns the event to emit), remembers the request id
+/// and emits the event. A unique key another writer took first is answered
+/// as that earlier call's resource, or as `taken`. Returns the id.
+pub async fn create_once<New>(
     ctx: &Context,
-    creation: Creation<'_>,
-    insert: impl AsyncFnOnce(&DatabaseTransaction, &str, DateTime<Utc>) -> Result<Payload, WriteError>,
+    operation: &'static str,
+    key: Result<Option<Key>, FieldViolation>,
+    new: Result<New, DomainError>,
+    taken: fn() -> DomainError,
+    insert: impl AsyncFnOnce(
+        &DatabaseTransaction,
+        &str,
+        &New,
+        DateTime<Utc>,
+    ) -> Result<Payload, WriteError>,
 ) -> Result<String, DomainError> {
-    let Creation {
-        operation,
-        key,
-        taken,
-    } = creation;
+    let new = new?;
+    let key = key?;
+    let key = key.as_ref();
     if let Some(id) = idempotency::replayed(&ctx.db, key).await? {
         return Ok(id);
     }
@@ -68,7 +64,7 @@ pub async fn create_once(
             return Ok(existing);
         }
         let (id, now) = (id::new_id(), Utc::now());
-        let event = insert(uow.txn(), &id, now).await?;
+        let event = insert(uow.txn(), &id, &new, now).await?;
         uow.remember(operation, key, &id).await?;
         uow.emit(now, event).await?;
         uow.commit().await?;

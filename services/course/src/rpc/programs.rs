@@ -20,17 +20,8 @@ pub async fn create(
     req: pb::CreateProgramRequest,
 ) -> Result<pb::Program, DomainError> {
     let key = super::request_key(CREATE, &req.request_id, &req);
-    let new = convert::new_program(req.program)?;
-    let key = key?;
-    let creation = super::Creation {
-        operation: CREATE,
-        key: key.as_ref(),
-        taken: name_taken,
-    };
-    let id = super::create_once(ctx, creation, async |txn, id, now| {
-        insert(txn, id, &new, now).await
-    })
-    .await?;
+    let new = convert::new_program(req.program);
+    let id = super::create_once(ctx, CREATE, key, new, name_taken, insert).await?;
     load(ctx, &id).await
 }
 

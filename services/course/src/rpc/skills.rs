@@ -15,17 +15,8 @@ const CREATE: &str = "CreateSkill";
 
 pub async fn create(ctx: &Context, req: pb::CreateSkillRequest) -> Result<pb::Skill, DomainError> {
     let key = super::request_key(CREATE, &req.request_id, &req);
-    let new = convert::new_skill(req.skill)?;
-    let key = key?;
-    let creation = super::Creation {
-        operation: CREATE,
-        key: key.as_ref(),
-        taken: name_taken,
-    };
-    let id = super::create_once(ctx, creation, async |txn, id, now| {
-        insert(txn, id, &new, now).await
-    })
-    .await?;
+    let new = convert::new_skill(req.skill);
+    let id = super::create_once(ctx, CREATE, key, new, name_taken, insert).await?;
     get(ctx, &id).await
 }
 

@@ -72,7 +72,11 @@ pub async fn find_id_by_code<C: ConnectionTrait>(
     db: &C,
     code: &str,
 ) -> Result<Option<String>, DbErr> {
-    super::column_where::<course::Entity>(course::Column::Id, course::Column::Code.eq(code))
+    course::Entity::find()
+        .select_only()
+        .column(course::Column::Id)
+        .filter(course::Column::Code.eq(code))
+        .into_tuple()
         .one(db)
         .await
 }
@@ -81,12 +85,13 @@ pub async fn find_id_by_provider_course_id<C: ConnectionTrait>(
     db: &C,
     provider_course_id: &str,
 ) -> Result<Option<String>, DbErr> {
-    super::column_where::<course::Entity>(
-        course::Column::Id,
-        course::Column::ProviderCourseId.eq(provider_course_id),
-    )
-    .one(db)
-    .await
+    course::Entity::find()
+        .select_only()
+        .column(course::Column::Id)
+        .filter(course::Column::ProviderCourseId.eq(provider_course_id))
+        .into_tuple()
+        .one(db)
+        .await
 }
 
 pub async fn load<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<CourseRecord>, DbErr> {

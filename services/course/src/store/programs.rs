@@ -31,7 +31,11 @@ pub async fn find_id_by_name<C: ConnectionTrait>(
     db: &C,
     name: &str,
 ) -> Result<Option<String>, DbErr> {
-    super::column_where::<program::Entity>(program::Column::Id, program::Column::Name.eq(name))
+    program::Entity::find()
+        .select_only()
+        .column(program::Column::Id)
+        .filter(program::Column::Name.eq(name))
+        .into_tuple()
         .one(db)
         .await
 }

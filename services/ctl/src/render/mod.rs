@@ -13,8 +13,7 @@ pub mod fetch;
 
 use academy_proto::google::r#type::Date;
 use academy_proto::reporting::{
-    BreakdownRow, Dimension, Metric, PeriodFigures, ProgramSummary, PublishedContent,
-    TargetAttainment,
+    BreakdownRow, Dimension, Metric, ProgramSummary, PublishedContent, TargetAttainment,
 };
 use std::fmt::Write;
 
@@ -228,7 +227,6 @@ fn target_cells(targets: &[TargetAttainment], metric: Metric) -> String {
 }
 
 fn figures_table(out: &mut String, s: &ProgramSummary) -> anyhow::Result<()> {
-    let this = crate::report::own_figures(s);
     let previous = s.previous_period.unwrap_or_default();
     let then = s.year_before.unwrap_or_default();
     writeln!(
@@ -237,47 +235,65 @@ fn figures_table(out: &mut String, s: &ProgramSummary) -> anyhow::Result<()> {
          <th>previous period</th><th>a year before</th><th>year on year</th>\
          <th>target</th><th>attained</th></tr>"
     )?;
-    type Figure = fn(&PeriodFigures) -> f64;
-    let rows: [(&str, Figure, Option<Metric>); 8] = [
+    let rows: [(&str, f64, f64, f64, Option<Metric>); 8] = [
         (
             "Registered learners",
-            |f| f.registered_learners as f64,
+            s.registered_learners as f64,
+            previous.registered_learners as f64,
+            then.registered_learners as f64,
             Some(Metric::RegisteredLearners),
         ),
         (
             "New learners",
-            |f| f.new_learners as f64,
+            s.new_learners as f64,
+            previous.new_learners as f64,
+            then.new_learners as f64,
             Some(Metric::NewLearners),
         ),
         (
             "Active learners",
-            |f| f.active_learners as f64,
+            s.active_learners as f64,
+            previous.active_learners as f64,
+            then.active_learners as f64,
             Some(Metric::ActiveLearners),
         ),
         (
             "Enrollments",
-            |f| f.enrollments as f64,
+            s.enrollments as f64,
+            previous.enrollments as f64,
+            then.enrollments as f64,
             Some(Metric::Enrollments),
         ),
         (
             "Completions",
-            |f| f.completions as f64,
+            s.completions as f64,
+            previous.completions as f64,
+            then.completions as f64,
             Some(Metric::Completions),
         ),
         (
             "Certificates issued",
-            |f| f.certificates_issued as f64,
+            s.certificates_issued as f64,
+            previous.certificates_issued as f64,
+            then.certificates_issued as f64,
             Some(Metric::CertificatesIssued),
         ),
         (
             "Learning hours",
-            |f| f.learning_hours,
+            s.learning_hours,
+            previous.learning_hours,
+            then.learning_hours,
             Some(Metric::LearningHours),
         ),
-        ("Completion rate (%)", |f| f.completion_rate * 100.0, None),
+        (
+            "Completion rate (%)",
+            s.completion_rate * 100.0,
+            previous.completion_rate * 100.0,
+            then.completion_rate * 100.0,
+            None,
+        ),
     ];
-    for (name, figure, metric) in rows {
-        let (now, before, year) = (figure(&this), figure(&previous), figure(&then));
+    for (name, now, before, year, metric) in rows {
         let targets = metric.map_or_else(
             || "<td>–</td><td>–</td>".to_owned(),
             |m| target_cells(&s.targets, m),

@@ -37,17 +37,8 @@ pub async fn bulk_enroll(
     let mut answers = Answers::default();
     let mut resolver = Resolver::default();
     let mut batches = super::Batches::new(ctx, stream);
-    while let Some(batch) = batches.next().await? {
-        enroll_batch(
-            ctx,
-            batch.rows,
-            &mut tally,
-            &mut answers,
-            &mut resolver,
-            &trace,
-        )
-        .await?;
-        batch.stopped?;
+    while let Some(rows) = batches.next().await? {
+        enroll_batch(ctx, rows, &mut tally, &mut answers, &mut resolver, &trace).await?;
     }
     super::import::record_rows("BulkEnroll", &tally);
     Ok(pb::BulkEnrollResponse {

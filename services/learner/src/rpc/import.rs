@@ -120,9 +120,8 @@ async fn run(
         ..Outcomes::default()
     };
     let mut batches = super::Batches::new(ctx, stream);
-    while let Some(batch) = batches.next().await? {
-        import_batch(ctx, batch.rows, &mut out).await?;
-        batch.stopped?;
+    while let Some(rows) = batches.next().await? {
+        import_batch(ctx, rows, &mut out).await?;
     }
     let (tally, updated) = (out.tally, out.updated);
     record_rows(mode.stream(), &tally);

@@ -24,7 +24,7 @@ use super::Context;
 use crate::convert::business_time;
 use crate::domain::{InvitationState, LearnerState};
 use crate::entity::{invitation, learner};
-use crate::store::invitations::{self, InvitationFilter, PersonKeys};
+use crate::store::invitations::{self, Answered, InvitationFilter, PersonKeys};
 use crate::store::learners;
 
 const INVITE: &str = "InviteLearners";
@@ -460,7 +460,7 @@ async fn create<C: ConnectionTrait>(
     if let Some(l) = learner
         && crate::store::enrollments::in_program(txn, &l.id, program_id).await?
     {
-        invitations::join(txn, &id, &l.id, row.invite_time, now).await?;
+        invitations::answer(txn, &id, Answered::Joined(&l.id), row.invite_time, now).await?;
         events.push((row.invite_time, joined_event(&new, &l.id)));
     }
     stored(txn, &id).await
@@ -505,7 +505,7 @@ pub async fn join_on_enroll<C: ConnectionTrait>(
         let open = InvitationState::read(&i.state, i.expire_time, at)
             .is_ok_and(|s| s == InvitationState::Invited);
         if open && at >= i.invite_time {
-            invitations::join(txn, &i.id, learner_id, at, now).await?;
+            invitations::answer(txn, &i.id, Answered::Joined(learner_id), at, now).await?;
             events.push((at, joined_event(&i, learner_id)));
         }
     }
@@ -675,11 +675,11 @@ async fn transition<C: ConnectionTrait>(
                 )
                 .into());
             };
-            invitations::join(txn, &row.id, &learner_id, at, now).await?;
+            invitations::answer(txn, &row.id, Answered::Joined(&learner_id), at, now).await?;
             joined_event(row, &learner_id)
         }
         Answer::Decline => {
-            invitations::decline(txn, &row.id, at, now).await?;
+            invitations::answer(txn, &row.id, Answered::Declined, at, now).await?;
             Payload::InvitationDeclined(InvitationDeclined {
                 invitation_id: row.id.clone(),
                 program_id: row.program_id.clone(),

@@ -75,17 +75,9 @@ pub struct Batches<T> {
     max_rows: usize,
     idle: std::time::Duration,
     next_index: i64,
-    finished: bool,
-}
-
-/// One batch of rows to apply, and how the stream went on after it.
-#[derive(Debug)]
-pub struct Batch<T> {
-    pub rows: Vec<(i64, T)>,
-    /// An error when the stream stopped early (idle, or too many rows): the
-    /// caller applies `rows` first and then returns it, so the rows before
-    /// are kept, as the message promises.
-    pub stopped: Result<(), DomainError>,
+    /// How the stream ended, once it has: `Ok` at its end, or why it
+    /// stopped early (idle, too many rows), returned after the rows before.
+    ended: Option<Result<(), DomainError>>,
 }
 
 impl<T> Batches<T> {
@@ -96,7 +88,7 @@ impl<T> Batches<T> {
             max_rows: ctx.max_stream_rows,
             idle: ctx.stream_idle,
             next_index: 0,
-            finished: false,
+            ended: None,
         }
     }
 
@@ -106,20 +98,22 @@ impl<T> Batches<T> {
     }
 
     /// The next batch: full, or the last one (possibly empty) when the
-    /// stream ends or stops; `None` after that. A broken stream is an
-    /// error at once: the batches already committed stay, the pending rows
-    /// are dropped.
-    pub async fn next(&mut self) -> Result<Option<Batch<T>>, DomainError> {
-        if self.finished {
-            return Ok(None);
+    /// stream ends or stops early; then `None` at its end, or the error it
+    /// stopped with, so the rows before it are kept, as the message
+    /// promises. A broken stream is an error at once: the batches already
+    /// applied stay, the pending rows are dropped.
+    pub async fn next(&mut self) -> Result<Option<Vec<(i64, T)>>, DomainError> {
+        if let Some(ended) = self.ended.take() {
+            self.ended = Some(Ok(()));
+            return ended.map(|()| None);
         }
         let mut rows = Vec::with_capacity(self.batch_size);
-        let stopped = loop {
+        let ended = loop {
             let row = match next_row(&mut self.stream, self.idle).await {
                 Ok(Some(row)) => row,
                 Ok(None) => break Ok(()),
                 Err(err @ DomainError::InvalidArgument { .. }) => {
-                    self.finished = true;
+                    self.ended = Some(Ok(()));
                     return Err(err);
                 }
                 Err(idle) => break Err(idle),
@@ -130,14 +124,11 @@ impl<T> Batches<T> {
             rows.push((self.next_index, row));
             self.next_index += 1;
             if rows.len() >= self.batch_size {
-                return Ok(Some(Batch {
-                    rows,
-                    stopped: Ok(()),
-                }));
+                return Ok(Some(rows));
             }
         };
-        self.finished = true;
-        Ok(Some(Batch { rows, stopped }))
+        self.ended = Some(ended);
+        Ok(Some(rows))
     }
 }
 

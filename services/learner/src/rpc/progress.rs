@@ -452,17 +452,8 @@ pub async fn record_many(
     let mut resolver = Resolver::default();
     let mut openings = Openings::default();
     let mut batches = super::Batches::new(ctx, stream);
-    while let Some(batch) = batches.next().await? {
-        record_batch(
-            ctx,
-            batch.rows,
-            &mut tally,
-            &mut resolver,
-            &mut openings,
-            &trace,
-        )
-        .await?;
-        batch.stopped?;
+    while let Some(rows) = batches.next().await? {
+        record_batch(ctx, rows, &mut tally, &mut resolver, &mut openings, &trace).await?;
     }
     super::import::record_rows("BulkRecordProgress", &tally);
     Ok(pb::BulkRecordProgressResponse {

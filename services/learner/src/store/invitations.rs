@@ -108,46 +108,38 @@ pub async fn get_for_update<C: ConnectionTrait>(
     query.one(db).await
 }
 
-/// Marks an invitation JOINED by `learner_id` at `at`.
-pub async fn join<C: ConnectionTrait>(
-    db: &C,
-    id: &str,
-    learner_id: &str,
-    at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    let state = Expr::value(InvitationState::Joined.as_str());
-    set(
-        db,
-        id,
-        now,
-        [
-            (invitation::Column::State, state),
-            (invitation::Column::LearnerId, Expr::value(learner_id)),
-            (invitation::Column::JoinTime, Expr::value(at)),
-        ],
-    )
-    .await
+/// What an invitee did with an invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answered<'a> {
+    /// Joined the program as this learner.
+    Joined(&'a str),
+    Declined,
 }
 
-/// Marks an invitation DECLINED at `at`.
-pub async fn decline<C: ConnectionTrait>(
+/// Marks an invitation JOINED (by its learner) or DECLINED at `at`.
+pub async fn answer<C: ConnectionTrait>(
     db: &C,
     id: &str,
+    answered: Answered<'_>,
     at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let state = Expr::value(InvitationState::Declined.as_str());
-    set(
-        db,
-        id,
-        now,
-        [
-            (invitation::Column::State, state),
-            (invitation::Column::DeclineTime, Expr::value(at)),
+    use invitation::Column;
+    let columns = match answered {
+        Answered::Joined(learner_id) => vec![
+            (Column::State, Expr::value(InvitationState::Joined.as_str())),
+            (Column::LearnerId, Expr::value(learner_id)),
+            (Column::JoinTime, Expr::value(at)),
         ],
-    )
-    .await
+        Answered::Declined => vec![
+            (
+                Column::State,
+                Expr::value(InvitationState::Declined.as_str()),
+            ),
+            (Column::DeclineTime, Expr::value(at)),
+        ],
+    };
+    set(db, id, now, columns).await
 }
 
 /// Hands an invitation to another learner (a merge).
@@ -158,15 +150,15 @@ pub async fn move_to<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let learner = (invitation::Column::LearnerId, Expr::value(learner_id));
-    set(db, id, now, [learner]).await
+    set(db, id, now, vec![learner]).await
 }
 
 /// Sets `columns` of invitation `id`, and its update time to `now`.
-async fn set<C: ConnectionTrait, const N: usize>(
+async fn set<C: ConnectionTrait>(
     db: &C,
     id: &str,
     now: DateTime<Utc>,
-    columns: [(invitation::Column, Expr); N],
+    columns: Vec<(invitation::Column, Expr)>,
 ) -> Result<(), DbErr> {
     let mut update = invitation::Entity::update_many();
     for (column, value) in columns {
