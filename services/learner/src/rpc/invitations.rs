@@ -22,7 +22,7 @@ use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
 
 use super::Context;
 use crate::convert::business_time;
-use crate::domain::{InvitationState, LearnerState};
+use crate::domain::InvitationState;
 use crate::entity::{invitation, learner};
 use crate::store::invitations::{self, Answered, InvitationFilter, PersonKeys};
 use crate::store::learners;
@@ -181,11 +181,7 @@ async fn invitee_learner<C: ConnectionTrait>(
         id = learners::id_by_email(db, email).await?;
     }
     let Some(id) = id else { return Ok(None) };
-    let found = learners::get(db, &id)
-        .await?
-        .ok_or_else(|| DomainError::not_found("learner", &id))?;
-    LearnerState::from_stored(&found.state)?.ensure_active()?;
-    Ok(Some(found))
+    Ok(Some(super::learners::active_learner(db, &id).await?))
 }
 
 /// Every key a person is known by: the row's and, for a learner, theirs.
@@ -707,10 +703,7 @@ async fn invitee_now<C: ConnectionTrait>(
         found = learners::id_by_email(txn, email).await?;
     }
     let Some(id) = found else { return Ok(None) };
-    let l = learners::get(txn, &id)
-        .await?
-        .ok_or_else(|| DomainError::not_found("learner", &id))?;
-    LearnerState::from_stored(&l.state)?.ensure_active()?;
+    super::learners::active_learner(txn, &id).await?;
     Ok(Some(id))
 }
 

@@ -59,14 +59,7 @@ pub async fn of_person<C: ConnectionTrait>(
     program_id: &str,
     keys: &PersonKeys,
 ) -> Result<Vec<invitation::Model>, DbErr> {
-    let Some(condition) = keys.condition(Some(program_id)) else {
-        return Ok(Vec::new());
-    };
-    invitation::Entity::find()
-        .filter(condition)
-        .order_by_asc(invitation::Column::Id)
-        .all(db)
-        .await
+    oldest_first(db, keys.condition(Some(program_id))).await
 }
 
 /// Every invitation of a learner (by id or, not yet linked, by its keys).
@@ -74,7 +67,15 @@ pub async fn of_learner<C: ConnectionTrait>(
     db: &C,
     keys: &PersonKeys,
 ) -> Result<Vec<invitation::Model>, DbErr> {
-    let Some(condition) = keys.condition(None) else {
+    oldest_first(db, keys.condition(None)).await
+}
+
+/// The invitations `condition` picks, oldest first; none without one.
+async fn oldest_first<C: ConnectionTrait>(
+    db: &C,
+    condition: Option<Condition>,
+) -> Result<Vec<invitation::Model>, DbErr> {
+    let Some(condition) = condition else {
         return Ok(Vec::new());
     };
     invitation::Entity::find()

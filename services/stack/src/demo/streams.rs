@@ -301,16 +301,23 @@ mod tests {
         assert_eq!(progress.position(), 10);
     }
 
-    #[tokio::test]
-    async fn a_refused_request_is_not_sent_again() {
+    /// Sends three rows, `per_stream` a stream, each stream refused with
+    /// `status`; returns the error and how many streams were sent.
+    async fn send_refused(per_stream: usize, status: Status) -> (String, u32) {
         let progress = quiet(3);
         let mut calls = 0;
-        let result = send(vec![1, 2, 3], 2, FAST, &progress, |_stream| {
+        let result = send(vec![1, 2, 3], per_stream, FAST, &progress, |_stream| {
             calls += 1;
-            async { Err::<Counts, _>(Status::permission_denied("missing scope")) }
+            let status = status.clone();
+            async { Err::<Counts, _>(status) }
         })
         .await;
-        let error = result.unwrap_err().to_string();
+        (result.unwrap_err().to_string(), calls)
+    }
+
+    #[tokio::test]
+    async fn a_refused_request_is_not_sent_again() {
+        let (error, calls) = send_refused(2, Status::permission_denied("missing scope")).await;
         assert!(error.contains("stream 1 of 2"), "{error}");
         assert!(error.contains("missing scope"), "{error}");
         assert_eq!(calls, 1);
@@ -318,14 +325,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_stream_that_keeps_failing_ends_the_load_after_the_attempts() {
-        let progress = quiet(3);
-        let mut calls = 0;
-        let result = send(vec![1, 2, 3], 5, FAST, &progress, |_stream| {
-            calls += 1;
-            async { Err::<Counts, _>(Status::unavailable("connection refused")) }
-        })
-        .await;
-        let error = result.unwrap_err().to_string();
+        let (error, calls) = send_refused(5, Status::unavailable("connection refused")).await;
         assert!(error.contains("after 3 attempt(s)"), "{error}");
         assert_eq!(calls, FAST.attempts);
     }
