@@ -13,6 +13,7 @@ pub mod mask;
 pub mod page;
 pub mod period;
 pub mod region;
+pub mod stored;
 pub mod text;
 
 pub use email::Email;
