@@ -3,7 +3,8 @@
 
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::{
-    BreakdownRow, Dimension, GetBreakdownRequest, GetProgramSummaryRequest, Period, ProgramSummary,
+    BreakdownRow, Dimension, GetBreakdownRequest, GetBreakdownResponse, GetProgramSummaryRequest,
+    Period, ProgramSummary,
 };
 
 use crate::client::{Authed, CallContext};
@@ -16,15 +17,43 @@ pub async fn print_summary(
     program_id: &str,
     period: Period,
 ) -> anyhow::Result<()> {
-    let summary = client
+    let summary = summary(client, program_id, period).await?;
+    print!("{}", summary_table(&summary));
+    Ok(())
+}
+
+/// GetProgramSummary of `period`.
+pub async fn summary(
+    client: &mut Reporting,
+    program_id: &str,
+    period: Period,
+) -> anyhow::Result<ProgramSummary> {
+    client
         .get_program_summary(GetProgramSummaryRequest {
             program_id: program_id.to_owned(),
             period: Some(period),
         })
         .await
-        .during("GetProgramSummary")?;
-    print!("{}", summary_table(&summary));
-    Ok(())
+        .during("GetProgramSummary")
+}
+
+/// GetBreakdown of `period` by `dimension`, `limit` rows at most (0 = all).
+pub async fn breakdown(
+    client: &mut Reporting,
+    program_id: &str,
+    period: Period,
+    dimension: Dimension,
+    limit: i32,
+) -> anyhow::Result<GetBreakdownResponse> {
+    client
+        .get_breakdown(GetBreakdownRequest {
+            program_id: program_id.to_owned(),
+            period: Some(period),
+            dimension: dimension as i32,
+            limit,
+        })
+        .await
+        .during("GetBreakdown")
 }
 
 /// The summary as text: one figure a line, the previous period in brackets.
@@ -90,15 +119,8 @@ pub async fn print_breakdown(
     dimension: Dimension,
     limit: i32,
 ) -> anyhow::Result<()> {
-    let rows = client
-        .get_breakdown(GetBreakdownRequest {
-            program_id: program_id.to_owned(),
-            period: Some(period),
-            dimension: dimension as i32,
-            limit,
-        })
-        .await
-        .during("GetBreakdown")?
+    let rows = breakdown(client, program_id, period, dimension, limit)
+        .await?
         .rows;
     print!("{}", breakdown_table(dimension_title(dimension), &rows));
     Ok(())
