@@ -157,23 +157,7 @@ pub fn course_patch(
     mask: Option<FieldMask>,
 ) -> Result<CoursePatch, DomainError> {
     let course = course.ok_or_else(|| DomainError::invalid("course", "is required"))?;
-    let paths = mask.map(|m| m.paths).unwrap_or_default();
-    if paths.is_empty() {
-        return Err(DomainError::invalid(
-            "update_mask",
-            format!(
-                "name at least one field to change: {}",
-                UPDATABLE_PATHS.join(", ")
-            ),
-        ));
-    }
-    if paths.len() > UPDATABLE_PATHS.len() {
-        // Each path may add a violation: bound them, and the status with them.
-        return Err(DomainError::invalid(
-            "update_mask",
-            format!("name at most {} fields", UPDATABLE_PATHS.len()),
-        ));
-    }
+    let paths = academy_domain::mask::update_paths(mask.map(|m| m.paths), &UPDATABLE_PATHS)?;
     let mut v = Violations::new();
     let mut patch = CoursePatch::default();
     for path in &paths {
@@ -209,14 +193,7 @@ pub fn course_patch(
                     course.provider_course_id.as_deref(),
                 ))
             }
-            other => v.push(FieldViolation::new(
-                "update_mask",
-                format!(
-                    "{} cannot be updated; allowed: {}",
-                    text::excerpt(other, 64),
-                    UPDATABLE_PATHS.join(", ")
-                ),
-            )),
+            other => v.push(academy_domain::mask::not_updatable(other, &UPDATABLE_PATHS)),
         }
     }
     v.finish()?;

@@ -18,6 +18,8 @@ pub enum CourseState {
 }
 
 impl CourseState {
+    pub const ALL: [Self; 3] = [Self::Draft, Self::Published, Self::Archived];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Draft => "DRAFT",
@@ -28,14 +30,7 @@ impl CourseState {
 
     /// Reads a stored state; anything else means the row was corrupted.
     pub fn from_stored(value: &str) -> Result<Self, DomainError> {
-        match value {
-            "DRAFT" => Ok(Self::Draft),
-            "PUBLISHED" => Ok(Self::Published),
-            "ARCHIVED" => Ok(Self::Archived),
-            other => Err(DomainError::internal(format!(
-                "unknown stored course state {other:?}"
-            ))),
-        }
+        academy_domain::stored::parse(&Self::ALL, Self::as_str, "course state", value)
     }
 
     pub fn ensure_can_publish(self) -> Result<(), DomainError> {
@@ -89,6 +84,8 @@ pub enum Level {
 }
 
 impl Level {
+    pub const ALL: [Self; 3] = [Self::Beginner, Self::Intermediate, Self::Advanced];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Beginner => "BEGINNER",
@@ -98,14 +95,7 @@ impl Level {
     }
 
     pub fn from_stored(value: &str) -> Result<Self, DomainError> {
-        match value {
-            "BEGINNER" => Ok(Self::Beginner),
-            "INTERMEDIATE" => Ok(Self::Intermediate),
-            "ADVANCED" => Ok(Self::Advanced),
-            other => Err(DomainError::internal(format!(
-                "unknown stored course level {other:?}"
-            ))),
-        }
+        academy_domain::stored::parse(&Self::ALL, Self::as_str, "course level", value)
     }
 }
 

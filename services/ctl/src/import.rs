@@ -8,11 +8,12 @@ use academy_proto::learner::learner_service_client::LearnerServiceClient;
 use academy_proto::learner::{EmploymentStatus, Gender, Learner, RegisterLearnerRequest};
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
-use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::client::{Authed, describe};
+use crate::bulk;
+use crate::client::Authed;
+use crate::csv_file::{self, Record};
 
 /// The columns a file may have; the first three are required.
 pub const COLUMNS: [&str; 10] = [
@@ -63,9 +64,7 @@ pub struct ParsedFile {
 
 /// Reads `path`; a bad header fails here, before anything is sent.
 pub fn read(path: &Path) -> anyhow::Result<ParsedFile> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let (rows, rejected) = parse(file)?;
+    let (rows, rejected) = parse(crate::csv_file::open(path)?)?;
     Ok(ParsedFile { rows, rejected })
 }
 
@@ -82,10 +81,7 @@ pub async fn send(
         rejected_count: rejected.len() as i64,
         ..Default::default()
     };
-    let bar = ProgressBar::new(rows.len() as u64).with_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} rows, {per_sec}, eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = bulk::progress_bar(rows.len() as u64, "rows");
     for batch in rows.chunks(batch_rows.max(1)) {
         let requests: Vec<RegisterLearnerRequest> =
             batch.iter().map(|row| row.request.clone()).collect();
@@ -93,13 +89,8 @@ pub async fn send(
         // Counted as the transport takes each row, not when the batch is built.
         let stream = tokio_stream::iter(requests.into_iter().inspect(move |_| progress.inc(1)));
         let reply = client.import_learners(stream).await.map_err(|status| {
-            anyhow::anyhow!(
-                "ImportLearners failed at the batch starting on line {}: {}\n\
-                 rows before it were imported; running the import again is safe \
-                 (registered learners count as duplicates)",
-                batch[0].line,
-                describe(&status)
-            )
+            let why_safe = "registered learners count as duplicates";
+            bulk::batch_failed("ImportLearners", batch[0].line, &status, Some(why_safe))
         })?;
         let reply = reply.into_inner();
         outcome.created += reply.created;
@@ -110,10 +101,7 @@ pub async fn send(
             // The server itemises 1000 rejections per stream; never hide the rest.
             rejected.push(Rejection {
                 line: batch[0].line,
-                reason: format!(
-                    "{unlisted} more rejected rows in the batch starting here were not \
-                     itemised; rerun with a smaller --batch-rows to see each"
-                ),
+                reason: bulk::not_itemised(unlisted),
             });
         }
         for row in reply.rejected {
@@ -121,11 +109,7 @@ pub async fn send(
                 .ok()
                 .and_then(|i| batch.get(i))
                 .map_or(0, |r| r.line);
-            let reason = if row.field.is_empty() || row.reason.starts_with(&row.field) {
-                row.reason
-            } else {
-                format!("{}: {}", row.field, row.reason)
-            };
+            let reason = bulk::rejected_reason(&row.field, row.reason);
             rejected.push(Rejection { line, reason });
         }
     }
@@ -141,41 +125,23 @@ fn parse(reader: impl std::io::Read) -> anyhow::Result<(Vec<Row>, Vec<Rejection>
     let mut csv = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(reader);
-    let columns = columns(csv.headers().context("cannot read the header line")?)?;
+    let header = csv.headers().context("cannot read the header line")?;
+    let (columns, width) = (columns(header)?, header.len());
     let mut rows = Vec::new();
     let mut rejected = Vec::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = csv.position().line();
-        match csv.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = record.position().map_or(line, csv::Position::line);
-                match to_request(&record, &columns) {
-                    Ok(request) => rows.push(Row { line, request }),
-                    Err(reason) => rejected.push(Rejection { line, reason }),
-                }
-            }
-            Err(err) => {
-                let line = err.position().map_or(line, csv::Position::line);
-                let reason = match err.kind() {
-                    csv::ErrorKind::UnequalLengths {
-                        expected_len, len, ..
-                    } => {
-                        format!("has {len} fields, the header has {expected_len}")
-                    }
-                    csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_owned(),
-                    _ => format!("cannot be read: {err}"),
-                };
-                rejected.push(Rejection { line, reason });
-            }
-        }
-    }
+    // Not flexible: a record of another width is refused by the reader.
+    csv_file::each_record(&mut csv, width, |line, record| match record {
+        Record::Read(record) => match to_request(record, &columns) {
+            Ok(request) => rows.push(Row { line, request }),
+            Err(reason) => rejected.push(Rejection { line, reason }),
+        },
+        Record::Refused { reason, .. } => rejected.push(Rejection { line, reason }),
+    });
     Ok((rows, rejected))
 }
 
 fn columns(header: &csv::StringRecord) -> anyhow::Result<HashMap<&'static str, usize>> {
-    crate::csv_header::positions(header, &COLUMNS, &COLUMNS[..REQUIRED])
+    csv_file::positions(header, &COLUMNS, &COLUMNS[..REQUIRED])
 }
 
 fn to_request(

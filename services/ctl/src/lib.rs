@@ -3,8 +3,9 @@
 //! The library half is shared with `academy-stack`, which prints the same
 //! report tables after loading its demo program.
 
+pub mod bulk;
 pub mod client;
-pub mod csv_header;
+pub mod csv_file;
 pub mod export;
 pub mod feed;
 pub mod import;

@@ -3,7 +3,8 @@
 
 use academy_proto::reporting::reporting_service_client::ReportingServiceClient;
 use academy_proto::reporting::{
-    BreakdownRow, Dimension, GetBreakdownRequest, GetProgramSummaryRequest, Period, ProgramSummary,
+    BreakdownRow, Dimension, GetBreakdownRequest, GetBreakdownResponse, GetProgramSummaryRequest,
+    Period, ProgramSummary,
 };
 
 use crate::client::{Authed, CallContext};
@@ -16,21 +17,56 @@ pub async fn print_summary(
     program_id: &str,
     period: Period,
 ) -> anyhow::Result<()> {
-    let summary = client
+    let summary = summary(client, program_id, period).await?;
+    print!("{}", summary_table(&summary));
+    Ok(())
+}
+
+/// GetProgramSummary of `period`.
+pub async fn summary(
+    client: &mut Reporting,
+    program_id: &str,
+    period: Period,
+) -> anyhow::Result<ProgramSummary> {
+    client
         .get_program_summary(GetProgramSummaryRequest {
             program_id: program_id.to_owned(),
             period: Some(period),
         })
         .await
-        .during("GetProgramSummary")?;
-    print!("{}", summary_table(&summary));
-    Ok(())
+        .during("GetProgramSummary")
+}
+
+/// GetBreakdown of `period` by `dimension`, `limit` rows at most (0 = all).
+pub async fn breakdown(
+    client: &mut Reporting,
+    program_id: &str,
+    period: Period,
+    dimension: Dimension,
+    limit: i32,
+) -> anyhow::Result<GetBreakdownResponse> {
+    client
+        .get_breakdown(GetBreakdownRequest {
+            program_id: program_id.to_owned(),
+            period: Some(period),
+            dimension: dimension as i32,
+            limit,
+        })
+        .await
+        .during("GetBreakdown")
 }
 
 /// The summary as text: one figure a line, the previous period in brackets.
 pub fn summary_table(s: &ProgramSummary) -> String {
     let previous = s.previous_period.unwrap_or_default();
     let count = |name: &str, now: i64, before: i64| format!("  {name:<22}{now:>12}  ({before})\n");
+    let percent = |name: &str, now: f64, before: f64| {
+        format!(
+            "  {name:<22}{:>11.1}%  ({:.1}%)\n",
+            now * 100.0,
+            before * 100.0
+        )
+    };
     let mut out = format!(
         "{} to {} (previous period in brackets)\n",
         show_date(s.start_date.as_ref()),
@@ -49,11 +85,10 @@ pub fn summary_table(s: &ProgramSummary) -> String {
     );
     out += &count("enrollments", s.enrollments, previous.enrollments);
     out += &count("completions", s.completions, previous.completions);
-    out += &format!(
-        "  {:<22}{:>11.1}%  ({:.1}%)\n",
+    out += &percent(
         "completion rate",
-        s.completion_rate * 100.0,
-        previous.completion_rate * 100.0
+        s.completion_rate,
+        previous.completion_rate,
     );
     out += &count(
         "certificates issued",
@@ -68,11 +103,10 @@ pub fn summary_table(s: &ProgramSummary) -> String {
     // Reach (issue #17): program invitations made and joined.
     out += &count("invited", s.invited, previous.invited);
     out += &count("joined", s.joined, previous.joined);
-    out += &format!(
-        "  {:<22}{:>11.1}%  ({:.1}%)\n",
+    out += &percent(
         "invitation conversion",
-        s.invitation_conversion * 100.0,
-        previous.invitation_conversion * 100.0
+        s.invitation_conversion,
+        previous.invitation_conversion,
     );
     out
 }
@@ -85,15 +119,8 @@ pub async fn print_breakdown(
     dimension: Dimension,
     limit: i32,
 ) -> anyhow::Result<()> {
-    let rows = client
-        .get_breakdown(GetBreakdownRequest {
-            program_id: program_id.to_owned(),
-            period: Some(period),
-            dimension: dimension as i32,
-            limit,
-        })
-        .await
-        .during("GetBreakdown")?
+    let rows = breakdown(client, program_id, period, dimension, limit)
+        .await?
         .rows;
     print!("{}", breakdown_table(dimension_title(dimension), &rows));
     Ok(())

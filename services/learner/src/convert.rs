@@ -152,23 +152,7 @@ pub fn learner_patch(
     now: DateTime<Utc>,
 ) -> Result<LearnerPatch, DomainError> {
     let l = l.ok_or_else(|| DomainError::invalid("learner", "is required"))?;
-    let paths = mask.map(|m| m.paths).unwrap_or_default();
-    if paths.is_empty() {
-        return Err(DomainError::invalid(
-            "update_mask",
-            format!(
-                "name at least one field to change: {}",
-                UPDATABLE_PATHS.join(", ")
-            ),
-        ));
-    }
-    if paths.len() > UPDATABLE_PATHS.len() {
-        // Each path may add a violation: bound them, and the status with them.
-        return Err(DomainError::invalid(
-            "update_mask",
-            format!("name at most {} fields", UPDATABLE_PATHS.len()),
-        ));
-    }
+    let paths = academy_domain::mask::update_paths(mask.map(|m| m.paths), &UPDATABLE_PATHS)?;
     let mut v = Violations::new();
     let mut patch = LearnerPatch::default();
     for path in &paths {
@@ -197,14 +181,7 @@ pub fn learner_patch(
             "education_level" => {
                 patch.education_level = v.check(education_level(l.education_level))
             }
-            other => v.push(FieldViolation::new(
-                "update_mask",
-                format!(
-                    "{} cannot be updated; allowed: {}",
-                    text::excerpt(other, 64),
-                    UPDATABLE_PATHS.join(", ")
-                ),
-            )),
+            other => v.push(academy_domain::mask::not_updatable(other, &UPDATABLE_PATHS)),
         }
     }
     v.finish()?;

@@ -6,7 +6,8 @@
 use academy_domain::DomainError;
 use academy_proto::course::course_service_client::CourseServiceClient;
 use academy_proto::course::{
-    CourseState, GetCourseRequest, GetProgramRequest, LookupCourseRequest, lookup_course_request,
+    Course, CourseState, GetCourseRequest, GetProgramRequest, LookupCourseRequest, Program,
+    lookup_course_request,
 };
 use academy_runtime::auth::ClientToken;
 use academy_runtime::observability::trace::TraceContext;
@@ -127,18 +128,7 @@ impl CourseClient {
         course_id: &str,
         trace: &TraceContext,
     ) -> Result<CourseInfo, DomainError> {
-        let course = self
-            .with_fresh_token(|| {
-                let mut request = Request::new(GetCourseRequest {
-                    id: course_id.to_owned(),
-                });
-                self.prepare(&mut request, trace);
-                let mut client = self.client.clone();
-                async move { client.get_course(request).await }
-            })
-            .await
-            .map_err(|status| classify(status, "course", course_id))?
-            .into_inner();
+        let course = self.get_course(course_id, trace).await?;
         let time = |ts: Option<&prost_types::Timestamp>| {
             ts.and_then(|ts| DateTime::from_timestamp(ts.seconds, ts.nanos.max(0) as u32))
         };
@@ -188,16 +178,7 @@ impl CourseClient {
         program_id: &str,
         trace: &TraceContext,
     ) -> Result<(), DomainError> {
-        self.with_fresh_token(|| {
-            let mut request = Request::new(GetProgramRequest {
-                id: program_id.to_owned(),
-            });
-            self.prepare(&mut request, trace);
-            let mut client = self.client.clone();
-            async move { client.get_program(request).await }
-        })
-        .await
-        .map_err(|status| classify(status, "program", program_id))?;
+        self.get_program(program_id, trace).await?;
         Ok(())
     }
 
@@ -208,18 +189,7 @@ impl CourseClient {
         course_id: &str,
         trace: &TraceContext,
     ) -> Result<(), DomainError> {
-        let program = self
-            .with_fresh_token(|| {
-                let mut request = Request::new(GetProgramRequest {
-                    id: program_id.to_owned(),
-                });
-                self.prepare(&mut request, trace);
-                let mut client = self.client.clone();
-                async move { client.get_program(request).await }
-            })
-            .await
-            .map_err(|status| classify(status, "program", program_id))?
-            .into_inner();
+        let program = self.get_program(program_id, trace).await?;
         if program.course_ids.iter().any(|id| id == course_id) {
             Ok(())
         } else {
@@ -242,19 +212,57 @@ impl CourseClient {
                 (lookup_course_request::Key::ProviderCourseId(id.clone()), id)
             }
         };
+        let message = LookupCourseRequest { key: Some(key) };
         let course = self
-            .with_fresh_token(|| {
-                let mut request = Request::new(LookupCourseRequest {
-                    key: Some(key.clone()),
-                });
-                self.prepare(&mut request, trace);
-                let mut client = self.client.clone();
-                async move { client.lookup_course(request).await }
-            })
-            .await
-            .map_err(|status| classify(status, "course", named))?
-            .into_inner();
+            .call(
+                "course",
+                named,
+                message,
+                trace,
+                |mut client, request| async move { client.lookup_course(request).await },
+            )
+            .await?;
         Ok(course.id)
+    }
+
+    /// One call about one resource (`resource` `id`), made with
+    /// [`Self::with_fresh_token`]; NOT_FOUND if there is none.
+    async fn call<Req, Resp, Fut>(
+        &self,
+        resource: &'static str,
+        id: &str,
+        message: Req,
+        trace: &TraceContext,
+        send: impl Fn(CourseServiceClient<Channel>, Request<Req>) -> Fut,
+    ) -> Result<Resp, DomainError>
+    where
+        Req: Clone,
+        Fut: std::future::Future<Output = Result<tonic::Response<Resp>, Status>>,
+    {
+        self.with_fresh_token(|| {
+            let mut request = Request::new(message.clone());
+            self.prepare(&mut request, trace);
+            send(self.client.clone(), request)
+        })
+        .await
+        .map(tonic::Response::into_inner)
+        .map_err(|status| classify(status, resource, id))
+    }
+
+    async fn get_course(&self, id: &str, trace: &TraceContext) -> Result<Course, DomainError> {
+        let message = GetCourseRequest { id: id.to_owned() };
+        self.call("course", id, message, trace, |mut c, r| async move {
+            c.get_course(r).await
+        })
+        .await
+    }
+
+    async fn get_program(&self, id: &str, trace: &TraceContext) -> Result<Program, DomainError> {
+        let message = GetProgramRequest { id: id.to_owned() };
+        self.call("program", id, message, trace, |mut c, r| async move {
+            c.get_program(r).await
+        })
+        .await
     }
 
     /// Makes the call; if the course service refuses this service's token

@@ -15,6 +15,8 @@ pub enum LearnerState {
 }
 
 impl LearnerState {
+    pub const ALL: [Self; 3] = [Self::Active, Self::Erased, Self::Merged];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "ACTIVE",
@@ -24,14 +26,7 @@ impl LearnerState {
     }
 
     pub fn from_stored(value: &str) -> Result<Self, DomainError> {
-        match value {
-            "ACTIVE" => Ok(Self::Active),
-            "ERASED" => Ok(Self::Erased),
-            "MERGED" => Ok(Self::Merged),
-            other => Err(DomainError::internal(format!(
-                "unknown stored learner state {other:?}"
-            ))),
-        }
+        academy_domain::stored::parse(&Self::ALL, Self::as_str, "learner state", value)
     }
 
     pub fn ensure_active(self) -> Result<(), DomainError> {
@@ -58,6 +53,13 @@ pub enum EnrollmentState {
 }
 
 impl EnrollmentState {
+    pub const ALL: [Self; 4] = [
+        Self::Enrolled,
+        Self::InProgress,
+        Self::Completed,
+        Self::Withdrawn,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Enrolled => "ENROLLED",
@@ -68,15 +70,7 @@ impl EnrollmentState {
     }
 
     pub fn from_stored(value: &str) -> Result<Self, DomainError> {
-        match value {
-            "ENROLLED" => Ok(Self::Enrolled),
-            "IN_PROGRESS" => Ok(Self::InProgress),
-            "COMPLETED" => Ok(Self::Completed),
-            "WITHDRAWN" => Ok(Self::Withdrawn),
-            other => Err(DomainError::internal(format!(
-                "unknown stored enrollment state {other:?}"
-            ))),
-        }
+        academy_domain::stored::parse(&Self::ALL, Self::as_str, "enrollment state", value)
     }
 
     /// Progress is taken until the enrollment is withdrawn: activity after
@@ -338,6 +332,9 @@ pub enum InvitationState {
 }
 
 impl InvitationState {
+    /// The states a row holds (EXPIRED is never stored).
+    pub const STORED: [Self; 3] = [Self::Invited, Self::Joined, Self::Declined];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Invited => "INVITED",
@@ -354,16 +351,8 @@ impl InvitationState {
         expire_time: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<Self, DomainError> {
-        let state = match stored {
-            "INVITED" => Self::Invited,
-            "JOINED" => Self::Joined,
-            "DECLINED" => Self::Declined,
-            other => {
-                return Err(DomainError::internal(format!(
-                    "unknown stored invitation state {other:?}"
-                )));
-            }
-        };
+        let state =
+            academy_domain::stored::parse(&Self::STORED, Self::as_str, "invitation state", stored)?;
         Ok(match (state, expire_time) {
             (Self::Invited, Some(expiry)) if expiry <= now => Self::Expired,
             _ => state,

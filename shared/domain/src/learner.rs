@@ -45,10 +45,7 @@ impl Gender {
 
     /// A stored or event value back; `ALL` (the known values) or [`UNKNOWN`].
     pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .chain([Self::Unknown])
-            .find(|g| g.as_str() == value)
+        by_name(&Self::ALL, Self::Unknown, Self::as_str, value)
     }
 }
 
@@ -88,11 +85,22 @@ impl EmploymentStatus {
 
     /// A stored or event value back; `ALL` (the known values) or [`UNKNOWN`].
     pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .chain([Self::Unknown])
-            .find(|s| s.as_str() == value)
+        by_name(&Self::ALL, Self::Unknown, Self::as_str, value)
     }
+}
+
+/// The value of `known`, or `unknown`, whose name is `value`.
+fn by_name<T: Copy>(
+    known: &[T],
+    unknown: T,
+    name: fn(T) -> &'static str,
+    value: &str,
+) -> Option<T> {
+    known
+        .iter()
+        .copied()
+        .chain([unknown])
+        .find(|v| name(*v) == value)
 }
 
 /// A birth year from [`MIN_BIRTH_YEAR`] to the year someone turns

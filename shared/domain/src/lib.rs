@@ -9,9 +9,11 @@ pub mod email;
 pub mod error;
 pub mod id;
 pub mod learner;
+pub mod mask;
 pub mod page;
 pub mod period;
 pub mod region;
+pub mod stored;
 pub mod text;
 
 pub use email::Email;

@@ -65,8 +65,15 @@ impl PageRequest {
             return (rows, String::new());
         }
         rows.truncate(self.size as usize);
-        let next = rows
-            .last()
+        let next = self.next_token(&rows, key);
+        (rows, next)
+    }
+}
+
+impl PageRequest {
+    /// The token for the page after `rows`: it continues after the last row.
+    fn next_token<T>(&self, rows: &[T], key: impl Fn(&T) -> String) -> String {
+        rows.last()
             .map(|row| {
                 PageToken {
                     after: key(row),
@@ -74,12 +81,9 @@ impl PageRequest {
                 }
                 .encode()
             })
-            .unwrap_or_default();
-        (rows, next)
+            .unwrap_or_default()
     }
-}
 
-impl PageRequest {
     /// Like [`PageRequest::finish`], and also ends the page before its
     /// items' `size` (their encoded bytes) passes `budget`, so a page of
     /// large items stays below the message limit; a page holds at least
@@ -106,16 +110,7 @@ impl PageRequest {
         }
         let mut rows = rows;
         rows.truncate(fits);
-        let next = rows
-            .last()
-            .map(|row| {
-                PageToken {
-                    after: key(row),
-                    filters: self.filters,
-                }
-                .encode()
-            })
-            .unwrap_or_default();
+        let next = self.next_token(&rows, key);
         (rows, next)
     }
 }

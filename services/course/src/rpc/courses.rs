@@ -4,9 +4,9 @@ use academy_proto::events::{
     CourseArchived, CourseCreated, CoursePublished, CourseUpdated, event::Payload,
 };
 use academy_runtime::db::db_error;
-use academy_runtime::db::idempotency::{self, Key, WriteError};
+use academy_runtime::db::idempotency::WriteError;
 use academy_runtime::write::UnitOfWork;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::DatabaseTransaction;
 
 use super::Context;
@@ -24,20 +24,9 @@ pub async fn create(
     ctx: &Context,
     req: pb::CreateCourseRequest,
 ) -> Result<pb::Course, DomainError> {
-    // The key is taken before the request is consumed; its violations
-    // come after those of the resource.
-    let key = idempotency::parse_request_id(&req.request_id)
-        .map(|request_id| Key::new(CREATE, request_id.as_deref(), &req));
-    let new = convert::new_course(req.course)?;
-    let key = key?;
-    if let Some(id) = idempotency::replayed(&ctx.db, key.as_ref()).await? {
-        return load(ctx, &id).await;
-    }
-    let id = id::new_id();
-    let id = match insert(ctx, &id, &new, key.as_ref()).await {
-        Ok(id) => id,
-        Err(err) => idempotency::recover(&ctx.db, key.as_ref(), err, code_taken).await?,
-    };
+    let key = super::request_key(CREATE, &req.request_id, &req);
+    let new = convert::new_course(req.course);
+    let id = super::create_once(ctx, CREATE, key, new, code_taken, insert).await?;
     load(ctx, &id).await
 }
 
@@ -48,19 +37,13 @@ fn code_taken() -> DomainError {
     }
 }
 
-/// Returns the id of the resource: the new one, or the one an earlier call
-/// with the same request id made (checked again under the write lock).
+/// The new course's rows and event.
 async fn insert(
-    ctx: &Context,
+    txn: &DatabaseTransaction,
     id: &str,
     new: &NewCourse,
-    key: Option<&Key>,
-) -> Result<String, WriteError> {
-    let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
-    let txn = uow.txn();
-    if let Some(existing) = uow.replayed(key).await? {
-        return Ok(existing);
-    }
+    now: DateTime<Utc>,
+) -> Result<Payload, WriteError> {
     if courses::find_id_by_code(txn, &new.code).await?.is_some() {
         return Err(code_taken().into());
     }
@@ -76,16 +59,11 @@ async fn insert(
         .into());
     }
     ensure_skills_exist(txn, "course.skill_ids", &new.skill_ids).await?;
-    let now = Utc::now();
     courses::insert(txn, id, new, now).await?;
-    uow.remember(CREATE, key, id).await?;
     let record = reload(txn, id).await?;
-    let event = Payload::CourseCreated(CourseCreated {
+    Ok(Payload::CourseCreated(CourseCreated {
         course: Some(convert::course_snapshot(&record)),
-    });
-    uow.emit(now, event).await?;
-    uow.commit().await?;
-    Ok(id.to_owned())
+    }))
 }
 
 async fn ensure_skills_exist(

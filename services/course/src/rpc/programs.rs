@@ -2,10 +2,11 @@ use academy_domain::{AllValid, DomainError, PageRequest, id};
 use academy_proto::course as pb;
 use academy_proto::events::{CourseAddedToProgram, ProgramCreated, event::Payload};
 use academy_runtime::db::db_error;
-use academy_runtime::db::idempotency::{self, Key, WriteError};
+use academy_runtime::db::idempotency::WriteError;
 use academy_runtime::time::date;
 use academy_runtime::write::UnitOfWork;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseTransaction;
 
 use super::Context;
 use crate::convert;
@@ -18,62 +19,35 @@ pub async fn create(
     ctx: &Context,
     req: pb::CreateProgramRequest,
 ) -> Result<pb::Program, DomainError> {
-    // The key is taken before the request is consumed; its violations
-    // come after those of the resource.
-    let key = idempotency::parse_request_id(&req.request_id)
-        .map(|request_id| Key::new(CREATE, request_id.as_deref(), &req));
-    let new = convert::new_program(req.program)?;
-    let key = key?;
-    if let Some(id) = idempotency::replayed(&ctx.db, key.as_ref()).await? {
-        return load(ctx, &id).await;
-    }
-    let id = id::new_id();
-    let id = match insert(ctx, &id, &new, key.as_ref()).await {
-        Ok(id) => id,
-        Err(err) => {
-            idempotency::recover(&ctx.db, key.as_ref(), err, || DomainError::AlreadyExists {
-                resource: "program",
-                field: "name",
-            })
-            .await?
-        }
-    };
+    let key = super::request_key(CREATE, &req.request_id, &req);
+    let new = convert::new_program(req.program);
+    let id = super::create_once(ctx, CREATE, key, new, name_taken, insert).await?;
     load(ctx, &id).await
 }
 
-/// Returns the id of the resource: the new one, or the one an earlier call
-/// with the same request id made (checked again under the write lock).
+fn name_taken() -> DomainError {
+    DomainError::AlreadyExists {
+        resource: "program",
+        field: "name",
+    }
+}
+
+/// The new program's row and event.
 async fn insert(
-    ctx: &Context,
+    txn: &DatabaseTransaction,
     id: &str,
     new: &NewProgram,
-    key: Option<&Key>,
-) -> Result<String, WriteError> {
-    let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
-    if let Some(existing) = uow.replayed(key).await? {
-        return Ok(existing);
+    now: DateTime<Utc>,
+) -> Result<Payload, WriteError> {
+    if programs::find_id_by_name(txn, &new.name).await?.is_some() {
+        return Err(name_taken().into());
     }
-    if programs::find_id_by_name(uow.txn(), &new.name)
-        .await?
-        .is_some()
-    {
-        return Err(DomainError::AlreadyExists {
-            resource: "program",
-            field: "name",
-        }
-        .into());
-    }
-    let now = Utc::now();
-    programs::insert(uow.txn(), id, new, now).await?;
-    uow.remember(CREATE, key, id).await?;
-    let event = Payload::ProgramCreated(ProgramCreated {
+    programs::insert(txn, id, new, now).await?;
+    Ok(Payload::ProgramCreated(ProgramCreated {
         program_id: id.to_owned(),
         name: new.name.clone(),
         start_date: Some(date(new.start_date)),
-    });
-    uow.emit(now, event).await?;
-    uow.commit().await?;
-    Ok(id.to_owned())
+    }))
 }
 
 pub async fn get(ctx: &Context, req: pb::GetProgramRequest) -> Result<pb::Program, DomainError> {

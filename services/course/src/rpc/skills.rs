@@ -1,10 +1,10 @@
-use academy_domain::{DomainError, PageRequest, id::new_id, text};
+use academy_domain::{DomainError, PageRequest, text};
 use academy_proto::course as pb;
 use academy_proto::events::{SkillCreated, event::Payload};
 use academy_runtime::db::db_error;
-use academy_runtime::db::idempotency::{self, Key, WriteError};
-use academy_runtime::write::UnitOfWork;
-use chrono::Utc;
+use academy_runtime::db::idempotency::WriteError;
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseTransaction;
 
 use super::Context;
 use crate::convert;
@@ -14,61 +14,35 @@ use crate::store::skills;
 const CREATE: &str = "CreateSkill";
 
 pub async fn create(ctx: &Context, req: pb::CreateSkillRequest) -> Result<pb::Skill, DomainError> {
-    // The key is taken before the request is consumed; its violations
-    // come after those of the resource.
-    let key = idempotency::parse_request_id(&req.request_id)
-        .map(|request_id| Key::new(CREATE, request_id.as_deref(), &req));
-    let new = convert::new_skill(req.skill)?;
-    let key = key?;
-    if let Some(id) = idempotency::replayed(&ctx.db, key.as_ref()).await? {
-        return get(ctx, &id).await;
-    }
-    let id = new_id();
-    let result = insert(ctx, &id, &new, key.as_ref()).await;
-    let id = match result {
-        Ok(id) => id,
-        Err(err) => {
-            idempotency::recover(&ctx.db, key.as_ref(), err, || DomainError::AlreadyExists {
-                resource: "skill",
-                field: "name",
-            })
-            .await?
-        }
-    };
+    let key = super::request_key(CREATE, &req.request_id, &req);
+    let new = convert::new_skill(req.skill);
+    let id = super::create_once(ctx, CREATE, key, new, name_taken, insert).await?;
     get(ctx, &id).await
 }
 
-/// Returns the id of the resource: the new one, or the one an earlier call
-/// with the same request id made (checked again under the write lock).
+fn name_taken() -> DomainError {
+    DomainError::AlreadyExists {
+        resource: "skill",
+        field: "name",
+    }
+}
+
+/// The new skill's row and event.
 async fn insert(
-    ctx: &Context,
+    txn: &DatabaseTransaction,
     id: &str,
     new: &NewSkill,
-    key: Option<&Key>,
-) -> Result<String, WriteError> {
-    let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
-    let txn = uow.txn();
-    if let Some(existing) = uow.replayed(key).await? {
-        return Ok(existing);
-    }
+    now: DateTime<Utc>,
+) -> Result<Payload, WriteError> {
     if skills::find_by_name(txn, &new.name).await?.is_some() {
-        return Err(DomainError::AlreadyExists {
-            resource: "skill",
-            field: "name",
-        }
-        .into());
+        return Err(name_taken().into());
     }
-    let now = Utc::now();
     skills::insert(txn, id, new, now).await?;
-    uow.remember(CREATE, key, id).await?;
-    let event = Payload::SkillCreated(SkillCreated {
+    Ok(Payload::SkillCreated(SkillCreated {
         skill_id: id.to_owned(),
         name: new.name.clone(),
         category: new.category.clone(),
-    });
-    uow.emit(now, event).await?;
-    uow.commit().await?;
-    Ok(id.to_owned())
+    }))
 }
 
 async fn get(ctx: &Context, id: &str) -> Result<pb::Skill, DomainError> {

@@ -16,13 +16,15 @@ use academy_proto::learner::enrollment_service_client::EnrollmentServiceClient;
 use academy_proto::learner::{EnrollRequest, RecordProgressRequest, RejectedRow};
 use anyhow::Context;
 use chrono::{DateTime, NaiveDateTime, Utc};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::client::{Authed, describe};
+use crate::bulk;
+use crate::client::Authed;
+use crate::csv_file::{self, Record};
 
 /// The report's columns, as the provider names them. External Id, Course
 /// Slug and Enrollment Time are required; Name, Email and Course Name are
@@ -89,19 +91,12 @@ impl ParsedFile {
     }
 }
 
-/// The default error file: `<input>.errors.csv`.
-pub fn default_errors_path(input: &Path) -> PathBuf {
-    let mut name = input.as_os_str().to_owned();
-    name.push(".errors.csv");
-    PathBuf::from(name)
-}
+pub use crate::csv_file::default_errors_path;
 
 /// Reads `path` for `program_id`; a bad header fails here, before anything
 /// is sent.
 pub fn read(path: &Path, program_id: &str) -> anyhow::Result<ParsedFile> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    parse(file, program_id)
+    parse(csv_file::open(path)?, program_id)
 }
 
 fn parse(reader: impl std::io::Read, program_id: &str) -> anyhow::Result<ParsedFile> {
@@ -116,54 +111,29 @@ fn parse(reader: impl std::io::Read, program_id: &str) -> anyhow::Result<ParsedF
     let columns = columns(&header)?;
     let mut rows = Vec::new();
     let mut rejected = Vec::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = csv.position().line();
-        match csv.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = record.position().map_or(line, csv::Position::line);
-                let raw = join(&record);
-                if record.len() != header.len() {
-                    rejected.push(Rejection {
-                        line,
-                        row: raw,
-                        reason: format!(
-                            "has {} fields, the header has {}",
-                            record.len(),
-                            header.len()
-                        ),
-                    });
-                    continue;
-                }
-                match to_row(&record, &columns, program_id) {
-                    Ok((enroll, progress)) => rows.push(Row {
-                        line,
-                        raw,
-                        enroll,
-                        progress,
-                    }),
-                    Err(reason) => rejected.push(Rejection {
-                        line,
-                        row: raw,
-                        reason,
-                    }),
-                }
-            }
-            Err(err) => {
-                let line = err.position().map_or(line, csv::Position::line);
-                let reason = match err.kind() {
-                    csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_owned(),
-                    _ => format!("cannot be read: {err}"),
-                };
-                rejected.push(Rejection {
+    csv_file::each_record(&mut csv, header.len(), |line, record| match record {
+        Record::Read(record) => {
+            let raw = join(record);
+            match to_row(record, &columns, program_id) {
+                Ok((enroll, progress)) => rows.push(Row {
                     line,
-                    row: String::new(),
+                    raw,
+                    enroll,
+                    progress,
+                }),
+                Err(reason) => rejected.push(Rejection {
+                    line,
+                    row: raw,
                     reason,
-                });
+                }),
             }
         }
-    }
+        Record::Refused { reason, record } => rejected.push(Rejection {
+            line,
+            row: record.map(join).unwrap_or_default(),
+            reason,
+        }),
+    });
     Ok(ParsedFile { rows, rejected })
 }
 
@@ -182,7 +152,7 @@ fn join(record: &csv::StringRecord) -> String {
 }
 
 fn columns(header: &csv::StringRecord) -> anyhow::Result<HashMap<&'static str, usize>> {
-    crate::csv_header::positions(header, &COLUMNS, &REQUIRED)
+    csv_file::positions(header, &COLUMNS, &REQUIRED)
 }
 
 fn to_row(
@@ -325,12 +295,9 @@ struct Progress {
 
 impl Progress {
     fn new(total: u64) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            ProgressBar::new(total).with_style(
-                ProgressStyle::with_template("{bar:40} {pos}/{len} rows, {per_sec}, eta {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            )
-        });
+        let bar = std::io::stderr()
+            .is_terminal()
+            .then(|| bulk::progress_bar(total, "rows"));
         Self {
             bar,
             done: 0,
@@ -368,14 +335,9 @@ pub async fn send(
     };
     let mut progress = Progress::new(rows.len() as u64);
     for batch in rows.chunks(batch_rows.max(1)) {
-        let failed = |what: &str, status: tonic::Status| {
-            anyhow::anyhow!(
-                "{what} failed at the batch starting on line {}: {}\n\
-                 rows before it were imported; running the import again is safe \
-                 (imported rows count as duplicates)",
-                batch[0].line,
-                describe(&status)
-            )
+        let failed = |rpc: &str, status: tonic::Status| {
+            let why_safe = "imported rows count as duplicates";
+            bulk::batch_failed(rpc, batch[0].line, &status, Some(why_safe))
         };
         let enrolls: Vec<EnrollRequest> = batch.iter().map(|r| r.enroll.clone()).collect();
         let reply = client
@@ -441,15 +403,10 @@ fn reject(
             continue;
         };
         indexes.insert(i);
-        let reason = if r.field.is_empty() || r.reason.starts_with(&r.field) {
-            r.reason.clone()
-        } else {
-            format!("{}: {}", r.field, r.reason)
-        };
         into.push(Rejection {
             line: row.line,
             row: row.raw.clone(),
-            reason,
+            reason: bulk::rejected_reason(&r.field, r.reason.clone()),
         });
     }
     let unlisted = count - refused.len() as i64;
@@ -459,10 +416,7 @@ fn reject(
         into.push(Rejection {
             line: first.line,
             row: String::new(),
-            reason: format!(
-                "{unlisted} more rejected rows in the batch starting here were not \
-                 itemised; rerun with a smaller --batch-rows to see each"
-            ),
+            reason: bulk::not_itemised(unlisted),
         });
     }
     indexes
@@ -493,6 +447,7 @@ pub fn write_errors(path: &Path, rejected: &[Rejection]) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     const HEADER: &str = "Name,Email,External Id,Course Name,Course Slug,Enrollment Time,\
         Last Course Activity Time,Overall Progress,Estimated Learning Hours,Completed,\

@@ -22,11 +22,13 @@ use academy_proto::learner::{
 use academy_runtime::time::timestamp;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::client::{Authed, describe};
+use crate::bulk;
+use crate::client::Authed;
+use crate::csv_file::{self, Record};
 
 /// The report's columns, as the provider names them (case and spaces
 /// around them do not matter).
@@ -102,18 +104,11 @@ pub struct Outcome {
     pub errors: Vec<RowError>,
 }
 
-/// The error file's default path: `<input>.errors.csv`.
-pub fn default_errors_path(input: &Path) -> PathBuf {
-    let mut name = input.as_os_str().to_owned();
-    name.push(".errors.csv");
-    PathBuf::from(name)
-}
+pub use crate::csv_file::default_errors_path;
 
 /// Reads the report; a bad header fails here, before anything is sent.
 pub fn read(path: &Path) -> anyhow::Result<(Vec<Member>, Vec<RowError>)> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    parse(file)
+    parse(csv_file::open(path)?)
 }
 
 /// Splits the report into rows to send and rows refused here.
@@ -125,47 +120,27 @@ pub fn parse(reader: impl std::io::Read) -> anyhow::Result<(Vec<Member>, Vec<Row
     let columns = columns(csv.headers().context("cannot read the header line")?)?;
     let width = csv.headers().map_or(COLUMNS.len(), csv::StringRecord::len);
     let (mut rows, mut errors) = (Vec::new(), Vec::new());
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = csv.position().line();
-        match csv.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = record.position().map_or(line, csv::Position::line);
-                let raw: Vec<String> = record.iter().map(str::to_owned).collect();
-                if record.len() != width {
-                    errors.push(RowError {
-                        line,
-                        raw,
-                        reason: format!("has {} fields, the header has {width}", record.len()),
-                    });
-                    continue;
-                }
-                match member(line, raw.clone(), &columns) {
-                    Ok(m) => rows.push(m),
-                    Err(reason) => errors.push(RowError { line, raw, reason }),
-                }
-            }
-            Err(err) => {
-                let line = err.position().map_or(line, csv::Position::line);
-                let reason = match err.kind() {
-                    csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_owned(),
-                    _ => format!("cannot be read: {err}"),
-                };
-                errors.push(RowError {
-                    line,
-                    raw: Vec::new(),
-                    reason,
-                });
+    let to_strings = |record: &csv::StringRecord| record.iter().map(str::to_owned).collect();
+    csv_file::each_record(&mut csv, width, |line, record| match record {
+        Record::Read(record) => {
+            let raw: Vec<String> = to_strings(record);
+            match member(line, raw.clone(), &columns) {
+                Ok(m) => rows.push(m),
+                Err(reason) => errors.push(RowError { line, raw, reason }),
             }
         }
-    }
+        Record::Refused { reason, record } => errors.push(RowError {
+            line,
+            raw: record.map(to_strings).unwrap_or_default(),
+            reason,
+        }),
+    });
     Ok((rows, errors))
 }
 
 /// Every column of the report is required.
 fn columns(header: &csv::StringRecord) -> anyhow::Result<HashMap<&'static str, usize>> {
-    crate::csv_header::positions(header, &COLUMNS, &COLUMNS)
+    csv_file::positions(header, &COLUMNS, &COLUMNS)
 }
 
 fn member(
@@ -246,10 +221,7 @@ pub async fn send(
         rows: (rows.len() + errors.len()) as u64,
         ..Default::default()
     };
-    let bar = ProgressBar::new(rows.len() as u64).with_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} members, {per_sec}, eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = bulk::progress_bar(rows.len() as u64, "members");
     for batch in rows.chunks(BATCH) {
         let failed = register(clients.learners, batch, &mut outcome).await?;
         let mut kept = Vec::with_capacity(batch.len());
@@ -323,23 +295,12 @@ async fn register(
     let reply = client
         .import_learners(tokio_stream::iter(requests))
         .await
-        .map_err(|status| {
-            anyhow::anyhow!(
-                "ImportLearners failed at the batch starting on line {}: {}\n\
-                 rows before it were imported; running the import again is safe",
-                batch[0].line,
-                describe(&status)
-            )
-        })?
+        .map_err(|status| bulk::batch_failed("ImportLearners", batch[0].line, &status, None))?
         .into_inner();
     outcome.learners_created += reply.created;
     for r in reply.rejected {
         if let Some(&i) = usize::try_from(r.index).ok().and_then(|k| members.get(k)) {
-            let reason = if r.field.is_empty() || r.reason.starts_with(&r.field) {
-                r.reason
-            } else {
-                format!("{}: {}", r.field, r.reason)
-            };
+            let reason = bulk::rejected_reason(&r.field, r.reason);
             failed[i] = Some(format!("registering the member: {reason}"));
         }
     }
@@ -392,14 +353,7 @@ async fn invite(
             request_id: String::new(),
         })
         .await
-        .map_err(|status| {
-            anyhow::anyhow!(
-                "InviteLearners failed at the batch starting on line {}: {}\n\
-                 rows before it were imported; running the import again is safe",
-                rows[0].line,
-                describe(&status)
-            )
-        })?
+        .map_err(|status| bulk::batch_failed("InviteLearners", rows[0].line, &status, None))?
         .into_inner();
     for result in reply.results {
         let Some(m) = usize::try_from(result.index).ok().and_then(|i| rows.get(i)) else {
@@ -482,6 +436,7 @@ pub fn write_errors(path: &Path, errors: &[RowError]) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     const HEADER: &str = "Name,Email,External Id,Member State,Invitation Date,Join Date\n";
 

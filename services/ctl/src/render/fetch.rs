@@ -2,14 +2,13 @@
 //! same reports asked for live.
 
 use academy_proto::reporting::{
-    Dimension, FeedPosition, GetBreakdownRequest, GetFeedStatusRequest, GetFunnelRequest,
-    GetProgramSummaryRequest, GetPublishedReportRequest, GetTimeSeriesRequest, Granularity, Metric,
-    MetricSeries, Period, PublishedContent,
+    Dimension, FeedPosition, GetFeedStatusRequest, GetFunnelRequest, GetPublishedReportRequest,
+    GetTimeSeriesRequest, Granularity, Metric, MetricSeries, Period, PublishedContent,
 };
 
 use super::Document;
 use crate::client::CallContext;
-use crate::report::Reporting;
+use crate::report::{self, Reporting};
 
 /// A published snapshot.
 pub async fn snapshot(client: &mut Reporting, id: &str) -> anyhow::Result<Document> {
@@ -30,13 +29,7 @@ pub async fn live(
     program_id: &str,
     period: Period,
 ) -> anyhow::Result<Document> {
-    let summary = client
-        .get_program_summary(GetProgramSummaryRequest {
-            program_id: program_id.to_owned(),
-            period: Some(period.clone()),
-        })
-        .await
-        .during("GetProgramSummary")?;
+    let summary = report::summary(client, program_id, period.clone()).await?;
     let mut breakdowns = Vec::new();
     for dimension in [
         Dimension::Region,
@@ -44,17 +37,7 @@ pub async fn live(
         Dimension::Course,
         Dimension::Skill,
     ] {
-        breakdowns.push(
-            client
-                .get_breakdown(GetBreakdownRequest {
-                    program_id: program_id.to_owned(),
-                    period: Some(period.clone()),
-                    dimension: dimension as i32,
-                    limit: 0,
-                })
-                .await
-                .during("GetBreakdown")?,
-        );
+        breakdowns.push(report::breakdown(client, program_id, period.clone(), dimension, 0).await?);
     }
     let funnel = client
         .get_funnel(GetFunnelRequest {

@@ -30,62 +30,16 @@ struct Answers {
 
 pub async fn bulk_enroll(
     ctx: &Context,
-    mut stream: Streaming<pb::EnrollRequest>,
+    stream: Streaming<pb::EnrollRequest>,
     trace: TraceContext,
 ) -> Result<pb::BulkEnrollResponse, DomainError> {
     let mut tally = Tally::default();
     let mut answers = Answers::default();
     let mut resolver = Resolver::default();
-    let mut batch = Vec::with_capacity(ctx.batch_size);
-    let mut index = 0i64;
-    loop {
-        let row = match super::next_row(&mut stream, ctx.stream_idle).await {
-            Ok(Some(row)) => row,
-            Ok(None) => break,
-            // A broken stream ends the import; batches already committed stay.
-            Err(err @ DomainError::InvalidArgument { .. }) => return Err(err),
-            Err(err) => {
-                // An idle stream: the rows before are kept, as the message promises.
-                enroll_batch(
-                    ctx,
-                    std::mem::take(&mut batch),
-                    &mut tally,
-                    &mut answers,
-                    &mut resolver,
-                    &trace,
-                )
-                .await?;
-                return Err(err);
-            }
-        };
-        if let Err(too_long) = super::check_stream_length(index, ctx.max_stream_rows) {
-            // The rows before the limit are kept, as the message promises.
-            enroll_batch(
-                ctx,
-                std::mem::take(&mut batch),
-                &mut tally,
-                &mut answers,
-                &mut resolver,
-                &trace,
-            )
-            .await?;
-            return Err(too_long);
-        }
-        batch.push((index, row));
-        index += 1;
-        if batch.len() >= ctx.batch_size {
-            enroll_batch(
-                ctx,
-                std::mem::take(&mut batch),
-                &mut tally,
-                &mut answers,
-                &mut resolver,
-                &trace,
-            )
-            .await?;
-        }
+    let mut batches = super::Batches::new(ctx, stream);
+    while let Some(rows) = batches.next().await? {
+        enroll_batch(ctx, rows, &mut tally, &mut answers, &mut resolver, &trace).await?;
     }
-    enroll_batch(ctx, batch, &mut tally, &mut answers, &mut resolver, &trace).await?;
     super::import::record_rows("BulkEnroll", &tally);
     Ok(pb::BulkEnrollResponse {
         created: tally.created,
@@ -217,7 +171,7 @@ async fn insert_new(ctx: &Context, rows: &[Ready]) -> Result<(i64, i64), DbErr> 
         ));
         candidates.push((id, ready));
     }
-    let inserted: HashSet<String> = enrollments::insert_new(txn, inserts)
+    let inserted: HashSet<String> = crate::store::insert_new(txn, inserts)
         .await?
         .into_iter()
         .collect();

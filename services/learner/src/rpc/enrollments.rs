@@ -108,7 +108,7 @@ async fn insert(
     }
     let now = Utc::now();
     let new = new_enrollment(id, row, course);
-    enrollments::insert_one(txn, enrollments::new_row(&new, now)).await?;
+    crate::store::insert_one(txn, enrollments::new_row(&new, now)).await?;
     uow.remember(ENROLL, row.key.as_ref(), id).await?;
     let mut events = vec![(row.enroll_time, created_event(id, row, course))];
     if let Some(program_id) = &row.program_id {

@@ -110,7 +110,7 @@ impl Mode {
 
 async fn run(
     ctx: &Context,
-    mut stream: Streaming<pb::RegisterLearnerRequest>,
+    stream: Streaming<pb::RegisterLearnerRequest>,
     mode: Mode,
     reads: bool,
 ) -> Result<pb::ImportLearnersResponse, DomainError> {
@@ -119,38 +119,16 @@ async fn run(
         mode,
         ..Outcomes::default()
     };
-    let mut batch = Vec::with_capacity(ctx.batch_size);
-    let mut index = 0i64;
-    loop {
-        let row = match super::next_row(&mut stream, ctx.stream_idle).await {
-            Ok(Some(row)) => row,
-            Ok(None) => break,
-            // A broken stream ends the import; batches already committed stay.
-            Err(err @ DomainError::InvalidArgument { .. }) => return Err(err),
-            Err(err) => {
-                // An idle stream: the rows before are kept, as the message promises.
-                import_batch(ctx, std::mem::take(&mut batch), &mut out).await?;
-                return Err(err);
-            }
-        };
-        if let Err(too_long) = super::check_stream_length(index, ctx.max_stream_rows) {
-            // The rows before the limit are kept, as the message promises.
-            import_batch(ctx, std::mem::take(&mut batch), &mut out).await?;
-            return Err(too_long);
-        }
-        batch.push((index, row));
-        index += 1;
-        if batch.len() >= ctx.batch_size {
-            import_batch(ctx, std::mem::take(&mut batch), &mut out).await?;
-        }
+    let mut batches = super::Batches::new(ctx, stream);
+    while let Some(rows) = batches.next().await? {
+        import_batch(ctx, rows, &mut out).await?;
     }
-    import_batch(ctx, batch, &mut out).await?;
     let (tally, updated) = (out.tally, out.updated);
     record_rows(mode.stream(), &tally);
     metrics::counter!("learner_import_rows_total", "stream" => mode.stream(), "outcome" => "updated")
         .increment(updated.unsigned_abs());
     tracing::info!(
-        rows = index,
+        rows = batches.rows_read(),
         created = tally.created,
         duplicates = tally.duplicates,
         updated,
@@ -297,7 +275,7 @@ async fn insert_new(
         inserts.push(learners::new_row(&id, &row.learner, now));
         candidates.push((*index, id, row));
     }
-    let inserted: HashSet<String> = learners::insert_new(txn, inserts)
+    let inserted: HashSet<String> = crate::store::insert_new(txn, inserts)
         .await?
         .into_iter()
         .collect();

@@ -22,9 +22,9 @@ use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
 
 use super::Context;
 use crate::convert::business_time;
-use crate::domain::{InvitationState, LearnerState};
+use crate::domain::InvitationState;
 use crate::entity::{invitation, learner};
-use crate::store::invitations::{self, InvitationFilter, PersonKeys};
+use crate::store::invitations::{self, Answered, InvitationFilter, PersonKeys};
 use crate::store::learners;
 
 const INVITE: &str = "InviteLearners";
@@ -181,11 +181,7 @@ async fn invitee_learner<C: ConnectionTrait>(
         id = learners::id_by_email(db, email).await?;
     }
     let Some(id) = id else { return Ok(None) };
-    let found = learners::get(db, &id)
-        .await?
-        .ok_or_else(|| DomainError::not_found("learner", &id))?;
-    LearnerState::from_stored(&found.state)?.ensure_active()?;
-    Ok(Some(found))
+    Ok(Some(super::learners::active_learner(db, &id).await?))
 }
 
 /// Every key a person is known by: the row's and, for a learner, theirs.
@@ -276,20 +272,7 @@ pub async fn invite(
 /// A rejected row's result: reason, first field and gRPC code.
 fn rejected(index: i64, err: DomainError) -> pb::InviteResult {
     let code = code_of(&err);
-    let (field, reason) = match err {
-        DomainError::InvalidArgument { violations } => (
-            violations
-                .first()
-                .map(|v| v.field.clone())
-                .unwrap_or_default(),
-            violations
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        other => (String::new(), other.to_string()),
-    };
+    let (field, reason) = super::field_and_reason(err);
     pb::InviteResult {
         index,
         outcome: pb::InviteOutcome::Rejected as i32,
@@ -473,7 +456,7 @@ async fn create<C: ConnectionTrait>(
     if let Some(l) = learner
         && crate::store::enrollments::in_program(txn, &l.id, program_id).await?
     {
-        invitations::join(txn, &id, &l.id, row.invite_time, now).await?;
+        invitations::answer(txn, &id, Answered::Joined(&l.id), row.invite_time, now).await?;
         events.push((row.invite_time, joined_event(&new, &l.id)));
     }
     stored(txn, &id).await
@@ -518,7 +501,7 @@ pub async fn join_on_enroll<C: ConnectionTrait>(
         let open = InvitationState::read(&i.state, i.expire_time, at)
             .is_ok_and(|s| s == InvitationState::Invited);
         if open && at >= i.invite_time {
-            invitations::join(txn, &i.id, learner_id, at, now).await?;
+            invitations::answer(txn, &i.id, Answered::Joined(learner_id), at, now).await?;
             events.push((at, joined_event(&i, learner_id)));
         }
     }
@@ -688,11 +671,11 @@ async fn transition<C: ConnectionTrait>(
                 )
                 .into());
             };
-            invitations::join(txn, &row.id, &learner_id, at, now).await?;
+            invitations::answer(txn, &row.id, Answered::Joined(&learner_id), at, now).await?;
             joined_event(row, &learner_id)
         }
         Answer::Decline => {
-            invitations::decline(txn, &row.id, at, now).await?;
+            invitations::answer(txn, &row.id, Answered::Declined, at, now).await?;
             Payload::InvitationDeclined(InvitationDeclined {
                 invitation_id: row.id.clone(),
                 program_id: row.program_id.clone(),
@@ -720,10 +703,7 @@ async fn invitee_now<C: ConnectionTrait>(
         found = learners::id_by_email(txn, email).await?;
     }
     let Some(id) = found else { return Ok(None) };
-    let l = learners::get(txn, &id)
-        .await?
-        .ok_or_else(|| DomainError::not_found("learner", &id))?;
-    LearnerState::from_stored(&l.state)?.ensure_active()?;
+    super::learners::active_learner(txn, &id).await?;
     Ok(Some(id))
 }
 

@@ -84,7 +84,7 @@ async fn insert(
     )
     .await?;
     let now = Utc::now();
-    learners::insert_one(txn, learners::new_row(id, new, now)).await?;
+    crate::store::insert_one(txn, learners::new_row(id, new, now)).await?;
     uow.remember(REGISTER, key, id).await?;
     uow.emit(
         new.register_time,
@@ -93,6 +93,19 @@ async fn insert(
     .await?;
     uow.commit().await?;
     Ok(id.to_owned())
+}
+
+/// The learner `id`: NOT_FOUND when there is none, FAILED_PRECONDITION
+/// when it was erased or merged.
+pub async fn active_learner<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    id: &str,
+) -> Result<crate::entity::learner::Model, WriteError> {
+    let found = learners::get(db, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("learner", id))?;
+    LearnerState::from_stored(&found.state)?.ensure_active()?;
+    Ok(found)
 }
 
 /// ALREADY_EXISTS when another learner (not `except`) holds the email or external id.
@@ -242,10 +255,7 @@ async fn update_learner(
     let result: Result<(), WriteError> = async {
         let uow = UnitOfWork::begin(&ctx.db, &ctx.outbox).await?;
         let txn = uow.txn();
-        let row = learners::get(txn, &id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("learner", &id))?;
-        LearnerState::from_stored(&row.state)?.ensure_active()?;
+        let row = active_learner(txn, &id).await?;
         if !req.etag.is_empty() && req.etag != convert::etag(row.revision) {
             return Err(DomainError::Aborted {
                 resource: "learner",

@@ -141,11 +141,12 @@ async fn write(
         now,
     );
     let handed: Vec<String> = plan.handed_over().collect();
+    let (certificates, earned_skills) = merge::count_certificates_and_skills(txn, &handed).await?;
     let moved = Moved {
         moved_enrollment_ids: plan.moved.iter().map(|e| e.id.clone()).collect(),
         folded_enrollment_ids: plan.folds.iter().map(|(_, f)| f.clone()).collect(),
-        moved_certificates: count(merge::count_certificates(txn, &handed).await?),
-        moved_earned_skills: count(merge::count_earned_skills(txn, &handed).await?),
+        moved_certificates: count(certificates),
+        moved_earned_skills: count(earned_skills),
     };
     if dry_run {
         return Ok(Written::Moved(moved));

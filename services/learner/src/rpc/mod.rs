@@ -65,6 +65,92 @@ pub fn check_stream_length(index: i64, max_rows: usize) -> Result<(), DomainErro
     Ok(())
 }
 
+/// A client stream read in batches of at most `batch_size` rows, each row
+/// with its index in the stream: the one loop of the streaming imports
+/// (ImportLearners, SyncLearners, BulkEnroll, BulkRecordProgress).
+#[derive(Debug)]
+pub struct Batches<T> {
+    stream: tonic::Streaming<T>,
+    batch_size: usize,
+    max_rows: usize,
+    idle: std::time::Duration,
+    next_index: i64,
+    /// How the stream ended, once it has: `Ok` at its end, or why it
+    /// stopped early (idle, too many rows), returned after the rows before.
+    ended: Option<Result<(), DomainError>>,
+}
+
+impl<T> Batches<T> {
+    pub fn new(ctx: &Context, stream: tonic::Streaming<T>) -> Self {
+        Self {
+            stream,
+            batch_size: ctx.batch_size,
+            max_rows: ctx.max_stream_rows,
+            idle: ctx.stream_idle,
+            next_index: 0,
+            ended: None,
+        }
+    }
+
+    /// How many rows were read so far.
+    pub fn rows_read(&self) -> i64 {
+        self.next_index
+    }
+
+    /// The next batch: full, or the last one (possibly empty) when the
+    /// stream ends or stops early; then `None` at its end, or the error it
+    /// stopped with, so the rows before it are kept, as the message
+    /// promises. A broken stream is an error at once: the batches already
+    /// applied stay, the pending rows are dropped.
+    pub async fn next(&mut self) -> Result<Option<Vec<(i64, T)>>, DomainError> {
+        if let Some(ended) = self.ended.take() {
+            self.ended = Some(Ok(()));
+            return ended.map(|()| None);
+        }
+        let mut rows = Vec::with_capacity(self.batch_size);
+        let ended = loop {
+            let row = match next_row(&mut self.stream, self.idle).await {
+                Ok(Some(row)) => row,
+                Ok(None) => break Ok(()),
+                Err(err @ DomainError::InvalidArgument { .. }) => {
+                    self.ended = Some(Ok(()));
+                    return Err(err);
+                }
+                Err(idle) => break Err(idle),
+            };
+            if let Err(too_long) = check_stream_length(self.next_index, self.max_rows) {
+                break Err(too_long);
+            }
+            rows.push((self.next_index, row));
+            self.next_index += 1;
+            if rows.len() >= self.batch_size {
+                return Ok(Some(rows));
+            }
+        };
+        self.ended = Some(ended);
+        Ok(Some(rows))
+    }
+}
+
+/// What a rejected row's answer says: the first field at fault (empty
+/// when the error names none) and every reason.
+pub fn field_and_reason(err: DomainError) -> (String, String) {
+    match err {
+        DomainError::InvalidArgument { violations } => (
+            violations
+                .first()
+                .map(|v| v.field.clone())
+                .unwrap_or_default(),
+            violations
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        other => (String::new(), other.to_string()),
+    }
+}
+
 /// Rejected rows itemised in one stream's answer; past this only counted,
 /// so the answer stays far below the message size limit.
 pub const MAX_REJECTED_LISTED: usize = 1000;
@@ -82,20 +168,7 @@ pub struct Tally {
 
 impl Tally {
     pub fn reject(&mut self, index: i64, err: DomainError) {
-        let (field, reason) = match err {
-            DomainError::InvalidArgument { violations } => (
-                violations
-                    .first()
-                    .map(|v| v.field.clone())
-                    .unwrap_or_default(),
-                violations
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-            other => (String::new(), other.to_string()),
-        };
+        let (field, reason) = field_and_reason(err);
         self.rejected_count += 1;
         if self.rejected.len() < MAX_REJECTED_LISTED {
             self.rejected.push(pb::RejectedRow {

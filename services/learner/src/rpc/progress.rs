@@ -445,62 +445,16 @@ async fn apply_in(
 /// BulkRecordProgress: rows applied in batches of one transaction each.
 pub async fn record_many(
     ctx: &Context,
-    mut stream: tonic::Streaming<pb::RecordProgressRequest>,
+    stream: tonic::Streaming<pb::RecordProgressRequest>,
     trace: TraceContext,
 ) -> Result<pb::BulkRecordProgressResponse, DomainError> {
     let mut tally = super::Tally::default();
     let mut resolver = Resolver::default();
     let mut openings = Openings::default();
-    let mut batch = Vec::with_capacity(ctx.batch_size);
-    let mut index = 0i64;
-    loop {
-        let row = match super::next_row(&mut stream, ctx.stream_idle).await {
-            Ok(Some(row)) => row,
-            Ok(None) => break,
-            // A broken stream ends the import; batches already committed stay.
-            Err(err @ DomainError::InvalidArgument { .. }) => return Err(err),
-            Err(err) => {
-                // An idle stream: the rows before are kept, as the message promises.
-                record_batch(
-                    ctx,
-                    std::mem::take(&mut batch),
-                    &mut tally,
-                    &mut resolver,
-                    &mut openings,
-                    &trace,
-                )
-                .await?;
-                return Err(err);
-            }
-        };
-        if let Err(too_long) = super::check_stream_length(index, ctx.max_stream_rows) {
-            // The rows before the limit are kept, as the message promises.
-            record_batch(
-                ctx,
-                std::mem::take(&mut batch),
-                &mut tally,
-                &mut resolver,
-                &mut openings,
-                &trace,
-            )
-            .await?;
-            return Err(too_long);
-        }
-        batch.push((index, row));
-        index += 1;
-        if batch.len() >= ctx.batch_size {
-            record_batch(
-                ctx,
-                std::mem::take(&mut batch),
-                &mut tally,
-                &mut resolver,
-                &mut openings,
-                &trace,
-            )
-            .await?;
-        }
+    let mut batches = super::Batches::new(ctx, stream);
+    while let Some(rows) = batches.next().await? {
+        record_batch(ctx, rows, &mut tally, &mut resolver, &mut openings, &trace).await?;
     }
-    record_batch(ctx, batch, &mut tally, &mut resolver, &mut openings, &trace).await?;
     super::import::record_rows("BulkRecordProgress", &tally);
     Ok(pb::BulkRecordProgressResponse {
         recorded: tally.created,

@@ -1,6 +1,6 @@
 use academy_domain::PageRequest;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -50,37 +50,6 @@ pub fn new_row(e: &NewEnrollment<'_>, now: DateTime<Utc>) -> enrollment::ActiveM
     }
 }
 
-/// Inserts one enrollment; an active one for the same learner × course is a
-/// unique violation.
-pub async fn insert_one<C: ConnectionTrait>(
-    db: &C,
-    row: enrollment::ActiveModel,
-) -> Result<(), DbErr> {
-    enrollment::Entity::insert(row)
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
-}
-
-/// Inserts the rows whose learner × course has no active enrollment (also
-/// among earlier rows of the same call); returns the ids inserted.
-pub async fn insert_new<C: ConnectionTrait>(
-    db: &C,
-    rows: Vec<enrollment::ActiveModel>,
-) -> Result<Vec<String>, DbErr> {
-    let mut inserted = Vec::with_capacity(rows.len());
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(500).collect();
-        let ids = enrollment::Entity::insert_many(chunk)
-            .on_conflict(OnConflict::new().do_nothing().to_owned())
-            .exec_with_returning_keys(db)
-            .await?;
-        inserted.extend(ids);
-    }
-    Ok(inserted)
-}
-
 pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<enrollment::Model>, DbErr> {
     enrollment::Entity::find_by_id(id.to_owned()).one(db).await
 }
@@ -107,13 +76,12 @@ pub async fn active_id<C: ConnectionTrait>(
     learner_id: &str,
     course_id: &str,
 ) -> Result<Option<String>, DbErr> {
-    enrollment::Entity::find()
-        .select_only()
-        .column(enrollment::Column::Id)
-        .filter(enrollment::Column::ActiveKey.eq(active_key(learner_id, course_id)))
-        .into_tuple()
-        .one(db)
-        .await
+    super::column_where::<enrollment::Entity>(
+        enrollment::Column::Id,
+        enrollment::Column::ActiveKey.eq(active_key(learner_id, course_id)),
+    )
+    .one(db)
+    .await
 }
 
 /// The course of each of the enrollments `ids` that exists.
@@ -306,13 +274,12 @@ pub async fn ids_of_learner<C: ConnectionTrait>(
     db: &C,
     learner_id: &str,
 ) -> Result<Vec<String>, DbErr> {
-    enrollment::Entity::find()
-        .select_only()
-        .column(enrollment::Column::Id)
-        .filter(enrollment::Column::LearnerId.eq(learner_id))
-        .into_tuple()
-        .all(db)
-        .await
+    super::column_where::<enrollment::Entity>(
+        enrollment::Column::Id,
+        enrollment::Column::LearnerId.eq(learner_id),
+    )
+    .all(db)
+    .await
 }
 
 /// Whether the learner has an enrollment (any state) in the program.

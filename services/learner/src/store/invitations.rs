@@ -59,14 +59,7 @@ pub async fn of_person<C: ConnectionTrait>(
     program_id: &str,
     keys: &PersonKeys,
 ) -> Result<Vec<invitation::Model>, DbErr> {
-    let Some(condition) = keys.condition(Some(program_id)) else {
-        return Ok(Vec::new());
-    };
-    invitation::Entity::find()
-        .filter(condition)
-        .order_by_asc(invitation::Column::Id)
-        .all(db)
-        .await
+    oldest_first(db, keys.condition(Some(program_id))).await
 }
 
 /// Every invitation of a learner (by id or, not yet linked, by its keys).
@@ -74,7 +67,15 @@ pub async fn of_learner<C: ConnectionTrait>(
     db: &C,
     keys: &PersonKeys,
 ) -> Result<Vec<invitation::Model>, DbErr> {
-    let Some(condition) = keys.condition(None) else {
+    oldest_first(db, keys.condition(None)).await
+}
+
+/// The invitations `condition` picks, oldest first; none without one.
+async fn oldest_first<C: ConnectionTrait>(
+    db: &C,
+    condition: Option<Condition>,
+) -> Result<Vec<invitation::Model>, DbErr> {
+    let Some(condition) = condition else {
         return Ok(Vec::new());
     };
     invitation::Entity::find()
@@ -108,46 +109,38 @@ pub async fn get_for_update<C: ConnectionTrait>(
     query.one(db).await
 }
 
-/// Marks an invitation JOINED by `learner_id` at `at`.
-pub async fn join<C: ConnectionTrait>(
-    db: &C,
-    id: &str,
-    learner_id: &str,
-    at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    invitation::Entity::update_many()
-        .col_expr(
-            invitation::Column::State,
-            Expr::value(InvitationState::Joined.as_str()),
-        )
-        .col_expr(invitation::Column::LearnerId, Expr::value(learner_id))
-        .col_expr(invitation::Column::JoinTime, Expr::value(at))
-        .col_expr(invitation::Column::UpdateTime, Expr::value(now))
-        .filter(invitation::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
+/// What an invitee did with an invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answered<'a> {
+    /// Joined the program as this learner.
+    Joined(&'a str),
+    Declined,
 }
 
-/// Marks an invitation DECLINED at `at`.
-pub async fn decline<C: ConnectionTrait>(
+/// Marks an invitation JOINED (by its learner) or DECLINED at `at`.
+pub async fn answer<C: ConnectionTrait>(
     db: &C,
     id: &str,
+    answered: Answered<'_>,
     at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    invitation::Entity::update_many()
-        .col_expr(
-            invitation::Column::State,
-            Expr::value(InvitationState::Declined.as_str()),
-        )
-        .col_expr(invitation::Column::DeclineTime, Expr::value(at))
-        .col_expr(invitation::Column::UpdateTime, Expr::value(now))
-        .filter(invitation::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
+    use invitation::Column;
+    let columns = match answered {
+        Answered::Joined(learner_id) => vec![
+            (Column::State, Expr::value(InvitationState::Joined.as_str())),
+            (Column::LearnerId, Expr::value(learner_id)),
+            (Column::JoinTime, Expr::value(at)),
+        ],
+        Answered::Declined => vec![
+            (
+                Column::State,
+                Expr::value(InvitationState::Declined.as_str()),
+            ),
+            (Column::DeclineTime, Expr::value(at)),
+        ],
+    };
+    set(db, id, now, columns).await
 }
 
 /// Hands an invitation to another learner (a merge).
@@ -157,8 +150,22 @@ pub async fn move_to<C: ConnectionTrait>(
     learner_id: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    invitation::Entity::update_many()
-        .col_expr(invitation::Column::LearnerId, Expr::value(learner_id))
+    let learner = (invitation::Column::LearnerId, Expr::value(learner_id));
+    set(db, id, now, vec![learner]).await
+}
+
+/// Sets `columns` of invitation `id`, and its update time to `now`.
+async fn set<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    now: DateTime<Utc>,
+    columns: Vec<(invitation::Column, Expr)>,
+) -> Result<(), DbErr> {
+    let mut update = invitation::Entity::update_many();
+    for (column, value) in columns {
+        update = update.col_expr(column, value);
+    }
+    update
         .col_expr(invitation::Column::UpdateTime, Expr::value(now))
         .filter(invitation::Column::Id.eq(id))
         .exec(db)

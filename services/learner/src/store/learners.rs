@@ -1,7 +1,7 @@
 use academy_domain::PageRequest;
 use academy_runtime::auth::DataScope;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait,
@@ -31,50 +31,13 @@ pub fn new_row(id: &str, new: &NewLearner, now: DateTime<Utc>) -> learner::Activ
     }
 }
 
-/// Inserts one learner; a taken e-mail or external id is a unique violation.
-pub async fn insert_one<C: ConnectionTrait>(
-    db: &C,
-    row: learner::ActiveModel,
-) -> Result<(), DbErr> {
-    learner::Entity::insert(row)
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
-}
-
-/// Inserts the rows whose e-mail and external id are free (also of earlier
-/// rows in the same call) and returns the ids of those inserted. Conflicts
-/// are left to the unique indexes (`ON CONFLICT DO NOTHING`): checking first
-/// with `IN (...)` lists degrades to a scan per batch as the table grows.
-pub async fn insert_new<C: ConnectionTrait>(
-    db: &C,
-    rows: Vec<learner::ActiveModel>,
-) -> Result<Vec<String>, DbErr> {
-    let mut inserted = Vec::with_capacity(rows.len());
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        // Chunked to stay under bind-parameter limits (14 columns per row).
-        let chunk: Vec<_> = rows.by_ref().take(500).collect();
-        let ids = learner::Entity::insert_many(chunk)
-            .on_conflict(OnConflict::new().do_nothing().to_owned())
-            .exec_with_returning_keys(db)
-            .await?;
-        inserted.extend(ids);
-    }
-    Ok(inserted)
-}
-
 pub async fn get<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<learner::Model>, DbErr> {
     learner::Entity::find_by_id(id.to_owned()).one(db).await
 }
 
 /// Id of the learner holding `email`, if any.
 pub async fn id_by_email<C: ConnectionTrait>(db: &C, email: &str) -> Result<Option<String>, DbErr> {
-    learner::Entity::find()
-        .select_only()
-        .column(learner::Column::Id)
-        .filter(learner::Column::Email.eq(email))
-        .into_tuple()
+    super::column_where::<learner::Entity>(learner::Column::Id, learner::Column::Email.eq(email))
         .one(db)
         .await
 }
@@ -83,13 +46,12 @@ pub async fn id_by_external_id<C: ConnectionTrait>(
     db: &C,
     external_id: &str,
 ) -> Result<Option<String>, DbErr> {
-    learner::Entity::find()
-        .select_only()
-        .column(learner::Column::Id)
-        .filter(learner::Column::ExternalId.eq(external_id))
-        .into_tuple()
-        .one(db)
-        .await
+    super::column_where::<learner::Entity>(
+        learner::Column::Id,
+        learner::Column::ExternalId.eq(external_id),
+    )
+    .one(db)
+    .await
 }
 
 /// The learners among `ids`, for bulk checks.

@@ -49,13 +49,12 @@ pub async fn absorbed_by<C: ConnectionTrait>(
     db: &C,
     survivor_id: &str,
 ) -> Result<Vec<String>, DbErr> {
-    learner_merge::Entity::find()
-        .select_only()
-        .column(learner_merge::Column::DuplicateId)
-        .filter(learner_merge::Column::SurvivorId.eq(survivor_id))
-        .into_tuple()
-        .all(db)
-        .await
+    super::column_where::<learner_merge::Entity>(
+        learner_merge::Column::DuplicateId,
+        learner_merge::Column::SurvivorId.eq(survivor_id),
+    )
+    .all(db)
+    .await
 }
 
 pub async fn enrollments_of<C: ConnectionTrait>(
@@ -78,32 +77,24 @@ pub async fn certificate_of<C: ConnectionTrait>(
         .await
 }
 
-pub async fn count_certificates<C: ConnectionTrait>(
+/// How many certificates and earned skills the enrollments have.
+pub async fn count_certificates_and_skills<C: ConnectionTrait>(
     db: &C,
     enrollment_ids: &[String],
-) -> Result<u64, DbErr> {
+) -> Result<(u64, u64), DbErr> {
     use sea_orm::PaginatorTrait;
     if enrollment_ids.is_empty() {
-        return Ok(0);
+        return Ok((0, 0));
     }
-    certificate::Entity::find()
+    let certificates = certificate::Entity::find()
         .filter(certificate::Column::EnrollmentId.is_in(enrollment_ids.to_vec()))
         .count(db)
-        .await
-}
-
-pub async fn count_earned_skills<C: ConnectionTrait>(
-    db: &C,
-    enrollment_ids: &[String],
-) -> Result<u64, DbErr> {
-    use sea_orm::PaginatorTrait;
-    if enrollment_ids.is_empty() {
-        return Ok(0);
-    }
-    earned_skill::Entity::find()
+        .await?;
+    let earned_skills = earned_skill::Entity::find()
         .filter(earned_skill::Column::EnrollmentId.is_in(enrollment_ids.to_vec()))
         .count(db)
-        .await
+        .await?;
+    Ok((certificates, earned_skills))
 }
 
 /// Hands an enrollment, with its certificate and earned skills, to

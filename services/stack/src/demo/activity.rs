@@ -7,9 +7,8 @@ use academyctl::client::Authed;
 use chrono::{Duration as Days, TimeZone, Utc};
 use std::collections::HashMap;
 
-use super::learners::{Registered, resent, streams};
-use super::progress::Progress;
-use super::streams::{self as bounded, Counts, ROWS_PER_STREAM, Retry};
+use super::learners::Registered;
+use super::streams::{self as bounded, Counts};
 use super::tally::Tally;
 use super::{Rng, timestamp};
 
@@ -45,8 +44,7 @@ pub(super) async fn enroll(
             });
         }
     }
-    let progress = Progress::rows(rows.len() as u64, "enrollments");
-    let sent = bounded::send(rows, ROWS_PER_STREAM, Retry::DEMO, &progress, |rows| {
+    bounded::send_and_report("enrollments", "created", rows, |rows| {
         let mut client = client.clone();
         async move {
             let reply = client.bulk_enroll(rows).await?.into_inner();
@@ -57,17 +55,7 @@ pub(super) async fn enroll(
             })
         }
     })
-    .await?;
-    progress.finish();
-    println!(
-        "  enrollments: {} created, {} already there, {} rejected ({}{})",
-        sent.counts.written,
-        sent.counts.duplicates,
-        sent.counts.rejected,
-        streams(sent.streams),
-        resent(sent.resent)
-    );
-    Ok(())
+    .await
 }
 
 /// Progress on most enrollments; about half complete their course.
@@ -124,8 +112,7 @@ pub(super) async fn progress(
         }
         token = page.next_page_token;
     }
-    let progress = Progress::rows(calls.len() as u64, "progress");
-    let sent = bounded::send(calls, ROWS_PER_STREAM, Retry::DEMO, &progress, |rows| {
+    bounded::send_and_report("progress", "recorded", calls, |rows| {
         let mut client = client.clone();
         async move {
             let reply = client.bulk_record_progress(rows).await?.into_inner();
@@ -136,15 +123,5 @@ pub(super) async fn progress(
             })
         }
     })
-    .await?;
-    progress.finish();
-    println!(
-        "  progress: {} recorded, {} already there, {} rejected ({}{})",
-        sent.counts.written,
-        sent.counts.duplicates,
-        sent.counts.rejected,
-        streams(sent.streams),
-        resent(sent.resent)
-    );
-    Ok(())
+    .await
 }

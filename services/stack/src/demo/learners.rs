@@ -7,8 +7,7 @@ use academy_proto::learner::{self as learner_pb, EmploymentStatus, Gender};
 use academyctl::client::Authed;
 use chrono::{DateTime, Datelike, Duration as Days, TimeZone, Utc};
 
-use super::progress::Progress;
-use super::streams::{self as bounded, Counts, ROWS_PER_STREAM, Retry};
+use super::streams::{self as bounded, Counts};
 use super::tally::Tally;
 use super::{FIRST_YEAR, Rng, YEARS, cumulative, timestamp};
 
@@ -73,11 +72,10 @@ pub(super) async fn import_learners(
             n += 1;
         }
     }
-    let progress = Progress::rows(rows.len() as u64, "learners");
     // Streams go one after another, so their answers arrive in row order; a
     // stream sent again answers its rows once, when it is acknowledged.
     let ids = std::sync::Arc::new(std::sync::Mutex::new(Vec::with_capacity(rows.len())));
-    let sent = bounded::send(rows, ROWS_PER_STREAM, Retry::DEMO, &progress, |rows| {
+    bounded::send_and_report("learners", "created", rows, |rows| {
         let mut client = client.clone();
         let ids = ids.clone();
         async move {
@@ -93,15 +91,6 @@ pub(super) async fn import_learners(
         }
     })
     .await?;
-    progress.finish();
-    println!(
-        "  learners: {} created, {} already there, {} rejected ({}{})",
-        sent.counts.written,
-        sent.counts.duplicates,
-        sent.counts.rejected,
-        streams(sent.streams),
-        resent(sent.resent)
-    );
     let ids = std::mem::take(
         &mut *ids
             .lock()
@@ -124,24 +113,6 @@ pub(super) async fn import_learners(
             region: region.to_owned(),
         })
         .collect())
-}
-
-/// `1 stream`, `3 streams`.
-pub(super) fn streams(count: usize) -> String {
-    if count == 1 {
-        "1 stream".into()
-    } else {
-        format!("{count} streams")
-    }
-}
-
-/// How many streams were sent again, when any were.
-pub(super) fn resent(count: usize) -> String {
-    if count == 0 {
-        String::new()
-    } else {
-        format!(", {count} sent again after a cut")
-    }
 }
 
 /// A registered learner as the enrollment step needs it.

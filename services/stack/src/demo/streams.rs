@@ -85,6 +85,53 @@ fn worth_resending(code: Code) -> bool {
     )
 }
 
+/// Sends the demo's `rows` of one `kind` ("learners", "enrollments") in
+/// bounded streams retried as [`Retry::DEMO`], with a progress bar, and
+/// prints what they did; `written` says what a written row was
+/// ("created", "recorded").
+pub(crate) async fn send_and_report<Row, Call, Fut>(
+    kind: &str,
+    written: &str,
+    rows: Vec<Row>,
+    call: Call,
+) -> anyhow::Result<()>
+where
+    Row: Clone,
+    Call: FnMut(RowStream<Row>) -> Fut,
+    Fut: Future<Output = Result<Counts, Status>>,
+{
+    let progress = Progress::rows(rows.len() as u64, kind);
+    let sent = send(rows, ROWS_PER_STREAM, Retry::DEMO, &progress, call).await?;
+    progress.finish();
+    println!(
+        "  {kind}: {} {written}, {} already there, {} rejected ({}{})",
+        sent.counts.written,
+        sent.counts.duplicates,
+        sent.counts.rejected,
+        streams(sent.streams),
+        resent(sent.resent)
+    );
+    Ok(())
+}
+
+/// `1 stream`, `3 streams`.
+fn streams(count: usize) -> String {
+    if count == 1 {
+        "1 stream".into()
+    } else {
+        format!("{count} streams")
+    }
+}
+
+/// How many streams were sent again, when any were.
+fn resent(count: usize) -> String {
+    if count == 0 {
+        String::new()
+    } else {
+        format!(", {count} sent again after a cut")
+    }
+}
+
 /// Sends `rows` in streams of at most `per_stream` rows through `call` (one
 /// client-streaming RPC per stream), in order, each stream after the one
 /// before it was acknowledged; a cut stream is sent again per `retry`.
@@ -254,16 +301,23 @@ mod tests {
         assert_eq!(progress.position(), 10);
     }
 
-    #[tokio::test]
-    async fn a_refused_request_is_not_sent_again() {
+    /// Sends three rows, `per_stream` a stream, each stream refused with
+    /// `status`; returns the error and how many streams were sent.
+    async fn send_refused(per_stream: usize, status: Status) -> (String, u32) {
         let progress = quiet(3);
         let mut calls = 0;
-        let result = send(vec![1, 2, 3], 2, FAST, &progress, |_stream| {
+        let result = send(vec![1, 2, 3], per_stream, FAST, &progress, |_stream| {
             calls += 1;
-            async { Err::<Counts, _>(Status::permission_denied("missing scope")) }
+            let status = status.clone();
+            async { Err::<Counts, _>(status) }
         })
         .await;
-        let error = result.unwrap_err().to_string();
+        (result.unwrap_err().to_string(), calls)
+    }
+
+    #[tokio::test]
+    async fn a_refused_request_is_not_sent_again() {
+        let (error, calls) = send_refused(2, Status::permission_denied("missing scope")).await;
         assert!(error.contains("stream 1 of 2"), "{error}");
         assert!(error.contains("missing scope"), "{error}");
         assert_eq!(calls, 1);
@@ -271,14 +325,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_stream_that_keeps_failing_ends_the_load_after_the_attempts() {
-        let progress = quiet(3);
-        let mut calls = 0;
-        let result = send(vec![1, 2, 3], 5, FAST, &progress, |_stream| {
-            calls += 1;
-            async { Err::<Counts, _>(Status::unavailable("connection refused")) }
-        })
-        .await;
-        let error = result.unwrap_err().to_string();
+        let (error, calls) = send_refused(5, Status::unavailable("connection refused")).await;
         assert!(error.contains("after 3 attempt(s)"), "{error}");
         assert_eq!(calls, FAST.attempts);
     }
