@@ -15,9 +15,8 @@ pub mod scopes;
 pub mod store;
 
 use academy_proto::course::course_service_server;
-use academy_proto::events::event_feed_server;
 use academy_runtime::cli::{Cli, NoExtra};
-use academy_runtime::feed::{self, FeedService, Outbox};
+use academy_runtime::feed::{FeedService, Outbox};
 use academy_runtime::server::{self, Services};
 use academy_runtime::{ServerConfig, ServiceIdentity, db};
 use sea_orm::DatabaseConnection;
@@ -51,9 +50,7 @@ pub async fn serve(
     db: DatabaseConnection,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    if config.migrate == academy_runtime::MigrateMode::Auto {
-        db::migrate::<Migrator>(&db).await?;
-    }
+    db::migrate_at_start::<Migrator>(config.migrate, &db).await?;
     let outbox = Outbox::new();
     let ctx = rpc::Context {
         db: db.clone(),
@@ -62,16 +59,7 @@ pub async fn serve(
     let mut services = Services::new();
     services
         .add(api::CourseApi::new(ctx).into_server(config.max_message_bytes))
-        .add(
-            FeedService::new(
-                db.clone(),
-                outbox,
-                shutdown.clone(),
-                feed::service::FeedLimits::from_config(config),
-            )
-            .into_server(),
-        )
-        .authorize(course_service_server::SERVICE_NAME, scopes::COURSE_SERVICE)
-        .authorize(event_feed_server::SERVICE_NAME, feed::service::SCOPES);
+        .authorize(course_service_server::SERVICE_NAME, scopes::COURSE_SERVICE);
+    FeedService::add_to(&mut services, config, db.clone(), outbox, shutdown.clone());
     server::serve(config, listener, db, services, shutdown).await
 }

@@ -24,13 +24,12 @@ pub mod rpc;
 pub mod scopes;
 pub mod store;
 
-use academy_proto::events::event_feed_server;
 use academy_proto::learner::{
     enrollment_service_server, invitation_service_server, learner_service_server,
 };
 use academy_runtime::auth::ClientToken;
 use academy_runtime::cli::Cli;
-use academy_runtime::feed::{self, FeedService, Outbox};
+use academy_runtime::feed::{FeedService, Outbox};
 use academy_runtime::server::{self, Services};
 use academy_runtime::{ServerConfig, ServiceIdentity, db};
 use sea_orm::DatabaseConnection;
@@ -65,9 +64,7 @@ pub async fn serve(
     db: DatabaseConnection,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    if config.migrate == academy_runtime::MigrateMode::Auto {
-        db::migrate::<Migrator>(&db).await?;
-    }
+    db::migrate_at_start::<Migrator>(config.migrate, &db).await?;
     let outbox = Outbox::new();
     let ctx = rpc::Context {
         db: db.clone(),
@@ -87,15 +84,6 @@ pub async fn serve(
         .add(api::LearnerApi::new(ctx.clone()).into_server(config.max_message_bytes))
         .add(api::EnrollmentApi::new(ctx.clone()).into_server(config.max_message_bytes))
         .add(api::InvitationApi::new(ctx).into_server(config.max_message_bytes))
-        .add(
-            FeedService::new(
-                db.clone(),
-                outbox,
-                shutdown.clone(),
-                feed::service::FeedLimits::from_config(config),
-            )
-            .into_server(),
-        )
         .authorize(
             learner_service_server::SERVICE_NAME,
             scopes::LEARNER_SERVICE,
@@ -107,7 +95,7 @@ pub async fn serve(
         .authorize(
             invitation_service_server::SERVICE_NAME,
             scopes::INVITATION_SERVICE,
-        )
-        .authorize(event_feed_server::SERVICE_NAME, feed::service::SCOPES);
+        );
+    FeedService::add_to(&mut services, config, db.clone(), outbox, shutdown.clone());
     server::serve(config, listener, db, services, shutdown).await
 }

@@ -74,9 +74,7 @@ pub async fn serve(
     db: DatabaseConnection,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    if config.migrate == academy_runtime::MigrateMode::Auto {
-        db::migrate::<Migrator>(&db).await?;
-    }
+    db::migrate_at_start::<Migrator>(config.migrate, &db).await?;
     let started = std::time::Instant::now();
     let engine = engine::Engine::new(engine::load::load(&db).await?);
     tracing::info!(elapsed = ?started.elapsed(), "report model loaded from the projections");

@@ -120,6 +120,18 @@ pub async fn migrate<M: MigratorTrait>(db: &DatabaseConnection) -> anyhow::Resul
     Ok(())
 }
 
+/// Applies pending migrations at start, unless `mode` leaves them to a
+/// separate `<binary> migrate` run (a Kubernetes Job).
+pub async fn migrate_at_start<M: MigratorTrait>(
+    mode: crate::MigrateMode,
+    db: &DatabaseConnection,
+) -> anyhow::Result<()> {
+    if mode == crate::MigrateMode::Auto {
+        migrate::<M>(db).await?;
+    }
+    Ok(())
+}
+
 fn sqlite_path(url: &str) -> Option<&str> {
     let rest = url
         .strip_prefix("sqlite://")

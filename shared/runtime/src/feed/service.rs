@@ -118,6 +118,22 @@ pub const SCOPES: &[(&str, &str)] = &[
 ];
 
 impl FeedService {
+    /// Adds this producer's change feed to `services`, open to the feed
+    /// scopes, with the subscription limits of `config`.
+    pub fn add_to(
+        services: &mut crate::server::Services,
+        config: &crate::ServerConfig,
+        db: DatabaseConnection,
+        outbox: Outbox,
+        shutdown: CancellationToken,
+    ) {
+        let feed = Self::new(db, outbox, shutdown, FeedLimits::from_config(config));
+        services.add(feed.into_server()).authorize(
+            academy_proto::events::event_feed_server::SERVICE_NAME,
+            SCOPES,
+        );
+    }
+
     pub fn new(
         db: DatabaseConnection,
         outbox: Outbox,
