@@ -1,3 +1,5 @@
+//! The `academy-course` binary: parses the command line and runs the service (see `lib.rs`).
+
 use academy_runtime::cli::{Cli, NoExtra};
 use clap::Parser;
 

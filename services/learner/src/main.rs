@@ -1,3 +1,5 @@
+//! The `academy-learner` binary: parses the command line and runs the service (see `lib.rs`).
+
 use academy_learner::LearnerSettings;
 use academy_runtime::cli::Cli;
 use clap::Parser;

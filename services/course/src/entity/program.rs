@@ -1,3 +1,6 @@
+//! The sea-orm entity of the `programs` table: one row as the store reads and
+//! writes it.
+
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,3 +1,6 @@
+//! Handlers of the RPCs about courses: each validates its request, calls the
+//! store and builds the answer (the tonic wiring is in `api.rs`).
+
 use academy_domain::{DomainError, FieldViolation, PageRequest, Violations, id, text};
 use academy_proto::course as pb;
 use academy_proto::events::{

@@ -1,3 +1,6 @@
+//! Handlers of the RPCs about skills: each validates its request, calls the
+//! store and builds the answer (the tonic wiring is in `api.rs`).
+
 use academy_domain::{DomainError, PageRequest, text};
 use academy_proto::course as pb;
 use academy_proto::events::{SkillCreated, event::Payload};

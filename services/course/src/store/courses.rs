@@ -1,3 +1,5 @@
+//! The SQL about courses: the reads and writes their handlers make.
+
 use academy_domain::{PageRequest, id::new_id};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;

@@ -1,3 +1,5 @@
+//! The SQL about skills: the reads and writes their handlers make.
+
 use academy_domain::PageRequest;
 use chrono::{DateTime, Utc};
 use sea_orm::{

@@ -1,3 +1,6 @@
+//! The sea-orm entity of the `earned_skills` table: one row as the store reads and
+//! writes it.
+
 use sea_orm::entity::prelude::*;
 
 /// A skill a learner earned by completing an enrollment.

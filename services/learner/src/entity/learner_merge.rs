@@ -1,3 +1,6 @@
+//! The sea-orm entity of the `learner_merges` table: one row as the store reads and
+//! writes it.
+
 use sea_orm::entity::prelude::*;
 
 /// A MERGED learner's tombstone: the survivor it was merged into.

@@ -1,3 +1,6 @@
+//! The sea-orm entity of the `progress_records` table: one row as the store reads and
+//! writes it.
+
 use sea_orm::entity::prelude::*;
 
 /// One RecordProgress call, kept as history.

@@ -1,3 +1,6 @@
+//! Handlers of the RPCs about certificates: each validates its request, calls the
+//! store and builds the answer (the tonic wiring is in `api.rs`).
+
 use academy_domain::{DomainError, PageRequest, id, text};
 use academy_proto::learner as pb;
 use academy_runtime::db::db_error;

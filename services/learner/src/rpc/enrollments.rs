@@ -1,3 +1,6 @@
+//! Handlers of the RPCs about enrollments: each validates its request, calls the
+//! store and builds the answer (the tonic wiring is in `api.rs`).
+
 use academy_domain::{AllValid, DomainError, FieldViolation, PageRequest, Violations, id};
 use academy_proto::events::{EnrollmentCreated, EnrollmentWithdrawn, event::Payload};
 use academy_proto::learner as pb;

@@ -1,3 +1,6 @@
+//! Handlers of the RPCs about learners: each validates its request, calls the
+//! store and builds the answer (the tonic wiring is in `api.rs`).
+
 use academy_domain::{DomainError, PageRequest, Region, Violations, id};
 use academy_proto::events::{LearnerErased, event::Payload};
 use academy_proto::learner as pb;

@@ -1,3 +1,5 @@
+//! The SQL about certificates: the reads and writes their handlers make.
+
 use academy_domain::PageRequest;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;

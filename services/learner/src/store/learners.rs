@@ -1,3 +1,5 @@
+//! The SQL about learners: the reads and writes their handlers make.
+
 use academy_domain::PageRequest;
 use academy_runtime::auth::DataScope;
 use chrono::{DateTime, Utc};
