@@ -52,3 +52,5 @@ pub use academy::course::v1 as course;
 pub use academy::events::v1 as events;
 pub use academy::learner::v1 as learner;
 pub use academy::reporting::v1 as reporting;
+
+mod summary;

@@ -197,6 +197,26 @@ fn share_targets_show_as_percentages() {
 }
 
 #[test]
+fn the_figures_table_shows_each_headline_figure_for_the_three_periods() {
+    let page = html(&demo_like()).unwrap();
+    let thin = '\u{2009}';
+    for row in [
+        format!(
+            "<tr><td>Registered learners</td><td>191{thin}000</td><td>142{thin}750</td><td>102{thin}650</td>"
+        ),
+        format!(
+            "<tr><td>New learners</td><td>48{thin}250</td><td>40{thin}100</td><td>31{thin}200</td>"
+        ),
+        format!(
+            "<tr><td>Enrollments</td><td>93{thin}418</td><td>80{thin}200</td><td>62{thin}400</td>"
+        ),
+        "<tr><td>Completion rate (%)</td><td>29.6</td><td>27.0</td><td>27.0</td><td>".to_owned(),
+    ] {
+        assert!(page.contains(&row), "{row} in {page}");
+    }
+}
+
+#[test]
 fn the_document_prints_with_its_headline_figures() {
     let dir = tempfile::tempdir().unwrap();
     let page = html(&demo_like()).unwrap();

@@ -235,65 +235,26 @@ fn figures_table(out: &mut String, s: &ProgramSummary) -> anyhow::Result<()> {
          <th>previous period</th><th>a year before</th><th>year on year</th>\
          <th>target</th><th>attained</th></tr>"
     )?;
-    let rows: [(&str, f64, f64, f64, Option<Metric>); 8] = [
-        (
-            "Registered learners",
-            s.registered_learners as f64,
-            previous.registered_learners as f64,
-            then.registered_learners as f64,
-            Some(Metric::RegisteredLearners),
-        ),
-        (
-            "New learners",
-            s.new_learners as f64,
-            previous.new_learners as f64,
-            then.new_learners as f64,
-            Some(Metric::NewLearners),
-        ),
-        (
-            "Active learners",
-            s.active_learners as f64,
-            previous.active_learners as f64,
-            then.active_learners as f64,
-            Some(Metric::ActiveLearners),
-        ),
-        (
-            "Enrollments",
-            s.enrollments as f64,
-            previous.enrollments as f64,
-            then.enrollments as f64,
-            Some(Metric::Enrollments),
-        ),
-        (
-            "Completions",
-            s.completions as f64,
-            previous.completions as f64,
-            then.completions as f64,
-            Some(Metric::Completions),
-        ),
-        (
-            "Certificates issued",
-            s.certificates_issued as f64,
-            previous.certificates_issued as f64,
-            then.certificates_issued as f64,
-            Some(Metric::CertificatesIssued),
-        ),
-        (
-            "Learning hours",
-            s.learning_hours,
-            previous.learning_hours,
-            then.learning_hours,
-            Some(Metric::LearningHours),
-        ),
-        (
-            "Completion rate (%)",
-            s.completion_rate * 100.0,
-            previous.completion_rate * 100.0,
-            then.completion_rate * 100.0,
-            None,
-        ),
-    ];
-    for (name, now, before, year, metric) in rows {
+    let periods = [s.figures(), previous, then];
+    let counted = [
+        ("Registered learners", Metric::RegisteredLearners),
+        ("New learners", Metric::NewLearners),
+        ("Active learners", Metric::ActiveLearners),
+        ("Enrollments", Metric::Enrollments),
+        ("Completions", Metric::Completions),
+        ("Certificates issued", Metric::CertificatesIssued),
+        ("Learning hours", Metric::LearningHours),
+    ]
+    .map(|(name, m)| {
+        let figures = periods.each_ref().map(|f| f.metric(m).unwrap_or_default());
+        (name, figures, Some(m))
+    });
+    // The completion rate has no target: a rate, shown as a percentage.
+    let rate = periods.each_ref().map(|f| f.completion_rate * 100.0);
+    let rows = counted
+        .into_iter()
+        .chain([("Completion rate (%)", rate, None)]);
+    for (name, [now, before, year], metric) in rows {
         let targets = metric.map_or_else(
             || "<td>–</td><td>–</td>".to_owned(),
             |m| target_cells(&s.targets, m),

@@ -24,19 +24,7 @@ fn day(d: NaiveDate) -> String {
 
 /// The value of `metric` in a summary, if it has one.
 fn summary_value(s: &pb::ProgramSummary, metric: i32) -> Option<f64> {
-    use pb::Metric as M;
-    Some(match M::try_from(metric).ok()? {
-        M::RegisteredLearners => s.registered_learners as f64,
-        M::NewLearners => s.new_learners as f64,
-        M::ActiveLearners => s.active_learners as f64,
-        M::Enrollments => s.enrollments as f64,
-        M::Completions => s.completions as f64,
-        M::CertificatesIssued => s.certificates_issued as f64,
-        M::LearningHours => s.learning_hours,
-        M::Invited => s.invited as f64,
-        M::Joined => s.joined as f64,
-        M::Unspecified => return None,
-    })
+    s.figures().metric(pb::Metric::try_from(metric).ok()?)
 }
 
 /// The value of `metric` in a breakdown row, if rows carry it.

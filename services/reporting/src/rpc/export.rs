@@ -83,21 +83,7 @@ pub fn rows(
             if let Some(previous) = &s.previous_period {
                 line(previous, String::new());
             }
-            let current = PeriodFigures {
-                registered_learners: s.registered_learners,
-                new_learners: s.new_learners,
-                active_learners: s.active_learners,
-                enrollments: s.enrollments,
-                completions: s.completions,
-                completion_rate: s.completion_rate,
-                certificates_issued: s.certificates_issued,
-                learning_hours: s.learning_hours,
-                start_date: s.start_date,
-                end_date: s.end_date,
-                invited: s.invited,
-                joined: s.joined,
-                invitation_conversion: s.invitation_conversion,
-            };
+            let current = s.figures();
             line(&current, s.growth_rate.to_string());
             Ok(out)
         }
